@@ -1,0 +1,97 @@
+"""The one error type a spec can raise, carrying where in the spec it went wrong (a leaf module)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+
+Loc = tuple[str | int, ...]
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; `cli.py` is the only place that uses them."""
+
+    OK = 0
+    FINDING = 1  # a budget exceeded, a verification mismatch: the spec is valid, the result is not
+    BAD_SPEC = 2  # the spec cannot be read or is invalid (also click's own usage errors)
+    MISSING_EXTRA = 3  # an optional dependency (torch, fvcore) is not installed
+    INTERNAL = 4  # a bug in archcalc: reported in one line, never as a traceback
+
+
+def format_loc(loc: Loc) -> str:
+    """`("layers", 3, "stride")` -> `layers[3].stride`."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+@dataclass(frozen=True)
+class Position:
+    """A 1-based line and column in a spec file."""
+
+    line: int
+    column: int
+
+
+@dataclass
+class SpecError(Exception):
+    """A spec that cannot be analysed: what is wrong, where, and what would be right.
+
+    `loc` is a path into the spec (`("layers", 3, "stride")`); the loader turns it into a file
+    position. `layer` names the offending layer (`layers[3] 'conv2' (conv)`) when there is one.
+    """
+
+    code: str
+    message: str
+    loc: Loc = ()
+    hint: str | None = None
+    layer: str | None = None
+    file: str | None = None
+    position: Position | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def located(self, file: str | None, position: Position | None) -> SpecError:
+        return replace(self, file=file, position=position)
+
+    def __str__(self) -> str:
+        where = self.file or "<spec>"
+        if self.position is not None:
+            where += f":{self.position.line}:{self.position.column}"
+        subject = self.layer or (format_loc(self.loc) if self.loc else None)
+        text = f"{where}: error[{self.code}]: "
+        if subject:
+            text += f"{subject}: "
+        text += self.message
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "file": self.file,
+            "line": self.position.line if self.position else None,
+            "column": self.position.column if self.position else None,
+            "loc": format_loc(self.loc),
+            "layer": self.layer,
+        }
+
+
+class LayerError(ValueError):
+    """Raised by a layer's arithmetic; the analyzer adds the location and the layer's name."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.hint = hint

@@ -1,0 +1,112 @@
+"""Field types shared by the layer models: strict sizes, per-dimension tuples, padding, groups.
+
+Each type normalises what people write by hand (`3`, `[3, 5]`, `same`, `[[1, 2], [0, 1]]`) into one
+canonical value and rejects everything else with a message that says what would be right.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, Strict
+from pydantic_core import PydanticCustomError
+
+# The largest size any dimension, channel count or feature count may take. Generous (2^40) yet
+# it keeps a typo such as 10**30 from turning into a silent, absurd count or a hang.
+MAX_SIZE = 2**40
+
+Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
+NonNegative = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE)]
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_size(value: Any, what: str, minimum: int) -> int:
+    if not _is_int(value):
+        raise PydanticCustomError(
+            "wrong_type", "{what} must be an integer, got {got!r}", {"what": what, "got": value}
+        )
+    if not minimum <= value <= MAX_SIZE:
+        raise PydanticCustomError(
+            "bad_value",
+            "{what} must be between {lo} and {hi}, got {got}",
+            {"what": what, "lo": minimum, "hi": MAX_SIZE, "got": value},
+        )
+    return value
+
+
+def _per_dimension(minimum: int):
+    def parse(value: Any) -> tuple[int, ...]:
+        if isinstance(value, (list, tuple)):
+            if not 1 <= len(value) <= 3:
+                raise PydanticCustomError(
+                    "bad_value", "expected 1 to 3 values (one per spatial dimension), got {n}", {"n": len(value)}
+                )
+            return tuple(_check_size(v, "each value", minimum) for v in value)
+        return (_check_size(value, "the value", minimum),)
+
+    return parse
+
+
+# One value for every spatial dimension, or one per dimension; stored as a tuple (length 1 = all).
+SizeTuple = Annotated[tuple[int, ...], BeforeValidator(_per_dimension(1))]
+NonNegativeTuple = Annotated[tuple[int, ...], BeforeValidator(_per_dimension(0))]
+
+PadPair = tuple[int, int]
+PaddingValue = Literal["valid", "same"] | tuple[PadPair, ...]
+
+
+def _parse_padding(value: Any) -> PaddingValue:
+    """`valid`, `same`, N, [N_h, N_w] or per side [[top, bottom], [left, right]]."""
+    if isinstance(value, str):
+        if value.lower() in ("valid", "same"):
+            return value.lower()  # type: ignore[return-value]
+        raise PydanticCustomError(
+            "bad_value", "padding must be 'valid', 'same', an integer or a list, got {got!r}", {"got": value}
+        )
+    if isinstance(value, (list, tuple)):
+        if not 1 <= len(value) <= 3:
+            raise PydanticCustomError(
+                "bad_value", "padding lists need one entry per spatial dimension (1 to 3), got {n}", {"n": len(value)}
+            )
+        pairs = []
+        for entry in value:
+            if isinstance(entry, (list, tuple)):
+                if len(entry) != 2:
+                    raise PydanticCustomError(
+                        "bad_value", "a per-side padding entry is [before, after], got {got!r}", {"got": entry}
+                    )
+                pairs.append((_check_size(entry[0], "padding", 0), _check_size(entry[1], "padding", 0)))
+            else:
+                p = _check_size(entry, "padding", 0)
+                pairs.append((p, p))
+        return tuple(pairs)
+    p = _check_size(value, "padding", 0)
+    return ((p, p),)
+
+
+Padding = Annotated[PaddingValue, BeforeValidator(_parse_padding)]
+
+
+def _parse_groups(value: Any) -> int | Literal["depthwise"]:
+    if value == "depthwise":
+        return "depthwise"
+    if isinstance(value, str):
+        raise PydanticCustomError(
+            "bad_value", "groups must be a positive integer or 'depthwise', got {got!r}", {"got": value}
+        )
+    return _check_size(value, "groups", 1)
+
+
+Groups = Annotated[int | Literal["depthwise"], BeforeValidator(_parse_groups)]
+
+
+def _parse_probability(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise PydanticCustomError("bad_value", "p must be a number in [0, 1), got {got!r}", {"got": value})
+    return float(value)
+
+
+Probability = Annotated[float, BeforeValidator(_parse_probability)]

@@ -1,0 +1,317 @@
+"""Spec files -> Spec models, keeping YAML node positions so every error names file:line:col.
+
+Also finds the bundled specs (shipped inside the wheel as `archcalc/specs`, or the repository's
+top-level `specs/` in a source checkout).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import Loc, Position, SpecError
+from .layers import KIND_TO_CLASS, KINDS, field_aliases
+from .spec import Spec
+
+MAX_FILE_BYTES = 32 * 1024 * 1024  # a 100,000-layer spec is about 3 MB of YAML
+MAX_NODES = 2_000_000  # YAML nodes after alias expansion: stops "billion laughs"
+MAX_DEPTH = 200  # YAML nesting: about 60 levels of nested blocks
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_scalar = yaml.constructor.SafeConstructor()
+
+
+@dataclass
+class SourceMap:
+    """A spec file's name and the line/column of every node, keyed by path."""
+
+    file: str
+    positions: dict[Loc, Position] = field(default_factory=dict)
+
+    def locate(self, loc: Loc) -> Position | None:
+        """The position of the deepest node of `loc` that exists in the file.
+
+        pydantic puts the kind tag into locations (`layers[2].conv.stride`); a short-form layer
+        has that key in the file, a canonical one does not, so unknown steps are skipped.
+        Field names the user spelt with an alias (`kernel` for `kernel_size`) are tried too.
+        """
+        aliases = _ALIASES
+        here: Loc = ()
+        for part in loc:
+            for candidate in (part, *(aliases.get(part, ()) if isinstance(part, str) else ())):
+                if here + (candidate,) in self.positions:
+                    here = here + (candidate,)
+                    break
+            else:
+                if isinstance(part, str) and part not in KINDS:
+                    for kind in KINDS:  # a short-form layer: its fields sit under the kind key
+                        for candidate in (part, *aliases.get(part, ())):
+                            if here + (kind, candidate) in self.positions:
+                                here = here + (kind, candidate)
+                                break
+                        else:
+                            continue
+                        break
+        return self.positions.get(here)
+
+    def locate_error(self, err: SpecError) -> SpecError:
+        return err.located(self.file, self.locate(err.loc))
+
+
+_ALIASES = field_aliases()
+
+
+class _Builder:
+    """Turns a composed YAML node tree into plain Python data, recording node positions."""
+
+    def __init__(self, source: SourceMap) -> None:
+        self.source = source
+        self.nodes = 0
+        self.stack: set[int] = set()
+
+    def error(self, code: str, message: str, node: yaml.Node, hint: str | None = None) -> SpecError:
+        mark = node.start_mark
+        return SpecError(code, message, hint=hint, file=self.source.file, position=Position(mark.line + 1, mark.column + 1))
+
+    def build(self, node: yaml.Node, path: Loc) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise self.error(
+                "spec_too_large",
+                f"the spec expands to more than {MAX_NODES:,} YAML nodes (an alias bomb, or a generated file gone wrong)",
+                node,
+                hint="write repeated structure with `kind: repeat` instead of YAML aliases",
+            )
+        if len(path) > MAX_DEPTH:
+            raise self.error("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", node)
+        self.source.positions.setdefault(path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.ScalarNode):
+            return _scalar.construct_object(node)
+        if id(node) in self.stack:
+            raise self.error("recursive_alias", "a YAML alias refers to a node that contains it", node)
+        self.stack.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            result: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise self.error("bad_key", "mapping keys must be plain names", key_node)
+                key = _scalar.construct_object(key_node)
+                if key == "<<":
+                    raise self.error("merge_key", "YAML merge keys (<<) are not supported", key_node,
+                                     hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
+                if not isinstance(key, (str, int)) or isinstance(key, bool):
+                    raise self.error("bad_key", f"mapping keys must be names, got {key!r}", key_node)
+                if key in result:
+                    raise self.error("duplicate_key", f"the key {key!r} appears twice in this mapping", key_node,
+                                     hint="remove one of them")  # fmt: skip
+                self.source.positions[path + (key,)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                result[key] = self.build(value_node, path + (key,))
+            return result
+        finally:
+            self.stack.discard(id(node))
+
+
+def _read_text(data: bytes | str, file: str) -> str:
+    if isinstance(data, str):
+        return data
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError("spec_too_large", f"the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}", file=file)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise SpecError(
+            "not_utf8",
+            f"byte 0x{data[err.start]:02x} at offset {err.start} is not valid UTF-8",
+            file=file,
+            position=Position(line, column),
+            hint="save the spec as UTF-8 text",
+        ) from None
+
+
+def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMap]:
+    """YAML text -> plain data and the position of every node."""
+    text = _read_text(data, file)
+    source = SourceMap(file)
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        position = Position(mark.line + 1, mark.column + 1) if mark else None
+        problem = " ".join(filter(None, [err.context, err.problem]))
+        raise SpecError("yaml_syntax", f"malformed YAML: {problem}", file=file, position=position) from None
+    except yaml.YAMLError as err:
+        raise SpecError("yaml_syntax", f"malformed YAML: {err}", file=file) from None
+    except RecursionError:
+        raise SpecError("too_deep", "the YAML nests too deeply to read", file=file) from None
+    if root is None:
+        raise SpecError("empty_spec", "the spec is empty", file=file,
+                        hint="a spec needs at least `name`, `input` and `layers`")  # fmt: skip
+    try:
+        data = _Builder(source).build(root, ())
+    except RecursionError:
+        raise SpecError("too_deep", "the YAML nests too deeply to read", file=file) from None
+    return data, source
+
+
+def _describe_input(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _model_for(loc: Loc, data: Any) -> type | None:
+    """The pydantic model that owns the last field of `loc` (a layer class, or Spec)."""
+    owner: type | None = Spec
+    node = data
+    for part in loc[:-1]:
+        if isinstance(part, str) and part in KIND_TO_CLASS and not (isinstance(node, dict) and part in node and len(node) > 1):
+            owner = KIND_TO_CLASS[part]
+            if isinstance(node, dict) and part in node and isinstance(node[part], dict):
+                node = node[part]
+            continue
+        if isinstance(node, (dict, list)):
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return owner
+            if isinstance(node, dict) and isinstance(node.get("kind"), str) and node["kind"] in KIND_TO_CLASS:
+                owner = KIND_TO_CLASS[node["kind"]]
+    return owner
+
+
+def _field_names(model: type) -> list[str]:
+    names = []
+    for fname, info in model.model_fields.items():  # type: ignore[attr-defined]
+        names.append(fname)
+        names.extend(_ALIASES.get(fname, ()))
+    return sorted(set(names))
+
+
+def _clean_loc(loc: Loc) -> Loc:
+    """Drop pydantic's kind tags and validator names from a location."""
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and i > 0 and isinstance(loc[i - 1], int) and part in KINDS:
+            continue
+        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
+    """The first pydantic error as one SpecError with a message a person can act on."""
+    first = err.errors(include_url=False)[0]
+    loc, kind = tuple(first["loc"]), first["type"]
+    clean = _clean_loc(loc)
+    field_name = clean[-1] if clean and isinstance(clean[-1], str) else None
+    model = _model_for(loc, data)
+    what = f"'{field_name}'" if field_name else "this value"
+    hint = None
+    if kind == "missing":
+        code, message = "missing_field", f"missing required field {what}"
+        if model is Spec:
+            hint = "a spec needs `name`, `input` (channels first, e.g. [3, 224, 224]) and `layers`"
+        elif model is not None and field_name in model.model_fields:  # type: ignore[attr-defined]
+            others = [a for a in _ALIASES.get(field_name, ()) if a != field_name]
+            hint = f"add `{field_name}: ...`" + (f" (or its short name `{others[0]}`)" if others else "")
+    elif kind == "extra_forbidden":
+        code = "unknown_field"
+        owner = getattr(model, "__name__", "spec") if model is not Spec else "the spec"
+        kind_name = next((k for k, c in KIND_TO_CLASS.items() if c is model), None)
+        message = f"unknown field {what} for {'a ' + kind_name + ' layer' if kind_name else owner}"
+        if model is not None:
+            names = _field_names(model)
+            close = difflib.get_close_matches(str(field_name), names, n=1, cutoff=0.6)
+            hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
+    elif kind in ("unknown_kind", "missing_kind"):
+        code, message = kind, first["msg"]
+    elif kind in ("wrong_type", "bad_value"):
+        code, message = kind, f"{what}: {first['msg']}"
+    elif kind.endswith("_type") or kind.endswith("_parsing") or kind in ("literal_error", "enum"):
+        code = "wrong_type"
+        expected = first["msg"].removeprefix("Input should be ").rstrip(".")
+        message = f"{what} should be {expected}, got {_describe_input(first.get('input'))}"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than", "too_short", "too_long",
+                  "string_pattern_mismatch", "string_too_long"):  # fmt: skip
+        code = "bad_value"
+        message = f"{what}: {first['msg'].removeprefix('Input ').rstrip('.')}, got {_describe_input(first.get('input'))}"
+    else:
+        code, message = "invalid", f"{what}: {first['msg']}"
+    spec_error = SpecError(code, message, loc=clean, hint=hint)
+    return spec_error.located(source.file, source.locate(loc) or source.locate(clean))
+
+
+def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
+    """Parse and validate spec text; raises SpecError naming file, line and field."""
+    raw, source = parse_yaml(data, file)
+    if not isinstance(raw, dict):
+        raise SpecError("not_a_mapping", f"a spec is a mapping of fields, got a {type(raw).__name__}", file=file,
+                        position=source.locate(()),
+                        hint="start the file with `name: ...`, `input: [...]` and `layers:`")  # fmt: skip
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as err:
+        raise _spec_error(err, raw, source) from None
+    spec._source = source
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# Bundled specs
+
+
+def specs_dir() -> Path:
+    """Where the bundled specs live: inside the installed package, or the checkout's specs/."""
+    packaged = Path(str(resources.files("archcalc"))) / "specs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "specs"
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled specs (file stems), sorted."""
+    return sorted(p.stem for p in specs_dir().glob("*.yaml"))
+
+
+def resolve(ref: str | Path) -> Path:
+    """A spec reference -> a file: an existing path, or the name of a bundled spec."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if path.exists():
+        raise SpecError("not_a_file", f"{ref} is a directory, not a spec file", file=str(ref))
+    bundled = specs_dir() / f"{ref}.yaml"
+    if "/" not in str(ref) and bundled.is_file():
+        return bundled
+    names = bundled_names()
+    close = difflib.get_close_matches(str(ref), names, n=1, cutoff=0.5)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise SpecError(
+        "spec_not_found",
+        f"no spec file '{ref}' and no bundled spec of that name",
+        file=str(ref),
+        hint=hint + "`archcalc list` shows the bundled specs",
+    )
+
+
+def load_spec(ref: str | Path) -> Spec:
+    """Load a bundled spec by name (`alexnet`) or a spec file by path."""
+    path = resolve(ref)
+    display = path.name if path.parent == specs_dir() else str(path)
+    display = f"specs/{display}" if path.parent == specs_dir() else display
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise SpecError("unreadable", f"cannot read the file: {err.strerror}", file=str(path)) from None
+    return parse_spec(data, display)
+

@@ -1,0 +1,219 @@
+"""Analysis -> rich tables and JSON-ready dicts. Computes nothing; every number comes from analyze.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
+from .layers import Shape
+
+CONVENTIONS = {
+    "units": "output activations per example; element-wise layers applied in place (activations, dropout) and views (flatten) add none",
+    "weights": "multiplicative trainable parameters (kernel and matrix entries, batch-norm gamma)",
+    "biases": "additive trainable parameters (bias vectors, batch-norm beta)",
+    "params": "weights + biases",
+    "buffers": "non-trainable float state (batch-norm running mean and variance)",
+    "counters": "non-trainable int64 scalars (batch-norm num_batches_tracked), 8 bytes each",
+    "connections": "input-to-output edges over all output units; biases and zero padding excluded",
+    "macs": "multiply-accumulates of conv and linear layers as a dense implementation computes them: padding positions included, bias adds excluded (fvcore's 'flop')",
+    "flops": "2 x MACs (torch.utils.flop_counter's convention)",
+}
+
+CONVENTION_FOOTER = (
+    "units: new output activations (in-place element-wise layers add none) · "
+    "connections: input→output edges, biases and zero padding excluded · "
+    "MACs: multiply-accumulates, padding included, bias adds excluded · FLOPs = 2 × MACs"
+)
+
+
+def fmt_int(value: int) -> str:
+    """Exact integer with thousands separators (never rounded)."""
+    return f"{value:,}"
+
+
+def fmt_si(value: int) -> str:
+    """Short SI form for summaries: 1.13G, 62.4M, 34.9K (1000-based)."""
+    for factor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{suffix}"
+    return str(value)
+
+
+def fmt_bytes(value: int) -> str:
+    """Bytes in binary units: 237.9 MiB."""
+    amount = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if amount < 1024 or unit == "PiB":
+            return f"{amount:.1f} {unit}" if unit != "B" else f"{value} B"
+        amount /= 1024
+    return f"{value} B"  # pragma: no cover
+
+
+def fmt_shape(shape: Shape) -> str:
+    """Channels-first shape shown as the seeds write volumes: H x W x C (55x55x96); flat: 4096."""
+    if len(shape) == 1:
+        return str(shape[0])
+    return "x".join(str(s) for s in (*shape[1:], shape[0]))
+
+
+def _cell(value: int) -> str:
+    return fmt_int(value) if value else "·"
+
+
+def shapes_table(analysis: Analysis) -> Table:
+    """Per-layer table: name, kind, hyper-parameters, output volume, units, weights, biases,
+    connections, MACs, and a totals row."""
+    spec = analysis.spec
+    table = Table(
+        title=f"{spec.name}: {spec.title}" if spec.title else spec.name,
+        caption=CONVENTION_FOOTER,
+        caption_justify="left",
+        show_footer=True,
+        header_style="bold",
+    )
+    t = analysis.totals
+    table.add_column("layer", footer="total", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("hyper-parameters")
+    table.add_column("output (HxWxC)", footer=fmt_shape(analysis.output_shape), justify="right", no_wrap=True)
+    for name, total in (("units", t.units), ("weights", t.weights), ("biases", t.biases),
+                        ("connections", t.connections), ("MACs", t.macs)):  # fmt: skip
+        table.add_column(name, footer=fmt_int(total), justify="right", no_wrap=True)
+    table.add_row("input", "", "", fmt_shape(analysis.input_shape), "", "", "", "", "", style="dim")
+    for row in analysis.rows:
+        table.add_row(
+            Text("  " * row.depth + row.path.rsplit(".", 1)[-1]) if row.depth else row.path,
+            row.kind,
+            row.summary,
+            fmt_shape(row.out_shape),
+            _cell(row.units),
+            _cell(row.weights),
+            _cell(row.biases),
+            _cell(row.connections),
+            _cell(row.macs),
+        )
+    return table
+
+
+def summary_lines(analysis: Analysis, memory: Memory) -> list[str]:
+    """The headline numbers under a table, each with its unit named."""
+    t = analysis.totals
+    return [
+        f"parameters: {fmt_int(t.params)} ({fmt_si(t.params)}; weights {fmt_int(t.weights)} + biases {fmt_int(t.biases)})",
+        f"MACs: {fmt_int(t.macs)} ({fmt_si(t.macs)} multiply-accumulates per example)"
+        f" = FLOPs (2 per MAC): {fmt_int(t.flops)} ({fmt_si(t.flops)})",
+        f"activations: {fmt_int(t.units)} units = {fmt_bytes(memory.activations)} per example at {memory.dtype}",
+    ]
+
+
+def params_table(analysis: Analysis, memory: Memory) -> Table:
+    """Parameter report: layers holding parameters or buffers, with their share of the total."""
+    t = analysis.totals
+    table = Table(title=f"{analysis.spec.name}: parameters", show_footer=True, header_style="bold")
+    table.add_column("layer", footer="total", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    for name, total in (("weights", t.weights), ("biases", t.biases), ("params", t.params), ("buffers", t.buffers)):
+        table.add_column(name, footer=fmt_int(total), justify="right", no_wrap=True)
+    table.add_column("share", footer="100%" if t.params else "", justify="right")
+    table.add_column("trainable", justify="center")
+    for row in analysis.rows:
+        if not (row.params or row.buffers):
+            continue
+        share = f"{100 * row.params / t.params:.2f}%" if t.params else ""
+        table.add_row(row.path, row.kind, _cell(row.weights), _cell(row.biases), _cell(row.params),
+                      _cell(row.buffers + row.counters), share, "yes" if row.trainable else "no")  # fmt: skip
+    return table
+
+
+def params_lines(analysis: Analysis, memory: Memory) -> list[str]:
+    t = analysis.totals
+    return [
+        f"trainable parameters: {fmt_int(t.trainable_params)}"
+        + (f" (frozen: {fmt_int(t.frozen_params)})" if t.frozen_params else ""),
+        f"non-trainable buffers: {fmt_int(t.buffers)} float elements + {fmt_int(t.counters)} int64 counters",
+        f"memory at {memory.dtype}: parameters {fmt_bytes(memory.params)} ({fmt_int(memory.params)} B), "
+        f"buffers {fmt_bytes(memory.buffers)} ({fmt_int(memory.buffers)} B)",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON: plain dicts with stable keys and exact integers
+
+
+def shape_list(shape: Shape) -> list[int]:
+    return list(shape)
+
+
+def row_dict(row: Row, bytes_per_unit: int) -> dict[str, Any]:
+    return {
+        "path": row.path,
+        "kind": row.kind,
+        "summary": row.summary,
+        "depth": row.depth,
+        "trainable": row.trainable,
+        "input_shape": shape_list(row.in_shape),
+        "output_shape": shape_list(row.out_shape),
+        "units": row.units,
+        "weights": row.weights,
+        "biases": row.biases,
+        "params": row.params,
+        "buffers": row.buffers,
+        "counters": row.counters,
+        "connections": row.connections,
+        "macs": row.macs,
+        "flops": row.flops,
+        "activation_bytes": row.units * bytes_per_unit,
+    }
+
+
+def totals_dict(totals: Totals) -> dict[str, int]:
+    return {
+        "units": totals.units,
+        "weights": totals.weights,
+        "biases": totals.biases,
+        "params": totals.params,
+        "trainable_params": totals.trainable_params,
+        "frozen_params": totals.frozen_params,
+        "buffers": totals.buffers,
+        "counters": totals.counters,
+        "connections": totals.connections,
+        "macs": totals.macs,
+        "flops": totals.flops,
+    }
+
+
+def memory_dict(memory: Memory) -> dict[str, Any]:
+    return {
+        "dtype": memory.dtype,
+        "params_bytes": memory.params,
+        "buffers_bytes": memory.buffers,
+        "activations_bytes": memory.activations,
+        "total_bytes": memory.total,
+    }
+
+
+def spec_dict(analysis: Analysis) -> dict[str, Any]:
+    spec = analysis.spec
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "family": spec.family,
+        "source": spec.source,
+        "input_shape": shape_list(analysis.input_shape),
+        "output_shape": shape_list(analysis.output_shape),
+    }
+
+
+def analysis_dict(analysis: Analysis, memory: Memory) -> dict[str, Any]:
+    """The full machine-readable result of `archcalc shapes --json`."""
+    size = dtype_bytes(memory.dtype)
+    return {
+        "spec": spec_dict(analysis),
+        "conventions": CONVENTIONS,
+        "layers": [row_dict(row, size) for row in analysis.rows],
+        "totals": totals_dict(analysis.totals),
+        "memory": memory_dict(memory),
+    }
