@@ -40,7 +40,7 @@ class Output:
         click.echo(json.dumps(data, indent=2))
 
     def error(self, message: str) -> None:
-        self.err.print(Text(message, style="red"))
+        self.err.print(Text(message, style="red"), soft_wrap=True)
 
 
 def _handles_errors(command: Callable[..., None]) -> Callable[..., None]:
@@ -131,7 +131,9 @@ def shapes(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
         return
     out.out.print(report.shapes_table(analysis))
     for line in report.summary_lines(analysis, memory):
-        out.out.print(line)
+        out.out.print(line, soft_wrap=True)
+    for line in report.CONVENTION_LINES:
+        out.out.print(Text(line, style="dim"), soft_wrap=True)
 
 
 @main.command()
@@ -158,7 +160,7 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
         return
     out.out.print(report.params_table(analysis, memory))
     for line in report.params_lines(analysis, memory):
-        out.out.print(line)
+        out.out.print(line, soft_wrap=True)
 
 
 @main.command(name="list")

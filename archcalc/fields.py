@@ -23,16 +23,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_size(value: Any, what: str, minimum: int) -> int:
+def _check_size(value: Any, minimum: int) -> int:
+    """Messages have no subject: the loader prefixes the field's name ('stride' must be ...)."""
     if not _is_int(value):
-        raise PydanticCustomError(
-            "wrong_type", "{what} must be an integer, got {got!r}", {"what": what, "got": value}
-        )
+        raise PydanticCustomError("wrong_type", "must be an integer, got {got}", {"got": repr(value)})
     if not minimum <= value <= MAX_SIZE:
         raise PydanticCustomError(
             "bad_value",
-            "{what} must be between {lo} and {hi}, got {got}",
-            {"what": what, "lo": minimum, "hi": MAX_SIZE, "got": value},
+            "must be an integer from {lo} to {hi}, got {got}",
+            {"lo": minimum, "hi": f"{MAX_SIZE:,}", "got": repr(value)},
         )
     return value
 
@@ -42,10 +41,10 @@ def _per_dimension(minimum: int):
         if isinstance(value, (list, tuple)):
             if not 1 <= len(value) <= 3:
                 raise PydanticCustomError(
-                    "bad_value", "expected 1 to 3 values (one per spatial dimension), got {n}", {"n": len(value)}
+                    "bad_value", "takes 1 to 3 values (one per spatial dimension), got {n}", {"n": len(value)}
                 )
-            return tuple(_check_size(v, "each value", minimum) for v in value)
-        return (_check_size(value, "the value", minimum),)
+            return tuple(_check_size(v, minimum) for v in value)
+        return (_check_size(value, minimum),)
 
     return parse
 
@@ -64,26 +63,26 @@ def _parse_padding(value: Any) -> PaddingValue:
         if value.lower() in ("valid", "same"):
             return value.lower()  # type: ignore[return-value]
         raise PydanticCustomError(
-            "bad_value", "padding must be 'valid', 'same', an integer or a list, got {got!r}", {"got": value}
+            "bad_value", "must be 'valid', 'same', an integer or a list, got {got}", {"got": repr(value)}
         )
     if isinstance(value, (list, tuple)):
         if not 1 <= len(value) <= 3:
             raise PydanticCustomError(
-                "bad_value", "padding lists need one entry per spatial dimension (1 to 3), got {n}", {"n": len(value)}
+                "bad_value", "takes one entry per spatial dimension (1 to 3), got {n}", {"n": len(value)}
             )
         pairs = []
         for entry in value:
             if isinstance(entry, (list, tuple)):
                 if len(entry) != 2:
                     raise PydanticCustomError(
-                        "bad_value", "a per-side padding entry is [before, after], got {got!r}", {"got": entry}
+                        "bad_value", "per-side entries are [before, after], got {got}", {"got": repr(entry)}
                     )
-                pairs.append((_check_size(entry[0], "padding", 0), _check_size(entry[1], "padding", 0)))
+                pairs.append((_check_size(entry[0], 0), _check_size(entry[1], 0)))
             else:
-                p = _check_size(entry, "padding", 0)
+                p = _check_size(entry, 0)
                 pairs.append((p, p))
         return tuple(pairs)
-    p = _check_size(value, "padding", 0)
+    p = _check_size(value, 0)
     return ((p, p),)
 
 
@@ -95,9 +94,9 @@ def _parse_groups(value: Any) -> int | Literal["depthwise"]:
         return "depthwise"
     if isinstance(value, str):
         raise PydanticCustomError(
-            "bad_value", "groups must be a positive integer or 'depthwise', got {got!r}", {"got": value}
+            "bad_value", "must be a positive integer or 'depthwise', got {got}", {"got": repr(value)}
         )
-    return _check_size(value, "groups", 1)
+    return _check_size(value, 1)
 
 
 Groups = Annotated[int | Literal["depthwise"], BeforeValidator(_parse_groups)]
@@ -105,7 +104,7 @@ Groups = Annotated[int | Literal["depthwise"], BeforeValidator(_parse_groups)]
 
 def _parse_probability(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise PydanticCustomError("bad_value", "p must be a number in [0, 1), got {got!r}", {"got": value})
+        raise PydanticCustomError("bad_value", "must be a number in [0, 1), got {got}", {"got": repr(value)})
     return float(value)
 
 

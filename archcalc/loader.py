@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import Loc, Position, SpecError
-from .layers import KIND_TO_CLASS, KINDS, field_aliases
+from .errors import Loc, Position, SpecError, format_loc
+from .layers import KIND_ALIASES, KIND_TO_CLASS, KINDS, field_aliases
 from .spec import Spec
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # a 100,000-layer spec is about 3 MB of YAML
@@ -147,8 +147,11 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else None
-        problem = " ".join(filter(None, [err.context, err.problem]))
-        raise SpecError("yaml_syntax", f"malformed YAML: {problem}", file=file, position=position) from None
+        problem = err.problem or err.context or "unreadable YAML"
+        if err.context and err.context_mark is not None and err.problem:
+            problem += f" ({err.context} at line {err.context_mark.line + 1})"
+        raise SpecError("yaml_syntax", f"malformed YAML: {problem}", file=file, position=position,
+                        hint="check brackets, indentation and the `key: value` form near this line") from None
     except yaml.YAMLError as err:
         raise SpecError("yaml_syntax", f"malformed YAML: {err}", file=file) from None
     except RecursionError:
@@ -168,29 +171,41 @@ def _describe_input(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _model_for(loc: Loc, data: Any) -> type | None:
-    """The pydantic model that owns the last field of `loc` (a layer class, or Spec)."""
-    owner: type | None = Spec
-    node = data
-    for part in loc[:-1]:
-        if isinstance(part, str) and part in KIND_TO_CLASS and not (isinstance(node, dict) and part in node and len(node) > 1):
-            owner = KIND_TO_CLASS[part]
-            if isinstance(node, dict) and part in node and isinstance(node[part], dict):
-                node = node[part]
-            continue
-        if isinstance(node, (dict, list)):
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                return owner
-            if isinstance(node, dict) and isinstance(node.get("kind"), str) and node["kind"] in KIND_TO_CLASS:
-                owner = KIND_TO_CLASS[node["kind"]]
-    return owner
+def _layer_at(data: Any, loc: Loc) -> tuple[Loc, dict | None]:
+    """The location and raw mapping of the innermost layer on `loc` (short forms unwrapped)."""
+    node, best_loc, best = data, (), None
+    for i, part in enumerate(loc):
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        if isinstance(part, int) and isinstance(node, (dict, str)):
+            best_loc, best = loc[: i + 1], node if isinstance(node, dict) else {node: None}
+    if isinstance(best, dict) and "kind" not in best and len(best) == 1:
+        ((kind, body),) = best.items()
+        best = {"kind": kind, **(body if isinstance(body, dict) else {})}
+    return best_loc, best
+
+
+def _layer_label(data: Any, loc: Loc) -> tuple[str | None, type | None]:
+    """`layers[3] 'conv2' (conv)` and the model class for the layer that `loc` points into."""
+    layer_loc, raw = _layer_at(data, loc)
+    if not layer_loc or raw is None or not str(layer_loc[-2] if len(layer_loc) > 1 else "").endswith("layers") \
+            and "body" not in layer_loc and "shortcut" not in layer_loc:  # fmt: skip
+        return None, Spec
+    kind = raw.get("kind")
+    kind = KIND_ALIASES.get(str(kind).lower(), kind)
+    label = format_loc(layer_loc)
+    if isinstance(raw.get("name"), str):
+        label += f" '{raw['name']}'"
+    if kind in KIND_TO_CLASS:
+        return f"{label} ({kind})", KIND_TO_CLASS[kind]
+    return label, None
 
 
 def _field_names(model: type) -> list[str]:
     names = []
-    for fname, info in model.model_fields.items():  # type: ignore[attr-defined]
+    for fname in model.model_fields:  # type: ignore[attr-defined]
         names.append(fname)
         names.extend(_ALIASES.get(fname, ()))
     return sorted(set(names))
@@ -208,46 +223,47 @@ def _clean_loc(loc: Loc) -> Loc:
     return tuple(out)
 
 
+_BOUNDS = ("greater_than_equal", "greater_than", "less_than_equal", "less_than", "too_short", "too_long",
+           "string_pattern_mismatch", "string_too_long")  # fmt: skip
+
+
 def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
     """The first pydantic error as one SpecError with a message a person can act on."""
     first = err.errors(include_url=False)[0]
-    loc, kind = tuple(first["loc"]), first["type"]
+    loc, kind, msg = tuple(first["loc"]), first["type"], first["msg"]
     clean = _clean_loc(loc)
+    label, model = _layer_label(data, clean)
     field_name = clean[-1] if clean and isinstance(clean[-1], str) else None
-    model = _model_for(loc, data)
-    what = f"'{field_name}'" if field_name else "this value"
+    if label is None and clean and isinstance(clean[-1], int):
+        field_name = format_loc(clean)
+    what = f"'{field_name}'" if field_name else "the value"
+    got = _describe_input(first.get("input"))
     hint = None
     if kind == "missing":
         code, message = "missing_field", f"missing required field {what}"
         if model is Spec:
             hint = "a spec needs `name`, `input` (channels first, e.g. [3, 224, 224]) and `layers`"
         elif model is not None and field_name in model.model_fields:  # type: ignore[attr-defined]
-            others = [a for a in _ALIASES.get(field_name, ()) if a != field_name]
+            others = [a for a in _ALIASES.get(str(field_name), ()) if a != field_name]
             hint = f"add `{field_name}: ...`" + (f" (or its short name `{others[0]}`)" if others else "")
     elif kind == "extra_forbidden":
-        code = "unknown_field"
-        owner = getattr(model, "__name__", "spec") if model is not Spec else "the spec"
-        kind_name = next((k for k, c in KIND_TO_CLASS.items() if c is model), None)
-        message = f"unknown field {what} for {'a ' + kind_name + ' layer' if kind_name else owner}"
+        code, message = "unknown_field", f"unknown field {what}"
         if model is not None:
-            names = _field_names(model)
+            names = [n for n in _field_names(model) if n != "kind"]
             close = difflib.get_close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
     elif kind in ("unknown_kind", "missing_kind"):
-        code, message = kind, first["msg"]
+        code, message = kind, msg
     elif kind in ("wrong_type", "bad_value"):
-        code, message = kind, f"{what}: {first['msg']}"
+        code, message = kind, f"{what} {msg}"
+    elif kind in _BOUNDS:
+        code, message = "bad_value", f"{what} {msg.removeprefix('Input ').rstrip('.')}, got {got}"
     elif kind.endswith("_type") or kind.endswith("_parsing") or kind in ("literal_error", "enum"):
         code = "wrong_type"
-        expected = first["msg"].removeprefix("Input should be ").rstrip(".")
-        message = f"{what} should be {expected}, got {_describe_input(first.get('input'))}"
-    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than", "too_short", "too_long",
-                  "string_pattern_mismatch", "string_too_long"):  # fmt: skip
-        code = "bad_value"
-        message = f"{what}: {first['msg'].removeprefix('Input ').rstrip('.')}, got {_describe_input(first.get('input'))}"
+        message = f"{what} should be {msg.removeprefix('Input should be ').rstrip('.')}, got {got}"
     else:
-        code, message = "invalid", f"{what}: {first['msg']}"
-    spec_error = SpecError(code, message, loc=clean, hint=hint)
+        code, message = "invalid", f"{what}: {msg}"
+    spec_error = SpecError(code, message, loc=clean, hint=hint, layer=label)
     return spec_error.located(source.file, source.locate(loc) or source.locate(clean))
 
 

@@ -22,10 +22,10 @@ CONVENTIONS = {
     "flops": "2 x MACs (torch.utils.flop_counter's convention)",
 }
 
-CONVENTION_FOOTER = (
-    "units: new output activations (in-place element-wise layers add none) · "
-    "connections: input→output edges, biases and zero padding excluded · "
-    "MACs: multiply-accumulates, padding included, bias adds excluded · FLOPs = 2 × MACs"
+CONVENTION_LINES = (
+    "units: new output activations per example (element-wise layers applied in place add none)",
+    "connections: input→output edges, biases and zero padding excluded",
+    "MACs: multiply-accumulates of conv and linear layers, padding included, bias adds excluded; FLOPs = 2 × MACs",
 )
 
 
@@ -69,8 +69,6 @@ def shapes_table(analysis: Analysis) -> Table:
     spec = analysis.spec
     table = Table(
         title=f"{spec.name}: {spec.title}" if spec.title else spec.name,
-        caption=CONVENTION_FOOTER,
-        caption_justify="left",
         show_footer=True,
         header_style="bold",
     )
@@ -85,7 +83,7 @@ def shapes_table(analysis: Analysis) -> Table:
     table.add_row("input", "", "", fmt_shape(analysis.input_shape), "", "", "", "", "", style="dim")
     for row in analysis.rows:
         table.add_row(
-            Text("  " * row.depth + row.path.rsplit(".", 1)[-1]) if row.depth else row.path,
+            row.path,
             row.kind,
             row.summary,
             fmt_shape(row.out_shape),

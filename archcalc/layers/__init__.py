@@ -1,0 +1,122 @@
+"""The layer kinds: one pydantic model per kind, each holding every rule of its kind.
+
+A kind is declared once, in its module: its fields (named after torch's constructor arguments,
+with short aliases for hand-written YAML), its shape inference and counts (`counts`) and its
+one-line description (`describe`). Containers implement `walk` instead. Nothing anywhere
+switches on the kind: to add one, write its class and list it in `LAYER_CLASSES` below.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import TYPE_CHECKING, Annotated, Any, Union
+
+from pydantic import AliasChoices, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+from .base import SPATIAL_NAMES, Counts, Layer, Shape, Walker, Window, resolve_window
+from .conv import Conv, ConvTranspose
+from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
+from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
+from . import structure
+from .structure import Block, Branch, Parallel, Repeat, Residual
+
+LAYER_CLASSES: tuple[type[Layer], ...] = (
+    Conv, ConvTranspose, MaxPool, AvgPool, AdaptivePool, GlobalPool, Flatten, Linear,
+    Activation, LeakyReLU, Dropout, BatchNorm, LocalResponseNorm,
+    Block, Parallel, Residual, Repeat,
+)  # fmt: skip
+
+
+def _kinds_of(cls: type[Layer]) -> tuple[str, ...]:
+    return tuple(cls.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
+
+
+KIND_TO_CLASS: dict[str, type[Layer]] = {kind: cls for cls in LAYER_CLASSES for kind in _kinds_of(cls)}
+KINDS: tuple[str, ...] = tuple(KIND_TO_CLASS)
+
+# Spellings people bring from other frameworks, accepted as the canonical kind.
+KIND_ALIASES: dict[str, str] = {
+    "conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "convolution": "conv",
+    "deconv": "conv_transpose", "convtranspose": "conv_transpose", "conv_transpose2d": "conv_transpose",
+    "fc": "linear", "dense": "linear", "maxpool2d": "maxpool", "max_pool": "maxpool",
+    "avgpool2d": "avgpool", "avg_pool": "avgpool", "bn": "batchnorm", "batchnorm2d": "batchnorm",
+    "batch_norm": "batchnorm", "swish": "silu", "local_response_norm": "lrn",
+}  # fmt: skip
+
+
+def suggest_kind(kind: str) -> str | None:
+    """The nearest known kind to a misspelt one, if any is close."""
+    matches = difflib.get_close_matches(kind.lower(), list(KINDS) + list(KIND_ALIASES), n=1, cutoff=0.6)
+    return KIND_ALIASES.get(matches[0], matches[0]) if matches else None
+
+
+def _unknown_kind(kind: Any) -> PydanticCustomError:
+    suggestion = suggest_kind(kind) if isinstance(kind, str) else None
+    hint = f"did you mean '{suggestion}'?" if suggestion else "run `archcalc kinds` to list the layer kinds"
+    return PydanticCustomError("unknown_kind", "unknown layer kind '{kind}'; {hint}", {"kind": kind, "hint": hint})
+
+
+def normalize_layer(value: Any) -> Any:
+    """`relu` -> {kind: relu}; `{conv: {out: 96}}` -> {kind: conv, out: 96}; aliases resolved."""
+    if isinstance(value, str):
+        kind, body = value, {}
+    elif isinstance(value, dict) and "kind" not in value:
+        if len(value) != 1:
+            raise PydanticCustomError(
+                "missing_kind",
+                "a layer needs a 'kind' (write `kind: conv`, or the short form `- conv: {out: 64, kernel: 3}`)",
+            )
+        ((kind, body),) = value.items()
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            raise PydanticCustomError(
+                "wrong_type", "the short form `{kind}: ...` takes a mapping of fields, got {got}",
+                {"kind": kind, "got": repr(body)},
+            )  # fmt: skip
+    elif isinstance(value, dict):
+        kind, body = value["kind"], {k: v for k, v in value.items() if k != "kind"}
+    else:
+        raise PydanticCustomError(
+            "wrong_type", "a layer must be a kind name or a mapping, got {got}", {"got": repr(value)}
+        )
+    if not isinstance(kind, str):
+        raise _unknown_kind(kind)
+    kind = KIND_ALIASES.get(kind.lower(), kind)
+    if kind not in KIND_TO_CLASS:
+        raise _unknown_kind(kind)
+    return {"kind": kind, **body}
+
+
+if TYPE_CHECKING:
+    LayerSpec = Layer
+else:
+    LayerSpec = Annotated[
+        Annotated[Union[LAYER_CLASSES], Field(discriminator="kind")],  # noqa: UP007
+        BeforeValidator(normalize_layer),
+    ]
+
+# The containers annotate their children as "LayerSpec"; resolve it in their module, then build.
+structure.LayerSpec = LayerSpec
+for _cls in (Block, Branch, Parallel, Residual, Repeat):
+    _cls.model_rebuild()
+
+
+def field_aliases() -> dict[str, tuple[str, ...]]:
+    """Canonical field name -> every name accepted for it in a spec (for locating errors)."""
+    aliases: dict[str, tuple[str, ...]] = {}
+    for cls in LAYER_CLASSES:
+        for fname, info in cls.model_fields.items():
+            if isinstance(info.validation_alias, AliasChoices):
+                aliases[fname] = tuple(str(c) for c in info.validation_alias.choices)
+    return aliases
+
+
+__all__ = [
+    "ACTIVATION_KINDS", "KINDS", "KIND_ALIASES", "KIND_TO_CLASS", "LAYER_CLASSES", "SPATIAL_NAMES",
+    "Activation", "AdaptivePool", "AvgPool", "BatchNorm", "Block", "Branch", "Conv", "ConvTranspose",
+    "Counts", "Dropout", "Flatten", "GlobalPool", "Layer", "LayerSpec", "LeakyReLU", "Linear",
+    "LocalResponseNorm", "MaxPool", "Parallel", "Repeat", "Residual", "Shape", "Walker", "Window",
+    "field_aliases", "normalize_layer", "resolve_window", "suggest_kind",
+]  # fmt: skip

@@ -1,0 +1,171 @@
+"""What every layer kind shares: the Counts it reports, the walk protocol, window resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from .. import arith
+from ..errors import LayerError
+from ..fields import PadPair
+
+Shape = tuple[int, ...]
+
+SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What one layer produces and costs, per example.
+
+    units: new activations it produces (element-wise layers applied in place produce none);
+    weights / biases: multiplicative / additive trainable parameters; buffers: non-trainable
+    float state (batch-norm running statistics); counters: int64 scalars (num_batches_tracked);
+    connections: input-to-output edges, biases and zero padding excluded;
+    macs: multiply-accumulates of a dense implementation, padding positions included.
+    """
+
+    out_shape: Shape
+    units: int = 0
+    weights: int = 0
+    biases: int = 0
+    buffers: int = 0
+    counters: int = 0
+    connections: int = 0
+    macs: int = 0
+
+
+class Walker(Protocol):
+    """The analyzer's side of a walk: containers call `run`, leaves call `emit`."""
+
+    def run(self, layers: list[Any], shape: Shape, scope: Any, field: tuple[str | int, ...]) -> Shape: ...
+
+    def emit(self, scope: Any, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None: ...
+
+    def child(self, scope: Any, name: str, field: tuple[str | int, ...]) -> Any: ...
+
+
+def _dims_text(values: tuple[int, ...]) -> str:
+    return "x".join(str(v) for v in values)
+
+
+def _compact(values: tuple[int, ...]) -> str:
+    """One number when every dimension agrees (stride 4), else all of them (stride 2x1)."""
+    return str(values[0]) if len(set(values)) == 1 else _dims_text(values)
+
+
+class Layer(BaseModel):
+    """Fields and behaviour every kind shares."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str | None = None
+    trainable: bool = True
+
+    def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
+        counts = self.counts(shape)
+        walker.emit(scope, self.kind, self.describe(shape), shape, counts)  # type: ignore[attr-defined]
+        return counts.out_shape
+
+    def counts(self, shape: Shape) -> Counts:  # pragma: no cover - every leaf overrides it
+        raise NotImplementedError
+
+    def describe(self, shape: Shape) -> str:
+        return ""
+
+
+def _spatial(shape: Shape, kind: str) -> tuple[int, tuple[int, ...]]:
+    if not 2 <= len(shape) <= 4:
+        got = f"a flat vector of {shape[0]} features" if len(shape) == 1 else f"shape {list(shape)}"
+        raise LayerError(
+            "wrong_input_rank",
+            f"{kind} needs a [C, L], [C, H, W] or [C, D, H, W] input but receives {got}",
+            hint="move the flatten after the last spatial layer" if len(shape) == 1 else None,
+        )
+    return shape[0], shape[1:]
+
+
+def _expand(values: tuple[int, ...], dims: int, field: str) -> tuple[int, ...]:
+    if len(values) == 1:
+        return values * dims
+    if len(values) != dims:
+        names = "x".join(SPATIAL_NAMES[dims])
+        raise LayerError(
+            "wrong_rank",
+            f"{field} has {len(values)} values but the input has {dims} spatial dimension(s) ({names})",
+            field=field,
+            hint=f"give one value or {dims} values",
+        )
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A sliding window resolved against one input: everything per spatial dimension."""
+
+    sizes: tuple[int, ...]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    padding: tuple[PadPair, ...]
+    out: tuple[int, ...]
+
+    def covered(self) -> int:
+        """Edges per (input channel, output channel) pair: padding taps excluded."""
+        return prod(
+            arith.covered_pairs(n, o, k, s, p[0], d)
+            for n, o, k, s, p, d in zip(self.sizes, self.out, self.kernel, self.stride, self.padding, self.dilation)
+        )
+
+    def summary(self) -> str:
+        text = _dims_text(self.kernel)
+        if any(s != 1 for s in self.stride):
+            text += f"/{_compact(self.stride)}"
+        if any(p != (0, 0) for p in self.padding):
+            if all(a == b for a, b in self.padding):
+                text += f" p{_compact(tuple(a for a, _ in self.padding))}"
+            else:
+                text += " p" + ",".join(f"{a}+{b}" for a, b in self.padding)
+        if any(d != 1 for d in self.dilation):
+            text += f" d{_compact(self.dilation)}"
+        return text
+
+
+def resolve_window(
+    sizes: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    padding: Any,
+    ceil_mode: bool = False,
+) -> Window:
+    """Resolve per-dimension kernel, stride, dilation and padding against input sizes."""
+    dims = len(sizes)
+    kernel = _expand(kernel, dims, "kernel_size")
+    stride = _expand(stride, dims, "stride")
+    dilation = _expand(dilation, dims, "dilation")
+    if padding == "valid":
+        pads: tuple[PadPair, ...] = ((0, 0),) * dims
+    elif padding == "same":
+        pads = tuple(arith.same_padding(n, k, s, d) for n, k, s, d in zip(sizes, kernel, stride, dilation))
+    else:
+        pads = padding * dims if len(padding) == 1 else padding
+        if len(pads) != dims:
+            raise LayerError(
+                "wrong_rank",
+                f"padding has {len(pads)} entries but the input has {dims} spatial dimension(s)",
+                field="padding",
+                hint=f"give one value or {dims} values",
+            )
+    out = []
+    for axis, (n, k, s, p, d) in enumerate(zip(sizes, kernel, stride, pads, dilation)):
+        try:
+            out.append(arith.window_output_size(n, k, s, p[0], p[1], d, ceil_mode))
+        except LayerError as err:
+            err.message = f"in dimension {SPATIAL_NAMES[dims][axis]}, {err.message}"
+            err.args = (err.message,)
+            raise
+    return Window(tuple(sizes), kernel, stride, dilation, pads, tuple(out))

@@ -1,0 +1,128 @@
+"""Convolution kinds: conv (1/2/3-D, groups, dilation, any padding) and transposed conv."""
+
+from __future__ import annotations
+
+from math import prod
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+
+from .. import arith
+from ..errors import LayerError
+from ..fields import Groups, NonNegativeTuple, Padding, Size, SizeTuple
+from .base import Counts, Layer, Shape, Window, _compact, _dims_text, _expand, _spatial, resolve_window
+
+
+class Conv(Layer):
+    """N-d convolution (1-, 2- or 3-D, from the input's rank); groups, dilation, any padding."""
+
+    kind: Literal["conv"]
+    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
+    stride: SizeTuple = (1,)
+    padding: Padding = ((0, 0),)
+    dilation: SizeTuple = (1,)
+    groups: Groups = 1
+    bias: bool = True
+
+    def group_count(self, in_channels: int) -> int:
+        groups = in_channels if self.groups == "depthwise" else self.groups
+        for what, channels in (("in_channels", in_channels), ("out_channels", self.out_channels)):
+            if channels % groups:
+                divisors = [g for g in range(1, min(channels, 64) + 1) if channels % g == 0]
+                raise LayerError(
+                    "groups_mismatch",
+                    f"groups={groups} does not divide {what}={channels}",
+                    field="groups",
+                    hint=f"use a divisor of {channels}, such as {', '.join(map(str, divisors[:8]))}",
+                )
+        return groups
+
+    def window(self, shape: Shape) -> Window:
+        _, sizes = _spatial(shape, self.kind)
+        return resolve_window(sizes, self.kernel_size, self.stride, self.dilation, self.padding)
+
+    def counts(self, shape: Shape) -> Counts:
+        c_in, _ = _spatial(shape, self.kind)
+        groups = self.group_count(c_in)
+        win = self.window(shape)
+        fan_in = (c_in // groups) * prod(win.kernel)
+        units = self.out_channels * prod(win.out)
+        return Counts(
+            out_shape=(self.out_channels, *win.out),
+            units=units,
+            weights=self.out_channels * fan_in,
+            biases=self.out_channels if self.bias else 0,
+            connections=self.out_channels * (c_in // groups) * win.covered(),
+            macs=units * fan_in,
+        )
+
+    def describe(self, shape: Shape) -> str:
+        text = f"{self.out_channels}, {self.window(shape).summary()}"
+        groups = self.group_count(shape[0])
+        if groups != 1:
+            text += " dw" if groups == shape[0] == self.out_channels else f" g{groups}"
+        return text + ("" if self.bias else ", no bias")
+
+
+class ConvTranspose(Layer):
+    """Transposed ("fractionally strided") convolution; MACs counted on input positions."""
+
+    kind: Literal["conv_transpose"]
+    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
+    stride: SizeTuple = (1,)
+    padding: NonNegativeTuple = (0,)
+    output_padding: NonNegativeTuple = (0,)
+    dilation: SizeTuple = (1,)
+    groups: Groups = 1
+    bias: bool = True
+
+    group_count = Conv.group_count
+
+    def geometry(self, shape: Shape) -> dict[str, tuple[int, ...]]:
+        _, sizes = _spatial(shape, self.kind)
+        dims = len(sizes)
+        geo = {
+            "kernel_size": _expand(self.kernel_size, dims, "kernel_size"),
+            "stride": _expand(self.stride, dims, "stride"),
+            "padding": _expand(self.padding, dims, "padding"),
+            "output_padding": _expand(self.output_padding, dims, "output_padding"),
+            "dilation": _expand(self.dilation, dims, "dilation"),
+        }
+        geo["out"] = tuple(
+            arith.transposed_output_size(n, k, s, p, op, d)
+            for n, k, s, p, op, d in zip(
+                sizes, geo["kernel_size"], geo["stride"], geo["padding"], geo["output_padding"], geo["dilation"]
+            )
+        )
+        return geo
+
+    def counts(self, shape: Shape) -> Counts:
+        c_in, sizes = _spatial(shape, self.kind)
+        groups = self.group_count(c_in)
+        geo = self.geometry(shape)
+        per_input = (self.out_channels // groups) * prod(geo["kernel_size"])
+        covered = prod(
+            arith.transposed_covered_pairs(n, o, k, s, p, d)
+            for n, o, k, s, p, d in zip(
+                sizes, geo["out"], geo["kernel_size"], geo["stride"], geo["padding"], geo["dilation"]
+            )
+        )
+        return Counts(
+            out_shape=(self.out_channels, *geo["out"]),
+            units=self.out_channels * prod(geo["out"]),
+            weights=c_in * per_input,
+            biases=self.out_channels if self.bias else 0,
+            connections=c_in * (self.out_channels // groups) * covered,
+            macs=c_in * prod(sizes) * per_input,
+        )
+
+    def describe(self, shape: Shape) -> str:
+        geo = self.geometry(shape)
+        text = f"{self.out_channels}, {_dims_text(geo['kernel_size'])}/{_compact(geo['stride'])}"
+        if any(geo["padding"]):
+            text += f" p{_compact(geo['padding'])}"
+        if any(geo["output_padding"]):
+            text += f" op{_compact(geo['output_padding'])}"
+        return text

@@ -1,0 +1,112 @@
+"""The command line through click's runner, the JSON contract, and the torch-free static path."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from archcalc import analyze, bundled_names, load_spec
+from archcalc.cli import main
+
+ROW_KEYS = {"path", "kind", "summary", "depth", "trainable", "input_shape", "output_shape", "units", "weights",
+            "biases", "params", "buffers", "counters", "connections", "macs", "flops", "activation_bytes"}  # fmt: skip
+TOTAL_KEYS = {"units", "weights", "biases", "params", "trainable_params", "frozen_params", "buffers", "counters",
+              "connections", "macs", "flops"}  # fmt: skip
+
+
+def _json(runner, *args):
+    result = runner.invoke(main, [*args, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_shapes_table_has_every_column(runner):
+    result = runner.invoke(main, ["shapes", "alexnet"], catch_exceptions=False)
+    assert result.exit_code == 0
+    for text in ("55x55x96", "units", "weights", "biases", "connections", "MACs", "62,378,344", "1,135,256,096",
+                 "FLOPs (2 per MAC)"):  # fmt: skip
+        assert text in result.output, text
+
+
+def test_no_unlabelled_flops(runner):
+    out = runner.invoke(main, ["shapes", "lenet5"], catch_exceptions=False).output
+    for line in out.splitlines():
+        if "FLOPs" in line:
+            assert "2 per MAC" in line or "2 × MACs" in line, line
+
+
+def test_shapes_json_contract(runner):
+    data = _json(runner, "shapes", "alexnet")
+    assert set(data) == {"spec", "conventions", "layers", "totals", "memory"}
+    assert all(set(row) == ROW_KEYS for row in data["layers"])
+    assert set(data["totals"]) == TOTAL_KEYS
+    assert data["totals"]["params"] == 62_378_344 and isinstance(data["totals"]["macs"], int)
+    conv1 = data["layers"][0]
+    assert conv1["output_shape"] == [96, 55, 55] and conv1["flops"] == 2 * conv1["macs"]
+    assert data["memory"]["activations_bytes"] == 4 * data["totals"]["units"]
+
+
+@pytest.mark.parametrize(("dtype", "size"), [("fp32", 4), ("fp16", 2), ("bf16", 2), ("int8", 1)])
+def test_params_memory_per_dtype(runner, dtype, size):
+    data = _json(runner, "params", "alexnet", "--dtype", dtype)
+    assert data["memory"]["params_bytes"] == 62_378_344 * size
+    assert data["totals"]["trainable_params"] == 62_378_344
+    assert [row["path"] for row in data["layers"]] == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
+
+
+def test_params_report_separates_buffers(runner, tmp_path):
+    spec = tmp_path / "bn.yaml"
+    spec.write_text("name: bn\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 3, bias: false}\n  - batchnorm\n")
+    data = _json(runner, "params", str(spec), "--dtype", "fp16")
+    t = data["totals"]
+    assert (t["weights"], t["biases"], t["buffers"], t["counters"]) == (108 + 4, 4, 8, 1)
+    assert data["memory"]["buffers_bytes"] == 8 * 2 + 1 * 8  # running stats at fp16, int64 counter
+    text = runner.invoke(main, ["params", str(spec)], catch_exceptions=False).output
+    assert "non-trainable buffers: 8 float elements + 1 int64 counters" in text
+
+
+def test_frozen_layers_are_not_trainable(runner, tmp_path):
+    spec = tmp_path / "frozen.yaml"
+    spec.write_text("name: f\ninput: [10]\nlayers:\n  - block: {trainable: false, layers: [linear: {out: 5}]}\n"
+                    "  - linear: {out: 2}\n")  # fmt: skip
+    t = _json(runner, "params", str(spec))["totals"]
+    assert (t["params"], t["trainable_params"], t["frozen_params"]) == (55 + 12, 12, 55)
+
+
+def test_input_override(runner):
+    data = _json(runner, "shapes", "alexnet", "--input", "3x259x259")
+    assert data["spec"]["input_shape"] == [3, 259, 259]
+    assert data["layers"][0]["output_shape"] == [96, 63, 63]
+    assert _json(runner, "shapes", "alexnet", "--input", "259")["spec"]["input_shape"] == [3, 259, 259]
+
+
+def test_list_shows_every_bundled_spec(runner):
+    data = _json(runner, "list")
+    assert [d["name"] for d in data] == bundled_names()
+    lenet = next(d for d in data if d["name"] == "lenet5")
+    assert lenet["params"] == analyze(load_spec("lenet5")).totals.params
+    text = runner.invoke(main, ["list"], catch_exceptions=False).output
+    assert "alexnet" in text and "lenet5" in text
+
+
+def test_kinds_lists_every_kind(runner):
+    from archcalc.layers import KINDS
+
+    assert {row["kind"] for row in _json(runner, "kinds")} == set(KINDS)
+
+
+@pytest.mark.parametrize("module", ["archcalc", "archcalc.cli"])
+def test_static_path_imports_no_torch(module):
+    code = (f"import sys, {module}; from archcalc.cli import main\n"
+            "from click.testing import CliRunner; CliRunner().invoke(main, ['shapes', 'alexnet', '--json'])\n"
+            "bad = [m for m in ('torch', 'fvcore') if m in sys.modules]; print(','.join(bad))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"the static path imported {out}"
+
+
+def test_console_script_runs():
+    result = subprocess.run([sys.executable, "-m", "archcalc.cli", "shapes", "lenet5"], capture_output=True, text=True)
+    assert result.returncode == 0 and "C1" in result.stdout

@@ -1,0 +1,131 @@
+"""Every layer kind, one or more rows each, held against PyTorch as the oracle.
+
+A kind without a row fails `test_every_kind_has_a_row`: adding a kind means adding its rows here.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import pytest
+
+from archcalc.layers import KINDS
+
+from .helpers import analyse_text
+
+torch = pytest.importorskip("torch")
+nn = torch.nn
+
+# (id, kind, layers YAML, input shape [C, ...], torch module for the same layers, MACs expected by
+#  torch's FlopCounterMode / 2 — None where torch counts nothing for the kind)
+CASES = [
+    ("conv2d", "conv", "- conv: {out: 8, kernel: 3, padding: 1}", (3, 16, 16),
+     lambda: nn.Conv2d(3, 8, 3, padding=1), True),
+    ("conv1d-stride-dilation", "conv", "- conv: {out: 4, kernel: 5, stride: 2, dilation: 2}", (2, 40),
+     lambda: nn.Conv1d(2, 4, 5, stride=2, dilation=2), True),
+    ("conv3d-nobias", "conv", "- conv: {out: 4, kernel: [3, 3, 1], bias: false}", (2, 6, 7, 8),
+     lambda: nn.Conv3d(2, 4, (3, 3, 1), bias=False), True),
+    ("conv-groups", "conv", "- conv: {out: 8, kernel: 3, groups: 2}", (4, 9, 9),
+     lambda: nn.Conv2d(4, 8, 3, groups=2), True),
+    ("conv-depthwise", "conv", "- conv: {out: 6, kernel: 3, groups: depthwise, padding: 1}", (6, 10, 10),
+     lambda: nn.Conv2d(6, 6, 3, padding=1, groups=6), True),
+    ("conv-same-stride1", "conv", "- conv: {out: 5, kernel: 4, padding: same}", (3, 11, 11),
+     lambda: nn.Sequential(nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(3, 5, 4)), True),
+    ("conv-per-side", "conv", "- conv: {out: 2, kernel: 3, padding: [[0, 2], [1, 0]]}", (1, 8, 8),
+     lambda: nn.Sequential(nn.ZeroPad2d((1, 0, 0, 2)), nn.Conv2d(1, 2, 3)), True),
+    ("conv-transpose", "conv_transpose", "- conv_transpose: {out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1}",
+     (6, 5, 5), lambda: nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1), True),
+    ("maxpool-ceil", "maxpool", "- maxpool: {kernel: 3, stride: 2, ceil_mode: true}", (3, 14, 14),
+     lambda: nn.MaxPool2d(3, 2, ceil_mode=True), None),
+    ("maxpool-pad", "maxpool", "- maxpool: {kernel: 3, stride: 2, padding: 1}", (3, 15, 15),
+     lambda: nn.MaxPool2d(3, 2, padding=1), None),
+    ("avgpool", "avgpool", "- avgpool: {kernel: 2}", (3, 9, 9), lambda: nn.AvgPool2d(2), None),
+    ("adaptive-avg", "adaptive_avgpool", "- adaptive_avgpool: {output_size: 6}", (4, 13, 13),
+     lambda: nn.AdaptiveAvgPool2d(6), None),
+    ("adaptive-max", "adaptive_maxpool", "- adaptive_maxpool: {output_size: [2, 3]}", (4, 7, 8),
+     lambda: nn.AdaptiveMaxPool2d((2, 3)), None),
+    ("global-avg", "global_avgpool", "- global_avgpool", (5, 7, 7), lambda: nn.AdaptiveAvgPool2d(1), None),
+    ("global-max", "global_maxpool", "- global_maxpool", (5, 4, 6), lambda: nn.AdaptiveMaxPool2d(1), None),
+    ("flatten", "flatten", "- flatten", (3, 4, 5), lambda: nn.Flatten(), None),
+    ("linear", "linear", "- linear: {out: 7}", (12,), lambda: nn.Linear(12, 7), True),
+    ("linear-nobias", "linear", "- linear: {out: 7, bias: false}", (12,), lambda: nn.Linear(12, 7, bias=False), True),
+    ("dropout", "dropout", "- dropout: {p: 0.3}", (4, 5, 5), lambda: nn.Dropout(0.3), None),
+    ("batchnorm", "batchnorm", "- batchnorm", (6, 5, 5), lambda: nn.BatchNorm2d(6), None),
+    ("batchnorm-1d", "batchnorm", "- batchnorm: {affine: false}", (6,), lambda: nn.BatchNorm1d(6, affine=False), None),
+    ("lrn", "lrn", "- lrn: {size: 5, k: 2}", (8, 5, 5), lambda: nn.LocalResponseNorm(5, k=2), None),
+    ("leaky", "leaky_relu", "- leaky_relu: {negative_slope: 0.2}", (3, 4, 4), lambda: nn.LeakyReLU(0.2), None),
+    ("block", "block", "- block: {layers: [conv: {out: 4, kernel: 3}, relu]}", (3, 8, 8),
+     lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), True),
+    ("repeat", "repeat", "- repeat: {times: 3, layers: [conv: {out: 3, kernel: 3, padding: 1}]}", (3, 8, 8),
+     lambda: nn.Sequential(*[nn.Conv2d(3, 3, 3, padding=1) for _ in range(3)]), True),
+]
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU, "relu6": nn.ReLU6, "gelu": nn.GELU, "silu": nn.SiLU, "mish": nn.Mish, "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid, "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
+    "softmax": lambda: nn.Softmax(dim=1), "log_softmax": lambda: nn.LogSoftmax(dim=1), "identity": nn.Identity,
+}  # fmt: skip
+CASES += [(kind, kind, f"- {kind}", (3, 4, 4), factory, None) for kind, factory in _ACTIVATIONS.items()]
+
+
+class _Parallel(nn.Module):
+    def __init__(self, branches, merge):
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        self.merge = merge
+
+    def forward(self, x):
+        outs = [b(x) for b in self.branches]
+        return torch.cat(outs, 1) if self.merge == "concat" else sum(outs)
+
+
+CASES += [
+    ("parallel-concat", "parallel",
+     "- parallel: {merge: concat, branches: [[conv: {out: 2, kernel: 1}], [conv: {out: 3, kernel: 3, padding: 1}], []]}",
+     (4, 6, 6), lambda: _Parallel([nn.Conv2d(4, 2, 1), nn.Conv2d(4, 3, 3, padding=1), nn.Identity()], "concat"), True),
+    ("parallel-add", "parallel", "- parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], []]}",
+     (4, 6, 6), lambda: _Parallel([nn.Conv2d(4, 4, 1), nn.Identity()], "add"), True),
+    ("residual-projection", "residual",
+     "- residual: {body: [conv: {out: 8, kernel: 3, stride: 2, padding: 1}], shortcut: [conv: {out: 8, kernel: 1, stride: 2}]}",
+     (4, 8, 8), lambda: _Parallel([nn.Conv2d(4, 8, 3, 2, 1), nn.Conv2d(4, 8, 1, 2)], "add"), True),
+]  # fmt: skip
+
+
+def test_every_kind_has_a_row():
+    missing = set(KINDS) - {case[1] for case in CASES}
+    assert not missing, f"kinds with no row in CASES: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(("yaml", "shape", "factory", "has_macs"), [c[2:] for c in CASES], ids=[c[0] for c in CASES])
+def test_kind_matches_torch(yaml, shape, factory, has_macs):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    analysis = analyse_text(yaml, str(list(shape)))
+    module = factory().eval()
+    x = torch.randn(2, *shape)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        y = module(x)
+    assert tuple(y.shape[1:]) == analysis.output_shape, f"shape: archcalc {analysis.output_shape}, torch {tuple(y.shape[1:])}"
+    torch_params = sum(p.numel() for p in module.parameters())
+    assert analysis.totals.params == torch_params, f"params: archcalc {analysis.totals.params}, torch {torch_params}"
+    torch_buffers = sum(b.numel() for b in module.buffers())
+    ours = analysis.totals.buffers + analysis.totals.counters
+    assert ours == torch_buffers, f"buffers: archcalc {ours}, torch {torch_buffers}"
+    torch_macs = counter.get_total_flops() // 2 // 2  # two FLOPs per MAC, batch of two
+    if has_macs:
+        assert analysis.totals.macs == torch_macs, f"MACs: archcalc {analysis.totals.macs}, torch {torch_macs}"
+    else:
+        assert analysis.totals.macs == 0 and torch_macs == 0
+
+
+def test_units_are_new_activations_only():
+    analysis = analyse_text("- conv: {out: 4, kernel: 3}\n- relu\n- dropout\n- flatten")
+    assert [r.units for r in analysis.rows] == [4 * 30 * 30, 0, 0, 0]
+    assert analysis.rows[-1].out_shape == (prod((4, 30, 30)),)
+
+
+def test_connections_exclude_padding():
+    # 3x3 input, 3x3 kernel, pad 1: 9 outputs x 9 taps = 81 MACs, but only 49 taps see real inputs
+    analysis = analyse_text("- conv: {out: 1, kernel: 3, padding: 1, bias: false}", "[1, 3, 3]")
+    row = analysis.rows[0]
+    assert (row.macs, row.connections) == (81, 49)
