@@ -6,7 +6,7 @@ No I/O, no printing, no torch. Exact Python integers throughout, so counts past 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import LayerError, Loc, SpecError, format_loc
@@ -43,6 +43,7 @@ class Row:
     counters: int
     connections: int
     macs: int
+    padded_connections: int
 
     @property
     def params(self) -> int:
@@ -180,7 +181,16 @@ class _Walker:
                 trainable=scope.trainable,
                 in_shape=in_shape,
                 out_shape=counts.out_shape,
-                **{f.name: getattr(counts, f.name) for f in fields(counts) if f.name != "out_shape"},
+                units=counts.units,
+                weights=counts.weights,
+                biases=counts.biases,
+                buffers=counts.buffers,
+                counters=counts.counters,
+                connections=counts.connections,
+                macs=counts.macs,
+                padded_connections=(
+                    counts.connections if counts.padded_connections is None else counts.padded_connections
+                ),
             )
         )
 

@@ -61,7 +61,7 @@ class SpecError(Exception):
         return replace(self, file=file, position=position)
 
     def __str__(self) -> str:
-        where = self.file or "<spec>"
+        where = self.file or "archcalc"
         if self.position is not None:
             where += f":{self.position.line}:{self.position.column}"
         subject = self.layer or (format_loc(self.loc) if self.loc else None)

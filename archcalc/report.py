@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
+from .conventions import ARCHCALC, Convention, convention_totals
 from .layers import Shape
 
 CONVENTIONS = {
@@ -63,9 +64,9 @@ def _cell(value: int) -> str:
     return fmt_int(value) if value else "·"
 
 
-def shapes_table(analysis: Analysis) -> Table:
+def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table:
     """Per-layer table: name, kind, hyper-parameters, output volume, units, weights, biases,
-    connections, MACs, and a totals row."""
+    connections, MACs (or the convention's ops), and a totals row."""
     spec = analysis.spec
     table = Table(
         title=f"{spec.name}: {spec.title}" if spec.title else spec.name,
@@ -73,12 +74,13 @@ def shapes_table(analysis: Analysis) -> Table:
         header_style="bold",
     )
     t = analysis.totals
+    under = convention_totals(analysis, convention)
     table.add_column("layer", footer="total", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("hyper-parameters")
     table.add_column("output (HxWxC)", footer=fmt_shape(analysis.output_shape), justify="right", no_wrap=True)
     for name, total in (("units", t.units), ("weights", t.weights), ("biases", t.biases),
-                        ("connections", t.connections), ("MACs", t.macs)):  # fmt: skip
+                        ("connections", under["connections"]), (convention.ops_label, under["ops"])):  # fmt: skip
         table.add_column(name, footer=fmt_int(total), justify="right", no_wrap=True)
     table.add_row("input", "", "", fmt_shape(analysis.input_shape), "", "", "", "", "", style="dim")
     for row in analysis.rows:
@@ -90,16 +92,26 @@ def shapes_table(analysis: Analysis) -> Table:
             _cell(row.units),
             _cell(row.weights),
             _cell(row.biases),
-            _cell(row.connections),
-            _cell(row.macs),
+            _cell(convention.connections(row)),
+            _cell(convention.ops(row)),
         )
     return table
 
 
-def summary_lines(analysis: Analysis, memory: Memory) -> list[str]:
+def summary_lines(analysis: Analysis, memory: Memory, convention: Convention = ARCHCALC) -> list[str]:
     """The headline numbers under a table, each with its unit named."""
     t = analysis.totals
-    return [
+    lines = []
+    if convention != ARCHCALC:
+        under = convention_totals(analysis, convention)
+        lines.append(
+            f"convention: {convention.name} ({'; '.join(convention.differences()) or 'as archcalc'}): "
+            f"params {fmt_int(under['params'])}, connections {fmt_int(under['connections'])}, "
+            f"{convention.ops_label} {fmt_int(under['ops'])}"
+        )
+        if convention.description:
+            lines.append(f"  {convention.description}")
+    return lines + [
         f"parameters: {fmt_int(t.params)} ({fmt_si(t.params)}; weights {fmt_int(t.weights)} + biases {fmt_int(t.biases)})",
         f"MACs: {fmt_int(t.macs)} ({fmt_si(t.macs)} multiply-accumulates per example)"
         f" = FLOPs (2 per MAC): {fmt_int(t.flops)} ({fmt_si(t.flops)})",
@@ -163,6 +175,7 @@ def row_dict(row: Row, bytes_per_unit: int) -> dict[str, Any]:
         "connections": row.connections,
         "macs": row.macs,
         "flops": row.flops,
+        "padded_connections": row.padded_connections,
         "activation_bytes": row.units * bytes_per_unit,
     }
 
@@ -205,13 +218,27 @@ def spec_dict(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def analysis_dict(analysis: Analysis, memory: Memory) -> dict[str, Any]:
-    """The full machine-readable result of `archcalc shapes --json`."""
+def analysis_dict(analysis: Analysis, memory: Memory, convention: Convention = ARCHCALC) -> dict[str, Any]:
+    """The full machine-readable result of `archcalc shapes --json`.
+
+    Rows and totals are always in archcalc's conventions; `convention` holds the chosen
+    convention and the params / connections / ops columns under it.
+    """
     size = dtype_bytes(memory.dtype)
+    layers = []
+    for row in analysis.rows:
+        entry = row_dict(row, size)
+        entry["convention"] = {
+            "params": convention.params(row),
+            "connections": convention.connections(row),
+            "ops": convention.ops(row),
+        }
+        layers.append(entry)
     return {
         "spec": spec_dict(analysis),
         "conventions": CONVENTIONS,
-        "layers": [row_dict(row, size) for row in analysis.rows],
+        "convention": {**convention.model_dump(), "totals": convention_totals(analysis, convention)},
+        "layers": layers,
         "totals": totals_dict(analysis.totals),
         "memory": memory_dict(memory),
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from .conventions import Convention
 from .fields import Size
 from .layers import LayerSpec
 
@@ -21,6 +22,7 @@ class Spec(BaseModel):
     family: str = "custom"
     source: str = ""
     notes: str = ""
+    convention: Convention | None = None  # how the source publication counts (`--convention paper`)
     input: tuple[Size, ...] = Field(min_length=1, max_length=4)
     layers: list[LayerSpec] = Field(min_length=1)
 

@@ -12,7 +12,8 @@ from archcalc import analyze, bundled_names, load_spec
 from archcalc.cli import main
 
 ROW_KEYS = {"path", "kind", "summary", "depth", "trainable", "input_shape", "output_shape", "units", "weights",
-            "biases", "params", "buffers", "counters", "connections", "macs", "flops", "activation_bytes"}  # fmt: skip
+            "biases", "params", "buffers", "counters", "connections", "macs", "flops", "activation_bytes",
+            "padded_connections", "convention"}  # fmt: skip
 TOTAL_KEYS = {"units", "weights", "biases", "params", "trainable_params", "frozen_params", "buffers", "counters",
               "connections", "macs", "flops"}  # fmt: skip
 
@@ -40,7 +41,7 @@ def test_no_unlabelled_flops(runner):
 
 def test_shapes_json_contract(runner):
     data = _json(runner, "shapes", "alexnet")
-    assert set(data) == {"spec", "conventions", "layers", "totals", "memory"}
+    assert set(data) == {"spec", "conventions", "convention", "layers", "totals", "memory"}
     assert all(set(row) == ROW_KEYS for row in data["layers"])
     assert set(data["totals"]) == TOTAL_KEYS
     assert data["totals"]["params"] == 62_378_344 and isinstance(data["totals"]["macs"], int)

@@ -25,6 +25,8 @@ class Counts:
     weights / biases: multiplicative / additive trainable parameters; buffers: non-trainable
     float state (batch-norm running statistics); counters: int64 scalars (num_batches_tracked);
     connections: input-to-output edges, biases and zero padding excluded;
+    padded_connections: the same edges with taps on zero padding counted too (None: no padding
+    involved, equal to connections);
     macs: multiply-accumulates of a dense implementation, padding positions included.
     """
 
@@ -36,6 +38,7 @@ class Counts:
     counters: int = 0
     connections: int = 0
     macs: int = 0
+    padded_connections: int | None = None
 
 
 class Walker(Protocol):

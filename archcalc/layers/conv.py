@@ -55,6 +55,7 @@ class Conv(Layer):
             biases=self.out_channels if self.bias else 0,
             connections=self.out_channels * (c_in // groups) * win.covered(),
             macs=units * fan_in,
+            padded_connections=units * fan_in,
         )
 
     def describe(self, shape: Shape) -> str:
@@ -116,6 +117,7 @@ class ConvTranspose(Layer):
             biases=self.out_channels if self.bias else 0,
             connections=c_in * (self.out_channels // groups) * covered,
             macs=c_in * prod(sizes) * per_input,
+            padded_connections=c_in * prod(sizes) * per_input,
         )
 
     def describe(self, shape: Shape) -> str:

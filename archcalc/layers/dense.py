@@ -121,7 +121,12 @@ class LocalResponseNorm(Layer):
         per_position = sum(
             min(channels - 1, c + (self.size - 1) // 2) - max(0, c - self.size // 2) + 1 for c in range(channels)
         )
-        return Counts(out_shape=shape, units=prod(shape), connections=per_position * prod(shape[1:]))
+        return Counts(
+            out_shape=shape,
+            units=prod(shape),
+            connections=per_position * prod(shape[1:]),
+            padded_connections=prod(shape) * self.size,
+        )
 
     def describe(self, shape: Shape) -> str:
         return f"size {self.size}, a={self.alpha:g} b={self.beta:g} k={self.k:g}"

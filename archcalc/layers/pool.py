@@ -44,6 +44,7 @@ class _Pool(Layer):
             out_shape=(channels, *win.out),
             units=channels * prod(win.out),
             connections=channels * win.covered(),
+            padded_connections=channels * prod(win.out) * prod(win.kernel),
         )
 
     def describe(self, shape: Shape) -> str:

@@ -1,0 +1,1 @@
+"""One module per family of CLI commands; `archcalc.cli` registers them."""

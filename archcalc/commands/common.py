@@ -1,0 +1,107 @@
+"""What every command shares: the consoles, error handling and exit codes, common options."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from ..analyze import DTYPE_BYTES
+from ..errors import ExitCode, SpecError
+from ..spec import Spec
+
+
+def _console(stderr: bool = False) -> Console:
+    # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better unwrapped.
+    probe = Console(stderr=stderr)
+    width = None if probe.is_terminal else int(os.environ.get("COLUMNS", 200))
+    return Console(stderr=stderr, width=width, highlight=False)
+
+
+class Output:
+    """One stdout console and one stderr console; JSON goes out as plain text, never through rich."""
+
+    def __init__(self) -> None:
+        self.out = _console()
+        self.err = _console(stderr=True)
+
+    def json(self, data: Any) -> None:
+        click.echo(json.dumps(data, indent=2))
+
+    def error(self, message: str) -> None:
+        self.err.print(Text(message, style="red"), soft_wrap=True)
+
+
+def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn every failure into one message and an exit code; never a traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        out = Output()
+        as_json = kwargs.get("as_json", False)
+        try:
+            command(out, *args, **kwargs)
+        except SpecError as err:
+            if as_json:
+                out.json({"error": err.to_dict()})
+            else:
+                out.error(str(err))
+            sys.exit(ExitCode.BAD_SPEC)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as err:  # a bug in archcalc: say so in one line
+            if os.environ.get("ARCHCALC_DEBUG"):
+                raise
+            out.error(f"internal error: {type(err).__name__}: {err}\n  this is a bug in archcalc; "
+                      "ARCHCALC_DEBUG=1 shows the traceback")  # fmt: skip
+            sys.exit(ExitCode.INTERNAL)
+
+    return wrapper
+
+
+def _parse_input(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
+    """`3x224x224` (channels first, as in specs) or `224` (every spatial size)."""
+    if value is None:
+        return None
+    try:
+        parts = tuple(int(p) for p in value.lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected sizes like 3x224x224 or 224, got {value!r}") from None
+    if not parts or any(p < 1 for p in parts) or len(parts) > 4:
+        raise click.BadParameter(f"expected 1 to 4 positive sizes like 3x224x224, got {value!r}")
+    return parts
+
+
+def with_input(spec: Spec, shape: tuple[int, ...] | None) -> Spec:
+    if shape is None:
+        return spec
+    if len(shape) == 1 and len(spec.input) > 1:
+        shape = (spec.input[0],) + shape * (len(spec.input) - 1)
+    return spec.with_input(shape)
+
+
+spec_argument = click.argument("spec", metavar="SPEC")
+input_option = click.option(
+    "--input", "input_shape", callback=_parse_input, metavar="CxHxW",
+    help="Analyse at another input size: 3x224x224 (channels first) or 224 (every spatial size).",
+)  # fmt: skip
+dtype_option = click.option(
+    "--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32", show_default=True,
+    help="Element type for memory figures.",
+)  # fmt: skip
+json_option = click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON result.")
+
+
+def convention_option(default: str = "archcalc"):
+    return click.option(
+        "--convention", default=default, show_default=True, metavar="NAME",
+        help="Count params, connections and ops as a paper or tool does: archcalc, torch, ..., "
+        "or `paper` for the convention the spec declares for its source.",
+    )  # fmt: skip

@@ -1,0 +1,117 @@
+"""The static commands: shapes, params, list, kinds. Pure analysis, no torch."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from .. import report
+from ..analyze import DTYPE_BYTES, Analysis, analyze
+from ..conventions import resolve_convention
+from ..layers import KIND_TO_CLASS
+from ..loader import bundled_names, load_spec
+from .common import (
+    Output, convention_option, dtype_option, handles_errors, input_option, json_option, spec_argument, with_input,
+)
+
+
+def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
+    return analyze(with_input(load_spec(spec_ref), input_shape))
+
+
+@click.command()
+@spec_argument
+@input_option
+@dtype_option
+@convention_option()
+@json_option
+@handles_errors
+def shapes(
+    out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, convention: str, as_json: bool
+) -> None:
+    """Per-layer output volume, units, weights, biases, connections and MACs, with totals."""
+    analysis = _analyse(spec, input_shape)
+    counting = resolve_convention(convention, analysis.spec)
+    memory = analysis.memory(dtype)
+    if as_json:
+        out.json(report.analysis_dict(analysis, memory, counting))
+        return
+    out.out.print(report.shapes_table(analysis, counting))
+    for line in report.summary_lines(analysis, memory, counting):
+        out.out.print(line, soft_wrap=True)
+    for line in report.CONVENTION_LINES:
+        out.out.print(Text(line, style="dim"), soft_wrap=True)
+
+
+@click.command()
+@spec_argument
+@input_option
+@dtype_option
+@json_option
+@handles_errors
+def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, as_json: bool) -> None:
+    """Parameter report: weights vs biases, trainable vs buffers, memory at a dtype."""
+    analysis = _analyse(spec, input_shape)
+    memory = analysis.memory(dtype)
+    if as_json:
+        out.json({
+            "spec": report.spec_dict(analysis),
+            "layers": [
+                {k: v for k, v in report.row_dict(row, DTYPE_BYTES[dtype]).items()
+                 if k in ("path", "kind", "trainable", "weights", "biases", "params", "buffers", "counters")}
+                for row in analysis.rows if row.params or row.buffers or row.counters
+            ],
+            "totals": report.totals_dict(analysis.totals),
+            "memory": report.memory_dict(memory),
+        })  # fmt: skip
+        return
+    out.out.print(report.params_table(analysis, memory))
+    for line in report.params_lines(analysis, memory):
+        out.out.print(line, soft_wrap=True)
+
+
+@click.command(name="list")
+@json_option
+@handles_errors
+def list_(out: Output, as_json: bool) -> None:
+    """The bundled specs, grouped by family, with their totals."""
+    entries = []
+    for name in bundled_names():
+        analysis = analyze(load_spec(name))
+        entries.append(analysis)
+    if as_json:
+        out.json([
+            {**report.spec_dict(a), "params": a.totals.params, "macs": a.totals.macs, "units": a.totals.units}
+            for a in entries
+        ])  # fmt: skip
+        return
+    table = Table(title="bundled specs", header_style="bold")
+    for column, justify in (("family", "left"), ("name", "left"), ("title", "left"), ("input", "right"),
+                            ("params", "right"), ("MACs", "right")):  # fmt: skip
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for a in sorted(entries, key=lambda a: (a.spec.family, a.spec.name)):
+        table.add_row(a.spec.family, a.spec.name, a.spec.title, report.fmt_shape(a.input_shape),
+                      report.fmt_int(a.totals.params), report.fmt_int(a.totals.macs))  # fmt: skip
+    out.out.print(table)
+
+
+@click.command()
+@json_option
+@handles_errors
+def kinds(out: Output, as_json: bool) -> None:
+    """The layer kinds a spec may use, with their fields."""
+    rows = []
+    for kind, cls in KIND_TO_CLASS.items():
+        fields = [f for f in cls.model_fields if f not in ("kind",)]
+        rows.append({"kind": kind, "fields": fields, "doc": (cls.__doc__ or "").strip().splitlines()[0]})
+    if as_json:
+        out.json(rows)
+        return
+    table = Table(title="layer kinds", header_style="bold")
+    table.add_column("kind")
+    table.add_column("fields")
+    table.add_column("what it is")
+    for row in rows:
+        table.add_row(row["kind"], ", ".join(row["fields"]), row["doc"])
+    out.out.print(table)
