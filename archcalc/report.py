@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
-from rich.text import Text
 
 from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
 from .conventions import ARCHCALC, Convention, convention_totals

@@ -12,7 +12,14 @@ from ..conventions import resolve_convention
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
 from .common import (
-    Output, convention_option, dtype_option, handles_errors, input_option, json_option, spec_argument, with_input,
+    Output,
+    convention_option,
+    dtype_option,
+    handles_errors,
+    input_option,
+    json_option,
+    spec_argument,
+    with_input,
 )
 
 

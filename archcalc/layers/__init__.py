@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from . import structure
 from .base import SPATIAL_NAMES, Counts, Layer, Shape, Walker, Window, resolve_window
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
-from . import structure
 from .structure import Block, Branch, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
