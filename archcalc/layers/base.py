@@ -63,7 +63,7 @@ def _compact(values: tuple[int, ...]) -> str:
 class Layer(BaseModel):
     """Fields and behaviour every kind shares."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     name: str | None = None
     trainable: bool = True

@@ -54,7 +54,7 @@ class Block(Layer):
 class Branch(BaseModel):
     """One path of a `parallel` layer; an empty branch is the identity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: str | None = None
     layers: list[LayerSpec] = Field(default_factory=list)
 
