@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..errors import LayerError
 from ..fields import Size
-from .base import Counts, Layer, Shape, Walker
+from .base import Counts, Layer, Shape, TorchCall, Walker
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -30,7 +30,7 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
                 f"branches cannot be concatenated along channels: their outputs are {listing}",
                 hint="every branch must keep the same spatial size (check strides and padding)",
             )
-        return Counts(out_shape=(sum(s[0] for s in shapes), *first[1:]))
+        return Counts(out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat")
     if any(s != first for s in shapes):
         raise LayerError(
             "branch_mismatch",
@@ -38,7 +38,10 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
             hint="use a projection shortcut (1x1 conv with the same stride and channels) to match shapes",
         )
     units = prod(first)
-    return Counts(out_shape=first, units=units, connections=units * len(shapes))
+    return Counts(
+        out_shape=first, units=units, connections=units * len(shapes), op="add",
+        elementwise_adds=units * (len(shapes) - 1),
+    )  # fmt: skip
 
 
 class Block(Layer):
@@ -49,6 +52,9 @@ class Block(Layer):
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         return walker.run(self.layers, shape, scope, ("layers",))
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Chain")
 
 
 class Branch(BaseModel):
@@ -79,6 +85,9 @@ class Parallel(Layer):
         walker.emit(walker.child(scope, self.merge, ()), self.merge, f"{len(outs)} branches", shape, counts)
         return counts.out_shape
 
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Fork", {"merge": self.merge})
+
 
 class Residual(Layer):
     """body(x) + shortcut(x); the shortcut is the identity unless layers are given (projection)."""
@@ -94,6 +103,9 @@ class Residual(Layer):
         walker.emit(walker.child(scope, "add", ()), "add", "residual", shape, counts)
         return counts.out_shape
 
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Fork", {"merge": "add"})
+
 
 class Repeat(Layer):
     """The same layers applied `times` times in sequence (copies named 0, 1, ...)."""
@@ -106,3 +118,6 @@ class Repeat(Layer):
         for copy in range(self.times):
             shape = walker.run(self.layers, shape, walker.child(scope, str(copy), ()), ("layers",))
         return shape
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Chain")
