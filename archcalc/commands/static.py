@@ -45,6 +45,8 @@ def shapes(
         out.json(report.analysis_dict(analysis, memory, counting))
         return
     out.out.print(report.shapes_table(analysis, counting))
+    if counting.rows == "blocks" or counting.params_unit != 1:
+        out.out.print(report.convention_table(analysis, counting))
     for line in report.summary_lines(analysis, memory, counting):
         out.out.print(line, soft_wrap=True)
     for line in report.CONVENTION_LINES:
