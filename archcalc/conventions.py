@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 from math import prod
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -77,6 +79,12 @@ class Convention(BaseModel):
     op_costs: dict[str, OpCost] = Field(
         default_factory=dict, description="ops charged per elementary op (batch norm, pooling, activations, ...)"
     )
+    params_unit: Literal[1, 1000, 1024] = Field(
+        1, description="the unit a published params column is printed in (GoogLeNet's K is 1024)"
+    )
+    rows: Literal["layers", "blocks"] = Field(
+        "layers", description="blocks: one row per top-level layer, its leaves summed, as a paper's table lists modules"
+    )
 
     def params(self, row: Row) -> int:
         params = row.weights + (row.biases if self.params_include_biases else 0)
@@ -123,6 +131,10 @@ class Convention(BaseModel):
         if self.buffers_as_params:
             notes.append("buffers count as params")
         notes += [f"{op} counted" for op, cost in self.op_costs.items()]
+        if self.params_unit != base.params_unit:
+            notes.append(f"params printed in units of {self.params_unit}")
+        if self.rows != base.rows:
+            notes.append("one row per top-level layer")
         return notes
 
 
@@ -224,3 +236,39 @@ def convention_totals(analysis: Analysis, convention: Convention) -> dict[str, i
         "connections": sum(convention.connections(r) for r in rows),
         "ops": sum(convention.ops(r) for r in rows),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ConventionRow:
+    """One row of a published table: a top-level layer (its leaves summed) or one leaf.
+
+    depth counts the layers with multiply-accumulates (conv, linear), as the GoogLeNet table's
+    "depth" column does; params and ops are exact, under the convention.
+    """
+
+    name: str
+    out_shape: tuple[int, ...]
+    depth: int
+    params: int
+    ops: int
+
+    def params_in_unit(self, convention: Convention) -> Fraction:
+        return Fraction(self.params, convention.params_unit)
+
+
+def convention_rows(analysis: Analysis, convention: Convention) -> list[ConventionRow]:
+    """The rows of a table under a convention: one per leaf, or one per top-level layer."""
+    groups: dict[str, list[Row]] = {}
+    for row in analysis.rows:
+        key = row.path.split(".")[0] if convention.rows == "blocks" else row.path
+        groups.setdefault(key, []).append(row)
+    return [
+        ConventionRow(
+            name=name,
+            out_shape=rows[-1].out_shape,
+            depth=sum(1 for r in rows if r.macs),
+            params=sum(convention.params(r) for r in rows),
+            ops=sum(convention.ops(r) for r in rows),
+        )
+        for name, rows in groups.items()
+    ]

@@ -1,4 +1,4 @@
-"""Structural kinds: named blocks, parallel branches (concat or add), residuals, repetition.
+"""Structural kinds: named blocks, parallel branches (concat, add or mul), residuals, repetition.
 
 They hold other layers (annotated as the `LayerSpec` union, resolved by the registry in
 `__init__.py`) and implement `walk` instead of `counts`.
@@ -19,10 +19,41 @@ if TYPE_CHECKING:
     LayerSpec = Layer
 
 
+def _broadcast(shapes: list[Shape], listing: str) -> Counts:
+    """Element-wise product with broadcasting: per dimension, sizes agree or are 1 (squeeze-and-
+    excitation multiplies [C, H, W] by [C, 1, 1]). Ranks must agree: channels-first shapes aligned
+    from the right (torch's rule) would pair a [C] vector with W, never what a spec means.
+
+    Each output element reads one element of every branch (connections); the products are
+    element-wise work, not multiply-accumulates of a conv or linear layer, so MACs stay 0.
+    """
+    if any(len(s) != len(shapes[0]) for s in shapes):
+        raise LayerError(
+            "branch_mismatch",
+            f"branches cannot be multiplied: their outputs {listing} differ in rank",
+            hint="keep singleton dimensions (global pooling does) so that shapes such as [C, 1, 1] broadcast",
+        )
+    out = []
+    for sizes in zip(*shapes):
+        wide = {n for n in sizes if n != 1}
+        if len(wide) > 1:
+            raise LayerError(
+                "branch_mismatch",
+                f"branches cannot be multiplied: their outputs are {listing}",
+                hint="in every dimension the sizes must agree or be 1 (broadcast)",
+            )
+        out.append(wide.pop() if wide else 1)
+    units = prod(out)
+    return Counts(out_shape=tuple(out), units=units, connections=units * len(shapes))
+
+
 def _merge(kind: str, shapes: list[Shape]) -> Counts:
-    """Output of merging branch outputs by channel concatenation or element-wise addition."""
+    """Output of merging branch outputs by channel concatenation, element-wise addition, or
+    element-wise multiplication with broadcasting."""
     first = shapes[0]
     listing = ", ".join(str(list(s)) for s in shapes)
+    if kind == "mul":
+        return _broadcast(shapes, listing)
     if kind == "concat":
         if any(len(s) != len(first) or s[1:] != first[1:] for s in shapes):
             raise LayerError(
@@ -70,10 +101,11 @@ def _branch_from_list(value: Any) -> Any:
 
 
 class Parallel(Layer):
-    """Branches applied to the same input, merged by channel concat (Inception) or by add."""
+    """Branches applied to the same input, merged by channel concat (Inception), add, or mul
+    (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
 
     kind: Literal["parallel"]
-    merge: Literal["concat", "add"]
+    merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
