@@ -9,9 +9,9 @@ says how it differs from archcalc's.
 from __future__ import annotations
 
 import difflib
-from math import prod
 from dataclasses import dataclass
 from fractions import Fraction
+from math import prod
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -162,7 +162,7 @@ PRESETS: dict[str, Convention] = {
     "ptflops": Convention(
         name="ptflops",
         description="ptflops 0.7.5, pytorch backend, default config: MACs plus bias adds, batch norm, merge adds"
-        " (torch.add), pooling and some activations per element; ReLU, GELU and pooling modules count twice"
+        " (torch.add) and products (torch.mul), pooling and some activations per element; ReLU, GELU and pooling modules count twice"
         " (module hook + patched functional), LRN counts its internal mul/avg_pool/add",
         ops_label="ptflops MACs",
         bias_adds=True,
@@ -180,6 +180,7 @@ PRESETS: dict[str, Convention] = {
             "adaptive_avg_pool": OpCost(per_op_input=2),
             "adaptive_max_pool": OpCost(per_op_input=2),
             "lrn": OpCost(per_input=3, per_op_input=1),
+            "mul": OpCost(per_output=1),  # torch.mul, patched as a functional (squeeze-and-excitation)
         },
     ),
     "torchinfo": Convention(

@@ -44,7 +44,7 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
             )
         out.append(wide.pop() if wide else 1)
     units = prod(out)
-    return Counts(out_shape=tuple(out), units=units, connections=units * len(shapes))
+    return Counts(out_shape=tuple(out), units=units, connections=units * len(shapes), op="mul")
 
 
 def _merge(kind: str, shapes: list[Shape]) -> Counts:

@@ -15,11 +15,12 @@ from torch import nn
 MERGES = {
     "concat": lambda xs: torch.cat(xs, dim=1),  # along channels
     "add": lambda xs: functools.reduce(torch.add, xs),
+    "mul": lambda xs: functools.reduce(torch.mul, xs),  # broadcasting, e.g. squeeze-and-excitation
 }
 
 
 class Merge(nn.Module):
-    """Merges branch outputs: `concat` along channels or element-wise `add`."""
+    """Merges branch outputs: `concat` along channels, element-wise `add`, or broadcast `mul`."""
 
     def __init__(self, op: str):
         super().__init__()
