@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .commands import checks, static
+from .commands import checks, reports, static
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +21,8 @@ def main() -> None:
 
 
 for _command in (static.shapes, static.params, static.list_, static.kinds,
-                 checks.check, checks.schema):
+                 checks.check, checks.schema,
+                 reports.report, reports.compare, reports.diff):
     main.add_command(_command)
 
 
