@@ -109,14 +109,16 @@ def spec_schema() -> dict[str, Any]:
     schema = Spec.model_json_schema()
     defs = schema["$defs"]
     canonical = copy.deepcopy(schema["properties"]["layers"]["items"])
+    ref = {"$ref": "#/$defs/LayerItem"}
     for cls in LAYER_CLASSES:
         _widen_fields(defs[cls.__name__], cls)
+    branch = defs["Parallel"]["properties"]["branches"]  # a branch may be written as its list of layers
+    branch["items"] = {"anyOf": [branch["items"], {"type": "array", "items": ref}]}
     short = {}
     for kind, cls in [*KIND_TO_CLASS.items(), *((a, KIND_TO_CLASS[k]) for a, k in KIND_ALIASES.items())]:
         body_name = f"{cls.__name__}Fields"
         defs.setdefault(body_name, _body(defs[cls.__name__]))
         short[kind] = {"anyOf": [{"$ref": f"#/$defs/{body_name}"}, {"type": "null"}]}
-    ref = {"$ref": "#/$defs/LayerItem"}
     schema = _replace_layer_unions(schema, ref)
     defs = schema["$defs"]
     defs["LayerItem"] = {
@@ -128,8 +130,6 @@ def spec_schema() -> dict[str, Any]:
             canonical,
         ],
     }  # fmt: skip
-    branch = defs["Parallel"]["properties"]["branches"]
-    branch["items"] = {"anyOf": [branch["items"], {"type": "array", "items": ref}]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "archcalc spec"
