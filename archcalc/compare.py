@@ -64,7 +64,6 @@ def compare_rows(columns: list[Column]) -> list[tuple[str, list[str]]]:
     figs = [c.figures() for c in columns]
     dtype = columns[0].dtype if columns else "fp32"
     rows = [
-        ("title", [f["title"] for f in figs]),
         ("input (HxWxC)", [fmt_shape(tuple(f["input_shape"])) for f in figs]),
         ("output", [fmt_shape(tuple(f["output_shape"])) for f in figs]),
         ("weight layers", [str(f["weight_layers"]) for f in figs]),

@@ -45,18 +45,23 @@ def _whole(value: Fraction, text: str, unit: str) -> int:
     return value.numerator
 
 
+def _plain(value: int, what: str) -> int:
+    """A size given as a YAML/JSON integer: not a boolean (true is an int in Python), not negative."""
+    if isinstance(value, bool):
+        raise SizeError(f"must be {what}, got {value!r}")
+    if value < 0:
+        raise SizeError(f"must not be negative, got {value}")
+    return value
+
+
 def parse_count(value: int | str) -> int:
     """A count such as a number of parameters or MACs: 5M, 2.5G, 61706, 61_706.
 
     >>> parse_count("2.5G"), parse_count("5M"), parse_count("61_706"), parse_count(12)
     (2500000000, 5000000, 61706, 12)
     """
-    if isinstance(value, bool):
-        raise SizeError(f"must be a count such as 5M, got {value!r}")
     if isinstance(value, int):
-        if value < 0:
-            raise SizeError(f"must not be negative, got {value}")
-        return value
+        return _plain(value, "a count such as 5M")
     text = str(value)
     number, suffix = _split(text, "a count", "5M, 2.5G, 61706")
     if suffix in COUNT_SUFFIXES:
@@ -75,12 +80,8 @@ def parse_bytes(value: int | str) -> int:
     >>> parse_bytes("100MB"), parse_bytes("1.5GiB"), parse_bytes("512KiB"), parse_bytes(4096)
     (100000000, 1610612736, 524288, 4096)
     """
-    if isinstance(value, bool):
-        raise SizeError(f"must be a byte size such as 100MB, got {value!r}")
     if isinstance(value, int):
-        if value < 0:
-            raise SizeError(f"must not be negative, got {value}")
-        return value
+        return _plain(value, "a byte size such as 100MB")
     text = str(value)
     number, suffix = _split(text, "a byte size", "100MB, 1.5GiB, 4096")
     if suffix == "":
