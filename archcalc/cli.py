@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .commands import static, verify
+from .commands import checks, reports, static, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +20,12 @@ def main() -> None:
     """
 
 
-for _command in (static.shapes, static.params, static.list_, static.kinds, verify.verify, verify.export):
+for _command in (
+    static.shapes, static.params, static.list_, static.kinds,
+    verify.verify, verify.export,
+    checks.check, checks.schema,
+    reports.report, reports.compare, reports.diff,
+):  # fmt: skip
     main.add_command(_command)
 
 

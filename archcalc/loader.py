@@ -228,6 +228,15 @@ def _field_names(model: type) -> list[str]:
     return sorted(set(names))
 
 
+def _section_model(name: str | int) -> type | None:
+    """The pydantic model of a top-level spec section (`budget` -> Budget), if it is one."""
+    info = Spec.model_fields.get(str(name))
+    for candidate in getattr(info.annotation, "__args__", (info.annotation,)) if info else ():
+        if isinstance(candidate, type) and hasattr(candidate, "model_fields"):
+            return candidate
+    return None
+
+
 def _clean_loc(loc: Loc) -> Loc:
     """Drop pydantic's kind tags and validator names from a location."""
     out: list[str | int] = []
@@ -250,6 +259,8 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     loc, kind, msg = tuple(first["loc"]), first["type"], first["msg"]
     clean = _clean_loc(loc)
     label, model = _layer_label(data, clean)
+    if model is Spec and len(clean) > 1:  # a section of the spec (budget:, convention:): its own fields
+        model = _section_model(clean[0]) or model
     field_name = clean[-1] if clean and isinstance(clean[-1], str) else None
     if label is None and clean and isinstance(clean[-1], int):
         field_name = format_loc(clean)

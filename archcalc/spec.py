@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from .budget import Budget
 from .conventions import Convention
 from .fields import Size
 from .layers import LayerSpec
@@ -25,6 +26,7 @@ class Spec(BaseModel):
     convention: Convention | None = None  # how the source publication counts (`--convention paper`)
     input: tuple[Size, ...] = Field(min_length=1, max_length=4)
     layers: list[LayerSpec] = Field(min_length=1)
+    budget: Budget | None = None  # limits `archcalc check` enforces (max_params, max_macs, max_activations)
 
     # Where the spec came from, so errors found later (in the analyzer) can name file and line.
     _source: Any = PrivateAttr(default=None)

@@ -1,0 +1,121 @@
+"""CI commands: `check` (budgets and validity of spec files, exit 0/1/2) and `schema` (the spec's JSON Schema)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from ..analyze import DTYPE_BYTES, analyze
+from ..budget import Budget, SpecCheck, evaluate, exit_code
+from ..errors import SpecError
+from ..loader import load_spec
+from ..render import checks as formats
+from ..schema import spec_schema
+from ..sizes import SizeError, parse_bytes, parse_count
+from .common import Output, handles_errors, input_option, with_input
+from .files import write_atomic
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def _size_option(parse: Callable[[str], int]):
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except SizeError as err:
+            raise click.BadParameter(str(err)) from None
+
+    return callback
+
+
+def spec_files(refs: tuple[str, ...]) -> list[str]:
+    """Spec references with folders expanded to their *.yaml / *.yml files (recursively, sorted)."""
+    found: list[str] = []
+    for ref in refs:
+        path = Path(ref)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            if not files:
+                raise SpecError("no_specs", f"no *.yaml or *.yml spec files in {ref}", file=ref,
+                                hint="give spec files, bundled spec names or a folder that holds specs")  # fmt: skip
+            found.extend(str(p) for p in files)
+        else:
+            found.append(ref)
+    return found
+
+
+def check_one(ref: str, cli_budget: Budget, input_shape: tuple[int, ...] | None, dtype: str) -> SpecCheck:
+    """Load, validate and analyse one spec, then hold its own budget and the command line's against it."""
+    try:
+        spec = load_spec(ref)
+    except SpecError as err:
+        return SpecCheck(file=err.file or ref, name=None, error=err)
+    file = spec._source.file if spec._source is not None else ref
+    try:
+        analysis = analyze(with_input(spec, input_shape))
+    except SpecError as err:
+        return SpecCheck(file=file, name=spec.name, error=err)
+    results = []
+    if spec.budget is not None:
+        results += evaluate(analysis, spec.budget, "spec", dtype)
+    results += evaluate(analysis, cli_budget, "cli", dtype)
+    positions = spec._source.positions if spec._source is not None else {}
+    lines = {name: (p.line, p.column) for (section, name), p in
+             ((k, v) for k, v in positions.items() if len(k) == 2) if section == "budget"}  # fmt: skip
+    return SpecCheck(file=file, name=spec.name, results=tuple(results), lines=lines)
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...")
+@click.option("--max-params", callback=_size_option(parse_count), metavar="N",
+              help="Most parameters (weights + biases): 5M, 2.5G, 61706.")
+@click.option("--max-macs", callback=_size_option(parse_count), metavar="N",
+              help="Most multiply-accumulates per example: 2G, 720M.")
+@click.option("--max-activations", callback=_size_option(parse_bytes), metavar="SIZE",
+              help="Most activation memory per example: 100MB (10^6 B), 96MiB (2^20 B).")
+@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32", show_default=True,
+              help="Element type for memory limits (a spec's budget may name its own).")
+@input_option
+@click.option("--format", "fmt", type=click.Choice(list(formats.FORMATS)), default="text", show_default=True,
+              help="text for people; github (workflow annotations), junit (XML) or json for CI systems.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the result to this file (e.g. junit.xml) instead of standard output.")
+@handles_errors
+def check(out: Output, specs: tuple[str, ...], max_params: int | None, max_macs: int | None,
+          max_activations: int | None, dtype: str, input_shape: tuple[int, ...] | None, fmt: str,
+          output: Path | None) -> None:  # fmt: skip
+    """Check specs against budgets: exit 0 all hold, 1 a budget is exceeded, 2 a spec is invalid.
+
+    SPEC_OR_DIR is a spec file, a bundled spec name or a folder (its *.yaml files, recursively).
+    Each spec is held against its own `budget:` section and against the limits given here.
+    """
+    cli_budget = Budget(max_params=max_params, max_macs=max_macs, max_activations=max_activations)
+    checks = [check_one(ref, cli_budget, input_shape, dtype) for ref in spec_files(specs)]
+    rendered = formats.FORMATS[fmt](checks)
+    if output is not None:
+        write_atomic(output, rendered + "\n")
+        out.err.print(formats.summary(checks), soft_wrap=True, markup=False)
+    elif fmt == "text":
+        out.out.print(rendered, soft_wrap=True, highlight=False)
+    else:
+        click.echo(rendered)
+    sys.exit(exit_code(checks))
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the schema to this file instead of standard output.")
+@handles_errors
+def schema(out: Output, output: Path | None) -> None:
+    """The JSON Schema of the spec format, for editors (YAML language server) and validators."""
+    text = json.dumps(spec_schema(), indent=2) + "\n"
+    if output is not None:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)

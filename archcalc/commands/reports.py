@@ -1,0 +1,178 @@
+"""Report commands: `report` (files per spec, and the committed reports/ folder), `compare`, `diff`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from .. import compare as comparing
+from ..analyze import Analysis, analyze
+from ..breakdown import Report, build_report, measured_from_dict, spec_name_of
+from ..errors import SpecError
+from ..loader import bundled_names, load_spec
+from ..render import formats, svg
+from ..report import fmt_int, fmt_shape
+from .common import Output, convention_option, dtype_option, handles_errors, input_option, json_option, with_input
+from .files import write_atomic
+
+ALL_FORMATS = ("md", "html")  # what `--all` writes unless --format says otherwise
+
+
+def _read_measured(files: tuple[Path, ...]) -> dict[str | None, tuple[str, dict]]:
+    """Measured-figure JSON files by the spec they name (None: names none)."""
+    found: dict[str | None, tuple[str, dict]] = {}
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as err:
+            raise SpecError("unreadable", f"cannot read the measured figures: {err.strerror}", file=str(path)) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise SpecError("bad_measured", f"not valid JSON: {err}", file=str(path)) from None
+        name = spec_name_of(data) if isinstance(data, dict) else None
+        found[name] = (str(path), data)
+    return found
+
+
+def build_reports(refs: list[str], dtype: str, input_shape: tuple[int, ...] | None,
+                  measured_files: tuple[Path, ...]) -> list[Report]:  # fmt: skip
+    measured = _read_measured(measured_files)
+    reports = []
+    for ref in refs:
+        analysis = analyze(with_input(load_spec(ref), input_shape))
+        memory = analysis.memory(dtype)
+        entry = measured.pop(analysis.spec.name, None)
+        if entry is None and None in measured and len(refs) == 1:
+            entry = measured.pop(None)
+        figures = measured_from_dict(entry[1], analysis, memory, entry[0]) if entry else None
+        reports.append(build_report(analysis, dtype, figures))
+    if measured:
+        path = next(iter(measured.values()))[0]
+        raise SpecError("bad_measured", "these measured figures match no spec being reported", file=path,
+                        hint='name the spec in the JSON: "spec": "alexnet" (one file per spec)')  # fmt: skip
+    return reports
+
+
+def write_reports(reports: list[Report], fmts: tuple[str, ...], directory: Path, with_index: bool) -> list[Path]:
+    """Write every report in every format (and the SVG chart beside markdown); returns the files written."""
+    written = []
+    available = formats()
+    for name in fmts:
+        fmt = available[name]
+        files = {}
+        for r in reports:
+            chart = None
+            if fmt.wants_chart_file:
+                chart = f"{r.name}.svg"
+                write_atomic(directory / chart, svg.chart(r))
+                written.append(directory / chart)
+            path = directory / f"{r.name}.{fmt.extension}"
+            write_atomic(path, fmt.report(r, chart))
+            written.append(path)
+            files[r.name] = path.name
+        if with_index:
+            path = directory / f"index.{fmt.extension}"
+            write_atomic(path, fmt.index(reports, files))
+            written.append(path)
+    return sorted(set(written))
+
+
+@click.command()
+@click.argument("specs", nargs=-1, metavar="SPEC...")
+@click.option("--all", "all_specs", is_flag=True, help="Every bundled spec, with an index page (for reports/).")
+@click.option("--format", "fmts", multiple=True, type=click.Choice(["md", "html", "json", "csv"]),
+              help="Output format; repeat for several. Default: md (with --all: md and html).")
+@click.option("-o", "--output", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder to write the reports into.")
+@dtype_option
+@input_option
+@click.option("--measured", "measured_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A verify or bench JSON with measured totals/per-layer figures (README: reports); repeatable.")
+@handles_errors
+def report(out: Output, specs: tuple[str, ...], all_specs: bool, fmts: tuple[str, ...], directory: Path, dtype: str,
+           input_shape: tuple[int, ...] | None, measured_files: tuple[Path, ...]) -> None:  # fmt: skip
+    """Write a report per spec: summary, per-layer table, where parameters and MACs sit, a chart."""
+    if all_specs == bool(specs):
+        raise click.UsageError("give spec names or files, or --all (not both)")
+    refs = bundled_names() if all_specs else list(specs)
+    reports = build_reports(refs, dtype, input_shape, measured_files)
+    written = write_reports(reports, fmts or (ALL_FORMATS if all_specs else ("md",)), directory, all_specs)
+    for path in written:
+        out.out.print(f"wrote {path}", soft_wrap=True, markup=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# compare and diff
+
+
+def _analyses(refs: tuple[str, ...], input_shape: tuple[int, ...] | None) -> list[Analysis]:
+    return [analyze(with_input(load_spec(ref), input_shape)) for ref in refs]
+
+
+@click.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC SPEC...")
+@convention_option()
+@dtype_option
+@input_option
+@json_option
+@handles_errors
+def compare(out: Output, specs: tuple[str, ...], convention: str, dtype: str, input_shape: tuple[int, ...] | None,
+            as_json: bool) -> None:  # fmt: skip
+    """Designs side by side: input, units, parameters, connections, MACs, depth, memory."""
+    columns = [comparing.column(a, convention, dtype) for a in _analyses(specs, input_shape)]
+    if as_json:
+        out.json(comparing.compare_dict(columns))
+        return
+    table = Table(title="compare" + (f" (convention: {convention})" if convention != "archcalc" else ""),
+                  header_style="bold")  # fmt: skip
+    table.add_column("")
+    for c in columns:
+        table.add_column(c.name + ("*" if c.fallback else ""), justify="right")
+    for label, cells in comparing.compare_rows(columns):
+        table.add_row(label, *cells)
+    out.out.print(table)
+    if any(c.fallback for c in columns):
+        out.out.print(Text("* declares no `convention:` for its source: archcalc's counts", style="dim"))
+    for c in columns:
+        if c.convention.name != "archcalc" and c.convention.differences():
+            out.out.print(Text(f"{c.name}: {c.convention.name}: {'; '.join(c.convention.differences())}", style="dim"),
+                          soft_wrap=True)  # fmt: skip
+
+
+@click.command()
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@input_option
+@click.option("--all-layers", is_flag=True, help="List unchanged layers too.")
+@json_option
+@handles_errors
+def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_layers: bool, as_json: bool) -> None:
+    """What changes from design A to design B: per-layer and total deltas (layers matched by path)."""
+    first, second = _analyses((a, b), input_shape)
+    result = comparing.diff(first, second)
+    if as_json:
+        out.json(comparing.diff_dict(result))
+        return
+    table = Table(title=f"{first.spec.name} → {second.spec.name}", header_style="bold", show_footer=True)
+    table.add_column("layer", footer="total", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("output (A → B)", no_wrap=True)
+    for name in comparing.DIFF_FIELDS:
+        table.add_column(f"Δ {name}", justify="right", no_wrap=True,
+                         footer=comparing.signed(result.totals[name][2]))  # fmt: skip
+    for entry in result.layers:
+        if entry.status == "same" and not all_layers:
+            continue
+        shapes = " → ".join(dict.fromkeys(fmt_shape(s) for s in (entry.shape_a, entry.shape_b) if s is not None))
+        style = {"added": "green", "removed": "red", "changed": "yellow"}.get(entry.status)
+        table.add_row(entry.path, entry.status, shapes, *(comparing.signed(entry.delta(n)) or "·"
+                                                          for n in comparing.DIFF_FIELDS), style=style)  # fmt: skip
+    out.out.print(table)
+    for name in comparing.DIFF_FIELDS:
+        before, after, delta = result.totals[name]
+        change = f" ({100 * delta / before:+.1f}%)" if before else ""
+        out.out.print(f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}",
+                      soft_wrap=True, markup=False)  # fmt: skip

@@ -1,0 +1,30 @@
+"""Report formatters: one module per output format behind one interface (`Format`).
+
+Each format turns a `breakdown.Report` into text, and a list of reports into an index page; none
+computes a number. `svg.chart` draws the chart that markdown links and HTML embeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..breakdown import Report
+
+
+@dataclass(frozen=True)
+class Format:
+    """One output format. `report(report, chart_file)`: chart_file is the SVG written beside it, or None."""
+
+    name: str
+    extension: str
+    report: Callable[[Report, str | None], str]
+    index: Callable[[list[Report], dict[str, str]], str]
+    wants_chart_file: bool = False
+
+
+def formats() -> dict[str, Format]:
+    """The formats by name (imported here, lazily, so `archcalc.render.checks` loads alone)."""
+    from . import csv, html, json, markdown
+
+    return {f.name: f for f in (markdown.FORMAT, html.FORMAT, json.FORMAT, csv.FORMAT)}

@@ -1,0 +1,160 @@
+"""`archcalc check` results -> text for people and for CI systems (GitHub annotations, JUnit XML, JSON).
+
+Every formatter takes the same list of SpecCheck and returns a string; none computes a number.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+from ..budget import BudgetResult, SpecCheck, exit_code
+from ..report import fmt_bytes, fmt_int, fmt_si
+
+
+def fmt_value(result: BudgetResult, value: int) -> str:
+    """`62,378,344 (62.4M)` for counts; `290,400 B (283.6 KiB)` for bytes."""
+    if result.unit == "bytes":
+        return f"{fmt_int(value)} B ({fmt_bytes(value)})"
+    return f"{fmt_int(value)} ({fmt_si(value)})"
+
+
+def _origin(result: BudgetResult) -> str:
+    flag = "--" + result.budget.replace("_", "-")
+    return "spec budget" if result.origin == "spec" else flag
+
+
+def describe(result: BudgetResult) -> str:
+    """One sentence: the quantity, its value, the limit, and by how much it is over or under."""
+    at = f" at {result.dtype}" if result.dtype else ""
+    head = f"{result.budget} ({_origin(result)}): {result.quantity}{at} {fmt_value(result, result.value)}"
+    if result.ok:
+        share = f" ({100 * result.value / result.limit:.1f}% of it)" if result.limit else ""
+        return f"{head} within the limit {fmt_value(result, result.limit)}{share}"
+    over = f" (+{100 * result.excess / result.limit:.1f}%)" if result.limit else ""
+    return f"{head} exceeds the limit {fmt_value(result, result.limit)} by {fmt_value(result, result.excess)}{over}"
+
+
+def text(checks: list[SpecCheck]) -> str:
+    """Rich markup, one line per spec and budget, and a summary line."""
+    lines = []
+    for check in checks:
+        if check.error is not None:
+            lines.append(f"[red]✗ invalid[/red] {_escape(str(check.error))}")
+            continue
+        if not check.results:
+            lines.append(f"[green]✓[/green] {_escape(check.file)}: valid (no budget set)")
+        for result in check.results:
+            mark = "[green]✓[/green]" if result.ok else "[red]✗ over budget[/red]"
+            line, _ = check.where(result)
+            lines.append(f"{mark} {_escape(check.file)}:{line}: {_escape(describe(result))}")
+    lines.append(_escape(summary(checks)))
+    return "\n".join(lines)
+
+
+def _escape(value: str) -> str:
+    return value.replace("[", "\\[")
+
+
+def summary(checks: list[SpecCheck]) -> str:
+    invalid = sum(c.error is not None for c in checks)
+    results = [r for c in checks for r in c.results]
+    over = sum(not r.ok for r in results)
+    return (f"{len(checks)} spec(s): {invalid} invalid; {len(results)} budget(s) checked, {over} exceeded"
+            f" -> exit {int(exit_code(checks))}")  # fmt: skip
+
+
+def _gh_data(value: str) -> str:
+    # GitHub workflow commands: message data escapes %, CR and LF; properties also ':' and ','.
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(value: str) -> str:
+    return _gh_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def _annotation(level: str, file: str, line: int, col: int, title: str, message: str) -> str:
+    props = f"file={_gh_prop(file)},line={line},col={col},title={_gh_prop(title)}"
+    return f"::{level} {props}::{_gh_data(message)}"
+
+
+def github(checks: list[SpecCheck]) -> str:
+    """GitHub Actions workflow commands: an ::error per invalid spec or exceeded budget, at its line."""
+    lines = []
+    for check in checks:
+        if check.error is not None:
+            line, col = check.where()
+            err = check.error
+            message = (f"{err.layer}: " if err.layer else "") + err.message + (f" (hint: {err.hint})" if err.hint else "")
+            lines.append(_annotation("error", check.file, line, col, f"archcalc: invalid spec [{err.code}]", message))
+            continue
+        for result in check.results:
+            if not result.ok:
+                line, col = check.where(result)
+                lines.append(_annotation("error", check.file, line, col, f"archcalc budget {result.budget}",
+                                         describe(result)))  # fmt: skip
+    lines.append(summary(checks))
+    return "\n".join(lines)
+
+
+def junit(checks: list[SpecCheck]) -> str:
+    """JUnit XML: one test case per spec (is it valid?) and one per budget held against it."""
+    suites = ET.Element("testsuites", name="archcalc check")
+    suite = ET.SubElement(suites, "testsuite", name="archcalc check")
+    tests = failures = errors = 0
+    for check in checks:
+        classname = check.file
+        case = ET.SubElement(suite, "testcase", classname=classname, name="valid spec", file=check.file)
+        tests += 1
+        if check.error is not None:
+            errors += 1
+            err = ET.SubElement(case, "error", message=check.error.message, type=check.error.code)
+            err.text = str(check.error)
+            continue
+        for result in check.results:
+            tests += 1
+            case = ET.SubElement(suite, "testcase", classname=classname, name=f"{result.budget} ({_origin(result)})",
+                                 file=check.file, line=str(check.where(result)[0]))  # fmt: skip
+            if not result.ok:
+                failures += 1
+                fail = ET.SubElement(case, "failure", message=describe(result), type="budget_exceeded")
+                fail.text = f"{check.file}:{check.where(result)[0]}: {describe(result)}"
+    for element in (suites, suite):
+        element.set("tests", str(tests))
+        element.set("failures", str(failures))
+        element.set("errors", str(errors))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+
+
+def as_dict(checks: list[SpecCheck]) -> dict[str, Any]:
+    """Stable keys, exact integers."""
+    specs = []
+    for check in checks:
+        specs.append({
+            "file": check.file,
+            "name": check.name,
+            "valid": check.error is None,
+            "ok": check.ok,
+            "error": check.error.to_dict() if check.error is not None else None,
+            "budgets": [
+                {"budget": r.budget, "origin": r.origin, "quantity": r.quantity, "unit": r.unit, "dtype": r.dtype,
+                 "limit": r.limit, "value": r.value, "excess": r.excess, "ok": r.ok, "line": check.where(r)[0]}
+                for r in check.results
+            ],
+        })  # fmt: skip
+    return {"ok": all(c.ok for c in checks), "exit_code": int(exit_code(checks)), "specs": specs}
+
+
+def as_json(checks: list[SpecCheck]) -> str:
+    return json.dumps(as_dict(checks), indent=2)
+
+
+FORMATS: dict[str, Callable[[list[SpecCheck]], str]] = {
+    "text": text,
+    "github": github,
+    "junit": junit,
+    "json": as_json,
+}

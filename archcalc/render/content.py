@@ -1,0 +1,145 @@
+"""The words and cells of a report, shared by the markdown and HTML formatters (which only add markup).
+
+Cells are plain text; each table is (headers, alignments, rows) so every format lays it out alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..breakdown import QUANTITY_LABELS, Measured, Report, share
+from ..report import CONVENTION_LINES, fmt_bytes, fmt_int, fmt_shape, fmt_si
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    align: str  # one letter per column: l(eft) or r(ight)
+    rows: tuple[tuple[str, ...], ...]
+    footer: tuple[str, ...] | None = None
+    compact: bool = False  # as wide as its content, not the page (a two-column summary)
+    wrap: tuple[int, ...] = ()  # columns of free text that may wrap (titles), so wide tables still fit
+
+
+def title(report: Report) -> str:
+    spec = report.analysis.spec
+    return f"{spec.name}: {spec.title}" if spec.title else spec.name
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{share(part, whole):.1f}%"
+
+
+def _cell(value: int) -> str:
+    return fmt_int(value) if value else "·"
+
+
+def _pct_cell(part: int, whole: int) -> str:
+    return pct(part, whole) if part else "·"
+
+
+def input_text(report: Report) -> str:
+    a = report.analysis
+    return f"{fmt_shape(a.input_shape)} (HxWxC; [{', '.join(str(s) for s in a.input_shape)}] channels first)"
+
+
+def summary(report: Report) -> Table:
+    a, t, m = report.analysis, report.analysis.totals, report.memory
+    rows = (
+        ("input", input_text(report)),
+        ("output", fmt_shape(a.output_shape)),
+        ("depth (weight layers: conv and linear)", str(report.depth)),
+        ("parameters (weights + biases)", f"{fmt_int(t.params)} ({fmt_si(t.params)}) = "
+                                          f"{fmt_int(t.weights)} weights + {fmt_int(t.biases)} biases"),
+        ("MACs (multiply-accumulates per example)", f"{fmt_int(t.macs)} ({fmt_si(t.macs)})"),
+        ("FLOPs (2 per MAC)", f"{fmt_int(t.flops)} ({fmt_si(t.flops)})"),
+        ("units (activations per example)", fmt_int(t.units)),
+        ("connections", fmt_int(t.connections)),
+        (f"activation memory at {m.dtype}", f"{fmt_bytes(m.activations)} ({fmt_int(m.activations)} B)"),
+        (f"parameter memory at {m.dtype}", f"{fmt_bytes(m.params)} ({fmt_int(m.params)} B)"),
+    )  # fmt: skip
+    if t.buffers or t.counters:
+        rows += (("buffers (non-trainable)", f"{fmt_int(t.buffers)} + {fmt_int(t.counters)} int64 counters"),)
+    return Table(("quantity", "value"), "ll", rows, compact=True)
+
+
+def leaders(report: Report) -> list[str]:
+    """`Most parameters: linear layers, 94.0% (58,631,144 of 62,378,344).`"""
+    return [f"Most {QUANTITY_LABELS[x.quantity]}: {x.kind} layers, {pct(x.value, x.total)} "
+            f"({fmt_int(x.value)} of {fmt_int(x.total)})" for x in report.leaders]  # fmt: skip
+
+
+def by_kind(report: Report) -> Table:
+    t = report.analysis.totals
+    rows = []
+    for k in report.by_kind:
+        s = k.totals
+        rows.append((k.kind, str(k.layers), _cell(s.units), _pct_cell(s.units, t.units), _cell(s.params),
+                     _pct_cell(s.params, t.params), _cell(s.connections), _pct_cell(s.connections, t.connections),
+                     _cell(s.macs), _pct_cell(s.macs, t.macs)))  # fmt: skip
+    return Table(("kind", "layers", "units", "% units", "params", "% params", "connections", "% conn.", "MACs",
+                  "% MACs"), "lrrrrrrrrr", tuple(rows))  # fmt: skip
+
+
+def layers(report: Report) -> Table:
+    a, t = report.analysis, report.analysis.totals
+    rows = [("input", "", "", fmt_shape(a.input_shape), "", "", "", "", "", "", "")]
+    for row in a.rows:
+        rows.append((row.path, row.kind, row.summary, fmt_shape(row.out_shape), _cell(row.units),
+                     _cell(row.weights), _cell(row.biases), _cell(row.connections), _cell(row.macs),
+                     _pct_cell(row.params, t.params), _pct_cell(row.macs, t.macs)))  # fmt: skip
+    footer = ("total", "", "", fmt_shape(a.output_shape), fmt_int(t.units), fmt_int(t.weights), fmt_int(t.biases),
+              fmt_int(t.connections), fmt_int(t.macs), "100%" if t.params else "", "100%" if t.macs else "")  # fmt: skip
+    return Table(("layer", "kind", "hyper-parameters", "output (HxWxC)", "units", "weights", "biases", "connections",
+                  "MACs", "% params", "% MACs"), "lllrrrrrrrr", tuple(rows), footer)  # fmt: skip
+
+
+def _num(value: int | float | None) -> str:
+    if value is None:
+        return ""
+    return fmt_int(value) if isinstance(value, int) else f"{value:,.6g}"
+
+
+def measured_totals(measured: Measured) -> Table:
+    rows = tuple((f.key, _num(f.measured), _num(f.static), _num(f.delta),
+                  "" if f.matches is None else ("yes" if f.matches else "NO")) for f in measured.totals)  # fmt: skip
+    return Table(("figure", "measured", "archcalc (static)", "measured − static", "match"), "lrrrl", rows)
+
+
+def measured_layers(measured: Measured) -> Table:
+    rows = []
+    for path, figures in measured.layers:
+        for f in figures:
+            rows.append((path, f.key, _num(f.measured), _num(f.static), _num(f.delta),
+                         "" if f.matches is None else ("yes" if f.matches else "NO")))  # fmt: skip
+    return Table(("layer", "figure", "measured", "archcalc (static)", "measured − static", "match"), "llrrrl",
+                 tuple(rows))  # fmt: skip
+
+
+def measured_note(measured: Measured) -> str:
+    text = f"From {measured.source}" + (f" ({measured.tool})" if measured.tool else "") + "."
+    if measured.unmatched_layers:
+        text += " Layers not in this spec: " + ", ".join(measured.unmatched_layers) + "."
+    return text
+
+
+def source_lines(report: Report) -> list[tuple[str, str]]:
+    spec = report.analysis.spec
+    return [(label, text) for label, text in (("Source", spec.source), ("Notes", spec.notes)) if text]
+
+
+CONVENTIONS = CONVENTION_LINES + (
+    "depth: layers that multiply-accumulate (conv, linear); shares are of the network's totals",
+    "chart: each weight layer's share of all parameters beside its share of all MACs",
+)
+
+
+def index(reports: list[Report]) -> Table:
+    rows = []
+    for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name)):
+        a, t = r.analysis, r.analysis.totals
+        rows.append((r.name, a.spec.family, a.spec.title, fmt_shape(a.input_shape), str(r.depth), fmt_int(t.params),
+                     fmt_int(t.macs), fmt_int(t.units), fmt_bytes(r.memory.activations)))  # fmt: skip
+    return Table(("spec", "family", "title", "input (HxWxC)", "weight layers", "parameters", "MACs", "units",
+                  f"activations ({reports[0].memory.dtype if reports else 'fp32'})"), "lllrrrrrr", tuple(rows),
+                 wrap=(2,))  # fmt: skip

@@ -1,0 +1,44 @@
+"""Report -> CSV: the per-layer table with exact integers, one row per layer and a total row."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ..breakdown import Report, static_row
+from ..report import fmt_shape
+from . import Format
+
+COLUMNS = ("path", "kind", "summary", "output_shape", "units", "weights", "biases", "params", "buffers",
+           "connections", "macs", "flops", "activation_bytes")  # fmt: skip
+
+
+def _write(rows: list[list[object]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def report(r: Report, chart_file: str | None) -> str:
+    size = r.memory.activations // r.analysis.totals.units if r.analysis.totals.units else 0
+    rows: list[list[object]] = [list(COLUMNS)]
+    for row in r.analysis.rows:
+        counts = static_row(row, size)
+        rows.append([row.path, row.kind, row.summary, fmt_shape(row.out_shape), *(counts[c] for c in COLUMNS[4:])])
+    t = r.analysis.totals
+    rows.append(["total", "", "", fmt_shape(r.analysis.output_shape), t.units, t.weights, t.biases, t.params,
+                 t.buffers, t.connections, t.macs, t.flops, r.memory.activations])  # fmt: skip
+    return _write(rows)
+
+
+def index(reports: list[Report], files: dict[str, str]) -> str:
+    rows: list[list[object]] = [["spec", "family", "input_shape", "weight_layers", "params", "macs", "flops", "units",
+                                 "connections", "activation_bytes", "file"]]  # fmt: skip
+    for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name)):
+        t = r.analysis.totals
+        rows.append([r.name, r.analysis.spec.family, "x".join(map(str, r.analysis.input_shape)), r.depth, t.params,
+                     t.macs, t.flops, t.units, t.connections, r.memory.activations, files[r.name]])  # fmt: skip
+    return _write(rows)
+
+
+FORMAT = Format("csv", "csv", report, index)
