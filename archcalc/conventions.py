@@ -9,6 +9,7 @@ says how it differs from archcalc's.
 from __future__ import annotations
 
 import difflib
+from math import prod
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,9 +33,37 @@ class Convention(BaseModel):
     params_include_biases: bool = Field(True, description="params = weights + biases (else weights only)")
     ops_per_mac: Literal[1, 2] = Field(1, description="1: one op per multiply-accumulate (MACs); 2: two FLOPs")
     ops_label: str = Field("MACs", description="what the ops column is called under this convention")
+    params_trainable_only: bool = Field(
+        False, description="params count trainable layers only (LeNet-5's fixed RBF output vectors are not counted)"
+    )
+    input_units_counted: bool = Field(False, description="the input's units count in the units total (LeNet-1989)")
+    output_units_counted: bool = Field(True, description="the output layer's units count in the units total")
+    units_weighted_layers_only: bool = Field(
+        False, description="only layers with weights count units (AlexNet's neurons: pooling and LRN outputs are not)"
+    )
 
     def params(self, row: Row) -> int:
+        if self.params_trainable_only and not row.trainable:
+            return 0
         return row.weights + (row.biases if self.params_include_biases else 0)
+
+    def units(self, row: Row, *, output: bool = False) -> int:
+        """The row's units as this convention counts them; `output`: the row is the network's output layer."""
+        if output and not self.output_units_counted:
+            return 0
+        if self.units_weighted_layers_only and not (row.weights or row.biases):
+            return 0
+        return row.units
+
+    def unit_column(self, analysis: Analysis) -> list[int]:
+        """Units per row; the output layer is the last row that produces units."""
+        producing = [i for i, row in enumerate(analysis.rows) if row.units]
+        last = producing[-1] if producing else -1
+        return [self.units(row, output=i == last) for i, row in enumerate(analysis.rows)]
+
+    def input_units(self, analysis: Analysis) -> int:
+        """The input's units when this convention counts them (else 0)."""
+        return prod(analysis.input_shape) if self.input_units_counted else 0
 
     def connections(self, row: Row) -> int:
         edges = row.padded_connections if self.padding_is_connection else row.connections
@@ -55,6 +84,14 @@ class Convention(BaseModel):
             notes.append("params count weights only")
         if self.ops_per_mac != base.ops_per_mac:
             notes.append(f"{self.ops_per_mac} ops per multiply-accumulate")
+        if self.params_trainable_only != base.params_trainable_only:
+            notes.append("params count trainable layers only")
+        if self.input_units_counted != base.input_units_counted:
+            notes.append("units include the input")
+        if self.output_units_counted != base.output_units_counted:
+            notes.append("units exclude the output layer")
+        if self.units_weighted_layers_only != base.units_weighted_layers_only:
+            notes.append("units of layers with weights only")
         return notes
 
 
@@ -92,9 +129,10 @@ def resolve_convention(name: str, spec: Spec | None = None) -> Convention:
 
 
 def convention_totals(analysis: Analysis, convention: Convention) -> dict[str, int]:
-    """params, connections and ops summed over the rows under a convention."""
+    """units, params, connections and ops summed over the rows under a convention."""
     rows = analysis.rows
     return {
+        "units": convention.input_units(analysis) + sum(convention.unit_column(analysis)),
         "params": sum(convention.params(r) for r in rows),
         "connections": sum(convention.connections(r) for r in rows),
         "ops": sum(convention.ops(r) for r in rows),
