@@ -75,24 +75,24 @@ class Convention(BaseModel):
     def differences(self) -> list[str]:
         """How this convention departs from archcalc's, one phrase per term."""
         base = Convention()
-        notes = []
-        if self.bias_is_connection != base.bias_is_connection:
-            notes.append("a bias counts as one connection per unit")
-        if self.padding_is_connection != base.padding_is_connection:
-            notes.append("taps on zero padding count as connections")
-        if self.params_include_biases != base.params_include_biases:
-            notes.append("params count weights only")
-        if self.ops_per_mac != base.ops_per_mac:
-            notes.append(f"{self.ops_per_mac} ops per multiply-accumulate")
-        if self.params_trainable_only != base.params_trainable_only:
-            notes.append("params count trainable layers only")
-        if self.input_units_counted != base.input_units_counted:
-            notes.append("units include the input")
-        if self.output_units_counted != base.output_units_counted:
-            notes.append("units exclude the output layer")
-        if self.units_weighted_layers_only != base.units_weighted_layers_only:
-            notes.append("units of layers with weights only")
-        return notes
+        return [
+            phrase.format(value=getattr(self, term))
+            for term, phrase in _DIFFERENCES.items()
+            if getattr(self, term) != getattr(base, term)
+        ]
+
+
+# What each term says when it departs from archcalc's default, in the order they are listed.
+_DIFFERENCES = {
+    "bias_is_connection": "a bias counts as one connection per unit",
+    "padding_is_connection": "taps on zero padding count as connections",
+    "params_include_biases": "params count weights only",
+    "ops_per_mac": "{value} ops per multiply-accumulate",
+    "params_trainable_only": "params count trainable layers only",
+    "input_units_counted": "units include the input",
+    "output_units_counted": "units exclude the output layer",
+    "units_weighted_layers_only": "units of layers with weights only",
+}
 
 
 ARCHCALC = Convention()

@@ -12,7 +12,7 @@ from archcalc.cli import main
 from archcalc.conventions import Convention, convention_totals
 from archcalc.layers.conv import bias_count
 
-from .helpers import analyse_text, spec_text
+from .helpers import analyse_text, assert_one_error, spec_text
 
 HEAD = "name: t\ninput: [6, 14, 14]\nlayers:\n"
 
@@ -82,13 +82,7 @@ BAD = [
 def test_bad_input(tmp_path, runner, layers, code, line, snippet):
     path = tmp_path / "bad.yaml"
     path.write_text(HEAD + layers)
-    result = runner.invoke(main, ["shapes", str(path)], catch_exceptions=False)
-    assert result.exit_code == 2, f"exit code {result.exit_code}, output:\n{result.output}"
-    assert "Traceback" not in result.output
-    assert f"error[{code}]" in result.stderr, result.stderr
-    assert f"{path}:{line}:" in result.stderr, f"expected {path}:{line}: in:\n{result.stderr}"
-    assert snippet in result.stderr, f"expected {snippet!r} in:\n{result.stderr}"
-    assert result.stderr.count("error[") == 1
+    assert_one_error(runner, path, code, line, snippet)
 
 
 def test_bad_table_as_json(tmp_path, runner):

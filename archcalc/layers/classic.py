@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from math import prod
 from typing import Literal
 
 from pydantic import AliasChoices, Field
 
-from ..errors import LayerError
 from ..fields import Size
-from .base import Counts, Layer, Shape
+from .base import Counts, Layer, Shape, _flat
 from .pool import _Pool
 
 
@@ -56,13 +54,7 @@ class RBF(Layer):
     out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"))
 
     def counts(self, shape: Shape) -> Counts:
-        if len(shape) != 1:
-            raise LayerError(
-                "wrong_input_rank",
-                f"rbf needs a flat input but receives shape {list(shape)}",
-                hint=f"add a flatten layer before it (it would see {prod(shape)} features)",
-            )
-        edges = shape[0] * self.out_features
+        edges = _flat(shape, self.kind) * self.out_features
         return Counts(
             out_shape=(self.out_features,),
             units=self.out_features,
