@@ -178,7 +178,8 @@ def test_connection_table_is_a_masked_conv(table, kwargs):
             conv.weight.copy_(masked.conv.weight[out : out + 1, row])
             conv.bias.copy_(masked.conv.bias[out : out + 1])
         x = torch.randn(2, 3, 9, 9)
-        torch.testing.assert_close(per_map(x), masked(x))
+        gap = (per_map(x) - masked(x)).abs().max().item()
+    assert gap < 1e-5, f"per-map convs and the masked conv differ by up to {gap}"
     yaml = f"- conv: {{out: 4, kernel: 3, table: {table}, stride: {kwargs.get('stride', 1)}, padding: {kwargs.get('padding', 0)}}}"
     analysis = analyse_text(yaml, "[3, 9, 9]")
     assert analysis.totals.weights == int(masked.mask.sum()), f"weights: archcalc {analysis.totals.weights}, mask {int(masked.mask.sum())}"

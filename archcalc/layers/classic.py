@@ -12,8 +12,9 @@ from .pool import _Pool
 
 
 class Subsample(_Pool):
-    """Trainable subsampling (LeNet-5's S2, S4): each map's window average times one trainable
-    coefficient, plus one trainable bias; stride defaults to the kernel size.
+    """Trainable subsampling (LeNet-5's S2, S4): window average x a coefficient + a bias, per map.
+
+    Stride defaults to the kernel size.
 
     LeCun et al. 1998, section II.B: "The four inputs to a unit in S2 are added, then multiplied by
     a trainable coefficient, and added to a trainable bias." Per map: 1 weight (the coefficient)
@@ -42,8 +43,9 @@ class Subsample(_Pool):
 
 
 class RBF(Layer):
-    """Euclidean radial basis function units (LeNet-5's output layer): unit i outputs
-    sum_j (x_j - w_ij)^2, the squared distance of the input to its parameter vector w_i.
+    """Euclidean RBF units (LeNet-5's output): unit i outputs sum_j (x_j - w_ij)^2, no bias.
+
+    The output is the squared distance of the input to the unit's parameter vector w_i.
 
     LeCun et al. 1998, section II.B, equation 7. Each unit holds one parameter per input (weights
     = in x out, no bias); each (input, unit) pair is one connection and one multiply-accumulate

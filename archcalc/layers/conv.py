@@ -30,8 +30,11 @@ def bias_count(mode: bool | str, out_shape: Shape) -> int:
 
 
 class Conv(Layer):
-    """N-d convolution (1-, 2- or 3-D, from the input's rank); groups, dilation, any padding,
-    a partial connection table, shared or unshared biases."""
+    """N-d convolution (1-, 2- or 3-D); groups, dilation, padding, connection table, unshared biases.
+
+    The rank comes from the input's. A connection table says which input maps each output map
+    sees; `bias` is shared per map, absent, or one per unit or per position.
+    """
 
     kind: Literal["conv"]
     out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
