@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from . import structure
-from .base import SPATIAL_NAMES, Counts, Layer, Shape, Walker, Window, resolve_window
+from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Walker, Window, layer_names, resolve_window
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
@@ -119,7 +119,7 @@ def field_aliases() -> dict[str, tuple[str, ...]]:
 __all__ = [
     "ACTIVATION_KINDS", "KINDS", "KIND_ALIASES", "KIND_TO_CLASS", "LAYER_CLASSES", "SPATIAL_NAMES",
     "Activation", "AdaptivePool", "AvgPool", "BatchNorm", "Block", "Branch", "Conv", "ConvTranspose",
-    "Counts", "Dropout", "Flatten", "GlobalPool", "Layer", "LayerSpec", "LeakyReLU", "Linear",
+    "Counts", "Dropout", "TorchCall", "layer_names", "Flatten", "GlobalPool", "Layer", "LayerSpec", "LeakyReLU", "Linear",
     "LocalResponseNorm", "MaxPool", "Parallel", "RBF", "Repeat", "Residual", "Shape", "Subsample", "Walker", "Window",
     "field_aliases", "normalize_layer", "resolve_window", "suggest_kind",
 ]  # fmt: skip
