@@ -85,10 +85,38 @@ class Convention(BaseModel):
     rows: Literal["layers", "blocks"] = Field(
         "layers", description="blocks: one row per top-level layer, its leaves summed, as a paper's table lists modules"
     )
+    params_trainable_only: bool = Field(
+        False, description="params count trainable layers only (LeNet-5's fixed RBF output vectors are not counted)"
+    )
+    input_units_counted: bool = Field(False, description="the input's units count in the units total (LeNet-1989)")
+    output_units_counted: bool = Field(True, description="the output layer's units count in the units total")
+    units_weighted_layers_only: bool = Field(
+        False, description="only layers with weights count units (AlexNet's neurons: pooling and LRN outputs are not)"
+    )
 
     def params(self, row: Row) -> int:
+        if self.params_trainable_only and not row.trainable:
+            return 0
         params = row.weights + (row.biases if self.params_include_biases else 0)
         return params + (row.buffers + row.counters if self.buffers_as_params else 0)
+
+    def units(self, row: Row, *, output: bool = False) -> int:
+        """The row's units as this convention counts them; `output`: the row is the network's output layer."""
+        if output and not self.output_units_counted:
+            return 0
+        if self.units_weighted_layers_only and not (row.weights or row.biases):
+            return 0
+        return row.units
+
+    def unit_column(self, analysis: Analysis) -> list[int]:
+        """Units per row; the output layer is the last row that produces units."""
+        producing = [i for i, row in enumerate(analysis.rows) if row.units]
+        last = producing[-1] if producing else -1
+        return [self.units(row, output=i == last) for i, row in enumerate(analysis.rows)]
+
+    def input_units(self, analysis: Analysis) -> int:
+        """The input's units when this convention counts them (else 0)."""
+        return prod(analysis.input_shape) if self.input_units_counted else 0
 
     def connections(self, row: Row) -> int:
         edges = row.padded_connections if self.padding_is_connection else row.connections
@@ -135,7 +163,17 @@ class Convention(BaseModel):
             notes.append(f"params printed in units of {self.params_unit}")
         if self.rows != base.rows:
             notes.append("one row per top-level layer")
+        notes += [phrase for term, phrase in _UNIT_TERMS.items() if getattr(self, term) != getattr(base, term)]
         return notes
+
+
+# The counting terms of the classic papers, and what each says when it departs from the default.
+_UNIT_TERMS = {
+    "params_trainable_only": "params count trainable layers only",
+    "input_units_counted": "units include the input",
+    "output_units_counted": "units exclude the output layer",
+    "units_weighted_layers_only": "units of layers with weights only",
+}
 
 
 ARCHCALC = Convention()
@@ -230,9 +268,10 @@ def resolve_convention(name: str, spec: Spec | None = None) -> Convention:
 
 
 def convention_totals(analysis: Analysis, convention: Convention) -> dict[str, int]:
-    """params, connections and ops summed over the rows under a convention."""
+    """units, params, connections and ops summed over the rows under a convention."""
     rows = analysis.rows
     return {
+        "units": convention.input_units(analysis) + sum(convention.unit_column(analysis)),
         "params": sum(convention.params(r) for r in rows),
         "connections": sum(convention.connections(r) for r in rows),
         "ops": sum(convention.ops(r) for r in rows),

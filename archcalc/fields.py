@@ -109,3 +109,55 @@ def _parse_probability(value: Any) -> float:
 
 
 Probability = Annotated[float, BeforeValidator(_parse_probability)]
+
+
+BIAS_MODES = ("per_unit", "per_position")
+BiasValue = bool | Literal["per_unit", "per_position"]
+
+
+def _parse_bias(value: Any) -> BiasValue:
+    """`true` (one bias per output map, shared over positions), `false`, or an unshared mode:
+    `per_unit` (one bias per output element, LeNet-1989) or `per_position` (one per spatial
+    position, shared over the maps; AlphaGo's final 1x1 conv)."""
+    if isinstance(value, bool) or value in BIAS_MODES:
+        return value
+    raise PydanticCustomError(
+        "bad_value", "must be true, false, 'per_unit' or 'per_position', got {got}", {"got": repr(value)}
+    )
+
+
+Bias = Annotated[BiasValue, BeforeValidator(_parse_bias)]
+
+
+def _parse_connection_table(value: Any) -> tuple[tuple[int, ...], ...]:
+    """One row per output map: the indices of the input maps it sees (LeNet-5's Table I)."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise PydanticCustomError(
+            "wrong_type", "must be a list with one row per output map, each a list of input map indices, got {got}",
+            {"got": repr(value)},
+        )  # fmt: skip
+    rows = []
+    for number, row in enumerate(value):
+        if not isinstance(row, (list, tuple)) or not row:
+            raise PydanticCustomError(
+                "bad_value", "row {n} must be a non-empty list of input map indices, got {got}",
+                {"n": number, "got": repr(row)},
+            )  # fmt: skip
+        bad = [index for index in row if not _is_int(index) or index < 0]
+        if bad:
+            raise PydanticCustomError(
+                "bad_value", "row {n} has {got}; input map indices are integers from 0 (the first input map)",
+                {"n": number, "got": repr(bad[0])},
+            )  # fmt: skip
+        indices = tuple(_check_size(index, 0) for index in row)
+        twice = sorted({i for i in indices if indices.count(i) > 1})
+        if twice:
+            raise PydanticCustomError(
+                "bad_value", "row {n} lists input map {i} more than once: {got}",
+                {"n": number, "i": twice[0], "got": list(indices)},
+            )  # fmt: skip
+        rows.append(indices)
+    return tuple(rows)
+
+
+ConnectionTable = Annotated[tuple[tuple[int, ...], ...], BeforeValidator(_parse_connection_table)]

@@ -74,26 +74,30 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table
     )
     t = analysis.totals
     under = convention_totals(analysis, convention)
+    units = convention.unit_column(analysis)
+    # A convention other than archcalc's gets a params column of its own: a paper's per-layer
+    # "parameters" (LeNet-5's C1: 156) are weights and biases as that paper counts them.
+    params = [convention.params(row) for row in analysis.rows] if convention != ARCHCALC else None
     table.add_column("layer", footer="total", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     table.add_column("hyper-parameters")
     table.add_column("output (HxWxC)", footer=fmt_shape(analysis.output_shape), justify="right", no_wrap=True)
-    for name, total in (("units", t.units), ("weights", t.weights), ("biases", t.biases),
-                        ("connections", under["connections"]), (convention.ops_label, under["ops"])):  # fmt: skip
+    columns = [("units", under["units"]), ("weights", t.weights), ("biases", t.biases)]
+    if params is not None:
+        columns.append(("params", under["params"]))
+    columns += [("connections", under["connections"]), (convention.ops_label, under["ops"])]
+    for name, total in columns:
         table.add_column(name, footer=fmt_int(total), justify="right", no_wrap=True)
-    table.add_row("input", "", "", fmt_shape(analysis.input_shape), "", "", "", "", "", style="dim")
-    for row in analysis.rows:
-        table.add_row(
-            row.path,
-            row.kind,
-            row.summary,
-            fmt_shape(row.out_shape),
-            _cell(row.units),
-            _cell(row.weights),
-            _cell(row.biases),
-            _cell(convention.connections(row)),
-            _cell(convention.ops(row)),
-        )
+    input_units = convention.input_units(analysis)
+    blanks = [""] * (len(columns) - 1)
+    table.add_row("input", "", "", fmt_shape(analysis.input_shape), _cell(input_units) if input_units else "",
+                  *blanks, style="dim")  # fmt: skip
+    for i, row in enumerate(analysis.rows):
+        cells = [_cell(units[i]), _cell(row.weights), _cell(row.biases)]
+        if params is not None:
+            cells.append(_cell(params[i]))
+        cells += [_cell(convention.connections(row)), _cell(convention.ops(row))]
+        table.add_row(row.path, row.kind, row.summary, fmt_shape(row.out_shape), *cells)
     return table
 
 
@@ -120,7 +124,7 @@ def summary_lines(analysis: Analysis, memory: Memory, convention: Convention = A
         under = convention_totals(analysis, convention)
         lines.append(
             f"convention: {convention.name} ({'; '.join(convention.differences()) or 'as archcalc'}): "
-            f"params {fmt_int(under['params'])}, connections {fmt_int(under['connections'])}, "
+            f"units {fmt_int(under['units'])}, params {fmt_int(under['params'])}, connections {fmt_int(under['connections'])}, "
             f"{convention.ops_label} {fmt_int(under['ops'])}"
         )
         if convention.description:
@@ -236,13 +240,15 @@ def analysis_dict(analysis: Analysis, memory: Memory, convention: Convention = A
     """The full machine-readable result of `archcalc shapes --json`.
 
     Rows and totals are always in archcalc's conventions; `convention` holds the chosen
-    convention and the params / connections / ops columns under it.
+    convention and the units / params / connections / ops columns under it.
     """
     size = dtype_bytes(memory.dtype)
     layers = []
-    for row in analysis.rows:
+    units = convention.unit_column(analysis)
+    for i, row in enumerate(analysis.rows):
         entry = row_dict(row, size)
         entry["convention"] = {
+            "units": units[i],
             "params": convention.params(row),
             "connections": convention.connections(row),
             "ops": convention.ops(row),

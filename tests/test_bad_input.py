@@ -9,6 +9,8 @@ import pytest
 from archcalc import SpecError, load_spec, parse_spec
 from archcalc.cli import main
 
+from .helpers import assert_one_error
+
 GOOD_HEAD = "name: t\ninput: [3, 32, 32]\nlayers:\n"
 
 # (id, file contents, error code, line, text the message must contain)
@@ -59,15 +61,7 @@ CASES = [
 def test_bad_spec_message(tmp_path, runner, text, code, line, snippet):
     path = tmp_path / "bad.yaml"
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
-    result = runner.invoke(main, ["shapes", str(path)], catch_exceptions=False)
-    message = result.stderr if hasattr(result, "stderr") else result.output
-    assert result.exit_code == 2, f"exit code {result.exit_code}, output:\n{result.output}"
-    assert "Traceback" not in result.output
-    assert f"error[{code}]" in message, message
-    where = f"{path}:{line}:" if line else str(path)
-    assert where in message, f"expected location {where!r} in:\n{message}"
-    assert snippet in message, f"expected {snippet!r} in:\n{message}"
-    assert message.count("error[") == 1
+    assert_one_error(runner, path, code, line, snippet)
 
 
 @pytest.mark.parametrize(("text", "code", "line", "snippet"), [c[1:] for c in CASES[:6]], ids=[c[0] for c in CASES[:6]])

@@ -27,7 +27,7 @@ LAYER = "- conv: {out: 1, kernel: 3, padding: 1}"
 )
 def test_each_term_switches_one_column(convention, params, connections, ops):
     totals = convention_totals(analyse_text(LAYER, "[1, 4, 4]"), convention)
-    assert totals == {"params": params, "connections": connections, "ops": ops}
+    assert totals == {"units": 16, "params": params, "connections": connections, "ops": ops}
 
 
 def test_paper_convention_comes_from_the_spec():

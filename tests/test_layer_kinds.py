@@ -100,6 +100,100 @@ CASES += [
 ]  # fmt: skip
 
 
+class _TableConv(nn.Module):
+    """A conv with a connection table, as torch computes it: one small conv per output map over
+    just the input maps its table row names, outputs concatenated. Its parameters are exactly the
+    table's kernels (plus one bias per map), and FlopCounterMode counts only the real taps."""
+
+    def __init__(self, table, kernel, **kwargs):
+        super().__init__()
+        self.rows = [list(row) for row in table]
+        self.maps = nn.ModuleList(nn.Conv2d(len(row), 1, kernel, **kwargs) for row in self.rows)
+
+    def forward(self, x):
+        return torch.cat([conv(x[:, row]) for conv, row in zip(self.maps, self.rows)], 1)
+
+
+class _MaskedConv(nn.Module):
+    """The same table as a dense conv whose weight is multiplied by a fixed 0/1 mask."""
+
+    def __init__(self, in_channels, table, kernel, **kwargs):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, len(table), kernel, **kwargs)
+        mask = torch.zeros_like(self.conv.weight)
+        for out, row in enumerate(table):
+            mask[out, row] = 1
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return nn.functional.conv2d(x, self.conv.weight * self.mask, self.conv.bias, self.conv.stride, self.conv.padding)
+
+
+class _UnsharedBias(nn.Module):
+    """A conv without bias plus a trainable bias tensor broadcast over the output."""
+
+    def __init__(self, conv, bias_shape):
+        super().__init__()
+        self.conv = conv
+        self.bias = nn.Parameter(torch.randn(*bias_shape))
+
+    def forward(self, x):
+        return self.conv(x) + self.bias
+
+
+class _RBF(nn.Module):
+    """Euclidean RBF units, sum_j (x_j - w_ij)^2, computed as |x|^2 - 2 x.w + |w|^2: the dense
+    implementation, whose x.w product FlopCounterMode counts as in x out MACs."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_out, n_in))
+
+    def forward(self, x):
+        return (x * x).sum(1, keepdim=True) - 2 * x @ self.weight.T + (self.weight * self.weight).sum(1)
+
+
+_TABLE = [[0], [0, 1], [1, 2], [0, 1, 2]]
+_LENET89_H2 = [list(range(0, 8))] * 4 + [list(range(4, 12))] * 4 + [[0, 1, 2, 3, 8, 9, 10, 11]] * 4
+
+CASES += [
+    ("conv-table", "conv", f"- conv: {{out: 4, kernel: 3, table: {_TABLE}}}", (3, 8, 8),
+     lambda: _TableConv(_TABLE, 3), True),
+    ("conv-table-stride-pad", "conv", f"- conv: {{out: 4, kernel: 3, stride: 2, padding: 1, connection_table: {_TABLE}}}",
+     (3, 9, 9), lambda: _TableConv(_TABLE, 3, stride=2, padding=1), True),
+    ("conv-bias-per-unit", "conv", "- conv: {out: 3, kernel: 3, stride: 2, padding: 1, bias: per_unit}", (2, 9, 9),
+     lambda: _UnsharedBias(nn.Conv2d(2, 3, 3, 2, 1, bias=False), (3, 5, 5)), True),
+    ("conv-bias-per-position", "conv", "- conv: {out: 3, kernel: 1, bias: per_position}", (4, 6, 7),
+     lambda: _UnsharedBias(nn.Conv2d(4, 3, 1, bias=False), (1, 6, 7)), True),
+    ("conv-table-per-unit-lenet89-h2", "conv",
+     f"- conv: {{out: 12, kernel: 5, stride: 2, padding: 2, table: {_LENET89_H2}, bias: per_unit}}", (12, 8, 8),
+     lambda: _UnsharedBias(_TableConv(_LENET89_H2, 5, stride=2, padding=2, bias=False), (12, 4, 4)), True),
+    ("subsample", "subsample", "- subsample: {kernel: 2}", (6, 10, 10),
+     lambda: nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(6, 6, 1, groups=6)), True),
+    ("subsample-nobias-stride", "subsample", "- subsample: {kernel: 3, stride: 2, bias: false}", (4, 11, 11),
+     lambda: nn.Sequential(nn.AvgPool2d(3, 2), nn.Conv2d(4, 4, 1, groups=4, bias=False)), True),
+    ("rbf", "rbf", "- rbf: {out: 10}", (84,), lambda: _RBF(84, 10), True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("table", "kwargs"), [(_TABLE, {}), (_TABLE, {"stride": 2, "padding": 1})], ids=["plain", "stride-pad"])
+def test_connection_table_is_a_masked_conv(table, kwargs):
+    """The per-map oracle computes the masked dense conv, and the mask holds exactly archcalc's weights."""
+    torch.manual_seed(0)
+    masked = _MaskedConv(3, table, 3, **kwargs)
+    per_map = _TableConv(table, 3, **kwargs)
+    with torch.no_grad():
+        for out, (conv, row) in enumerate(zip(per_map.maps, per_map.rows)):
+            conv.weight.copy_(masked.conv.weight[out : out + 1, row])
+            conv.bias.copy_(masked.conv.bias[out : out + 1])
+        x = torch.randn(2, 3, 9, 9)
+        gap = (per_map(x) - masked(x)).abs().max().item()
+    assert gap < 1e-5, f"per-map convs and the masked conv differ by up to {gap}"
+    yaml = f"- conv: {{out: 4, kernel: 3, table: {table}, stride: {kwargs.get('stride', 1)}, padding: {kwargs.get('padding', 0)}}}"
+    analysis = analyse_text(yaml, "[3, 9, 9]")
+    assert analysis.totals.weights == int(masked.mask.sum()), f"weights: archcalc {analysis.totals.weights}, mask {int(masked.mask.sum())}"
+
+
 def test_every_kind_has_a_row():
     missing = set(KINDS) - {case[1] for case in CASES}
     assert not missing, f"kinds with no row in CASES: {sorted(missing)}"

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from . import structure
 from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Walker, Window, layer_names, resolve_window
+from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
@@ -24,6 +25,7 @@ from .structure import Block, Branch, Parallel, Repeat, Residual
 LAYER_CLASSES: tuple[type[Layer], ...] = (
     Conv, ConvTranspose, MaxPool, AvgPool, AdaptivePool, GlobalPool, Flatten, Linear,
     Activation, LeakyReLU, Dropout, BatchNorm, LocalResponseNorm,
+    Subsample, RBF,
     Block, Parallel, Residual, Repeat,
 )  # fmt: skip
 
@@ -118,6 +120,6 @@ __all__ = [
     "ACTIVATION_KINDS", "KINDS", "KIND_ALIASES", "KIND_TO_CLASS", "LAYER_CLASSES", "SPATIAL_NAMES",
     "Activation", "AdaptivePool", "AvgPool", "BatchNorm", "Block", "Branch", "Conv", "ConvTranspose",
     "Counts", "Dropout", "TorchCall", "layer_names", "Flatten", "GlobalPool", "Layer", "LayerSpec", "LeakyReLU", "Linear",
-    "LocalResponseNorm", "MaxPool", "Parallel", "Repeat", "Residual", "Shape", "Walker", "Window",
+    "LocalResponseNorm", "MaxPool", "Parallel", "RBF", "Repeat", "Residual", "Shape", "Subsample", "Walker", "Window",
     "field_aliases", "normalize_layer", "resolve_window", "suggest_kind",
 ]  # fmt: skip

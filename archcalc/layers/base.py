@@ -154,6 +154,17 @@ def _spatial(shape: Shape, kind: str) -> tuple[int, tuple[int, ...]]:
     return shape[0], shape[1:]
 
 
+def _flat(shape: Shape, kind: str) -> int:
+    """The feature count of a flat input; a volume is an error that says where a flatten goes."""
+    if len(shape) != 1:
+        raise LayerError(
+            "wrong_input_rank",
+            f"{kind} needs a flat input but receives shape {list(shape)}",
+            hint=f"add a flatten layer before it (it would see {prod(shape)} features)",
+        )
+    return shape[0]
+
+
 def _expand(values: tuple[int, ...], dims: int, field: str) -> tuple[int, ...]:
     if len(values) == 1:
         return values * dims

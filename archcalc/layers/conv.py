@@ -5,11 +5,12 @@ from __future__ import annotations
 from math import prod
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from .. import arith
 from ..errors import LayerError
-from ..fields import Groups, NonNegativeTuple, Padding, Size, SizeTuple
+from ..fields import Bias, ConnectionTable, Groups, NonNegativeTuple, Padding, Size, SizeTuple
 from .base import (
     Counts,
     Layer,
@@ -25,8 +26,27 @@ from .base import (
 )
 
 
+def bias_count(mode: bool | str, out_shape: Shape) -> int:
+    """Biases of a layer with output [C, *spatial]: C shared (`true`), none (`false`), one per
+    output element (`per_unit`, LeNet-1989's unshared biases) or one per spatial position
+    shared over the maps (`per_position`, AlphaGo's final 1x1 conv).
+
+    >>> bias_count(True, (12, 8, 8)), bias_count("per_unit", (12, 8, 8)), bias_count("per_position", (1, 19, 19))
+    (12, 768, 361)
+    """
+    if mode == "per_unit":
+        return prod(out_shape)
+    if mode == "per_position":
+        return prod(out_shape[1:])
+    return out_shape[0] if mode else 0
+
+
 class Conv(Layer):
-    """N-d convolution (1-, 2- or 3-D, from the input's rank); groups, dilation, any padding."""
+    """N-d convolution (1-, 2- or 3-D); groups, dilation, padding, connection table, unshared biases.
+
+    The rank comes from the input's. A connection table says which input maps each output map
+    sees; `bias` is shared per map, absent, or one per unit or per position.
+    """
 
     kind: Literal["conv"]
     out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
@@ -35,7 +55,47 @@ class Conv(Layer):
     padding: Padding = ((0, 0),)
     dilation: SizeTuple = (1,)
     groups: Groups = 1
-    bias: bool = True
+    # Which input maps each output map sees (row o lists the input maps of output map o): the
+    # partial connectivity of LeNet-5's C3 (its Table I) and LeNet-1989's H2. None: all of them.
+    connection_table: ConnectionTable | None = Field(
+        None, validation_alias=AliasChoices("connection_table", "table")
+    )
+    bias: Bias = True
+
+    @field_validator("connection_table")
+    @classmethod
+    def _one_row_per_output_map(cls, table: tuple[tuple[int, ...], ...] | None, info: ValidationInfo):
+        if table is None:
+            return table
+        out = info.data.get("out_channels")
+        if out is not None and len(table) != out:
+            raise PydanticCustomError(
+                "bad_value", "has {rows} rows but the layer has {out} output maps (out_channels); "
+                "give one row per output map, listing the input maps it sees",
+                {"rows": len(table), "out": out},
+            )  # fmt: skip
+        if info.data.get("groups", 1) != 1:
+            raise PydanticCustomError(
+                "bad_value", "and groups cannot be combined: a connection table already says which input "
+                "maps each output map sees (a grouped conv is the block-diagonal table)",
+            )  # fmt: skip
+        return table
+
+    def fan_ins(self, in_channels: int) -> tuple[int, ...]:
+        """Input maps seen by each output map: from the connection table, or c_in / groups."""
+        if self.connection_table is None:
+            return (in_channels // self.group_count(in_channels),) * self.out_channels
+        for number, row in enumerate(self.connection_table):
+            bad = [i for i in row if i >= in_channels]
+            if bad:
+                raise LayerError(
+                    "bad_connection_table",
+                    f"row {number} of the connection table names input map {bad[0]}, but the input has "
+                    f"{in_channels} maps (0 to {in_channels - 1})",
+                    field="connection_table",
+                    hint=f"use input map indices from 0 to {in_channels - 1}",
+                )
+        return tuple(len(row) for row in self.connection_table)
 
     def group_count(self, in_channels: int) -> int:
         groups = in_channels if self.groups == "depthwise" else self.groups
@@ -56,20 +116,21 @@ class Conv(Layer):
 
     def counts(self, shape: Shape) -> Counts:
         c_in, _ = _spatial(shape, self.kind)
-        groups = self.group_count(c_in)
         win = self.window(shape)
-        fan_in = (c_in // groups) * prod(win.kernel)
-        units = self.out_channels * prod(win.out)
+        # links: (input map, output map) pairs; each carries one kernel and covered() edges
+        links = sum(self.fan_ins(c_in))
+        out_shape = (self.out_channels, *win.out)
+        positions = prod(win.out)
         return Counts(
-            out_shape=(self.out_channels, *win.out),
-            units=units,
-            weights=self.out_channels * fan_in,
-            biases=self.out_channels if self.bias else 0,
-            connections=self.out_channels * (c_in // groups) * win.covered(),
-            macs=units * fan_in,
-            padded_connections=units * fan_in,
+            out_shape=out_shape,
+            units=self.out_channels * positions,
+            weights=links * prod(win.kernel),
+            biases=bias_count(self.bias, out_shape),
+            connections=links * win.covered(),
+            macs=links * prod(win.kernel) * positions,
+            padded_connections=links * prod(win.kernel) * positions,
             op="conv",
-            bias_adds=units if self.bias else 0,
+            bias_adds=self.out_channels * positions if self.bias else 0,
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -82,10 +143,16 @@ class Conv(Layer):
 
     def describe(self, shape: Shape) -> str:
         text = f"{self.out_channels}, {self.window(shape).summary()}"
-        groups = self.group_count(shape[0])
-        if groups != 1:
-            text += " dw" if groups == shape[0] == self.out_channels else f" g{groups}"
-        return text + ("" if self.bias else ", no bias")
+        if self.connection_table is not None:
+            text += f" table {sum(self.fan_ins(shape[0]))} links"
+        else:
+            groups = self.group_count(shape[0])
+            if groups != 1:
+                text += " dw" if groups == shape[0] == self.out_channels else f" g{groups}"
+        return text + _BIAS_TEXT[self.bias]
+
+
+_BIAS_TEXT = {True: "", False: ", no bias", "per_unit": ", bias per unit", "per_position": ", bias per position"}
 
 
 class ConvTranspose(Layer):

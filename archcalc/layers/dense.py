@@ -7,9 +7,8 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
-from ..errors import LayerError
 from ..fields import Probability, Size
-from .base import Counts, Layer, Shape, TorchCall
+from .base import Counts, Layer, Shape, TorchCall, _flat
 
 
 class Flatten(Layer):
@@ -32,13 +31,7 @@ class Linear(Layer):
     bias: bool = True
 
     def counts(self, shape: Shape) -> Counts:
-        if len(shape) != 1:
-            raise LayerError(
-                "wrong_input_rank",
-                f"linear needs a flat input but receives shape {list(shape)}",
-                hint=f"add a flatten layer before it (it would see {prod(shape)} features)",
-            )
-        edges = shape[0] * self.out_features
+        edges = _flat(shape, self.kind) * self.out_features
         return Counts(
             out_shape=(self.out_features,),
             units=self.out_features,

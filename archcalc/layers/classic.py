@@ -1,0 +1,69 @@
+"""Kinds of the early convolutional networks (LeCun et al. 1998): trainable subsampling, RBF output units."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+
+from ..fields import Size
+from .base import Counts, Layer, Shape, _flat
+from .pool import _Pool
+
+
+class Subsample(_Pool):
+    """Trainable subsampling (LeNet-5's S2, S4): window average x a coefficient + a bias, per map.
+
+    Stride defaults to the kernel size.
+
+    LeCun et al. 1998, section II.B: "The four inputs to a unit in S2 are added, then multiplied by
+    a trainable coefficient, and added to a trainable bias." Per map: 1 weight (the coefficient)
+    and 1 bias. The window sums are additions (no MACs, as for average pooling); the coefficient
+    is one multiply per unit, so MACs = units. Connections are the window taps, padding excluded.
+    """
+
+    kind: Literal["subsample"]
+    bias: bool = True
+
+    def counts(self, shape: Shape) -> Counts:
+        pooled = super().counts(shape)
+        channels = shape[0]
+        return Counts(
+            out_shape=pooled.out_shape,
+            units=pooled.units,
+            weights=channels,
+            biases=channels if self.bias else 0,
+            connections=pooled.connections,
+            padded_connections=pooled.padded_connections,
+            macs=pooled.units,
+        )
+
+    def describe(self, shape: Shape) -> str:
+        return super().describe(shape) + ", x coef" + (" + bias" if self.bias else "")
+
+
+class RBF(Layer):
+    """Euclidean RBF units (LeNet-5's output): unit i outputs sum_j (x_j - w_ij)^2, no bias.
+
+    The output is the squared distance of the input to the unit's parameter vector w_i.
+
+    LeCun et al. 1998, section II.B, equation 7. Each unit holds one parameter per input (weights
+    = in x out, no bias); each (input, unit) pair is one connection and one multiply-accumulate
+    (a squared difference added to the sum).
+    """
+
+    kind: Literal["rbf"]
+    out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"))
+
+    def counts(self, shape: Shape) -> Counts:
+        edges = _flat(shape, self.kind) * self.out_features
+        return Counts(
+            out_shape=(self.out_features,),
+            units=self.out_features,
+            weights=edges,
+            connections=edges,
+            macs=edges,
+        )
+
+    def describe(self, shape: Shape) -> str:
+        return f"{shape[0]} -> {self.out_features}, Euclidean"
