@@ -26,8 +26,10 @@ class _Pool(Layer):
             sizes, self.kernel_size, self.stride or self.kernel_size, dilation, self.padding, self.ceil_mode
         )
         if isinstance(self.padding, tuple):
-            for (before, after), k, d in zip(win.padding, win.kernel, win.dilation):
-                half = arith.effective_kernel(k, d) // 2
+            # torch's limit is half the kernel size, not of the dilated span (max_pool2d checks
+            # `pad <= kernel_size / 2` first): kernel 4, dilation 2 takes padding 2 at most
+            for (before, after), k in zip(win.padding, win.kernel):
+                half = k // 2
                 if max(before, after) > half:
                     raise LayerError(
                         "padding_too_large",
