@@ -7,6 +7,8 @@ and PyTorch's definitions where the guide leaves a choice open (ceil mode, outpu
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .errors import LayerError
 
 
@@ -115,6 +117,7 @@ def _count_in_range(lo_value: int, hi_value: int, offset: int, stride: int, coun
     return max(hi - lo + 1, 0)
 
 
+@lru_cache(maxsize=4096)  # pure, and called once per layer with the same few arguments
 def covered_pairs(size: int, out: int, kernel: int, stride: int = 1, pad_before: int = 0, dilation: int = 1) -> int:
     """Number of (output position, kernel tap) pairs whose tap lands on a real input, not padding.
 
@@ -131,6 +134,7 @@ def covered_pairs(size: int, out: int, kernel: int, stride: int = 1, pad_before:
     return sum(_count_in_range(0, size - 1, tap * dilation - pad_before, stride, out) for tap in range(kernel))
 
 
+@lru_cache(maxsize=4096)
 def transposed_covered_pairs(
     size: int, out: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
 ) -> int:

@@ -20,7 +20,7 @@ from .layers import KIND_ALIASES, KIND_TO_CLASS, KINDS, field_aliases
 from .spec import Spec
 from .templates import expand_blocks
 
-MAX_FILE_BYTES = 32 * 1024 * 1024  # a 100,000-layer spec is about 3 MB of YAML
+MAX_FILE_BYTES = 8 * 1024 * 1024  # a 100,000-layer spec is about 4 MB of YAML
 MAX_NODES = 2_000_000  # YAML nodes after alias expansion: stops "billion laughs"
 MAX_DEPTH = 200  # YAML nesting: about 60 levels of nested blocks
 
@@ -84,63 +84,165 @@ class SourceMap:
 _ALIASES = field_aliases()
 
 
+_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_STR = "tag:yaml.org,2002:str"
+_resolver = yaml.resolver.Resolver()
+_CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
+_NO_KEY = object()
+
+
+@dataclass
+class _Frame:
+    """An open sequence or mapping while the events stream in."""
+
+    value: list | dict
+    path: Loc
+    anchor: str | None
+    first_node: int  # the node count when it opened: its size is the count at its end minus this
+    deepest: int  # the longest path inside it so far
+    key: Any = _NO_KEY  # a mapping waiting for the value of this key
+
+
 class _Builder:
-    """Turns a composed YAML node tree into plain Python data, recording node positions."""
+    """Turns YAML parse events into plain Python data, recording node positions.
+
+    Built from the event stream, iteratively, rather than from `yaml.compose`: libyaml's composer
+    recurses in C and crashes the process (SIGSEGV) on input nested a few thousand levels deep,
+    and walking a composed alias bomb node by node takes minutes. Here nesting is checked as it
+    opens, and an alias costs its anchor's recorded size at once, so both stop at the limit.
+    Aliased data is shared, not copied; errors inside it point at the alias.
+    """
 
     def __init__(self, source: SourceMap) -> None:
         self.source = source
         self.nodes = 0
-        self.stack: set[int] = set()
+        self.anchors: dict[str, tuple[Any, int, int]] = {}  # name -> (value, nodes, depth below it)
+        self.open: set[str] = set()
 
-    def error(self, code: str, message: str, node: yaml.Node, hint: str | None = None) -> SpecError:
-        mark = node.start_mark
+    def error(self, code: str, message: str, mark: Any, hint: str | None = None) -> SpecError:
         return SpecError(code, message, hint=hint, file=self.source.file, position=Position(mark.line + 1, mark.column + 1))
 
-    def build(self, node: yaml.Node, path: Loc) -> Any:
-        self.nodes += 1
+    def count(self, nodes: int, mark: Any) -> None:
+        self.nodes += nodes
         if self.nodes > MAX_NODES:
             raise self.error(
                 "spec_too_large",
                 f"the spec expands to more than {MAX_NODES:,} YAML nodes (an alias bomb, or a generated file gone wrong)",
-                node,
+                mark,
                 hint="write repeated structure with `kind: repeat` instead of YAML aliases",
             )
-        if len(path) > MAX_DEPTH:
-            raise self.error("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", node)
-        self.source.positions.setdefault(path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
-        if isinstance(node, yaml.ScalarNode):
-            return _scalar.construct_object(node)
-        if id(node) in self.stack:
-            raise self.error("recursive_alias", "a YAML alias refers to a node that contains it", node)
-        self.stack.add(id(node))
-        try:
-            if isinstance(node, yaml.SequenceNode):
-                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
-            result: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode):
-                    raise self.error("bad_key", "mapping keys must be plain names", key_node)
-                key = _scalar.construct_object(key_node)
-                if key == "<<":
-                    raise self.error("merge_key", "YAML merge keys (<<) are not supported", key_node,
-                                     hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
-                if not isinstance(key, (str, int)) or isinstance(key, bool):
-                    raise self.error("bad_key", f"mapping keys must be names, got {key!r}", key_node)
-                if key in result:
-                    raise self.error("duplicate_key", f"the key {key!r} appears twice in this mapping", key_node,
-                                     hint="remove one of them")  # fmt: skip
-                self.source.positions[path + (key,)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-                result[key] = self.build(value_node, path + (key,))
-            return result
-        finally:
-            self.stack.discard(id(node))
+
+    def check_depth(self, depth: int, mark: Any) -> None:
+        if depth > MAX_DEPTH:
+            raise self.error("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", mark,
+                             hint="nest blocks less deeply; `kind: repeat` repeats layers without nesting")  # fmt: skip
+
+    def check_tag(self, tag: str | None, default: str, mark: Any) -> None:
+        if tag not in (None, "!", default):
+            raise self.error("unsupported_tag", f"YAML tags such as {tag!r} are not supported in a spec", mark,
+                             hint="remove the tag; write plain values, lists and mappings")  # fmt: skip
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _STR:
+            return event.value
+        if tag not in _CONSTRUCTORS or tag in (_SEQ, _MAP):
+            self.check_tag(tag, _STR, event.start_mark)
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        return _CONSTRUCTORS[tag](_scalar, node)
+
+    def run(self, events: Any) -> Any:
+        stack: list[_Frame] = []
+        documents = 0
+        root: Any = None
+        positions = self.source.positions
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise self.error("yaml_syntax", "malformed YAML: a spec is one document, this file holds more",
+                                     event.start_mark, hint="remove the second `---` and what follows it")  # fmt: skip
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+                continue
+            top = stack[-1] if stack else None
+            mark = event.start_mark
+            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                frame = stack.pop()
+                if frame.anchor is not None:
+                    self.open.discard(frame.anchor)
+                    self.anchors[frame.anchor] = (frame.value, self.nodes - frame.first_node, frame.deepest - len(frame.path))
+                if stack:
+                    stack[-1].deepest = max(stack[-1].deepest, frame.deepest)
+                value, size = frame.value, 0
+            else:
+                expecting_key = isinstance(top, _Frame) and isinstance(top.value, dict) and top.key is _NO_KEY
+                if expecting_key:
+                    assert top is not None
+                    if not isinstance(event, yaml.ScalarEvent):
+                        raise self.error("bad_key", "mapping keys must be plain names", mark)
+                    key = self.scalar(event)
+                    if key == "<<":
+                        raise self.error("merge_key", "YAML merge keys (<<) are not supported", mark,
+                                         hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
+                    if not isinstance(key, (str, int)) or isinstance(key, bool):
+                        raise self.error("bad_key", f"mapping keys must be names, got {key!r}", mark)
+                    if key in top.value:
+                        raise self.error("duplicate_key", f"the key {key!r} appears twice in this mapping", mark,
+                                         hint="remove one of them")  # fmt: skip
+                    top.key = key
+                    positions[top.path + (key,)] = Position(mark.line + 1, mark.column + 1)
+                    continue
+                if top is None:
+                    path: Loc = ()
+                elif isinstance(top.value, dict):
+                    path = top.path + (top.key,)
+                else:
+                    path = top.path + (len(top.value),)
+                positions.setdefault(path, Position(mark.line + 1, mark.column + 1))
+                if isinstance(event, yaml.AliasEvent):
+                    if event.anchor in self.open:
+                        raise self.error("recursive_alias", "a YAML alias refers to a node that contains it", mark)
+                    if event.anchor not in self.anchors:
+                        raise self.error("yaml_syntax", f"malformed YAML: the alias *{event.anchor} names no anchor "
+                                         "defined before it", mark, hint=f"define `&{event.anchor}` before using it")  # fmt: skip
+                    value, size, below = self.anchors[event.anchor]
+                    self.check_depth(len(path) + below, mark)
+                    self.count(size, mark)
+                    if top is not None:
+                        top.deepest = max(top.deepest, len(path) + below)
+                elif isinstance(event, yaml.ScalarEvent):
+                    self.count(1, mark)
+                    value = self.scalar(event)
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = (value, 1, 0)
+                else:  # a sequence or mapping opens
+                    self.count(1, mark)
+                    self.check_depth(len(path), mark)
+                    is_seq = isinstance(event, yaml.SequenceStartEvent)
+                    self.check_tag(event.tag, _SEQ if is_seq else _MAP, mark)
+                    if event.anchor is not None:
+                        self.open.add(event.anchor)
+                    stack.append(_Frame([] if is_seq else {}, path, event.anchor, self.nodes - 1, len(path)))
+                    continue
+            if not stack:
+                root = value
+            elif isinstance(stack[-1].value, dict):
+                stack[-1].value[stack[-1].key] = value
+                stack[-1].key = _NO_KEY
+            else:
+                stack[-1].value.append(value)
+        return root
 
 
 def _read_text(data: bytes | str, file: str) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError("spec_too_large", f"the file is larger than the limit of {MAX_FILE_BYTES:,} bytes", file=file,
+                        hint="a 100,000-layer spec is about 4 MB; write repeated layers with `kind: repeat`")  # fmt: skip
     if isinstance(data, str):
         return data
-    if len(data) > MAX_FILE_BYTES:
-        raise SpecError("spec_too_large", f"the file is {len(data):,} bytes; the limit is {MAX_FILE_BYTES:,}", file=file)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -159,8 +261,9 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
     """YAML text -> plain data and the position of every node."""
     text = _read_text(data, file)
     source = SourceMap(file)
+    builder = _Builder(source)
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        data = builder.run(yaml.parse(text, Loader=_Loader))
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else None
@@ -171,15 +274,9 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
                         hint="check brackets, indentation and the `key: value` form near this line") from None
     except yaml.YAMLError as err:
         raise SpecError("yaml_syntax", f"malformed YAML: {err}", file=file) from None
-    except RecursionError:
-        raise SpecError("too_deep", "the YAML nests too deeply to read", file=file) from None
-    if root is None:
+    if builder.nodes == 0:
         raise SpecError("empty_spec", "the spec is empty", file=file,
                         hint="a spec needs at least `name`, `input` and `layers`")  # fmt: skip
-    try:
-        data = _Builder(source).build(root, ())
-    except RecursionError:
-        raise SpecError("too_deep", "the YAML nests too deeply to read", file=file) from None
     return data, source
 
 
@@ -346,8 +443,11 @@ def resolve(ref: str | Path) -> Path:
     path = Path(ref)
     if path.is_file():
         return path
-    if path.exists():
+    if path.is_dir():
         raise SpecError("not_a_file", f"{ref} is a directory, not a spec file", file=str(ref))
+    if path.exists():
+        raise SpecError("not_a_file", f"{ref} is not a regular file (a device, pipe or socket)", file=str(ref),
+                        hint="give the path of a YAML spec file")  # fmt: skip
     bundled = specs_dir() / f"{ref}.yaml"
     if "/" not in str(ref) and bundled.is_file():
         return bundled
@@ -368,7 +468,8 @@ def load_spec(ref: str | Path) -> Spec:
     display = path.name if path.parent == specs_dir() else str(path)
     display = f"specs/{display}" if path.parent == specs_dir() else display
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:  # never more than the limit into memory, however large the file
+            data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise SpecError("unreadable", f"cannot read the file: {err.strerror}", file=str(path)) from None
     return parse_spec(data, display)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import prod
 from typing import Any, Protocol
 
@@ -211,6 +212,7 @@ class Window:
         return text
 
 
+@lru_cache(maxsize=4096)  # pure; a 100,000-layer stack resolves the same window over and over
 def resolve_window(
     sizes: tuple[int, ...],
     kernel: tuple[int, ...],
