@@ -48,12 +48,10 @@ def _is_float(t) -> bool:
     return t.is_floating_point()
 
 
-def check_against_torch(spec) -> None:
+def check_against_torch(spec):
     """Every row's output shape (a real forward pass), parameters and buffers (numel), the totals,
     MACs under fvcore's convention per module and in total, and FLOPs under torch's flop counter."""
     analysis = analyze(spec)
-    for kind in {row.kind for row in analysis.rows}:
-        event(f"kind {kind}")
     model = build_model(spec).eval()
     seen: dict[str, tuple[int, ...]] = {}
     handles = []
@@ -88,6 +86,7 @@ def check_against_torch(spec) -> None:
     assert flops == convention_totals(analysis, TORCH)["ops"] == 2 * analysis.totals.macs, (
         f"FlopCounterMode {flops}, archcalc 2 x MACs {2 * analysis.totals.macs}"
     )
+    return analysis
 
 
 @PROFILE
@@ -95,7 +94,8 @@ def check_against_torch(spec) -> None:
 def test_valid_specs_match_torch_and_fvcore(data):
     spec = _load(data)
     event(f"{len(spec.input) - 1}-D input")
-    check_against_torch(spec)
+    for kind in sorted({row.kind for row in check_against_torch(spec).rows}):
+        event(f"kind {kind}")
 
 
 def torch_accepts(probe: Probe) -> bool:
@@ -157,3 +157,19 @@ def test_regression_maxpool_padding_limit_is_half_the_kernel_not_the_dilated_spa
     assert not torch_accepts(Probe((1, 12, 12), "maxpool", {"kernel_size": 4, "dilation": 2, "padding": 3}, "", ()))
     ok = "name: t\ninput: [1, 12, 12]\nlayers:\n  - maxpool: {kernel: 4, dilation: 2, padding: 2}\n"
     check_against_torch(parse_spec(ok, "t.yaml"))
+
+
+def test_regression_avgpool3d_needs_the_unpadded_input_to_hold_the_kernel():
+    """torch's avg_pool3d refuses an input smaller than the kernel before padding (1-D, 2-D and
+    max pooling do not). Found by the deep profile: kernel [1, 1, 3], padding [0, 0, 1] on 2x2x2."""
+    bad = "name: t\ninput: [1, 2, 2, 2]\nlayers:\n  - avgpool: {kernel: [1, 1, 3], stride: 1, padding: [0, 0, 1]}\n"
+    with pytest.raises(SpecError) as info:
+        analyze(parse_spec(bad, "t.yaml"))
+    assert info.value.code == "kernel_too_large" and "avg_pool3d" in str(info.value)
+    assert not torch_accepts(Probe((1, 2, 2, 2), "avgpool", {"kernel_size": (1, 1, 3), "stride": 1, "padding": (0, 0, 1)}, "", ()))
+    for ok in ("  - avgpool: {kernel: [1, 1, 3], stride: 1, padding: [0, 0, 1]}\n",  # now 3 wide: fine
+               "  - maxpool: {kernel: [1, 1, 3], stride: 1, padding: [0, 0, 1]}\n"):
+        check_against_torch(parse_spec(f"name: t\ninput: [1, 2, 2, 3]\nlayers:\n{ok}" if "avg" in ok
+                                       else f"name: t\ninput: [1, 2, 2, 2]\nlayers:\n{ok}", "t.yaml"))
+    check_against_torch(parse_spec(bad.replace("avgpool", "avgpool").replace("[1, 2, 2, 2]", "[1, 2, 2]")
+                                   .replace("[1, 1, 3]", "[1, 3]").replace("[0, 0, 1]", "[0, 1]"), "t.yaml"))

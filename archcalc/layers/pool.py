@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field
 from .. import arith
 from ..errors import LayerError
 from ..fields import Padding, SizeTuple
-from .base import Counts, Layer, Shape, TorchCall, Window, _dims_text, _expand, _spatial, padded_call, resolve_window
+from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Window, _dims_text, _expand, _spatial, padded_call, resolve_window
 
 
 class _Pool(Layer):
@@ -88,6 +88,23 @@ class AvgPool(_Pool):
     kind: Literal["avgpool"]
     count_include_pad: bool = True
     torch_op = "avg_pool"
+
+    def window(self, shape: Shape) -> Window:
+        win = super().window(shape)
+        # torch's 3-D average pooling (avg_pool3d) also needs the input before its own padding to
+        # be at least the kernel, in every dimension; 1-D and 2-D, and max pooling, do not.
+        # Asymmetric padding is applied by a pad layer first, so the op then sees the padded input.
+        if len(win.sizes) == 3 and all(a == b for a, b in win.padding):
+            for axis, (n, k) in enumerate(zip(win.sizes, win.kernel)):
+                if n < k:
+                    raise LayerError(
+                        "kernel_too_large",
+                        f"in dimension {SPATIAL_NAMES[3][axis]}, 3-D average pooling needs an input of at least"
+                        f" the kernel ({k}) before padding, as torch's avg_pool3d does; the input has {n}",
+                        field="kernel_size",
+                        hint=f"use a kernel of at most {n} in that dimension",
+                    )
+        return win
 
     def _torch_kwargs(self, win: Window) -> dict:
         return {**super()._torch_kwargs(win), "count_include_pad": self.count_include_pad}
