@@ -10,6 +10,7 @@ from math import prod
 from typing import Any
 
 from .errors import LayerError, Loc, SpecError, format_loc
+from .fields import MAX_ROWS
 from .layers import Counts, Shape, layer_names
 from .spec import Spec
 
@@ -175,6 +176,9 @@ class _Walker:
         return shape
 
     def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
+        if len(self.rows) >= MAX_ROWS:  # nested repeats multiply: stop at the limit, not at the end
+            raise LayerError("too_many_layers", f"the network has more than {MAX_ROWS:,} layers",
+                             hint="use fewer or smaller repeats")  # fmt: skip
         self.rows.append(
             Row(
                 path=".".join(scope.path),
@@ -210,12 +214,16 @@ def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
     cannot be applied to what reaches it.
     """
     shape = tuple(input_shape or spec.input)
+    rows = sum(layer.rows() for layer in spec.layers)
+    if rows > MAX_ROWS:
+        raise SpecError("too_many_layers", f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
+                        file=spec._source.file if spec._source else None, hint="use fewer or smaller repeats")  # fmt: skip
     walker = _Walker()
     try:
         walker.run(spec.layers, shape, Scope((), (), True, ""), ("layers",))
     except SpecError as err:
         source = spec._source
         raise (source.locate_error(err) if source is not None else err) from None
-    rows = tuple(walker.rows)
-    return Analysis(spec=spec, input_shape=shape, rows=rows, totals=_sum(rows))
+    done = tuple(walker.rows)
+    return Analysis(spec=spec, input_shape=shape, rows=done, totals=_sum(done))
 

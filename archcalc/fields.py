@@ -15,6 +15,10 @@ from pydantic_core import PydanticCustomError
 # it keeps a typo such as 10**30 from turning into a silent, absurd count or a hang.
 MAX_SIZE = 2**40
 
+# The most rows (leaf layers and merges) one analysis may produce: 10x the 100,000-layer design the
+# tests analyse (about 1 GB of rows), yet a `repeat` of 10**12 stops at once instead of looping for days.
+MAX_ROWS = 1_000_000
+
 Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
 NonNegative = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE)]
 

@@ -86,6 +86,7 @@ _ALIASES = field_aliases()
 
 _SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 _STR = "tag:yaml.org,2002:str"
+_PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")}
 _resolver = yaml.resolver.Resolver()
 _CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
 _NO_KEY = object()
@@ -144,12 +145,12 @@ class _Builder:
 
     def scalar(self, event: yaml.ScalarEvent) -> Any:
         tag = event.tag
+        if tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
+            self.check_tag(tag, _STR, event.start_mark)
         if tag is None or tag == "!":
             tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-        if tag == _STR:
+        if tag == _STR or tag not in _CONSTRUCTORS:  # `<<` (merge) and `=` resolve to tags with no value: text
             return event.value
-        if tag not in _CONSTRUCTORS or tag in (_SEQ, _MAP):
-            self.check_tag(tag, _STR, event.start_mark)
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         return _CONSTRUCTORS[tag](_scalar, node)
 
@@ -257,6 +258,10 @@ def _read_text(data: bytes | str, file: str) -> str:
         ) from None
 
 
+def _codepoint(character: int | str) -> int:
+    return character if isinstance(character, int) else ord(character)
+
+
 def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMap]:
     """YAML text -> plain data and the position of every node."""
     text = _read_text(data, file)
@@ -272,6 +277,12 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
             problem += f" ({err.context} at line {err.context_mark.line + 1})"
         raise SpecError("yaml_syntax", f"malformed YAML: {problem}", file=file, position=position,
                         hint="check brackets, indentation and the `key: value` form near this line") from None
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (NUL, other controls)
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        raise SpecError("yaml_syntax", f"malformed YAML: the character U+{_codepoint(err.character):04X} is not allowed in YAML text",
+                        file=file, position=Position(line, column),
+                        hint="remove control characters (NUL, ...) from the file")  # fmt: skip
     except yaml.YAMLError as err:
         raise SpecError("yaml_syntax", f"malformed YAML: {err}", file=file) from None
     if builder.nodes == 0:
@@ -401,11 +412,15 @@ def _has_use(value: Any) -> bool:
     return False
 
 
+_KIND_OF = {type(None): "nothing (null)", list: "a list", str: "a single text value", int: "a number",
+            float: "a number", bool: "a boolean"}
+
+
 def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
     """Parse and validate spec text; raises SpecError naming file, line and field."""
     raw, source = parse_yaml(data, file)
     if not isinstance(raw, dict):
-        raise SpecError("not_a_mapping", f"a spec is a mapping of fields, got a {type(raw).__name__}", file=file,
+        raise SpecError("not_a_mapping", f"a spec is a mapping of fields, got {_KIND_OF.get(type(raw), 'a ' + type(raw).__name__)}", file=file,
                         position=source.locate(()),
                         hint="start the file with `name: ...`, `input: [...]` and `layers:`")  # fmt: skip
     if "blocks" in raw or _has_use(raw.get("layers")):

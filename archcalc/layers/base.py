@@ -115,6 +115,10 @@ class Layer(BaseModel):
         walker.emit(scope, self.kind, self.describe(shape), shape, counts)  # type: ignore[attr-defined]
         return counts.out_shape
 
+    def rows(self) -> int:
+        """How many rows the analysis of this layer produces (containers: their contents and merge)."""
+        return 1
+
     def counts(self, shape: Shape) -> Counts:  # pragma: no cover - every leaf overrides it
         raise NotImplementedError
 

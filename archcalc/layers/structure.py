@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..errors import LayerError
-from ..fields import Size
+from ..fields import MAX_ROWS, Size
 from .base import Counts, Layer, Shape, TorchCall, Walker
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class Block(Layer):
     kind: Literal["block"]
     layers: list[LayerSpec] = Field(min_length=1)
 
+    def rows(self) -> int:
+        return sum(layer.rows() for layer in self.layers)
+
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         return walker.run(self.layers, shape, scope, ("layers",))
 
@@ -108,6 +111,9 @@ class Parallel(Layer):
     merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
+    def rows(self) -> int:
+        return 1 + sum(layer.rows() for branch in self.branches for layer in branch.layers)
+
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         outs = []
         for i, branch in enumerate(self.branches):
@@ -128,6 +134,9 @@ class Residual(Layer):
     body: list[LayerSpec] = Field(min_length=1)
     shortcut: list[LayerSpec] = Field(default_factory=list)
 
+    def rows(self) -> int:
+        return 1 + sum(layer.rows() for layer in (*self.body, *self.shortcut))
+
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         body = walker.run(self.body, shape, scope, ("body",))
         short = walker.run(self.shortcut, shape, walker.child(scope, "shortcut", ()), ("shortcut",))
@@ -146,7 +155,17 @@ class Repeat(Layer):
     times: Size
     layers: list[LayerSpec] = Field(min_length=1)
 
+    def rows(self) -> int:
+        return self.times * sum(layer.rows() for layer in self.layers)
+
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
+        if self.rows() > MAX_ROWS:
+            raise LayerError(
+                "too_many_layers",
+                f"repeating {self.times:,} times gives {self.rows():,} layers, more than the limit of {MAX_ROWS:,}",
+                field="times",
+                hint="a network of this many layers cannot be analysed layer by layer; use fewer repeats",
+            )
         for copy in range(self.times):
             shape = walker.run(self.layers, shape, walker.child(scope, str(copy), ()), ("layers",))
         return shape
