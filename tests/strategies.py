@@ -193,7 +193,7 @@ def pool_layer(draw, state: State) -> dict:
     kernel, stride, dilation, padding, pads = draw(_window(state.sizes, pool=True, dilate=kind == "maxpool"))
     ceil = draw(st.booleans())
     body: dict = {"kernel_size": _per_dim(draw, kernel)}
-    default_stride = draw(st.booleans())
+    default_stride = padding != "same" and draw(st.booleans())  # SAME pads were drawn for the written stride
     if default_stride:
         stride = kernel
     else:

@@ -158,11 +158,11 @@ def test_limits_are_enforced_at_their_edge(monkeypatch):
     parse_spec(ok)
     with pytest.raises(SpecError, match="more than 20 YAML nodes"):
         parse_spec(ok.replace("[relu", "[relu, relu"))
-    monkeypatch.setattr(loader, "MAX_DEPTH", 3)
+    monkeypatch.setattr(loader, "MAX_DEPTH", 4)
     monkeypatch.setattr(loader, "MAX_NODES", 2_000_000)
-    parse_spec("name: t\ninput: [3, 8, 8]\nlayers: [{block: {layers: [relu]}}]\n")  # depth 3: layers.0.block
-    with pytest.raises(SpecError, match="deeper than 3 levels"):
-        parse_spec("name: t\ninput: [3, 8, 8]\nlayers: [{block: {layers: [relu]}}]\nx: [[[[1]]]]\n")
+    parse_spec("name: t\ninput: [3, 8, 8]\nlayers: [{block: {layers: [relu]}}]\n")  # layers.0.block.layers: 4
+    with pytest.raises(SpecError, match="deeper than 4 levels"):
+        parse_spec("name: t\ninput: [3, 8, 8]\nlayers: [{block: {layers: [relu]}}]\nx: [[[[[1]]]]]\n")
     monkeypatch.setattr(loader, "MAX_FILE_BYTES", 50)
     with pytest.raises(SpecError, match="larger than the limit of 50 bytes"):
         parse_spec(b"name: t\ninput: [3, 8, 8]\nlayers: [relu]\n# padding past fifty bytes\n")

@@ -173,3 +173,18 @@ def test_regression_avgpool3d_needs_the_unpadded_input_to_hold_the_kernel():
                                        else f"name: t\ninput: [1, 2, 2, 2]\nlayers:\n{ok}", "t.yaml"))
     check_against_torch(parse_spec(bad.replace("avgpool", "avgpool").replace("[1, 2, 2, 2]", "[1, 2, 2]")
                                    .replace("[1, 1, 3]", "[1, 3]").replace("[0, 0, 1]", "[0, 1]"), "t.yaml"))
+
+
+def test_regression_ceil_mode_pool_window_may_hang_past_the_input():
+    """In ceil mode torch accepts a pooling kernel larger than the padded input when one window
+    still starts inside it (kernel 4, stride 2 on 3 inputs: 1 output); archcalc refused it.
+    Found by the deep profile (near-valid, pool_kernel). Stride 1 gives 0 outputs: both refuse."""
+    for op in ("maxpool", "avgpool"):
+        probe = Probe((1, 3), op, {"kernel_size": 4, "stride": 2, "ceil_mode": True}, "", ())
+        assert torch_accepts(probe)
+        text = f"name: t\ninput: [1, 3]\nlayers:\n  - {op}: {{kernel: 4, stride: 2, ceil_mode: true}}\n"
+        assert check_against_torch(parse_spec(text, "t.yaml")).output_shape == (1, 1)
+        assert not torch_accepts(Probe((1, 3), op, {"kernel_size": 4, "stride": 1, "ceil_mode": True}, "", ()))
+        with pytest.raises(SpecError) as info:
+            analyze(parse_spec(text.replace("stride: 2", "stride: 1"), "t.yaml"))
+        assert info.value.code == "kernel_too_large"
