@@ -34,12 +34,35 @@ def fmt_int(value: int) -> str:
     return f"{value:,}"
 
 
+SI_SUFFIXES = ((10**24, "Y"), (10**21, "Z"), (10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"),
+               (10**6, "M"), (10**3, "K"))  # fmt: skip
+# Table cells are exact below this (19 characters with separators: AlexNet's 1,045,693,012 and a
+# trillion-parameter model's 1,000,000,000,000 alike); from it on a 16+ digit column would crowd the
+# table, so cells show 3 significant digits and an SI suffix. JSON and the summary lines stay exact.
+EXACT_BELOW = 10**15
+
+
 def fmt_si(value: int) -> str:
-    """Short SI form for summaries: 1.13G, 62.4M, 34.9K (1000-based)."""
-    for factor, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+    """Short SI form for summaries: 1.13G, 62.4M, 34.9K (1000-based), up to Y (10^24), then 1.23e+27.
+
+    >>> fmt_si(1_135_256_096), fmt_si(10**19 + 4 * 10**17)
+    ('1.14G', '10.4E')
+    """
+    if abs(value) >= 1000 * SI_SUFFIXES[0][0]:
+        return f"{value:.3g}"
+    for factor, suffix in SI_SUFFIXES:
         if abs(value) >= factor:
             return f"{value / factor:.3g}{suffix}"
     return str(value)
+
+
+def fmt_count(value: int) -> str:
+    """A count in a table cell: exact with separators below 10^15, else SI (fmt_si).
+
+    >>> fmt_count(62_378_344), fmt_count(9 * 2**60)
+    ('62,378,344', '10.4E')
+    """
+    return fmt_int(value) if abs(value) < EXACT_BELOW else fmt_si(value)
 
 
 def fmt_bytes(value: int) -> str:
@@ -60,7 +83,7 @@ def fmt_shape(shape: Shape) -> str:
 
 
 def _cell(value: int) -> str:
-    return fmt_int(value) if value else "·"
+    return fmt_count(value) if value else "·"
 
 
 def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table:
@@ -87,7 +110,7 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table
         columns.append(("params", under["params"]))
     columns += [("connections", under["connections"]), (convention.ops_label, under["ops"])]
     for name, total in columns:
-        table.add_column(name, footer=fmt_int(total), justify="right", no_wrap=True)
+        table.add_column(name, footer=fmt_count(total), justify="right", no_wrap=True)
     input_units = convention.input_units(analysis)
     blanks = [""] * (len(columns) - 1)
     table.add_row("input", "", "", fmt_shape(analysis.input_shape), _cell(input_units) if input_units else "",
@@ -144,7 +167,7 @@ def params_table(analysis: Analysis, memory: Memory) -> Table:
     table.add_column("layer", footer="total", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     for name, total in (("weights", t.weights), ("biases", t.biases), ("params", t.params), ("buffers", t.buffers)):
-        table.add_column(name, footer=fmt_int(total), justify="right", no_wrap=True)
+        table.add_column(name, footer=fmt_count(total), justify="right", no_wrap=True)
     table.add_column("share", footer="100%" if t.params else "", justify="right")
     table.add_column("trainable", justify="center")
     for row in analysis.rows:

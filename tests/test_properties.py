@@ -31,7 +31,7 @@ from archcalc.verify.counters import count_torch, fvcore_analysis  # noqa: E402
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
 PROFILES = {
     "ci": settings(max_examples=60, derandomize=True, database=None, deadline=None, suppress_health_check=_QUIET),
-    "deep": settings(max_examples=3000, deadline=None, suppress_health_check=_QUIET),
+    "deep": settings(max_examples=2000, deadline=None, suppress_health_check=_QUIET),
 }
 PROFILE = PROFILES.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), PROFILES["ci"])
 FVCORE, TORCH = PRESETS["fvcore"], PRESETS["torch"]

@@ -1,25 +1,37 @@
 """Writing output files atomically: a temporary file in the same folder, then os.replace.
 
 A reader (a browser, a CI step, `git diff`) never sees a half-written report, and an interrupted
-run leaves the previous file intact.
+run (an exception, Ctrl-C) leaves the previous file intact and no temporary file behind. Every
+file the CLI writes goes through here: reports, JSON, CSV, JUnit, exported source and ONNX.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` (UTF-8, '\\n' line ends) to `path`, replacing it in one step."""
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """A temporary path beside `path` for a writer that wants a file name (torch.onnx.export);
+    when the block ends normally it replaces `path` in one step, otherwise it is removed."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        yield Path(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: Path | str, text: str) -> None:
+    """Write `text` (UTF-8, '\\n' line ends) to `path`, replacing it in one step."""
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)

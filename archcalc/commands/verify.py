@@ -16,6 +16,7 @@ from ..errors import ExitCode
 from ..loader import bundled_names, load_spec
 from ..report import fmt_int
 from .common import Output, handles_errors, input_option, json_option, with_input
+from .files import atomic_path, write_atomic
 
 MARKS = {"ok": ("✓", "green"), "convention": ("≈", "yellow"), "fail": ("✗", "bold red")}
 
@@ -145,12 +146,12 @@ def export(out: Output, spec: str, target: str, output: str | None, input_shape:
     if target == "torch":
         source = render(loaded)
         if output:
-            with open(output, "w", encoding="utf-8") as handle:
-                handle.write(source)
+            write_atomic(output, source)
         else:
             click.echo(source, nl=False)
         return
     if not output:
         raise click.UsageError("--to onnx needs -o FILE")
-    write_onnx(loaded, output)
+    with atomic_path(output) as tmp:
+        write_onnx(loaded, str(tmp))
     out.err.print(f"wrote {output}")

@@ -1,0 +1,114 @@
+"""Files the CLI writes are written atomically: an interrupted write leaves the old file intact
+and no temporary file behind (simulated by raising in the middle of writing)."""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+
+from archcalc.cli import main
+from archcalc.commands import files
+
+
+class Interrupted(BaseException):
+    """Stands in for Ctrl-C or a crash half-way through a write."""
+
+
+def _half_then_raise(monkeypatch):
+    real_open = builtins.open
+
+    class Half:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+            return False
+
+        def write(self, text):
+            self.handle.write(text[: len(text) // 2])
+            self.handle.flush()
+            raise Interrupted
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        handle = real_open(file, mode, *args, **kwargs)
+        return Half(handle) if "w" in mode else handle
+
+    monkeypatch.setattr(files, "open", fake_open, raising=False)
+
+
+def test_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "report.md"
+    target.write_text("old report\n")
+    _half_then_raise(monkeypatch)
+    with pytest.raises(Interrupted):
+        files.write_atomic(target, "new report, much longer than the old one\n" * 100)
+    assert target.read_text() == "old report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+
+
+def test_complete_write_replaces(tmp_path):
+    target = tmp_path / "sub" / "out.json"
+    files.write_atomic(target, '{"a": 1}\n')
+    files.write_atomic(target, '{"a": 2}\n')
+    assert target.read_text() == '{"a": 2}\n' and len(list(target.parent.iterdir())) == 1
+
+
+def test_atomic_path_removes_a_failed_writers_file(tmp_path):
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"old")
+    with pytest.raises(Interrupted), files.atomic_path(target) as tmp:
+        tmp.write_bytes(b"half of a new mod")
+        raise Interrupted
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "lenet5", "--format", "json", "-o", "{dir}"],
+    ["report", "lenet5", "--format", "md", "-o", "{dir}"],
+    ["check", "lenet5", "--max-params", "1M", "--format", "junit", "-o", "{dir}/lenet5.json"],
+], ids=["report-json", "report-md", "check-junit"])  # fmt: skip
+def test_cli_writers_interrupted_leave_old_files(tmp_path, monkeypatch, runner, args):
+    for name in ("lenet5.json", "lenet5.md", "lenet5.svg"):
+        (tmp_path / name).write_text("old\n")
+    _half_then_raise(monkeypatch)
+    with pytest.raises(Interrupted):
+        runner.invoke(main, [a.format(dir=tmp_path) for a in args], catch_exceptions=False)
+    assert all((tmp_path / n).read_text() == "old\n" for n in ("lenet5.json", "lenet5.md", "lenet5.svg"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_export_torch_source_is_atomic(tmp_path, monkeypatch, runner):
+    pytest.importorskip("torch")
+    target = tmp_path / "model.py"
+    target.write_text("old\n")
+    _half_then_raise(monkeypatch)
+    with pytest.raises(Interrupted):
+        runner.invoke(main, ["export", "lenet5", "--to", "torch", "-o", str(target)], catch_exceptions=False)
+    assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["model.py"]
+    monkeypatch.undo()
+    result = runner.invoke(main, ["export", "lenet5", "--to", "torch", "-o", str(target)], catch_exceptions=False)
+    assert result.exit_code == 0 and "def build_lenet5" in target.read_text()
+
+
+def test_export_onnx_interrupted_leaves_no_partial_file(tmp_path, monkeypatch, runner):
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    import torch
+
+    target = tmp_path / "lenet5.onnx"
+    target.write_bytes(b"old")
+
+    def export_half(model, args, path, **kwargs):
+        with open(path, "wb") as handle:
+            handle.write(b"\x08\x07partial")
+        raise Interrupted
+
+    monkeypatch.setattr(torch.onnx, "export", export_half)
+    with pytest.raises(Interrupted):
+        runner.invoke(main, ["export", "lenet5", "--to", "onnx", "-o", str(target)], catch_exceptions=False)
+    assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["lenet5.onnx"]
