@@ -44,7 +44,11 @@ def shapes(
     if as_json:
         out.json(report.analysis_dict(analysis, memory, counting))
         return
-    out.out.print(report.shapes_table(analysis, counting))
+    table = report.shapes_table(analysis, counting)
+    if len(analysis.rows) > report.RICH_ROWS_LIMIT:
+        out.out.print(report.plain_table(table), soft_wrap=True, markup=False, highlight=False)
+    else:
+        out.out.print(table)
     if counting.rows == "blocks" or counting.params_unit != 1:
         out.out.print(report.convention_table(analysis, counting))
     for line in report.summary_lines(analysis, memory, counting):
