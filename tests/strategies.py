@@ -191,6 +191,12 @@ def conv_transpose_layer(draw, state: State) -> dict:
 def pool_layer(draw, state: State) -> dict:
     kind = draw(st.sampled_from(["maxpool", "avgpool"]))
     kernel, stride, dilation, padding, pads = draw(_window(state.sizes, pool=True, dilate=kind == "maxpool"))
+    if kind == "avgpool" and len(kernel) == 3 and all(a == b for a, b in pads):
+        kernel = [min(k, n) for k, n in zip(kernel, state.sizes)]  # torch's avg_pool3d: kernel <= unpadded input
+        if padding == "same":
+            pads = [_same_pads(n, k, s, d) for n, k, s, d in zip(state.sizes, kernel, stride, dilation)]
+    if kind == "maxpool" and padding == "same" and any(a == b and a > k // 2 for (a, b), k in zip(pads, kernel)):
+        padding, pads = 0, [(0, 0)] * len(kernel)  # SAME pads past torch's limit: the spec must say no padding
     ceil = draw(st.booleans())
     body: dict = {"kernel_size": _per_dim(draw, kernel)}
     default_stride = padding != "same" and draw(st.booleans())  # SAME pads were drawn for the written stride

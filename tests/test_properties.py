@@ -188,3 +188,16 @@ def test_regression_ceil_mode_pool_window_may_hang_past_the_input():
         with pytest.raises(SpecError) as info:
             analyze(parse_spec(text.replace("stride: 2", "stride: 1"), "t.yaml"))
         assert info.value.code == "kernel_too_large"
+
+
+def test_regression_same_padding_on_a_pool_obeys_torchs_limit():
+    """SAME padding that splits evenly goes to torch's pooling op, which limits it to half the
+    kernel: kernel 3, dilation 2 on 3 inputs pads 2 + 2, and torch refuses. archcalc checked only
+    padding written as numbers. Found by the deep profile (valid specs, 3-D and 2-D maxpool)."""
+    text = "name: t\ninput: [1, 3, 2, 2]\nlayers:\n  - maxpool: {kernel: [3, 1, 1], stride: 1, padding: same, dilation: [2, 1, 1]}\n"
+    with pytest.raises(SpecError) as info:
+        analyze(parse_spec(text, "t.yaml"))
+    assert info.value.code == "padding_too_large"
+    assert not torch_accepts(Probe((1, 3, 2, 2), "maxpool", {"kernel_size": (3, 1, 1), "padding": (2, 0, 0), "dilation": (2, 1, 1)}, "", ()))
+    uneven = "name: t\ninput: [1, 4, 4]\nlayers:\n  - maxpool: {kernel: 4, stride: 1, padding: same}\n"  # pads 1 + 2: a pad layer
+    check_against_torch(parse_spec(uneven, "t.yaml"))

@@ -25,7 +25,9 @@ class _Pool(Layer):
         win = resolve_window(
             sizes, self.kernel_size, self.stride or self.kernel_size, dilation, self.padding, self.ceil_mode
         )
-        if isinstance(self.padding, tuple):
+        # Symmetric padding (written, or SAME's when it splits evenly) goes to torch's pooling op,
+        # which limits it; asymmetric padding is a pad layer before the op (verify/build.py), unlimited.
+        if all(a == b for a, b in win.padding):
             # torch's limit is half the kernel size, not of the dilated span (max_pool2d checks
             # `pad <= kernel_size / 2` first): kernel 4, dilation 2 takes padding 2 at most
             for (before, after), k in zip(win.padding, win.kernel):
