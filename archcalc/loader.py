@@ -282,7 +282,7 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
         column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
         raise SpecError("yaml_syntax", f"malformed YAML: the character U+{_codepoint(err.character):04X} is not allowed in YAML text",
                         file=file, position=Position(line, column),
-                        hint="remove control characters (NUL, ...) from the file")  # fmt: skip
+                        hint="remove control characters (NUL, ...) from the file") from None  # fmt: skip
     except yaml.YAMLError as err:
         raise SpecError("yaml_syntax", f"malformed YAML: {err}", file=file) from None
     if builder.nodes == 0:

@@ -19,6 +19,7 @@ of archcalc's builder, to learn whether PyTorch accepts it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 from hypothesis import strategies as st
 
 SPATIAL = {1: (3, 24), 2: (3, 12), 3: (2, 6)}  # spatial size range per rank (tests stay small)

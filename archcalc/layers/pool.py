@@ -10,7 +10,19 @@ from pydantic import AliasChoices, Field
 from .. import arith
 from ..errors import LayerError
 from ..fields import Padding, SizeTuple
-from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Window, _dims_text, _expand, _spatial, padded_call, resolve_window
+from .base import (
+    SPATIAL_NAMES,
+    Counts,
+    Layer,
+    Shape,
+    TorchCall,
+    Window,
+    _dims_text,
+    _expand,
+    _spatial,
+    padded_call,
+    resolve_window,
+)
 
 
 class _Pool(Layer):
