@@ -198,6 +198,7 @@ def pool_layer(draw, state: State) -> dict:
             pads = [_same_pads(n, k, s, d) for n, k, s, d in zip(state.sizes, kernel, stride, dilation)]
     if kind == "maxpool" and padding == "same" and any(a == b and a > k // 2 for (a, b), k in zip(pads, kernel)):
         padding, pads = 0, [(0, 0)] * len(kernel)  # SAME pads past torch's limit: the spec must say no padding
+        kernel = [min(k, (n - 1) // d + 1) for k, n, d in zip(kernel, state.sizes, dilation)]  # and fit unpadded
     ceil = draw(st.booleans())
     body: dict = {"kernel_size": _per_dim(draw, kernel)}
     default_stride = padding != "same" and draw(st.booleans())  # SAME pads were drawn for the written stride
