@@ -196,6 +196,9 @@ def pool_layer(draw, state: State) -> dict:
         kernel = [min(k, n) for k, n in zip(kernel, state.sizes)]  # torch's avg_pool3d: kernel <= unpadded input
         if padding == "same":
             pads = [_same_pads(n, k, s, d) for n, k, s, d in zip(state.sizes, kernel, stride, dilation)]
+        else:  # the smaller kernel allows less padding
+            pads = [(min(a, k // 2), min(a, k // 2)) for (a, _), k in zip(pads, kernel)]
+            padding = [a for a, _ in pads]
     if kind == "maxpool" and padding == "same" and any(a == b and a > k // 2 for (a, b), k in zip(pads, kernel)):
         padding, pads = 0, [(0, 0)] * len(kernel)  # SAME pads past torch's limit: the spec must say no padding
         kernel = [min(k, (n - 1) // d + 1) for k, n, d in zip(kernel, state.sizes, dilation)]  # and fit unpadded
