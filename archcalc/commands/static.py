@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from .. import report
@@ -11,6 +10,7 @@ from ..analyze import DTYPE_BYTES, Analysis, analyze
 from ..conventions import resolve_convention
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
+from ..table import FastTable
 from .common import (
     Output,
     convention_option,
@@ -95,7 +95,7 @@ def list_(out: Output, as_json: bool) -> None:
             for a in entries
         ])  # fmt: skip
         return
-    table = Table(title="bundled specs, by family", header_style="bold")
+    table = FastTable(title="bundled specs, by family", header_style="bold")
     for column, justify in (("family", "left"), ("name", "left"), ("title", "left"), ("input", "right"),
                             ("params", "right"), ("MACs", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -122,7 +122,7 @@ def kinds(out: Output, as_json: bool) -> None:
     if as_json:
         out.json(rows)
         return
-    table = Table(title="layer kinds", header_style="bold")
+    table = FastTable(title="layer kinds", header_style="bold")
     table.add_column("kind")
     table.add_column("fields")
     table.add_column("what it is")
