@@ -150,7 +150,6 @@ class Scope:
     path: tuple[str, ...]
     loc: Loc
     trainable: bool
-    label: str
 
 
 class _Walker:
@@ -160,16 +159,16 @@ class _Walker:
         self.rows: list[Row] = []
 
     def child(self, scope: Scope, name: str, field: Loc) -> Scope:
-        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.label)
+        return Scope(scope.path + (name,), scope.loc + field, scope.trainable)
 
     def run(self, layers: list[Any], shape: Shape, scope: Scope, field: Loc) -> Shape:
+        base, path, trainable = scope.loc + field, scope.path, scope.trainable
         for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
-            loc = scope.loc + field + (index,)
-            label = f"{format_loc(loc)} '{'.'.join(scope.path + (name,))}' ({layer.kind})"
-            child = Scope(scope.path + (name,), loc, scope.trainable and layer.trainable, label)
+            loc = base + (index,)
             try:
-                shape = layer.walk(shape, self, child)
-            except LayerError as err:
+                shape = layer.walk(shape, self, Scope(path + (name,), loc, trainable and layer.trainable))
+            except LayerError as err:  # the label is only made when it is needed
+                label = f"{format_loc(loc)} '{'.'.join(path + (name,))}' ({layer.kind})"
                 where = loc + ((err.field,) if err.field else ())
                 raise SpecError(err.code, err.message, loc=where, hint=err.hint, layer=label) from None
         return shape
@@ -212,7 +211,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
     shape = tuple(input_shape or spec.input)
     walker = _Walker()
     try:
-        walker.run(spec.layers, shape, Scope((), (), True, ""), ("layers",))
+        walker.run(spec.layers, shape, Scope((), (), True), ("layers",))
     except SpecError as err:
         source = spec._source
         raise (source.locate_error(err) if source is not None else err) from None

@@ -26,6 +26,14 @@ MAX_DEPTH = 200  # YAML nesting: about 60 levels of nested blocks
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _scalar = yaml.constructor.SafeConstructor()
+_SCALARS = yaml.constructor.SafeConstructor.yaml_constructors
+
+
+def _scalar_value(node: yaml.ScalarNode) -> Any:
+    """A scalar's value by its resolved tag. Calling the tag's constructor directly skips
+    construct_object's bookkeeping, which also kept every node it ever built alive."""
+    construct = _SCALARS.get(node.tag)
+    return construct(_scalar, node) if construct is not None else _scalar.construct_object(node)
 
 
 @dataclass
@@ -35,6 +43,7 @@ class SourceMap:
     file: str
     positions: dict[Loc, Position] = field(default_factory=dict)
     notes: dict[Loc, str] = field(default_factory=dict)  # expanded block -> where it came from
+    uses: bool = False  # a `use:` key somewhere under `layers` (templates.py expands it)
 
     def resolve(self, loc: Loc) -> Loc:
         """The deepest node of `loc` that exists in the file.
@@ -109,7 +118,7 @@ class _Builder:
             raise self.error("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", node)
         self.source.positions.setdefault(path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
         if isinstance(node, yaml.ScalarNode):
-            return _scalar.construct_object(node)
+            return _scalar_value(node)
         if id(node) in self.stack:
             raise self.error("recursive_alias", "a YAML alias refers to a node that contains it", node)
         self.stack.add(id(node))
@@ -120,7 +129,7 @@ class _Builder:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     raise self.error("bad_key", "mapping keys must be plain names", key_node)
-                key = _scalar.construct_object(key_node)
+                key = _scalar_value(key_node)
                 if key == "<<":
                     raise self.error("merge_key", "YAML merge keys (<<) are not supported", key_node,
                                      hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
@@ -129,6 +138,8 @@ class _Builder:
                 if key in result:
                     raise self.error("duplicate_key", f"the key {key!r} appears twice in this mapping", key_node,
                                      hint="remove one of them")  # fmt: skip
+                if key == "use" and path[:1] == ("layers",):
+                    self.source.uses = True
                 self.source.positions[path + (key,)] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 result[key] = self.build(value_node, path + (key,))
             return result
@@ -295,15 +306,6 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     return spec_error.located(source.file, source.locate(loc) or source.locate(clean))
 
 
-def _has_use(value: Any) -> bool:
-    """Whether any layer in the tree is a `use:` of a block (expanded by templates.py)."""
-    if isinstance(value, dict):
-        return "use" in value or any(_has_use(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_use(v) for v in value)
-    return False
-
-
 def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
     """Parse and validate spec text; raises SpecError naming file, line and field."""
     raw, source = parse_yaml(data, file)
@@ -311,7 +313,7 @@ def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
         raise SpecError("not_a_mapping", f"a spec is a mapping of fields, got a {type(raw).__name__}", file=file,
                         position=source.locate(()),
                         hint="start the file with `name: ...`, `input: [...]` and `layers:`")  # fmt: skip
-    if "blocks" in raw or _has_use(raw.get("layers")):
+    if "blocks" in raw or source.uses:
         try:
             raw, source.positions, source.notes = expand_blocks(raw, file, source.positions)
         except RecursionError:

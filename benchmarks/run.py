@@ -218,7 +218,7 @@ def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callabl
         model(torch.randn(1, *shape))  # warm torch's kernels once, for every tool alike
         tools = {}
         for tool in TOOLS:
-            t, totals = timed(lambda tool=tool: RUNNERS[tool](model, shape), tool_runs, warmup=0)
+            t, totals = timed(lambda tool=tool, model=model, shape=shape: RUNNERS[tool](model, shape), tool_runs, warmup=0)
             under = convention_totals(analysis, PRESETS[tool])
             tools[tool] = (t, totals, {"params": under["params"], "ops": under["ops"]})
             log(f"  {name:>16} {tool:>9}: {ms(t.best):>10}  ops {totals['ops']:,} (archcalc as {tool}: {under['ops']:,})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import prod
 from typing import Any, Protocol
 
@@ -211,6 +212,9 @@ class Window:
         return text
 
 
+# A pure function of hashable values returning a frozen Window: the same conv or pool applied
+# to the same input (a repeated block, a deep chain) resolves once.
+@lru_cache(maxsize=4096)
 def resolve_window(
     sizes: tuple[int, ...],
     kernel: tuple[int, ...],
