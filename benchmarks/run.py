@@ -202,17 +202,22 @@ class Comparison:
 
 
 def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callable[[str], None]) -> list[Comparison]:
-    import torch
-
     from archcalc import analyze
     from archcalc.conventions import PRESETS, convention_totals
     from archcalc.verify.build import build_model
 
+    # archcalc first, for every net, with no torch model alive: a heap full of modules makes
+    # every cyclic-GC pass slower, which would charge the torch tools' memory to archcalc.
+    ours = {}
+    for name in names:
+        load = _load(name)
+        ours[name] = timed(lambda load=load: analyze(load()), runs)
+    import torch
+
     torch.set_grad_enabled(False)
     out = []
     for name in names:
-        load = _load(name)
-        timing, analysis = timed(lambda load=load: analyze(load()), runs)
+        timing, analysis = ours[name]
         spec, shape = analysis.spec, tuple(analysis.spec.input)
         model = build_model(spec).eval()
         model(torch.randn(1, *shape))  # warm torch's kernels once, for every tool alike
