@@ -50,6 +50,7 @@ class Row:
     elementwise_adds: int = 0
     macs_on_output: int = 0
     op_in_elements: int = 0
+    unshared_bias: bool = False
 
     @property
     def params(self) -> int:
@@ -199,6 +200,7 @@ class _Walker:
                 elementwise_adds=counts.elementwise_adds,
                 macs_on_output=counts.macs if counts.macs_on_output is None else counts.macs_on_output,
                 op_in_elements=prod(in_shape) if counts.op_in_elements is None else counts.op_in_elements,
+                unshared_bias=counts.unshared_bias,
             )
         )
 

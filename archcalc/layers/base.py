@@ -36,7 +36,8 @@ class Counts:
     bias; elementwise_adds: adds of a merge (branches - 1 per element); macs_on_output: MACs of a
     transposed convolution counted on output positions (None: equal to macs); op_in_elements:
     elements the op reads after padding it applies separately (SAME padding before a pool, LRN's
-    channel padding; None: the input's elements).
+    channel padding; None: the input's elements); unshared_bias: the biases are a tensor of
+    their own (one per unit or per position) added after the op, not the op's per-map bias.
     """
 
     out_shape: Shape
@@ -53,6 +54,7 @@ class Counts:
     elementwise_adds: int = 0
     macs_on_output: int | None = None
     op_in_elements: int | None = None
+    unshared_bias: bool = False
 
 
 @dataclass(frozen=True)

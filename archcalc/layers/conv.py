@@ -131,15 +131,26 @@ class Conv(Layer):
             padded_connections=links * prod(win.kernel) * positions,
             op="conv",
             bias_adds=self.out_channels * positions if self.bias else 0,
+            unshared_bias=not isinstance(self.bias, bool),
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
         win = self.window(shape)
-        conv = TorchCall(f"Conv{len(win.out)}d", {
-            "in_channels": shape[0], "out_channels": self.out_channels, "kernel_size": win.kernel,
-            "stride": win.stride, "dilation": win.dilation, "groups": self.group_count(shape[0]), "bias": self.bias,
-        })  # fmt: skip
-        return padded_call(conv, win.padding)
+        geometry = {"kernel_size": win.kernel, "stride": win.stride, "dilation": win.dilation}
+        if self.connection_table is None:
+            conv = TorchCall(f"Conv{len(win.out)}d", {
+                "in_channels": shape[0], "out_channels": self.out_channels, **geometry,
+                "groups": self.group_count(shape[0]), "bias": self.bias is True,
+            })  # fmt: skip
+        else:  # one conv per output map over the maps its row names (verify/modules.py)
+            conv = TorchCall("TableConv", {"table": self.connection_table, **geometry, "bias": self.bias is True})
+        call = padded_call(conv, win.padding)
+        if isinstance(self.bias, bool):
+            return call
+        # an unshared bias: the conv without one, then a bias tensor of its own, broadcast over the maps
+        # when it is per position
+        bias_shape = (self.out_channels if self.bias == "per_unit" else 1, *win.out)
+        return TorchCall("Sequential", parts=(*(call.parts or (call,)), TorchCall("Bias", {"shape": bias_shape})))
 
     def describe(self, shape: Shape) -> str:
         text = f"{self.out_channels}, {self.window(shape).summary()}"
