@@ -10,7 +10,8 @@ from pydantic import AliasChoices, Field
 from .. import arith
 from ..errors import LayerError
 from ..fields import Groups, NonNegativeTuple, Padding, Size, SizeTuple
-from .base import Counts, Layer, Shape, Window, _compact, _dims_text, _expand, _spatial, resolve_window
+from ..formulas import Derivation, macs_derivation, params_derivation, transposed_formula
+from .base import SPATIAL_NAMES, Counts, Layer, RFStep, Shape, Window, _compact, _dims_text, _expand, _spatial, resolve_window
 
 
 class Conv(Layer):
@@ -64,6 +65,19 @@ class Conv(Layer):
         if groups != 1:
             text += " dw" if groups == shape[0] == self.out_channels else f" g{groups}"
         return text + ("" if self.bias else ", no bias")
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Output size per dimension, then parameters OUT x (IN/G x K...) + OUT and MACs."""
+        win = self.window(shape)
+        fan_in = (shape[0] // self.group_count(shape[0]), *win.kernel)
+        return (
+            *win.derivations(),
+            params_derivation(self.out_channels, fan_in, self.out_channels if self.bias else 0),
+            macs_derivation((*win.out, self.out_channels), fan_in),
+        )
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        return self.window(shape).rf_step()
 
 
 class ConvTranspose(Layer):
@@ -128,3 +142,27 @@ class ConvTranspose(Layer):
         if any(geo["output_padding"]):
             text += f" op{_compact(geo['output_padding'])}"
         return text
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Output size per dimension (relationship 14), parameters IN x (OUT/G x K...) + OUT, and
+        MACs counted on input positions."""
+        geo = self.geometry(shape)
+        c_in, sizes = shape[0], shape[1:]
+        keys = ("kernel_size", "stride", "padding", "output_padding", "dilation", "out")
+        lines = [transposed_formula(n, *values) for n, *values in zip(sizes, *(geo[key] for key in keys))]
+        if len(set(lines)) == 1:
+            outputs: tuple[Derivation, ...] = (Derivation("output", lines[0], geo["out"][0]),)
+        else:
+            names = SPATIAL_NAMES[len(lines)]
+            outputs = tuple(Derivation(f"output {n}", line, o) for n, line, o in zip(names, lines, geo["out"]))
+        fan = (self.out_channels // self.group_count(c_in), *geo["kernel_size"])
+        return (
+            *outputs,
+            params_derivation(c_in, fan, self.out_channels if self.bias else 0),
+            macs_derivation((*sizes, c_in), fan, "inputs"),
+        )
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        geo = self.geometry(shape)
+        spans = tuple(arith.effective_kernel(k, d) for k, d in zip(geo["kernel_size"], geo["dilation"]))
+        return RFStep(spans, geo["stride"], geo["padding"], transposed=True)

@@ -9,7 +9,8 @@ from pydantic import AliasChoices, Field
 
 from ..errors import LayerError
 from ..fields import Probability, Size
-from .base import Counts, Layer, Shape
+from ..formulas import Derivation, macs_derivation, params_derivation
+from .base import Counts, Layer, RFStep, Shape
 
 
 class Flatten(Layer):
@@ -19,6 +20,13 @@ class Flatten(Layer):
 
     def counts(self, shape: Shape) -> Counts:
         return Counts(out_shape=(prod(shape),))
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        n = prod(shape)
+        return (Derivation("features", f"{' x '.join(map(str, (*shape[1:], shape[0])))} = {n:,} features", n),)
+
+    def rf_step(self, shape: Shape) -> RFStep | None:
+        return None if len(shape) == 1 else RFStep(whole=True)
 
 
 class Linear(Layer):
@@ -47,6 +55,14 @@ class Linear(Layer):
 
     def describe(self, shape: Shape) -> str:
         return f"{shape[0]} -> {self.out_features}" + ("" if self.bias else ", no bias")
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Parameters IN x OUT + OUT (the seeds' fc line) and MACs OUT x IN."""
+        self.counts(shape)  # the input-rank check
+        return (
+            params_derivation(self.out_features, (shape[0],), self.out_features if self.bias else 0),
+            macs_derivation((self.out_features,), (shape[0],)),
+        )
 
 
 ACTIVATION_KINDS = (
@@ -104,6 +120,15 @@ class BatchNorm(Layer):
             buffers=2 * channels if self.track_running_stats else 0,
             counters=1 if self.track_running_stats else 0,
         )
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        c = shape[0]
+        lines = [Derivation("output", f"element-wise per channel, output = input ({'x'.join(map(str, (*shape[1:], c)))})")]
+        if self.affine:
+            lines.append(Derivation("parameters", f"{c} gamma + {c} beta = {2 * c:,} parameters", 2 * c))
+        if self.track_running_stats:
+            lines.append(Derivation("buffers", f"{c} running mean + {c} running variance = {2 * c:,} buffers", 2 * c))
+        return tuple(lines)
 
 
 class LocalResponseNorm(Layer):
