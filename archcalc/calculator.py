@@ -374,6 +374,7 @@ class Solution:
     dilation: int
     output_padding: int = 0
     exact: bool = True
+    formula: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +465,8 @@ def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, 
                 label = f"{unknown} {value}" + (f" with output_padding {op}" if op_given is None and op else "")
                 tried.append((label, got))
                 if got == target:
-                    solutions.append(Solution(kk, ss, pp, d, op))  # type: ignore[arg-type]
+                    text = formulas.transposed_formula(n, kk, ss, pp[0], op, d, got)  # type: ignore[arg-type,index]
+                    solutions.append(Solution(kk, ss, pp, d, op, True, text))  # type: ignore[arg-type]
                     matched.append(value)
             continue
         pp = ((value // 2, value - value // 2)) if unknown == "padding" else pad  # value is the total padding
@@ -475,7 +477,8 @@ def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, 
         tried.append((f"padding {shown}" if unknown == "padding" else f"{unknown} {value}", got))
         if got == target:
             room = n + sum(pp) - arith.effective_kernel(kk, d)  # type: ignore[arg-type]
-            solutions.append(Solution(kk, ss, pp, d, 0, room % ss == 0))  # type: ignore[arg-type]
+            text = formulas.window_formula(n, kk, ss, pp[0], pp[1], d, got, ceil_mode)  # type: ignore[arg-type,index]
+            solutions.append(Solution(kk, ss, pp, d, 0, room % ss == 0, text))  # type: ignore[arg-type]
             matched.append(value)
     open_from = None
     if matched and unknown == "stride" and matched[-1] == span[-1] and (transposed and n == 1 or not transposed):
@@ -497,7 +500,7 @@ def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, 
     return DimSolve(axis, n, target, unknown, tuple(solutions), open_from, reason)
 
 
-def solve(
+def solve_conv(
     unknown: Unknown,
     input: int | tuple[int, ...],
     output: int | tuple[int, ...],
@@ -515,9 +518,9 @@ def solve(
     Each candidate is checked with the forward formula, (W - K + 2P)/S + 1 or its transposed
     form, so a listed solution is right by construction; per dimension.
 
-    >>> [s.padding for s in solve("padding", 224, 55, kernel=11, stride=4)[0].solutions]
+    >>> [s.padding for s in solve_conv("padding", 224, 55, kernel=11, stride=4)[0].solutions]
     [(2, 2), (3, 3)]
-    >>> solve("stride", 10, 5, kernel=3)[0].reason
+    >>> solve_conv("stride", 10, 5, kernel=3)[0].reason
     '5 is skipped: stride 1 gives 8, stride 2 gives 4'
     """
     sizes = tuple(input) if isinstance(input, (tuple, list)) else (input,)
