@@ -269,7 +269,7 @@ def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil
         notes.append("TensorFlow's SAME pooling ignores the padding: for max pooling pad with -inf "
                      "(F.pad(x, ..., value=float('-inf'))), for average pooling use count_include_pad=False")  # fmt: skip
     if op == "pool":
-        call += "  (nn.AvgPool{0}d alike)".format(dims)
+        call += f"  (nn.AvgPool{dims}d alike)"
     cost = _cost(layer, shape) if costed and op == "conv" else None
     return ConvResult(op=op, dims=tuple(results), notes=tuple(notes), torch=call, cost=cost)
 

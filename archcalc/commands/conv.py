@@ -88,7 +88,8 @@ def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, chann
 @click.option("--groups", type=click.IntRange(min=1), default=1, show_default=True, help="Grouped convolution.")
 @click.option("--no-bias", is_flag=True, help="A layer without bias.")
 @click.option("--output", callback=_sizes, metavar="N[xN...]",
-              help="Solve: the output size wanted; leave out the one unknown (--padding, --stride or --kernel).")
+              help="Solve: the output size wanted; leave out the one unknown (--padding, --stride or --kernel; "
+              "with neither --padding nor --stride, the padding at stride 1).")
 @json_option
 @handles_errors
 def conv(out: Output, size, kernel, stride, padding, dilation, transposed, output_padding, pool, ceil, channels,
@@ -104,6 +105,8 @@ def conv(out: Output, size, kernel, stride, padding, dilation, transposed, outpu
     dilation = dilation or (1,)
     if output is not None:
         missing = [name for name, value in (("padding", padding), ("stride", stride), ("kernel", kernel)) if value is None]
+        if missing == ["padding", "stride"]:  # the stride has a default (1): solve for the padding
+            missing, stride = ["padding"], (1,)
         if len(missing) != 1:
             given = "all of them are given" if not missing else f"{' and '.join('--' + m for m in missing)} are missing"
             raise click.UsageError(f"--output solves for one unknown: leave out exactly one of --padding, --stride, "

@@ -11,7 +11,19 @@ from .. import arith
 from ..errors import LayerError
 from ..fields import Groups, NonNegativeTuple, Padding, Size, SizeTuple
 from ..formulas import Derivation, macs_derivation, params_derivation, transposed_formula
-from .base import SPATIAL_NAMES, Counts, Layer, RFStep, Shape, Window, _compact, _dims_text, _expand, _spatial, resolve_window
+from .base import (
+    SPATIAL_NAMES,
+    Counts,
+    Layer,
+    RFStep,
+    Shape,
+    Window,
+    _compact,
+    _dims_text,
+    _expand,
+    _spatial,
+    resolve_window,
+)
 
 
 class Conv(Layer):
