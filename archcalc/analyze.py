@@ -5,14 +5,14 @@ No I/O, no printing, no torch. Exact Python integers throughout, so counts past 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from math import prod
 from typing import Any
 
 from .errors import LayerError, Loc, SpecError, format_loc
-from .layers import Counts, Shape
+from .layers import Counts, Shape, layer_names
 from .spec import Spec
 
 DTYPE_BYTES: dict[str, int] = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
@@ -46,6 +46,12 @@ class Row:
     connections: int
     macs: int
     padded_connections: int
+    # terms other tools count (Counts documents them); conventions.py weighs them
+    op: str = ""
+    bias_adds: int = 0
+    elementwise_adds: int = 0
+    macs_on_output: int = 0
+    op_in_elements: int = 0
 
     @property
     def params(self) -> int:
@@ -150,11 +156,8 @@ class Scope:
 
 
 def named_layers(layers: list[Any], scope: Scope, field: Loc) -> Iterator[tuple[Any, Scope]]:
-    """Each layer of a list with its scope: unnamed layers are named by kind and position."""
-    seen: Counter[str] = Counter()
-    for index, layer in enumerate(layers):
-        seen[layer.kind] += 1
-        name = layer.name or f"{layer.kind}{seen[layer.kind]}"
+    """Each layer of a list with its scope, named by `layer_names` (kind and count when unnamed)."""
+    for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
         loc = scope.loc + field + (index,)
         label = f"{format_loc(loc)} '{'.'.join(scope.path + (name,))}' ({layer.kind})"
         yield layer, Scope(scope.path + (name,), loc, scope.trainable and layer.trainable, label)
@@ -209,6 +212,11 @@ class _Walker:
                 padded_connections=(
                     counts.connections if counts.padded_connections is None else counts.padded_connections
                 ),
+                op=counts.op,
+                bias_adds=counts.bias_adds,
+                elementwise_adds=counts.elementwise_adds,
+                macs_on_output=counts.macs if counts.macs_on_output is None else counts.macs_on_output,
+                op_in_elements=prod(in_shape) if counts.op_in_elements is None else counts.op_in_elements,
             )
         )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .commands import conv, static
+from .commands import conv, static, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +20,7 @@ def main() -> None:
     """
 
 
-for _command in (static.shapes, static.params, static.list_, static.kinds, conv.conv, conv.rf):
+for _command in (static.shapes, static.params, static.list_, static.kinds, verify.verify, verify.export, conv.conv, conv.rf):
     main.add_command(_command)
 
 

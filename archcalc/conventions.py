@@ -9,6 +9,9 @@ says how it differs from archcalc's.
 from __future__ import annotations
 
 import difflib
+from math import prod
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +21,41 @@ from .errors import SpecError
 if TYPE_CHECKING:
     from .analyze import Analysis, Row
     from .spec import Spec
+
+
+class OpCost(BaseModel):
+    """What a counter charges for one elementary op (a row's `op`), per example.
+
+    per_input / per_output: per input / output element; per_op_input: per element the op reads
+    after padding applied before it (SAME padding, LRN's channel padding); per_param: per
+    parameter; per_vector: per vector the op reduces over (softmax over channels: one per
+    position). Layers with weights (affine batch norm) multiply the sum by `affine_factor`.
+    `ranks`: only inputs with these numbers of spatial dimensions are counted.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_input: int = 0
+    per_op_input: int = 0
+    per_output: int = 0
+    per_param: int = 0
+    per_vector: int = 0
+    affine_factor: int = 1
+    ranks: tuple[int, ...] | None = None
+
+    def cost(self, row: Row) -> int:
+        spatial = len(row.in_shape) - 1
+        if self.ranks is not None and spatial not in self.ranks:
+            return 0
+        inputs = prod(row.in_shape)
+        total = (
+            self.per_input * inputs
+            + self.per_op_input * row.op_in_elements
+            + self.per_output * prod(row.out_shape)
+            + self.per_param * row.params
+            + self.per_vector * (inputs // row.in_shape[0])
+        )
+        return total * (self.affine_factor if row.weights else 1)
 
 
 class Convention(BaseModel):
@@ -32,16 +70,45 @@ class Convention(BaseModel):
     params_include_biases: bool = Field(True, description="params = weights + biases (else weights only)")
     ops_per_mac: Literal[1, 2] = Field(1, description="1: one op per multiply-accumulate (MACs); 2: two FLOPs")
     ops_label: str = Field("MACs", description="what the ops column is called under this convention")
+    bias_adds: bool = Field(False, description="one add per output element of a conv or linear layer with a bias")
+    elementwise_adds: bool = Field(False, description="the adds of a merge (residual, parallel add)")
+    transposed_on_output: bool = Field(
+        False, description="transposed conv MACs on output positions (else on input positions, as fvcore)"
+    )
+    buffers_as_params: bool = Field(False, description="buffers (batch-norm running stats) count as parameters")
+    op_costs: dict[str, OpCost] = Field(
+        default_factory=dict, description="ops charged per elementary op (batch norm, pooling, activations, ...)"
+    )
+    params_unit: Literal[1, 1000, 1024] = Field(
+        1, description="the unit a published params column is printed in (GoogLeNet's K is 1024)"
+    )
+    rows: Literal["layers", "blocks"] = Field(
+        "layers", description="blocks: one row per top-level layer, its leaves summed, as a paper's table lists modules"
+    )
 
     def params(self, row: Row) -> int:
-        return row.weights + (row.biases if self.params_include_biases else 0)
+        params = row.weights + (row.biases if self.params_include_biases else 0)
+        return params + (row.buffers + row.counters if self.buffers_as_params else 0)
 
     def connections(self, row: Row) -> int:
         edges = row.padded_connections if self.padding_is_connection else row.connections
         return edges + (row.units if self.bias_is_connection and row.biases else 0)
 
     def ops(self, row: Row) -> int:
-        return row.macs * self.ops_per_mac
+        return sum(self.terms(row).values())
+
+    def terms(self, row: Row) -> dict[str, int]:
+        """The row's ops under this convention, by named term (zero terms left out)."""
+        terms = {f"MACs x {self.ops_per_mac}" if self.ops_per_mac != 1 else "MACs": row.macs * self.ops_per_mac}
+        if self.transposed_on_output and row.macs_on_output != row.macs:
+            terms["transposed conv on output positions"] = (row.macs_on_output - row.macs) * self.ops_per_mac
+        if self.bias_adds:
+            terms["bias adds"] = row.bias_adds
+        if self.elementwise_adds:
+            terms["element-wise adds"] = row.elementwise_adds
+        if row.op in self.op_costs:
+            terms[row.op] = self.op_costs[row.op].cost(row)
+        return {name: value for name, value in terms.items() if value}
 
     def differences(self) -> list[str]:
         """How this convention departs from archcalc's, one phrase per term."""
@@ -55,6 +122,19 @@ class Convention(BaseModel):
             notes.append("params count weights only")
         if self.ops_per_mac != base.ops_per_mac:
             notes.append(f"{self.ops_per_mac} ops per multiply-accumulate")
+        if self.bias_adds:
+            notes.append("bias adds counted")
+        if self.elementwise_adds:
+            notes.append("merge adds counted")
+        if self.transposed_on_output:
+            notes.append("transposed conv on output positions")
+        if self.buffers_as_params:
+            notes.append("buffers count as params")
+        notes += [f"{op} counted" for op, cost in self.op_costs.items()]
+        if self.params_unit != base.params_unit:
+            notes.append(f"params printed in units of {self.params_unit}")
+        if self.rows != base.rows:
+            notes.append("one row per top-level layer")
         return notes
 
 
@@ -67,6 +147,63 @@ PRESETS: dict[str, Convention] = {
         description="torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate, conv/linear only",
         ops_per_mac=2,
         ops_label="FLOPs",
+    ),
+    "fvcore": Convention(
+        name="fvcore",
+        description="fvcore FlopCountAnalysis: one 'flop' per multiply-add, no bias; also counts batch norm"
+        " (eval: 1 per element, 2 with affine) and 2-D adaptive average pooling (1 per input element);"
+        " skips max/avg pooling, activations and adds",
+        ops_label="fvcore flops",
+        op_costs={
+            "batch_norm": OpCost(per_input=1, affine_factor=2),
+            "adaptive_avg_pool": OpCost(per_input=1, ranks=(2,)),
+        },
+    ),
+    "ptflops": Convention(
+        name="ptflops",
+        description="ptflops 0.7.5, pytorch backend, default config: MACs plus bias adds, batch norm, merge adds"
+        " (torch.add), pooling and some activations per element; ReLU, GELU and pooling modules count twice"
+        " (module hook + patched functional), LRN counts its internal mul/avg_pool/add",
+        ops_label="ptflops MACs",
+        bias_adds=True,
+        elementwise_adds=True,
+        op_costs={
+            "batch_norm": OpCost(per_input=1, affine_factor=2),
+            "relu": OpCost(per_input=2),
+            "gelu": OpCost(per_input=2),
+            "leaky_relu": OpCost(per_input=1),
+            "relu6": OpCost(per_input=1),
+            "silu": OpCost(per_input=1),
+            "softmax": OpCost(per_input=1),
+            "max_pool": OpCost(per_op_input=2),
+            "avg_pool": OpCost(per_op_input=2),
+            "adaptive_avg_pool": OpCost(per_op_input=2),
+            "adaptive_max_pool": OpCost(per_op_input=2),
+            "lrn": OpCost(per_input=3, per_op_input=1),
+        },
+    ),
+    "torchinfo": Convention(
+        name="torchinfo",
+        description="torchinfo 1.8 total_mult_adds: every parameter of a leaf layer times its output positions"
+        " (conv) or once (others): MACs plus bias adds, batch norm's 2 per channel, transposed conv on output",
+        ops_label="torchinfo mult-adds",
+        bias_adds=True,
+        transposed_on_output=True,
+        op_costs={"batch_norm": OpCost(per_param=1)},
+    ),
+    "thop": Convention(
+        name="thop",
+        description="thop 0.1.1 profile: multiplies only (no bias), transposed conv on output positions, batch"
+        " norm 2 per element (4 with affine), avg pool 1 per output, adaptive avg pool window + 1 per output,"
+        " softmax 3n - 1 per vector; ReLU, max pooling and adds count 0",
+        ops_label="thop MACs",
+        transposed_on_output=True,
+        op_costs={
+            "batch_norm": OpCost(per_input=2, affine_factor=2),
+            "avg_pool": OpCost(per_output=1),
+            "adaptive_avg_pool": OpCost(per_input=1, per_output=1),
+            "softmax": OpCost(per_input=3, per_vector=-1),
+        },
     ),
 }
 
@@ -99,3 +236,39 @@ def convention_totals(analysis: Analysis, convention: Convention) -> dict[str, i
         "connections": sum(convention.connections(r) for r in rows),
         "ops": sum(convention.ops(r) for r in rows),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ConventionRow:
+    """One row of a published table: a top-level layer (its leaves summed) or one leaf.
+
+    depth counts the layers with multiply-accumulates (conv, linear), as the GoogLeNet table's
+    "depth" column does; params and ops are exact, under the convention.
+    """
+
+    name: str
+    out_shape: tuple[int, ...]
+    depth: int
+    params: int
+    ops: int
+
+    def params_in_unit(self, convention: Convention) -> Fraction:
+        return Fraction(self.params, convention.params_unit)
+
+
+def convention_rows(analysis: Analysis, convention: Convention) -> list[ConventionRow]:
+    """The rows of a table under a convention: one per leaf, or one per top-level layer."""
+    groups: dict[str, list[Row]] = {}
+    for row in analysis.rows:
+        key = row.path.split(".")[0] if convention.rows == "blocks" else row.path
+        groups.setdefault(key, []).append(row)
+    return [
+        ConventionRow(
+            name=name,
+            out_shape=rows[-1].out_shape,
+            depth=sum(1 for r in rows if r.macs),
+            params=sum(convention.params(r) for r in rows),
+            ops=sum(convention.ops(r) for r in rows),
+        )
+        for name, rows in groups.items()
+    ]

@@ -52,6 +52,7 @@ class SpecError(Exception):
     layer: str | None = None
     file: str | None = None
     position: Position | None = None
+    note: str | None = None  # where else to look: e.g. the block and use site a layer came from
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +72,8 @@ class SpecError(Exception):
         text += self.message
         if self.hint:
             text += f"\n  hint: {self.hint}"
+        if self.note:
+            text += f"\n  note: {self.note}"
         return text
 
     def to_dict(self) -> dict:
@@ -83,6 +86,7 @@ class SpecError(Exception):
             "column": self.position.column if self.position else None,
             "loc": format_loc(self.loc),
             "layer": self.layer,
+            "note": self.note,
         }
 
 

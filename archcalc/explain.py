@@ -31,7 +31,9 @@ def _merge_derivations(kind: str, in_shape: Shape, counts: Counts) -> tuple[Deri
     if kind == "concat":
         return (Derivation("output", f"branch outputs concatenated along channels -> {volume(out)}", out[0]),)
     inputs = counts.connections // max(prod(out), 1)
-    return (Derivation("output", f"{inputs} inputs of {volume(out)} added element-wise -> {counts.units:,} units", counts.units),)
+    how = "added" if kind == "add" else f"merged ({kind})"
+    text = f"{inputs} inputs {how} element-wise -> {volume(out)}, {counts.units:,} units"
+    return (Derivation("output", text, counts.units),)
 
 
 class _ExplainWalker(_Walker):

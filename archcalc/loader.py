@@ -7,7 +7,7 @@ top-level `specs/` in a source checkout).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from .errors import Loc, Position, SpecError, format_loc
 from .layers import KIND_ALIASES, KIND_TO_CLASS, KINDS, field_aliases
 from .spec import Spec
+from .templates import expand_blocks
 
 MAX_FILE_BYTES = 32 * 1024 * 1024  # a 100,000-layer spec is about 3 MB of YAML
 MAX_NODES = 2_000_000  # YAML nodes after alias expansion: stops "billion laughs"
@@ -33,9 +34,10 @@ class SourceMap:
 
     file: str
     positions: dict[Loc, Position] = field(default_factory=dict)
+    notes: dict[Loc, str] = field(default_factory=dict)  # expanded block -> where it came from
 
-    def locate(self, loc: Loc) -> Position | None:
-        """The position of the deepest node of `loc` that exists in the file.
+    def resolve(self, loc: Loc) -> Loc:
+        """The deepest node of `loc` that exists in the file.
 
         pydantic puts the kind tag into locations (`layers[2].conv.stride`); a short-form layer
         has that key in the file, a canonical one does not, so unknown steps are skipped.
@@ -58,10 +60,25 @@ class SourceMap:
                         else:
                             continue
                         break
-        return self.positions.get(here)
+        return here
+
+    def locate(self, loc: Loc) -> Position | None:
+        """The position of the deepest node of `loc` that exists in the file."""
+        return self.positions.get(self.resolve(loc))
+
+    def note_for(self, loc: Loc) -> str | None:
+        """The note of the innermost expanded block `loc` lies in (see templates.py), if any."""
+        here = self.resolve(loc)
+        for end in range(len(here), -1, -1):
+            if here[:end] in self.notes:
+                return self.notes[here[:end]]
+        return None
+
 
     def locate_error(self, err: SpecError) -> SpecError:
-        return err.located(self.file, self.locate(err.loc))
+        located = err.located(self.file, self.locate(err.loc))
+        note = self.note_for(err.loc)
+        return replace(located, note=note) if note and not err.note else located
 
 
 _ALIASES = field_aliases()
@@ -263,8 +280,17 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
         message = f"{what} should be {msg.removeprefix('Input should be ').rstrip('.')}, got {got}"
     else:
         code, message = "invalid", f"{what}: {msg}"
-    spec_error = SpecError(code, message, loc=clean, hint=hint, layer=label)
+    spec_error = SpecError(code, message, loc=clean, hint=hint, layer=label, note=source.note_for(loc))
     return spec_error.located(source.file, source.locate(loc) or source.locate(clean))
+
+
+def _has_use(value: Any) -> bool:
+    """Whether any layer in the tree is a `use:` of a block (expanded by templates.py)."""
+    if isinstance(value, dict):
+        return "use" in value or any(_has_use(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_use(v) for v in value)
+    return False
 
 
 def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
@@ -274,6 +300,11 @@ def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
         raise SpecError("not_a_mapping", f"a spec is a mapping of fields, got a {type(raw).__name__}", file=file,
                         position=source.locate(()),
                         hint="start the file with `name: ...`, `input: [...]` and `layers:`")  # fmt: skip
+    if "blocks" in raw or _has_use(raw.get("layers")):
+        try:
+            raw, source.positions, source.notes = expand_blocks(raw, file, source.positions)
+        except RecursionError:
+            raise SpecError("too_deep", "the blocks nest too deeply to expand", file=file) from None
     try:
         spec = Spec.model_validate(raw)
     except ValidationError as err:

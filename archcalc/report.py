@@ -7,7 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
-from .conventions import ARCHCALC, Convention, convention_totals
+from .conventions import ARCHCALC, Convention, convention_rows, convention_totals
 from .layers import Shape
 
 CONVENTIONS = {
@@ -94,6 +94,21 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table
             _cell(convention.connections(row)),
             _cell(convention.ops(row)),
         )
+    return table
+
+
+def convention_table(analysis: Analysis, convention: Convention) -> Table:
+    """The table a publication prints, under its convention: one row per top-level layer (or leaf),
+    params and ops exact, and params also in the publication's unit (GoogLeNet: K = 1024)."""
+    table = Table(title=f"{analysis.spec.name} as {convention.name} counts it", header_style="bold")
+    unit = convention.params_unit
+    for column in ("layer", "output (HxWxC)", "depth", "params", *([f"params (K={unit})"] if unit != 1 else []),
+                   convention.ops_label):  # fmt: skip
+        table.add_column(column, justify="left" if column == "layer" else "right", no_wrap=True)
+    for row in convention_rows(analysis, convention):
+        in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
+        table.add_row(row.name, fmt_shape(row.out_shape), str(row.depth) if row.depth else "", _cell(row.params),
+                      *in_unit, _cell(row.ops))  # fmt: skip
     return table
 
 
@@ -236,7 +251,12 @@ def analysis_dict(analysis: Analysis, memory: Memory, convention: Convention = A
     return {
         "spec": spec_dict(analysis),
         "conventions": CONVENTIONS,
-        "convention": {**convention.model_dump(), "totals": convention_totals(analysis, convention)},
+        "convention": {
+            **convention.model_dump(),
+            "totals": convention_totals(analysis, convention),
+            "rows": [{"name": r.name, "output_shape": shape_list(r.out_shape), "depth": r.depth, "params": r.params,
+                      "ops": r.ops} for r in convention_rows(analysis, convention)],
+        },  # fmt: skip
         "layers": layers,
         "totals": totals_dict(analysis.totals),
         "memory": memory_dict(memory),

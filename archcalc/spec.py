@@ -15,7 +15,7 @@ class Spec(BaseModel):
     """One architecture. `input` is channels-first: [C, H, W]; [C, L] for 1-D; [C, D, H, W] for 3-D;
     [F] for a plain feature vector."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$", max_length=100)
     title: str = ""

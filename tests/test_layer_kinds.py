@@ -76,6 +76,8 @@ class _Parallel(nn.Module):
 
     def forward(self, x):
         outs = [b(x) for b in self.branches]
+        if self.merge == "mul":
+            return outs[0] * outs[1]
         return torch.cat(outs, 1) if self.merge == "concat" else sum(outs)
 
 
@@ -85,6 +87,13 @@ CASES += [
      (4, 6, 6), lambda: _Parallel([nn.Conv2d(4, 2, 1), nn.Conv2d(4, 3, 3, padding=1), nn.Identity()], "concat"), True),
     ("parallel-add", "parallel", "- parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], []]}",
      (4, 6, 6), lambda: _Parallel([nn.Conv2d(4, 4, 1), nn.Identity()], "add"), True),
+    ("parallel-mul-se", "parallel",
+     "- parallel: {merge: mul, branches: [[], [global_avgpool, conv: {out: 2, kernel: 1}, relu, conv: {out: 8, kernel: 1}, sigmoid]]}",
+     (8, 5, 5), lambda: _Parallel([nn.Identity(), nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 2, 1), nn.ReLU(),
+                                                                nn.Conv2d(2, 8, 1), nn.Sigmoid())], "mul"), True),
+    ("parallel-mul-spatial-gate", "parallel",
+     "- parallel: {merge: mul, branches: [[conv: {out: 1, kernel: 3, padding: 1}, sigmoid], [conv: {out: 4, kernel: 1}]]}",
+     (3, 6, 6), lambda: _Parallel([nn.Sequential(nn.Conv2d(3, 1, 3, padding=1), nn.Sigmoid()), nn.Conv2d(3, 4, 1)], "mul"), True),
     ("residual-projection", "residual",
      "- residual: {body: [conv: {out: 8, kernel: 3, stride: 2, padding: 1}], shortcut: [conv: {out: 8, kernel: 1, stride: 2}]}",
      (4, 8, 8), lambda: _Parallel([nn.Conv2d(4, 8, 3, 2, 1), nn.Conv2d(4, 8, 1, 2)], "add"), True),

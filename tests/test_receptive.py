@@ -243,3 +243,18 @@ def test_transposed_conv_field_bounds_every_unit():
         assert field.start + unit * field.jump <= lo and hi <= field.start + unit * field.jump + field.size - 1
         widest = max(widest, hi - lo + 1)
     assert widest == field.size
+
+
+@pytest.mark.parametrize(
+    ("spec", "size", "jump"),
+    [
+        ("vgg16", 212, 32),  # the bundled spec agrees with the inline VGG16 above
+        # Araujo, Norris & Sim, "Computing receptive fields of CNNs", Distill 2019, table: resnet_v1_50
+        # 483 / 32 (its effective padding, 239, is TF SAME's; PyTorch's symmetric padding gives 241)
+        ("resnet50-v1", 483, 32),
+    ],
+)
+def test_bundled_zoo_final_fields(spec, size, jump):
+    rows = [r for r in receptive_fields(load_spec(spec)) if r.axes and not r.axes[0].whole]
+    field = rows[-1].axes[0]
+    assert (field.size, field.jump) == (size, jump), f"{spec}: archcalc {(field.size, field.jump)}, expected {(size, jump)}"

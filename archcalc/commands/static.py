@@ -58,6 +58,8 @@ def shapes(
         out.out.print("derivations:")
         for line, filler in calc_report.explain_lines(derivations):
             out.out.print(Text("  " + line, style="dim" if filler else ""), soft_wrap=True)
+    if counting.rows == "blocks" or counting.params_unit != 1:
+        out.out.print(report.convention_table(analysis, counting))
     for line in report.summary_lines(analysis, memory, counting):
         out.out.print(line, soft_wrap=True)
     for line in report.CONVENTION_LINES:
@@ -106,13 +108,18 @@ def list_(out: Output, as_json: bool) -> None:
             for a in entries
         ])  # fmt: skip
         return
-    table = Table(title="bundled specs", header_style="bold")
+    table = Table(title="bundled specs, by family", header_style="bold")
     for column, justify in (("family", "left"), ("name", "left"), ("title", "left"), ("input", "right"),
                             ("params", "right"), ("MACs", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    previous = None
     for a in sorted(entries, key=lambda a: (a.spec.family, a.spec.name)):
-        table.add_row(a.spec.family, a.spec.name, a.spec.title, report.fmt_shape(a.input_shape),
-                      report.fmt_int(a.totals.params), report.fmt_int(a.totals.macs))  # fmt: skip
+        if previous is not None and a.spec.family != previous:
+            table.add_section()
+        table.add_row(a.spec.family if a.spec.family != previous else "", a.spec.name, a.spec.title,
+                      report.fmt_shape(a.input_shape), report.fmt_int(a.totals.params),
+                      report.fmt_int(a.totals.macs))  # fmt: skip
+        previous = a.spec.family
     out.out.print(table)
 
 

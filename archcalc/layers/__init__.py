@@ -15,7 +15,7 @@ from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from . import structure
-from .base import SPATIAL_NAMES, Counts, Layer, Shape, Walker, Window, resolve_window
+from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Walker, Window, layer_names, resolve_window
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
@@ -97,10 +97,11 @@ else:
         BeforeValidator(normalize_layer),
     ]
 
-# The containers annotate their children as "LayerSpec"; resolve it in their module, then build.
+# The containers annotate their children as "LayerSpec"; it resolves in their module when the
+# (deferred) schema is first built. Deferring matters: building every model's validator eagerly
+# compiled the whole union once per container and doubled the start-up time of every command.
 structure.LayerSpec = LayerSpec
-for _cls in (Block, Branch, Parallel, Residual, Repeat):
-    _cls.model_rebuild()
+
 
 
 def field_aliases() -> dict[str, tuple[str, ...]]:
@@ -116,7 +117,7 @@ def field_aliases() -> dict[str, tuple[str, ...]]:
 __all__ = [
     "ACTIVATION_KINDS", "KINDS", "KIND_ALIASES", "KIND_TO_CLASS", "LAYER_CLASSES", "SPATIAL_NAMES",
     "Activation", "AdaptivePool", "AvgPool", "BatchNorm", "Block", "Branch", "Conv", "ConvTranspose",
-    "Counts", "Dropout", "Flatten", "GlobalPool", "Layer", "LayerSpec", "LeakyReLU", "Linear",
+    "Counts", "Dropout", "TorchCall", "layer_names", "Flatten", "GlobalPool", "Layer", "LayerSpec", "LeakyReLU", "Linear",
     "LocalResponseNorm", "MaxPool", "Parallel", "Repeat", "Residual", "Shape", "Walker", "Window",
     "field_aliases", "normalize_layer", "resolve_window", "suggest_kind",
 ]  # fmt: skip

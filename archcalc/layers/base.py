@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from math import prod
 from typing import Any, Protocol
 
@@ -29,6 +30,14 @@ class Counts:
     padded_connections: the same edges with taps on zero padding counted too (None: no padding
     involved, equal to connections);
     macs: multiply-accumulates of a dense implementation, padding positions included.
+
+    The terms other tools count (see conventions.py), per example:
+    op: the elementary operation a counter sees (a torch functional name: "conv", "max_pool",
+    "relu", "batch_norm", "add", ...); bias_adds: one add per output element of a layer with a
+    bias; elementwise_adds: adds of a merge (branches - 1 per element); macs_on_output: MACs of a
+    transposed convolution counted on output positions (None: equal to macs); op_in_elements:
+    elements the op reads after padding it applies separately (SAME padding before a pool, LRN's
+    channel padding; None: the input's elements).
     """
 
     out_shape: Shape
@@ -40,6 +49,38 @@ class Counts:
     connections: int = 0
     macs: int = 0
     padded_connections: int | None = None
+    op: str = ""
+    bias_adds: int = 0
+    elementwise_adds: int = 0
+    macs_on_output: int | None = None
+    op_in_elements: int | None = None
+
+
+@dataclass(frozen=True)
+class TorchCall:
+    """A torch module constructor as plain data, so the layer kinds import no torch.
+
+    `cls` names a class of torch.nn (`Conv2d`) or of archcalc.verify.modules (`Fork`); the builder
+    calls `cls(**kwargs)`. `parts` makes an `nn.Sequential` of several calls (a pad, then a conv).
+    Containers (`Chain`, `Fork`) get their children from the walk, not from here.
+    """
+
+    cls: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    parts: tuple[TorchCall, ...] = ()
+
+
+def layer_names(layers: list[Any]) -> list[str]:
+    """Each layer's name in its list: its own `name`, else kind + count (`conv1`, `relu2`).
+
+    The analyzer's row paths and the verifier's torch module names both come from here.
+    """
+    seen: Counter[str] = Counter()
+    names = []
+    for layer in layers:
+        seen[layer.kind] += 1
+        names.append(layer.name or f"{layer.kind}{seen[layer.kind]}")
+    return names
 
 
 class Walker(Protocol):
@@ -92,7 +133,7 @@ def _compact(values: tuple[int, ...]) -> str:
 class Layer(BaseModel):
     """Fields and behaviour every kind shares."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     name: str | None = None
     trainable: bool = True
@@ -139,6 +180,28 @@ class Layer(BaseModel):
         """Leaves: apply `rf_step` to the field; containers override this to combine paths."""
         out = self.counts(shape).out_shape
         return out, walker.step(scope, self.kind, shape, out, field, self.rf_step(shape))  # type: ignore[attr-defined]
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        """The torch module that computes this layer on an input of `shape` (channels first)."""
+        raise NotImplementedError(f"layer kind '{self.kind}' has no torch builder")  # type: ignore[attr-defined]
+
+
+def torch_pad(padding: tuple[PadPair, ...]) -> tuple[int, ...]:
+    """Per-dimension (before, after) pairs in torch's F.pad order: last dimension first.
+
+    >>> torch_pad(((1, 2), (3, 4)))   # H: top 1, bottom 2; W: left 3, right 4
+    (3, 4, 1, 2)
+    """
+    return tuple(v for pair in reversed(padding) for v in pair)
+
+
+def padded_call(call: TorchCall, padding: tuple[PadPair, ...], value: float = 0.0) -> TorchCall:
+    """`call` with its padding: symmetric padding goes to the op itself; asymmetric (SAME, per
+    side) padding becomes a ConstantPad before it, as torch ops take symmetric padding only."""
+    if all(a == b for a, b in padding):
+        return TorchCall(call.cls, {**call.kwargs, "padding": tuple(a for a, _ in padding)})
+    pad = TorchCall(f"ConstantPad{len(padding)}d", {"padding": torch_pad(padding), "value": value})
+    return TorchCall("Sequential", parts=(pad, call))
 
 
 def _spatial(shape: Shape, kind: str) -> tuple[int, tuple[int, ...]]:

@@ -17,11 +17,13 @@ from .base import (
     Layer,
     RFStep,
     Shape,
+    TorchCall,
     Window,
     _compact,
     _dims_text,
     _expand,
     _spatial,
+    padded_call,
     resolve_window,
 )
 
@@ -69,7 +71,17 @@ class Conv(Layer):
             connections=self.out_channels * (c_in // groups) * win.covered(),
             macs=units * fan_in,
             padded_connections=units * fan_in,
+            op="conv",
+            bias_adds=units if self.bias else 0,
         )
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        win = self.window(shape)
+        conv = TorchCall(f"Conv{len(win.out)}d", {
+            "in_channels": shape[0], "out_channels": self.out_channels, "kernel_size": win.kernel,
+            "stride": win.stride, "dilation": win.dilation, "groups": self.group_count(shape[0]), "bias": self.bias,
+        })  # fmt: skip
+        return padded_call(conv, win.padding)
 
     def describe(self, shape: Shape) -> str:
         text = f"{self.out_channels}, {self.window(shape).summary()}"
@@ -144,7 +156,18 @@ class ConvTranspose(Layer):
             connections=c_in * (self.out_channels // groups) * covered,
             macs=c_in * prod(sizes) * per_input,
             padded_connections=c_in * prod(sizes) * per_input,
+            op="conv_transpose",
+            bias_adds=self.out_channels * prod(geo["out"]) if self.bias else 0,
+            macs_on_output=self.out_channels * prod(geo["out"]) * (c_in // groups) * prod(geo["kernel_size"]),
         )
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        geo = self.geometry(shape)
+        return TorchCall(f"ConvTranspose{len(geo['out'])}d", {
+            "in_channels": shape[0], "out_channels": self.out_channels, "kernel_size": geo["kernel_size"],
+            "stride": geo["stride"], "padding": geo["padding"], "output_padding": geo["output_padding"],
+            "groups": self.group_count(shape[0]), "bias": self.bias, "dilation": geo["dilation"],
+        })  # fmt: skip
 
     def describe(self, shape: Shape) -> str:
         geo = self.geometry(shape)

@@ -10,7 +10,7 @@ from pydantic import AliasChoices, Field
 from ..errors import LayerError
 from ..fields import Probability, Size
 from ..formulas import Derivation, macs_derivation, params_derivation
-from .base import Counts, Layer, RFStep, Shape
+from .base import Counts, Layer, RFStep, Shape, TorchCall
 
 
 class Flatten(Layer):
@@ -19,7 +19,10 @@ class Flatten(Layer):
     kind: Literal["flatten"]
 
     def counts(self, shape: Shape) -> Counts:
-        return Counts(out_shape=(prod(shape),))
+        return Counts(out_shape=(prod(shape),), op="flatten")
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Flatten")
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
         n = prod(shape)
@@ -51,7 +54,12 @@ class Linear(Layer):
             biases=self.out_features if self.bias else 0,
             connections=edges,
             macs=edges,
+            op="linear",
+            bias_adds=self.out_features if self.bias else 0,
         )
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Linear", {"in_features": shape[0], "out_features": self.out_features, "bias": self.bias})
 
     def describe(self, shape: Shape) -> str:
         return f"{shape[0]} -> {self.out_features}" + ("" if self.bias else ", no bias")
@@ -65,10 +73,15 @@ class Linear(Layer):
         )
 
 
-ACTIVATION_KINDS = (
-    "relu", "relu6", "gelu", "silu", "mish", "tanh", "sigmoid", "hardswish", "hardsigmoid",
-    "softmax", "log_softmax", "identity",
-)  # fmt: skip
+# kind -> the torch module that computes it (softmaxes over channels, dim 1)
+ACTIVATION_MODULES: dict[str, TorchCall] = {
+    "relu": TorchCall("ReLU"), "relu6": TorchCall("ReLU6"), "gelu": TorchCall("GELU"), "silu": TorchCall("SiLU"),
+    "mish": TorchCall("Mish"), "tanh": TorchCall("Tanh"), "sigmoid": TorchCall("Sigmoid"),
+    "hardswish": TorchCall("Hardswish"), "hardsigmoid": TorchCall("Hardsigmoid"),
+    "softmax": TorchCall("Softmax", {"dim": 1}), "log_softmax": TorchCall("LogSoftmax", {"dim": 1}),
+    "identity": TorchCall("Identity"),
+}  # fmt: skip
+ACTIVATION_KINDS = tuple(ACTIVATION_MODULES)
 
 
 class Activation(Layer):
@@ -77,7 +90,10 @@ class Activation(Layer):
     kind: Literal[ACTIVATION_KINDS]  # type: ignore[valid-type]
 
     def counts(self, shape: Shape) -> Counts:
-        return Counts(out_shape=shape)
+        return Counts(out_shape=shape, op=self.kind)
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return ACTIVATION_MODULES[self.kind]
 
 
 class LeakyReLU(Activation):
@@ -89,6 +105,9 @@ class LeakyReLU(Activation):
     def describe(self, shape: Shape) -> str:
         return f"slope {self.negative_slope:g}"
 
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("LeakyReLU", {"negative_slope": self.negative_slope})
+
 
 class Dropout(Activation):
     """Dropout: identity at inference, no units or connections of its own."""
@@ -98,6 +117,9 @@ class Dropout(Activation):
 
     def describe(self, shape: Shape) -> str:
         return f"p={self.p:g}"
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Dropout", {"p": self.p})
 
 
 class BatchNorm(Layer):
@@ -119,6 +141,7 @@ class BatchNorm(Layer):
             biases=channels if self.affine else 0,
             buffers=2 * channels if self.track_running_stats else 0,
             counters=1 if self.track_running_stats else 0,
+            op="batch_norm",
         )
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
@@ -129,6 +152,13 @@ class BatchNorm(Layer):
         if self.track_running_stats:
             lines.append(Derivation("buffers", f"{c} running mean + {c} running variance = {2 * c:,} buffers", 2 * c))
         return tuple(lines)
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        # [C] and [C, L] are BatchNorm1d's (N, C) and (N, C, L); [C, H, W] is 2d, [C, D, H, W] 3d
+        return TorchCall(f"BatchNorm{max(len(shape) - 1, 1)}d", {
+            "num_features": shape[0], "eps": self.eps, "momentum": self.momentum, "affine": self.affine,
+            "track_running_stats": self.track_running_stats,
+        })  # fmt: skip
 
 
 class LocalResponseNorm(Layer):
@@ -151,7 +181,13 @@ class LocalResponseNorm(Layer):
             units=prod(shape),
             connections=per_position * prod(shape[1:]),
             padded_connections=prod(shape) * self.size,
+            op="lrn",
+            # torch averages squares over the input padded by size - 1 channels
+            op_in_elements=(channels + self.size - 1) * prod(shape[1:]),
         )
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("LocalResponseNorm", {"size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k})
 
     def describe(self, shape: Shape) -> str:
         return f"size {self.size}, a={self.alpha:g} b={self.beta:g} k={self.k:g}"

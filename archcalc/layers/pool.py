@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from math import prod
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field
 
@@ -11,7 +11,20 @@ from .. import arith
 from ..errors import LayerError
 from ..fields import Padding, SizeTuple
 from ..formulas import Derivation, volume
-from .base import SPATIAL_NAMES, Counts, Layer, RFStep, Shape, Window, _dims_text, _expand, _spatial, resolve_window
+from .base import (
+    SPATIAL_NAMES,
+    Counts,
+    Layer,
+    RFStep,
+    Shape,
+    TorchCall,
+    Window,
+    _dims_text,
+    _expand,
+    _spatial,
+    padded_call,
+    resolve_window,
+)
 
 
 class _Pool(Layer):
@@ -38,15 +51,32 @@ class _Pool(Layer):
                     )
         return win
 
+    # torch's op name and the value its explicit (asymmetric) padding holds
+    torch_op: ClassVar[str] = ""
+    pad_value: ClassVar[float] = 0.0
+
     def counts(self, shape: Shape) -> Counts:
         win = self.window(shape)
         channels = shape[0]
+        separate_pad = any(a != b for a, b in win.padding)
         return Counts(
             out_shape=(channels, *win.out),
             units=channels * prod(win.out),
             connections=channels * win.covered(),
             padded_connections=channels * prod(win.out) * prod(win.kernel),
+            op=self.torch_op,
+            op_in_elements=channels * prod(n + a + b for n, (a, b) in zip(win.sizes, win.padding))
+            if separate_pad
+            else None,
         )
+
+    def _torch_kwargs(self, win: Window) -> dict:
+        return {"kernel_size": win.kernel, "stride": win.stride, "ceil_mode": self.ceil_mode}
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        win = self.window(shape)
+        cls = f"{type(self).__name__}{len(win.out)}d"
+        return padded_call(TorchCall(cls, self._torch_kwargs(win)), win.padding, self.pad_value)
 
     def describe(self, shape: Shape) -> str:
         return self.window(shape).summary() + (" ceil" if self.ceil_mode else "")
@@ -63,6 +93,11 @@ class MaxPool(_Pool):
 
     kind: Literal["maxpool"]
     dilation: SizeTuple = (1,)
+    torch_op = "max_pool"
+    pad_value = float("-inf")  # a max never picks the padding
+
+    def _torch_kwargs(self, win: Window) -> dict:
+        return {**super()._torch_kwargs(win), "dilation": win.dilation}
 
 
 class AvgPool(_Pool):
@@ -70,6 +105,10 @@ class AvgPool(_Pool):
 
     kind: Literal["avgpool"]
     count_include_pad: bool = True
+    torch_op = "avg_pool"
+
+    def _torch_kwargs(self, win: Window) -> dict:
+        return {**super()._torch_kwargs(win), "count_include_pad": self.count_include_pad}
 
 
 class AdaptivePool(Layer):
@@ -85,7 +124,13 @@ class AdaptivePool(Layer):
             out_shape=(channels, *out),
             units=channels * prod(out),
             connections=channels * prod(arith.adaptive_covered(n, o) for n, o in zip(sizes, out)),
+            op=self.kind.replace("pool", "_pool"),
         )
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        out = _expand(self.output_size, len(shape) - 1, "output_size")
+        family = "Avg" if self.kind == "adaptive_avgpool" else "Max"
+        return TorchCall(f"Adaptive{family}Pool{len(out)}d", {"output_size": out})
 
     def describe(self, shape: Shape) -> str:
         return f"-> {_dims_text(_expand(self.output_size, len(shape) - 1, 'output_size'))}"
@@ -124,7 +169,10 @@ class GlobalPool(Layer):
     def counts(self, shape: Shape) -> Counts:
         channels, sizes = _spatial(shape, self.kind)
         return Counts(
-            out_shape=(channels, *(1,) * len(sizes)), units=channels, connections=channels * prod(sizes)
+            out_shape=(channels, *(1,) * len(sizes)),
+            units=channels,
+            connections=channels * prod(sizes),
+            op=self.kind.replace("global_", "adaptive_").replace("pool", "_pool"),
         )
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
@@ -134,3 +182,7 @@ class GlobalPool(Layer):
 
     def rf_step(self, shape: Shape) -> RFStep:
         return RFStep(whole=True)
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        family = "Avg" if self.kind == "global_avgpool" else "Max"
+        return TorchCall(f"Adaptive{family}Pool{len(shape) - 1}d", {"output_size": 1})

@@ -1,4 +1,4 @@
-"""Structural kinds: named blocks, parallel branches (concat or add), residuals, repetition.
+"""Structural kinds: named blocks, parallel branches (concat, add or mul), residuals, repetition.
 
 They hold other layers (annotated as the `LayerSpec` union, resolved by the registry in
 `__init__.py`) and implement `walk` instead of `counts`.
@@ -13,16 +13,47 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..errors import LayerError
 from ..fields import Size
-from .base import Counts, FieldWalker, Layer, Shape, Walker
+from .base import Counts, FieldWalker, Layer, Shape, TorchCall, Walker
 
 if TYPE_CHECKING:
     LayerSpec = Layer
 
 
+def _broadcast(shapes: list[Shape], listing: str) -> Counts:
+    """Element-wise product with broadcasting: per dimension, sizes agree or are 1 (squeeze-and-
+    excitation multiplies [C, H, W] by [C, 1, 1]). Ranks must agree: channels-first shapes aligned
+    from the right (torch's rule) would pair a [C] vector with W, never what a spec means.
+
+    Each output element reads one element of every branch (connections); the products are
+    element-wise work, not multiply-accumulates of a conv or linear layer, so MACs stay 0.
+    """
+    if any(len(s) != len(shapes[0]) for s in shapes):
+        raise LayerError(
+            "branch_mismatch",
+            f"branches cannot be multiplied: their outputs {listing} differ in rank",
+            hint="keep singleton dimensions (global pooling does) so that shapes such as [C, 1, 1] broadcast",
+        )
+    out = []
+    for sizes in zip(*shapes):
+        wide = {n for n in sizes if n != 1}
+        if len(wide) > 1:
+            raise LayerError(
+                "branch_mismatch",
+                f"branches cannot be multiplied: their outputs are {listing}",
+                hint="in every dimension the sizes must agree or be 1 (broadcast)",
+            )
+        out.append(wide.pop() if wide else 1)
+    units = prod(out)
+    return Counts(out_shape=tuple(out), units=units, connections=units * len(shapes))
+
+
 def _merge(kind: str, shapes: list[Shape]) -> Counts:
-    """Output of merging branch outputs by channel concatenation or element-wise addition."""
+    """Output of merging branch outputs by channel concatenation, element-wise addition, or
+    element-wise multiplication with broadcasting."""
     first = shapes[0]
     listing = ", ".join(str(list(s)) for s in shapes)
+    if kind == "mul":
+        return _broadcast(shapes, listing)
     if kind == "concat":
         if any(len(s) != len(first) or s[1:] != first[1:] for s in shapes):
             raise LayerError(
@@ -30,7 +61,7 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
                 f"branches cannot be concatenated along channels: their outputs are {listing}",
                 hint="every branch must keep the same spatial size (check strides and padding)",
             )
-        return Counts(out_shape=(sum(s[0] for s in shapes), *first[1:]))
+        return Counts(out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat")
     if any(s != first for s in shapes):
         raise LayerError(
             "branch_mismatch",
@@ -38,7 +69,10 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
             hint="use a projection shortcut (1x1 conv with the same stride and channels) to match shapes",
         )
     units = prod(first)
-    return Counts(out_shape=first, units=units, connections=units * len(shapes))
+    return Counts(
+        out_shape=first, units=units, connections=units * len(shapes), op="add",
+        elementwise_adds=units * (len(shapes) - 1),
+    )  # fmt: skip
 
 
 class Block(Layer):
@@ -53,11 +87,14 @@ class Block(Layer):
     def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
         return walker.run(self.layers, shape, field, scope, ("layers",))
 
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Chain")
+
 
 class Branch(BaseModel):
     """One path of a `parallel` layer; an empty branch is the identity."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: str | None = None
     layers: list[LayerSpec] = Field(default_factory=list)
 
@@ -67,10 +104,11 @@ def _branch_from_list(value: Any) -> Any:
 
 
 class Parallel(Layer):
-    """Branches applied to the same input, merged by channel concat (Inception) or by add."""
+    """Branches applied to the same input, merged by channel concat (Inception), add, or mul
+    (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
 
     kind: Literal["parallel"]
-    merge: Literal["concat", "add"]
+    merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
@@ -92,6 +130,9 @@ class Parallel(Layer):
             fields.append(branch_field)
         out_shape = _merge(self.merge, outs).out_shape
         return out_shape, walker.merge(walker.child(scope, self.merge, ()), self.merge, shape, out_shape, fields)
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Fork", {"merge": self.merge})
 
 
 class Residual(Layer):
@@ -115,6 +156,9 @@ class Residual(Layer):
         out_shape = _merge("add", [body, short]).out_shape
         return out_shape, walker.merge(walker.child(scope, "add", ()), "add", shape, out_shape, [body_field, short_field])
 
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Fork", {"merge": "add"})
+
 
 class Repeat(Layer):
     """The same layers applied `times` times in sequence (copies named 0, 1, ...)."""
@@ -132,3 +176,6 @@ class Repeat(Layer):
         for copy in range(self.times):
             shape, field = walker.run(self.layers, shape, field, walker.child(scope, str(copy), ()), ("layers",))
         return shape, field
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Chain")

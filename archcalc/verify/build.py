@@ -1,0 +1,224 @@
+"""Spec -> torch module, through a plan: the layer tree as plain data (`Node`s), then instantiated
+(`instantiate`) or printed as source (`render`), so both come from the same builder logic.
+
+Each kind says which torch module computes it (`Layer.torch_call`, next to the kind's class);
+this module only assembles. Containers (`Chain`, `Fork`) are filled by walking the container
+with the same Walker protocol the analyzer uses, so module names are the analyzer's row paths.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SpecError
+from ..layers import Counts, Shape, TorchCall, layer_names
+from ..spec import Spec
+
+
+@dataclass
+class Node:
+    """One module of the plan: its attribute name, the row path it computes, its constructor."""
+
+    name: str
+    path: str
+    call: TorchCall
+    trainable: bool = True
+    runs: list[tuple[str | None, list[Node]]] = field(default_factory=list)  # containers: (sub-name, nodes)
+    merge: str | None = None  # Fork: the name of its merge module
+
+    @property
+    def is_container(self) -> bool:
+        return self.call.cls in CONTAINERS
+
+
+CONTAINERS = ("Chain", "Fork")
+
+
+@dataclass(frozen=True)
+class _Scope:
+    path: tuple[str, ...]
+    trainable: bool
+
+
+class _Planner:
+    """The Walker that plans modules: leaves become nodes, containers collect their runs."""
+
+    def __init__(self) -> None:
+        self.frames: list[tuple[Node, tuple[str, ...]]] = []
+        self.top: list[Node] = []
+
+    def child(self, scope: _Scope, name: str, field: Any) -> _Scope:
+        return _Scope(scope.path + (name,), scope.trainable)
+
+    def emit(self, scope: _Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
+        node, _ = self.frames[-1]
+        node.merge = scope.path[-1]
+
+    def run(self, layers: list[Any], shape: Shape, scope: _Scope, field: Any) -> Shape:
+        nodes = []
+        for layer, name in zip(layers, layer_names(layers)):
+            path = scope.path + (name,)
+            try:
+                call = layer.torch_call(shape)
+            except NotImplementedError as err:
+                raise SpecError("no_torch_builder", str(err), layer=".".join(path),
+                                hint="add a torch_call method to the kind's class") from None  # fmt: skip
+            node = Node(name, ".".join(path), call, scope.trainable and layer.trainable)
+            if node.is_container:
+                self.frames.append((node, path))
+                shape = layer.walk(shape, self, _Scope(path, node.trainable))
+                self.frames.pop()
+            else:
+                shape = layer.counts(shape).out_shape
+            nodes.append(node)
+        if self.frames:
+            owner, owner_path = self.frames[-1]
+            rel = scope.path[len(owner_path):]
+            owner.runs.append((".".join(rel) or None, nodes))
+        else:
+            self.top = nodes
+        return shape
+
+
+def plan(spec: Spec) -> list[Node]:
+    """The spec's top-level modules as plain data (no torch import)."""
+    planner = _Planner()
+    planner.run(spec.layers, tuple(spec.input), _Scope((), True), ("layers",))
+    return planner.top
+
+
+# ---------------------------------------------------------------------------------------------
+# instantiate: plan -> torch modules
+
+
+def _make(call: TorchCall):
+    from torch import nn
+
+    from . import modules
+
+    if call.parts:
+        return nn.Sequential(*(_make(part) for part in call.parts))
+    cls = getattr(modules, call.cls, None) or getattr(nn, call.cls)
+    return cls(**call.kwargs)
+
+
+def _children(node: Node) -> tuple[OrderedDict, list[list[str]]]:
+    """A container's children by name, and the names each run applies in order."""
+    from torch import nn
+
+    children: OrderedDict[str, Any] = OrderedDict()
+    paths = []
+    for sub, nodes in node.runs:
+        if sub is None:
+            for child in nodes:
+                children[child.name] = instantiate(child)
+            paths.append([child.name for child in nodes])
+        else:
+            children[sub] = nn.Sequential(OrderedDict((c.name, instantiate(c)) for c in nodes))
+            paths.append([sub])
+    return children, paths
+
+
+def instantiate(node: Node):
+    """The torch module for one planned node (and its children)."""
+    from torch import nn
+
+    from . import modules
+
+    if node.call.cls == "Chain":
+        module = nn.Sequential(_children(node)[0])
+    elif node.call.cls == "Fork":
+        children, paths = _children(node)
+        children[node.merge] = modules.Merge(node.call.kwargs["merge"])
+        module = modules.Fork(children, paths, node.merge)
+    else:
+        module = _make(node.call)
+    if not node.trainable:
+        module.requires_grad_(False)
+    return module
+
+
+def build_model(spec: Spec):
+    """The spec as an nn.Sequential whose module names are the analyzer's row paths."""
+    from torch import nn
+
+    try:
+        return nn.Sequential(OrderedDict((node.name, instantiate(node)) for node in plan(spec)))
+    except SpecError:
+        raise
+    except (TypeError, ValueError, KeyError, RuntimeError) as err:
+        raise SpecError("torch_build_failed", f"torch cannot build '{spec.name}': {err}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# render: plan -> readable PyTorch source
+
+
+def _py(value: Any) -> str:
+    if isinstance(value, float) and math.isinf(value):
+        return 'float("-inf")' if value < 0 else 'float("inf")'
+    return repr(value)
+
+
+def _call_source(call: TorchCall, indent: str) -> str:
+    if call.parts:
+        inner = ", ".join(_call_source(part, indent) for part in call.parts)
+        return f"nn.Sequential({inner})"
+    args = ", ".join(f"{k}={_py(v)}" for k, v in call.kwargs.items())
+    return f"nn.{call.cls}({args})"
+
+
+def _sequential_source(named: list[tuple[str, str]], indent: str) -> str:
+    if not named:
+        return "nn.Sequential()"
+    inner = "".join(f"{indent}    ({name!r}, {src}),\n" for name, src in named)
+    return f"nn.Sequential(OrderedDict([\n{inner}{indent}]))"
+
+
+def _node_source(node: Node, indent: str) -> str:
+    deeper = indent + "    "
+    if node.is_container:
+        named, paths = [], []
+        for sub, nodes in node.runs:
+            if sub is None:
+                named += [(c.name, _node_source(c, deeper + "    ")) for c in nodes]
+                paths.append([c.name for c in nodes])
+            else:
+                named.append((sub, _sequential_source(
+                    [(c.name, _node_source(c, deeper + "    ")) for c in nodes], deeper + "    ")))  # fmt: skip
+                paths.append([sub])
+        if node.call.cls == "Chain":
+            src = _sequential_source(named, indent)
+        else:
+            named.append((node.merge, f"Merge({node.call.kwargs['merge']!r})"))
+            inner = "".join(f"{deeper}    ({name!r}, {s}),\n" for name, s in named)
+            src = f"Fork(OrderedDict([\n{inner}{deeper}]), paths={paths!r}, merge={node.merge!r})"
+    else:
+        src = _call_source(node.call, indent)
+    return src if node.trainable else f"{src}.requires_grad_(False)"
+
+
+def render(spec: Spec) -> str:
+    """Readable PyTorch source for the spec: a function returning the module, plus the helper
+    classes it uses. Executing it defines `build()` and `model`."""
+    from . import modules
+
+    nodes = plan(spec)
+    body = _sequential_source([(n.name, _node_source(n, "    ")) for n in nodes], "    ")
+    uses_fork = "Fork(" in body
+    helpers = ""
+    if uses_fork:
+        source = inspect.getsource(modules)
+        helpers = "\n\n" + source[source.index("MERGES = "):].rstrip() + "\n"
+    ident = "".join(c if c.isalnum() else "_" for c in spec.name)
+    title = f": {spec.title}" if spec.title else ""
+    return (
+        f'"""{spec.name}{title}\n\nGenerated by `archcalc export {spec.name} --to torch`; input {list(spec.input)} '
+        f'(channels first, batch dimension in front)."""\n\n'
+        "import functools\nfrom collections import OrderedDict\n\nimport torch\nfrom torch import nn\n"
+        f"{helpers}\n\n\ndef build_{ident}() -> nn.Module:\n    return {body}\n\n\nmodel = build_{ident}()\n"
+    )

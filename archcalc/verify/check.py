@@ -1,0 +1,173 @@
+"""Hold a spec's analysis against the real thing: build it in torch, run a small batch, and
+compare per layer output shapes, parameters and buffers (by tensor identity), MACs with fvcore
+and FLOPs with torch.utils.flop_counter. A difference a counter's named convention explains is
+reported with both numbers, not as a failure; any other difference is a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..analyze import Analysis, Row
+from ..conventions import PRESETS, Convention
+from . import require
+
+OK, CONVENTION, FAIL = "ok", "convention", "fail"
+COLUMNS = ("shape", "params", "buffers", "macs", "flops")
+# which counter checks which column, and the convention it follows
+COUNTER_OF = {"macs": ("fvcore", PRESETS["fvcore"]), "flops": ("torch", PRESETS["torch"])}
+
+
+@dataclass
+class Cell:
+    """One comparison: archcalc's number, the other side's, and why they may differ."""
+
+    status: str
+    ours: Any
+    theirs: Any
+    note: str = ""
+
+
+def compare(ours: Any, theirs: Any, expected: Any = None, note: str = "") -> Cell:
+    """ok when equal; `convention` when they differ exactly as the named convention predicts."""
+    if ours == theirs:
+        return Cell(OK, ours, theirs)
+    if expected is not None and expected == theirs:
+        return Cell(CONVENTION, ours, theirs, note)
+    return Cell(FAIL, ours, theirs, f"expected {expected}" if expected is not None else "")
+
+
+@dataclass
+class LayerCheck:
+    path: str
+    kind: str
+    cells: dict[str, Cell]
+
+
+@dataclass
+class Verification:
+    """The verdict on one spec."""
+
+    spec: str
+    input_shape: tuple[int, ...]
+    batch: int
+    layers: list[LayerCheck]
+    totals: dict[str, Cell]
+    skipped_ops: dict[str, int] = field(default_factory=dict)  # fvcore: ops it counted as 0
+    error: str | None = None
+
+    @property
+    def failures(self) -> int:
+        cells = [c for layer in self.layers for c in layer.cells.values()] + list(self.totals.values())
+        return sum(c.status == FAIL for c in cells) + (1 if self.error else 0)
+
+    @property
+    def conventions(self) -> int:
+        return sum(c.status == CONVENTION for layer in self.layers for c in layer.cells.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec, "input_shape": list(self.input_shape), "batch": self.batch, "error": self.error,
+            "ok": self.failures == 0, "failures": self.failures, "convention_differences": self.conventions,
+            "layers": [{"path": lc.path, "kind": lc.kind, **{k: asdict(c) for k, c in lc.cells.items()}}
+                       for lc in self.layers],
+            "totals": {k: asdict(c) for k, c in self.totals.items()},
+            "skipped_ops": {"fvcore": self.skipped_ops},
+        }  # fmt: skip
+
+
+def _explain(convention: Convention, row: Row) -> str:
+    terms = {k: v for k, v in convention.terms(row).items() if not k.startswith("MACs")}
+    return f"{convention.name}: " + ", ".join(f"+{v:,} {k}" for k, v in terms.items()) if terms else ""
+
+
+def _unique_numel(tensors: Any) -> int:
+    return sum(t.numel() for t in {id(t): t for t in tensors}.values())
+
+
+def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
+    """Build the analysed spec in torch and compare every row and the totals (CPU)."""
+    torch = require("torch", "archcalc verify")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .build import build_model
+    from .counters import fvcore_analysis
+
+    spec = analysis.spec.with_input(analysis.input_shape)
+    model = build_model(spec).eval()
+    modules = dict(model.named_modules())
+    shapes: dict[str, tuple[int, ...]] = {}
+    rows_by_path = {row.path: row for row in analysis.rows}
+    handles = [
+        modules[path].register_forward_hook(lambda m, i, o, path=path: shapes.__setitem__(path, tuple(o.shape[1:])))
+        for path in rows_by_path if path in modules
+    ]  # fmt: skip
+    x = torch.randn(batch, *analysis.input_shape)
+    with FlopCounterMode(display=False) as flop_counter, torch.no_grad():
+        model(x)
+    for handle in handles:
+        handle.remove()
+    root = type(model).__name__
+    torch_flops = {k: sum(v.values()) for k, v in flop_counter.get_flop_counts().items()}
+    fv = fvcore_analysis(model, x)
+    fv_by_module = fv.by_module()
+
+    layers = []
+    for row in analysis.rows:
+        module = modules.get(row.path)
+        if module is None:
+            layers.append(LayerCheck(row.path, row.kind, {"shape": Cell(FAIL, row.out_shape, None, "no module")}))
+            continue
+        cells = {
+            "shape": compare(row.out_shape, shapes.get(row.path)),
+            "params": compare(row.params, _unique_numel(module.parameters())),
+            "buffers": compare(row.buffers + row.counters, _unique_numel(module.buffers())),
+        }
+        for column, (name, convention) in COUNTER_OF.items():
+            measured = (fv_by_module.get(row.path, 0) if name == "fvcore"
+                        else torch_flops.get(f"{root}.{row.path}", 0))  # fmt: skip
+            ours = row.macs * convention.ops_per_mac
+            cells[column] = compare(ours, measured // batch, convention.ops(row), _explain(convention, row))
+        layers.append(LayerCheck(row.path, row.kind, cells))
+
+    t = analysis.totals
+    totals = {
+        "params": compare(t.params, _unique_numel(model.parameters())),
+        "trainable": compare(t.trainable_params, _unique_numel(p for p in model.parameters() if p.requires_grad)),
+        "buffers": compare(t.buffers + t.counters, _unique_numel(model.buffers())),
+        "macs": compare(t.macs, fv.total() // batch, sum(PRESETS["fvcore"].ops(r) for r in analysis.rows),
+                        "fvcore counts batch norm and 2-D adaptive average pooling"),
+        "flops": compare(t.flops, flop_counter.get_total_flops() // batch),
+    }  # fmt: skip
+    skipped = {op: n for op, n in fv.unsupported_ops().items()}
+    return Verification(analysis.spec.name, analysis.input_shape, batch, layers, totals, skipped)
+
+
+def reconcile(analysis: Analysis) -> list[dict[str, Any]]:
+    """Each tool's total on the built module (batch 1), archcalc's prediction under the tool's
+    preset, and the named terms that separate it from archcalc's MACs."""
+    from .build import build_model
+    from .counters import COUNTERS
+
+    model = build_model(analysis.spec.with_input(analysis.input_shape)).eval()
+    out = []
+    for name, counter in COUNTERS.items():
+        convention = PRESETS[name]
+        terms: dict[str, int] = {}
+        for row in analysis.rows:
+            for term, value in convention.terms(row).items():
+                terms[term] = terms.get(term, 0) + value
+        predicted = sum(terms.values())
+        try:
+            measured: int | None = counter(model, analysis.input_shape)
+            error = None
+        except Exception as err:  # a tool that cannot run is reported, not hidden
+            measured, error = None, f"{type(err).__name__}: {err}"
+        out.append({
+            "tool": name, "label": convention.ops_label, "measured": measured, "predicted": predicted,
+            "ok": measured == predicted, "terms": terms, "error": error,
+            "vs_archcalc": (measured - analysis.totals.macs) if measured is not None else None,
+        })  # fmt: skip
+    return out
+
