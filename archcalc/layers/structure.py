@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..errors import LayerError
 from ..fields import Size
-from .base import Counts, Layer, Shape, TorchCall, Walker
+from .base import Counts, FieldWalker, Layer, Shape, TorchCall, Walker
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -84,6 +84,9 @@ class Block(Layer):
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         return walker.run(self.layers, shape, scope, ("layers",))
 
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        return walker.run(self.layers, shape, field, scope, ("layers",))
+
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")
 
@@ -117,6 +120,17 @@ class Parallel(Layer):
         walker.emit(walker.child(scope, self.merge, ()), self.merge, f"{len(outs)} branches", shape, counts)
         return counts.out_shape
 
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        """Every branch starts from the same field; the merge takes the largest over paths."""
+        outs, fields = [], []
+        for i, branch in enumerate(self.branches):
+            sub = walker.child(scope, branch.name or f"b{i + 1}", ("branches", i))
+            out, branch_field = walker.run(branch.layers, shape, field, sub, ("layers",))
+            outs.append(out)
+            fields.append(branch_field)
+        out_shape = _merge(self.merge, outs).out_shape
+        return out_shape, walker.merge(walker.child(scope, self.merge, ()), self.merge, shape, out_shape, fields)
+
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Fork", {"merge": self.merge})
 
@@ -135,6 +149,13 @@ class Residual(Layer):
         walker.emit(walker.child(scope, "add", ()), "add", "residual", shape, counts)
         return counts.out_shape
 
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        """The body's field and the shortcut's (the input's own, for the identity), merged."""
+        body, body_field = walker.run(self.body, shape, field, scope, ("body",))
+        short, short_field = walker.run(self.shortcut, shape, field, walker.child(scope, "shortcut", ()), ("shortcut",))
+        out_shape = _merge("add", [body, short]).out_shape
+        return out_shape, walker.merge(walker.child(scope, "add", ()), "add", shape, out_shape, [body_field, short_field])
+
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Fork", {"merge": "add"})
 
@@ -150,6 +171,11 @@ class Repeat(Layer):
         for copy in range(self.times):
             shape = walker.run(self.layers, shape, walker.child(scope, str(copy), ()), ("layers",))
         return shape
+
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        for copy in range(self.times):
+            shape, field = walker.run(self.layers, shape, field, walker.child(scope, str(copy), ()), ("layers",))
+        return shape, field
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")
