@@ -183,7 +183,9 @@ def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: 
     (2 x the analyzer's MACs) against the device's peak, and peak memory."""
     import json
 
-    from ..bench.run import BenchError, bench as run_bench, per_layer as run_per_layer
+    from ..bench.run import BenchError
+    from ..bench.run import bench as run_bench
+    from ..bench.run import per_layer as run_per_layer
     from ..verify import require
 
     if per_layer and (train or compile_):
@@ -213,7 +215,7 @@ def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: 
 
 
 def _bench_report(out: Output, r: dict[str, Any]) -> None:
-    table = Table(title=f"{r['spec']} on {r['device_name']} ({r['device']}), {r['dtype']}, {r['mode']}"
+    table = Table(title=f"{r['spec']} on {r['device_name']}, {r['dtype']}, {r['mode']}"
                   + (", channels-last" if r["channels_last"] else "") + (", compiled" if r["compile"] else ""),
                   header_style="bold")  # fmt: skip
     for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of peak", "peak memory"):
