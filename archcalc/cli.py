@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .commands import checks, conv, reports, static, verify
+from .commands import bench, checks, conv, reports, static, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,6 +26,7 @@ for _command in (
     verify.verify, verify.export,
     checks.check, checks.schema,
     reports.report, reports.compare, reports.diff,
+    bench.bench, bench.roofline_, bench.memory,
 ):  # fmt: skip
     main.add_command(_command)
 

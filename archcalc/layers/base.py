@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from math import prod
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -137,6 +137,9 @@ class Layer(BaseModel):
 
     name: str | None = None
     trainable: bool = True
+    # containers whose children run on the same input and are merged (parallel, residual); a
+    # dataflow walk (archcalc/training.py) starts each child run from the container's input
+    forks: ClassVar[bool] = False
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         counts = self.counts(shape)

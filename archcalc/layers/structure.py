@@ -7,7 +7,7 @@ They hold other layers (annotated as the `LayerSpec` union, resolved by the regi
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -44,7 +44,10 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
             )
         out.append(wide.pop() if wide else 1)
     units = prod(out)
-    return Counts(out_shape=tuple(out), units=units, connections=units * len(shapes), op="mul")
+    return Counts(
+        out_shape=tuple(out), units=units, connections=units * len(shapes), op="mul",
+        op_in_elements=sum(prod(s) for s in shapes),
+    )  # fmt: skip
 
 
 def _merge(kind: str, shapes: list[Shape]) -> Counts:
@@ -61,7 +64,9 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
                 f"branches cannot be concatenated along channels: their outputs are {listing}",
                 hint="every branch must keep the same spatial size (check strides and padding)",
             )
-        return Counts(out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat")
+        return Counts(
+            out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat", op_in_elements=sum(prod(s) for s in shapes)
+        )
     if any(s != first for s in shapes):
         raise LayerError(
             "branch_mismatch",
@@ -71,7 +76,7 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
     units = prod(first)
     return Counts(
         out_shape=first, units=units, connections=units * len(shapes), op="add",
-        elementwise_adds=units * (len(shapes) - 1),
+        elementwise_adds=units * (len(shapes) - 1), op_in_elements=units * len(shapes),
     )  # fmt: skip
 
 
@@ -108,6 +113,7 @@ class Parallel(Layer):
     (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
 
     kind: Literal["parallel"]
+    forks: ClassVar[bool] = True
     merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
@@ -139,6 +145,7 @@ class Residual(Layer):
     """body(x) + shortcut(x); the shortcut is the identity unless layers are given (projection)."""
 
     kind: Literal["residual"]
+    forks: ClassVar[bool] = True
     body: list[LayerSpec] = Field(min_length=1)
     shortcut: list[LayerSpec] = Field(default_factory=list)
 
