@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from .commands import checks, reports, static, verify
+from .commands import bench, checks, conv, reports, static, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,9 +22,11 @@ def main() -> None:
 
 for _command in (
     static.shapes, static.params, static.list_, static.kinds,
+    conv.conv, conv.rf,
     verify.verify, verify.export,
     checks.check, checks.schema,
     reports.report, reports.compare, reports.diff,
+    bench.bench, bench.roofline_, bench.memory,
 ):  # fmt: skip
     main.add_command(_command)
 

@@ -11,9 +11,12 @@ from pydantic_core import PydanticCustomError
 from .. import arith
 from ..errors import LayerError
 from ..fields import Bias, ConnectionTable, Groups, NonNegativeTuple, Padding, Size, SizeTuple
+from ..formulas import Derivation, macs_derivation, params_derivation, transposed_formula
 from .base import (
+    SPATIAL_NAMES,
     Counts,
     Layer,
+    RFStep,
     Shape,
     TorchCall,
     Window,
@@ -162,6 +165,35 @@ class Conv(Layer):
                 text += " dw" if groups == shape[0] == self.out_channels else f" g{groups}"
         return text + _BIAS_TEXT[self.bias]
 
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Output size per dimension, then parameters OUT x (IN/G x K...) + biases, and MACs.
+
+        With a connection table the fan-in differs per output map: weights are links x K."""
+        win = self.window(shape)
+        counts = self.counts(shape)
+        if self.connection_table is not None:
+            links = sum(self.fan_ins(shape[0]))
+            kernel = " x ".join(map(str, win.kernel))
+            params = Derivation(
+                "parameters",
+                f"{links} links x ({kernel})" + (f" + {counts.biases}" if counts.biases else "")
+                + f" = {counts.weights + counts.biases:,} parameters",
+                counts.weights + counts.biases,
+            )  # fmt: skip
+            positions = " x ".join(map(str, win.out))
+            macs = Derivation("MACs", f"{positions} positions x {links} links x ({kernel}) = {counts.macs:,} MACs",
+                              counts.macs)  # fmt: skip
+            return (*win.derivations(), params, macs)
+        fan_in = (shape[0] // self.group_count(shape[0]), *win.kernel)
+        return (
+            *win.derivations(),
+            params_derivation(self.out_channels, fan_in, counts.biases),
+            macs_derivation((*win.out, self.out_channels), fan_in),
+        )
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        return self.window(shape).rf_step()
+
 
 _BIAS_TEXT = {True: "", False: ", no bias", "per_unit": ", bias per unit", "per_position": ", bias per position"}
 
@@ -239,3 +271,27 @@ class ConvTranspose(Layer):
         if any(geo["output_padding"]):
             text += f" op{_compact(geo['output_padding'])}"
         return text
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Output size per dimension (relationship 14), parameters IN x (OUT/G x K...) + OUT, and
+        MACs counted on input positions."""
+        geo = self.geometry(shape)
+        c_in, sizes = shape[0], shape[1:]
+        keys = ("kernel_size", "stride", "padding", "output_padding", "dilation", "out")
+        lines = [transposed_formula(n, *values) for n, *values in zip(sizes, *(geo[key] for key in keys))]
+        if len(set(lines)) == 1:
+            outputs: tuple[Derivation, ...] = (Derivation("output", lines[0], geo["out"][0]),)
+        else:
+            names = SPATIAL_NAMES[len(lines)]
+            outputs = tuple(Derivation(f"output {n}", line, o) for n, line, o in zip(names, lines, geo["out"]))
+        fan = (self.out_channels // self.group_count(c_in), *geo["kernel_size"])
+        return (
+            *outputs,
+            params_derivation(c_in, fan, self.out_channels if self.bias else 0),
+            macs_derivation((*sizes, c_in), fan, "inputs"),
+        )
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        geo = self.geometry(shape)
+        spans = tuple(arith.effective_kernel(k, d) for k, d in zip(geo["kernel_size"], geo["dilation"]))
+        return RFStep(spans, geo["stride"], geo["padding"], transposed=True)
