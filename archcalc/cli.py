@@ -20,6 +20,8 @@ COMMANDS: dict[str, str] = {
     "verify": "verify:verify", "export": "verify:export",
     "check": "checks:check", "schema": "checks:schema",
     "report": "reports:report", "compare": "reports:compare", "diff": "reports:diff",
+    "conv": "conv:conv", "rf": "conv:rf",
+    "bench": "bench:bench", "roofline": "bench:roofline_", "memory": "bench:memory",
 }  # fmt: skip
 
 

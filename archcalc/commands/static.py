@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from .. import report
+from .. import calc_report, report
 from ..analyze import DTYPE_BYTES, Analysis, analyze
 from ..conventions import resolve_convention
+from ..explain import explain as explain_spec
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
 from ..table import FastTable
@@ -32,19 +33,31 @@ def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
 @input_option
 @dtype_option
 @convention_option()
+@click.option("--explain", is_flag=True, help="Show each layer's derivation: (W - K + 2P)/S + 1, parameters, MACs.")
 @json_option
 @handles_errors
 def shapes(
-    out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, convention: str, as_json: bool
+    out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, convention: str, explain: bool,
+    as_json: bool,
 ) -> None:
     """Per-layer output volume, units, weights, biases, connections and MACs, with totals."""
     analysis = _analyse(spec, input_shape)
     counting = resolve_convention(convention, analysis.spec)
     memory = analysis.memory(dtype)
+    derivations = explain_spec(analysis.spec) if explain else None
     if as_json:
-        out.json(report.analysis_dict(analysis, memory, counting))
+        data = report.analysis_dict(analysis, memory, counting)
+        if derivations is not None:
+            by_path = calc_report.explain_dicts(derivations)
+            for row in data["layers"]:
+                row["explain"] = by_path.get(row["path"], [])
+        out.json(data)
         return
     out.out.print(report.shapes_table(analysis, counting))
+    if derivations is not None:
+        out.out.print("derivations:")
+        for line, filler in calc_report.explain_lines(derivations):
+            out.out.print(Text("  " + line, style="dim" if filler else ""), soft_wrap=True)
     if counting.rows == "blocks" or counting.params_unit != 1:
         out.out.print(report.convention_table(analysis, counting))
     for line in report.summary_lines(analysis, memory, counting):
