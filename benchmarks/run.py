@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +99,10 @@ def ms(seconds: float) -> str:
 
 
 def quiet():
-    stack = contextlib.ExitStack()
-    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
-    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
-    stack.enter_context(warnings.catch_warnings())
-    warnings.simplefilter("ignore")
-    return stack
+    """The tools' prints and warnings silenced, as the verifier silences them."""
+    from archcalc.verify.counters import _quiet
+
+    return _quiet()
 
 
 # ---------------------------------------------------------------------------------------------
