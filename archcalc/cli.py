@@ -10,9 +10,15 @@ import. Start-up time is most of what a static command costs.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 
 import click
+
+# pydantic looks for plugins by scanning every installed distribution's entry points the first
+# time it builds a validator: tens of milliseconds at each start in a large environment, for
+# plugins that have no role in this command line. A value set by the user is respected.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # name -> "module:attribute" under archcalc.commands; one line per command module.
 COMMANDS: dict[str, str] = {

@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from .. import calc_report, report
+from .. import report
 from ..analyze import DTYPE_BYTES, Analysis, analyze
 from ..conventions import resolve_convention
-from ..explain import explain as explain_spec
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
 from ..table import FastTable
@@ -44,10 +43,16 @@ def shapes(
     analysis = _analyse(spec, input_shape)
     counting = resolve_convention(convention, analysis.spec)
     memory = analysis.memory(dtype)
-    derivations = explain_spec(analysis.spec) if explain else None
+    derivations = None
+    if explain:
+        from ..explain import explain as explain_spec
+
+        derivations = explain_spec(analysis.spec)
     if as_json:
         data = report.analysis_dict(analysis, memory, counting)
         if derivations is not None:
+            from .. import calc_report
+
             by_path = calc_report.explain_dicts(derivations)
             for row in data["layers"]:
                 row["explain"] = by_path.get(row["path"], [])
@@ -55,6 +60,8 @@ def shapes(
         return
     out.out.print(report.shapes_table(analysis, counting))
     if derivations is not None:
+        from .. import calc_report
+
         out.out.print("derivations:")
         for line, filler in calc_report.explain_lines(derivations):
             out.out.print(Text("  " + line, style="dim" if filler else ""), soft_wrap=True)
