@@ -7,19 +7,46 @@ no rich, no click.
 >>> analysis = analyze(load_spec("alexnet"))
 >>> analysis.totals.params
 62378344
+
+The conv-arithmetic calculator, derivations and receptive fields, for notebooks:
+
+>>> from archcalc import conv_output, receptive_fields
+>>> conv_output(227, 11, stride=4)
+55
+>>> [row.axes[0].size for row in receptive_fields(load_spec("lenet5"))][:4]
+[5, 5, 6, 14]
 """
 
-from .analyze import Analysis, Memory, Row, Totals, analyze, dtype_bytes
-from .errors import ExitCode, SpecError
-from .layers import KINDS, Counts, Layer
-from .loader import bundled_names, load_spec, parse_spec
-from .spec import Spec
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# Names are imported on first use (PEP 562), so `import archcalc.cli` costs nothing until a
+# command runs, and `archcalc conv` never loads pydantic: start-up is most of what a static
+# command costs.
+_EXPORTS: dict[str, str] = {
+    "Analysis": "analyze", "Memory": "analyze", "Row": "analyze", "Totals": "analyze", "analyze": "analyze",
+    "dtype_bytes": "analyze",
+    "ConvResult": "calculator", "DimSolve": "calculator", "conv_arithmetic": "calculator",
+    "conv_output": "calculator", "solve_conv": "calculator", "transposed_output": "calculator",
+    "ExitCode": "errors", "SpecError": "errors",
+    "explain": "explain",
+    "KINDS": "layers", "Counts": "layers", "Layer": "layers",
+    "bundled_names": "loader", "load_spec": "loader", "parse_spec": "loader",
+    "AxisField": "receptive", "FieldRow": "receptive", "receptive_fields": "receptive",
+    "Spec": "spec",
+}  # fmt: skip
 
 __all__ = [
     "KINDS",
     "Analysis",
+    "AxisField",
+    "ConvResult",
     "Counts",
+    "DimSolve",
     "ExitCode",
+    "FieldRow",
     "Layer",
     "Memory",
     "Row",
@@ -28,15 +55,48 @@ __all__ = [
     "Totals",
     "analyze",
     "bundled_names",
+    "conv_arithmetic",
+    "conv_output",
     "dtype_bytes",
+    "explain",
     "list_specs",
     "load_spec",
     "parse_spec",
+    "receptive_fields",
+    "solve_conv",
+    "transposed_output",
 ]
+assert set(__all__) == {*_EXPORTS, "list_specs"}
+
+if TYPE_CHECKING:
+    from .analyze import Analysis, Memory, Row, Totals, analyze, dtype_bytes
+    from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
+    from .errors import ExitCode, SpecError
+    from .explain import explain
+    from .layers import KINDS, Counts, Layer
+    from .loader import bundled_names, load_spec, parse_spec
+    from .receptive import AxisField, FieldRow, receptive_fields
+    from .spec import Spec
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'archcalc' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __version__ = "0.1.0"
 
 
 def list_specs() -> list[Spec]:
     """Every bundled spec, loaded and validated, sorted by name."""
+    from .loader import bundled_names, load_spec
+
     return [load_spec(name) for name in bundled_names()]

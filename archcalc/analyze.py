@@ -5,6 +5,8 @@ No I/O, no printing, no torch. Exact Python integers throughout, so counts past 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -51,6 +53,7 @@ class Row:
     elementwise_adds: int = 0
     macs_on_output: int = 0
     op_in_elements: int = 0
+    unshared_bias: bool = False
 
     @property
     def params(self) -> int:
@@ -154,6 +157,24 @@ class Scope:
     label: str
 
 
+def named_layers(layers: list[Any], scope: Scope, field: Loc) -> Iterator[tuple[Any, Scope]]:
+    """Each layer of a list with its scope, named by `layer_names` (kind and count when unnamed)."""
+    for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
+        loc = scope.loc + field + (index,)
+        label = f"{format_loc(loc)} '{'.'.join(scope.path + (name,))}' ({layer.kind})"
+        yield layer, Scope(scope.path + (name,), loc, scope.trainable and layer.trainable, label)
+
+
+@contextmanager
+def located(scope: Scope) -> Iterator[None]:
+    """Turn a layer's LayerError into a SpecError naming the layer and its spec location."""
+    try:
+        yield
+    except LayerError as err:
+        where = scope.loc + ((err.field,) if err.field else ())
+        raise SpecError(err.code, err.message, loc=where, hint=err.hint, layer=scope.label) from None
+
+
 class _Walker:
     """Walks the layer tree depth-first, naming unnamed layers and collecting rows."""
 
@@ -164,16 +185,14 @@ class _Walker:
         return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.label)
 
     def run(self, layers: list[Any], shape: Shape, scope: Scope, field: Loc) -> Shape:
-        for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
-            loc = scope.loc + field + (index,)
-            label = f"{format_loc(loc)} '{'.'.join(scope.path + (name,))}' ({layer.kind})"
-            child = Scope(scope.path + (name,), loc, scope.trainable and layer.trainable, label)
-            try:
-                shape = layer.walk(shape, self, child)
-            except LayerError as err:
-                where = loc + ((err.field,) if err.field else ())
-                raise SpecError(err.code, err.message, loc=where, hint=err.hint, layer=label) from None
+        for layer, child in named_layers(layers, scope, field):
+            with located(child):
+                shape = self.visit(layer, shape, child)
         return shape
+
+    def visit(self, layer: Any, shape: Shape, scope: Scope) -> Shape:
+        """One layer of the walk; subclasses (archcalc.explain) hook in here."""
+        return layer.walk(shape, self, scope)
 
     def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
         if len(self.rows) >= MAX_ROWS:  # nested repeats multiply: stop at the limit, not at the end
@@ -203,8 +222,21 @@ class _Walker:
                 elementwise_adds=counts.elementwise_adds,
                 macs_on_output=counts.macs if counts.macs_on_output is None else counts.macs_on_output,
                 op_in_elements=prod(in_shape) if counts.op_in_elements is None else counts.op_in_elements,
+                unshared_bias=counts.unshared_bias,
             )
         )
+
+
+ROOT = Scope((), (), True, "")
+
+
+def walk_spec(spec: Spec, walk: Callable[[], Any]) -> Any:
+    """Run a walk over a spec's layers; a SpecError gets the spec file's line and column."""
+    try:
+        return walk()
+    except SpecError as err:
+        source = spec._source
+        raise (source.locate_error(err) if source is not None else err) from None
 
 
 def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
@@ -219,11 +251,7 @@ def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
         raise SpecError("too_many_layers", f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
                         file=spec._source.file if spec._source else None, hint="use fewer or smaller repeats")  # fmt: skip
     walker = _Walker()
-    try:
-        walker.run(spec.layers, shape, Scope((), (), True, ""), ("layers",))
-    except SpecError as err:
-        source = spec._source
-        raise (source.locate_error(err) if source is not None else err) from None
-    done = tuple(walker.rows)
-    return Analysis(spec=spec, input_shape=shape, rows=done, totals=_sum(done))
+    walk_spec(spec, lambda: walker.run(spec.layers, shape, ROOT, ("layers",)))
+    rows = tuple(walker.rows)
+    return Analysis(spec=spec, input_shape=shape, rows=rows, totals=_sum(rows))
 

@@ -161,3 +161,53 @@ def adaptive_covered(size: int, out: int) -> int:
     if size % out == 0:
         return size
     return sum(end - start for start, end in (adaptive_window(i, size, out) for i in range(out)))
+
+
+def uncovered_positions(
+    size: int, out: int, kernel: int, stride: int = 1, pad_before: int = 0, dilation: int = 1
+) -> tuple[tuple[int, int], ...]:
+    """Runs of real input positions no window reads, as 1-based inclusive (first, last) pairs.
+
+    Window o reads positions o*S - P + j*D for taps j (0-based). When (W - K + 2P) is not
+    divisible by S the tail is dropped (seed 001's TensorFlow VALID drawing); with K < S or
+    dilation > 1 holes can also open between windows.
+
+    >>> uncovered_positions(13, 2, 6, 5)            # seed 001: inputs 12 and 13 are dropped
+    ((12, 13),)
+    >>> uncovered_positions(7, 3, 1, 3)             # 1x1 kernel, stride 3: only 1, 4, 7 are read
+    ((2, 3), (5, 6))
+    """
+    if dilation == 1 and kernel >= stride:  # windows touch or overlap: only the tail can be left
+        tail = uncovered_tail(size, out, kernel, stride, pad_before, dilation)
+        return ((size - tail + 1, size),) if tail else ()
+    covered = bytearray(size)
+    for o in range(out):
+        for tap in range(kernel):
+            pos = o * stride - pad_before + tap * dilation
+            if 0 <= pos < size:
+                covered[pos] = 1
+    runs: list[tuple[int, int]] = []
+    for pos, hit in enumerate(covered):
+        if not hit:
+            if runs and runs[-1][1] == pos:  # extend the run (1-based end == this 0-based index)
+                runs[-1] = (runs[-1][0], pos + 1)
+            else:
+                runs.append((pos + 1, pos + 1))
+    return tuple(runs)
+
+
+def forward_inputs(
+    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
+) -> tuple[int, int]:
+    """Input sizes (first, last) of the forward convolution that a transposed conv inverts.
+
+    A convolution (K, S, P, D) maps every input size in [o, o + S - 1], o = (i - 1)*S - 2P +
+    D*(K - 1) + 1, to the same output size i, so the transposed conv cannot know which one to
+    restore: PyTorch's output_padding a picks o + a (Dumoulin & Visin, relationship 14, where
+    a = (o + 2P - K) mod S).
+
+    >>> forward_inputs(4, 3, stride=2, padding=1)   # inputs 7 and 8 both give 4
+    (7, 8)
+    """
+    first = (size - 1) * stride - 2 * padding + effective_kernel(kernel, dilation)
+    return first, first + stride - 1

@@ -71,6 +71,10 @@ class Convention(BaseModel):
     ops_per_mac: Literal[1, 2] = Field(1, description="1: one op per multiply-accumulate (MACs); 2: two FLOPs")
     ops_label: str = Field("MACs", description="what the ops column is called under this convention")
     bias_adds: bool = Field(False, description="one add per output element of a conv or linear layer with a bias")
+    unshared_bias_per_param: bool = Field(
+        False, description="an unshared bias (per unit or per position, a tensor added after the conv) costs one"
+        " op per bias parameter instead of one add per output element",
+    )
     elementwise_adds: bool = Field(False, description="the adds of a merge (residual, parallel add)")
     transposed_on_output: bool = Field(
         False, description="transposed conv MACs on output positions (else on input positions, as fvcore)"
@@ -131,7 +135,8 @@ class Convention(BaseModel):
         if self.transposed_on_output and row.macs_on_output != row.macs:
             terms["transposed conv on output positions"] = (row.macs_on_output - row.macs) * self.ops_per_mac
         if self.bias_adds:
-            terms["bias adds"] = row.bias_adds
+            unshared = self.unshared_bias_per_param and row.unshared_bias
+            terms["bias adds"] = row.biases if unshared else row.bias_adds
         if self.elementwise_adds:
             terms["element-wise adds"] = row.elementwise_adds
         if row.op in self.op_costs:
@@ -152,6 +157,8 @@ class Convention(BaseModel):
             notes.append(f"{self.ops_per_mac} ops per multiply-accumulate")
         if self.bias_adds:
             notes.append("bias adds counted")
+        if self.unshared_bias_per_param:
+            notes.append("an unshared bias counted once per parameter")
         if self.elementwise_adds:
             notes.append("merge adds counted")
         if self.transposed_on_output:
@@ -224,9 +231,11 @@ PRESETS: dict[str, Convention] = {
     "torchinfo": Convention(
         name="torchinfo",
         description="torchinfo 1.8 total_mult_adds: every parameter of a leaf layer times its output positions"
-        " (conv) or once (others): MACs plus bias adds, batch norm's 2 per channel, transposed conv on output",
+        " (conv) or once (others): MACs plus bias adds, batch norm's 2 per channel, transposed conv on output;"
+        " an unshared bias (its own leaf module) once per parameter",
         ops_label="torchinfo mult-adds",
         bias_adds=True,
+        unshared_bias_per_param=True,
         transposed_on_output=True,
         op_costs={"batch_norm": OpCost(per_param=1)},
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
+from typing import NamedTuple
 
 Loc = tuple[str | int, ...]
 
@@ -29,9 +30,8 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-@dataclass(frozen=True)
-class Position:
-    """A 1-based line and column in a spec file."""
+class Position(NamedTuple):
+    """A 1-based line and column in a spec file (a tuple: one is made per YAML node)."""
 
     line: int
     column: int

@@ -35,6 +35,7 @@ class SourceMap:
     file: str
     positions: dict[Loc, Position] = field(default_factory=dict)
     notes: dict[Loc, str] = field(default_factory=dict)  # expanded block -> where it came from
+    uses: bool = False  # a `use:` key somewhere under `layers` (templates.py expands it)
 
     def resolve(self, loc: Loc) -> Loc:
         """The deepest node of `loc` that exists in the file.
@@ -193,6 +194,8 @@ class _Builder:
                     if key in top.value:
                         raise self.error("duplicate_key", f"the key {key!r} appears twice in this mapping", mark,
                                          hint="remove one of them")  # fmt: skip
+                    if key == "use":  # a `use:` somewhere: templates.py expands it
+                        self.source.uses = True
                     top.key = key
                     positions[top.path + (key,)] = Position(mark.line + 1, mark.column + 1)
                     continue
@@ -403,15 +406,6 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     return spec_error.located(source.file, source.locate(loc) or source.locate(clean))
 
 
-def _has_use(value: Any) -> bool:
-    """Whether any layer in the tree is a `use:` of a block (expanded by templates.py)."""
-    if isinstance(value, dict):
-        return "use" in value or any(_has_use(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_use(v) for v in value)
-    return False
-
-
 _KIND_OF = {type(None): "nothing (null)", list: "a list", str: "a single text value", int: "a number",
             float: "a number", bool: "a boolean"}
 
@@ -423,7 +417,7 @@ def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
         raise SpecError("not_a_mapping", f"a spec is a mapping of fields, got {_KIND_OF.get(type(raw), 'a ' + type(raw).__name__)}", file=file,
                         position=source.locate(()),
                         hint="start the file with `name: ...`, `input: [...]` and `layers:`")  # fmt: skip
-    if "blocks" in raw or _has_use(raw.get("layers")):
+    if "blocks" in raw or source.uses:
         try:
             raw, source.positions, source.notes = expand_blocks(raw, file, source.positions)
         except RecursionError:

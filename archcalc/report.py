@@ -9,6 +9,7 @@ from rich.table import Table
 from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
 from .conventions import ARCHCALC, Convention, convention_rows, convention_totals
 from .layers import Shape
+from .table import FastTable
 
 CONVENTIONS = {
     "units": "output activations per example; element-wise layers applied in place (activations, dropout) and views (flatten) add none",
@@ -90,7 +91,7 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table
     """Per-layer table: name, kind, hyper-parameters, output volume, units, weights, biases,
     connections, MACs (or the convention's ops), and a totals row."""
     spec = analysis.spec
-    table = Table(
+    table = FastTable(
         title=f"{spec.name}: {spec.title}" if spec.title else spec.name,
         show_footer=True,
         header_style="bold",
@@ -154,7 +155,7 @@ def plain_table(table: Table) -> str:
 def convention_table(analysis: Analysis, convention: Convention) -> Table:
     """The table a publication prints, under its convention: one row per top-level layer (or leaf),
     params and ops exact, and params also in the publication's unit (GoogLeNet: K = 1024)."""
-    table = Table(title=f"{analysis.spec.name} as {convention.name} counts it", header_style="bold")
+    table = FastTable(title=f"{analysis.spec.name} as {convention.name} counts it", header_style="bold")
     unit = convention.params_unit
     for column in ("layer", "output (HxWxC)", "depth", "params", *([f"params (K={unit})"] if unit != 1 else []),
                    convention.ops_label):  # fmt: skip
@@ -190,7 +191,7 @@ def summary_lines(analysis: Analysis, memory: Memory, convention: Convention = A
 def params_table(analysis: Analysis, memory: Memory) -> Table:
     """Parameter report: layers holding parameters or buffers, with their share of the total."""
     t = analysis.totals
-    table = Table(title=f"{analysis.spec.name}: parameters", show_footer=True, header_style="bold")
+    table = FastTable(title=f"{analysis.spec.name}: parameters", show_footer=True, header_style="bold")
     table.add_column("layer", footer="total", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     for name, total in (("weights", t.weights), ("biases", t.biases), ("params", t.params), ("buffers", t.buffers)):

@@ -17,6 +17,7 @@ from pydantic import AliasChoices, BeforeValidator
 from . import fields
 from .layers import KIND_ALIASES, KIND_TO_CLASS, LAYER_CLASSES
 from .spec import Spec
+from .templates import TEMPLATE_KEYS, USE_KEYS
 
 SCHEMA_ID = "https://archcalc.dev/spec.schema.json"
 
@@ -128,8 +129,36 @@ def spec_schema() -> dict[str, Any]:
             {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": short,
              "additionalProperties": False, "not": {"required": ["kind"]}},
             canonical,
+            {"$ref": "#/$defs/UseSite"},
         ],
     }  # fmt: skip
+    # Templates (archcalc/templates.py) are expanded before validation: their layers may hold `$param`
+    # and `${expression}` strings anywhere, so a template's layers are only required to be a list.
+    defs["UseSite"] = {
+        "description": "a use of a template from `blocks:`: `{use: inception, name: inception3a, with: {c1: 64}}`",
+        "type": "object",
+        "required": ["use"],
+        "properties": {"use": {"type": "string"}, "with": {"type": "object"}, "name": {"type": "string"},
+                       "trainable": {"type": "boolean"}},
+        "additionalProperties": False,
+    }  # fmt: skip
+    assert set(defs["UseSite"]["properties"]) == set(USE_KEYS)
+    schema["properties"]["blocks"] = {
+        "description": "reusable parametrised blocks: name -> {params, layers}; `$p` and `${expr}` in the layers",
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "required": ["layers"],
+            "properties": {
+                "params": {"type": "array", "items": {"anyOf": [
+                    {"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]}},
+                "layers": {"type": "array", "minItems": 1},
+                "description": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
+    }  # fmt: skip
+    assert set(schema["properties"]["blocks"]["additionalProperties"]["properties"]) == set(TEMPLATE_KEYS)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
     schema["title"] = "archcalc spec"

@@ -112,3 +112,14 @@ def test_export_onnx_interrupted_leaves_no_partial_file(tmp_path, monkeypatch, r
     with pytest.raises(Interrupted):
         runner.invoke(main, ["export", "lenet5", "--to", "onnx", "-o", str(target)], catch_exceptions=False)
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["lenet5.onnx"]
+
+
+def test_bench_json_interrupted_keeps_the_old_file(tmp_path, monkeypatch, runner):
+    pytest.importorskip("torch")
+    target = tmp_path / "bench.json"
+    target.write_text("old\n")
+    _half_then_raise(monkeypatch)
+    with pytest.raises(Interrupted):
+        runner.invoke(main, ["bench", "lenet5", "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0",
+                             "--json", str(target)], catch_exceptions=False)  # fmt: skip
+    assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]

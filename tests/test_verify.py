@@ -1,8 +1,15 @@
 """The verifier: every kind built in torch, every bundled spec verified, every preset reproducing
-its tool's total exactly on the module the verifier builds, and the CLI's exit codes."""
+its tool's total exactly on the module the verifier builds, and the CLI's exit codes.
+
+Speed (the suite runs on a 2-core CI machine): torch runs on one thread here (these tensors are
+tiny; a second thread only adds synchronisation, and far more under load), and the per-spec
+checks run each bundled spec at the smallest of a few input sizes at which it still analyses.
+`test_verify_all_passes` runs `archcalc verify --all` at every spec's own input size.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
@@ -11,6 +18,7 @@ import pytest
 from archcalc import analyze, bundled_names, load_spec, parse_spec
 from archcalc.cli import main
 from archcalc.conventions import PRESETS, convention_totals
+from archcalc.errors import SpecError
 
 from .helpers import spec_text
 from .test_layer_kinds import CASES
@@ -32,10 +40,48 @@ EXTRA = [
     ("frozen", "- block: {trainable: false, layers: [conv: {out: 2, kernel: 3}]}\n- flatten\n- linear: {out: 2}", (1, 6, 6)),
 ]  # fmt: skip
 KIND_SPECS = [(c[0], c[2], c[3]) for c in CASES] + EXTRA
+# the counters archcalc verify itself runs (their totals are checked on its result); the others
+IN_VERIFY = ("fvcore", "torch")
+OTHER_TOOLS = tuple(tool for tool in COUNTERS if tool not in IN_VERIFY)
+SMALL_SIZES = (32, 64, 96, 128, 160, 224)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _spec(yaml: str, shape: tuple[int, ...]):
     return parse_spec(spec_text(yaml, str(list(shape))), "inline.yaml")
+
+
+def _uneven_adaptive_pool(spec) -> bool:
+    """An adaptive average pool whose windows differ in size: thop divides them in floating point."""
+    return any(r.op == "adaptive_avg_pool" and any(n % o for n, o in zip(r.in_shape[1:], r.out_shape[1:]))
+               for r in analyze(spec).rows)  # fmt: skip
+
+
+@functools.cache
+def small(name: str):
+    """Bundled spec `name` at the smallest square input of SMALL_SIZES, below its own, at which it
+    still analyses (and no adaptive pool turns uneven, which would skip thop): the same layers and
+    code paths as at full size, a fraction of the time. Specs already that small keep their input.
+    """
+    spec = load_spec(name)
+    channels, *sizes = spec.input
+    if len(set(sizes)) != 1:
+        return spec
+    for size in (s for s in SMALL_SIZES if s < sizes[0]):
+        candidate = spec.with_input((channels, *[size] * len(sizes)))
+        try:
+            if not _uneven_adaptive_pool(candidate) or _uneven_adaptive_pool(spec):
+                return candidate
+        except SpecError:  # too small for this network
+            continue
+    return spec
 
 
 @pytest.mark.parametrize(("yaml", "shape"), [c[1:] for c in KIND_SPECS], ids=[c[0] for c in KIND_SPECS])
@@ -54,14 +100,29 @@ def test_builder_matches_the_hand_written_module(case):
     assert built.eval()(x).shape == hand.eval()(x).shape
 
 
+def test_small_inputs_are_smaller_and_analyse():
+    for name in bundled_names():
+        own, spec = load_spec(name).input, small(name)
+        assert spec.input[0] == own[0] and spec.input[1:] <= own[1:], (name, own, spec.input)
+        analyze(spec)
+    assert (small("resnet50").input, small("lenet5").input) == ((3, 32, 32), (1, 32, 32))
+
+
 @pytest.mark.parametrize("name", bundled_names())
 def test_bundled_spec_verifies(name):
-    result = verify_analysis(analyze(load_spec(name)), batch=1)
+    """Per layer against torch, and the fvcore and torch presets against the totals verify measured
+    (batch 1: the same runs `count_fvcore` and `count_torch` make)."""
+    spec = small(name)
+    analysis = analyze(spec)
+    result = verify_analysis(analysis, batch=1)
     assert result.failures == 0, result.to_dict()
+    for tool, column in zip(IN_VERIFY, ("macs", "flops")):
+        ours, theirs = convention_totals(analysis, PRESETS[tool])["ops"], result.totals[column].theirs
+        assert ours == theirs, f"{name} {list(spec.input)}: archcalc --convention {tool} gives {ours:,}, {tool} {theirs:,}"
 
 
 def _preset_cases():
-    cases = [(f"{n}-{tool}", load_spec(n), tool) for n in bundled_names() for tool in COUNTERS]
+    cases = [(f"{n}-{tool}", n, tool) for n in bundled_names() for tool in OTHER_TOOLS]
     cases += [(f"{c[0]}-{tool}", _spec(c[1], c[2]), tool) for c in KIND_SPECS for tool in COUNTERS]
     return cases
 
@@ -71,12 +132,12 @@ PRESET_CASES = _preset_cases()
 
 @pytest.mark.parametrize(("spec", "tool"), [c[1:] for c in PRESET_CASES], ids=[c[0] for c in PRESET_CASES])
 def test_preset_reproduces_its_tool_exactly(spec, tool):
-    if tool == "thop" and any(r.op == "adaptive_avg_pool" and any(
-            n % o for n, o in zip(r.in_shape[1:], r.out_shape[1:])) for r in analyze(spec).rows):  # fmt: skip
+    spec = small(spec) if isinstance(spec, str) else spec
+    if tool == "thop" and _uneven_adaptive_pool(spec):
         pytest.skip("thop divides window sizes in floating point for uneven adaptive pooling")
     ours = convention_totals(analyze(spec), PRESETS[tool])["ops"]
     theirs = COUNTERS[tool](build_model(spec).eval(), tuple(spec.input))
-    assert ours == theirs, f"{tool}: archcalc --convention {tool} gives {ours:,}, {tool} gives {theirs:,}"
+    assert ours == theirs, f"{tool} {list(spec.input)}: archcalc --convention {tool} gives {ours:,}, {tool} gives {theirs:,}"
 
 
 def test_verify_all_passes(runner):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 from rich.text import Text
 
 from .. import report
@@ -11,6 +10,7 @@ from ..analyze import DTYPE_BYTES, Analysis, analyze
 from ..conventions import resolve_convention
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
+from ..table import FastTable
 from .common import (
     Output,
     convention_option,
@@ -32,23 +32,43 @@ def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
 @input_option
 @dtype_option
 @convention_option()
+@click.option("--explain", is_flag=True, help="Show each layer's derivation: (W - K + 2P)/S + 1, parameters, MACs.")
 @json_option
 @handles_errors
 def shapes(
-    out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, convention: str, as_json: bool
+    out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, convention: str, explain: bool,
+    as_json: bool,
 ) -> None:
     """Per-layer output volume, units, weights, biases, connections and MACs, with totals."""
     analysis = _analyse(spec, input_shape)
     counting = resolve_convention(convention, analysis.spec)
     memory = analysis.memory(dtype)
+    derivations = None
+    if explain:
+        from ..explain import explain as explain_spec
+
+        derivations = explain_spec(analysis.spec)
     if as_json:
-        out.json(report.analysis_dict(analysis, memory, counting))
+        data = report.analysis_dict(analysis, memory, counting)
+        if derivations is not None:
+            from .. import calc_report
+
+            by_path = calc_report.explain_dicts(derivations)
+            for row in data["layers"]:
+                row["explain"] = by_path.get(row["path"], [])
+        out.json(data)
         return
     table = report.shapes_table(analysis, counting)
     if len(analysis.rows) > report.RICH_ROWS_LIMIT:
         out.out.print(report.plain_table(table), soft_wrap=True, markup=False, highlight=False)
     else:
         out.out.print(table)
+    if derivations is not None:
+        from .. import calc_report
+
+        out.out.print("derivations:")
+        for line, filler in calc_report.explain_lines(derivations):
+            out.out.print(Text("  " + line, style="dim" if filler else ""), soft_wrap=True)
     if counting.rows == "blocks" or counting.params_unit != 1:
         out.out.print(report.convention_table(analysis, counting))
     for line in report.summary_lines(analysis, memory, counting):
@@ -99,7 +119,7 @@ def list_(out: Output, as_json: bool) -> None:
             for a in entries
         ])  # fmt: skip
         return
-    table = Table(title="bundled specs, by family", header_style="bold")
+    table = FastTable(title="bundled specs, by family", header_style="bold")
     for column, justify in (("family", "left"), ("name", "left"), ("title", "left"), ("input", "right"),
                             ("params", "right"), ("MACs", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -126,7 +146,7 @@ def kinds(out: Output, as_json: bool) -> None:
     if as_json:
         out.json(rows)
         return
-    table = Table(title="layer kinds", header_style="bold")
+    table = FastTable(title="layer kinds", header_style="bold")
     table.add_column("kind")
     table.add_column("fields")
     table.add_column("what it is")

@@ -6,13 +6,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from math import prod
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from .. import arith
 from ..errors import LayerError
 from ..fields import PadPair
+from ..formulas import Derivation, volume, window_formula
 
 Shape = tuple[int, ...]
 
@@ -37,7 +38,8 @@ class Counts:
     bias; elementwise_adds: adds of a merge (branches - 1 per element); macs_on_output: MACs of a
     transposed convolution counted on output positions (None: equal to macs); op_in_elements:
     elements the op reads after padding it applies separately (SAME padding before a pool, LRN's
-    channel padding; None: the input's elements).
+    channel padding; None: the input's elements); unshared_bias: the biases are a tensor of
+    their own (one per unit or per position) added after the op, not the op's per-map bias.
     """
 
     out_shape: Shape
@@ -54,6 +56,7 @@ class Counts:
     elementwise_adds: int = 0
     macs_on_output: int | None = None
     op_in_elements: int | None = None
+    unshared_bias: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,34 @@ class Walker(Protocol):
     def child(self, scope: Any, name: str, field: tuple[str | int, ...]) -> Any: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RFStep:
+    """How a layer maps positions along each spatial dimension, for receptive fields.
+
+    A window layer reads, for output o, inputs o*stride - pad_before + [0, span) (span: the
+    dilated kernel). `whole`: every output sees the whole input (global pooling, flatten).
+    `transposed`: a transposed conv, read as a stride-1 conv over the zero-stuffed input.
+    """
+
+    span: tuple[int, ...] = ()
+    stride: tuple[int, ...] = ()
+    pad_before: tuple[int, ...] = ()
+    whole: bool = False
+    transposed: bool = False
+
+
+class FieldWalker(Protocol):
+    """The receptive-field pass: containers call `run`, leaves call `record` (archcalc.receptive)."""
+
+    def run(self, layers: list[Any], shape: Shape, field: Any, scope: Any, loc: tuple[str | int, ...]) -> tuple[Shape, Any]: ...
+
+    def step(self, scope: Any, kind: str, in_shape: Shape, out_shape: Shape, field: Any, step: RFStep | None) -> Any: ...
+
+    def merge(self, scope: Any, kind: str, in_shape: Shape, out_shape: Shape, fields: list[Any]) -> Any: ...
+
+    def child(self, scope: Any, name: str, field: tuple[str | int, ...]) -> Any: ...
+
+
 def _dims_text(values: tuple[int, ...]) -> str:
     return "x".join(str(v) for v in values)
 
@@ -109,6 +140,9 @@ class Layer(BaseModel):
 
     name: str | None = None
     trainable: bool = True
+    # containers whose children run on the same input and are merged (parallel, residual); a
+    # dataflow walk (archcalc/training.py) starts each child run from the container's input
+    forks: ClassVar[bool] = False
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         counts = self.counts(shape)
@@ -124,6 +158,38 @@ class Layer(BaseModel):
 
     def describe(self, shape: Shape) -> str:
         return ""
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """The derivation of this layer's output (and counts), formulas with numbers put in.
+
+        The default suits element-wise kinds: the output is the input's shape.
+        """
+        out = self.counts(shape).out_shape
+        if out == shape:
+            return (Derivation("output", f"element-wise, output = input = {volume(out)}"),)
+        return (Derivation("output", volume(out)),)
+
+    def rf_step(self, shape: Shape) -> RFStep | None:
+        """This kind's receptive-field step; None: position-wise (each output sees its own input).
+
+        The default serves kinds that keep the spatial size (element-wise) or work on flat
+        vectors; a kind that moves positions (a window, a resize) must override it.
+        """
+        out = self.counts(shape).out_shape
+        if len(shape) == 1 or out[1:] == shape[1:]:
+            return None
+        if len(out) == 1:
+            return RFStep(whole=True)
+        raise LayerError(
+            "no_receptive_field",
+            f"{self.kind} changes the spatial size {shape[1:]} -> {out[1:]} but declares no receptive-field step",  # type: ignore[attr-defined]
+            hint="give the kind an rf_step method (archcalc/layers/base.py: RFStep)",
+        )
+
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        """Leaves: apply `rf_step` to the field; containers override this to combine paths."""
+        out = self.counts(shape).out_shape
+        return out, walker.step(scope, self.kind, shape, out, field, self.rf_step(shape))  # type: ignore[attr-defined]
 
     def torch_call(self, shape: Shape) -> TorchCall:
         """The torch module that computes this layer on an input of `shape` (channels first)."""
@@ -202,6 +268,21 @@ class Window:
             for n, o, k, s, p, d in zip(self.sizes, self.out, self.kernel, self.stride, self.padding, self.dilation)
         )
 
+    def derivations(self, ceil_mode: bool = False) -> tuple[Derivation, ...]:
+        """Output size per dimension as the seeds write it; one line when every dimension agrees."""
+        lines = [
+            window_formula(n, k, s, p[0], p[1], d, o, ceil_mode)
+            for n, k, s, p, d, o in zip(self.sizes, self.kernel, self.stride, self.padding, self.dilation, self.out)
+        ]
+        if len(set(lines)) == 1:
+            return (Derivation("output" if len(lines) == 1 else "output (every dimension)", lines[0], self.out[0]),)
+        names = SPATIAL_NAMES[len(lines)]
+        return tuple(Derivation(f"output {name}", line, o) for name, line, o in zip(names, lines, self.out))
+
+    def rf_step(self) -> RFStep:
+        spans = tuple(arith.effective_kernel(k, d) for k, d in zip(self.kernel, self.dilation))
+        return RFStep(spans, self.stride, tuple(p[0] for p in self.padding))
+
     def summary(self) -> str:
         text = _dims_text(self.kernel)
         if any(s != 1 for s in self.stride):
@@ -216,7 +297,9 @@ class Window:
         return text
 
 
-@lru_cache(maxsize=4096)  # pure; a 100,000-layer stack resolves the same window over and over
+# A pure function of hashable values returning a frozen Window: the same conv or pool applied
+# to the same input (a repeated block, a deep chain) resolves once.
+@lru_cache(maxsize=4096)
 def resolve_window(
     sizes: tuple[int, ...],
     kernel: tuple[int, ...],

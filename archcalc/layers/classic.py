@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import AliasChoices, Field
 
 from ..fields import Size
-from .base import Counts, Layer, Shape, _flat
+from .base import Counts, Layer, Shape, TorchCall, _flat, padded_call
 from .pool import _Pool
 
 
@@ -20,23 +21,34 @@ class Subsample(_Pool):
     a trainable coefficient, and added to a trainable bias." Per map: 1 weight (the coefficient)
     and 1 bias. The window sums are additions (no MACs, as for average pooling); the coefficient
     is one multiply per unit, so MACs = units. Connections are the window taps, padding excluded.
+    In torch: average pooling, then a depthwise 1x1 conv (the coefficient is its weight; the window
+    size it absorbs is a constant factor).
     """
 
     kind: Literal["subsample"]
     bias: bool = True
+    torch_op = "avg_pool"  # what the counters see, besides the 1x1 conv's MACs and bias adds
 
     def counts(self, shape: Shape) -> Counts:
         pooled = super().counts(shape)
         channels = shape[0]
-        return Counts(
-            out_shape=pooled.out_shape,
-            units=pooled.units,
+        return replace(
+            pooled,
             weights=channels,
             biases=channels if self.bias else 0,
-            connections=pooled.connections,
-            padded_connections=pooled.padded_connections,
             macs=pooled.units,
+            bias_adds=pooled.units if self.bias else 0,
         )
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        win = self.window(shape)
+        dims, channels = len(win.out), shape[0]
+        pool = TorchCall(f"AvgPool{dims}d", {"kernel_size": win.kernel, "stride": win.stride, "ceil_mode": self.ceil_mode})
+        pool = padded_call(pool, win.padding)
+        coefficient = TorchCall(f"Conv{dims}d", {
+            "in_channels": channels, "out_channels": channels, "kernel_size": 1, "groups": channels, "bias": self.bias,
+        })  # fmt: skip
+        return TorchCall("Sequential", parts=(*(pool.parts or (pool,)), coefficient))
 
     def describe(self, shape: Shape) -> str:
         return super().describe(shape) + ", x coef" + (" + bias" if self.bias else "")
@@ -49,7 +61,8 @@ class RBF(Layer):
 
     LeCun et al. 1998, section II.B, equation 7. Each unit holds one parameter per input (weights
     = in x out, no bias); each (input, unit) pair is one connection and one multiply-accumulate
-    (a squared difference added to the sum).
+    (a squared difference added to the sum). In torch the products are one linear map
+    (verify/modules.py's RBF), so the counters see a linear op.
     """
 
     kind: Literal["rbf"]
@@ -63,7 +76,11 @@ class RBF(Layer):
             weights=edges,
             connections=edges,
             macs=edges,
+            op="linear",
         )
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("RBF", {"in_features": shape[0], "out_features": self.out_features})
 
     def describe(self, shape: Shape) -> str:
         return f"{shape[0]} -> {self.out_features}, Euclidean"

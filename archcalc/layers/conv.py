@@ -11,9 +11,12 @@ from pydantic_core import PydanticCustomError
 from .. import arith
 from ..errors import LayerError
 from ..fields import Bias, ConnectionTable, Groups, NonNegativeTuple, Padding, Size, SizeTuple
+from ..formulas import Derivation, macs_derivation, params_derivation, transposed_formula
 from .base import (
+    SPATIAL_NAMES,
     Counts,
     Layer,
+    RFStep,
     Shape,
     TorchCall,
     Window,
@@ -131,15 +134,26 @@ class Conv(Layer):
             padded_connections=links * prod(win.kernel) * positions,
             op="conv",
             bias_adds=self.out_channels * positions if self.bias else 0,
+            unshared_bias=not isinstance(self.bias, bool),
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
         win = self.window(shape)
-        conv = TorchCall(f"Conv{len(win.out)}d", {
-            "in_channels": shape[0], "out_channels": self.out_channels, "kernel_size": win.kernel,
-            "stride": win.stride, "dilation": win.dilation, "groups": self.group_count(shape[0]), "bias": self.bias,
-        })  # fmt: skip
-        return padded_call(conv, win.padding)
+        geometry = {"kernel_size": win.kernel, "stride": win.stride, "dilation": win.dilation}
+        if self.connection_table is None:
+            conv = TorchCall(f"Conv{len(win.out)}d", {
+                "in_channels": shape[0], "out_channels": self.out_channels, **geometry,
+                "groups": self.group_count(shape[0]), "bias": self.bias is True,
+            })  # fmt: skip
+        else:  # one conv per output map over the maps its row names (verify/modules.py)
+            conv = TorchCall("TableConv", {"table": self.connection_table, **geometry, "bias": self.bias is True})
+        call = padded_call(conv, win.padding)
+        if isinstance(self.bias, bool):
+            return call
+        # an unshared bias: the conv without one, then a bias tensor of its own, broadcast over the maps
+        # when it is per position
+        bias_shape = (self.out_channels if self.bias == "per_unit" else 1, *win.out)
+        return TorchCall("Sequential", parts=(*(call.parts or (call,)), TorchCall("Bias", {"shape": bias_shape})))
 
     def describe(self, shape: Shape) -> str:
         text = f"{self.out_channels}, {self.window(shape).summary()}"
@@ -150,6 +164,35 @@ class Conv(Layer):
             if groups != 1:
                 text += " dw" if groups == shape[0] == self.out_channels else f" g{groups}"
         return text + _BIAS_TEXT[self.bias]
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Output size per dimension, then parameters OUT x (IN/G x K...) + biases, and MACs.
+
+        With a connection table the fan-in differs per output map: weights are links x K."""
+        win = self.window(shape)
+        counts = self.counts(shape)
+        if self.connection_table is not None:
+            links = sum(self.fan_ins(shape[0]))
+            kernel = " x ".join(map(str, win.kernel))
+            params = Derivation(
+                "parameters",
+                f"{links} links x ({kernel})" + (f" + {counts.biases}" if counts.biases else "")
+                + f" = {counts.weights + counts.biases:,} parameters",
+                counts.weights + counts.biases,
+            )  # fmt: skip
+            positions = " x ".join(map(str, win.out))
+            macs = Derivation("MACs", f"{positions} positions x {links} links x ({kernel}) = {counts.macs:,} MACs",
+                              counts.macs)  # fmt: skip
+            return (*win.derivations(), params, macs)
+        fan_in = (shape[0] // self.group_count(shape[0]), *win.kernel)
+        return (
+            *win.derivations(),
+            params_derivation(self.out_channels, fan_in, counts.biases),
+            macs_derivation((*win.out, self.out_channels), fan_in),
+        )
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        return self.window(shape).rf_step()
 
 
 _BIAS_TEXT = {True: "", False: ", no bias", "per_unit": ", bias per unit", "per_position": ", bias per position"}
@@ -228,3 +271,27 @@ class ConvTranspose(Layer):
         if any(geo["output_padding"]):
             text += f" op{_compact(geo['output_padding'])}"
         return text
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Output size per dimension (relationship 14), parameters IN x (OUT/G x K...) + OUT, and
+        MACs counted on input positions."""
+        geo = self.geometry(shape)
+        c_in, sizes = shape[0], shape[1:]
+        keys = ("kernel_size", "stride", "padding", "output_padding", "dilation", "out")
+        lines = [transposed_formula(n, *values) for n, *values in zip(sizes, *(geo[key] for key in keys))]
+        if len(set(lines)) == 1:
+            outputs: tuple[Derivation, ...] = (Derivation("output", lines[0], geo["out"][0]),)
+        else:
+            names = SPATIAL_NAMES[len(lines)]
+            outputs = tuple(Derivation(f"output {n}", line, o) for n, line, o in zip(names, lines, geo["out"]))
+        fan = (self.out_channels // self.group_count(c_in), *geo["kernel_size"])
+        return (
+            *outputs,
+            params_derivation(c_in, fan, self.out_channels if self.bias else 0),
+            macs_derivation((*sizes, c_in), fan, "inputs"),
+        )
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        geo = self.geometry(shape)
+        spans = tuple(arith.effective_kernel(k, d) for k, d in zip(geo["kernel_size"], geo["dilation"]))
+        return RFStep(spans, geo["stride"], geo["padding"], transposed=True)

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 
 from ..fields import Probability, Size
-from .base import Counts, Layer, Shape, TorchCall, _flat
+from ..formulas import Derivation, macs_derivation, params_derivation
+from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat
 
 
 class Flatten(Layer):
@@ -21,6 +22,13 @@ class Flatten(Layer):
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Flatten")
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        n = prod(shape)
+        return (Derivation("features", f"{' x '.join(map(str, (*shape[1:], shape[0])))} = {n:,} features", n),)
+
+    def rf_step(self, shape: Shape) -> RFStep | None:
+        return None if len(shape) == 1 else RFStep(whole=True)
 
 
 class Linear(Layer):
@@ -48,6 +56,14 @@ class Linear(Layer):
 
     def describe(self, shape: Shape) -> str:
         return f"{shape[0]} -> {self.out_features}" + ("" if self.bias else ", no bias")
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Parameters IN x OUT + OUT (the seeds' fc line) and MACs OUT x IN."""
+        self.counts(shape)  # the input-rank check
+        return (
+            params_derivation(self.out_features, (shape[0],), self.out_features if self.bias else 0),
+            macs_derivation((self.out_features,), (shape[0],)),
+        )
 
 
 # kind -> the torch module that computes it (softmaxes over channels, dim 1)
@@ -120,6 +136,15 @@ class BatchNorm(Layer):
             counters=1 if self.track_running_stats else 0,
             op="batch_norm",
         )
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        c = shape[0]
+        lines = [Derivation("output", f"element-wise per channel, output = input ({'x'.join(map(str, (*shape[1:], c)))})")]
+        if self.affine:
+            lines.append(Derivation("parameters", f"{c} gamma + {c} beta = {2 * c:,} parameters", 2 * c))
+        if self.track_running_stats:
+            lines.append(Derivation("buffers", f"{c} running mean + {c} running variance = {2 * c:,} buffers", 2 * c))
+        return tuple(lines)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         # [C] and [C, L] are BatchNorm1d's (N, C) and (N, C, L); [C, H, W] is 2d, [C, D, H, W] 3d

@@ -10,10 +10,12 @@ from pydantic import AliasChoices, Field
 from .. import arith
 from ..errors import LayerError
 from ..fields import Padding, SizeTuple
+from ..formulas import Derivation, volume
 from .base import (
     SPATIAL_NAMES,
     Counts,
     Layer,
+    RFStep,
     Shape,
     TorchCall,
     Window,
@@ -83,6 +85,12 @@ class _Pool(Layer):
     def describe(self, shape: Shape) -> str:
         return self.window(shape).summary() + (" ceil" if self.ceil_mode else "")
 
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        return self.window(shape).derivations(self.ceil_mode)
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        return self.window(shape).rf_step()
+
 
 class MaxPool(_Pool):
     """Max pooling; stride defaults to the kernel size."""
@@ -148,6 +156,31 @@ class AdaptivePool(Layer):
     def describe(self, shape: Shape) -> str:
         return f"-> {_dims_text(_expand(self.output_size, len(shape) - 1, 'output_size'))}"
 
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        """Window i spans [floor(i*W/O), ceil((i+1)*W/O)) (PyTorch's adaptive rule)."""
+        _, sizes = _spatial(shape, self.kind)
+        out = _expand(self.output_size, len(sizes), "output_size")
+        lines = []
+        for name, n, o in zip(SPATIAL_NAMES[len(sizes)], sizes, out):
+            if n % o == 0:
+                text = f"{n} -> {o}: windows of {n // o}, stride {n // o} ({n} divides by {o})"
+            else:
+                widths = sorted({end - start for start, end in (arith.adaptive_window(i, n, o) for i in range(o))})
+                text = (f"{n} -> {o}: window i spans [floor(i*{n}/{o}), ceil((i+1)*{n}/{o})), "
+                        f"{' or '.join(map(str, widths))} positions wide")  # fmt: skip
+            lines.append(Derivation(f"output {name}", text, o))
+        return tuple(lines)
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        """Evenly divisible: a plain window (kernel = stride = W/O). Otherwise the windows differ
+        in size and position, and the field is taken as the whole input (an upper bound)."""
+        _, sizes = _spatial(shape, self.kind)
+        out = _expand(self.output_size, len(sizes), "output_size")
+        if any(n % o for n, o in zip(sizes, out)):
+            return RFStep(whole=True)
+        strides = tuple(n // o for n, o in zip(sizes, out))
+        return RFStep(strides, strides, (0,) * len(sizes))
+
 
 class GlobalPool(Layer):
     """Pooling over all spatial positions; keeps singleton dimensions, as torch does."""
@@ -162,6 +195,14 @@ class GlobalPool(Layer):
             connections=channels * prod(sizes),
             op=self.kind.replace("global_", "adaptive_").replace("pool", "_pool"),
         )
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        channels, sizes = _spatial(shape, self.kind)
+        text = f"{' x '.join(map(str, sizes))} = {prod(sizes):,} positions per channel -> {volume(self.counts(shape).out_shape)}"
+        return (Derivation("output", text, channels),)
+
+    def rf_step(self, shape: Shape) -> RFStep:
+        return RFStep(whole=True)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         family = "Avg" if self.kind == "global_avgpool" else "Max"

@@ -7,13 +7,13 @@ They hold other layers (annotated as the `LayerSpec` union, resolved by the regi
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..errors import LayerError
 from ..fields import MAX_ROWS, Size
-from .base import Counts, Layer, Shape, TorchCall, Walker
+from .base import Counts, FieldWalker, Layer, Shape, TorchCall, Walker
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -44,7 +44,10 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
             )
         out.append(wide.pop() if wide else 1)
     units = prod(out)
-    return Counts(out_shape=tuple(out), units=units, connections=units * len(shapes), op="mul")
+    return Counts(
+        out_shape=tuple(out), units=units, connections=units * len(shapes), op="mul",
+        op_in_elements=sum(prod(s) for s in shapes),
+    )  # fmt: skip
 
 
 def _merge(kind: str, shapes: list[Shape]) -> Counts:
@@ -61,7 +64,9 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
                 f"branches cannot be concatenated along channels: their outputs are {listing}",
                 hint="every branch must keep the same spatial size (check strides and padding)",
             )
-        return Counts(out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat")
+        return Counts(
+            out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat", op_in_elements=sum(prod(s) for s in shapes)
+        )
     if any(s != first for s in shapes):
         raise LayerError(
             "branch_mismatch",
@@ -71,7 +76,7 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
     units = prod(first)
     return Counts(
         out_shape=first, units=units, connections=units * len(shapes), op="add",
-        elementwise_adds=units * (len(shapes) - 1),
+        elementwise_adds=units * (len(shapes) - 1), op_in_elements=units * len(shapes),
     )  # fmt: skip
 
 
@@ -86,6 +91,9 @@ class Block(Layer):
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         return walker.run(self.layers, shape, scope, ("layers",))
+
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        return walker.run(self.layers, shape, field, scope, ("layers",))
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")
@@ -108,6 +116,7 @@ class Parallel(Layer):
     (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
 
     kind: Literal["parallel"]
+    forks: ClassVar[bool] = True
     merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
@@ -123,6 +132,17 @@ class Parallel(Layer):
         walker.emit(walker.child(scope, self.merge, ()), self.merge, f"{len(outs)} branches", shape, counts)
         return counts.out_shape
 
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        """Every branch starts from the same field; the merge takes the largest over paths."""
+        outs, fields = [], []
+        for i, branch in enumerate(self.branches):
+            sub = walker.child(scope, branch.name or f"b{i + 1}", ("branches", i))
+            out, branch_field = walker.run(branch.layers, shape, field, sub, ("layers",))
+            outs.append(out)
+            fields.append(branch_field)
+        out_shape = _merge(self.merge, outs).out_shape
+        return out_shape, walker.merge(walker.child(scope, self.merge, ()), self.merge, shape, out_shape, fields)
+
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Fork", {"merge": self.merge})
 
@@ -131,6 +151,7 @@ class Residual(Layer):
     """body(x) + shortcut(x); the shortcut is the identity unless layers are given (projection)."""
 
     kind: Literal["residual"]
+    forks: ClassVar[bool] = True
     body: list[LayerSpec] = Field(min_length=1)
     shortcut: list[LayerSpec] = Field(default_factory=list)
 
@@ -143,6 +164,13 @@ class Residual(Layer):
         counts = _merge("add", [body, short])
         walker.emit(walker.child(scope, "add", ()), "add", "residual", shape, counts)
         return counts.out_shape
+
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        """The body's field and the shortcut's (the input's own, for the identity), merged."""
+        body, body_field = walker.run(self.body, shape, field, scope, ("body",))
+        short, short_field = walker.run(self.shortcut, shape, field, walker.child(scope, "shortcut", ()), ("shortcut",))
+        out_shape = _merge("add", [body, short]).out_shape
+        return out_shape, walker.merge(walker.child(scope, "add", ()), "add", shape, out_shape, [body_field, short_field])
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Fork", {"merge": "add"})
@@ -169,6 +197,11 @@ class Repeat(Layer):
         for copy in range(self.times):
             shape = walker.run(self.layers, shape, walker.child(scope, str(copy), ()), ("layers",))
         return shape
+
+    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
+        for copy in range(self.times):
+            shape, field = walker.run(self.layers, shape, field, walker.child(scope, str(copy), ()), ("layers",))
+        return shape, field
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")

@@ -1,4 +1,5 @@
-"""The torch modules archcalc needs beyond torch.nn: paths that fork and merge (Fork, Merge).
+"""The torch modules archcalc needs beyond torch.nn: paths that fork and merge (Fork, Merge), and
+the early networks' units: convolutions with a connection table, unshared biases, Euclidean RBF.
 
 Each is small and readable, because `archcalc export --to torch` copies their source into the
 module it prints.
@@ -56,3 +57,53 @@ class Fork(nn.Module):
             outs.append(y)
         return self._modules[self.merge](*outs)
 
+
+
+class TableConv(nn.Module):
+    """A convolution with a connection table (LeNet-5's C3): output map o sees input maps table[o].
+
+    One small conv per output map over just the maps it sees, outputs stacked along channels: the
+    parameters are exactly the table's kernels (a dense conv with a 0/1 mask would hold, and
+    counters would charge, every kernel of the full conv).
+    """
+
+    def __init__(self, table, kernel_size, bias=True, **conv_kwargs):
+        super().__init__()
+        conv = getattr(nn, f"Conv{len(kernel_size)}d")
+        self.table = [list(row) for row in table]
+        self.maps = nn.ModuleList(conv(len(row), 1, kernel_size, bias=bias, **conv_kwargs) for row in self.table)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([conv(x[:, row]) for conv, row in zip(self.maps, self.table)], dim=1)
+
+
+class Bias(nn.Module):
+    """A trainable bias of its own shape, added with broadcasting: one per unit ([C, H, W],
+    LeNet-1989) or one per position shared over the maps ([1, H, W], AlphaGo's last layer).
+
+    Held with a leading batch dimension of 1, so the tensor has the input's rank (ptflops sizes
+    an add by aligning shapes from the left).
+    """
+
+    def __init__(self, shape):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(1, *shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.add(x, self.bias)
+
+
+class RBF(nn.Module):
+    """Euclidean RBF units (LeNet-5's output): unit i outputs sum_j (x_j - w_ij)^2.
+
+    Computed as |x|^2 - 2 x.w_i + |w_i|^2: the in x out multiply-accumulates are one linear map,
+    whose weight holds the units' parameter vectors.
+    """
+
+    def __init__(self, in_features, out_features):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.linear.weight
+        return (x * x).sum(1, keepdim=True) - 2 * self.linear(x) + (w * w).sum(1)

@@ -1,0 +1,246 @@
+"""Run a spec's torch module and measure it: latency per batch, throughput, memory, per-layer times.
+
+The same code serves CPU and CUDA: only the device string, the clock (timing.clock_for) and the
+memory probe differ. Inputs and targets are made on the device before the timed loop, and nothing
+in the loop reads a value back to the host.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..analyze import Analysis
+from ..devices import match_device
+from ..training import backward_macs
+from .timing import Summary, clock_for, measure, summarize, synchronize
+
+TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+class BenchError(Exception):
+    """The run cannot happen as asked (no CUDA device, a dtype the device lacks): exit code 2."""
+
+
+def resolve_device(wanted: str, cuda_available: bool) -> str:
+    """`auto` -> cuda when available, else cpu; `cuda` without a GPU is an error.
+
+    >>> resolve_device("auto", False), resolve_device("auto", True), resolve_device("cpu", True)
+    ('cpu', 'cuda', 'cpu')
+    """
+    if wanted == "auto":
+        return "cuda" if cuda_available else "cpu"
+    if wanted == "cuda" and not cuda_available:
+        raise BenchError("--device cuda, but torch sees no CUDA device (torch.cuda.is_available() is False)")
+    return wanted
+
+
+@dataclass(frozen=True)
+class Peak:
+    """The device's ceilings the run is held against, and where they come from."""
+
+    name: str
+    flops_per_s: float | None
+    bytes_per_s: float | None
+    source: str
+
+
+def cpu_probe(torch: Any, dtype: Any, seconds: float = 0.2, n: int = 512) -> Peak:
+    """The CPU's achievable FLOP/s (best n x n matmul) and bandwidth (best large tensor copy),
+    measured for about `seconds` each: the CPU has no datasheet row."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    best, end = float("inf"), time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t0)
+    src = torch.empty(8 * 2**20, dtype=torch.float32)
+    dst = torch.empty_like(src)
+    copy_best, end = float("inf"), time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        dst.copy_(src)
+        copy_best = min(copy_best, time.perf_counter() - t0)
+    return Peak(
+        f"CPU ({torch.get_num_threads()} threads)", 2 * n**3 / best, 2 * src.numel() * 4 / copy_best,
+        f"measured: best {n}x{n} matmul and 32 MiB copy over {seconds:g} s each",
+    )  # fmt: skip
+
+
+def device_peak(torch: Any, device: str, dtype: str) -> Peak:
+    """The datasheet row of the GPU torch reports, or the CPU probe."""
+    if device.startswith("cuda"):
+        name = torch.cuda.get_device_name()
+        row = match_device(name)
+        if row is None or dtype not in row.tflops:
+            return Peak(name, None, None, "no datasheet row for this device and dtype in archcalc/devices.py")
+        return Peak(row.name, row.flops_per_s(dtype), row.bytes_per_s, row.source)
+    return cpu_probe(torch, getattr(torch, TORCH_DTYPES[dtype]))
+
+
+def resident_peak_bytes() -> int:
+    """Peak resident set size of this process (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+@dataclass
+class BatchResult:
+    """One batch size's measurement."""
+
+    batch: int
+    summary: Summary
+    flops: int  # per iteration: 2 x MACs (forward, or forward + backward with --train)
+    peak_memory_bytes: int
+
+    @property
+    def images_per_s(self) -> float:
+        return self.batch / self.summary.median_s
+
+    @property
+    def achieved_flops_per_s(self) -> float:
+        return self.flops / self.summary.median_s
+
+
+@dataclass
+class BenchResult:
+    spec: str
+    device: str
+    peak: Peak
+    dtype: str
+    train: bool
+    channels_last: bool
+    compiled: bool
+    memory_measure: str
+    batches: list[BatchResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        ceiling = self.peak.flops_per_s
+        return {
+            "spec": self.spec, "device": self.device, "device_name": self.peak.name,
+            "peak": {"flops_per_s": ceiling, "bytes_per_s": self.peak.bytes_per_s, "source": self.peak.source},
+            "dtype": self.dtype, "mode": "train" if self.train else "inference", "channels_last": self.channels_last,
+            "compile": self.compiled, "flops_convention": "FLOPs = 2 x MACs (analyzer's MACs; training adds the "
+            "backward MACs of archcalc.training)", "memory_measure": self.memory_measure,
+            "batches": [{
+                "batch": b.batch, "iters": b.summary.iters, "median_ms": b.summary.median_s * 1e3,
+                "p95_ms": b.summary.p95_s * 1e3, "images_per_s": b.images_per_s, "flops": b.flops,
+                "achieved_tflops": b.achieved_flops_per_s / 1e12,
+                "achieved_over_peak": b.achieved_flops_per_s / ceiling if ceiling else None,
+                "peak_memory_bytes": b.peak_memory_bytes,
+            } for b in self.batches],
+        }  # fmt: skip
+
+
+def prepare(analysis: Analysis, device: str, dtype: str, channels_last: bool, train: bool):
+    """The built module on the device at the dtype, in train or eval mode."""
+    import torch
+
+    from ..verify.build import build_model
+
+    model = build_model(analysis.spec).to(device=device, dtype=getattr(torch, TORCH_DTYPES[dtype]))
+    if channels_last and len(analysis.input_shape) == 3:
+        model = model.to(memory_format=torch.channels_last)
+    return model.train(train)
+
+
+def _example(torch: Any, analysis: Analysis, batch: int, device: str, dtype: str, channels_last: bool):
+    x = torch.randn(batch, *analysis.input_shape, device=device, dtype=getattr(torch, TORCH_DTYPES[dtype]))
+    if channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
+    """One iteration: inference under inference_mode, or forward, backward and an SGD step."""
+    if not train:
+        def infer() -> Any:
+            with torch.inference_mode():
+                return model(x)
+        return infer
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9) if params else None
+
+    def train_step() -> None:
+        loss = model(x).float().square().mean()  # stays on the device: no .item() in the loop
+        if loss.requires_grad:
+            loss.backward()
+        if optimizer is not None:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+    return train_step
+
+
+def bench(
+    analysis: Analysis, device: str = "auto", batches: tuple[int, ...] = (1, 32, 128), dtype: str = "fp32",
+    channels_last: bool = False, compile: bool = False, train: bool = False, iters: int = 20, warmup: int = 5,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+) -> BenchResult:  # fmt: skip
+    """Measure the spec at each batch size; `progress(total)` returns a per-iteration callback."""
+    import torch
+
+    device = resolve_device(device, torch.cuda.is_available())
+    model = prepare(analysis, device, dtype, channels_last, train)
+    if compile:
+        model = torch.compile(model)
+    macs = analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
+    cuda = device.startswith("cuda")
+    result = BenchResult(
+        analysis.spec.name, device, device_peak(torch, device, dtype), dtype, train, channels_last, compile,
+        "torch.cuda.max_memory_allocated (bytes held by tensors, this batch)" if cuda
+        else "peak resident set size of the process (ru_maxrss: interpreter, torch and all batches so far)",
+    )  # fmt: skip
+    advance = progress(len(batches) * iters) if progress else (lambda: None)
+    for batch in batches:
+        x = _example(torch, analysis, batch, device, dtype, channels_last)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        times = measure(step_fn(torch, model, x, train), clock_for(device), warmup, iters,
+                        sync=lambda: synchronize(device), advance=advance)  # fmt: skip
+        memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
+        result.batches.append(BatchResult(batch, summarize(times), 2 * macs * batch, memory))
+    return result
+
+
+@dataclass(frozen=True)
+class LayerTime:
+    path: str
+    summary: Summary
+
+
+def per_layer(
+    analysis: Analysis, device: str = "auto", batch: int = 1, dtype: str = "fp32", channels_last: bool = False,
+    iters: int = 10, warmup: int = 2, progress: Callable[[int], Callable[[], None]] | None = None,
+) -> tuple[str, Peak, list[LayerTime]]:  # fmt: skip
+    """Time each row's module alone on the inputs it receives in a full forward pass (captured by
+    forward pre-hooks on the device, so no copy enters the timed loop)."""
+    import torch
+
+    device = resolve_device(device, torch.cuda.is_available())
+    model = prepare(analysis, device, dtype, channels_last, train=False)
+    modules = dict(model.named_modules())
+    inputs: dict[str, tuple] = {}
+    hooks = [modules[r.path].register_forward_pre_hook(lambda m, args, path=r.path: inputs.setdefault(path, args))
+             for r in analysis.rows if r.path in modules]  # fmt: skip
+    with torch.inference_mode():
+        model(_example(torch, analysis, batch, device, dtype, channels_last))
+    for hook in hooks:
+        hook.remove()
+    advance = progress(len(inputs) * iters) if progress else (lambda: None)
+    times = []
+    for row in analysis.rows:
+        if row.path not in inputs:
+            continue
+        module, args = modules[row.path], inputs[row.path]
+
+        def call(module: Any = module, args: tuple = args) -> Any:
+            with torch.inference_mode():
+                return module(*args)
+
+        seconds = measure(call, clock_for(device), warmup, iters, sync=lambda: synchronize(device), advance=advance)
+        times.append(LayerTime(row.path, summarize(seconds)))
+    return device, device_peak(torch, device, dtype), times

@@ -1,0 +1,550 @@
+"""The conv-arithmetic calculator: one layer's output size with its working, and the solvers.
+
+Pure: numbers in, frozen dataclasses out (rendering lives in `archcalc.commands.conv`). The
+geometry and the counts come from the layer kinds themselves (`Conv`, `ConvTranspose`,
+`MaxPool`), so the calculator and `archcalc shapes` can never disagree; this module adds the
+explanations around them: the formula with numbers, the inputs a stride never reaches, the SAME
+split and its PyTorch equivalent, the forward convolution behind a transposed one, and the
+inverse problem (which padding, stride or kernel yields a wanted output size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from . import arith, formulas
+from .errors import LayerError, SpecError
+from .layers import SPATIAL_NAMES, Conv, ConvTranspose, MaxPool
+
+Op = Literal["conv", "pool", "conv_transpose"]
+PadSpec = Any  # int | "same" | "valid" | per-dimension tuple of int or (before, after)
+
+# The solvers enumerate candidates and check each with the forward formula (exact by
+# construction); this bounds the enumeration so an absurd request fails fast instead of hanging.
+MAX_CANDIDATES = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class DimResult:
+    """One spatial dimension of one layer: its numbers, output size and the working."""
+
+    axis: str
+    size: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+    pad_after: int
+    output: int
+    formula: str
+    # (W + P_before + P_after - span) mod S for windows; 0 when the division is exact
+    remainder: int = 0
+    # 1-based runs of input positions that no window reads
+    uncovered: tuple[tuple[int, int], ...] = ()
+    # TensorFlow's SAME split (before, after), when padding was 'same'
+    same_split: tuple[int, int] | None = None
+    # transposed conv: output_padding, and the forward conv input sizes mapping to `size`
+    output_padding: int = 0
+    forward_inputs: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LayerCost:
+    """Weights, biases and MACs of the one layer, when its channels are given."""
+
+    in_channels: int
+    out_channels: int
+    groups: int
+    weights: int
+    biases: int
+    units: int
+    connections: int
+    macs: int
+    derivations: tuple[formulas.Derivation, ...]
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.biases
+
+
+@dataclass(frozen=True, slots=True)
+class ConvResult:
+    """What `archcalc conv` answers: per-dimension results, notes, the PyTorch call, the cost."""
+
+    op: Op
+    dims: tuple[DimResult, ...]
+    notes: tuple[str, ...]
+    torch: str
+    cost: LayerCost | None = None
+
+    @property
+    def output(self) -> tuple[int, ...]:
+        return tuple(d.output for d in self.dims)
+
+
+def _per_dim(value: Any, dims: int, name: str) -> tuple:
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(values) == 1:
+        return values * dims
+    if len(values) != dims:
+        raise SpecError(
+            "wrong_rank", f"{name} has {len(values)} values but the input has {dims} dimension(s)",
+            hint=f"give one value or {dims} values (e.g. {'x'.join(['3'] * dims)})",
+        )  # fmt: skip
+    return values
+
+
+def _padding_field(padding: PadSpec, dims: int) -> Any:
+    """The calculator's padding spelling -> the layer field's: 'same', 'valid' or per-side pairs."""
+    if isinstance(padding, str):
+        return padding
+    return [list(p) if isinstance(p, (tuple, list)) else [p, p] for p in _per_dim(padding, dims, "padding")]
+
+
+def _build(model: type, fields: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise SpecError("bad_value", f"{where}: {first['msg']}") from None
+
+
+def _layer_error(err: LayerError) -> SpecError:
+    return SpecError(err.code, err.message, hint=err.hint)
+
+
+def _torch_value(values: tuple[int, ...]) -> str:
+    return str(values[0]) if len(set(values)) == 1 else str(tuple(values))
+
+
+def _torch_call(name: str, args: list[str], options: dict[str, tuple[int, ...] | bool | str]) -> str:
+    defaults = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "output_padding": 0}
+    parts = list(args)
+    for key, value in options.items():
+        if isinstance(value, tuple):
+            if all(v == defaults.get(key) for v in value) and key != "kernel_size":
+                continue
+            parts.append(f"{key}={_torch_value(value)}")
+        elif value is not None:
+            parts.append(f"{key}={value!r}")
+    return f"nn.{name}({', '.join(parts)})"
+
+
+def _pad_call(dims: int, pads: tuple[tuple[int, int], ...]) -> str:
+    """F.pad / ZeroPadNd take (before, after) pairs from the LAST dimension backwards."""
+    flat = tuple(v for pair in reversed(pads) for v in pair)
+    module = {1: "nn.ConstantPad1d({p}, 0)", 2: "nn.ZeroPad2d({p})", 3: "nn.ZeroPad3d({p})"}[dims]
+    return module.format(p=flat)
+
+
+def conv_arithmetic(
+    input: int | tuple[int, ...],
+    kernel: int | tuple[int, ...],
+    stride: int | tuple[int, ...] = 1,
+    padding: PadSpec = 0,
+    dilation: int | tuple[int, ...] = 1,
+    *,
+    op: Op = "conv",
+    output_padding: int | tuple[int, ...] = 0,
+    ceil_mode: bool = False,
+    channels: tuple[int, int] | None = None,
+    groups: int = 1,
+    bias: bool = True,
+) -> ConvResult:
+    """One layer's output size per dimension, with the formula, notes and PyTorch equivalent.
+
+    Output size: (W - K + 2P)/S + 1 (floor; ceil with ceil_mode), K a dilated kernel's span
+    D*(K - 1) + 1 (Dumoulin & Visin, relationships 6 and 15); transposed:
+    (W - 1)*S - 2P + D*(K - 1) + output_padding + 1 (relationship 14, PyTorch's form).
+
+    >>> r = conv_arithmetic(227, 11, stride=4)
+    >>> r.output, r.dims[0].formula
+    ((55,), '(227 - 11 + 2*0)/4 + 1 = 55')
+    >>> conv_arithmetic(13, 6, stride=5, padding="valid").dims[0].uncovered
+    ((12, 13),)
+    """
+    sizes = tuple(input) if isinstance(input, (tuple, list)) else (input,)
+    dims = len(sizes)
+    if not 1 <= dims <= 3:
+        raise SpecError("wrong_rank", f"the input has {dims} dimensions; give 1 to 3 (e.g. 227 or 227x227)")
+    c_in, c_out = channels or (groups, groups)
+    shape = (c_in, *sizes)
+    common = {"kernel_size": list(_per_dim(kernel, dims, "kernel")), "stride": list(_per_dim(stride, dims, "stride")),
+              "dilation": list(_per_dim(dilation, dims, "dilation"))}  # fmt: skip
+    try:
+        if op == "conv_transpose":
+            if isinstance(padding, str) and padding != "valid":
+                raise SpecError("bad_value", "a transposed convolution takes padding as a number per dimension",
+                                hint="give --padding N (or N per dimension, e.g. 1x0)")  # fmt: skip
+            pad = 0 if padding == "valid" else padding
+            pads = _per_dim(pad, dims, "padding")
+            if any(isinstance(p, (tuple, list)) for p in pads):
+                raise SpecError("bad_value", "a transposed convolution pads both sides alike (PyTorch's padding)",
+                                hint="give one number per dimension")  # fmt: skip
+            layer = _build(ConvTranspose, {"kind": "conv_transpose", "out_channels": c_out, "groups": groups,
+                                           "bias": bias, "padding": list(pads),
+                                           "output_padding": list(_per_dim(output_padding, dims, "output_padding")),
+                                           **common})  # fmt: skip
+            return _transposed(layer, shape, channels is not None)
+        fields = {**common, "padding": _padding_field(padding, dims)}
+        if op == "pool":
+            layer = _build(MaxPool, {"kind": "maxpool", "ceil_mode": ceil_mode, **fields})
+        else:
+            layer = _build(Conv, {"kind": "conv", "out_channels": c_out, "groups": groups, "bias": bias, **fields})
+        return _windowed(op, layer, shape, padding, ceil_mode, channels is not None)
+    except LayerError as err:
+        raise _layer_error(err) from None
+
+
+def _cost(layer: Any, shape: tuple[int, ...]) -> LayerCost:
+    counts = layer.counts(shape)
+    groups = layer.group_count(shape[0])
+    return LayerCost(
+        in_channels=shape[0], out_channels=layer.out_channels, groups=groups, weights=counts.weights,
+        biases=counts.biases, units=counts.units, connections=counts.connections, macs=counts.macs,
+        derivations=layer.explain(shape)[-2:],  # the parameters and MACs lines
+    )  # fmt: skip
+
+
+def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil_mode: bool, costed: bool) -> ConvResult:
+    win = layer.window(shape)
+    dims = len(win.sizes)
+    names = SPATIAL_NAMES[dims]
+    results, notes = [], []
+    for axis, n, k, s, d, (pb, pa), out in zip(names, win.sizes, win.kernel, win.stride, win.dilation, win.padding, win.out):
+        room = n + pb + pa - arith.effective_kernel(k, d)
+        gaps = () if ceil_mode and room % s else arith.uncovered_positions(n, out, k, s, pb, d)
+        results.append(DimResult(
+            axis=axis, size=n, kernel=k, stride=s, dilation=d, pad_before=pb, pad_after=pa, output=out,
+            formula=formulas.window_formula(n, k, s, pb, pa, d, out, ceil_mode), remainder=room % s,
+            uncovered=gaps, same_split=(pb, pa) if padding == "same" else None,
+        ))  # fmt: skip
+        where = f"{axis}: " if dims > 1 else ""
+        if room % s:
+            text = f"{where}(W - K + P) = {n} - {arith.effective_kernel(k, d)} + {pb + pa} = {room} is not divisible by the stride {s} (remainder {room % s})"
+            if ceil_mode:
+                text += "; ceil mode adds a last, partial window instead of dropping the remainder"
+            elif not any(last == n for _, last in gaps):
+                text += "; the leftover positions are padding, so every input is still read"
+            notes.append(text)
+        if gaps:
+            listed = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps[:8]) + (" ..." if len(gaps) > 8 else "")
+            total = sum(b - a + 1 for a, b in gaps)
+            notes.append(f"{where}input positions {listed} (1-based; {total} of {n}) are never covered by any window")
+        if padding == "same":
+            notes.append(f"{where}SAME pads {pb + pa} = {pb} before + {pa} after (TensorFlow puts the odd one "
+                         f"after: right/bottom); output ceil({n}/{s}) = {out}")  # fmt: skip
+    kind = "MaxPool" if op == "pool" else "Conv"
+    name = f"{kind}{dims}d"
+    symmetric = all(pb == pa for pb, pa in win.padding)
+    options: dict[str, Any] = {"kernel_size": win.kernel, "stride": win.stride}
+    args = [] if op == "pool" else [str(shape[0]) if costed else "C_in", str(layer.out_channels) if costed else "C_out"]
+    if symmetric:
+        options["padding"] = tuple(pb for pb, _ in win.padding)
+    options["dilation"] = win.dilation
+    if op == "conv":
+        options["groups"] = (layer.group_count(shape[0]),)
+        options["bias"] = None if layer.bias else False
+    else:
+        options["ceil_mode"] = True if ceil_mode else None
+    call = _torch_call(name, args, options)
+    if not symmetric:
+        call = f"{_pad_call(dims, win.padding)} then {call}  (or F.pad(x, {tuple(v for p in reversed(win.padding) for v in p)}))"
+        shifted = tuple(max(p) for p in win.padding)
+        try:
+            same_size = all(arith.window_output_size(n, k, s, p, p, d, ceil_mode) == o for n, k, s, p, d, o in
+                            zip(win.sizes, win.kernel, win.stride, shifted, win.dilation, win.out))  # fmt: skip
+        except LayerError:
+            same_size = False
+        if same_size:
+            notes.append(f"symmetric padding={_torch_value(shifted)} gives the same size, but every window shifts "
+                         "by one position, so the values differ from TensorFlow's")  # fmt: skip
+    elif padding == "same" and op == "conv" and all(s == 1 for s in win.stride):
+        call += "  (or padding='same', PyTorch's stride-1 SAME, extra pad after as in TensorFlow)"
+    if padding == "same" and op == "pool":
+        notes.append("TensorFlow's SAME pooling ignores the padding: for max pooling pad with -inf "
+                     "(F.pad(x, ..., value=float('-inf'))), for average pooling use count_include_pad=False")  # fmt: skip
+    if op == "pool":
+        call += f"  (nn.AvgPool{dims}d alike)"
+    cost = _cost(layer, shape) if costed and op == "conv" else None
+    return ConvResult(op=op, dims=tuple(results), notes=tuple(notes), torch=call, cost=cost)
+
+
+def _transposed(layer: ConvTranspose, shape: tuple[int, ...], costed: bool) -> ConvResult:
+    geo = layer.geometry(shape)
+    sizes = shape[1:]
+    dims = len(sizes)
+    results, notes = [], []
+    for axis, n, k, s, p, op, d, out in zip(SPATIAL_NAMES[dims], sizes, geo["kernel_size"], geo["stride"],
+                                            geo["padding"], geo["output_padding"], geo["dilation"], geo["out"]):  # fmt: skip
+        first, last = arith.forward_inputs(n, k, s, p, d)
+        results.append(DimResult(
+            axis=axis, size=n, kernel=k, stride=s, dilation=d, pad_before=p, pad_after=p, output=out,
+            formula=formulas.transposed_formula(n, k, s, p, op, d, out), output_padding=op,
+            forward_inputs=(first, last),
+        ))  # fmt: skip
+        where = f"{axis}: " if dims > 1 else ""
+        forward = f"a convolution with kernel {k}, stride {s}, padding {p}" + (f", dilation {d}" if d > 1 else "")
+        if first == last:
+            notes.append(f"{where}the transpose of {forward}, which maps {first} -> {n}")
+            continue
+        text = (f"{where}the transpose of {forward}; that convolution maps every input size from {first} to {last} "
+                f"to {n} (floor division by the stride), so the size to restore is ambiguous: output_padding "
+                f"0..{last - first} picks {first}..{last}")  # fmt: skip
+        if out > last:
+            back = arith.window_output_size(out, k, s, p, p, d)
+            text += f"; output_padding {op} gives {out}, which the convolution maps to {back}, not {n}"
+        else:
+            text += f" (here {op} -> {out})"
+        notes.append(text)
+    call = _torch_call(f"ConvTranspose{dims}d", [str(shape[0]) if costed else "C_in",
+                                                 str(layer.out_channels) if costed else "C_out"],
+                       {"kernel_size": geo["kernel_size"], "stride": geo["stride"], "padding": geo["padding"],
+                        "output_padding": geo["output_padding"], "groups": (layer.group_count(shape[0]),),
+                        "bias": None if layer.bias else False, "dilation": geo["dilation"]})  # fmt: skip
+    cost = _cost(layer, shape) if costed else None
+    return ConvResult(op="conv_transpose", dims=tuple(results), notes=tuple(notes), torch=call, cost=cost)
+
+
+def conv_output(
+    input: int | tuple[int, ...],
+    kernel: int | tuple[int, ...],
+    stride: int | tuple[int, ...] = 1,
+    padding: PadSpec = 0,
+    dilation: int | tuple[int, ...] = 1,
+    ceil_mode: bool = False,
+) -> int | tuple[int, ...]:
+    """Output size of a convolution or pooling window: floor((W - K + 2P)/S) + 1.
+
+    K is the dilated span D*(K - 1) + 1; padding is N, (before, after), 'same' (TensorFlow's
+    split) or 'valid', per dimension or for all; an int input gives an int back.
+
+    >>> conv_output(227, 11, stride=4)
+    55
+    >>> conv_output((224, 224), 7, stride=2, padding=3)
+    (112, 112)
+    >>> conv_output(13, 6, stride=5, padding="same")
+    3
+    """
+    result = conv_arithmetic(input, kernel, stride, padding, dilation, op="pool" if ceil_mode else "conv",
+                             ceil_mode=ceil_mode)  # fmt: skip
+    return result.output if isinstance(input, (tuple, list)) else result.output[0]
+
+
+def transposed_output(
+    input: int | tuple[int, ...],
+    kernel: int | tuple[int, ...],
+    stride: int | tuple[int, ...] = 1,
+    padding: int | tuple[int, ...] = 0,
+    output_padding: int | tuple[int, ...] = 0,
+    dilation: int | tuple[int, ...] = 1,
+) -> int | tuple[int, ...]:
+    """Output size of a transposed convolution: (W - 1)*S - 2P + D*(K - 1) + output_padding + 1.
+
+    >>> transposed_output(4, 3, stride=2, padding=1, output_padding=1)
+    8
+    """
+    result = conv_arithmetic(input, kernel, stride, padding, dilation, op="conv_transpose",
+                             output_padding=output_padding)  # fmt: skip
+    return result.output if isinstance(input, (tuple, list)) else result.output[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Solvers: which padding, stride or kernel yields a wanted output size
+
+
+Unknown = Literal["padding", "stride", "kernel"]
+
+
+@dataclass(frozen=True, slots=True)
+class Solution:
+    """One combination that yields the wanted size along one dimension.
+
+    padding is (before, after); `exact` is True when no input position is left over (the
+    division by the stride has no remainder).
+    """
+
+    kernel: int
+    stride: int
+    padding: tuple[int, int]
+    dilation: int
+    output_padding: int = 0
+    exact: bool = True
+    formula: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DimSolve:
+    """Every solution for one dimension, or the reason there is none.
+
+    `open_from`: every value of the unknown from this one upward also works (a stride or
+    kernel past the input yields one output whatever it is); solutions stop there.
+    """
+
+    axis: str
+    size: int
+    target: int
+    unknown: Unknown
+    solutions: tuple[Solution, ...]
+    open_from: int | None = None
+    reason: str | None = None
+
+
+def _window_value(n: int, k: int, s: int, pb: int, pa: int, d: int, ceil_mode: bool, pool: bool) -> int | None:
+    if pool and max(pb, pa) > arith.effective_kernel(k, d) // 2:
+        return None  # PyTorch refuses pooling padding over half the kernel
+    try:
+        return arith.window_output_size(n, k, s, pb, pa, d, ceil_mode)
+    except LayerError:
+        return None
+
+
+def _transposed_value(n: int, k: int, s: int, p: int, op: int, d: int) -> int | None:
+    try:
+        return arith.transposed_output_size(n, k, s, p, op, d)
+    except LayerError:
+        return None
+
+
+def _candidates(unknown: Unknown, n: int, target: int, k: int | None, s: int | None, pad: tuple[int, int] | None,
+                d: int, transposed: bool) -> range:  # fmt: skip
+    """A range of the unknown wide enough to hold every solution and one value past it."""
+    if unknown == "padding":
+        if transposed:
+            return range(0, ((n - 1) * s + d * (k - 1) + max(s, d)) // 2 + 2)  # type: ignore[operator]
+        return range(0, max((target - 1) * s + arith.effective_kernel(k, d) - n + s, 0) + 2)  # type: ignore[operator]
+    total = sum(pad) if pad else 0
+    if unknown == "stride":
+        if transposed:
+            return range(1, (target + 2 * pad[0]) // max(n - 1, 1) + 3)  # type: ignore[index]
+        return range(1, n + total + 2)
+    if transposed:
+        return range(1, (target + 2 * pad[0]) // d + 3)  # type: ignore[index]
+    return range(1, (n + total - 1) // d + 2)
+
+
+def _why_none(unknown: Unknown, target: int, tried: list[tuple[str, int]]) -> str:
+    """Say from the outputs seen why no value of the unknown reaches the target."""
+    if not tried:
+        return f"no {unknown} gives a valid layer here"
+    low = min(tried, key=lambda t: t[1])
+    high = max(tried, key=lambda t: t[1])
+    if target < low[1]:
+        return f"the smallest output any {unknown} gives is {low[1]} ({low[0]})"
+    if target > high[1]:
+        return f"the largest output any {unknown} gives is {high[1]} ({high[0]})"
+    below = max((t for t in tried if t[1] < target), key=lambda t: t[1])
+    above = min((t for t in tried if t[1] > target), key=lambda t: t[1])
+    return f"{target} is skipped: {above[0]} gives {above[1]}, {below[0]} gives {below[1]}"
+
+
+def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, s: int | None,
+               pad: tuple[int, int] | None, d: int, op_given: int | None, transposed: bool, pool: bool,
+               ceil_mode: bool) -> DimSolve:  # fmt: skip
+    span = _candidates(unknown, n, target, k, s, pad, d, transposed)
+    if len(span) > MAX_CANDIDATES:
+        raise SpecError("too_large", f"{axis}: solving for the {unknown} would try {len(span):,} values",
+                        hint="use smaller sizes")  # fmt: skip
+    solutions: list[Solution] = []
+    tried: list[tuple[int, int]] = []
+    matched: list[int] = []
+    for value in span:
+        kk = value if unknown == "kernel" else k
+        ss = value if unknown == "stride" else s
+        if transposed:
+            pp = (value, value) if unknown == "padding" else pad
+            ops = [op_given] if op_given is not None else list(range(max(ss, d)))  # type: ignore[arg-type]
+            for op in ops:
+                got = _transposed_value(n, kk, ss, pp[0], op, d)  # type: ignore[arg-type,index]
+                if got is None:
+                    continue
+                label = f"{unknown} {value}" + (f" with output_padding {op}" if op_given is None and op else "")
+                tried.append((label, got))
+                if got == target:
+                    text = formulas.transposed_formula(n, kk, ss, pp[0], op, d, got)  # type: ignore[arg-type,index]
+                    solutions.append(Solution(kk, ss, pp, d, op, True, text))  # type: ignore[arg-type]
+                    matched.append(value)
+            continue
+        pp = ((value // 2, value - value // 2)) if unknown == "padding" else pad  # value is the total padding
+        got = _window_value(n, kk, ss, pp[0], pp[1], d, ceil_mode, pool)  # type: ignore[arg-type,index]
+        if got is None:
+            continue
+        shown = pp[0] if pp[0] == pp[1] else f"{pp[0]},{pp[1]}"  # type: ignore[index]
+        tried.append((f"padding {shown}" if unknown == "padding" else f"{unknown} {value}", got))
+        if got == target:
+            room = n + sum(pp) - arith.effective_kernel(kk, d)  # type: ignore[arg-type]
+            text = formulas.window_formula(n, kk, ss, pp[0], pp[1], d, got, ceil_mode)  # type: ignore[arg-type,index]
+            solutions.append(Solution(kk, ss, pp, d, 0, room % ss == 0, text))  # type: ignore[arg-type]
+            matched.append(value)
+    open_from = None
+    if matched and unknown == "stride" and matched[-1] == span[-1] and (transposed and n == 1 or not transposed):
+        # past the input every stride gives the same output: keep the first of that final run
+        run_start = matched[-1]
+        while run_start - 1 in matched:
+            run_start -= 1
+        open_from = run_start
+        solutions = [sol for sol, v in zip(solutions, matched) if v <= run_start]
+    if unknown == "padding" and not transposed:
+        # an odd total needs per-side padding; list it only where no symmetric padding works
+        if any(sol.padding[0] == sol.padding[1] for sol in solutions):
+            solutions = [sol for sol in solutions if sol.padding[0] == sol.padding[1]]
+    reason = None
+    if not solutions:
+        reason = _why_none(unknown, target, tried)
+        if pool and unknown == "padding":
+            reason += "; pooling padding may not exceed half the kernel"
+    return DimSolve(axis, n, target, unknown, tuple(solutions), open_from, reason)
+
+
+def solve_conv(
+    unknown: Unknown,
+    input: int | tuple[int, ...],
+    output: int | tuple[int, ...],
+    kernel: int | tuple[int, ...] | None = None,
+    stride: int | tuple[int, ...] | None = None,
+    padding: PadSpec | None = None,
+    dilation: int | tuple[int, ...] = 1,
+    *,
+    op: Op = "conv",
+    output_padding: int | tuple[int, ...] | None = None,
+    ceil_mode: bool = False,
+) -> tuple[DimSolve, ...]:
+    """Every value of one unknown (padding, stride or kernel) giving the wanted output size.
+
+    Each candidate is checked with the forward formula, (W - K + 2P)/S + 1 or its transposed
+    form, so a listed solution is right by construction; per dimension.
+
+    >>> [s.padding for s in solve_conv("padding", 224, 55, kernel=11, stride=4)[0].solutions]
+    [(2, 2), (3, 3)]
+    >>> solve_conv("stride", 10, 5, kernel=3)[0].reason
+    '5 is skipped: stride 1 gives 8, stride 2 gives 4'
+    """
+    sizes = tuple(input) if isinstance(input, (tuple, list)) else (input,)
+    dims = len(sizes)
+    if kernel is None and unknown != "kernel":
+        raise SpecError("bad_value", f"solving for the {unknown} needs the kernel size")
+    stride = 1 if stride is None and unknown != "stride" else stride
+    padding = 0 if padding is None and unknown != "padding" else padding
+    targets = _per_dim(output, dims, "output")
+    ks = _per_dim(kernel, dims, "kernel") if kernel is not None else (None,) * dims
+    ss = _per_dim(stride, dims, "stride") if stride is not None else (None,) * dims
+    ds = _per_dim(dilation, dims, "dilation")
+    ops = _per_dim(output_padding, dims, "output_padding") if output_padding is not None else (None,) * dims
+    if padding is None:
+        pads: tuple = (None,) * dims
+    elif padding == "same":
+        raise SpecError("bad_value", "padding 'same' fixes the output size (ceil(W/S)); solve for the stride or kernel "
+                        "with a numeric padding instead")  # fmt: skip
+    else:
+        pads = tuple(tuple(p) if isinstance(p, (tuple, list)) else (p, p)
+                     for p in _per_dim(0 if padding == "valid" else padding, dims, "padding"))  # fmt: skip
+    transposed = op == "conv_transpose"
+    return tuple(
+        _solve_dim(SPATIAL_NAMES[dims][i], unknown, sizes[i], targets[i], ks[i], ss[i], pads[i], ds[i], ops[i],
+                   transposed, op == "pool", ceil_mode)  # fmt: skip
+        for i in range(dims)
+    )

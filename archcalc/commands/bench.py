@@ -1,0 +1,247 @@
+"""Performance commands: `bench` (measured, torch), `roofline` and `memory` (static, no torch).
+
+`roofline` and `memory` import nothing of torch: they only read the analyzer's rows through the
+pure models in archcalc/roofline.py and archcalc/training.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from ..analyze import analyze
+from ..devices import DEVICES, device_peak
+from ..loader import load_spec
+from ..report import fmt_bytes, fmt_int
+from ..roofline import Bound, bound, ridge_point, roofline, traffic
+from ..training import OPTIMIZER_STATES, backward_macs, training_memory
+from .common import Output, handles_errors, input_option, json_option, spec_argument, with_input
+from .files import write_atomic
+from .verify import needs_extra
+
+BENCH_DTYPES = ["fp32", "bf16", "fp16"]
+
+
+def _batches(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"expected batch sizes like 1,32,128, got {value!r}") from None
+    if not sizes or any(s < 1 for s in sizes):
+        raise click.BadParameter(f"batch sizes must be positive, got {value!r}")
+    return sizes
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.2f}"
+
+
+def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | None = None) -> Table:
+    table = Table(title=title, header_style="bold")
+    columns = ["layer", "kind", "FLOPs (2/MAC)", "bytes", "FLOP/byte", "compute µs", "memory µs", "bound µs", "bound by"]
+    if measured is not None:
+        columns += ["measured µs", "efficiency"]
+    for name in columns:
+        table.add_column(name, justify="left" if name in ("layer", "kind", "bound by") else "right")
+    for b in bounds:
+        t = b.traffic
+        cells = [t.path, t.kind, fmt_int(t.flops), fmt_int(t.bytes), f"{t.intensity:.1f}", _us(b.compute_s),
+                 _us(b.memory_s), _us(b.bound_s), b.limit]  # fmt: skip
+        if measured is not None:
+            took = measured.get(t.path)
+            cells += [_us(took) if took else "", f"{b.bound_s / took:.0%}" if took else ""]
+        table.add_row(*cells)
+    return table
+
+
+def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
+    t = b.traffic
+    entry = {"path": t.path, "kind": t.kind, "flops": t.flops, "input_bytes": t.input_bytes,
+             "weight_bytes": t.weight_bytes, "output_bytes": t.output_bytes, "bytes": t.bytes,
+             "intensity": t.intensity, "compute_s": b.compute_s, "memory_s": b.memory_s, "bound_s": b.bound_s,
+             "bound_by": b.limit}  # fmt: skip
+    if measured is not None:
+        entry |= {"measured_s": measured, "efficiency": b.bound_s / measured if measured else None}
+    return entry
+
+
+@click.command("roofline")
+@spec_argument
+@click.option("--device", "device_key", type=click.Choice(list(DEVICES)), default="h100", show_default=True)
+@click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="bf16", show_default=True)
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
+@input_option
+@json_option
+@handles_errors
+def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, input_shape, as_json: bool) -> None:
+    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing)."""
+    analysis = analyze(with_input(load_spec(spec), input_shape))
+    peak = device_peak(device_key)
+    try:
+        flops_s = peak.flops_per_s(dtype)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--dtype") from None
+    bounds = roofline(analysis.rows, dtype, batch, flops_s, peak.bytes_per_s)
+    total = sum(b.bound_s for b in bounds)
+    if as_json:
+        out.json({"spec": analysis.spec.name, "device": peak.key, "device_name": peak.name, "source": peak.source,
+                  "dtype": dtype, "batch": batch, "peak_flops_per_s": flops_s, "bytes_per_s": peak.bytes_per_s,
+                  "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s), "bound_s": total,
+                  "layers": [_bound_dict(b) for b in bounds]})  # fmt: skip
+        return
+    out.out.print(_bounds_table(f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline", bounds))
+    memory_bound = sum(b.limit == "memory" for b in bounds)
+    out.out.print(
+        f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
+        f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte; {memory_bound} of {len(bounds)} layers memory-bound; "
+        f"sum of bounds {total * 1e3:.3f} ms ({batch / total:,.0f} images/s at best)" if total else "no work",
+        soft_wrap=True,
+    )  # fmt: skip
+
+
+@click.command("memory")
+@spec_argument
+@click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="fp32", show_default=True)
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True)
+@input_option
+@json_option
+@handles_errors
+def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input_shape, as_json: bool) -> None:
+    """Training cost and memory, computed: backward MACs per layer, parameters, gradients, optimizer
+    state, activations saved for backward, and the inference peak of live activations."""
+    analysis = analyze(with_input(load_spec(spec), input_shape))
+    grads = backward_macs(analysis)
+    mem = training_memory(analysis, dtype, batch, optimizer)
+    forward = analysis.totals.macs
+    backward = {"input_grad": sum(g.input_grad for g in grads), "weight_grad": sum(g.weight_grad for g in grads)}
+    parts = {"params": mem.params, "buffers": mem.buffers, "gradients": mem.gradients,
+             "optimizer_state": mem.optimizer_state, "saved_activations": mem.saved_activations}  # fmt: skip
+    if as_json:
+        out.json({"spec": analysis.spec.name, "dtype": dtype, "batch": batch, "optimizer": optimizer,
+                  "macs_per_example": {"forward": forward, **backward},
+                  "layers": [{"path": g.path, "forward_macs": g.forward, "input_grad_macs": g.input_grad,
+                              "weight_grad_macs": g.weight_grad} for g in grads if g.forward],
+                  "memory_bytes": {**parts, "training_total": mem.training_total,
+                                   "inference_peak_activations": mem.inference_peak}})  # fmt: skip
+        return
+    table = Table(title=f"{analysis.spec.name}: backward MACs per example", header_style="bold")
+    for name in ("layer", "forward MACs", "input grad MACs", "weight grad MACs"):
+        table.add_column(name, justify="left" if name == "layer" else "right")
+    for g in grads:
+        if g.forward:
+            table.add_row(g.path, fmt_int(g.forward), fmt_int(g.input_grad), fmt_int(g.weight_grad))
+    table.add_row("total", fmt_int(forward), fmt_int(backward["input_grad"]), fmt_int(backward["weight_grad"]))
+    out.out.print(table)
+    step = forward + sum(backward.values())
+    out.out.print(f"training step: {fmt_int(step)} MACs per example = FLOPs (2 per MAC): {fmt_int(2 * step)} "
+                  f"({step / forward:.2f}x the forward)" if forward else "no MACs", soft_wrap=True)  # fmt: skip
+    out.out.print(f"memory at {dtype}, batch {batch}, {optimizer}: " + "; ".join(
+        f"{k.replace('_', ' ')} {fmt_bytes(v)}" for k, v in parts.items()) +
+        f"; training total {fmt_bytes(mem.training_total)}; inference peak of live activations "
+        f"{fmt_bytes(mem.inference_peak)}", soft_wrap=True)  # fmt: skip
+
+
+def _progress(out: Output, enabled: bool):
+    """A rich progress bar's per-iteration callback factory, or None (under --json, or off a TTY)."""
+    if not enabled or not out.err.is_terminal:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=out.err, transient=True)  # fmt: skip
+
+    def start(total: int):
+        task = bar.add_task("timing", total=total)
+        return lambda: bar.advance(task)
+
+    return bar, start
+
+
+@click.command("bench")
+@spec_argument
+@click.option("--device", type=click.Choice(["auto", "cuda", "cpu"]), default="auto", show_default=True)
+@click.option("--batch", "batches", default="1,32,128", show_default=True, callback=_batches, help="Comma-separated.")
+@click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="fp32", show_default=True)
+@click.option("--channels-last", is_flag=True, help="Run 2-D inputs and weights in channels-last memory format.")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the module first.")
+@click.option("--train", is_flag=True, help="Time a training step: forward, backward, an SGD (momentum) step.")
+@click.option("--per-layer", is_flag=True, help="Time each layer alone against its roofline bound (first batch size).")
+@click.option("--iters", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--warmup", default=5, show_default=True, type=click.IntRange(0))
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON.")
+@input_option
+@handles_errors
+@needs_extra
+def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: str, channels_last: bool,
+          compile_: bool, train: bool, per_layer: bool, iters: int, warmup: int, json_out: Path | None,
+          input_shape) -> None:  # fmt: skip
+    """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
+    (2 x the analyzer's MACs) against the device's peak, and peak memory."""
+    import json
+
+    from ..bench.run import BenchError
+    from ..bench.run import bench as run_bench
+    from ..bench.run import per_layer as run_per_layer
+    from ..verify import require
+
+    if per_layer and (train or compile_):
+        raise click.UsageError("--per-layer times inference of each layer alone; leave out --train and --compile")
+    require("torch", "archcalc bench")
+    analysis = analyze(with_input(load_spec(spec), input_shape))
+    bar, progress = _progress(out, json_out is None)
+    try:
+        if bar is not None:
+            bar.start()
+        if per_layer:
+            used, peak, times = run_per_layer(analysis, device, batches[0], dtype, channels_last, iters, warmup, progress)
+            result = _per_layer_report(out, analysis, used, peak, times, batches[0], dtype, json_out is None)
+        else:
+            measured = run_bench(analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress)
+            result = measured.to_dict()
+            if json_out is None:
+                _bench_report(out, result)
+    except BenchError as err:
+        raise click.UsageError(str(err)) from None
+    finally:
+        if bar is not None:
+            bar.stop()
+    if json_out is not None:
+        write_atomic(json_out, json.dumps(result, indent=2) + "\n")
+        out.err.print(f"wrote {json_out}")
+
+
+def _bench_report(out: Output, r: dict[str, Any]) -> None:
+    table = Table(title=f"{r['spec']} on {r['device_name']}, {r['dtype']}, {r['mode']}"
+                  + (", channels-last" if r["channels_last"] else "") + (", compiled" if r["compile"] else ""),
+                  header_style="bold")  # fmt: skip
+    for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of peak", "peak memory"):
+        table.add_column(name, justify="right")
+    for b in r["batches"]:
+        share = f"{b['achieved_over_peak']:.1%}" if b["achieved_over_peak"] is not None else "n/a"
+        table.add_row(str(b["batch"]), f"{b['median_ms']:.3f}", f"{b['p95_ms']:.3f}", f"{b['images_per_s']:,.1f}",
+                      f"{b['achieved_tflops']:.4f}", share, fmt_bytes(b["peak_memory_bytes"]))  # fmt: skip
+    out.out.print(table)
+    peak = r["peak"]
+    ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
+    out.out.print(f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). "
+                  f"Memory: {r['memory_measure']}.", soft_wrap=True)  # fmt: skip
+
+
+def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: int, dtype: str, show: bool) -> dict:
+    measured = {t.path: t.summary.median_s for t in times}
+    if peak.flops_per_s is None:
+        raise click.UsageError(f"no peak figures for {peak.name} at {dtype}: cannot compute roofline bounds")
+    bounds = [bound(traffic(row, dtype, batch), peak.flops_per_s, peak.bytes_per_s) for row in analysis.rows
+              if row.path in measured]  # fmt: skip
+    if show:
+        out.out.print(_bounds_table(f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone",
+                                    bounds, measured))  # fmt: skip
+        out.out.print(f"peak {peak.flops_per_s / 1e12:.3f} TFLOP/s, {peak.bytes_per_s / 1e9:.1f} GB/s ({peak.source}); "
+                      "efficiency = roofline bound / measured median", soft_wrap=True)  # fmt: skip
+    return {"spec": analysis.spec.name, "device": device, "device_name": peak.name, "dtype": dtype, "batch": batch,
+            "peak": {"flops_per_s": peak.flops_per_s, "bytes_per_s": peak.bytes_per_s, "source": peak.source},
+            "layers": [_bound_dict(b, measured[b.traffic.path]) for b in bounds]}  # fmt: skip

@@ -1,0 +1,69 @@
+"""Every layer's derivation, in execution order: a second walk that asks each layer to `explain`.
+
+Kept out of `analyze` so the counting fold stays as it is; this pass walks the same tree with
+the same names (`archcalc.analyze.named_layers`), so its paths match the analysis rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from .analyze import ROOT, Scope, _Walker, walk_spec
+from .formulas import Derivation, volume
+from .layers import Counts, Shape
+from .spec import Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """One row of the analysis (same path and kind) with its derivations."""
+
+    path: str
+    kind: str
+    derivations: tuple[Derivation, ...]
+
+
+def _merge_derivations(kind: str, in_shape: Shape, counts: Counts) -> tuple[Derivation, ...]:
+    """A merge point (concat or add) has no layer object of its own: derive it from its counts."""
+    out = counts.out_shape
+    if kind == "concat":
+        return (Derivation("output", f"branch outputs concatenated along channels -> {volume(out)}", out[0]),)
+    inputs = counts.connections // max(prod(out), 1)
+    how = "added" if kind == "add" else f"merged ({kind})"
+    text = f"{inputs} inputs {how} element-wise -> {volume(out)}, {counts.units:,} units"
+    return (Derivation("output", text, counts.units),)
+
+
+class _ExplainWalker(_Walker):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers: dict[tuple[str, ...], Any] = {}
+        self.explained: list[Explained] = []
+
+    def visit(self, layer: Any, shape: Shape, scope: Scope) -> Shape:
+        self.layers[scope.path] = layer
+        return super().visit(layer, shape, scope)
+
+    def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
+        super().emit(scope, kind, summary, in_shape, counts)
+        layer = self.layers.get(scope.path)
+        lines = layer.explain(in_shape) if layer is not None else _merge_derivations(kind, in_shape, counts)
+        self.explained.append(Explained(".".join(scope.path), kind, tuple(lines)))
+
+
+def explain(spec: Spec, input_shape: Shape | None = None) -> tuple[Explained, ...]:
+    """Each analysis row's derivation: output sizes as (W - K + 2P)/S + 1, parameters, MACs.
+
+    >>> from archcalc import load_spec
+    >>> rows = explain(load_spec("alexnet"))
+    >>> rows[0].derivations[0].formula
+    '(227 - 11 + 2*0)/4 + 1 = 55'
+    >>> next(r for r in rows if r.path == "fc6").derivations[0].formula
+    '9216 x 4096 + 4096 = 37,752,832 parameters'
+    """
+    shape = tuple(input_shape or spec.input)
+    walker = _ExplainWalker()
+    walk_spec(spec, lambda: walker.run(spec.layers, shape, ROOT, ("layers",)))
+    return tuple(walker.explained)

@@ -1,0 +1,154 @@
+"""Receptive fields: for every layer, the input region one output unit sees, per spatial dimension.
+
+Pure. Each layer kind says how it moves positions (`Layer.rf_step`: a window's span, stride
+and leading padding, or "the whole input"); containers combine their paths (`receptive`). This
+module holds the field arithmetic and the walk. The recurrence (Araujo, Norris & Sim, "Computing
+receptive fields of convolutional neural networks", Distill 2019), with r the field size, j the
+jump (distance in input pixels between neighbouring units) and s the input pixel under the first
+tap of unit 0, for a window of span K = D*(k - 1) + 1, stride S and leading padding P:
+
+    r' = r + (K - 1) * j        j' = j * S        s' = s - P * j
+
+Fields ignore the image border: s may be negative (padding) and r may exceed the input. A
+branch point takes the union over its paths (the largest field).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .analyze import ROOT, Scope, located, named_layers, walk_spec
+from .layers import Shape
+from .layers.base import RFStep
+from .spec import Spec
+
+Number = int | Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class AxisField:
+    """The receptive field along one spatial dimension, in input pixels.
+
+    size: pixels from the first to the last one an output unit can see; jump: input pixels
+    between neighbouring output units (the effective stride); start: the first input pixel
+    (0-based) of output unit 0's field (negative: it starts in the padding); whole: the unit
+    sees the whole input (after global pooling, flatten, linear), so size is the input's.
+    Unit u's field is [start + u*jump, start + u*jump + size - 1].
+    """
+
+    size: Number
+    jump: Number | None
+    start: Number
+    whole: bool = False
+
+    @property
+    def center(self) -> Number:
+        """Centre of output unit 0's field: start + (size - 1)/2."""
+        return self.start + Fraction(self.size - 1, 2) if not self.whole else Fraction(self.size - 1, 2)
+
+
+Field = tuple[AxisField, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRow:
+    """One layer (or merge point) of the network with its field per spatial dimension."""
+
+    path: str
+    kind: str
+    out_shape: Shape
+    axes: Field
+    note: str | None = None
+
+
+def _plain(value: Number) -> Number:
+    return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
+
+
+def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) -> Field:
+    """One layer's step: r' = r + (K - 1)*j, j' = j*S, s' = s - P*j (see the module docstring).
+
+    A transposed conv is read as a stride-1 conv over its zero-stuffed input (Dumoulin & Visin,
+    relationship 14): jump j/S, span K, padding K - 1 - P; its size is an upper bound, as a
+    unit's extreme taps may fall on inserted zeros.
+
+    >>> f = apply_step((AxisField(1, 1, 0),), RFStep((11,), (4,), (0,)), (227,))   # AlexNet conv1
+    >>> f[0].size, f[0].jump, f[0].start
+    (11, 4, 0)
+    """
+    if step is None:
+        return field
+    if step.whole or any(axis.whole for axis in field):
+        return tuple(AxisField(n, None, 0, True) for n in input_sizes)
+    out = []
+    for axis, span, stride, pad in zip(field, step.span, step.stride, step.pad_before):
+        j = axis.jump
+        if step.transposed:
+            j = Fraction(j, stride)  # type: ignore[arg-type]
+            out.append(AxisField(_plain(axis.size + (span - 1) * j), _plain(j), _plain(axis.start - (span - 1 - pad) * j)))
+        else:
+            out.append(AxisField(axis.size + (span - 1) * j, j * stride, axis.start - pad * j))  # type: ignore[operator]
+    return tuple(out)
+
+
+def union(fields: list[Field]) -> tuple[Field, str | None]:
+    """The largest field over paths: from the earliest start to the latest end, per dimension."""
+    note = None
+    out = []
+    for axes in zip(*fields):
+        if any(axis.whole for axis in axes):
+            out.append(next(axis for axis in axes if axis.whole))
+            continue
+        start = min(axis.start for axis in axes)
+        end = max(axis.start + axis.size - 1 for axis in axes)
+        jumps = {axis.jump for axis in axes}
+        if len(jumps) > 1:
+            note = f"paths move with different jumps ({', '.join(map(str, sorted(jumps)))}); the largest is kept"  # type: ignore[arg-type]
+        out.append(AxisField(_plain(end - start + 1), max(jumps), start))  # type: ignore[type-var]
+    return tuple(out), note
+
+
+class _FieldWalker:
+    """Walks the layer tree with the analyzer's names, carrying the field along each path."""
+
+    def __init__(self, input_sizes: tuple[int, ...]) -> None:
+        self.input_sizes = input_sizes
+        self.rows: list[FieldRow] = []
+
+    def child(self, scope: Scope, name: str, field: tuple[str | int, ...]) -> Scope:
+        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.label)
+
+    def run(self, layers: list, shape: Shape, field: Field, scope: Scope, loc: tuple) -> tuple[Shape, Field]:
+        for layer, child in named_layers(layers, scope, loc):
+            with located(child):
+                shape, field = layer.receptive(shape, field, self, child)
+        return shape, field
+
+    def step(self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, field: Field, step: RFStep | None) -> Field:
+        new = apply_step(field, step, self.input_sizes)
+        self.rows.append(FieldRow(".".join(scope.path), kind, out_shape, new))
+        return new
+
+    def merge(self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, fields: list[Field]) -> Field:
+        new, note = union(fields)
+        self.rows.append(FieldRow(".".join(scope.path), kind, out_shape, new, note))
+        return new
+
+
+def receptive_fields(spec: Spec, input_shape: Shape | None = None) -> tuple[FieldRow, ...]:
+    """Every layer's receptive field size, jump and start per spatial dimension, in order.
+
+    r' = r + (K - 1)*j, j' = j*S, start' = start - P*j; branches take the union over paths.
+
+    >>> from archcalc import load_spec
+    >>> last = [row for row in receptive_fields(load_spec("alexnet")) if row.path == "pool3"][0]
+    >>> last.axes[0].size, last.axes[0].jump, last.axes[0].start, last.axes[0].center
+    (195, 32, -64, Fraction(33, 1))
+    """
+    shape = tuple(input_shape or spec.input)
+    sizes = shape[1:]
+    walker = _FieldWalker(sizes)
+    start: Field = tuple(AxisField(1, 1, 0) for _ in sizes)
+    walk_spec(spec, lambda: walker.run(spec.layers, shape, start, ROOT, ("layers",)))
+    return tuple(walker.rows)

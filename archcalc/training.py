@@ -1,0 +1,305 @@
+"""What a training step costs and what memory a network needs, from the spec alone (no torch).
+
+A dataflow walk (the analyzer's Walker protocol) follows the tensors: which tensor each row reads
+and writes, and whether it requires a gradient. From that:
+- backward MACs per row: input gradient and weight gradient;
+- memory: parameters, gradients, optimizer state, the activations autograd saves for backward,
+  and the peak of live activations at inference.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+from .analyze import COUNTER_BYTES, Analysis, Row, dtype_bytes
+from .layers import Counts, Shape, layer_names
+
+# ops whose output is their input (a view, or the input itself): no new tensor at inference
+ALIAS_OPS = frozenset({"flatten", "identity"})
+# ... and at inference only (dropout returns its input in eval mode)
+EVAL_ALIAS_OPS = ALIAS_OPS | {"dropout"}
+
+
+@dataclass(frozen=True)
+class Saves:
+    """What torch's autograd saves for one op's backward, once a gradient flows through it.
+
+    input / output: the op's input or output tensor (shared with its neighbours, counted once);
+    input_if_weight_grad: the input, only when the weight trains (addmm saves mat1 for the weight
+    gradient alone); inputs: every input of a merge (mul); indices: int64, one per output element
+    (max pooling's argmax); temporaries: intermediate tensors of the output's size at the dtype
+    (dropout's scaled mask; LRN's intermediate quotient and power); padded_input: a tensor of the
+    elements the op reads after its own padding (LRN's channel-padded squares);
+    stats: fp32 values per channel (batch norm's saved mean and inverse std); unless_global: the
+    input is saved only when the pooling is not global (torch computes a global average as a
+    mean, whose backward needs only the shape).
+    Measured with torch.autograd.graph.saved_tensors_hooks (tests/test_bench.py checks it).
+    """
+
+    input: bool = False
+    output: bool = False
+    input_if_weight_grad: bool = False
+    inputs: bool = False
+    indices: bool = False
+    temporaries: int = 0
+    padded_input: bool = False
+    stats: int = 0
+    unless_global: bool = False
+
+
+# op (the row's `op`, the torch functional it runs) -> what autograd saves; ops missing save nothing
+SAVES: dict[str, Saves] = {
+    "conv": Saves(input=True), "conv_transpose": Saves(input=True), "linear": Saves(input_if_weight_grad=True),
+    "batch_norm": Saves(input=True, stats=2),
+    "max_pool": Saves(input=True, indices=True), "adaptive_max_pool": Saves(input=True, indices=True),
+    "avg_pool": Saves(input=True), "adaptive_avg_pool": Saves(input=True, unless_global=True),
+    "relu": Saves(output=True), "sigmoid": Saves(output=True), "tanh": Saves(output=True),
+    "softmax": Saves(output=True), "log_softmax": Saves(output=True),
+    "relu6": Saves(input=True), "leaky_relu": Saves(input=True), "gelu": Saves(input=True), "silu": Saves(input=True),
+    "mish": Saves(input=True), "hardswish": Saves(input=True), "hardsigmoid": Saves(input=True),
+    "dropout": Saves(temporaries=1), "mul": Saves(inputs=True),
+    # F.local_response_norm runs pad, avg_pool3d, mul, add, pow, div: they save the input, the
+    # channel-padded squares and two output-sized intermediates
+    "lrn": Saves(input=True, padded_input=True, temporaries=2),
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Step:
+    """One row in the dataflow: the tensors it reads and writes, and what needs gradients."""
+
+    row: Row
+    inputs: tuple[int, ...]
+    output: int
+    trains: bool  # its own parameters receive gradients
+    input_grad: bool  # a gradient must flow into its input(s)
+    output_grad: bool  # its output requires a gradient (autograd records it)
+
+
+@dataclass
+class _Frame:
+    depth: int
+    entry: tuple[int, bool]
+    outs: list[tuple[int, bool]] = field(default_factory=list)
+
+
+class _Flow:
+    """The Walker that follows tensors: (id, requires_grad) through sequences and forks."""
+
+    def __init__(self, rows: tuple[Row, ...], input_shape: Shape) -> None:
+        self.rows = iter(rows)
+        self.steps: list[Step] = []
+        self.shapes: dict[int, Shape] = {0: input_shape}
+        self.current: tuple[int, bool] = (0, False)  # the network input needs no gradient
+        self.depth = 0
+        self.forks: list[_Frame] = []
+        self.trainable = [True]
+
+    def child(self, scope: Any, name: str, field: Any) -> Any:
+        return scope
+
+    def run(self, layers: list[Any], shape: Shape, scope: Any, field: Any) -> Shape:
+        self.depth += 1
+        branch = self.forks and self.forks[-1].depth == self.depth - 1
+        if branch:
+            self.current = self.forks[-1].entry
+        for layer, _ in zip(layers, layer_names(layers)):
+            self.trainable.append(self.trainable[-1] and layer.trainable)
+            if layer.forks:
+                self.forks.append(_Frame(self.depth, self.current))
+                shape = layer.walk(shape, self, scope)
+                self.forks.pop()
+            else:
+                shape = layer.walk(shape, self, scope)
+            self.trainable.pop()
+        if branch:
+            self.forks[-1].outs.append(self.current)
+        self.depth -= 1
+        return shape
+
+    def emit(self, scope: Any, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
+        row = next(self.rows)
+        merging = self.forks and self.forks[-1].depth == self.depth
+        sources = self.forks[-1].outs if merging else [self.current]
+        input_grad = any(grad for _, grad in sources)
+        trains = self.trainable[-1] and row.params > 0
+        if row.op in ALIAS_OPS and not merging:
+            out = sources[0][0]
+        else:
+            out = len(self.shapes)
+            self.shapes[out] = row.out_shape
+        self.steps.append(Step(row, tuple(t for t, _ in sources), out, trains, input_grad, input_grad or trains))
+        self.current = (out, input_grad or trains)
+
+
+def dataflow(analysis: Analysis) -> tuple[list[Step], dict[int, Shape]]:
+    """Each row as a step reading and writing tensor ids (0 is the network input), in execution
+    order, with the gradients it needs; and every tensor's shape (per example)."""
+    flow = _Flow(analysis.rows, analysis.input_shape)
+    flow.run(analysis.spec.layers, analysis.input_shape, None, ("layers",))
+    return flow.steps, flow.shapes
+
+
+# ---------------------------------------------------------------------------------------------
+# backward MACs
+
+
+@dataclass(frozen=True, slots=True)
+class BackwardMacs:
+    """A row's multiply-accumulates in the backward pass, per example."""
+
+    path: str
+    forward: int
+    input_grad: int
+    weight_grad: int
+
+    @property
+    def total(self) -> int:
+        return self.input_grad + self.weight_grad
+
+
+def backward_macs(analysis: Analysis) -> list[BackwardMacs]:
+    """Backward MACs per row. A layer with MACs computes a product linear in its input and in its
+    weights (y = W x); each gradient is the same product transposed (dx = W^T dy, dW = dy x^T), so
+    each costs the forward MACs: the input gradient when a gradient flows into the input (some
+    layer before it trains), the weight gradient when its own parameters train.
+
+    >>> from archcalc import analyze, load_spec
+    >>> b = backward_macs(analyze(load_spec("lenet5")))
+    >>> (b[0].forward, b[0].input_grad, b[0].weight_grad)   # C1: the image needs no gradient
+    (117600, 0, 117600)
+    """
+    steps, _ = dataflow(analysis)
+    return [
+        BackwardMacs(
+            s.row.path, s.row.macs, s.row.macs if s.input_grad else 0, s.row.macs if s.trains and s.row.weights else 0
+        )
+        for s in steps
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# memory
+
+
+OPTIMIZER_STATES = {"none": 0, "sgd": 0, "sgd-momentum": 1, "adam": 2}  # state tensors per parameter
+
+
+@dataclass(frozen=True, slots=True)
+class SavedTensor:
+    """One tensor autograd saves: which (a tensor id, or a row's own extra), its bytes per batch."""
+
+    key: tuple[Any, ...]
+    path: str
+    what: str
+    bytes: int
+
+
+def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> list[SavedTensor]:
+    """What autograd saves for backward in a training step, each tensor once (a ReLU's saved
+    output is the next conv's saved input: one tensor)."""
+    size = dtype_bytes(dtype)
+    steps, shapes = dataflow(analysis)
+    saved: dict[tuple[Any, ...], SavedTensor] = {}
+
+    def tensor(tid: int, path: str, what: str) -> None:
+        saved.setdefault(("tensor", tid), SavedTensor(("tensor", tid), path, what, prod(shapes[tid]) * size * batch))
+
+    def extra(path: str, what: str, nbytes: int) -> None:
+        saved[(path, what)] = SavedTensor((path, what), path, what, nbytes)
+
+    for s in steps:
+        rule = SAVES.get(s.row.op)
+        if rule is None or not s.output_grad:
+            continue
+        path, out_elems = s.row.path, prod(s.row.out_shape) * batch
+        global_pool = all(n == 1 for n in s.row.out_shape[1:])
+        if rule.input and not (rule.unless_global and global_pool):
+            tensor(s.inputs[0], path, "input")
+        if rule.input_if_weight_grad and s.trains:
+            tensor(s.inputs[0], path, "input")
+        if rule.inputs:
+            for tid in s.inputs:
+                tensor(tid, path, "input")
+        if rule.output:
+            tensor(s.output, path, "output")
+        if rule.indices:
+            extra(path, "indices", out_elems * COUNTER_BYTES)
+        if rule.temporaries:
+            extra(path, "temporaries", rule.temporaries * out_elems * size)
+        if rule.padded_input:
+            extra(path, "padded input", s.row.op_in_elements * batch * size)
+        if rule.stats:
+            extra(path, "stats", rule.stats * s.row.out_shape[0] * 4)
+    return list(saved.values())
+
+
+def inference_peak(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> int:
+    """Peak bytes of live activations at inference, the input included, under a simple schedule:
+    rows run in order; a row's output is allocated while its inputs are live; a tensor is freed
+    after its last reader, so a residual's or a concat's inputs stay live until the merge.
+    Views (flatten) and inference no-ops (dropout, identity) allocate nothing."""
+    size = dtype_bytes(dtype)
+    steps, shapes = dataflow(analysis)
+    alias: dict[int, int] = {}  # tensor id -> the storage it views
+    for s in steps:
+        if s.row.op in EVAL_ALIAS_OPS and len(s.inputs) == 1:
+            alias[s.output] = alias.get(s.inputs[0], s.inputs[0])
+    root = lambda tid: alias.get(tid, tid)  # noqa: E731
+    last_use: dict[int, int] = {}
+    for i, s in enumerate(steps):
+        for tid in s.inputs:
+            last_use[root(tid)] = i
+    last_use.setdefault(root(steps[-1].output) if steps else 0, len(steps))  # the result outlives the run
+    live = {0: prod(shapes[0]) * size * batch}
+    peak = sum(live.values())
+    for i, s in enumerate(steps):
+        out = root(s.output)
+        if out not in live:
+            live[out] = prod(shapes[s.output]) * size * batch
+        peak = max(peak, sum(live.values()))
+        for tid in [t for t in live if last_use.get(t, -1) <= i and t != out]:
+            del live[tid]
+    return peak
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingMemory:
+    """Bytes of a training step at one dtype and batch: each part apart."""
+
+    dtype: str
+    batch: int
+    optimizer: str
+    params: int
+    buffers: int
+    gradients: int
+    optimizer_state: int
+    saved_activations: int
+    inference_peak: int
+
+    @property
+    def training_total(self) -> int:
+        """Parameters, buffers, gradients, optimizer state and saved activations together."""
+        return self.params + self.buffers + self.gradients + self.optimizer_state + self.saved_activations
+
+
+def training_memory(analysis: Analysis, dtype: str = "fp32", batch: int = 1, optimizer: str = "adam") -> TrainingMemory:
+    """The memory model: parameters (all), gradients (trainable ones), optimizer state (SGD with
+    momentum: one tensor per parameter, Adam: two), saved activations, inference peak."""
+    if optimizer not in OPTIMIZER_STATES:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATES)}")
+    size = dtype_bytes(dtype)
+    t = analysis.totals
+    return TrainingMemory(
+        dtype=dtype,
+        batch=batch,
+        optimizer=optimizer,
+        params=t.params * size,
+        buffers=t.buffers * size + t.counters * COUNTER_BYTES,
+        gradients=t.trainable_params * size,
+        optimizer_state=OPTIMIZER_STATES[optimizer] * t.trainable_params * size,
+        saved_activations=sum(s.bytes for s in saved_tensors(analysis, dtype, batch)),
+        inference_peak=inference_peak(analysis, dtype, batch),
+    )

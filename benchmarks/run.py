@@ -1,0 +1,535 @@
+"""The performance suite: archcalc against torchinfo, fvcore and ptflops, measured side by side.
+
+Run from the repository root: `python -m benchmarks` (needs the `bench` extra). It prints every
+figure, writes reports/performance.md, and exits 1 when a target is missed:
+
+- resnet152 analysed in-process at least 100x faster than torchinfo.summary (load + analyze
+  against summary on the torch module archcalc's builder makes from the same spec);
+- `archcalc shapes resnet152` under 0.25 s as a whole process (median of the runs);
+- the generated 10,000-layer net analysed (load + analyze) in under 1 s;
+- analysis time linear in the number of layers (log-log exponent at most 1.15).
+
+Times are wall clock (time.perf_counter) with CPU time (time.process_time, or the children's
+rusage for processes) beside them, so a loaded machine shows as wall >> CPU. Each figure is the
+minimum and the median of several runs; the torch tools, which take seconds, run fewer times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .nets import chain_yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ("alexnet", "vgg16", "googlenet", "resnet50", "resnet152")
+BIG = 10_000
+SCALING = (10, 30, 100, 300, 1_000, 3_000, 10_000)
+TOOLS = ("torchinfo", "fvcore", "ptflops")
+
+TARGET_RATIO = 100  # resnet152: torchinfo.summary time / archcalc time
+TARGET_PROCESS_S = 0.25  # `archcalc shapes resnet152`, whole process
+TARGET_BIG_S = 1.0  # the 10,000-layer net, load + analyze
+TARGET_EXPONENT = 1.15  # log-log slope of analysis time against layers
+
+
+@dataclass
+class Timing:
+    """Several runs of one thing: wall and CPU seconds, minimum and median."""
+
+    wall: list[float]
+    cpu: list[float]
+
+    @property
+    def best(self) -> float:
+        return min(self.wall)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu)
+
+
+def timed(fn: Callable[[], Any], runs: int, warmup: int = 1) -> tuple[Timing, Any]:
+    """Run `fn` `warmup` times untimed, then `runs` times; the last result comes back too."""
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    walls, cpus = [], []
+    for _ in range(runs):
+        c0, w0 = time.process_time(), time.perf_counter()
+        result = fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return Timing(walls, cpus), result
+
+
+def timed_process(cmd: list[str], runs: int, env: dict[str, str]) -> Timing:
+    """Whole-process wall time and the child's CPU time (user + system, from rusage)."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        w0 = time.perf_counter()
+        subprocess.run(cmd, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        walls.append(time.perf_counter() - w0)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    return Timing(walls, cpus)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+
+
+def quiet():
+    """The tools' prints and warnings silenced, as the verifier silences them."""
+    from archcalc.verify.counters import _quiet
+
+    return _quiet()
+
+
+# ---------------------------------------------------------------------------------------------
+# the machine
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import pydantic
+    import torch
+
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} logical cores (torch threads: {torch.get_num_threads()})",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": f"torch {torch.__version__}, pydantic {pydantic.VERSION}, "
+        + ", ".join(f"{name} {_version(name)}" for name in ("torchinfo", "fvcore", "ptflops", "rich", "click")),
+        "load": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
+    }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    try:
+        return version(package)
+    except Exception:  # noqa: BLE001 - a version string is informative only
+        return "?"
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) in-process: archcalc vs torchinfo, fvcore, ptflops on the same modules
+
+
+def _load(name: str):
+    from archcalc import load_spec, parse_spec
+
+    if name == f"generated-{BIG}":
+        text = chain_yaml(BIG)
+        return lambda: parse_spec(text, f"{name}.yaml")
+    return lambda: load_spec(name)
+
+
+def run_torchinfo(model: Any, shape: tuple[int, ...]) -> dict[str, int]:
+    import torchinfo
+
+    with quiet():
+        stats = torchinfo.summary(model, input_size=(1, *shape), verbose=0, device="cpu")
+    return {"params": int(stats.total_params), "ops": int(stats.total_mult_adds)}
+
+
+def run_fvcore(model: Any, shape: tuple[int, ...]) -> dict[str, int]:
+    import torch
+    from fvcore.nn import FlopCountAnalysis
+
+    with quiet():
+        analysis = FlopCountAnalysis(model, torch.randn(1, *shape))
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+        analysis.by_module()  # the per-layer figures, as a user asks for them
+        total = int(analysis.total())
+    return {"params": sum(p.numel() for p in model.parameters()), "ops": total}
+
+
+def run_ptflops(model: Any, shape: tuple[int, ...]) -> dict[str, int]:
+    from ptflops import get_model_complexity_info
+
+    with quiet():  # print_per_layer_stat: the per-layer table is what is asked for
+        macs, params = get_model_complexity_info(
+            model, tuple(shape), as_strings=False, print_per_layer_stat=True, backend="pytorch", ost=io.StringIO()
+        )
+    return {"params": int(params), "ops": int(macs)}
+
+
+RUNNERS: dict[str, Callable[[Any, tuple[int, ...]], dict[str, int]]] = {
+    "torchinfo": run_torchinfo,
+    "fvcore": run_fvcore,
+    "ptflops": run_ptflops,
+}
+
+
+@dataclass
+class Comparison:
+    name: str
+    layers: int
+    archcalc: Timing
+    params: int
+    macs: int
+    tools: dict[str, tuple[Timing, dict[str, int], dict[str, int]]]  # tool -> (timing, its totals, ours under it)
+
+
+def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callable[[str], None]) -> list[Comparison]:
+    from archcalc import analyze
+    from archcalc.conventions import PRESETS, convention_totals
+    from archcalc.verify.build import build_model
+
+    # archcalc first, for every net, with no torch model alive: a heap full of modules makes
+    # every cyclic-GC pass slower, which would charge the torch tools' memory to archcalc.
+    ours = {}
+    for name in names:
+        load = _load(name)
+        ours[name] = timed(lambda load=load: analyze(load()), runs)
+    import torch
+
+    torch.set_grad_enabled(False)
+    out = []
+    for name in names:
+        timing, analysis = ours[name]
+        spec, shape = analysis.spec, tuple(analysis.spec.input)
+        model = build_model(spec).eval()
+        model(torch.randn(1, *shape))  # warm torch's kernels once, for every tool alike
+        tools = {}
+        for tool in TOOLS:
+            t, totals = timed(lambda tool=tool, model=model, shape=shape: RUNNERS[tool](model, shape), tool_runs, warmup=0)
+            under = convention_totals(analysis, PRESETS[tool])
+            tools[tool] = (t, totals, {"params": under["params"], "ops": under["ops"]})
+            log(f"  {name:>16} {tool:>9}: {ms(t.best):>10}  ops {totals['ops']:,} (archcalc as {tool}: {under['ops']:,})")
+        row = Comparison(name, len(analysis.rows), timing, analysis.totals.params, analysis.totals.macs, tools)
+        log(f"  {name:>16}  archcalc: {ms(timing.best):>10}  params {row.params:,}  MACs {row.macs:,}  "
+            f"({row.layers:,} rows)")  # fmt: skip
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) whole process and import time
+
+
+def process_env() -> dict[str, str]:
+    """The environment of an installed archcalc: this checkout first on the path, bytecode cached
+    (pip compiles it at install; PYTHONDONTWRITEBYTECODE would make every run compile the sources)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["COLUMNS"] = "200"
+    return env
+
+
+def compile_bytecode() -> None:
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "archcalc"), quiet=1)
+
+
+TORCHINFO_SCRIPT = """
+import torchinfo
+{source}
+torchinfo.summary(model, input_size=(1, {shape}))
+"""
+
+
+def whole_process(runs: int, env: dict[str, str], log: Callable[[str], None]) -> dict[str, Any]:
+    from archcalc import load_spec
+    from archcalc.verify.build import render
+
+    spec = load_spec("resnet152")
+    shapes_cmd = [sys.executable, "-m", "archcalc.cli", "shapes", "resnet152"]
+    ours = timed_process(shapes_cmd, runs, env)
+    log(f"  archcalc shapes resnet152: median {ms(ours.median)}, best {ms(ours.best)} (CPU {ms(ours.cpu_median)})")
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "torchinfo_resnet152.py"
+        script.write_text(TORCHINFO_SCRIPT.format(source=render(spec), shape=", ".join(map(str, spec.input))))
+        theirs = timed_process([sys.executable, str(script)], max(2, runs // 3), env)
+    log(f"  torchinfo script:          median {ms(theirs.median)}, best {ms(theirs.best)} (CPU {ms(theirs.cpu_median)})")
+
+    probe = ("import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
+             "r = CliRunner().invoke(main, ['shapes', 'resnet152']); assert r.exit_code == 0, r.output\n"
+             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('torch', 'fvcore', 'archcalc', 'rich', 'click', 'pydantic', 'yaml'))))")  # fmt: skip
+    loaded = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, check=True, capture_output=True,
+                            text=True).stdout.split()  # fmt: skip
+    imports = []
+    for _ in range(runs):
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import archcalc.cli"], env=env, cwd=ROOT,
+                             check=True, capture_output=True, text=True).stderr  # fmt: skip
+        imports.append(_importtime(err))
+    cumulative = statistics.median(total for total, _ in imports)
+    top = imports[0][1]
+    log(f"  import archcalc.cli: {ms(cumulative)} (python -X importtime, median)")
+    return {"ours": ours, "theirs": theirs, "loaded": loaded, "import_s": cumulative, "top": top}
+
+
+def _importtime(stderr: str) -> tuple[float, list[tuple[str, float]]]:
+    """Total and the heaviest top-level imports of `python -X importtime` output (microseconds -> s)."""
+    rows = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line or "cumulative" in line:
+            continue
+        _, cumulative, name = line.split("|")
+        rows.append((name.rstrip(), int(cumulative) / 1e6))
+    tops = [(name.strip(), seconds) for name, seconds in rows if not name.startswith("  ")]
+    heavy = sorted(tops, key=lambda r: -r[1])[:8]
+    total = next((s for n, s in reversed(rows) if n.strip() == "archcalc.cli"), sum(s for _, s in tops))
+    return total, heavy
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) scaling
+
+
+def scaling(runs: int, log: Callable[[str], None]) -> dict[str, Any]:
+    from archcalc import analyze, parse_spec
+
+    points = []
+    for n in SCALING:
+        text = chain_yaml(n)
+        t_total, analysis = timed(lambda text=text: analyze(parse_spec(text)), runs)
+        spec = parse_spec(text)
+        t_analyze, _ = timed(lambda spec=spec: analyze(spec), runs)
+        assert len(analysis.rows) == n, (n, len(analysis.rows))
+        points.append((n, t_total.best, t_analyze.best))
+        log(f"  {n:>6,} layers: load + analyze {ms(t_total.best):>10}, analyze {ms(t_analyze.best):>10}")
+    xs = [n for n, _, _ in points]
+    fit = {}
+    for key, index in (("total", 1), ("analyze", 2)):
+        ys = [p[index] for p in points]
+        slope, intercept = _linear_fit(xs, ys)
+        logs = [(math.log(p[0]), math.log(p[index])) for p in points if p[0] >= 100]
+        exponent, _ = _linear_fit([a for a, _ in logs], [b for _, b in logs])
+        fit[key] = {"slope_us": slope * 1e6, "intercept_ms": intercept * 1e3, "exponent": exponent}
+        log(f"  {key}: {slope * 1e6:.2f} µs per layer + {intercept * 1e3:.2f} ms; log-log exponent {exponent:.3f}")
+    return {"points": points, "fit": fit}
+
+
+def _linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least squares y = slope * x + intercept."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return slope, my - slope * mx
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) the bench harness against a hand-written loop
+
+
+def bench_harness(log: Callable[[str], None]) -> dict[str, Any] | None:
+    """archcalc bench (issue 7) against a minimal torch loop: pending until that package lands."""
+    try:
+        import archcalc.bench  # noqa: F401
+    except ImportError:
+        message = "pending: archcalc bench not yet available (archcalc/bench/ is not in this checkout)"
+    else:
+        message = ("pending: archcalc bench (issue 7) has landed, but this suite does not yet compare it with a "
+                   "hand-written torch loop; no figure is reported until it does")  # fmt: skip
+    log("  " + message)
+    return {"pending": message}
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def targets(comparisons: list[Comparison], process: dict[str, Any], scale: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    by_name = {c.name: c for c in comparisons}
+    out = []
+    if "resnet152" in by_name:
+        c = by_name["resnet152"]
+        ratio = c.tools["torchinfo"][0].best / c.archcalc.best
+        out.append((f"resnet152 in-process: archcalc at least {TARGET_RATIO}x faster than torchinfo.summary",
+                    f"{ratio:,.0f}x ({ms(c.archcalc.best)} vs {ms(c.tools['torchinfo'][0].best)})",
+                    ratio >= TARGET_RATIO))  # fmt: skip
+    if process:
+        t = process["ours"]
+        out.append((f"`archcalc shapes resnet152` under {TARGET_PROCESS_S} s as a whole process (median)",
+                    f"{ms(t.median)} (best {ms(t.best)}, CPU {ms(t.cpu_median)})", t.median < TARGET_PROCESS_S))  # fmt: skip
+        leaked = [m for m in process["loaded"] if m.split(".")[0] in ("torch", "fvcore")]
+        out.append(("the static path imports no torch or fvcore", ", ".join(leaked) or "none imported", not leaked))
+    big = by_name.get(f"generated-{BIG}")
+    if big:
+        out.append((f"{BIG:,}-layer net analysed (load + analyze) in under {TARGET_BIG_S} s",
+                    f"{ms(big.archcalc.best)} (median {ms(big.archcalc.median)})", big.archcalc.median < TARGET_BIG_S))  # fmt: skip
+    if scale:
+        e = scale["fit"]["total"]["exponent"]
+        out.append((f"analysis time linear in layers (log-log exponent at most {TARGET_EXPONENT})", f"{e:.3f}",
+                    e <= TARGET_EXPONENT))  # fmt: skip
+    return out
+
+
+def _agree(ours: int, theirs: int) -> str:
+    return "=" if ours == theirs else f"≠ {theirs - ours:+,}"
+
+
+def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], process: dict[str, Any],
+             scale: dict[str, Any], harness: dict[str, Any] | None, checks: list[tuple[str, str, bool]],
+             load_end: str, elapsed: float) -> str:  # fmt: skip
+    lines = [
+        "# archcalc performance",
+        "",
+        f"Produced by `{command}` (benchmarks/run.py) in {elapsed:,.0f} s. Times are wall clock, best of the",
+        "runs (CPU time beside where it helps); a loaded machine shows as wall well above CPU.",
+        "",
+        f"- machine: {info['cpu']}; {info['os']}; Python {info['python']}",
+        f"- versions: {info['versions']}",
+        f"- load average (1, 5, 15 min): {info['load']} at the start, {load_end} at the end",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | met |",
+        "|---|---|---|",
+        *[f"| {what} | {value} | {'yes' if ok else '**no**'} |" for what, value, ok in checks],
+        "",
+    ]
+    if comparisons:
+        lines += [
+            "## Per-layer shapes, parameters and MACs, in-process",
+            "",
+            "archcalc: `analyze(load_spec(name))` (YAML parse, validation, analysis). The tools run on the torch",
+            "module archcalc's builder makes from the same spec (built once, its kernels warmed by one forward",
+            "pass, neither timed): `torchinfo.summary`, fvcore's `FlopCountAnalysis` (`by_module` and `total`),",
+            "ptflops' `get_model_complexity_info` (per-layer table to a buffer). Each tool's total sits beside",
+            "archcalc's total under that tool's convention (presets in archcalc/conventions.py): `=` means the",
+            "counts agree exactly. Conventions: torchinfo counts bias adds and batch norm; fvcore one \"flop\" per",
+            "MAC of conv/linear (plus batch norm and pooling it knows); ptflops adds bias, activation, pooling",
+            "and batch-norm terms. archcalc's own MACs are conv and linear multiply-accumulates only.",
+            "",
+            "| net | rows | archcalc | params | MACs | torchinfo | × | fvcore | × | ptflops | × |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for c in comparisons:
+            cells = []
+            for tool in TOOLS:
+                t, _, _ = c.tools[tool]
+                cells += [ms(t.best), f"{t.best / c.archcalc.best:,.0f}x"]
+            lines.append(f"| {c.name} | {c.layers:,} | {ms(c.archcalc.best)} | {c.params:,} | {c.macs:,} | "
+                         + " | ".join(cells) + " |")  # fmt: skip
+        lines += ["", "Totals: each tool's own count against archcalc's count under that tool's convention.", "",
+                  "| net | tool | tool params | archcalc params | tool ops | archcalc ops (as the tool) | agree |",
+                  "|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
+        for c in comparisons:
+            for tool in TOOLS:
+                _, theirs, ours = c.tools[tool]
+                agree = "params " + _agree(ours["params"], theirs["params"]) + ", ops " + _agree(ours["ops"], theirs["ops"])
+                lines.append(f"| {c.name} | {tool} | {theirs['params']:,} | {ours['params']:,} | {theirs['ops']:,} | "
+                             f"{ours['ops']:,} | {agree} |")  # fmt: skip
+        lines.append("")
+    if process:
+        ours, theirs = process["ours"], process["theirs"]
+        ac = sorted(m for m in process["loaded"] if m.startswith("archcalc"))
+        lines += [
+            "## Whole process: `archcalc shapes resnet152`",
+            "",
+            "`python -m archcalc.cli shapes resnet152 > /dev/null` against a script that defines the same",
+            "network in PyTorch (`archcalc export resnet152`'s source) and calls `torchinfo.summary` on it.",
+            "Bytecode is compiled first, as `pip install` does.",
+            "",
+            "| command | median | best | CPU (median) |",
+            "|---|---:|---:|---:|",
+            f"| archcalc shapes resnet152 | {ms(ours.median)} | {ms(ours.best)} | {ms(ours.cpu_median)} |",
+            f"| torchinfo script | {ms(theirs.median)} | {ms(theirs.best)} | {ms(theirs.cpu_median)} |",
+            "",
+            f"`python -X importtime -c 'import archcalc.cli'`: {ms(process['import_s'])} (median). Heaviest top-level imports:",
+            "",
+            *[f"- {name}: {ms(seconds)}" for name, seconds in process["top"]],
+            "",
+            f"Modules `archcalc shapes` loads: {len(process['loaded'])} of torch, fvcore, archcalc, rich, click,"
+            f" pydantic and yaml; torch or fvcore: {'none' if not any(m.split('.')[0] in ('torch', 'fvcore') for m in process['loaded']) else 'YES'};"
+            f" archcalc modules: {', '.join(ac)}.",
+            "",
+        ]  # fmt: skip
+    if scale:
+        fit = scale["fit"]
+        lines += [
+            "## Scaling with the number of layers",
+            "",
+            "Generated chains (benchmarks/nets.py) of conv, batchnorm and relu; best of the runs.",
+            "",
+            "| layers | load + analyze | analyze only |",
+            "|---:|---:|---:|",
+            *[f"| {n:,} | {ms(total)} | {ms(only)} |" for n, total, only in scale["points"]],
+            "",
+            f"Least-squares fit, load + analyze: {fit['total']['slope_us']:.2f} µs per layer + "
+            f"{fit['total']['intercept_ms']:.2f} ms; analyze only: {fit['analyze']['slope_us']:.2f} µs per layer + "
+            f"{fit['analyze']['intercept_ms']:.2f} ms. Log-log exponent (100 layers and up): "
+            f"{fit['total']['exponent']:.3f} (load + analyze), {fit['analyze']['exponent']:.3f} (analyze): linear is 1.",
+            "",
+        ]  # fmt: skip
+    lines += ["## archcalc bench against a hand-written torch loop", ""]
+    if harness and "pending" in harness:
+        lines += [harness["pending"], ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of archcalc and of processes")
+    parser.add_argument("--tool-runs", type=int, default=2, help="timed runs of each torch tool")
+    parser.add_argument("--specs", default=",".join([*SPECS, f"generated-{BIG}"]), help="comma-separated nets for (a)")
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip: tools, process, scaling")
+    parser.add_argument("--output", default=str(ROOT / "reports" / "performance.md"))
+    args = parser.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    command = "python -m benchmarks" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    start = time.perf_counter()
+    log = lambda text: print(text, flush=True)  # noqa: E731
+
+    compile_bytecode()
+    info = machine()
+    log(f"machine: {info['cpu']}; load {info['load']}")
+    comparisons: list[Comparison] = []
+    if "tools" not in skip:
+        log("(a) in-process: archcalc vs torchinfo, fvcore, ptflops")
+        comparisons = compare_in_process(args.specs.split(","), args.runs, args.tool_runs, log)
+    process: dict[str, Any] = {}
+    if "process" not in skip:
+        log("(b) whole process")
+        process = whole_process(args.runs, process_env(), log)
+    scale: dict[str, Any] = {}
+    if "scaling" not in skip:
+        log("(c) scaling")
+        scale = scaling(args.runs, log)
+    log("(d) archcalc bench vs a hand-written loop")
+    harness = bench_harness(log)
+
+    checks = targets(comparisons, process, scale)
+    load_end = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    text = markdown(info, command, comparisons, process, scale, harness, checks, load_end, time.perf_counter() - start)
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(text)
+    log(f"\nwrote {args.output}")
+    for what, value, ok in checks:
+        log(f"  {'met   ' if ok else 'MISSED'} {what}: {value}")
+    return 0 if all(ok for _, _, ok in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The training model held against torch on CPU (FlopCounterMode over forward + backward, the bytes
+autograd saves through saved_tensors_hooks), and `archcalc bench` run for real on CPU."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from archcalc import analyze, load_spec
+from archcalc.cli import main
+from archcalc.training import backward_macs, saved_tensors
+
+from .helpers import analyse_text
+from .test_roofline import FROZEN_BRANCH, FROZEN_STEM
+
+torch = pytest.importorskip("torch")
+
+from archcalc.bench.oracle import saved_bytes, training_flops  # noqa: E402
+
+BATCH = 2
+KINDS = """
+- conv: {out: 4, kernel: 3, padding: 1}
+- batchnorm
+- relu
+- maxpool: {kernel: 2}
+- conv_transpose: {out: 4, kernel: 2, stride: 2}
+- gelu
+- avgpool: {kernel: 2}
+- lrn: {size: 3}
+- sigmoid
+- parallel: {merge: mul, branches: [[], [global_avgpool, conv: {out: 4, kernel: 1}, hardsigmoid]]}
+- parallel: {merge: concat, branches: [[conv: {out: 2, kernel: 1}, silu], [adaptive_avgpool: {out: 4}, tanh]]}
+- adaptive_maxpool: {out: 2}
+- flatten
+- dropout
+- linear: {out: 5}
+- leaky_relu
+- linear: {out: 3}
+- log_softmax
+"""
+SPECS = {
+    "lenet5": lambda: analyze(load_spec("lenet5")),
+    "simple-cnn": lambda: analyze(load_spec("simple-cnn")),
+    "resnet18@32": lambda: analyze(load_spec("resnet18").with_input((3, 32, 32))),
+    "frozen-stem": lambda: analyse_text(FROZEN_STEM, "[3, 9, 9]"),
+    "frozen-branch": lambda: analyse_text(FROZEN_BRANCH, "[3, 9, 9]"),
+    "every-saving-kind": lambda: analyse_text(KINDS, "[3, 8, 8]"),
+}
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_backward_macs_match_flop_counter(name):
+    analysis = SPECS[name]()
+    measured = training_flops(analysis, BATCH)
+    backward = sum(b.total for b in backward_macs(analysis))
+    assert measured["forward"] == 2 * analysis.totals.macs * BATCH
+    assert measured["backward"] == 2 * backward * BATCH, (measured["backward"], 2 * backward * BATCH)
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_saved_activations_match_what_autograd_saves(name):
+    analysis = SPECS[name]()
+    measured = saved_bytes(analysis, BATCH)
+    ours: dict[str, int] = {}
+    for t in saved_tensors(analysis, "fp32", BATCH):
+        ours[t.path] = ours.get(t.path, 0) + t.bytes
+    differ = {p: (ours.get(p, 0), measured["by_path"].get(p, 0)) for p in set(ours) | set(measured["by_path"])
+              if ours.get(p, 0) != measured["by_path"].get(p, 0)}  # fmt: skip
+    assert not differ, f"per layer (model, torch): {differ}"
+    assert sum(ours.values()) == measured["total"]
+
+
+def test_bench_cpu_json(tmp_path, runner):
+    out = tmp_path / "lenet5.json"
+    result = runner.invoke(main, ["bench", "lenet5", "--device", "cpu", "--batch", "1,4", "--iters", "3", "--warmup", "1",
+                                  "--json", str(out)], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["device"] == "cpu" and data["mode"] == "inference" and "2 x MACs" in data["flops_convention"]
+    assert "resident" in data["memory_measure"] and data["peak"]["flops_per_s"] > 0
+    for b, size in zip(data["batches"], (1, 4)):
+        assert b["batch"] == size and b["iters"] == 3 and 0 < b["median_ms"] <= b["p95_ms"]
+        assert b["flops"] == 2 * 416_520 * size and b["images_per_s"] > 0 and b["peak_memory_bytes"] > 0
+
+
+def test_bench_cpu_train_table(runner):
+    result = runner.invoke(main, ["bench", "simple-cnn", "--device", "cpu", "--batch", "2", "--iters", "2",
+                                  "--warmup", "1", "--train", "--dtype", "bf16", "--channels-last"],
+                           catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "train" in result.output and "achieved TFLOP/s" in result.output
+
+
+def test_bench_per_layer_json(tmp_path, runner):
+    out = tmp_path / "layers.json"
+    result = runner.invoke(main, ["bench", "alexnet", "--input", "96", "--device", "cpu", "--per-layer", "--batch", "1",
+                                  "--iters", "2", "--warmup", "1", "--json", str(out)], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    layers = json.loads(out.read_text())["layers"]
+    rows = analyze(load_spec("alexnet").with_input((3, 96, 96))).rows
+    assert [entry["path"] for entry in layers] == [r.path for r in rows]
+    assert all(e["measured_s"] > 0 and e["bound_by"] in ("compute", "memory", "none") for e in layers)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_bench_cuda_without_gpu_is_a_usage_error(runner):
+    result = runner.invoke(main, ["bench", "lenet5", "--device", "cuda", "--iters", "1"])
+    assert result.exit_code == 2 and "no CUDA device" in result.output and "Traceback" not in result.output
+
+
+def test_per_layer_refuses_train(runner):
+    result = runner.invoke(main, ["bench", "lenet5", "--per-layer", "--train"])
+    assert result.exit_code == 2 and "--per-layer" in result.output

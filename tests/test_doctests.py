@@ -1,0 +1,29 @@
+"""The docstring examples of the public modules run as tests (each formula's worked example)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module", ["archcalc", "archcalc.arith", "archcalc.formulas", "archcalc.calculator", "archcalc.explain",
+               "archcalc.receptive"],
+)  # fmt: skip
+def test_doctests(module):
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0, f"{module}: {result}"
+
+
+def test_calculator_commands_import_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
+            "r = CliRunner(); r.invoke(main, ['conv', '--input', '32', '--kernel', '3', '--channels', '3,8'])\n"
+            "r.invoke(main, ['rf', 'alexnet']); r.invoke(main, ['shapes', 'lenet5', '--explain'])\n"
+            "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"the calculator path imported {out}"
