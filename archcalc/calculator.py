@@ -411,7 +411,7 @@ def _transposed_value(n: int, k: int, s: int, p: int, op: int, d: int) -> int | 
 
 
 def _candidates(unknown: Unknown, n: int, target: int, k: int | None, s: int | None, pad: tuple[int, int] | None,
-                d: int, transposed: bool) -> range:  # fmt: skip
+                d: int, transposed: bool, ceil_mode: bool = False) -> range:  # fmt: skip
     """A range of the unknown wide enough to hold every solution and one value past it."""
     if unknown == "padding":
         if transposed:
@@ -424,7 +424,9 @@ def _candidates(unknown: Unknown, n: int, target: int, k: int | None, s: int | N
         return range(1, n + total + 2)
     if transposed:
         return range(1, (target + 2 * pad[0]) // d + 3)  # type: ignore[index]
-    return range(1, (n + total - 1) // d + 2)
+    # in ceil mode a window may hang up to stride - 1 positions past the padded input (torch's rule)
+    overhang = (s or 1) - 1 if ceil_mode else 0
+    return range(1, (n + total - 1 + overhang) // d + 2)
 
 
 def _why_none(unknown: Unknown, target: int, tried: list[tuple[str, int]]) -> str:
@@ -445,7 +447,7 @@ def _why_none(unknown: Unknown, target: int, tried: list[tuple[str, int]]) -> st
 def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, s: int | None,
                pad: tuple[int, int] | None, d: int, op_given: int | None, transposed: bool, pool: bool,
                ceil_mode: bool) -> DimSolve:  # fmt: skip
-    span = _candidates(unknown, n, target, k, s, pad, d, transposed)
+    span = _candidates(unknown, n, target, k, s, pad, d, transposed, ceil_mode)
     if len(span) > MAX_CANDIDATES:
         raise SpecError("too_large", f"{axis}: solving for the {unknown} would try {len(span):,} values",
                         hint="use smaller sizes")  # fmt: skip

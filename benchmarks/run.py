@@ -342,26 +342,68 @@ def _linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
 # (d) the bench harness against a hand-written loop
 
 
-def bench_harness(log: Callable[[str], None]) -> dict[str, Any] | None:
-    """archcalc bench (issue 7) against a minimal torch loop: pending until that package lands."""
-    try:
-        import archcalc.bench  # noqa: F401
-    except ImportError:
-        message = "pending: archcalc bench not yet available (archcalc/bench/ is not in this checkout)"
-    else:
-        message = ("pending: archcalc bench (issue 7) has landed, but this suite does not yet compare it with a "
-                   "hand-written torch loop; no figure is reported until it does")  # fmt: skip
-    log("  " + message)
-    return {"pending": message}
+HARNESS_SPEC, HARNESS_INPUT, HARNESS_BATCH = "resnet18", (3, 112, 112), 8
+HARNESS_ROUNDS, HARNESS_ITERS, HARNESS_WARMUP = 7, 10, 3
+TARGET_HARNESS = 0.02  # archcalc bench's throughput within 2% of the hand-written loop's
+
+
+def _hand_loop(torch: Any, model: Any, x: Any, iters: int, warmup: int) -> float:
+    """The minimal loop a person would write: warm up, then time each forward; median seconds."""
+    with torch.inference_mode():
+        for _ in range(warmup):
+            model(x)
+        times = []
+        for _ in range(iters):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_harness(log: Callable[[str], None]) -> dict[str, Any]:
+    """archcalc bench against a hand-written torch loop on the same spec, batch, dtype and device (CPU),
+    in alternating rounds so that load on the machine falls on both alike; images/s compared."""
+    import torch
+
+    from archcalc import analyze, load_spec
+    from archcalc.bench.run import bench
+    from archcalc.verify.build import build_model
+
+    # One torch thread: with two, any other process on a 2-core machine stalls torch's thread
+    # barriers and swings a timing tenfold, on whichever harness happens to be running.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    analysis = analyze(load_spec(HARNESS_SPEC).with_input(HARNESS_INPUT))
+    model = build_model(analysis.spec).eval()
+    x = torch.randn(HARNESS_BATCH, *HARNESS_INPUT)
+    ours, hand = [], []
+    for _ in range(HARNESS_ROUNDS):
+        result = bench(analysis, device="cpu", batches=(HARNESS_BATCH,), iters=HARNESS_ITERS, warmup=HARNESS_WARMUP)
+        ours.append(result.batches[0].summary.median_s)
+        hand.append(_hand_loop(torch, model, x, HARNESS_ITERS, HARNESS_WARMUP))
+    torch.set_num_threads(threads)
+    ours_s, hand_s = statistics.median(ours), statistics.median(hand)
+    ours_ips, hand_ips = HARNESS_BATCH / ours_s, HARNESS_BATCH / hand_s
+    difference = ours_ips / hand_ips - 1
+    log(f"  {HARNESS_SPEC} at {'x'.join(map(str, HARNESS_INPUT))}, batch {HARNESS_BATCH}, fp32, CPU: archcalc bench "
+        f"{ours_ips:,.1f} images/s, hand-written loop {hand_ips:,.1f} images/s ({difference:+.2%})")  # fmt: skip
+    return {"spec": HARNESS_SPEC, "input": HARNESS_INPUT, "batch": HARNESS_BATCH, "rounds": HARNESS_ROUNDS,
+            "iters": HARNESS_ITERS, "ours_s": ours_s, "hand_s": hand_s, "ours_ips": ours_ips, "hand_ips": hand_ips,
+            "difference": difference, "threads": 1}  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
 # report
 
 
-def targets(comparisons: list[Comparison], process: dict[str, Any], scale: dict[str, Any]) -> list[tuple[str, str, bool]]:
+def targets(comparisons: list[Comparison], process: dict[str, Any], scale: dict[str, Any],
+            harness: dict[str, Any] | None = None) -> list[tuple[str, str, bool]]:  # fmt: skip
     by_name = {c.name: c for c in comparisons}
     out = []
+    if harness:
+        out.append((f"archcalc bench reports the hand-written loop's throughput within {TARGET_HARNESS:.0%}",
+                    f"{harness['difference']:+.2%} ({harness['ours_ips']:,.1f} vs {harness['hand_ips']:,.1f} images/s)",
+                    abs(harness["difference"]) <= TARGET_HARNESS))  # fmt: skip
     if "resnet152" in by_name:
         c = by_name["resnet152"]
         ratio = c.tools["torchinfo"][0].best / c.archcalc.best
@@ -484,8 +526,20 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
             "",
         ]  # fmt: skip
     lines += ["## archcalc bench against a hand-written torch loop", ""]
-    if harness and "pending" in harness:
-        lines += [harness["pending"], ""]
+    if harness:
+        lines += [
+            f"`{harness['spec']}` at {'x'.join(map(str, harness['input']))}, batch {harness['batch']}, fp32, on the CPU "
+            f"({harness['threads']} torch threads): {harness['rounds']} alternating rounds of {harness['iters']} timed "
+            "iterations each; median of the rounds' medians.",
+            "",
+            "| harness | median per batch | images/s |",
+            "|---|---:|---:|",
+            f"| `archcalc bench` (archcalc.bench.run.bench) | {ms(harness['ours_s'])} | {harness['ours_ips']:,.1f} |",
+            f"| hand-written `torch.inference_mode()` loop | {ms(harness['hand_s'])} | {harness['hand_ips']:,.1f} |",
+            "",
+            f"Difference: {harness['difference']:+.2%} (target: within {TARGET_HARNESS:.0%}).",
+            "",
+        ]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -494,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="timed runs of archcalc and of processes")
     parser.add_argument("--tool-runs", type=int, default=2, help="timed runs of each torch tool")
     parser.add_argument("--specs", default=",".join([*SPECS, f"generated-{BIG}"]), help="comma-separated nets for (a)")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: tools, process, scaling")
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip: tools, process, scaling, harness")
     parser.add_argument("--output", default=str(ROOT / "reports" / "performance.md"))
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -517,10 +571,12 @@ def main(argv: list[str] | None = None) -> int:
     if "scaling" not in skip:
         log("(c) scaling")
         scale = scaling(args.runs, log)
-    log("(d) archcalc bench vs a hand-written loop")
-    harness = bench_harness(log)
+    harness: dict[str, Any] = {}
+    if "harness" not in skip:
+        log("(d) archcalc bench vs a hand-written loop")
+        harness = bench_harness(log)
 
-    checks = targets(comparisons, process, scale)
+    checks = targets(comparisons, process, scale, harness)
     load_end = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     text = markdown(info, command, comparisons, process, scale, harness, checks, load_end, time.perf_counter() - start)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
