@@ -421,7 +421,10 @@ def _candidates(unknown: Unknown, n: int, target: int, k: int | None, s: int | N
     if unknown == "stride":
         if transposed:
             return range(1, (target + 2 * pad[0]) // max(n - 1, 1) + 3)  # type: ignore[index]
-        return range(1, n + total + 2)
+        # in ceil mode a window longer than the padded input still gives one output once the stride
+        # exceeds the overhang: the range must reach past the kernel's span for the final run to show
+        reach = max(n + total, arith.effective_kernel(k, d) if ceil_mode and k else 0)  # type: ignore[arg-type]
+        return range(1, reach + 2)
     if transposed:
         return range(1, (target + 2 * pad[0]) // d + 3)  # type: ignore[index]
     # in ceil mode a window may hang up to stride - 1 positions past the padded input (torch's rule)
