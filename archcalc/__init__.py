@@ -22,16 +22,17 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-# Names are imported on first use (PEP 562), so `import archcalc.cli` costs nothing until a
-# command runs, and `archcalc conv` never loads pydantic: start-up is most of what a static
-# command costs.
+# The calculator's and receptive fields' names load on first use (PEP 562). Names that are also
+# submodule names (`analyze`, `explain`) are bound eagerly below: importing a submodule sets the
+# package attribute to the module, so a lazily bound function would be shadowed by its module.
+from .analyze import analyze
+from .explain import explain
+
 _EXPORTS: dict[str, str] = {
-    "Analysis": "analyze", "Memory": "analyze", "Row": "analyze", "Totals": "analyze", "analyze": "analyze",
-    "dtype_bytes": "analyze",
+    "Analysis": "analyze", "Memory": "analyze", "Row": "analyze", "Totals": "analyze", "dtype_bytes": "analyze",
     "ConvResult": "calculator", "DimSolve": "calculator", "conv_arithmetic": "calculator",
     "conv_output": "calculator", "solve_conv": "calculator", "transposed_output": "calculator",
     "ExitCode": "errors", "SpecError": "errors",
-    "explain": "explain",
     "KINDS": "layers", "Counts": "layers", "Layer": "layers",
     "bundled_names": "loader", "load_spec": "loader", "parse_spec": "loader",
     "AxisField": "receptive", "FieldRow": "receptive", "receptive_fields": "receptive",
@@ -66,13 +67,12 @@ __all__ = [
     "solve_conv",
     "transposed_output",
 ]
-assert set(__all__) == {*_EXPORTS, "list_specs"}
+assert set(__all__) == {*_EXPORTS, "list_specs", "analyze", "explain"}
 
 if TYPE_CHECKING:
-    from .analyze import Analysis, Memory, Row, Totals, analyze, dtype_bytes
+    from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
     from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
     from .errors import ExitCode, SpecError
-    from .explain import explain
     from .layers import KINDS, Counts, Layer
     from .loader import bundled_names, load_spec, parse_spec
     from .receptive import AxisField, FieldRow, receptive_fields

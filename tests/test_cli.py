@@ -111,3 +111,14 @@ def test_static_path_imports_no_torch(module):
 def test_console_script_runs():
     result = subprocess.run([sys.executable, "-m", "archcalc.cli", "shapes", "lenet5"], capture_output=True, text=True)
     assert result.returncode == 0 and "C1" in result.stdout
+
+
+def test_public_names_survive_submodule_imports():
+    """`analyze` and `explain` are also submodule names: importing the submodules must not shadow the
+    functions (a lazily bound name would be replaced by its module)."""
+    code = ("import archcalc.analyze, archcalc.explain, archcalc.calculator, archcalc.receptive\n"
+            "from archcalc import analyze, explain, conv_output, receptive_fields, load_spec\n"
+            "assert all(callable(f) for f in (analyze, explain, conv_output, receptive_fields))\n"
+            "print(analyze(load_spec('lenet5')).totals.params)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "61706"
