@@ -40,7 +40,7 @@ class Column:
             "input_shape": list(a.input_shape),
             "output_shape": list(a.output_shape),
             "weight_layers": depth(a),
-            "units": t.units,
+            "units": under["units"],
             "params": under["params"],
             "connections": under["connections"],
             "macs": t.macs,
