@@ -116,3 +116,18 @@ def test_export_onnx_interrupted_leaves_no_partial_file(tmp_path, monkeypatch, r
     with pytest.raises(Interrupted):
         runner.invoke(main, ["export", "lenet5", "--to", "onnx", "-o", str(target)], catch_exceptions=False)
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["lenet5.onnx"]
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "lenet5", "-o", "{bad}/sub"],
+    ["check", "lenet5", "--format", "junit", "-o", "{bad}/x.xml"],
+    ["schema", "-o", "{bad}/s.json"],
+    ["export", "lenet5", "--to", "torch", "-o", "{bad}/x.py"],
+], ids=["report", "check-junit", "schema", "export-torch"])  # fmt: skip
+def test_unwritable_output_is_a_clear_error(runner, tmp_path, args):
+    """An output path under a regular file cannot be created: exit 2 and one message, not exit 4."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = runner.invoke(main, [a.format(bad=blocker) for a in args], catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "error[cannot_write]" in result.output and "internal error" not in result.output

@@ -13,21 +13,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import SpecError
+
+
+def _cannot_write(path: Path, err: OSError) -> SpecError:
+    """An output path that cannot be written is the user's to fix (exit 2), not a bug (exit 4)."""
+    return SpecError("cannot_write", f"cannot write the file: {err.strerror or err}", file=str(path),
+                     hint="choose an output folder you can write to (-o DIR)")  # fmt: skip
+
 
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside `path` for a writer that wants a file name (torch.onnx.export);
     when the block ends normally it replaces `path` in one step, otherwise it is removed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
     os.close(fd)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise _cannot_write(path, err) from None
         raise
 
 
