@@ -49,7 +49,8 @@ class Saves:
     unless_global: bool = False
 
 
-# op (the row's `op`, the torch functional it runs) -> what autograd saves; ops missing save nothing
+# op (the row's `op`, the torch functional it runs) -> what autograd saves. An op must be here or in
+# SAVES_NOTHING: a kind with a new op fails loudly (and a test), never counts zero bytes by omission.
 SAVES: dict[str, Saves] = {
     "conv": Saves(input=True), "conv_transpose": Saves(input=True), "linear": Saves(input_if_weight_grad=True),
     "batch_norm": Saves(input=True, stats=2),
@@ -64,6 +65,7 @@ SAVES: dict[str, Saves] = {
     # channel-padded squares and two output-sized intermediates
     "lrn": Saves(input=True, padded_input=True, temporaries=2),
 }  # fmt: skip
+SAVES_NOTHING = ALIAS_OPS | {"concat", "add"}  # views, and ops whose backward needs no tensor
 
 
 @dataclass(frozen=True)
@@ -211,9 +213,12 @@ def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> li
         saved[(path, what)] = SavedTensor((path, what), path, what, nbytes)
 
     for s in steps:
-        rule = SAVES.get(s.row.op)
-        if rule is None or not s.output_grad:
+        if s.row.op in SAVES_NOTHING or not s.output_grad:
             continue
+        rule = SAVES.get(s.row.op)
+        if rule is None:
+            raise ValueError(f"no rule for what autograd saves for op '{s.row.op}' ({s.row.path}, {s.row.kind}): "
+                             "add it to SAVES or SAVES_NOTHING in archcalc/training.py")  # fmt: skip
         path, out_elems = s.row.path, prod(s.row.out_shape) * batch
         global_pool = all(n == 1 for n in s.row.out_shape[1:])
         if rule.input and not (rule.unless_global and global_pool):

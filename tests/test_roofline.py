@@ -219,3 +219,4 @@ def test_static_performance_commands_import_no_torch(args):
             "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"{args[0]} imported {out}"
+
