@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from math import prod
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import LayerError, Loc, SpecError, format_loc
 from .fields import MAX_ROWS
@@ -28,9 +27,12 @@ def dtype_bytes(dtype: str) -> int:
         raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One leaf layer (or merge point) of the analysed network, per example."""
+class Row(NamedTuple):
+    """One leaf layer (or merge point) of the analysed network, per example.
+
+    A named tuple, not a frozen dataclass: a network has hundreds to tens of thousands of rows,
+    and a frozen dataclass costs several times as much to construct.
+    """
 
     path: str
     kind: str
@@ -69,8 +71,7 @@ class Row:
 COUNT_FIELDS = ("units", "weights", "biases", "buffers", "counters", "connections", "macs")
 
 
-@dataclass(frozen=True, slots=True)
-class Totals:
+class Totals(NamedTuple):
     """Column sums over all rows."""
 
     units: int = 0
@@ -95,8 +96,7 @@ class Totals:
         return 2 * self.macs
 
 
-@dataclass(frozen=True, slots=True)
-class Memory:
+class Memory(NamedTuple):
     """Bytes at one dtype: trainable parameters, buffers (+ int64 counters) and activations."""
 
     dtype: str
@@ -109,9 +109,11 @@ class Memory:
         return self.params + self.buffers + self.activations
 
 
-@dataclass(frozen=True)
-class Analysis:
-    """The result of analysing a spec: rows in execution order and their totals."""
+class Analysis(NamedTuple):
+    """The result of analysing a spec: rows in execution order and their totals.
+
+    The result types here are named tuples, not dataclasses: cheaper to create and to define
+    (a dataclass costs about a millisecond of every command's start-up)."""
 
     spec: Spec
     input_shape: Shape
@@ -137,32 +139,53 @@ class Analysis:
 
 
 def _sum(rows: list[Row] | tuple[Row, ...]) -> Totals:
-    sums = {name: 0 for name in COUNT_FIELDS}
-    trainable = 0
+    units = weights = biases = buffers = counters = connections = macs = trainable = 0
     for row in rows:
-        for name in COUNT_FIELDS:
-            sums[name] += getattr(row, name)
+        units += row.units
+        weights += row.weights
+        biases += row.biases
+        buffers += row.buffers
+        counters += row.counters
+        connections += row.connections
+        macs += row.macs
         if row.trainable:
             trainable += row.weights + row.biases
-    return Totals(**sums, trainable_params=trainable)
+    return Totals(units, weights, biases, buffers, counters, connections, macs, trainable)
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Where the walk is: the dotted path of names, the spec location, whether weights train."""
+class Scope(NamedTuple):
+    """Where the walk is: the dotted path of names, the spec location, whether weights train.
+
+    `at` is the (location, path, kind) of the layer that errors are reported against; the label
+    is formatted only when an error needs it, not once per layer.
+    """
 
     path: tuple[str, ...]
     loc: Loc
     trainable: bool
-    label: str
+    at: tuple[Loc, tuple[str, ...], str] | None = None
+
+    @property
+    def label(self) -> str:
+        if self.at is None:
+            return ""
+        loc, path, kind = self.at
+        return f"{format_loc(loc)} '{'.'.join(path)}' ({kind})"
 
 
 def named_layers(layers: list[Any], scope: Scope, field: Loc) -> Iterator[tuple[Any, Scope]]:
     """Each layer of a list with its scope, named by `layer_names` (kind and count when unnamed)."""
+    base = scope.loc + field
     for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
-        loc = scope.loc + field + (index,)
-        label = f"{format_loc(loc)} '{'.'.join(scope.path + (name,))}' ({layer.kind})"
-        yield layer, Scope(scope.path + (name,), loc, scope.trainable and layer.trainable, label)
+        loc = base + (index,)
+        path = scope.path + (name,)
+        yield layer, Scope(path, loc, scope.trainable and layer.trainable, (loc, path, layer.kind))
+
+
+def locate(err: LayerError, scope: Scope) -> SpecError:
+    """A layer's LayerError as a SpecError naming the layer and its spec location."""
+    where = scope.loc + ((err.field,) if err.field else ())
+    return SpecError(err.code, err.message, loc=where, hint=err.hint, layer=scope.label)
 
 
 @contextmanager
@@ -171,63 +194,84 @@ def located(scope: Scope) -> Iterator[None]:
     try:
         yield
     except LayerError as err:
-        where = scope.loc + ((err.field,) if err.field else ())
-        raise SpecError(err.code, err.message, loc=where, hint=err.hint, layer=scope.label) from None
+        raise locate(err, scope) from None
 
 
 class _Walker:
-    """Walks the layer tree depth-first, naming unnamed layers and collecting rows."""
+    """Walks the layer tree depth-first, naming unnamed layers and collecting rows.
+
+    A layer object visited again on the same input (every copy of a `repeat` after the first:
+    ResNet-152's 36-block stage) gives the same rows under another path, so they are copied
+    from its first visit rather than computed again. The walk is a pure function of the layer,
+    its input shape and whether it trains, which is the memo's key; the memo lives as long as
+    one analysis.
+    """
+
+    memoize = True
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
+        # (id(layer), input shape, trainable) -> (first row, end row, path, output shape)
+        self._seen: dict[tuple[int, Shape, bool], tuple[int, int, tuple[str, ...], Shape]] = {}
 
     def child(self, scope: Scope, name: str, field: Loc) -> Scope:
-        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.label)
+        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.at)
 
     def run(self, layers: list[Any], shape: Shape, scope: Scope, field: Loc) -> Shape:
         for layer, child in named_layers(layers, scope, field):
-            with located(child):
+            try:
                 shape = self.visit(layer, shape, child)
+            except LayerError as err:
+                raise locate(err, child) from None
         return shape
 
     def visit(self, layer: Any, shape: Shape, scope: Scope) -> Shape:
         """One layer of the walk; subclasses (archcalc.explain) hook in here."""
-        return layer.walk(shape, self, scope)
+        if not self.memoize:
+            return layer.walk(shape, self, scope)
+        key = (id(layer), shape, scope.trainable)
+        seen = self._seen.get(key)
+        if seen is not None:
+            return self._copy(seen, scope.path)
+        start = len(self.rows)
+        out = layer.walk(shape, self, scope)
+        self._seen[key] = (start, len(self.rows), scope.path, out)
+        return out
 
-    def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
-        if len(self.rows) >= MAX_ROWS:  # nested repeats multiply: stop at the limit, not at the end
+    def _copy(self, seen: tuple[int, int, tuple[str, ...], Shape], path: tuple[str, ...]) -> Shape:
+        """The rows of an earlier visit again, renamed from its path to this one."""
+        start, end, first_path, out = seen
+        self._check_room(end - start)
+        # the same object sits at the same depth wherever it recurs (a repeat's copies are siblings)
+        new, cut = ".".join(path), len(".".join(first_path))
+        rows, make = self.rows, tuple.__new__  # Row._replace, without its per-call overhead
+        for row in rows[start:end]:
+            rows.append(make(Row, (new + row[0][cut:], *row[1:])))
+        return out
+
+    def _check_room(self, more: int) -> None:
+        if len(self.rows) + more > MAX_ROWS:  # nested repeats multiply: stop at the limit, not at the end
             raise LayerError("too_many_layers", f"the network has more than {MAX_ROWS:,} layers",
                              hint="use fewer or smaller repeats")  # fmt: skip
+
+    def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
+        self._check_room(1)
+        macs = counts.macs
         self.rows.append(
             Row(
-                path=".".join(scope.path),
-                kind=kind,
-                summary=summary,
-                depth=len(scope.path) - 1,
-                trainable=scope.trainable,
-                in_shape=in_shape,
-                out_shape=counts.out_shape,
-                units=counts.units,
-                weights=counts.weights,
-                biases=counts.biases,
-                buffers=counts.buffers,
-                counters=counts.counters,
-                connections=counts.connections,
-                macs=counts.macs,
-                padded_connections=(
-                    counts.connections if counts.padded_connections is None else counts.padded_connections
-                ),
-                op=counts.op,
-                bias_adds=counts.bias_adds,
-                elementwise_adds=counts.elementwise_adds,
-                macs_on_output=counts.macs if counts.macs_on_output is None else counts.macs_on_output,
-                op_in_elements=prod(in_shape) if counts.op_in_elements is None else counts.op_in_elements,
-                unshared_bias=counts.unshared_bias,
+                ".".join(scope.path), kind, summary, len(scope.path) - 1, scope.trainable, in_shape,
+                counts.out_shape, counts.units, counts.weights, counts.biases, counts.buffers, counts.counters,
+                counts.connections, macs,
+                counts.connections if counts.padded_connections is None else counts.padded_connections,
+                counts.op, counts.bias_adds, counts.elementwise_adds,
+                macs if counts.macs_on_output is None else counts.macs_on_output,
+                prod(in_shape) if counts.op_in_elements is None else counts.op_in_elements,
+                counts.unshared_bias,
             )
-        )
+        )  # fmt: skip
 
 
-ROOT = Scope((), (), True, "")
+ROOT = Scope((), (), True)
 
 
 def walk_spec(spec: Spec, walk: Callable[[], Any]) -> Any:

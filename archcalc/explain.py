@@ -37,6 +37,8 @@ def _merge_derivations(kind: str, in_shape: Shape, counts: Counts) -> tuple[Deri
 
 
 class _ExplainWalker(_Walker):
+    memoize = False  # every row needs its layer's own derivation, so nothing is copied
+
     def __init__(self) -> None:
         super().__init__()
         self.layers: dict[tuple[str, ...], Any] = {}

@@ -117,7 +117,7 @@ class _FieldWalker:
         self.rows: list[FieldRow] = []
 
     def child(self, scope: Scope, name: str, field: tuple[str | int, ...]) -> Scope:
-        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.label)
+        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.at)
 
     def run(self, layers: list, shape: Shape, field: Field, scope: Scope, loc: tuple) -> tuple[Shape, Field]:
         for layer, child in named_layers(layers, scope, loc):

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import lru_cache
 from math import prod
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,9 +19,8 @@ Shape = tuple[int, ...]
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """What one layer produces and costs, per example.
+class Counts(NamedTuple):
+    """What one layer produces and costs, per example (a named tuple: cheap to construct).
 
     units: new activations it produces (element-wise layers applied in place produce none);
     weights / biases: multiplicative / additive trainable parameters; buffers: non-trainable
@@ -59,8 +57,7 @@ class Counts:
     unshared_bias: bool = False
 
 
-@dataclass(frozen=True)
-class TorchCall:
+class TorchCall(NamedTuple):
     """A torch module constructor as plain data, so the layer kinds import no torch.
 
     `cls` names a class of torch.nn (`Conv2d`) or of archcalc.verify.modules (`Fork`); the builder
@@ -69,7 +66,7 @@ class TorchCall:
     """
 
     cls: str
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = {}  # never mutated: shared by the calls that take no arguments
     parts: tuple[TorchCall, ...] = ()
 
 
@@ -96,8 +93,7 @@ class Walker(Protocol):
     def child(self, scope: Any, name: str, field: tuple[str | int, ...]) -> Any: ...
 
 
-@dataclass(frozen=True, slots=True)
-class RFStep:
+class RFStep(NamedTuple):
     """How a layer maps positions along each spatial dimension, for receptive fields.
 
     A window layer reads, for output o, inputs o*stride - pad_before + [0, span) (span: the
@@ -250,8 +246,7 @@ def _expand(values: tuple[int, ...], dims: int, field: str) -> tuple[int, ...]:
     return values
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
+class Window(NamedTuple):
     """A sliding window resolved against one input: everything per spatial dimension."""
 
     sizes: tuple[int, ...]

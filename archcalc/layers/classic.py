@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Literal
 
 from pydantic import AliasChoices, Field
@@ -32,8 +31,7 @@ class Subsample(_Pool):
     def counts(self, shape: Shape) -> Counts:
         pooled = super().counts(shape)
         channels = shape[0]
-        return replace(
-            pooled,
+        return pooled._replace(
             weights=channels,
             biases=channels if self.bias else 0,
             macs=pooled.units,

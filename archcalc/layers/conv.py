@@ -100,6 +100,12 @@ class Conv(Layer):
                 )
         return tuple(len(row) for row in self.connection_table)
 
+    def links(self, in_channels: int) -> int:
+        """(input map, output map) pairs, each carrying one kernel: the sum of `fan_ins`."""
+        if self.connection_table is None:
+            return self.out_channels * (in_channels // self.group_count(in_channels))
+        return sum(self.fan_ins(in_channels))
+
     def group_count(self, in_channels: int) -> int:
         groups = in_channels if self.groups == "depthwise" else self.groups
         for what, channels in (("in_channels", in_channels), ("out_channels", self.out_channels)):
@@ -121,7 +127,7 @@ class Conv(Layer):
         c_in, _ = _spatial(shape, self.kind)
         win = self.window(shape)
         # links: (input map, output map) pairs; each carries one kernel and covered() edges
-        links = sum(self.fan_ins(c_in))
+        links = self.links(c_in)
         out_shape = (self.out_channels, *win.out)
         positions = prod(win.out)
         return Counts(
@@ -158,7 +164,7 @@ class Conv(Layer):
     def describe(self, shape: Shape) -> str:
         text = f"{self.out_channels}, {self.window(shape).summary()}"
         if self.connection_table is not None:
-            text += f" table {sum(self.fan_ins(shape[0]))} links"
+            text += f" table {self.links(shape[0])} links"
         else:
             groups = self.group_count(shape[0])
             if groups != 1:
@@ -172,7 +178,7 @@ class Conv(Layer):
         win = self.window(shape)
         counts = self.counts(shape)
         if self.connection_table is not None:
-            links = sum(self.fan_ins(shape[0]))
+            links = self.links(shape[0])
             kernel = " x ".join(map(str, win.kernel))
             params = Derivation(
                 "parameters",
