@@ -1,15 +1,13 @@
-"""Analysis -> rich tables and JSON-ready dicts. Computes nothing; every number comes from analyze.py."""
+"""Analysis -> text tables and JSON-ready dicts. Computes nothing; every number comes from analyze.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
 from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
 from .conventions import ARCHCALC, Convention, convention_rows, convention_totals
 from .layers import Shape
-from .table import FastTable
+from .table import TextTable
 
 CONVENTIONS = {
     "units": "output activations per example; element-wise layers applied in place (activations, dropout) and views (flatten) add none",
@@ -87,31 +85,27 @@ def _cell(value: int) -> str:
     return fmt_count(value) if value else "·"
 
 
-def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table:
+def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextTable:
     """Per-layer table: name, kind, hyper-parameters, output volume, units, weights, biases,
     connections, MACs (or the convention's ops), and a totals row."""
     spec = analysis.spec
-    table = FastTable(
-        title=f"{spec.name}: {spec.title}" if spec.title else spec.name,
-        show_footer=True,
-        header_style="bold",
-    )
+    table = TextTable(title=f"{spec.name}: {spec.title}" if spec.title else spec.name, show_footer=True)
     t = analysis.totals
     under = convention_totals(analysis, convention)
     units = convention.unit_column(analysis)
     # A convention other than archcalc's gets a params column of its own: a paper's per-layer
     # "parameters" (LeNet-5's C1: 156) are weights and biases as that paper counts them.
     params = [convention.params(row) for row in analysis.rows] if convention != ARCHCALC else None
-    table.add_column("layer", footer="total", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
+    table.add_column("layer", footer="total")
+    table.add_column("kind")
     table.add_column("hyper-parameters")
-    table.add_column("output (HxWxC)", footer=fmt_shape(analysis.output_shape), justify="right", no_wrap=True)
+    table.add_column("output (HxWxC)", footer=fmt_shape(analysis.output_shape), justify="right")
     columns = [("units", under["units"]), ("weights", t.weights), ("biases", t.biases)]
     if params is not None:
         columns.append(("params", under["params"]))
     columns += [("connections", under["connections"]), (convention.ops_label, under["ops"])]
     for name, total in columns:
-        table.add_column(name, footer=fmt_count(total), justify="right", no_wrap=True)
+        table.add_column(name, footer=fmt_count(total), justify="right")
     input_units = convention.input_units(analysis)
     blanks = [""] * (len(columns) - 1)
     table.add_row("input", "", "", fmt_shape(analysis.input_shape), _cell(input_units) if input_units else "",
@@ -125,41 +119,19 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> Table
     return table
 
 
-# Above this many rows rich's table layout (it measures every cell, repeatedly) takes minutes
-# (a 100,000-layer table: about 5 minutes); plain_table lays the same cells out in a second.
+# From this many rows on, a table is laid out directly even when wider than the terminal: rich's
+# layout (it measures every cell, repeatedly) of a 100,000-layer table takes about 5 minutes.
 RICH_ROWS_LIMIT = 2000
 
 
-def plain_table(table: Table) -> str:
-    """The same columns, header, rows and footer as `table`, laid out as fixed-width text.
-
-    For very long tables only: cells are the plain strings the table was built with.
-    """
-    columns = table.columns
-    cells = [[str(c.header)] + [str(cell) for cell in c._cells] + ([str(c.footer)] if table.show_footer else [])
-             for c in columns]  # fmt: skip
-    widths = [max(len(text) for text in column) for column in cells]
-    lines = []
-    for i in range(len(cells[0])):
-        parts = [
-            col[i].rjust(w) if column.justify == "right" else col[i].ljust(w)
-            for col, w, column in zip(cells, widths, columns)
-        ]
-        lines.append(" " + "  ".join(parts).rstrip())
-        if i == 0 or (table.show_footer and i == len(cells[0]) - 2):
-            lines.append(" " + "  ".join("-" * w for w in widths))
-    title = f"{table.title}\n" if table.title else ""
-    return title + "\n".join(lines)
-
-
-def convention_table(analysis: Analysis, convention: Convention) -> Table:
+def convention_table(analysis: Analysis, convention: Convention) -> TextTable:
     """The table a publication prints, under its convention: one row per top-level layer (or leaf),
     params and ops exact, and params also in the publication's unit (GoogLeNet: K = 1024)."""
-    table = FastTable(title=f"{analysis.spec.name} as {convention.name} counts it", header_style="bold")
+    table = TextTable(title=f"{analysis.spec.name} as {convention.name} counts it")
     unit = convention.params_unit
     for column in ("layer", "output (HxWxC)", "depth", "params", *([f"params (K={unit})"] if unit != 1 else []),
                    convention.ops_label):  # fmt: skip
-        table.add_column(column, justify="left" if column == "layer" else "right", no_wrap=True)
+        table.add_column(column, justify="left" if column == "layer" else "right")
     for row in convention_rows(analysis, convention):
         in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
         table.add_row(row.name, fmt_shape(row.out_shape), str(row.depth) if row.depth else "", _cell(row.params),
@@ -188,14 +160,14 @@ def summary_lines(analysis: Analysis, memory: Memory, convention: Convention = A
     ]
 
 
-def params_table(analysis: Analysis, memory: Memory) -> Table:
+def params_table(analysis: Analysis, memory: Memory) -> TextTable:
     """Parameter report: layers holding parameters or buffers, with their share of the total."""
     t = analysis.totals
-    table = FastTable(title=f"{analysis.spec.name}: parameters", show_footer=True, header_style="bold")
-    table.add_column("layer", footer="total", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
+    table = TextTable(title=f"{analysis.spec.name}: parameters", show_footer=True)
+    table.add_column("layer", footer="total")
+    table.add_column("kind")
     for name, total in (("weights", t.weights), ("biases", t.biases), ("params", t.params), ("buffers", t.buffers)):
-        table.add_column(name, footer=fmt_count(total), justify="right", no_wrap=True)
+        table.add_column(name, footer=fmt_count(total), justify="right")
     table.add_column("share", footer="100%" if t.params else "", justify="right")
     table.add_column("trainable", justify="center")
     for row in analysis.rows:

@@ -1,124 +1,154 @@
-"""A rich Table that lays out plain one-line cells itself: the same output, a fraction of the cost.
+"""Tables of one-line text cells, laid out as text without importing rich.
 
-rich renders every cell through its general layout machinery (measure, wrap, pad, crop): about
-2 ms per row on the CI machine, so a 500-row table (ResNet-152) took over a second, most of what
-`archcalc shapes` cost. When every cell is plain one-line text and the table fits the console
-unwrapped (the usual case: a pipe is 200 columns wide), the layout is only padding and box
-characters, which this class writes directly. Anything else (markup or emoji codes in a cell,
-a table wider than the console, options the fast path does not model) goes to rich unchanged.
-tests/test_table.py checks that both paths give the same segments for every bundled spec.
+The static commands (`shapes`, `params`, `list`, `kinds`) print tables of plain strings. rich
+lays a table out through its general machinery (measure, wrap, pad, crop) and its import alone
+costs about a tenth of `archcalc shapes`' whole run. When the table fits the width it has (the
+usual case: a pipe is 200 columns wide), the layout is only padding and box characters, which
+`TextTable.lines` writes itself, byte for byte as rich would (tests/test_table.py holds every
+bundled spec's tables equal to rich's rendering). A table wider than the terminal goes to rich
+(`to_rich`), which wraps and crops columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any, Literal
 
-from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.segment import Segment
-from rich.style import Style
-from rich.table import Table
+Justify = Literal["left", "right", "center"]
 
+# rich.box.HEAVY_HEAD (rich's default table box) and rich.box.ASCII, the substitute rich uses when
+# the output encoding is not UTF-8. Rows: top, head, head row, mid, row, foot row, foot, bottom;
+# columns: left edge, horizontal, divider, right edge.
+UNICODE_BOX = ("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "├─┼┤", "├─┼┤", "│ ││", "└─┴┘")
+ASCII_BOX = ("+--+", "| ||", "|-+|", "| ||", "|-+|", "|-+|", "| ||", "+--+")
+# Below U+0300 every printable character is one column wide; these few past it are too.
+_NARROW = str.maketrans({ch: " " for ch in "·×→–—’“”…"})
 
-def _plain(text: object) -> bool:
-    """Text rich would print as is: one printable line, no markup, no emoji code, no edge spaces."""
-    return (
-        isinstance(text, str)
-        and text.isprintable()
-        and "[" not in text
-        and ":" not in text
-        and text == text.strip()
-    )
+TOP, HEAD, HEAD_ROW, MID, ROW, FOOT_ROW, FOOT, BOTTOM = range(8)
 
 
-class FastTable(Table):
-    """rich.table.Table, with a direct layout for tables of plain cells that fit the console."""
+# Plain classes, not dataclasses: every command imports this module, and each dataclass costs
+# about a millisecond of start-up to generate.
+class Column:
+    __slots__ = ("header", "footer", "justify", "cells")
 
-    def _fast_ok(self) -> bool:
-        """Whether this table uses only what the direct layout models (rich's defaults otherwise)."""
-        if not (self.box and self.show_edge and self.show_header and self.pad_edge) or self.caption:
-            return False
-        if self.padding != (0, 1, 0, 1) or self.collapse_padding or self.expand or self.width is not None:
-            return False
-        if self.row_styles or self.show_lines or self.leading or self.border_style or self.style not in ("none", ""):
-            return False
+    def __init__(self, header: str, footer: str = "", justify: Justify = "left") -> None:
+        self.header, self.footer, self.justify = header, footer, justify
+        self.cells: list[str] = []
+
+
+class Row:
+    __slots__ = ("style", "end_section")
+
+    def __init__(self, style: str | None = None) -> None:
+        self.style = style  # "dim" for a row that is context, not data (the input row)
+        self.end_section = False  # a rule after this row
+
+
+class TextTable:
+    """A titled table of one-line cells: columns with header, optional footer and justification.
+
+    A line of `lines()` is (text, style): style is None, "bold" (header, footer), "italic" (the
+    title) or a row's style; a writer applies it on a terminal and drops it elsewhere.
+    """
+
+    def __init__(self, title: str = "", show_footer: bool = False) -> None:
+        self.title = title
+        self.show_footer = show_footer
+        self.columns: list[Column] = []
+        self.rows: list[Row] = []
+
+    def add_column(self, header: str, footer: str = "", justify: Justify = "left") -> None:
+        self.columns.append(Column(header, footer, justify))
+
+    def add_row(self, *cells: str, style: str | None = None) -> None:
+        if len(cells) != len(self.columns):
+            raise ValueError(f"a row of {len(cells)} cells in a table of {len(self.columns)} columns")
+        for column, cell in zip(self.columns, cells):
+            column.cells.append(cell)
+        self.rows.append(Row(style))
+
+    def add_section(self) -> None:
+        """A rule under the last row added."""
+        if self.rows:
+            self.rows[-1].end_section = True
+
+    def inner_widths(self) -> list[int]:
+        """Each column's widest text: header, cells and footer (every cell is one line)."""
+        widths = []
         for column in self.columns:
-            if column.style or column.header_style or column.footer_style or column.highlight:
-                return False
-            if column.vertical != "top" or column.width is not None or column.min_width is not None:
-                return False
-            if column.max_width is not None or column.ratio is not None:
-                return False
-            if not _plain(column.header) or (self.show_footer and not _plain(column.footer)):
-                return False
-            if not all(_plain(cell) for cell in column._cells):
-                return False
-        return bool(self.columns)
+            longest = max(len(column.header), max(map(len, column.cells), default=0))
+            widths.append(max(longest, len(column.footer)) if self.show_footer else longest)
+        return widths
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if not self._fast_ok():
-            yield from super().__rich_console__(console, options)
-            return
-        texts = [[column.header, *column._cells] + ([column.footer] if self.show_footer else [])
-                 for column in self.columns]  # fmt: skip
-        widths = [max(map(cell_len, cells)) + 2 for cells in texts]
-        table_width = sum(widths) + self._extra_width
-        if table_width > options.max_width:  # rich would wrap or crop: let it
-            yield from super().__rich_console__(console, options)
-            return
-        if self.title:
-            title = console.render_str(self.title, style=Style.pick_first(self.title_style, "table.title"),
-                                       highlight=False)  # fmt: skip
-            yield from console.render(
-                title, options.update(width=table_width, highlight=self.highlight, height=None, justify=self.title_justify)
-            )
-        yield from self._fast_render(console, options, widths, texts)
+    def width(self) -> int:
+        """Characters per line: cells, one space either side of each, and the borders."""
+        return sum(self.inner_widths()) + 3 * len(self.columns) + 1
 
-    def _fast_render(
-        self, console: Console, options: ConsoleOptions, widths: list[int], texts: list[list[str]]
-    ) -> Iterator[Segment]:
-        box = self.box.substitute(options, safe=console.safe_box if self.safe_box is None else self.safe_box)  # type: ignore[union-attr]
-        border = Style.null()
-        new_line = Segment.line()
-        get_style = console.get_style
+    def simple(self) -> bool:
+        """Whether every text is one printable line of characters one column wide each, with no
+        space at either end, as the direct layout assumes (a CJK name is two columns a character,
+        a combining accent none; rich trims edge spaces as it justifies)."""
+        texts = [self.title]
+        for column in self.columns:
+            texts += (column.header, column.footer, *column.cells)
+        if list(map(str.strip, texts)) != texts:
+            return False
+        text = "".join(texts)
+        return text.isprintable() and (text.isascii() or max(text.translate(_NARROW)) < "\u0300")
+
+    def lines(self, unicode: bool = True) -> list[tuple[str, str | None]]:
+        """The laid-out table, one (text, style) per line, as rich's Table prints it unwrapped."""
+        box = UNICODE_BOX if unicode else ASCII_BOX
+        inner = self.inner_widths()
         justify = [column.justify for column in self.columns]
-        inner = [w - 2 for w in widths]
 
-        def line(cells: list[str], style: Style, left: str, divider: str, right: str) -> Iterator[Segment]:
-            yield Segment(left, border)
-            last = len(cells) - 1
-            for i, text in enumerate(cells):
-                pad = inner[i] - cell_len(text)
-                how = justify[i]
+        def rule(kind: int) -> str:
+            left, line, divider, right = box[kind]
+            return left + divider.join(line * (w + 2) for w in inner) + right
+
+        def cells(texts: list[str], kind: int) -> str:
+            left, _, divider, right = box[kind]
+            padded = []
+            for text, width, how in zip(texts, inner, justify):
+                pad = width - len(text)
                 if how == "right":
                     text = " " * pad + text
                 elif how == "center":
                     text = " " * (pad // 2) + text + " " * (pad - pad // 2)
                 else:
                     text = text + " " * pad
-                yield Segment(f" {text} ", style)
-                if i != last:
-                    yield Segment(divider, border)
-            yield Segment(right, border)
-            yield new_line
+                padded.append(f" {text} ")
+            return left + divider.join(padded) + right
 
-        yield Segment(box.get_top(widths), border)
-        yield new_line
-        header_style = get_style(self.header_style or "")
-        yield from line([cells[0] for cells in texts], header_style, box.head_left, box.head_vertical, box.head_right)
-        yield Segment(box.get_row(widths, "head", edge=True), border)
-        yield new_line
-        count = len(self.rows)
+        out: list[tuple[str, str | None]] = []
+        if self.title:
+            width = sum(inner) + 3 * len(inner) + 1
+            pad = max(width - len(self.title), 0)
+            out.append((" " * (pad // 2) + self.title + " " * (pad - pad // 2), "italic"))
+        out.append((rule(TOP), None))
+        out.append((cells([c.header for c in self.columns], HEAD), "bold"))
+        out.append((rule(HEAD_ROW), None))
+        last = len(self.rows) - 1
         for index, row in enumerate(self.rows):
-            style = get_style(row.style) if row.style is not None else Style.null()
-            yield from line([cells[index + 1] for cells in texts], style, box.mid_left, box.mid_vertical, box.mid_right)
-            if row.end_section and index < count - 1:
-                yield Segment(box.get_row(widths, "row", edge=True), border)
-                yield new_line
+            out.append((cells([c.cells[index] for c in self.columns], MID), row.style))
+            if row.end_section and index < last:
+                out.append((rule(ROW), None))
         if self.show_footer:
-            yield Segment(box.get_row(widths, "foot", edge=True), border)
-            yield new_line
-            footer_style = get_style(self.footer_style or "")
-            yield from line([cells[-1] for cells in texts], footer_style, box.foot_left, box.foot_vertical, box.foot_right)
-        yield Segment(box.get_bottom(widths), border)
-        yield new_line
+            out.append((rule(FOOT_ROW), None))
+            out.append((cells([c.footer for c in self.columns], FOOT), "bold"))
+        out.append((rule(BOTTOM), None))
+        return out
+
+    def to_rich(self) -> Any:
+        """The same table as a rich Table, for what the direct layout does not do (wrapping)."""
+        from rich.table import Table
+        from rich.text import Text  # literal text: a name with [brackets] or :colons: is not markup
+
+        table = Table(title=Text(self.title) if self.title else None, show_footer=self.show_footer,
+                      header_style="bold")  # fmt: skip
+        for column in self.columns:
+            table.add_column(Text(column.header), footer=Text(column.footer), justify=column.justify)
+        for index, row in enumerate(self.rows):
+            table.add_row(*(Text(c.cells[index]) for c in self.columns), style=row.style,
+                          end_section=row.end_section)  # fmt: skip
+        return table

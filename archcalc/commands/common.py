@@ -4,39 +4,91 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from ..analyze import DTYPE_BYTES
 from ..errors import ExitCode, SpecError
 from ..spec import Spec
+from ..table import TextTable
 
 
-def _console(stderr: bool = False) -> Console:
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
     # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better unwrapped.
     probe = Console(stderr=stderr)
     width = None if probe.is_terminal else int(os.environ.get("COLUMNS", 200))
     return Console(stderr=stderr, width=width, highlight=False)
 
 
+def _stdout_width() -> int:
+    """The columns a table may use: the terminal's, else COLUMNS or 200 (as the rich consoles)."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((200, 24)).columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() else 200
+
+
+def _unicode_stdout() -> bool:
+    return (getattr(sys.stdout, "encoding", None) or "utf-8").lower().startswith("utf")
+
+
 class Output:
-    """One stdout console and one stderr console; JSON goes out as plain text, never through rich."""
+    """Where a command writes: plain lines and text tables through click (styles on a terminal
+    only), JSON as plain text, and rich consoles (made on first use) for rich renderables.
+
+    The static commands never touch the rich consoles, so they never import rich.
+    """
 
     def __init__(self) -> None:
-        self.out = _console()
-        self.err = _console(stderr=True)
+        self._out: Any = None
+        self._err: Any = None
+
+    @property
+    def out(self) -> Any:
+        if self._out is None:
+            self._out = _console()
+        return self._out
+
+    @property
+    def err(self) -> Any:
+        if self._err is None:
+            self._err = _console(stderr=True)
+        return self._err
 
     def json(self, data: Any) -> None:
         click.echo(json.dumps(data, indent=2))
 
+    def line(self, text: str = "", style: str | None = None) -> None:
+        """One line of text, literal (no markup); `style` (bold, dim, italic) on a terminal only."""
+        click.echo(click.style(text, **{style: True}) if style else text)
+
+    def table(self, table: TextTable, *, huge: int | None = None) -> None:
+        """A text table, laid out directly; rich wraps one wider than the terminal.
+
+        `huge`: from this many rows on, the direct layout is used even when too wide: rich's
+        layout of a 100,000-row table takes minutes.
+        """
+        width = _stdout_width()
+        if huge is not None and len(table.rows) >= huge:
+            direct = True
+        else:
+            direct = table.simple() and table.width() <= width
+        if not direct:
+            self.out.print(table.to_rich())
+            return
+        text = "\n".join(click.style(line, **{style: True}) if style else line
+                         for line, style in table.lines(unicode=_unicode_stdout()))  # fmt: skip
+        click.echo(text)
+
     def error(self, message: str) -> None:
-        self.err.print(Text(message, style="red"), soft_wrap=True)
+        click.secho(message, fg="red", err=True)
 
 
 def handles_errors(command: Callable[..., None]) -> Callable[..., None]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import click
-from rich.text import Text
 
 from .. import report
 from ..analyze import DTYPE_BYTES, Analysis, analyze
 from ..conventions import resolve_convention
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
-from ..table import FastTable
+from ..table import TextTable
 from .common import (
     Output,
     convention_option,
@@ -58,23 +57,19 @@ def shapes(
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
-    table = report.shapes_table(analysis, counting)
-    if len(analysis.rows) > report.RICH_ROWS_LIMIT:
-        out.out.print(report.plain_table(table), soft_wrap=True, markup=False, highlight=False)
-    else:
-        out.out.print(table)
+    out.table(report.shapes_table(analysis, counting), huge=report.RICH_ROWS_LIMIT)
     if derivations is not None:
         from .. import calc_report
 
-        out.out.print("derivations:")
+        out.line("derivations:")
         for line, filler in calc_report.explain_lines(derivations):
-            out.out.print(Text("  " + line, style="dim" if filler else ""), soft_wrap=True)
+            out.line("  " + line, style="dim" if filler else None)
     if counting.rows == "blocks" or counting.params_unit != 1:
-        out.out.print(report.convention_table(analysis, counting))
+        out.table(report.convention_table(analysis, counting))
     for line in report.summary_lines(analysis, memory, counting):
-        out.out.print(line, soft_wrap=True)
+        out.line(line)
     for line in report.CONVENTION_LINES:
-        out.out.print(Text(line, style="dim"), soft_wrap=True)
+        out.line(line, style="dim")
 
 
 @click.command()
@@ -99,9 +94,9 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
             "memory": report.memory_dict(memory),
         })  # fmt: skip
         return
-    out.out.print(report.params_table(analysis, memory))
+    out.table(report.params_table(analysis, memory), huge=report.RICH_ROWS_LIMIT)
     for line in report.params_lines(analysis, memory):
-        out.out.print(line, soft_wrap=True)
+        out.line(line)
 
 
 @click.command(name="list")
@@ -119,7 +114,7 @@ def list_(out: Output, as_json: bool) -> None:
             for a in entries
         ])  # fmt: skip
         return
-    table = FastTable(title="bundled specs, by family", header_style="bold")
+    table = TextTable(title="bundled specs, by family")
     for column, justify in (("family", "left"), ("name", "left"), ("title", "left"), ("input", "right"),
                             ("params", "right"), ("MACs", "right")):  # fmt: skip
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -131,7 +126,7 @@ def list_(out: Output, as_json: bool) -> None:
                       report.fmt_shape(a.input_shape), report.fmt_int(a.totals.params),
                       report.fmt_int(a.totals.macs))  # fmt: skip
         previous = a.spec.family
-    out.out.print(table)
+    out.table(table)
 
 
 @click.command()
@@ -146,10 +141,10 @@ def kinds(out: Output, as_json: bool) -> None:
     if as_json:
         out.json(rows)
         return
-    table = FastTable(title="layer kinds", header_style="bold")
+    table = TextTable(title="layer kinds")
     table.add_column("kind")
     table.add_column("fields")
     table.add_column("what it is")
     for row in rows:
         table.add_row(row["kind"], ", ".join(row["fields"]), row["doc"])
-    out.out.print(table)
+    out.table(table)
