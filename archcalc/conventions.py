@@ -8,17 +8,16 @@ says how it differs from archcalc's.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
-from fractions import Fraction
 from math import prod
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import SpecError
 
 if TYPE_CHECKING:
+    from fractions import Fraction
+
     from .analyze import Analysis, Row
     from .spec import Spec
 
@@ -33,7 +32,7 @@ class OpCost(BaseModel):
     `ranks`: only inputs with these numbers of spatial dimensions are counted.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     per_input: int = 0
     per_op_input: int = 0
@@ -61,7 +60,7 @@ class OpCost(BaseModel):
 class Convention(BaseModel):
     """Which terms the params, connections and ops columns count. Defaults are archcalc's own."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str = "archcalc"
     description: str = "archcalc's conventions (see README: counting conventions)"
@@ -145,7 +144,7 @@ class Convention(BaseModel):
 
     def differences(self) -> list[str]:
         """How this convention departs from archcalc's, one phrase per term."""
-        base = Convention()
+        base = ARCHCALC
         notes = []
         if self.bias_is_connection != base.bias_is_connection:
             notes.append("a bias counts as one connection per unit")
@@ -183,28 +182,35 @@ _UNIT_TERMS = {
 }
 
 
-ARCHCALC = Convention()
+def _preset(**fields: object) -> Convention:
+    """A preset from the constants below, unvalidated: validating them here would build the
+    Convention validator in every command's start-up. tests/test_conventions.py validates each."""
+    costs = {op: OpCost.model_construct(**cost) for op, cost in fields.pop("op_costs", {}).items()}  # type: ignore[attr-defined]
+    return Convention.model_construct(**fields, op_costs=costs)
+
+
+ARCHCALC = Convention.model_construct()
 
 PRESETS: dict[str, Convention] = {
     "archcalc": ARCHCALC,
-    "torch": Convention(
+    "torch": _preset(
         name="torch",
         description="torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate, conv/linear only",
         ops_per_mac=2,
         ops_label="FLOPs",
     ),
-    "fvcore": Convention(
+    "fvcore": _preset(
         name="fvcore",
         description="fvcore FlopCountAnalysis: one 'flop' per multiply-add, no bias; also counts batch norm"
         " (eval: 1 per element, 2 with affine) and 2-D adaptive average pooling (1 per input element);"
         " skips max/avg pooling, activations and adds",
         ops_label="fvcore flops",
         op_costs={
-            "batch_norm": OpCost(per_input=1, affine_factor=2),
-            "adaptive_avg_pool": OpCost(per_input=1, ranks=(2,)),
+            "batch_norm": {"per_input": 1, "affine_factor": 2},
+            "adaptive_avg_pool": {"per_input": 1, "ranks": (2,)},
         },
     ),
-    "ptflops": Convention(
+    "ptflops": _preset(
         name="ptflops",
         description="ptflops 0.7.5, pytorch backend, default config: MACs plus bias adds, batch norm, merge adds"
         " (torch.add) and products (torch.mul), pooling and some activations per element; ReLU, GELU and pooling modules count twice"
@@ -213,22 +219,22 @@ PRESETS: dict[str, Convention] = {
         bias_adds=True,
         elementwise_adds=True,
         op_costs={
-            "batch_norm": OpCost(per_input=1, affine_factor=2),
-            "relu": OpCost(per_input=2),
-            "gelu": OpCost(per_input=2),
-            "leaky_relu": OpCost(per_input=1),
-            "relu6": OpCost(per_input=1),
-            "silu": OpCost(per_input=1),
-            "softmax": OpCost(per_input=1),
-            "max_pool": OpCost(per_op_input=2),
-            "avg_pool": OpCost(per_op_input=2),
-            "adaptive_avg_pool": OpCost(per_op_input=2),
-            "adaptive_max_pool": OpCost(per_op_input=2),
-            "lrn": OpCost(per_input=3, per_op_input=1),
-            "mul": OpCost(per_output=1),  # torch.mul, patched as a functional (squeeze-and-excitation)
+            "batch_norm": {"per_input": 1, "affine_factor": 2},
+            "relu": {"per_input": 2},
+            "gelu": {"per_input": 2},
+            "leaky_relu": {"per_input": 1},
+            "relu6": {"per_input": 1},
+            "silu": {"per_input": 1},
+            "softmax": {"per_input": 1},
+            "max_pool": {"per_op_input": 2},
+            "avg_pool": {"per_op_input": 2},
+            "adaptive_avg_pool": {"per_op_input": 2},
+            "adaptive_max_pool": {"per_op_input": 2},
+            "lrn": {"per_input": 3, "per_op_input": 1},
+            "mul": {"per_output": 1},  # torch.mul, patched as a functional (squeeze-and-excitation)
         },
     ),
-    "torchinfo": Convention(
+    "torchinfo": _preset(
         name="torchinfo",
         description="torchinfo 1.8 total_mult_adds: every parameter of a leaf layer times its output positions"
         " (conv) or once (others): MACs plus bias adds, batch norm's 2 per channel, transposed conv on output;"
@@ -237,9 +243,9 @@ PRESETS: dict[str, Convention] = {
         bias_adds=True,
         unshared_bias_per_param=True,
         transposed_on_output=True,
-        op_costs={"batch_norm": OpCost(per_param=1)},
+        op_costs={"batch_norm": {"per_param": 1}},
     ),
-    "thop": Convention(
+    "thop": _preset(
         name="thop",
         description="thop 0.1.1 profile: multiplies only (no bias), transposed conv on output positions, batch"
         " norm 2 per element (4 with affine), avg pool 1 per output, adaptive avg pool window + 1 per output,"
@@ -247,10 +253,10 @@ PRESETS: dict[str, Convention] = {
         ops_label="thop MACs",
         transposed_on_output=True,
         op_costs={
-            "batch_norm": OpCost(per_input=2, affine_factor=2),
-            "avg_pool": OpCost(per_output=1),
-            "adaptive_avg_pool": OpCost(per_input=1, per_output=1),
-            "softmax": OpCost(per_input=3, per_vector=-1),
+            "batch_norm": {"per_input": 2, "affine_factor": 2},
+            "avg_pool": {"per_output": 1},
+            "adaptive_avg_pool": {"per_input": 1, "per_output": 1},
+            "softmax": {"per_input": 3, "per_vector": -1},
         },
     ),
 }
@@ -268,6 +274,8 @@ def resolve_convention(name: str, spec: Spec | None = None) -> Convention:
         return spec.convention
     if name in PRESETS:
         return PRESETS[name]
+    import difflib
+
     close = difflib.get_close_matches(name, [*PRESETS, "paper"], n=1)
     raise SpecError(
         "unknown_convention",
@@ -287,8 +295,7 @@ def convention_totals(analysis: Analysis, convention: Convention) -> dict[str, i
     }
 
 
-@dataclass(frozen=True, slots=True)
-class ConventionRow:
+class ConventionRow(NamedTuple):
     """One row of a published table: a top-level layer (its leaves summed) or one leaf.
 
     depth counts the layers with multiply-accumulates (conv, linear), as the GoogLeNet table's
@@ -302,6 +309,8 @@ class ConventionRow:
     ops: int
 
     def params_in_unit(self, convention: Convention) -> Fraction:
+        from fractions import Fraction  # only GoogLeNet's table (params in K) needs it
+
         return Fraction(self.params, convention.params_unit)
 
 

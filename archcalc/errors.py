@@ -19,6 +19,14 @@ class ExitCode(IntEnum):
     INTERNAL = 4  # a bug in archcalc: reported in one line, never as a traceback
 
 
+def close_matches(word: str, choices: list[str], n: int = 1, cutoff: float = 0.6) -> list[str]:
+    """difflib's nearest choices to a misspelt word; difflib is imported here, on the error path
+    only, to keep it out of every command's start-up."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
+
+
 def format_loc(loc: Loc) -> str:
     """`("layers", 3, "stride")` -> `layers[3].stride`."""
     out = ""

@@ -6,7 +6,6 @@ top-level `specs/` in a source checkout).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import Loc, Position, SpecError, format_loc
+from .errors import Loc, Position, SpecError, close_matches, format_loc
 from .layers import KIND_ALIASES, KIND_TO_CLASS, KINDS, field_aliases
 from .spec import Spec
 from .templates import expand_blocks
@@ -389,7 +388,7 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
         code, message = "unknown_field", f"unknown field {what}"
         if model is not None:
             names = [n for n in _field_names(model) if n != "kind"]
-            close = difflib.get_close_matches(str(field_name), names, n=1, cutoff=0.6)
+            close = close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
     elif kind in ("unknown_kind", "missing_kind"):
         code, message = kind, msg
@@ -461,7 +460,7 @@ def resolve(ref: str | Path) -> Path:
     if "/" not in str(ref) and bundled.is_file():
         return bundled
     names = bundled_names()
-    close = difflib.get_close_matches(str(ref), names, n=1, cutoff=0.5)
+    close = close_matches(str(ref), names, n=1, cutoff=0.5)
     hint = f"did you mean '{close[0]}'? " if close else ""
     raise SpecError(
         "spec_not_found",

@@ -13,7 +13,11 @@ Spellings that could mean two things are refused with a message that says which 
 from __future__ import annotations
 
 import re
-from fractions import Fraction
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 COUNT_SUFFIXES: dict[str, int] = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 BYTE_SUFFIXES: dict[str, int] = {
@@ -24,7 +28,11 @@ BYTE_SUFFIXES: dict[str, int] = {
 }  # fmt: skip
 
 _NUMBER = r"(?P<number>\d(?:[\d_,]*\d)?(?:\.\d+)?|\.\d+)"
-_PATTERN = re.compile(rf"^\s*{_NUMBER}\s*(?P<suffix>[A-Za-z]*)\s*$")
+
+
+@cache
+def _pattern() -> re.Pattern[str]:  # compiled on first use: only a spec with a budget reads sizes
+    return re.compile(rf"^\s*{_NUMBER}\s*(?P<suffix>[A-Za-z]*)\s*$")
 
 
 class SizeError(ValueError):
@@ -32,7 +40,9 @@ class SizeError(ValueError):
 
 
 def _split(text: str, what: str, examples: str) -> tuple[Fraction, str]:
-    match = _PATTERN.match(text)
+    from fractions import Fraction  # exact decimals; imported here to keep it out of start-up
+
+    match = _pattern().match(text)
     if match is None:
         raise SizeError(f"must be {what}: a number with an optional unit (e.g. {examples}), got {text!r}")
     number = match["number"].replace("_", "").replace(",", "")
@@ -101,5 +111,5 @@ def parse_bytes(value: int | str) -> int:
 
 def number_text(text: str) -> str:
     """The number part of a size as written (`100` of `100M`)."""
-    match = _PATTERN.match(text)
+    match = _pattern().match(text)
     return match["number"] if match else text

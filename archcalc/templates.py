@@ -34,12 +34,11 @@ use site where it was written.
 from __future__ import annotations
 
 import ast
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Loc, Position, SpecError
+from .errors import Loc, Position, SpecError, close_matches
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BLOCK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -146,7 +145,7 @@ class _Expander:
     def lookup(self, name: str, orig: Loc, env: dict[str, Binding], block: str) -> Binding:
         if name in env:
             return env[name]
-        close = difflib.get_close_matches(name, list(env), n=1, cutoff=0.6)
+        close = close_matches(name, list(env), n=1, cutoff=0.6)
         raise self.error(
             "unknown_parameter",
             f"`${name}` is not a parameter of block '{block}'",
@@ -194,14 +193,14 @@ class _Expander:
         """A `use:` layer -> a `block` layer holding the template's layers, parameters bound."""
         for key in site:
             if key not in USE_KEYS:
-                close = difflib.get_close_matches(str(key), USE_KEYS, n=1, cutoff=0.6)
+                close = close_matches(str(key), USE_KEYS, n=1, cutoff=0.6)
                 raise self.error("unknown_field", f"unknown field '{key}' in a `use:` layer", orig + (key,),
                                  hint=(f"did you mean '{close[0]}'? " if close else "")
                                  + f"valid fields: {', '.join(USE_KEYS)}")  # fmt: skip
         block = self.substitute(site["use"], orig + ("use",), env, stack).value
         if not isinstance(block, str) or block not in self.templates:
             names = sorted(self.templates)
-            close = difflib.get_close_matches(str(block), names, n=1, cutoff=0.5) if isinstance(block, str) else []
+            close = close_matches(str(block), names, n=1, cutoff=0.5) if isinstance(block, str) else []
             raise self.error(
                 "unknown_block",
                 f"no block named {block!r} to use",
@@ -225,7 +224,7 @@ class _Expander:
         bindings: dict[str, Binding] = {}
         for key, item in given.items():
             if key not in template.params:
-                close = difflib.get_close_matches(str(key), template.params, n=1, cutoff=0.6)
+                close = close_matches(str(key), template.params, n=1, cutoff=0.6)
                 raise self.error(
                     "unknown_parameter",
                     f"block '{block}' has no parameter '{key}'",
@@ -283,7 +282,7 @@ def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str,
             raise error("wrong_type", f"block '{name}' must be a mapping with `params` and `layers`", loc)
         for key in body:
             if key not in TEMPLATE_KEYS:
-                close = difflib.get_close_matches(str(key), TEMPLATE_KEYS, n=1, cutoff=0.6)
+                close = close_matches(str(key), TEMPLATE_KEYS, n=1, cutoff=0.6)
                 raise error("unknown_field", f"unknown field '{key}' in block '{name}'", loc + (key,),
                             hint=(f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(TEMPLATE_KEYS)}")  # fmt: skip
         layers = body.get("layers")

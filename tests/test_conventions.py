@@ -50,3 +50,11 @@ def test_unknown_conventions_are_errors(name, code):
 
 def test_presets_are_named_after_their_keys():
     assert all(key == preset.name for key, preset in PRESETS.items())
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_presets_are_valid_conventions(name):
+    """The presets are built unvalidated (start-up time); validating each gives it back unchanged."""
+    preset = PRESETS[name]
+    assert Convention.model_validate(preset.model_dump()) == preset
+    assert set(preset.model_dump()) == set(Convention.model_fields)

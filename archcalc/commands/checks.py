@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from ..analyze import DTYPE_BYTES, analyze
-from ..budget import Budget, SpecCheck, evaluate, exit_code
+from ..budget import Budget
+from ..checking import SpecCheck, evaluate, exit_code
 from ..errors import SpecError
 from ..loader import load_spec
 from ..render import checks as formats

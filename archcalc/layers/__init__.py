@@ -8,7 +8,6 @@ switches on the kind: to add one, write its class and list it in `LAYER_CLASSES`
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import AliasChoices, BeforeValidator, Field
@@ -49,6 +48,8 @@ KIND_ALIASES: dict[str, str] = {
 
 def suggest_kind(kind: str) -> str | None:
     """The nearest known kind to a misspelt one, if any is close."""
+    import difflib  # on the error path only: start-up time
+
     matches = difflib.get_close_matches(kind.lower(), list(KINDS) + list(KIND_ALIASES), n=1, cutoff=0.6)
     return KIND_ALIASES.get(matches[0], matches[0]) if matches else None
 

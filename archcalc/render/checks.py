@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
-from ..budget import BudgetResult, SpecCheck, exit_code
+from ..checking import BudgetResult, SpecCheck, exit_code
 from ..report import fmt_bytes, fmt_int, fmt_si
 
 
