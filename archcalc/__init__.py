@@ -1,7 +1,7 @@
 """archcalc: exact per-layer shapes, parameters, connections and MACs of CNNs from declarative specs.
 
-The public API for notebooks and scripts. Importing it loads pydantic and PyYAML only: no torch,
-no rich, no click.
+The public API for notebooks and scripts. Importing it loads nothing until a name is used; the
+analyzer loads pydantic and PyYAML only: no torch, no rich, no click.
 
 >>> from archcalc import load_spec, analyze
 >>> analysis = analyze(load_spec("alexnet"))
@@ -22,14 +22,13 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-# The calculator's and receptive fields' names load on first use (PEP 562). Names that are also
-# submodule names (`analyze`, `explain`) are bound eagerly below: importing a submodule sets the
-# package attribute to the module, so a lazily bound function would be shadowed by its module.
-from .analyze import analyze
-from .explain import explain
-
+# Every name loads on first use (PEP 562), so `import archcalc` (and the command line, which
+# imports it first) costs nothing until a name is used. No public name is also a submodule's
+# name: importing a submodule sets the package attribute to the module, which would shadow a
+# lazily bound function of that name (hence analysis.py, not analyze.py).
 _EXPORTS: dict[str, str] = {
-    "Analysis": "analyze", "Memory": "analyze", "Row": "analyze", "Totals": "analyze", "dtype_bytes": "analyze",
+    "Analysis": "analysis", "Memory": "analysis", "Row": "analysis", "Totals": "analysis",
+    "analyze": "analysis", "dtype_bytes": "analysis", "explain": "explanation",
     "ConvResult": "calculator", "DimSolve": "calculator", "conv_arithmetic": "calculator",
     "conv_output": "calculator", "solve_conv": "calculator", "transposed_output": "calculator",
     "ExitCode": "errors", "SpecError": "errors",
@@ -67,12 +66,14 @@ __all__ = [
     "solve_conv",
     "transposed_output",
 ]
-assert set(__all__) == {*_EXPORTS, "list_specs", "analyze", "explain"}
+assert set(__all__) == {*_EXPORTS, "list_specs"}
 
 if TYPE_CHECKING:
-    from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
+    from .analysis import Analysis, Memory, Row, Totals, analyze, dtype_bytes
     from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
     from .errors import ExitCode, SpecError
+    from .explanation import explain
+    from .explanation import explain
     from .layers import KINDS, Counts, Layer
     from .loader import bundled_names, load_spec, parse_spec
     from .receptive import AxisField, FieldRow, receptive_fields

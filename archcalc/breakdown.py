@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analyze import Analysis, Memory, Row, Totals
+from .analysis import Analysis, Memory, Row, Totals
 from .errors import SpecError
 
 SHARE_QUANTITIES = ("units", "params", "connections", "macs")

@@ -45,7 +45,7 @@ class Budget(BaseModel):
     @field_validator("dtype")
     @classmethod
     def _known_dtype(cls, value: str | None) -> str | None:
-        from .analyze import DTYPE_BYTES
+        from .analysis import DTYPE_BYTES
 
         if value is not None and value not in DTYPE_BYTES:
             raise PydanticCustomError(

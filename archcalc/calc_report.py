@@ -12,7 +12,7 @@ from typing import Any
 from rich.table import Table
 
 from .calculator import ConvResult, DimSolve
-from .explain import Explained
+from .explanation import Explained
 from .formulas import volume
 from .receptive import AxisField, FieldRow
 

@@ -12,7 +12,7 @@ from .budget import Budget
 from .errors import ExitCode
 
 if TYPE_CHECKING:
-    from .analyze import Analysis
+    from .analysis import Analysis
 
 
 @dataclass(frozen=True, slots=True)

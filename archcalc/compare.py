@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from .analyze import Analysis, Row
+from .analysis import Analysis, Row
 from .breakdown import depth
 from .conventions import ARCHCALC, Convention, convention_totals, resolve_convention
 from .layers import Shape

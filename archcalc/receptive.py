@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .analyze import ROOT, Scope, located, named_layers, walk_spec
+from .analysis import ROOT, Scope, located, named_layers, walk_spec
 from .layers import Shape
 from .layers.base import RFStep
 from .spec import Spec

@@ -1,10 +1,10 @@
-"""Analysis -> text tables and JSON-ready dicts. Computes nothing; every number comes from analyze.py."""
+"""Analysis -> text tables and JSON-ready dicts. Computes nothing; every number comes from analysis.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .analyze import Analysis, Memory, Row, Totals, dtype_bytes
+from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
 from .conventions import ARCHCALC, Convention, convention_rows, convention_totals
 from .layers import Shape
 from .table import TextTable
@@ -82,40 +82,46 @@ def fmt_shape(shape: Shape) -> str:
 
 
 def _cell(value: int) -> str:
-    return fmt_count(value) if value else "·"
+    if not value:
+        return "·"
+    return f"{value:,}" if -EXACT_BELOW < value < EXACT_BELOW else fmt_si(value)  # fmt_count, inlined
 
 
 def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextTable:
     """Per-layer table: name, kind, hyper-parameters, output volume, units, weights, biases,
-    connections, MACs (or the convention's ops), and a totals row."""
+    connections, MACs (or the convention's ops), and a totals row.
+
+    Each column is computed once and the footer is its sum (convention_totals' figures, which
+    tests/test_report_tables.py holds it to)."""
     spec = analysis.spec
+    rows = analysis.rows
     table = TextTable(title=f"{spec.name}: {spec.title}" if spec.title else spec.name, show_footer=True)
-    t = analysis.totals
-    under = convention_totals(analysis, convention)
-    units = convention.unit_column(analysis)
+    input_units = convention.input_units(analysis)
+    columns = [("units", convention.unit_column(analysis)),
+               ("weights", [row.weights for row in rows]), ("biases", [row.biases for row in rows])]  # fmt: skip
     # A convention other than archcalc's gets a params column of its own: a paper's per-layer
     # "parameters" (LeNet-5's C1: 156) are weights and biases as that paper counts them.
-    params = [convention.params(row) for row in analysis.rows] if convention != ARCHCALC else None
+    if convention != ARCHCALC:
+        columns.append(("params", [convention.params(row) for row in rows]))
+    columns += [("connections", [convention.connections(row) for row in rows]),
+                (convention.ops_label, [convention.ops(row) for row in rows])]  # fmt: skip
     table.add_column("layer", footer="total")
     table.add_column("kind")
     table.add_column("hyper-parameters")
     table.add_column("output (HxWxC)", footer=fmt_shape(analysis.output_shape), justify="right")
-    columns = [("units", under["units"]), ("weights", t.weights), ("biases", t.biases)]
-    if params is not None:
-        columns.append(("params", under["params"]))
-    columns += [("connections", under["connections"]), (convention.ops_label, under["ops"])]
-    for name, total in columns:
+    for name, values in columns:
+        total = sum(values) + (input_units if name == "units" else 0)
         table.add_column(name, footer=fmt_count(total), justify="right")
-    input_units = convention.input_units(analysis)
     blanks = [""] * (len(columns) - 1)
     table.add_row("input", "", "", fmt_shape(analysis.input_shape), _cell(input_units) if input_units else "",
                   *blanks, style="dim")  # fmt: skip
-    for i, row in enumerate(analysis.rows):
-        cells = [_cell(units[i]), _cell(row.weights), _cell(row.biases)]
-        if params is not None:
-            cells.append(_cell(params[i]))
-        cells += [_cell(convention.connections(row)), _cell(convention.ops(row))]
-        table.add_row(row.path, row.kind, row.summary, fmt_shape(row.out_shape), *cells)
+    shapes: dict[Shape, str] = {}  # a few distinct shapes recur on every row
+    cells = zip(*(map(_cell, values) for _, values in columns))
+    for row, counts in zip(rows, cells):
+        shape = shapes.get(row.out_shape)
+        if shape is None:
+            shape = shapes[row.out_shape] = fmt_shape(row.out_shape)
+        table.add_row(row.path, row.kind, row.summary, shape, *counts)
     return table
 
 

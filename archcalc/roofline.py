@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from .analyze import Row, dtype_bytes
+from .analysis import Row, dtype_bytes
 
 # ops that move no data: a view (flatten) or the input itself (identity; dropout at inference)
 NO_TRAFFIC_OPS = frozenset({"flatten", "identity", "dropout"})

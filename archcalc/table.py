@@ -21,7 +21,7 @@ Justify = Literal["left", "right", "center"]
 UNICODE_BOX = ("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "├─┼┤", "├─┼┤", "│ ││", "└─┴┘")
 ASCII_BOX = ("+--+", "| ||", "|-+|", "| ||", "|-+|", "|-+|", "| ||", "+--+")
 # Below U+0300 every printable character is one column wide; these few past it are too.
-_NARROW = str.maketrans({ch: " " for ch in "·×→–—’“”…"})
+_NARROW = "·×→–—’“”…"
 
 TOP, HEAD, HEAD_ROW, MID, ROW, FOOT_ROW, FOOT, BOTTOM = range(8)
 
@@ -29,17 +29,17 @@ TOP, HEAD, HEAD_ROW, MID, ROW, FOOT_ROW, FOOT, BOTTOM = range(8)
 # Plain classes, not dataclasses: every command imports this module, and each dataclass costs
 # about a millisecond of start-up to generate.
 class Column:
-    __slots__ = ("header", "footer", "justify", "cells")
+    __slots__ = ("header", "footer", "justify")
 
     def __init__(self, header: str, footer: str = "", justify: Justify = "left") -> None:
         self.header, self.footer, self.justify = header, footer, justify
-        self.cells: list[str] = []
 
 
 class Row:
-    __slots__ = ("style", "end_section")
+    __slots__ = ("cells", "style", "end_section")
 
-    def __init__(self, style: str | None = None) -> None:
+    def __init__(self, cells: tuple[str, ...], style: str | None = None) -> None:
+        self.cells = cells
         self.style = style  # "dim" for a row that is context, not data (the input row)
         self.end_section = False  # a rule after this row
 
@@ -63,22 +63,23 @@ class TextTable:
     def add_row(self, *cells: str, style: str | None = None) -> None:
         if len(cells) != len(self.columns):
             raise ValueError(f"a row of {len(cells)} cells in a table of {len(self.columns)} columns")
-        for column, cell in zip(self.columns, cells):
-            column.cells.append(cell)
-        self.rows.append(Row(style))
+        self.rows.append(Row(cells, style))
 
     def add_section(self) -> None:
         """A rule under the last row added."""
         if self.rows:
             self.rows[-1].end_section = True
 
+    def _texts(self) -> list[tuple[str, ...]]:
+        """Per column: header, cells and (when shown) footer."""
+        columns = list(zip(*(row.cells for row in self.rows))) or [()] * len(self.columns)
+        return [
+            (c.header, *cells, *((c.footer,) if self.show_footer else ())) for c, cells in zip(self.columns, columns)
+        ]
+
     def inner_widths(self) -> list[int]:
         """Each column's widest text: header, cells and footer (every cell is one line)."""
-        widths = []
-        for column in self.columns:
-            longest = max(len(column.header), max(map(len, column.cells), default=0))
-            widths.append(max(longest, len(column.footer)) if self.show_footer else longest)
-        return widths
+        return [max(map(len, texts)) for texts in self._texts()]
 
     def width(self) -> int:
         """Characters per line: cells, one space either side of each, and the borders."""
@@ -88,13 +89,17 @@ class TextTable:
         """Whether every text is one printable line of characters one column wide each, with no
         space at either end, as the direct layout assumes (a CJK name is two columns a character,
         a combining accent none; rich trims edge spaces as it justifies)."""
-        texts = [self.title]
-        for column in self.columns:
-            texts += (column.header, column.footer, *column.cells)
+        texts = [self.title, *(c.header for c in self.columns), *(c.footer for c in self.columns)]
+        for row in self.rows:
+            texts += row.cells
         if list(map(str.strip, texts)) != texts:
             return False
         text = "".join(texts)
-        return text.isprintable() and (text.isascii() or max(text.translate(_NARROW)) < "\u0300")
+        if not text.isprintable():
+            return False
+        for narrow in _NARROW:
+            text = text.replace(narrow, "")
+        return text.isascii() or max(text) < "\u0300"
 
     def lines(self, unicode: bool = True) -> list[tuple[str, str | None]]:
         """The laid-out table, one (text, style) per line, as rich's Table prints it unwrapped."""
@@ -106,19 +111,18 @@ class TextTable:
             left, line, divider, right = box[kind]
             return left + divider.join(line * (w + 2) for w in inner) + right
 
-        def cells(texts: list[str], kind: int) -> str:
+        def cells(texts: tuple[str, ...], kind: int) -> str:
             left, _, divider, right = box[kind]
             padded = []
             for text, width, how in zip(texts, inner, justify):
-                pad = width - len(text)
                 if how == "right":
-                    text = " " * pad + text
-                elif how == "center":
-                    text = " " * (pad // 2) + text + " " * (pad - pad // 2)
-                else:
-                    text = text + " " * pad
-                padded.append(f" {text} ")
-            return left + divider.join(padded) + right
+                    padded.append(text.rjust(width))
+                elif how == "left":
+                    padded.append(text.ljust(width))
+                else:  # rich's centring: the odd space goes to the right
+                    pad = width - len(text)
+                    padded.append(" " * (pad // 2) + text + " " * (pad - pad // 2))
+            return f"{left} " + f" {divider} ".join(padded) + f" {right}"
 
         out: list[tuple[str, str | None]] = []
         if self.title:
@@ -126,16 +130,16 @@ class TextTable:
             pad = max(width - len(self.title), 0)
             out.append((" " * (pad // 2) + self.title + " " * (pad - pad // 2), "italic"))
         out.append((rule(TOP), None))
-        out.append((cells([c.header for c in self.columns], HEAD), "bold"))
+        out.append((cells(tuple(c.header for c in self.columns), HEAD), "bold"))
         out.append((rule(HEAD_ROW), None))
         last = len(self.rows) - 1
         for index, row in enumerate(self.rows):
-            out.append((cells([c.cells[index] for c in self.columns], MID), row.style))
+            out.append((cells(row.cells, MID), row.style))
             if row.end_section and index < last:
                 out.append((rule(ROW), None))
         if self.show_footer:
             out.append((rule(FOOT_ROW), None))
-            out.append((cells([c.footer for c in self.columns], FOOT), "bold"))
+            out.append((cells(tuple(c.footer for c in self.columns), FOOT), "bold"))
         out.append((rule(BOTTOM), None))
         return out
 
@@ -148,7 +152,6 @@ class TextTable:
                       header_style="bold")  # fmt: skip
         for column in self.columns:
             table.add_column(Text(column.header), footer=Text(column.footer), justify=column.justify)
-        for index, row in enumerate(self.rows):
-            table.add_row(*(Text(c.cells[index]) for c in self.columns), style=row.style,
-                          end_section=row.end_section)  # fmt: skip
+        for row in self.rows:
+            table.add_row(*map(Text, row.cells), style=row.style, end_section=row.end_section)
         return table

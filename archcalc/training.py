@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
-from .analyze import COUNTER_BYTES, Analysis, Row, dtype_bytes
+from .analysis import COUNTER_BYTES, Analysis, Row, dtype_bytes
 from .layers import Counts, Shape, layer_names
 
 # ops whose output is their input (a view, or the input itself): no new tensor at inference

@@ -116,9 +116,50 @@ def test_console_script_runs():
 def test_public_names_survive_submodule_imports():
     """`analyze` and `explain` are also submodule names: importing the submodules must not shadow the
     functions (a lazily bound name would be replaced by its module)."""
-    code = ("import archcalc.analyze, archcalc.explain, archcalc.calculator, archcalc.receptive\n"
+    code = ("import archcalc.analysis, archcalc.explanation, archcalc.calculator, archcalc.receptive\n"
             "from archcalc import analyze, explain, conv_output, receptive_fields, load_spec\n"
             "assert all(callable(f) for f in (analyze, explain, conv_output, receptive_fields))\n"
             "print(analyze(load_spec('lenet5')).totals.params)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "61706"
+
+
+def _run(*args: str, code: str = "", **kwargs) -> subprocess.CompletedProcess:
+    """The console script's entry point (`archcalc.cli:run`) in a fresh interpreter."""
+    script = f"import sys; sys.argv = ['archcalc', *{list(args)!r}]\n{code}\nfrom archcalc.cli import run; run()"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, **kwargs)
+
+
+@pytest.mark.parametrize(("args", "status"), [(("shapes", "lenet5"), 0), (("shapes", "no-such-spec"), 2),
+                                              (("shapes", "lenet5", "--input", "0"), 2), (("--version",), 0)])  # fmt: skip
+def test_run_keeps_the_exit_status_and_flushes_output(args, status):
+    result = _run(*args)
+    assert result.returncode == status, result.stderr
+    assert (result.stdout or result.stderr).strip(), "nothing was printed"
+    if status == 0 and args[0] == "shapes":
+        assert result.stdout.rstrip().endswith("FLOPs = 2 × MACs"), "the last line was lost"
+
+
+def test_run_still_runs_exit_handlers():
+    result = _run("shapes", "lenet5", code="import atexit; atexit.register(lambda: print('handler ran', file=sys.stderr))")
+    assert result.returncode == 0 and "handler ran" in result.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    """`archcalc shapes resnet152 | head -1`: the reader leaves early; no 'internal error', no traceback."""
+    script = "import sys; sys.argv = ['archcalc', 'shapes', 'resnet152']\nfrom archcalc.cli import run; run()"
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "internal error" not in stderr and "Traceback" not in stderr, stderr
+    assert proc.returncode in (0, -13), proc.returncode  # -13: SIGPIPE, as `cat` ends
+
+
+def test_run_collects_garbage_again_once_the_command_starts():
+    """run() pauses the cyclic collector for start-up only: a long verify or bench collects."""
+    code = ("import atexit, gc\n"
+            "atexit.register(lambda: print('enabled', gc.isenabled(), 'frozen', gc.get_freeze_count() > 0, file=sys.stderr))")  # fmt: skip
+    result = _run("shapes", "lenet5", code=code)
+    assert result.returncode == 0 and "enabled True frozen True" in result.stderr, result.stderr

@@ -9,7 +9,7 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["archcalc", "archcalc.arith", "archcalc.formulas", "archcalc.calculator", "archcalc.explain",
+    "module", ["archcalc", "archcalc.arith", "archcalc.formulas", "archcalc.calculator", "archcalc.explanation",
                "archcalc.receptive"],
 )  # fmt: skip
 def test_doctests(module):

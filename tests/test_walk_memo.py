@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from archcalc import analyze, load_spec, parse_spec
-from archcalc.analyze import ROOT, _sum, _Walker, walk_spec
+from archcalc.analysis import ROOT, _sum, _Walker, walk_spec
 from archcalc.loader import bundled_names
 
 from .strategies import valid_specs

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analyze import Analysis
+from ..analysis import Analysis
 
 
 def _model_and_input(analysis: Analysis, batch: int):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analyze import Analysis
+from ..analysis import Analysis
 from ..devices import match_device
 from ..training import backward_macs
 from .timing import Summary, clock_for, measure, summarize, synchronize

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ..analyze import analyze
+from ..analysis import analyze
 from ..devices import DEVICES, device_peak
 from ..loader import load_spec
 from ..report import fmt_bytes, fmt_int

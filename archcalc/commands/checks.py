@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..analyze import DTYPE_BYTES, analyze
+from ..analysis import DTYPE_BYTES, analyze
 from ..budget import Budget
 from ..checking import SpecCheck, evaluate, exit_code
 from ..errors import SpecError

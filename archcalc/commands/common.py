@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..analyze import DTYPE_BYTES
+from ..analysis import DTYPE_BYTES
 from ..errors import ExitCode, SpecError
 from ..spec import Spec
 from ..table import TextTable

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import compare as comparing
-from ..analyze import Analysis, analyze
+from ..analysis import Analysis, analyze
 from ..breakdown import Report, build_report, measured_from_dict, spec_name_of
 from ..errors import SpecError
 from ..loader import bundled_names, load_spec

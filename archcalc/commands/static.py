@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import report
-from ..analyze import DTYPE_BYTES, Analysis, analyze
+from ..analysis import DTYPE_BYTES, Analysis, analyze
 from ..conventions import resolve_convention
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
@@ -44,7 +44,7 @@ def shapes(
     memory = analysis.memory(dtype)
     derivations = None
     if explain:
-        from ..explain import explain as explain_spec
+        from ..explanation import explain as explain_spec
 
         derivations = explain_spec(analysis.spec)
     if as_json:

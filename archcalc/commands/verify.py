@@ -11,7 +11,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from ..analyze import analyze
+from ..analysis import analyze
 from ..errors import ExitCode
 from ..loader import bundled_names, load_spec
 from ..report import fmt_int

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..analyze import Analysis, Row
+from ..analysis import Analysis, Row
 from ..conventions import PRESETS, Convention
 from . import require
 

@@ -1,7 +1,7 @@
 """Every layer's derivation, in execution order: a second walk that asks each layer to `explain`.
 
 Kept out of `analyze` so the counting fold stays as it is; this pass walks the same tree with
-the same names (`archcalc.analyze.named_layers`), so its paths match the analysis rows.
+the same names (`archcalc.analysis.named_layers`), so its paths match the analysis rows.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from math import prod
 from typing import Any
 
-from .analyze import ROOT, Scope, _Walker, walk_spec
+from .analysis import ROOT, Scope, _Walker, walk_spec
 from .formulas import Derivation, volume
 from .layers import Counts, Shape
 from .spec import Spec

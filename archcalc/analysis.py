@@ -226,7 +226,7 @@ class _Walker:
         return shape
 
     def visit(self, layer: Any, shape: Shape, scope: Scope) -> Shape:
-        """One layer of the walk; subclasses (archcalc.explain) hook in here."""
+        """One layer of the walk; subclasses (archcalc.explanation) hook in here."""
         if not self.memoize:
             return layer.walk(shape, self, scope)
         key = (id(layer), shape, scope.trainable)

@@ -1,0 +1,37 @@
+"""The shapes table computes each column once and sums it for the footer; these hold the footer
+to convention_totals and each row's ops to the sum of its named terms, for every convention."""
+
+from __future__ import annotations
+
+import pytest
+
+from archcalc import analyze, bundled_names, load_spec, report
+from archcalc.conventions import PRESETS, convention_totals, resolve_convention
+
+
+def _footer(table) -> dict[str, str]:
+    return {column.header: column.footer for column in table.columns}
+
+
+CASES = [(name, convention) for name in bundled_names() for convention in sorted(PRESETS)] + [
+    (name, "paper") for name in bundled_names() if load_spec(name).convention is not None
+]
+
+
+@pytest.mark.parametrize(("name", "convention"), CASES)
+def test_footer_is_the_convention_totals(name, convention):
+    analysis = analyze(load_spec(name))
+    counting = resolve_convention(convention, analysis.spec)
+    footer, totals = _footer(report.shapes_table(analysis, counting)), convention_totals(analysis, counting)
+    for column, key in (("units", "units"), ("connections", "connections"), (counting.ops_label, "ops")):
+        assert footer[column] == report.fmt_count(totals[key]), f"{column}: table {footer[column]}, totals {totals[key]:,}"
+    if "params" in footer:
+        assert footer["params"] == report.fmt_count(totals["params"])
+
+
+@pytest.mark.parametrize("convention", sorted(PRESETS))
+@pytest.mark.parametrize("name", ["googlenet", "efficientnet-b0", "lenet5", "alexnet", "resnet50"])
+def test_ops_is_the_sum_of_its_terms(name, convention):
+    counting = PRESETS[convention]
+    for row in analyze(load_spec(name)).rows:
+        assert counting.ops(row) == sum(counting.terms(row).values()), f"{row.path}: {counting.terms(row)}"
