@@ -73,7 +73,6 @@ if TYPE_CHECKING:
     from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
     from .errors import ExitCode, SpecError
     from .explanation import explain
-    from .explanation import explain
     from .layers import KINDS, Counts, Layer
     from .loader import bundled_names, load_spec, parse_spec
     from .receptive import AxisField, FieldRow, receptive_fields
