@@ -274,6 +274,16 @@ class _Walker:
 ROOT = Scope((), (), True)
 
 
+def clear_caches() -> None:
+    """Empty the pure-function caches analyses share (window resolution, edge counts), so that a
+    benchmark times each analysis from nothing rather than from the previous run's answers."""
+    from . import arith
+    from .layers import resolve_window
+
+    for cached in (resolve_window, arith.covered_pairs, arith.transposed_covered_pairs):
+        cached.cache_clear()
+
+
 def walk_spec(spec: Spec, walk: Callable[[], Any]) -> Any:
     """Run a walk over a spec's layers; a SpecError gets the spec file's line and column."""
     try:

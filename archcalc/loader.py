@@ -6,7 +6,7 @@ top-level `specs/` in a source checkout).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,19 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _scalar = yaml.constructor.SafeConstructor()
 
 
-@dataclass
 class SourceMap:
-    """A spec file's name and the line/column of every node, keyed by path."""
+    """A spec file's name and the line/column of every node, keyed by path.
 
-    file: str
-    positions: dict[Loc, Position] = field(default_factory=dict)
-    notes: dict[Loc, str] = field(default_factory=dict)  # expanded block -> where it came from
-    uses: bool = False  # a `use:` key somewhere under `layers` (templates.py expands it)
+    (Here and below, plain classes rather than dataclasses: a dataclass costs about a
+    millisecond of every command's start-up to generate.)"""
+
+    __slots__ = ("file", "positions", "notes", "uses")
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.positions: dict[Loc, Position] = {}
+        self.notes: dict[Loc, str] = {}  # expanded block -> where it came from
+        self.uses = False  # a `use:` key somewhere under `layers` (templates.py expands it)
 
     def resolve(self, loc: Loc) -> Loc:
         """The deepest node of `loc` that exists in the file.
@@ -92,16 +97,18 @@ _CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
 _NO_KEY = object()
 
 
-@dataclass
 class _Frame:
     """An open sequence or mapping while the events stream in."""
 
-    value: list | dict
-    path: Loc
-    anchor: str | None
-    first_node: int  # the node count when it opened: its size is the count at its end minus this
-    deepest: int  # the longest path inside it so far
-    key: Any = _NO_KEY  # a mapping waiting for the value of this key
+    __slots__ = ("value", "path", "anchor", "first_node", "deepest", "key")
+
+    def __init__(self, value: list | dict, path: Loc, anchor: str | None, first_node: int, deepest: int) -> None:
+        self.value = value
+        self.path = path
+        self.anchor = anchor
+        self.first_node = first_node  # the node count when it opened: its size is the count at its end minus this
+        self.deepest = deepest  # the longest path inside it so far
+        self.key: Any = _NO_KEY  # a mapping waiting for the value of this key
 
 
 class _Builder:

@@ -35,8 +35,7 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import Loc, Position, SpecError, close_matches
 
@@ -50,16 +49,14 @@ MAX_NODES = 500_000  # nodes after expansion (ResNet-152 expands to about 340): 
 MAX_NESTING = 60  # templates used inside templates, this many deep at most
 
 
-@dataclass(frozen=True)
-class Binding:
+class Binding(NamedTuple):
     """A parameter's value and where it is written in the file (for error positions)."""
 
     value: Any
     origin: Loc
 
 
-@dataclass(frozen=True)
-class Template:
+class Template(NamedTuple):
     name: str
     params: tuple[str, ...]
     defaults: dict[str, Binding]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -63,6 +62,8 @@ class Output:
         return self._err
 
     def json(self, data: Any) -> None:
+        import json
+
         click.echo(json.dumps(data, indent=2))
 
     def line(self, text: str = "", style: str | None = None) -> None:
