@@ -571,6 +571,7 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
             "",
             f"Modules `archcalc shapes` loads: {len(process['loaded'])} of torch, fvcore, archcalc, rich, click,"
             f" pydantic and yaml; torch or fvcore: {'none' if not any(m.split('.')[0] in ('torch', 'fvcore') for m in process['loaded']) else 'YES'};"
+            f" rich: {'none (tables laid out directly)' if not any(m.split('.')[0] == 'rich' for m in process['loaded']) else 'imported'};"
             f" archcalc modules: {', '.join(ac)}.",
             "",
         ]  # fmt: skip

@@ -99,13 +99,24 @@ def test_kinds_lists_every_kind(runner):
     assert {row["kind"] for row in _json(runner, "kinds")} == set(KINDS)
 
 
-@pytest.mark.parametrize("module", ["archcalc", "archcalc.cli"])
-def test_static_path_imports_no_torch(module):
-    code = (f"import sys, {module}; from archcalc.cli import main\n"
-            "from click.testing import CliRunner; CliRunner().invoke(main, ['shapes', 'alexnet', '--json'])\n"
-            "bad = [m for m in ('torch', 'fvcore') if m in sys.modules]; print(','.join(bad))")  # fmt: skip
+@pytest.mark.parametrize("args", [["shapes", "alexnet", "--json"], ["shapes", "resnet152"], ["params", "vgg16"],
+                                  ["list"], ["kinds"]])  # fmt: skip
+def test_static_path_imports_no_torch_or_rich(args):
+    """The static commands import neither torch (the verifier's) nor rich (their tables are laid
+    out directly): start-up time is most of what they cost."""
+    code = ("import sys; from archcalc.cli import main\n"
+            f"from click.testing import CliRunner; r = CliRunner().invoke(main, {args!r}, env={{'COLUMNS': '300'}})\n"
+            "assert r.exit_code == 0, r.output\n"
+            "bad = [m for m in ('torch', 'fvcore', 'rich') if m in sys.modules]; print(','.join(bad))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"the static path imported {out}"
+
+
+def test_importing_archcalc_loads_nothing_until_a_name_is_used():
+    code = ("import sys, archcalc\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml', 'archcalc'))))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "archcalc"
 
 
 def test_console_script_runs():
