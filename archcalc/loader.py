@@ -7,7 +7,6 @@ top-level `specs/` in a source checkout).
 from __future__ import annotations
 
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +99,11 @@ _NO_KEY = object()
 class _Frame:
     """An open sequence or mapping while the events stream in."""
 
-    __slots__ = ("value", "path", "anchor", "first_node", "deepest", "key")
+    __slots__ = ("value", "is_map", "path", "anchor", "first_node", "deepest", "key")
 
     def __init__(self, value: list | dict, path: Loc, anchor: str | None, first_node: int, deepest: int) -> None:
         self.value = value
+        self.is_map = isinstance(value, dict)
         self.path = path
         self.anchor = anchor
         self.first_node = first_node  # the node count when it opened: its size is the count at its end minus this
@@ -126,6 +126,7 @@ class _Builder:
         self.nodes = 0
         self.anchors: dict[str, tuple[Any, int, int]] = {}  # name -> (value, nodes, depth below it)
         self.open: set[str] = set()
+        self.scalars: dict[tuple[Any, str, Any], Any] = {}  # (tag, text, implicit) -> its value, this file's
 
     def error(self, code: str, message: str, mark: Any, hint: str | None = None) -> SpecError:
         return SpecError(code, message, hint=hint, file=self.source.file, position=Position(mark.line + 1, mark.column + 1))
@@ -154,42 +155,53 @@ class _Builder:
         tag = event.tag
         if tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
             self.check_tag(tag, _STR, event.start_mark)
+        key = (tag, event.value, event.implicit)
+        known = self.scalars.get(key, _NO_KEY)  # the same few words and numbers recur on every layer
+        if known is not _NO_KEY:
+            return known
         if tag is None or tag == "!":
             tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == _STR or tag not in _CONSTRUCTORS:  # `<<` (merge) and `=` resolve to tags with no value: text
-            return event.value
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        return _CONSTRUCTORS[tag](_scalar, node)
+            value = event.value
+        else:
+            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+            value = _CONSTRUCTORS[tag](_scalar, node)
+        self.scalars[key] = value  # str, int, float, bool or None: immutable, safe to share
+        return value
 
     def run(self, events: Any) -> Any:
         stack: list[_Frame] = []
         documents = 0
         root: Any = None
         positions = self.source.positions
+        # dispatch on the event's exact class (libyaml makes these, never subclasses): cheaper
+        # than a chain of isinstance tests on every one of a large spec's events
+        scalar_event, alias_event, sequence_start = yaml.ScalarEvent, yaml.AliasEvent, yaml.SequenceStartEvent
+        ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+        skipped = (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)
         for event in events:
-            if isinstance(event, yaml.DocumentStartEvent):
+            kind = type(event)
+            if kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
                     raise self.error("yaml_syntax", "malformed YAML: a spec is one document, this file holds more",
                                      event.start_mark, hint="remove the second `---` and what follows it")  # fmt: skip
                 continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+            if kind in skipped:
                 continue
             top = stack[-1] if stack else None
             mark = event.start_mark
-            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            if kind in ends:
                 frame = stack.pop()
                 if frame.anchor is not None:
                     self.open.discard(frame.anchor)
                     self.anchors[frame.anchor] = (frame.value, self.nodes - frame.first_node, frame.deepest - len(frame.path))
                 if stack:
                     stack[-1].deepest = max(stack[-1].deepest, frame.deepest)
-                value, size = frame.value, 0
+                value = frame.value
             else:
-                expecting_key = isinstance(top, _Frame) and isinstance(top.value, dict) and top.key is _NO_KEY
-                if expecting_key:
-                    assert top is not None
-                    if not isinstance(event, yaml.ScalarEvent):
+                if top is not None and top.is_map and top.key is _NO_KEY:  # a mapping expects a key
+                    if kind is not scalar_event:
                         raise self.error("bad_key", "mapping keys must be plain names", mark)
                     key = self.scalar(event)
                     if key == "<<":
@@ -207,12 +219,17 @@ class _Builder:
                     continue
                 if top is None:
                     path: Loc = ()
-                elif isinstance(top.value, dict):
+                elif top.is_map:
                     path = top.path + (top.key,)
                 else:
                     path = top.path + (len(top.value),)
                 positions.setdefault(path, Position(mark.line + 1, mark.column + 1))
-                if isinstance(event, yaml.AliasEvent):
+                if kind is scalar_event:
+                    self.count(1, mark)
+                    value = self.scalar(event)
+                    if event.anchor is not None:
+                        self.anchors[event.anchor] = (value, 1, 0)
+                elif kind is alias_event:
                     if event.anchor in self.open:
                         raise self.error("recursive_alias", "a YAML alias refers to a node that contains it", mark)
                     if event.anchor not in self.anchors:
@@ -223,15 +240,10 @@ class _Builder:
                     self.count(size, mark)
                     if top is not None:
                         top.deepest = max(top.deepest, len(path) + below)
-                elif isinstance(event, yaml.ScalarEvent):
-                    self.count(1, mark)
-                    value = self.scalar(event)
-                    if event.anchor is not None:
-                        self.anchors[event.anchor] = (value, 1, 0)
                 else:  # a sequence or mapping opens
                     self.count(1, mark)
                     self.check_depth(len(path), mark)
-                    is_seq = isinstance(event, yaml.SequenceStartEvent)
+                    is_seq = kind is sequence_start
                     self.check_tag(event.tag, _SEQ if is_seq else _MAP, mark)
                     if event.anchor is not None:
                         self.open.add(event.anchor)
@@ -239,11 +251,13 @@ class _Builder:
                     continue
             if not stack:
                 root = value
-            elif isinstance(stack[-1].value, dict):
-                stack[-1].value[stack[-1].key] = value
-                stack[-1].key = _NO_KEY
             else:
-                stack[-1].value.append(value)
+                parent = stack[-1]
+                if parent.is_map:
+                    parent.value[parent.key] = value
+                    parent.key = _NO_KEY
+                else:
+                    parent.value.append(value)
         return root
 
 
@@ -442,10 +456,9 @@ def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
 
 def specs_dir() -> Path:
     """Where the bundled specs live: inside the installed package, or the checkout's specs/."""
-    packaged = Path(str(resources.files("archcalc"))) / "specs"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "specs"
+    package = Path(__file__).resolve().parent  # archcalc installs as files, never zipped
+    packaged = package / "specs"
+    return packaged if packaged.is_dir() else package.parent / "specs"
 
 
 def bundled_names() -> list[str]:
@@ -480,8 +493,7 @@ def resolve(ref: str | Path) -> Path:
 def load_spec(ref: str | Path) -> Spec:
     """Load a bundled spec by name (`alexnet`) or a spec file by path."""
     path = resolve(ref)
-    display = path.name if path.parent == specs_dir() else str(path)
-    display = f"specs/{display}" if path.parent == specs_dir() else display
+    display = f"specs/{path.name}" if path.parent == specs_dir() else str(path)
     try:
         with path.open("rb") as handle:  # never more than the limit into memory, however large the file
             data = handle.read(MAX_FILE_BYTES + 1)
