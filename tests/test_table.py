@@ -121,3 +121,14 @@ def test_a_name_in_cjk_goes_to_rich_which_measures_it(runner, tmp_path):
     from rich.cells import cell_len
 
     assert cell_len(line) == cell_len(header)  # rich measured the wide characters: the borders line up
+
+
+@pytest.mark.parametrize(("env", "styled"), [({}, False), ({"FORCE_COLOR": "1"}, True),
+                                             ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+                                             ({"FORCE_COLOR": "1", "TERM": "dumb"}, False)])  # fmt: skip
+def test_styles_follow_no_color_and_force_color(runner, env, styled):
+    """Off a terminal the output is plain; FORCE_COLOR styles it anyway, NO_COLOR and TERM=dumb never."""
+    full = {"NO_COLOR": "", "FORCE_COLOR": "", "TERM": "xterm", "COLUMNS": "200", **env}
+    result = runner.invoke(main, ["shapes", "lenet5"], env=full, color=False)  # as off a terminal
+    assert result.exit_code == 0
+    assert ("\x1b[" in result.output) is styled, result.output[:300]

@@ -34,6 +34,14 @@ def _stdout_width() -> int:
     return int(columns) if columns.isdigit() else 200
 
 
+def _color() -> bool | None:
+    """Styles as rich decides them: NO_COLOR or TERM=dumb turn them off, FORCE_COLOR on even off a
+    terminal; otherwise None: click styles a terminal and strips the codes elsewhere."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return True if os.environ.get("FORCE_COLOR") else None
+
+
 def _unicode_stdout() -> bool:
     return (getattr(sys.stdout, "encoding", None) or "utf-8").lower().startswith("utf")
 
@@ -68,7 +76,8 @@ class Output:
 
     def line(self, text: str = "", style: str | None = None) -> None:
         """One line of text, literal (no markup); `style` (bold, dim, italic) on a terminal only."""
-        click.echo(click.style(text, **{style: True}) if style else text)
+        color = _color()
+        click.echo(click.style(text, **{style: True}) if style and color is not False else text, color=color)
 
     def table(self, table: TextTable, *, huge: int | None = None) -> None:
         """A text table, laid out directly; rich wraps one wider than the terminal.
@@ -84,12 +93,14 @@ class Output:
         if not direct:
             self.out.print(table.to_rich())
             return
-        text = "\n".join(click.style(line, **{style: True}) if style else line
+        color = _color()
+        text = "\n".join(click.style(line, **{style: True}) if style and color is not False else line
                          for line, style in table.lines(unicode=_unicode_stdout()))  # fmt: skip
-        click.echo(text)
+        click.echo(text, color=color)
 
     def error(self, message: str) -> None:
-        click.secho(message, fg="red", err=True)
+        color = _color()
+        click.secho(message, fg="red" if color is not False else None, err=True, color=color)
 
 
 def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
