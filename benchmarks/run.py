@@ -322,18 +322,20 @@ def console_script() -> list[str]:
 
 
 def _importtime(stderr: str) -> tuple[float, list[tuple[str, float]]]:
-    """Total and the heaviest top-level imports of `python -X importtime` output (microseconds -> s)."""
-    rows = []
+    """Total of `python -X importtime` output for IMPORTS (microseconds -> s), and where it goes:
+    self time summed per top-level package (pydantic, click, archcalc, the standard library's
+    modules each under its own name), heaviest first."""
+    total, by_package = 0.0, {}
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line or "cumulative" in line:
             continue
-        _, cumulative, name = line.split("|")
-        rows.append((name.rstrip(), int(cumulative) / 1e6))
-    tops = [(name.strip(), seconds) for name, seconds in rows if not name.startswith("  ")]
-    heavy = sorted(tops, key=lambda r: -r[1])[:8]
-    # the top-level rows of IMPORTS (archcalc, archcalc.cli, ...), each holding what it imported
-    # first; the interpreter's own start-up modules (site, encodings) are left out
-    return sum(s for name, s in tops if name.split(".")[0] == "archcalc"), heavy
+        own, cumulative, name = line.removeprefix("import time:").split("|")
+        package = name.strip().split(".")[0]
+        if not name.startswith("  ") and package == "archcalc":  # a top-level row of IMPORTS
+            total += int(cumulative) / 1e6
+        by_package[package] = by_package.get(package, 0.0) + int(own) / 1e6
+    heavy = sorted(by_package.items(), key=lambda r: -r[1])[:10]
+    return total, heavy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -565,7 +567,8 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
             f"| archcalc shapes resnet152 | {len(ours.wall)} | {ms(ours.best)} | {ms(ours.median)} | {ms(ours.cpu_median)} |",
             f"| torchinfo script | {len(theirs.wall)} | {ms(theirs.best)} | {ms(theirs.median)} | {ms(theirs.cpu_median)} |",
             "",
-            f"`python -X importtime -c '{IMPORTS}'`: {ms(process['import_s'])} (median). Heaviest top-level imports:",
+            f"`python -X importtime -c '{IMPORTS}'`: {ms(process['import_s'])} (median). Where it goes, self time"
+            " summed per top-level package (importtime's own overhead included):",
             "",
             *[f"- {name}: {ms(seconds)}" for name, seconds in process["top"]],
             "",
