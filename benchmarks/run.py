@@ -229,25 +229,25 @@ def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callabl
         ours[name] = (*full, alone)
     import torch
 
-    torch.set_grad_enabled(False)
     TORCH["threads"] = torch.get_num_threads()
     out = []
-    for name in names:
-        timing, analysis, alone = ours[name]
-        spec, shape = analysis.spec, tuple(analysis.spec.input)
-        build, model = timed(lambda spec=spec: build_model(spec).eval(), 1, warmup=0)
-        model(torch.randn(1, *shape))  # warm torch's kernels once, for every tool alike
-        tools = {}
-        for tool in TOOLS:
-            t, totals = timed(lambda tool=tool, model=model, shape=shape: RUNNERS[tool](model, shape), tool_runs, warmup=0)
-            under = convention_totals(analysis, PRESETS[tool])
-            tools[tool] = (t, totals, {"params": under["params"], "ops": under["ops"]})
-            log(f"  {name:>16} {tool:>9}: {ms(t.best):>10}  ops {totals['ops']:,} (archcalc as {tool}: {under['ops']:,})")
-        row = Comparison(name, len(analysis.rows), timing, alone, build, analysis.totals.params,
-                         analysis.totals.macs, tools)  # fmt: skip
-        log(f"  {name:>16}  archcalc: analyze {ms(alone.best)}, load + analyze {ms(timing.best)}; torch build "
-            f"{ms(build.best)}; params {row.params:,}  MACs {row.macs:,}  ({row.layers:,} rows)")  # fmt: skip
-        out.append(row)
+    with torch.no_grad():  # the tools count, they do not train; the caller's grad mode is kept
+        for name in names:
+            timing, analysis, alone = ours[name]
+            spec, shape = analysis.spec, tuple(analysis.spec.input)
+            build, model = timed(lambda spec=spec: build_model(spec).eval(), 1, warmup=0)
+            model(torch.randn(1, *shape))  # warm torch's kernels once, for every tool alike
+            tools = {}
+            for tool in TOOLS:
+                t, totals = timed(lambda tool=tool, model=model, shape=shape: RUNNERS[tool](model, shape), tool_runs, warmup=0)
+                under = convention_totals(analysis, PRESETS[tool])
+                tools[tool] = (t, totals, {"params": under["params"], "ops": under["ops"]})
+                log(f"  {name:>16} {tool:>9}: {ms(t.best):>10}  ops {totals['ops']:,} (archcalc as {tool}: {under['ops']:,})")
+            row = Comparison(name, len(analysis.rows), timing, alone, build, analysis.totals.params,
+                             analysis.totals.macs, tools)  # fmt: skip
+            log(f"  {name:>16}  archcalc: analyze {ms(alone.best)}, load + analyze {ms(timing.best)}; torch build "
+                f"{ms(build.best)}; params {row.params:,}  MACs {row.macs:,}  ({row.layers:,} rows)")  # fmt: skip
+            out.append(row)
     return out
 
 

@@ -64,6 +64,9 @@ def test_a_one_net_run_reports_every_tool_agreeing(tmp_path):
                      "--output", str(out)])  # fmt: skip
     text = out.read_text()
     assert code == 0  # alexnet alone carries no target
+    import torch
+
+    assert torch.is_grad_enabled(), "the run left autograd off for whatever runs next"
     for tool in run.TOOLS:
         assert f"| alexnet | {tool} | 62,378,344 | 62,378,344 |" in text
     assert text.count("params =, ops =") == len(run.TOOLS)
