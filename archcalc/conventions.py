@@ -126,16 +126,7 @@ class Convention(BaseModel):
         return edges + (row.units if self.bias_is_connection and row.biases else 0)
 
     def ops(self, row: Row) -> int:
-        """The sum of `terms(row)`, computed directly: it runs once per row of every table."""
-        total = row.macs * self.ops_per_mac
-        if self.transposed_on_output:
-            total += (row.macs_on_output - row.macs) * self.ops_per_mac
-        if self.bias_adds:
-            total += row.biases if self.unshared_bias_per_param and row.unshared_bias else row.bias_adds
-        if self.elementwise_adds:
-            total += row.elementwise_adds
-        cost = self.op_costs.get(row.op)
-        return total if cost is None else total + cost.cost(row)
+        return sum(self.terms(row).values())
 
     def terms(self, row: Row) -> dict[str, int]:
         """The row's ops under this convention, by named term (zero terms left out)."""

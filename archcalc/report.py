@@ -82,9 +82,7 @@ def fmt_shape(shape: Shape) -> str:
 
 
 def _cell(value: int) -> str:
-    if not value:
-        return "·"
-    return f"{value:,}" if -EXACT_BELOW < value < EXACT_BELOW else fmt_si(value)  # fmt_count, inlined
+    return fmt_count(value) if value else "·"
 
 
 def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextTable:
