@@ -68,9 +68,6 @@ class Row(NamedTuple):
         return 2 * self.macs
 
 
-COUNT_FIELDS = ("units", "weights", "biases", "buffers", "counters", "connections", "macs")
-
-
 class Totals(NamedTuple):
     """Column sums over all rows."""
 

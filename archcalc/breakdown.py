@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import Analysis, Memory, Row, Totals
+from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
 from .errors import SpecError
 
 SHARE_QUANTITIES = ("units", "params", "connections", "macs")
@@ -173,7 +173,7 @@ def measured_from_dict(data: Any, analysis: Analysis, memory: Memory, file: str)
     """
     if not isinstance(data, dict):
         raise SpecError("bad_measured", f"a measured JSON is an object, got {type(data).__name__}", file=file)
-    size = memory.activations // analysis.totals.units if analysis.totals.units else 0
+    size = dtype_bytes(memory.dtype)
     totals = _figures(data.get("totals", data), static_totals(analysis, memory), "totals", file)
     raw_layers = data.get("layers", [])
     if isinstance(raw_layers, dict):

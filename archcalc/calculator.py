@@ -16,8 +16,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from . import arith, formulas
-from .errors import LayerError, SpecError
+from .errors import LayerError, SpecError, format_loc
 from .layers import SPATIAL_NAMES, Conv, ConvTranspose, MaxPool
+from .layers.base import torch_pad
 
 Op = Literal["conv", "pool", "conv_transpose"]
 PadSpec = Any  # int | "same" | "valid" | per-dimension tuple of int or (before, after)
@@ -109,7 +110,7 @@ def _build(model: type, fields: dict[str, Any]) -> Any:
         return model.model_validate(fields)
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = format_loc(tuple(first["loc"]))
         raise SpecError("bad_value", f"{where}: {first['msg']}") from None
 
 
@@ -136,7 +137,7 @@ def _torch_call(name: str, args: list[str], options: dict[str, tuple[int, ...] |
 
 def _pad_call(dims: int, pads: tuple[tuple[int, int], ...]) -> str:
     """F.pad / ZeroPadNd take (before, after) pairs from the LAST dimension backwards."""
-    flat = tuple(v for pair in reversed(pads) for v in pair)
+    flat = torch_pad(pads)
     module = {1: "nn.ConstantPad1d({p}, 0)", 2: "nn.ZeroPad2d({p})", 3: "nn.ZeroPad3d({p})"}[dims]
     return module.format(p=flat)
 
@@ -253,7 +254,7 @@ def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil
         options["ceil_mode"] = True if ceil_mode else None
     call = _torch_call(name, args, options)
     if not symmetric:
-        call = f"{_pad_call(dims, win.padding)} then {call}  (or F.pad(x, {tuple(v for p in reversed(win.padding) for v in p)}))"
+        call = f"{_pad_call(dims, win.padding)} then {call}  (or F.pad(x, {torch_pad(win.padding)}))"
         shifted = tuple(max(p) for p in win.padding)
         try:
             same_size = all(arith.window_output_size(n, k, s, p, p, d, ceil_mode) == o for n, k, s, p, d, o in

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import SpecError
+from .errors import SpecError, close_matches
 
 if TYPE_CHECKING:
     from fractions import Fraction
@@ -274,9 +274,7 @@ def resolve_convention(name: str, spec: Spec | None = None) -> Convention:
         return spec.convention
     if name in PRESETS:
         return PRESETS[name]
-    import difflib
-
-    close = difflib.get_close_matches(name, [*PRESETS, "paper"], n=1)
+    close = close_matches(name, [*PRESETS, "paper"])
     raise SpecError(
         "unknown_convention",
         f"unknown convention '{name}'",

@@ -7,12 +7,12 @@ the same names (`archcalc.analysis.named_layers`), so its paths match the analys
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import prod
 from typing import Any
 
 from .analysis import ROOT, Scope, _Walker, walk_spec
-from .formulas import Derivation, volume
+from .formulas import Derivation
 from .layers import Counts, Shape
+from .layers.structure import merge_derivations
 from .spec import Spec
 
 
@@ -23,17 +23,6 @@ class Explained:
     path: str
     kind: str
     derivations: tuple[Derivation, ...]
-
-
-def _merge_derivations(kind: str, in_shape: Shape, counts: Counts) -> tuple[Derivation, ...]:
-    """A merge point (concat or add) has no layer object of its own: derive it from its counts."""
-    out = counts.out_shape
-    if kind == "concat":
-        return (Derivation("output", f"branch outputs concatenated along channels -> {volume(out)}", out[0]),)
-    inputs = counts.connections // max(prod(out), 1)
-    how = "added" if kind == "add" else f"merged ({kind})"
-    text = f"{inputs} inputs {how} element-wise -> {volume(out)}, {counts.units:,} units"
-    return (Derivation("output", text, counts.units),)
 
 
 class _ExplainWalker(_Walker):
@@ -51,7 +40,7 @@ class _ExplainWalker(_Walker):
     def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
         super().emit(scope, kind, summary, in_shape, counts)
         layer = self.layers.get(scope.path)
-        lines = layer.explain(in_shape) if layer is not None else _merge_derivations(kind, in_shape, counts)
+        lines = layer.explain(in_shape) if layer is not None else merge_derivations(kind, counts)
         self.explained.append(Explained(".".join(scope.path), kind, tuple(lines)))
 
 

@@ -20,7 +20,6 @@ MAX_SIZE = 2**40
 MAX_ROWS = 1_000_000
 
 Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
-NonNegative = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE)]
 
 
 def _is_int(value: Any) -> bool:

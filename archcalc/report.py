@@ -6,6 +6,7 @@ from typing import Any
 
 from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
 from .conventions import ARCHCALC, Convention, convention_rows, convention_totals
+from .formulas import volume
 from .layers import Shape
 from .table import TextTable
 
@@ -76,12 +77,11 @@ def fmt_bytes(value: int) -> str:
 
 def fmt_shape(shape: Shape) -> str:
     """Channels-first shape shown as the seeds write volumes: H x W x C (55x55x96); flat: 4096."""
-    if len(shape) == 1:
-        return str(shape[0])
-    return "x".join(str(s) for s in (*shape[1:], shape[0]))
+    return volume(shape)
 
 
-def _cell(value: int) -> str:
+def fmt_cell(value: int) -> str:
+    """A count in a table cell: fmt_count, and a dot for zero (every table, terminal or report)."""
     return fmt_count(value) if value else "·"
 
 
@@ -111,10 +111,10 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextT
         total = sum(values) + (input_units if name == "units" else 0)
         table.add_column(name, footer=fmt_count(total), justify="right")
     blanks = [""] * (len(columns) - 1)
-    table.add_row("input", "", "", fmt_shape(analysis.input_shape), _cell(input_units) if input_units else "",
+    table.add_row("input", "", "", fmt_shape(analysis.input_shape), fmt_cell(input_units) if input_units else "",
                   *blanks, style="dim")  # fmt: skip
     shapes: dict[Shape, str] = {}  # a few distinct shapes recur on every row
-    cells = zip(*(map(_cell, values) for _, values in columns))
+    cells = zip(*(map(fmt_cell, values) for _, values in columns))
     for row, counts in zip(rows, cells):
         shape = shapes.get(row.out_shape)
         if shape is None:
@@ -138,8 +138,8 @@ def convention_table(analysis: Analysis, convention: Convention) -> TextTable:
         table.add_column(column, justify="left" if column == "layer" else "right")
     for row in convention_rows(analysis, convention):
         in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
-        table.add_row(row.name, fmt_shape(row.out_shape), str(row.depth) if row.depth else "", _cell(row.params),
-                      *in_unit, _cell(row.ops))  # fmt: skip
+        table.add_row(row.name, fmt_shape(row.out_shape), str(row.depth) if row.depth else "", fmt_cell(row.params),
+                      *in_unit, fmt_cell(row.ops))  # fmt: skip
     return table
 
 
@@ -164,7 +164,7 @@ def summary_lines(analysis: Analysis, memory: Memory, convention: Convention = A
     ]
 
 
-def params_table(analysis: Analysis, memory: Memory) -> TextTable:
+def params_table(analysis: Analysis) -> TextTable:
     """Parameter report: layers holding parameters or buffers, with their share of the total."""
     t = analysis.totals
     table = TextTable(title=f"{analysis.spec.name}: parameters", show_footer=True)
@@ -178,8 +178,8 @@ def params_table(analysis: Analysis, memory: Memory) -> TextTable:
         if not (row.params or row.buffers):
             continue
         share = f"{100 * row.params / t.params:.2f}%" if t.params else ""
-        table.add_row(row.path, row.kind, _cell(row.weights), _cell(row.biases), _cell(row.params),
-                      _cell(row.buffers + row.counters), share, "yes" if row.trainable else "no")  # fmt: skip
+        table.add_row(row.path, row.kind, fmt_cell(row.weights), fmt_cell(row.biases), fmt_cell(row.params),
+                      fmt_cell(row.buffers + row.counters), share, "yes" if row.trainable else "no")  # fmt: skip
     return table
 
 

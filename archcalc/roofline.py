@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from math import prod
 
 from .analysis import Row, dtype_bytes
+from .training import EVAL_ALIAS_OPS
 
-# ops that move no data: a view (flatten) or the input itself (identity; dropout at inference)
-NO_TRAFFIC_OPS = frozenset({"flatten", "identity", "dropout"})
+# ops that move no data: a view (flatten) or the input itself (identity; dropout at inference),
+# the same set the memory model treats as aliases at inference
+NO_TRAFFIC_OPS = EVAL_ALIAS_OPS
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from math import prod
 from typing import Any
 
 from .analysis import COUNTER_BYTES, Analysis, Row, dtype_bytes
-from .layers import Counts, Shape, layer_names
+from .layers import Counts, Shape
 
 # ops whose output is their input (a view, or the input itself): no new tensor at inference
 ALIAS_OPS = frozenset({"flatten", "identity"})
@@ -107,14 +107,13 @@ class _Flow:
         branch = self.forks and self.forks[-1].depth == self.depth - 1
         if branch:
             self.current = self.forks[-1].entry
-        for layer, _ in zip(layers, layer_names(layers)):
+        for layer in layers:
             self.trainable.append(self.trainable[-1] and layer.trainable)
             if layer.forks:
                 self.forks.append(_Frame(self.depth, self.current))
-                shape = layer.walk(shape, self, scope)
+            shape = layer.walk(shape, self, scope)
+            if layer.forks:
                 self.forks.pop()
-            else:
-                shape = layer.walk(shape, self, scope)
             self.trainable.pop()
         if branch:
             self.forks[-1].outs.append(self.current)
@@ -297,12 +296,13 @@ def training_memory(analysis: Analysis, dtype: str = "fp32", batch: int = 1, opt
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATES)}")
     size = dtype_bytes(dtype)
     t = analysis.totals
+    static = analysis.memory(dtype)
     return TrainingMemory(
         dtype=dtype,
         batch=batch,
         optimizer=optimizer,
-        params=t.params * size,
-        buffers=t.buffers * size + t.counters * COUNTER_BYTES,
+        params=static.params,
+        buffers=static.buffers,
         gradients=t.trainable_params * size,
         optimizer_state=OPTIMIZER_STATES[optimizer] * t.trainable_params * size,
         saved_activations=sum(s.bytes for s in saved_tensors(analysis, dtype, batch)),

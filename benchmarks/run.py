@@ -694,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     load_end = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     text = markdown(info, command, comparisons, process, scale, harness, checks, load_end, time.perf_counter() - start)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(text)
+    Path(args.output).write_text(text, encoding="utf-8")
     log(f"\nwrote {args.output}")
     for what, value, ok in checks:
         log(f"  {'met   ' if ok else 'MISSED'} {what}: {value}")

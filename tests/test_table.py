@@ -37,7 +37,7 @@ def _same(table: TextTable, unicode: bool = True) -> None:
 def test_zoo_tables_match_rich(name):
     analysis = analyze(load_spec(name))
     _same(report.shapes_table(analysis))
-    _same(report.params_table(analysis, analysis.memory("fp32")))
+    _same(report.params_table(analysis))
 
 
 @pytest.mark.parametrize("convention", sorted(PRESETS))

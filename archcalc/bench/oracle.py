@@ -1,6 +1,6 @@
 """torch as the oracle of the training model: FLOPs over forward + backward, bytes autograd saves.
 
-Run on CPU by the tests; `archcalc memory --check` runs it too.
+Run on CPU by the tests (tests/test_bench.py): the static model is held to it exactly.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
             "memory": report.memory_dict(memory),
         })  # fmt: skip
         return
-    out.table(report.params_table(analysis, memory), huge=report.RICH_ROWS_LIMIT)
+    out.table(report.params_table(analysis), huge=report.RICH_ROWS_LIMIT)
     for line in report.params_lines(analysis, memory):
         out.line(line)
 

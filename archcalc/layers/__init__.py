@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 from pydantic import AliasChoices, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
+from ..errors import close_matches
 from . import structure
 from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Walker, Window, layer_names, resolve_window
 from .classic import RBF, Subsample
@@ -48,9 +49,7 @@ KIND_ALIASES: dict[str, str] = {
 
 def suggest_kind(kind: str) -> str | None:
     """The nearest known kind to a misspelt one, if any is close."""
-    import difflib  # on the error path only: start-up time
-
-    matches = difflib.get_close_matches(kind.lower(), list(KINDS) + list(KIND_ALIASES), n=1, cutoff=0.6)
+    matches = close_matches(kind.lower(), list(KINDS) + list(KIND_ALIASES))
     return KIND_ALIASES.get(matches[0], matches[0]) if matches else None
 
 

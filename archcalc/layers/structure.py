@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..errors import LayerError
 from ..fields import MAX_ROWS, Size
+from ..formulas import Derivation, volume
 from .base import Counts, FieldWalker, Layer, Shape, TorchCall, Walker
 
 if TYPE_CHECKING:
@@ -78,6 +79,18 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
         out_shape=first, units=units, connections=units * len(shapes), op="add",
         elementwise_adds=units * (len(shapes) - 1), op_in_elements=units * len(shapes),
     )  # fmt: skip
+
+
+def merge_derivations(kind: str, counts: Counts) -> tuple[Derivation, ...]:
+    """How a merge point's output comes about (`shapes --explain`), beside `_merge`'s rules: a
+    merge has no layer object of its own, so it is derived from its counts."""
+    out = counts.out_shape
+    if kind == "concat":
+        return (Derivation("output", f"branch outputs concatenated along channels -> {volume(out)}", out[0]),)
+    inputs = counts.connections // max(prod(out), 1)
+    how = "added" if kind == "add" else "multiplied (broadcast)" if kind == "mul" else f"merged ({kind})"
+    text = f"{inputs} inputs {how} element-wise -> {volume(out)}, {counts.units:,} units"
+    return (Derivation("output", text, counts.units),)
 
 
 class Block(Layer):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..breakdown import QUANTITY_LABELS, Measured, Report, share
-from ..report import CONVENTION_LINES, fmt_bytes, fmt_int, fmt_shape, fmt_si
+from ..report import CONVENTION_LINES, fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_si
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,6 @@ def title(report: Report) -> str:
 
 def pct(part: int, whole: int) -> str:
     return f"{share(part, whole):.1f}%"
-
-
-def _cell(value: int) -> str:
-    return fmt_int(value) if value else "·"
 
 
 def _pct_cell(part: int, whole: int) -> str:
@@ -74,9 +70,9 @@ def by_kind(report: Report) -> Table:
     rows = []
     for k in report.by_kind:
         s = k.totals
-        rows.append((k.kind, str(k.layers), _cell(s.units), _pct_cell(s.units, t.units), _cell(s.params),
-                     _pct_cell(s.params, t.params), _cell(s.connections), _pct_cell(s.connections, t.connections),
-                     _cell(s.macs), _pct_cell(s.macs, t.macs)))  # fmt: skip
+        rows.append((k.kind, str(k.layers), fmt_cell(s.units), _pct_cell(s.units, t.units), fmt_cell(s.params),
+                     _pct_cell(s.params, t.params), fmt_cell(s.connections), _pct_cell(s.connections, t.connections),
+                     fmt_cell(s.macs), _pct_cell(s.macs, t.macs)))  # fmt: skip
     return Table(("kind", "layers", "units", "% units", "params", "% params", "connections", "% conn.", "MACs",
                   "% MACs"), "lrrrrrrrrr", tuple(rows))  # fmt: skip
 
@@ -85,8 +81,8 @@ def layers(report: Report) -> Table:
     a, t = report.analysis, report.analysis.totals
     rows = [("input", "", "", fmt_shape(a.input_shape), "", "", "", "", "", "", "")]
     for row in a.rows:
-        rows.append((row.path, row.kind, row.summary, fmt_shape(row.out_shape), _cell(row.units),
-                     _cell(row.weights), _cell(row.biases), _cell(row.connections), _cell(row.macs),
+        rows.append((row.path, row.kind, row.summary, fmt_shape(row.out_shape), fmt_cell(row.units),
+                     fmt_cell(row.weights), fmt_cell(row.biases), fmt_cell(row.connections), fmt_cell(row.macs),
                      _pct_cell(row.params, t.params), _pct_cell(row.macs, t.macs)))  # fmt: skip
     footer = ("total", "", "", fmt_shape(a.output_shape), fmt_int(t.units), fmt_int(t.weights), fmt_int(t.biases),
               fmt_int(t.connections), fmt_int(t.macs), "100%" if t.params else "", "100%" if t.macs else "")  # fmt: skip

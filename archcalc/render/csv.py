@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
+from ..analysis import dtype_bytes
 from ..breakdown import Report, static_row
 from ..report import fmt_shape
 from . import Format
@@ -20,7 +21,7 @@ def _write(rows: list[list[object]]) -> str:
 
 
 def report(r: Report, chart_file: str | None) -> str:
-    size = r.memory.activations // r.analysis.totals.units if r.analysis.totals.units else 0
+    size = dtype_bytes(r.memory.dtype)
     rows: list[list[object]] = [list(COLUMNS)]
     for row in r.analysis.rows:
         counts = static_row(row, size)

@@ -171,9 +171,9 @@ def _is_helper(cls: str) -> bool:
     return isinstance(getattr(modules, cls, None), type)
 
 
-def _call_source(call: TorchCall, indent: str) -> str:
+def _call_source(call: TorchCall) -> str:
     if call.parts:
-        inner = ", ".join(_call_source(part, indent) for part in call.parts)
+        inner = ", ".join(_call_source(part) for part in call.parts)
         return f"nn.Sequential({inner})"
     args = ", ".join(f"{k}={_py(v)}" for k, v in call.kwargs.items())
     return f"{'' if _is_helper(call.cls) else 'nn.'}{call.cls}({args})"
@@ -236,7 +236,7 @@ def _node_source(node: Node, indent: str) -> str:
             inner = "".join(f"{deeper}    ({name!r}, {s}),\n" for name, s in named)
             src = f"Fork(OrderedDict([\n{inner}{deeper}]), paths={paths!r}, merge={node.merge!r})"
     else:
-        src = _call_source(node.call, indent)
+        src = _call_source(node.call)
     return src if node.trainable else f"{src}.requires_grad_(False)"
 
 
