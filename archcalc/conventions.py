@@ -185,8 +185,13 @@ _UNIT_TERMS = {
 def _preset(**fields: object) -> Convention:
     """A preset from the constants below, unvalidated: validating them here would build the
     Convention validator in every command's start-up. tests/test_conventions.py validates each."""
-    costs = {op: OpCost.model_construct(**cost) for op, cost in fields.pop("op_costs", {}).items()}  # type: ignore[attr-defined]
-    return Convention.model_construct(**fields, op_costs=costs)
+    costs = fields.pop("op_costs", {})
+    for model, names in ((Convention, fields), *((OpCost, cost) for cost in costs.values())):  # type: ignore[attr-defined]
+        unknown = set(names) - set(model.model_fields)  # model_construct would drop a misspelt name silently
+        if unknown:
+            raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
+    ops = {op: OpCost.model_construct(**cost) for op, cost in costs.items()}  # type: ignore[attr-defined]
+    return Convention.model_construct(**fields, op_costs=ops)
 
 
 ARCHCALC = Convention.model_construct()

@@ -58,3 +58,11 @@ def test_presets_are_valid_conventions(name):
     preset = PRESETS[name]
     assert Convention.model_validate(preset.model_dump()) == preset
     assert set(preset.model_dump()) == set(Convention.model_fields)
+
+
+@pytest.mark.parametrize("fields", [{"bias_add": True}, {"op_costs": {"relu": {"per_inputs": 1}}}])
+def test_a_misspelt_preset_field_fails_at_import_not_silently(fields):
+    from archcalc.conventions import _preset
+
+    with pytest.raises(ValueError, match="has no field"):
+        _preset(name="x", **fields)

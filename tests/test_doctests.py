@@ -10,7 +10,7 @@ import pytest
 
 @pytest.mark.parametrize(
     "module", ["archcalc", "archcalc.arith", "archcalc.formulas", "archcalc.calculator", "archcalc.explanation",
-               "archcalc.receptive"],
+               "archcalc.receptive", "archcalc.report", "archcalc.sizes", "archcalc.layers.base", "archcalc.layers.conv"],
 )  # fmt: skip
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))
@@ -22,8 +22,10 @@ def test_calculator_commands_import_no_torch():
     import sys
 
     code = ("import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
-            "r = CliRunner(); r.invoke(main, ['conv', '--input', '32', '--kernel', '3', '--channels', '3,8'])\n"
-            "r.invoke(main, ['rf', 'alexnet']); r.invoke(main, ['shapes', 'lenet5', '--explain'])\n"
+            "r = CliRunner()\n"
+            "for args in (['conv', '--input', '32', '--kernel', '3', '--channels', '3,8'], ['rf', 'alexnet'],\n"
+            "             ['shapes', 'lenet5', '--explain']):\n"
+            "    result = r.invoke(main, args); assert result.exit_code == 0, (args, result.output)\n"
             "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"the calculator path imported {out}"

@@ -95,7 +95,8 @@ def test_a_row_of_the_wrong_length_is_a_bug_not_a_misaligned_table():
         _table().add_row("a", "b")
 
 
-def test_shapes_output_is_the_direct_layout_without_rich(runner):
+def test_shapes_output_is_the_direct_layout_without_rich(runner, monkeypatch):
+    monkeypatch.setattr(TextTable, "to_rich", lambda self: pytest.fail("a table that fits went to rich"))
     result = runner.invoke(main, ["shapes", "alexnet"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     analysis = analyze(load_spec("alexnet"))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from archcalc import analyze, load_spec, parse_spec
-from archcalc.analysis import ROOT, _sum, _Walker, walk_spec
+from archcalc.analysis import ROOT, Scope, _sum, _Walker, walk_spec
 from archcalc.loader import bundled_names
 
 from .strategies import valid_specs
@@ -65,6 +65,16 @@ def test_frozen_and_trainable_copies_keep_their_own_flag():
     )
     assert [row.trainable for row in analyze(spec).rows] == [False, False, True, True]
     _assert_same(spec)
+
+
+def test_the_same_layer_frozen_and_trainable_is_not_copied_across():
+    """The copy key holds whether the weights train: the same object walked in a frozen scope and
+    then in a trainable one (no spec can reach this today: the key is defensive) keeps each flag."""
+    spec = parse_spec("name: one\ninput: [4, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1}\n", "one.yaml")
+    walker, layer = _Walker(), spec.layers[0]
+    walker.visit(layer, (4, 8, 8), Scope(("frozen",), (), False))
+    walker.visit(layer, (4, 8, 8), Scope(("trains",), (), True))
+    assert [(row.path, row.trainable) for row in walker.rows] == [("frozen", False), ("trains", True)]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
