@@ -452,8 +452,9 @@ def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, 
                pad: tuple[int, int] | None, d: int, op_given: int | None, transposed: bool, pool: bool,
                ceil_mode: bool) -> DimSolve:  # fmt: skip
     span = _candidates(unknown, n, target, k, s, pad, d, transposed, ceil_mode)
-    if len(span) > MAX_CANDIDATES:
-        raise SpecError("too_large", f"{axis}: solving for the {unknown} would try {len(span):,} values",
+    count = max(span.stop - span.start, 0)  # a range: len() overflows past 2^63
+    if count > MAX_CANDIDATES:
+        raise SpecError("too_large", f"{axis}: solving for the {unknown} would try {count:,} values",
                         hint="use smaller sizes")  # fmt: skip
     solutions: list[Solution] = []
     tried: list[tuple[int, int]] = []

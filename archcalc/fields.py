@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, Strict
+from pydantic import AfterValidator, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
 # The largest size any dimension, channel count or feature count may take. Generous (2^40) yet
@@ -20,6 +20,19 @@ MAX_SIZE = 2**40
 MAX_ROWS = 1_000_000
 
 Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
+
+def _check_layer_name(value: str) -> str:
+    """A layer's name is one step of its dotted path in every table, report and built torch module."""
+    if not value or len(value) > 100 or value[0] in "+-" or not all(c.isalnum() or c in "_+-" for c in value):
+        raise PydanticCustomError(
+            "bad_value", "must be 1 to 100 letters, digits, _, + or - (not starting with + or -), got {got}: "
+            "a name is one step of the layer's dotted path, so it holds no dots, spaces or markup",
+            {"got": repr(value)},
+        )  # fmt: skip
+    return value
+
+
+LayerName = Annotated[str, Strict(), AfterValidator(_check_layer_name)]
 
 
 def _is_int(value: Any) -> bool:

@@ -384,6 +384,15 @@ _BOUNDS = ("greater_than_equal", "greater_than", "less_than_equal", "less_than",
            "string_pattern_mismatch", "string_too_long")  # fmt: skip
 
 
+def _same_field(name: Any) -> str | None:
+    """The canonical field a rejected name is another spelling of (`kernel` -> `kernel_size`): it was
+    rejected because that field was already given under another of its names."""
+    for canonical, names in _ALIASES.items():
+        if name in names and name != canonical:
+            return canonical
+    return None
+
+
 def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
     """The first pydantic error as one SpecError with a message a person can act on."""
     first = err.errors(include_url=False)[0]
@@ -405,13 +414,16 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
         elif model is not None and field_name in model.model_fields:  # type: ignore[attr-defined]
             others = [a for a in _ALIASES.get(str(field_name), ()) if a != field_name]
             hint = f"add `{field_name}: ...`" + (f" (or its short name `{others[0]}`)" if others else "")
+    elif kind == "extra_forbidden" and (same := _same_field(field_name)):
+        code, message = "duplicate_field", f"{what} and '{same}' name the same field, and both are given"
+        hint = "give one of them"
     elif kind == "extra_forbidden":
         code, message = "unknown_field", f"unknown field {what}"
         if model is not None:
             names = [n for n in _field_names(model) if n != "kind"]
             close = close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
-    elif kind in ("unknown_kind", "missing_kind"):
+    elif kind in ("unknown_kind", "missing_kind", "duplicate_name"):
         code, message = kind, msg
     elif kind in ("wrong_type", "bad_value"):
         code, message = kind, f"{what} {msg}"

@@ -51,7 +51,11 @@ def _split(text: str, what: str, examples: str) -> tuple[Fraction, str]:
 
 def _whole(value: Fraction, text: str, unit: str) -> int:
     if value.denominator != 1:
-        raise SizeError(f"{text!r} is {float(value):g} {unit}, not a whole number; give a size that is")
+        from decimal import Context, Decimal
+
+        exact = Context(prec=80).divide(Decimal(value.numerator), Decimal(value.denominator))  # a decimal: it ends
+        raise SizeError(f"{text!r} is {format(exact.normalize(), 'f')} {unit}, not a whole number; "
+                        f"give a whole number of {unit}")  # fmt: skip
     return value.numerator
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
 
 from .budget import Budget
 from .conventions import Convention
-from .fields import Size
+from .errors import SpecError
+from .fields import MAX_SIZE, Size
 from .layers import LayerSpec
+from .layers.base import unique_names
 
 
 class Spec(BaseModel):
@@ -25,14 +27,16 @@ class Spec(BaseModel):
     notes: str = ""
     convention: Convention | None = None  # how the source publication counts (`--convention paper`)
     input: tuple[Size, ...] = Field(min_length=1, max_length=4)
-    layers: list[LayerSpec] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
     budget: Budget | None = None  # limits `archcalc check` enforces (max_params, max_macs, max_activations)
 
     # Where the spec came from, so errors found later (in the analyzer) can name file and line.
     _source: Any = PrivateAttr(default=None)
 
     def with_input(self, shape: tuple[int, ...]) -> Spec:
-        """The same network on another input size (`--input 3x224x224`)."""
+        """The same network on another input size (`--input 3x224x224`), within the spec's limits."""
+        if not 1 <= len(shape) <= 4 or any(not 1 <= size <= MAX_SIZE for size in shape):
+            raise SpecError("bad_value", f"an input shape has 1 to 4 sizes from 1 to {MAX_SIZE:,}, got {list(shape)}")
         copy = self.model_copy(update={"input": tuple(shape)})
         copy._source = self._source
         return copy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,30 @@ def test_alias_bomb_is_stopped():
 def test_usage_errors_exit_2(runner):
     result = runner.invoke(main, ["shapes", "alexnet", "--input", "3xax2"])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["shapes", "lenet5", "--input", "1" + "0" * 200],  # was an OverflowError, exit 4
+    ["shapes", "lenet5", "--input", "99999999999999"],  # was absurd cells, exit 0
+    ["roofline", "lenet5", "--batch", "9" * 300],
+    ["memory", "lenet5", "--batch", "9" * 30],
+    ["conv", "--input", "5", "--kernel", "3", "--output", "9" * 26],  # the solver's range overflowed len()
+])  # fmt: skip
+def test_sizes_past_the_limits_are_usage_errors(runner, args):
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert "internal error" not in result.output and "Traceback" not in result.output
+
+
+def test_with_input_keeps_the_spec_limits():
+    with pytest.raises(SpecError) as info:
+        load_spec("lenet5").with_input((1, 2**41, 32))
+    assert info.value.code == "bad_value"
+
+
+def test_two_specs_of_one_name_do_not_overwrite_each_others_report(runner, tmp_path):
+    copy = tmp_path / "lenet5-copy.yaml"
+    copy.write_text((Path(__file__).parent.parent / "specs" / "lenet5.yaml").read_text())
+    result = runner.invoke(main, ["report", "lenet5", str(copy), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "error[duplicate_report]" in result.output
+    assert not (tmp_path / "out" / "lenet5.md").exists()

@@ -18,7 +18,7 @@ from ..loader import load_spec
 from ..report import fmt_bytes, fmt_int
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
-from .common import Output, handles_errors, input_option, json_option, spec_argument, with_input
+from .common import MAX_BATCH, Output, batch_type, handles_errors, input_option, json_option, spec_argument, with_input
 from .files import write_atomic
 from .verify import needs_extra
 
@@ -30,8 +30,8 @@ def _batches(ctx: click.Context, param: click.Parameter, value: str) -> tuple[in
         sizes = tuple(int(v) for v in value.split(","))
     except ValueError:
         raise click.BadParameter(f"expected batch sizes like 1,32,128, got {value!r}") from None
-    if not sizes or any(s < 1 for s in sizes):
-        raise click.BadParameter(f"batch sizes must be positive, got {value!r}")
+    if not sizes or any(not 1 <= s <= MAX_BATCH for s in sizes):
+        raise click.BadParameter(f"batch sizes must be from 1 to {MAX_BATCH:,}, got {value!r}")
     return sizes
 
 
@@ -72,7 +72,7 @@ def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
 @spec_argument
 @click.option("--device", "device_key", type=click.Choice(list(DEVICES)), default="h100", show_default=True)
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="bf16", show_default=True)
-@click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--batch", default=1, show_default=True, type=batch_type)
 @input_option
 @json_option
 @handles_errors
@@ -105,7 +105,7 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
 @click.command("memory")
 @spec_argument
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="fp32", show_default=True)
-@click.option("--batch", default=1, show_default=True, type=click.IntRange(1))
+@click.option("--batch", default=1, show_default=True, type=batch_type)
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True)
 @input_option
 @json_option

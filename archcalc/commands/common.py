@@ -13,6 +13,7 @@ import click
 
 from ..analysis import DTYPE_BYTES
 from ..errors import ExitCode, SpecError
+from ..fields import MAX_SIZE
 from ..spec import Spec
 from ..table import TextTable
 
@@ -140,6 +141,8 @@ def _parse_input(ctx: click.Context, param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"expected sizes like 3x224x224 or 224, got {value!r}") from None
     if not parts or any(p < 1 for p in parts) or len(parts) > 4:
         raise click.BadParameter(f"expected 1 to 4 positive sizes like 3x224x224, got {value!r}")
+    if any(p > MAX_SIZE for p in parts):
+        raise click.BadParameter(f"sizes are at most {MAX_SIZE:,} (2^40), as in a spec; got {value!r}")
     return parts
 
 
@@ -160,6 +163,10 @@ dtype_option = click.option(
     "--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32", show_default=True,
     help="Element type for memory figures.",
 )  # fmt: skip
+# The largest batch the static estimates take (roofline, memory, bench): far past any real batch,
+# and small enough that every figure stays a sane integer.
+MAX_BATCH = 2**24
+batch_type = click.IntRange(1, MAX_BATCH)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON result.")
 
 

@@ -48,6 +48,10 @@ def build_reports(refs: list[str], dtype: str, input_shape: tuple[int, ...] | No
         if entry is None and None in measured and len(refs) == 1:
             entry = measured.pop(None)
         figures = measured_from_dict(entry[1], analysis, memory, entry[0]) if entry else None
+        if any(r.name == analysis.spec.name for r in reports):
+            raise SpecError("duplicate_report", f"two of the specs given are named '{analysis.spec.name}': their "
+                            "reports would be written to the same files", file=ref,
+                            hint="give each spec its own `name:` (reports are named after it)")  # fmt: skip
         reports.append(build_report(analysis, dtype, figures))
     if measured:
         path = next(iter(measured.values()))[0]

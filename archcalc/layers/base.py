@@ -8,10 +8,11 @@ from math import prod
 from typing import Any, ClassVar, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
 
 from .. import arith
 from ..errors import LayerError
-from ..fields import PadPair
+from ..fields import LayerName, PadPair
 from ..formulas import Derivation, volume, window_formula
 
 Shape = tuple[int, ...]
@@ -83,6 +84,21 @@ def layer_names(layers: list[Any]) -> list[str]:
     return names
 
 
+def unique_names(layers: list[Any]) -> list[Any]:
+    """A list's layers must have different names (`layer_names`): two layers named alike would
+    share one path, so tables, diffs and the built torch module would mix them up."""
+    first: dict[str, int] = {}
+    for index, name in enumerate(layer_names(layers)):
+        if name in first:
+            raise PydanticCustomError(
+                "duplicate_name", "layers {first} and {second} of this list are both named '{name}'; give "
+                "each its own `name` (an unnamed layer is named after its kind and count: conv1, relu2)",
+                {"first": first[name], "second": index, "name": name},
+            )  # fmt: skip
+        first[name] = index
+    return layers
+
+
 class Walker(Protocol):
     """The analyzer's side of a walk: containers call `run`, leaves call `emit`."""
 
@@ -134,7 +150,7 @@ class Layer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
-    name: str | None = None
+    name: LayerName | None = None
     trainable: bool = True
     # containers whose children run on the same input and are merged (parallel, residual); a
     # dataflow walk (archcalc/training.py) starts each child run from the container's input

@@ -9,7 +9,7 @@ from pydantic import AliasChoices, Field
 
 from ..fields import Probability, Size
 from ..formulas import Derivation, macs_derivation, params_derivation
-from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat
+from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 
 
 class Flatten(Layer):
@@ -164,7 +164,7 @@ class LocalResponseNorm(Layer):
     k: float = 1.0
 
     def counts(self, shape: Shape) -> Counts:
-        channels = shape[0]
+        channels, _ = _spatial(shape, self.kind)  # torch normalises across maps: it needs [C, L] or more
         # torch pads size//2 channels before and (size-1)//2 after each position
         per_position = sum(
             min(channels - 1, c + (self.size - 1) // 2) - max(0, c - self.size // 2) + 1 for c in range(channels)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..errors import LayerError
-from ..fields import MAX_ROWS, Size
+from ..fields import MAX_ROWS, LayerName, Size
 from ..formulas import Derivation, volume
-from .base import Counts, FieldWalker, Layer, Shape, TorchCall, Walker
+from .base import Counts, FieldWalker, Layer, Shape, TorchCall, Walker, unique_names
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -97,7 +97,7 @@ class Block(Layer):
     """A named sequential group of layers."""
 
     kind: Literal["block"]
-    layers: list[LayerSpec] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
 
     def rows(self) -> int:
         return sum(layer.rows() for layer in self.layers)
@@ -116,8 +116,8 @@ class Branch(BaseModel):
     """One path of a `parallel` layer; an empty branch is the identity."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    name: str | None = None
-    layers: list[LayerSpec] = Field(default_factory=list)
+    name: LayerName | None = None
+    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(default_factory=list)
 
 
 def _branch_from_list(value: Any) -> Any:
@@ -165,8 +165,8 @@ class Residual(Layer):
 
     kind: Literal["residual"]
     forks: ClassVar[bool] = True
-    body: list[LayerSpec] = Field(min_length=1)
-    shortcut: list[LayerSpec] = Field(default_factory=list)
+    body: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
+    shortcut: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(default_factory=list)
 
     def rows(self) -> int:
         return 1 + sum(layer.rows() for layer in (*self.body, *self.shortcut))
@@ -194,7 +194,7 @@ class Repeat(Layer):
 
     kind: Literal["repeat"]
     times: Size
-    layers: list[LayerSpec] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
 
     def rows(self) -> int:
         return self.times * sum(layer.rows() for layer in self.layers)
