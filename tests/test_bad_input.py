@@ -136,3 +136,21 @@ def test_two_specs_of_one_name_do_not_overwrite_each_others_report(runner, tmp_p
     result = runner.invoke(main, ["report", "lenet5", str(copy), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2 and "error[duplicate_report]" in result.output
     assert not (tmp_path / "out" / "lenet5.md").exists()
+
+
+@pytest.mark.parametrize(("error", "code"), [
+    (MemoryError(), 2),
+    (RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 14249670696074160 bytes"), 2),
+    (RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB"), 2),
+    (RuntimeError("some other failure"), 4),  # a bug stays a bug
+])  # fmt: skip
+def test_a_run_too_large_for_the_machine_is_not_an_internal_error(runner, monkeypatch, error, code):
+    import archcalc.commands.static as static
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(static, "_analyse", fail)
+    result = runner.invoke(main, ["shapes", "lenet5"])
+    assert result.exit_code == code, result.output
+    assert ("too_large_to_run" in result.output) is (code == 2)

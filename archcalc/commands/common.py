@@ -104,6 +104,14 @@ class Output:
         click.secho(message, fg="red" if color is not False else None, err=True, color=color)
 
 
+def _out_of_memory(err: Exception) -> bool:
+    """Python's MemoryError, or torch's allocator refusing (a RuntimeError that says so)."""
+    text = str(err).lower()
+    return isinstance(err, MemoryError) or (
+        isinstance(err, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
+    )
+
+
 def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
     """Turn every failure into one message and an exit code; never a traceback."""
 
@@ -121,7 +129,17 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
             sys.exit(ExitCode.BAD_SPEC)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
-        except Exception as err:  # a bug in archcalc: say so in one line
+        except Exception as err:
+            if _out_of_memory(err):  # a real run (verify, bench) of a design too large for this machine
+                reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+                too_large = SpecError("too_large_to_run", f"the run needs more memory than this machine has: {reason}",
+                                      hint="use a smaller --batch or --input; the static commands count any size")  # fmt: skip
+                if as_json:
+                    out.json({"error": too_large.to_dict()})
+                else:
+                    out.error(str(too_large))
+                sys.exit(ExitCode.BAD_SPEC)
+            # a bug in archcalc: say so in one line
             if os.environ.get("ARCHCALC_DEBUG"):
                 raise
             out.error(f"internal error: {type(err).__name__}: {err}\n  this is a bug in archcalc; "
