@@ -6,6 +6,7 @@ top-level `specs/` in a source checkout).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from .templates import expand_blocks
 MAX_FILE_BYTES = 8 * 1024 * 1024  # a 100,000-layer spec is about 4 MB of YAML
 MAX_NODES = 2_000_000  # YAML nodes after alias expansion: stops "billion laughs"
 MAX_DEPTH = 200  # YAML nesting: about 60 levels of nested blocks
+_TOO_DEEP_HINT = "nest blocks less deeply; `kind: repeat` repeats layers without nesting"
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _scalar = yaml.constructor.SafeConstructor()
@@ -143,8 +145,7 @@ class _Builder:
 
     def check_depth(self, depth: int, mark: Any) -> None:
         if depth > MAX_DEPTH:
-            raise self.error("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", mark,
-                             hint="nest blocks less deeply; `kind: repeat` repeats layers without nesting")  # fmt: skip
+            raise self.error("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", mark, hint=_TOO_DEEP_HINT)
 
     def check_tag(self, tag: str | None, default: str, mark: Any) -> None:
         if tag not in (None, "!", default):
@@ -281,6 +282,31 @@ def _read_text(data: bytes | str, file: str) -> str:
         ) from None
 
 
+# A flow bracket, or a span in which brackets are text: a quoted scalar or a comment.
+_FLOW_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*"|(?:^|(?<=\s))#[^\n]*|[\[\]{}]""", re.M)
+
+
+def flow_depth(text: str, end: int) -> int:
+    """The deepest flow-bracket nesting (`[`, `{`) in `text[:end]`, brackets inside quoted scalars
+    and comments left out. Read on the error path only, so its cost (a regex pass) never touches a
+    good spec.
+
+    >>> flow_depth("layers: [[a, {b: '[['}], c]", 27)
+    3
+    >>> flow_depth("a: [1, 2]  # [[[[", 17)
+    1
+    """
+    depth = deepest = 0
+    for match in _FLOW_TOKEN.finditer(text, 0, end):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def _codepoint(character: int | str) -> int:
     return character if isinstance(character, int) else ord(character)
 
@@ -295,6 +321,12 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         position = Position(mark.line + 1, mark.column + 1) if mark else None
+        if mark is not None and flow_depth(text, mark.index) > MAX_DEPTH:
+            # The parser looks ahead through flow brackets before any event reaches the builder's
+            # depth check, and a parser may stop at a nesting limit of its own (PyYAML 6.0.4's C
+            # parser does at about 1,000 levels). Whatever it said, the spec broke archcalc's limit.
+            raise SpecError("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", file=file, position=position,
+                            hint=_TOO_DEEP_HINT) from None  # fmt: skip
         problem = err.problem or err.context or "unreadable YAML"
         if err.context and err.context_mark is not None and err.problem:
             problem += f" ({err.context} at line {err.context_mark.line + 1})"
