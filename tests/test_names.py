@@ -55,6 +55,12 @@ COLLISIONS = [
     ("block-layers", "- block:\n    layers:\n      - relu\n      - relu: {name: relu1}", 7, "layer 1 is named 'relu1'"),
     ("repeat-layers", "- repeat:\n    times: 2\n    layers:\n      - relu: {name: x}\n      - relu: {name: x}", 8,
      "layer 1 is named 'x', as is layer 0 (line 7)"),
+    # every container kind's automatic name (kind and count) against a written one
+    *[(f"{kind}-automatic-name", f"- {layer}\n- relu: {{name: {kind}1}}", 5,
+       f"layer 1 is named '{kind}1', as is layer 0 (an unnamed {kind}: named by kind and count) (line 4)")
+      for kind, layer in (("block", "block: {layers: [relu]}"), ("residual", "residual: {body: [relu]}"),
+                          ("parallel", "parallel: {merge: add, branches: [[relu]]}"),
+                          ("repeat", "repeat: {times: 2, layers: [relu]}"))],
     # use: sites are blocks named by the site (`name:`) or after the block and count (blk1)
     ("use-automatic-name", USE_HEAD + "  - use: blk\n  - relu: {name: blk1}\n", 10, "layer 1 is named 'blk1'"),
     ("use-named-add-in-body", USE_HEAD + "  - residual:\n      body: [{use: blk, name: add}]\n", 10,
