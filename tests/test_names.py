@@ -16,7 +16,11 @@ from archcalc.cli import main
 from .helpers import spec_text
 
 CONV = "conv: {out: 4, kernel: 3, padding: 1"
-USE_HEAD = "name: t\ninput: [4, 8, 8]\nblocks:\n  blk:\n    layers: [relu]\n  inner:\n    layers: [" + CONV + ", name: add}]\nlayers:\n"
+USE_HEAD = (
+    "name: t\ninput: [4, 8, 8]\nblocks:\n  blk:\n    layers: [relu]\n  inner:\n    layers: ["
+    + CONV
+    + ", name: add}]\nlayers:\n"
+)
 
 # (id, spec text (layers under `layers:` of a [4, 8, 8] input unless it starts with `name:`),
 #  line of the written layer or branch, text the message must hold)

@@ -126,8 +126,10 @@ def module_mismatches(analysis: Analysis, model: Any) -> list[str]:
         params = _unique_numel(module.parameters())
         buffers = _unique_numel(module.buffers())
         if (params, buffers) != (row.params, row.buffers + row.counters):
-            problems.append(f"row '{row.path}' ({row.kind}): the analysis has {row.params:,} parameters and "
-                            f"{row.buffers + row.counters:,} buffer elements, its module {params:,} and {buffers:,}")
+            problems.append(
+                f"row '{row.path}' ({row.kind}): the analysis has {row.params:,} parameters and "
+                f"{row.buffers + row.counters:,} buffer elements, its module {params:,} and {buffers:,}"
+            )
     for name, module in modules.items():
         identity = type(module).__name__ == "Sequential" and not module._modules  # an empty path: shortcut, branch
         if name and not identity and name not in containers and _row_holding(name, rows) is None:
@@ -227,4 +229,3 @@ def reconcile(analysis: Analysis) -> list[dict[str, Any]]:
             "vs_archcalc": (measured - analysis.totals.macs) if measured is not None else None,
         })  # fmt: skip
     return out
-
