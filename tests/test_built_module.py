@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcalc import analyze, bundled_names, parse_spec
+from archcalc import SpecError, analyze, bundled_names, parse_spec
 from archcalc.cli import main
 
 from .helpers import spec_text
@@ -80,10 +80,13 @@ def test_a_module_unlike_the_analysis_is_found(change, snippet):
 
 
 def test_rows_sharing_a_path_are_found(monkeypatch):
-    """The check holds without the name rule: with it switched off, issue 13's reproduction is caught."""
+    """The check holds without the name rule and the builder's guard: with both switched off, issue
+    13's reproduction builds the merge in the conv's place, and the check finds it."""
     from archcalc.layers import structure
+    from archcalc.verify import build
 
     monkeypatch.setattr(structure, "check_claims", lambda claims, hint: None)
+    monkeypatch.setattr(build._Planner, "_take", lambda self, owner, names, path: None)
     spec = parse_spec(spec_text("- residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1, name: add}]}",
                                 "[4, 8, 8]"), "r.yaml")  # fmt: skip
     problems = module_mismatches(analyze(spec), build_model(spec))
@@ -102,3 +105,19 @@ def test_verify_fails_when_the_model_is_not_the_spec(runner, monkeypatch):
     result = runner.invoke(main, ["verify", "lenet5", "--json"], catch_exceptions=False)
     assert result.exit_code == 1, result.output
     assert "row 'x' has no module" in result.output
+
+
+def test_the_builder_refuses_two_modules_of_one_name(runner, tmp_path, monkeypatch):
+    """Without the name rule, issue 13's reproduction would export and build a model with the conv
+    replaced by the merge; the builder itself refuses instead (exit 2, never a wrong model)."""
+    from archcalc.layers import structure
+    from archcalc.verify.build import plan
+
+    monkeypatch.setattr(structure, "check_claims", lambda claims, hint: None)
+    text = spec_text("- residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1, name: add}]}", "[4, 8, 8]")
+    with pytest.raises(SpecError, match="two modules would be named 'r.add'"):
+        plan(parse_spec(text, "r.yaml"))
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    result = runner.invoke(main, ["export", str(path)], catch_exceptions=False)
+    assert result.exit_code == 2 and "error[duplicate_name]" in result.output, result.output
