@@ -430,6 +430,11 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     first = err.errors(include_url=False)[0]
     loc, kind, msg = tuple(first["loc"]), first["type"], first["msg"]
     clean = _clean_loc(loc)
+    ctx = first.get("ctx") or {}
+    if kind == "duplicate_name" and ctx.get("at") is not None:  # layers/base.py check_claims: the layer named
+        loc, clean = loc + tuple(ctx["at"]), clean + tuple(ctx["at"])
+        other = source.locate(clean[: -len(ctx["at"])] + tuple(ctx["other"])) if ctx.get("other") else None
+        msg += f" (line {other.line})" if other else ""
     label, model = _layer_label(data, clean)
     if model is Spec and len(clean) > 1:  # a section of the spec (budget:, convention:): its own fields
         model = _section_model(clean[0]) or model
@@ -456,7 +461,7 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
             close = close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
     elif kind in ("unknown_kind", "missing_kind", "duplicate_name"):
-        code, message = kind, msg
+        code, message, hint = kind, msg, ctx.get("hint")
     elif kind in ("wrong_type", "bad_value"):
         code, message = kind, f"{what} {msg}"
     elif kind in _BOUNDS:

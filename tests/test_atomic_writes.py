@@ -4,6 +4,7 @@ and no temporary file behind (simulated by raising in the middle of writing)."""
 from __future__ import annotations
 
 import builtins
+import os
 
 import pytest
 
@@ -131,3 +132,73 @@ def test_unwritable_output_is_a_clear_error(runner, tmp_path, args):
     result = runner.invoke(main, [a.format(bad=blocker) for a in args], catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert "error[cannot_write]" in result.output and "internal error" not in result.output
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755, 0o444], ids=oct)
+def test_a_replaced_file_keeps_its_mode(tmp_path, mode):
+    target = tmp_path / "report.md"
+    target.write_text("old\n")
+    target.chmod(mode)
+    files.write_atomic(target, "new\n")
+    assert (target.read_text(), oct(target.stat().st_mode & 0o7777)) == ("new\n", oct(mode))
+
+
+def test_a_new_file_takes_the_umask_default(tmp_path):
+    old = os.umask(0o027)
+    try:
+        files.write_atomic(tmp_path / "new.md", "x\n")
+    finally:
+        os.umask(old)
+    assert oct((tmp_path / "new.md").stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_a_setuid_bit_is_not_carried_over(tmp_path):
+    target = tmp_path / "x.py"
+    target.write_text("old\n")
+    target.chmod(0o4755)
+    files.write_atomic(target, "new\n")
+    assert oct(target.stat().st_mode & 0o7777) == oct(0o755)
+
+
+def test_a_symlinked_output_is_replaced_never_written_through(tmp_path):
+    """A link planted at the output path (reports/x.md -> ~/.bashrc) must not redirect the write:
+    the link becomes a regular file with its target's mode, and the target is left as it was."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n")
+    outside.chmod(0o600)
+    link = tmp_path / "out" / "report.md"
+    link.parent.mkdir()
+    link.symlink_to(outside)
+    files.write_atomic(link, "report\n")
+    assert not link.is_symlink() and link.read_text() == "report\n"
+    assert oct(link.stat().st_mode & 0o777) == oct(0o600)
+    assert outside.read_text() == "precious\n"
+
+
+def test_a_dangling_symlinked_output_is_replaced(tmp_path):
+    link = tmp_path / "report.md"
+    link.symlink_to(tmp_path / "nowhere" / "x.md")
+    files.write_atomic(link, "report\n")
+    assert not link.is_symlink() and link.read_text() == "report\n"
+    assert not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.parametrize(("fmts", "blocked", "before"), [
+    (["md", "html"], "lenet5.html", ["lenet5.svg", "lenet5.md"]),
+    (["json", "csv", "md"], "lenet5.csv", ["lenet5.json"]),
+    (["md"], "lenet5.md", ["lenet5.svg"]),
+], ids=["html-after-md", "csv-after-json", "md-after-its-chart"])  # fmt: skip
+def test_a_partial_report_write_lists_what_it_wrote(runner, tmp_path, fmts, blocked, before):
+    (tmp_path / blocked).mkdir()  # a folder where a report file goes: that one cannot be written
+    args = ["report", "lenet5", "-o", str(tmp_path), *[a for f in fmts for a in ("--format", f)]]
+    result = runner.invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "error[cannot_write]" in result.output and f"{tmp_path / blocked}" in result.output, result.output
+    assert f"written before it: {', '.join(str(tmp_path / n) for n in before)};" in result.output, result.output
+    assert all((tmp_path / n).is_file() for n in before)
+
+
+def test_a_first_file_that_cannot_be_written_lists_nothing(runner, tmp_path):
+    (tmp_path / "lenet5.json").mkdir()
+    result = runner.invoke(main, ["report", "lenet5", "--format", "json", "-o", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 2 and "error[cannot_write]" in result.output and "written before" not in result.output

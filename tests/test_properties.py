@@ -26,6 +26,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 from archcalc.verify.build import build_model  # noqa: E402
+from archcalc.verify.check import module_mismatches  # noqa: E402
 from archcalc.verify.counters import count_torch, fvcore_analysis  # noqa: E402
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -75,6 +76,7 @@ def check_against_torch(spec):
         assert (buffers, counters) == (row.buffers, row.counters), f"{row.path}: torch {(buffers, counters)}, archcalc {(row.buffers, row.counters)}"
     total = sum(p.numel() for p in model.parameters())
     assert total == analysis.totals.params, f"params: torch {total}, archcalc {analysis.totals.params}"
+    assert module_mismatches(analysis, model) == []
     fv = fvcore_analysis(model, x)
     by_module = fv.by_module()
     for row in analysis.rows:

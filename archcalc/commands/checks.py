@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,13 +37,54 @@ def _size_option(parse: Callable[[str], int]):
     return callback
 
 
+def _escapes(link: Path, root: Path) -> str | None:
+    """Why a symbolic link under `root` may not be followed: it leads out of `root`, or nowhere
+    (a loop); None when it stays inside, where its target is checked in its own right."""
+    try:
+        link.stat()
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "loops (it leads back to itself)"
+    try:  # a dangling link is judged by where it points
+        target = link.resolve(strict=False)
+    except (OSError, RuntimeError):  # a loop the stat did not see: RuntimeError up to Python 3.12
+        return "loops (it leads back to itself)"
+    return None if target == root or root in target.parents else f"leads out of {root}"
+
+
+def _folder_specs(folder: Path) -> list[Path]:
+    """The *.yaml / *.yml files under `folder`, recursively, never following a symbolic link out of
+    it: a link that leaves the folder, or loops, is refused (exit 2) before any spec is read, so a
+    pull request cannot make `check` read, and print parts of, a file elsewhere on the machine.
+    A link that stays inside is harmless: a linked file is checked, a linked folder is not walked
+    (what it holds is reached by its real path)."""
+    root = folder.resolve()
+    found = []
+    for here, dirs, files in os.walk(folder):  # followlinks=False: linked folders are listed, not entered
+        for name in sorted(dirs + files):
+            path = Path(here, name)
+            if not path.is_symlink():
+                if name in files and path.suffix in SPEC_SUFFIXES:
+                    found.append(path)
+                continue
+            if name in dirs or path.suffix in SPEC_SUFFIXES or path.is_dir():
+                why = _escapes(path, root)
+                if why is not None:
+                    raise SpecError("unsafe_link", f"{path} is a symbolic link that {why}; `archcalc check` does "
+                                    f"not follow links out of the folder it checks", file=str(path),
+                                    hint="check the target by its own path, or replace the link by the file")  # fmt: skip
+                if name in files and path.suffix in SPEC_SUFFIXES and path.is_file():
+                    found.append(path)
+    return sorted(found)
+
+
 def spec_files(refs: tuple[str, ...]) -> list[str]:
     """Spec references with folders expanded to their *.yaml / *.yml files (recursively, sorted)."""
     found: list[str] = []
     for ref in refs:
         path = Path(ref)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix in SPEC_SUFFIXES and p.is_file())
+            files = _folder_specs(path)
             if not files:
                 raise SpecError("no_specs", f"no *.yaml or *.yml spec files in {ref}", file=ref,
                                 hint="give spec files, bundled spec names or a folder that holds specs")  # fmt: skip

@@ -3,6 +3,10 @@
 A reader (a browser, a CI step, `git diff`) never sees a half-written report, and an interrupted
 run (an exception, Ctrl-C) leaves the previous file intact and no temporary file behind. Every
 file the CLI writes goes through here: reports, JSON, CSV, JUnit, exported source and ONNX.
+
+The new file keeps the mode of the one it replaces. A symbolic link at the output path is
+replaced by the file, never written through: a link planted in an output folder (a pull request
+can add one to reports/) cannot redirect the write to a file elsewhere on the machine.
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ def _cannot_write(path: Path, err: OSError) -> SpecError:
                      hint="choose an output folder you can write to (-o DIR)")  # fmt: skip
 
 
+def _mode_for(path: Path) -> int:
+    """The permissions the written file gets: those of the file it replaces (a 0600 report stays
+    0600; for a symbolic link, its target's), else the default a new file gets under the umask.
+    Set-user-ID and similar bits are never carried over to a generated file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:  # no file there yet (or a dangling link)
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside `path` for a writer that wants a file name (torch.onnx.export);
@@ -35,7 +51,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException as err:
         Path(tmp).unlink(missing_ok=True)

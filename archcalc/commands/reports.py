@@ -61,8 +61,21 @@ def build_reports(refs: list[str], dtype: str, input_shape: tuple[int, ...] | No
 
 
 def write_reports(reports: list[Report], fmts: tuple[str, ...], directory: Path, with_index: bool) -> list[Path]:
-    """Write every report in every format (and the SVG chart beside markdown); returns the files written."""
-    written = []
+    """Write every report in every format (and the SVG chart beside markdown); returns the files written.
+
+    When one file cannot be written, the error lists those this run wrote before it, so a partial
+    run is never mistaken for a complete one."""
+    written: list[Path] = []
+
+    def write(path: Path, text: str) -> None:
+        try:
+            write_atomic(path, text)
+        except SpecError as err:
+            if written:
+                err.note = f"written before it: {', '.join(str(p) for p in written)}; the rest were not written"
+            raise
+        written.append(path)
+
     available = formats()
     for name in fmts:
         fmt = available[name]
@@ -71,16 +84,12 @@ def write_reports(reports: list[Report], fmts: tuple[str, ...], directory: Path,
             chart = None
             if fmt.wants_chart_file:
                 chart = f"{r.name}.svg"
-                write_atomic(directory / chart, svg.chart(r))
-                written.append(directory / chart)
+                write(directory / chart, svg.chart(r))
             path = directory / f"{r.name}.{fmt.extension}"
-            write_atomic(path, fmt.report(r, chart))
-            written.append(path)
+            write(path, fmt.report(r, chart))
             files[r.name] = path.name
         if with_index:
-            path = directory / f"index.{fmt.extension}"
-            write_atomic(path, fmt.index(reports, files))
-            written.append(path)
+            write(directory / f"index.{fmt.extension}", fmt.index(reports, files))
     return sorted(set(written))
 
 

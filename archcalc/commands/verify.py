@@ -120,8 +120,11 @@ def verify(out: Output, specs: tuple[str, ...], all_specs: bool, input_shape: tu
                               soft_wrap=True)  # fmt: skip
             if reconcile:
                 out.out.print(_reconcile_table(name, entry["reconcile"]))
+            if result.error:
+                out.out.print(Text(result.error, style="red"), soft_wrap=True)
             verdict = "FAILED" if result.failures else "verified"
-            out.out.print(f"{result.spec}: {verdict}: {len(result.layers)} layers, {result.failures} mismatches, "
+            layers = f"{len(result.layers)} layers" + ("" if result.error else " (each its own module of the built model)")
+            out.out.print(f"{result.spec}: {verdict}: {layers}, {result.failures} mismatches, "
                           f"{result.conventions} differences explained by a counter's convention", soft_wrap=True)
     if as_json:
         out.json({"ok": failures == 0, "specs": results})

@@ -84,18 +84,54 @@ def layer_names(layers: list[Any]) -> list[str]:
     return names
 
 
+class Claim(NamedTuple):
+    """A name put at one level of the row paths: a layer's or branch's (`written` in the spec, or
+    automatic: conv1, b2) or one a container generates (a merge row, a shortcut). `at` is where
+    the layer or branch sits, relative to the value being validated; None for a container's own."""
+
+    name: str
+    what: str
+    at: tuple[str | int, ...] | None = None
+    written: bool = False
+
+
+def layer_claims(layers: list[Any], field: tuple[str | int, ...] = ()) -> list[Claim]:
+    """The names a list of layers puts at its level (`layer_names`), each with where it is written."""
+    claims = []
+    for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
+        what = " ".join((*map(str, field), f"layer {index}"))
+        what += "" if layer.name else f" (an unnamed {layer.kind}: named by kind and count)"
+        claims.append(Claim(name, what, (*field, index), written=bool(layer.name)))
+    return claims
+
+
+def check_claims(claims: list[Claim], hint: str) -> None:
+    """One namespace per path level: generated names and user names alike must differ, or two rows
+    (and two torch modules) would share a path and one would replace the other in the built model.
+
+    The error points at a written name (the later one when both are written); the loader turns
+    `at` into the line of that layer and `other` into the line of the other one.
+    """
+    first: dict[str, Claim] = {}
+    for claim in claims:
+        other = first.setdefault(claim.name, claim)
+        if other is claim:
+            continue
+        here, there = (other, claim) if other.written and not claim.written else (claim, other)
+        raise PydanticCustomError(
+            "duplicate_name", "{what} is named '{name}', as is {other_what}",
+            {"what": here.what, "name": claim.name, "other_what": there.what, "at": here.at, "other": there.at,
+             "hint": hint},
+        )  # fmt: skip
+
+
+LIST_HINT = "give each layer its own `name` (an unnamed layer is named after its kind and count: conv1, relu2)"
+
+
 def unique_names(layers: list[Any]) -> list[Any]:
     """A list's layers must have different names (`layer_names`): two layers named alike would
     share one path, so tables, diffs and the built torch module would mix them up."""
-    first: dict[str, int] = {}
-    for index, name in enumerate(layer_names(layers)):
-        if name in first:
-            raise PydanticCustomError(
-                "duplicate_name", "layers {first} and {second} of this list are both named '{name}'; give "
-                "each its own `name` (an unnamed layer is named after its kind and count: conv1, relu2)",
-                {"first": first[name], "second": index, "name": name},
-            )  # fmt: skip
-        first[name] = index
+    check_claims(layer_claims(layers), LIST_HINT)
     return layers
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from math import prod
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..errors import LayerError
 from ..fields import MAX_ROWS, LayerName, Size
 from ..formulas import Derivation, volume
-from .base import Counts, FieldWalker, Layer, Shape, TorchCall, Walker, unique_names
+from .base import Claim, Counts, FieldWalker, Layer, Shape, TorchCall, Walker, check_claims, layer_claims, unique_names
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -133,13 +133,28 @@ class Parallel(Layer):
     merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
+    def branch_names(self) -> list[str]:
+        """Each branch's step of the path: its own `name`, else b1, b2, ... by position."""
+        return [branch.name or f"b{i + 1}" for i, branch in enumerate(self.branches)]
+
+    @model_validator(mode="after")
+    def _one_namespace(self) -> Parallel:
+        """The branches and the merge row (named after the merge: concat, add, mul) share a level."""
+        claims = [Claim(name, f"branch {i}" if branch.name else f"branch {i} (unnamed: named by its position)",
+                        ("branches", i), written=bool(branch.name))
+                  for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))]  # fmt: skip
+        claims.append(Claim(self.merge, f"the parallel's merge row (merge: {self.merge})"))
+        check_claims(claims, "give each branch its own `name` (an unnamed branch is b1, b2, ... by position), "
+                     "none named after the merge (concat, add, mul): they are one step of the same paths")  # fmt: skip
+        return self
+
     def rows(self) -> int:
         return 1 + sum(layer.rows() for branch in self.branches for layer in branch.layers)
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         outs = []
-        for i, branch in enumerate(self.branches):
-            sub = walker.child(scope, branch.name or f"b{i + 1}", ("branches", i))
+        for i, (branch, name) in enumerate(zip(self.branches, self.branch_names())):
+            sub = walker.child(scope, name, ("branches", i))
             outs.append(walker.run(branch.layers, shape, sub, ("layers",)))
         counts = _merge(self.merge, outs)
         walker.emit(walker.child(scope, self.merge, ()), self.merge, f"{len(outs)} branches", shape, counts)
@@ -148,8 +163,8 @@ class Parallel(Layer):
     def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
         """Every branch starts from the same field; the merge takes the largest over paths."""
         outs, fields = [], []
-        for i, branch in enumerate(self.branches):
-            sub = walker.child(scope, branch.name or f"b{i + 1}", ("branches", i))
+        for i, (branch, name) in enumerate(zip(self.branches, self.branch_names())):
+            sub = walker.child(scope, name, ("branches", i))
             out, branch_field = walker.run(branch.layers, shape, field, sub, ("layers",))
             outs.append(out)
             fields.append(branch_field)
@@ -167,23 +182,38 @@ class Residual(Layer):
     forks: ClassVar[bool] = True
     body: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
     shortcut: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(default_factory=list)
+    # the names a residual generates beside its body's layers: the shortcut's step of the path
+    # (an identity shortcut too: the built module holds it, empty) and the merge row
+    SHORTCUT: ClassVar[str] = "shortcut"
+    MERGE: ClassVar[str] = "add"
+
+    @model_validator(mode="after")
+    def _one_namespace(self) -> Residual:
+        check_claims([*layer_claims(self.body, ("body",)),
+                      Claim(self.SHORTCUT, f"the residual's shortcut ('{self.SHORTCUT}': its projection layers' path)"),
+                      Claim(self.MERGE, f"the residual's merge row ('{self.MERGE}': body + shortcut)")],
+                     f"rename the layer: a residual's body layers sit beside its generated '{self.SHORTCUT}' and "
+                     f"'{self.MERGE}' in one step of the path")  # fmt: skip
+        return self
 
     def rows(self) -> int:
         return 1 + sum(layer.rows() for layer in (*self.body, *self.shortcut))
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         body = walker.run(self.body, shape, scope, ("body",))
-        short = walker.run(self.shortcut, shape, walker.child(scope, "shortcut", ()), ("shortcut",))
+        short = walker.run(self.shortcut, shape, walker.child(scope, self.SHORTCUT, ()), ("shortcut",))
         counts = _merge("add", [body, short])
-        walker.emit(walker.child(scope, "add", ()), "add", "residual", shape, counts)
+        walker.emit(walker.child(scope, self.MERGE, ()), "add", "residual", shape, counts)
         return counts.out_shape
 
     def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
         """The body's field and the shortcut's (the input's own, for the identity), merged."""
         body, body_field = walker.run(self.body, shape, field, scope, ("body",))
-        short, short_field = walker.run(self.shortcut, shape, field, walker.child(scope, "shortcut", ()), ("shortcut",))
+        shortcut = walker.child(scope, self.SHORTCUT, ())
+        short, short_field = walker.run(self.shortcut, shape, field, shortcut, ("shortcut",))
         out_shape = _merge("add", [body, short]).out_shape
-        return out_shape, walker.merge(walker.child(scope, "add", ()), "add", shape, out_shape, [body_field, short_field])
+        merge = walker.child(scope, self.MERGE, ())
+        return out_shape, walker.merge(merge, "add", shape, out_shape, [body_field, short_field])
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Fork", {"merge": "add"})

@@ -50,13 +50,26 @@ class _Planner:
     def __init__(self) -> None:
         self.frames: list[tuple[Node, tuple[str, ...]]] = []
         self.top: list[Node] = []
+        self.taken: dict[int, set[str]] = {}  # id(container node) -> its children's names
 
     def child(self, scope: _Scope, name: str, field: Any) -> _Scope:
         return _Scope(scope.path + (name,), scope.trainable)
 
+    def _take(self, owner: Node | None, names: list[str], path: tuple[str, ...]) -> None:
+        """Each container's children have different names, or one module would replace another.
+        The spec's validation (layers/base.py check_claims) makes this hold; a builder that broke
+        it would build a model other than the analysed one, so it stops here instead."""
+        taken = self.taken.setdefault(id(owner), set())
+        for name in names:
+            if name in taken:
+                raise SpecError("duplicate_name", f"two modules would be named '{'.'.join((*path, name))}' in the "
+                                "built model", hint="this is a bug in archcalc: please report it")  # fmt: skip
+            taken.add(name)
+
     def emit(self, scope: _Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
-        node, _ = self.frames[-1]
+        node, owner_path = self.frames[-1]
         node.merge = scope.path[-1]
+        self._take(node, [node.merge], owner_path)
 
     def run(self, layers: list[Any], shape: Shape, scope: _Scope, field: Any) -> Shape:
         nodes = []
@@ -79,8 +92,10 @@ class _Planner:
             owner, owner_path = self.frames[-1]
             rel = scope.path[len(owner_path):]
             owner.runs.append((".".join(rel) or None, nodes))
+            self._take(owner, [node.name for node in nodes] if not rel else [".".join(rel)], owner_path)
         else:
             self.top = nodes
+            self._take(None, [node.name for node in nodes], ())
         return shape
 
 

@@ -6,6 +6,7 @@ reported with both numbers, not as a failure; any other difference is a failure.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -86,6 +87,59 @@ def _unique_numel(tensors: Any) -> int:
     return sum(t.numel() for t in {id(t): t for t in tensors}.values())
 
 
+def _row_holding(path: str, rows: set[str]) -> str | None:
+    """The row path that is `path` or holds it (`c3.maps.0` is inside row `c3`), if any."""
+    while path not in rows and "." in path:
+        path = path.rsplit(".", 1)[0]
+    return path if path in rows else None
+
+
+def module_mismatches(analysis: Analysis, model: Any) -> list[str]:
+    """How the built module differs from the analysed spec; empty when it equals it.
+
+    Equal means: every row path is unique and names its own module of `model` (no two rows share
+    one, no row's module holds another row's); every other module is a container on the way to
+    rows, a part inside one row's module or an empty path (an identity shortcut); each row's
+    module holds exactly the row's parameters and buffers, and every tensor of the model lies in
+    one row's module. A name collision that made one module replace another (a merge named like
+    a layer) breaks the first rule.
+    """
+    problems = []
+    paths = [row.path for row in analysis.rows]
+    rows = set(paths)
+    if len(rows) != len(paths):
+        shared = [path for path, n in Counter(paths).items() if n > 1]
+        problems.append(f"rows share a path: {', '.join(shared[:5])}")
+    containers = {path[:i] for path in rows for i, c in enumerate(path) if c == "."}
+    modules = dict(model.named_modules(remove_duplicate=False))
+    owners: dict[int, Row] = {}
+    for row in analysis.rows:
+        module = modules.get(row.path)
+        if module is None:
+            problems.append(f"row '{row.path}' ({row.kind}) has no module")
+            continue
+        owner = owners.setdefault(id(module), row)
+        if owner is not row:
+            problems.append(f"rows '{owner.path}' ({owner.kind}) and '{row.path}' ({row.kind}) are one module")
+        if row.path in containers:
+            problems.append(f"row '{row.path}' ({row.kind}) holds other rows' modules")
+        params = _unique_numel(module.parameters())
+        buffers = _unique_numel(module.buffers())
+        if (params, buffers) != (row.params, row.buffers + row.counters):
+            problems.append(
+                f"row '{row.path}' ({row.kind}): the analysis has {row.params:,} parameters and "
+                f"{row.buffers + row.counters:,} buffer elements, its module {params:,} and {buffers:,}"
+            )
+    for name, module in modules.items():
+        identity = type(module).__name__ == "Sequential" and not module._modules  # an empty path: shortcut, branch
+        if name and not identity and name not in containers and _row_holding(name, rows) is None:
+            problems.append(f"module '{name}' ({type(module).__name__}) is no row's")
+    for name, _ in [*model.named_parameters(remove_duplicate=False), *model.named_buffers(remove_duplicate=False)]:
+        if _row_holding(name.rpartition(".")[0], rows) is None:
+            problems.append(f"tensor '{name}' lies outside every row's module")
+    return problems
+
+
 def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
     """Build the analysed spec in torch and compare every row and the totals (CPU)."""
     torch = require("torch", "archcalc verify")
@@ -141,7 +195,12 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
         "flops": compare(t.flops, flop_counter.get_total_flops() // batch),
     }  # fmt: skip
     skipped = {op: n for op, n in fv.unsupported_ops().items()}
-    return Verification(analysis.spec.name, analysis.input_shape, batch, layers, totals, skipped)
+    problems = module_mismatches(analysis, model)
+    error = None
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        error = "the built module is not the analysed spec: " + "; ".join(problems[:5]) + more
+    return Verification(analysis.spec.name, analysis.input_shape, batch, layers, totals, skipped, error)
 
 
 def reconcile(analysis: Analysis) -> list[dict[str, Any]]:
@@ -170,4 +229,3 @@ def reconcile(analysis: Analysis) -> list[dict[str, Any]]:
             "vs_archcalc": (measured - analysis.totals.macs) if measured is not None else None,
         })  # fmt: skip
     return out
-
