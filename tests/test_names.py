@@ -104,6 +104,9 @@ NEAR_MISSES = [
     ("nested-residuals", "- residual:\n    name: add\n    body: [residual: {name: r, body: [relu]}]"),
     ("template-add-one-level-down", USE_HEAD + "  - residual:\n      body: [use: inner]\n"),
     ("use-sites-named-apart", USE_HEAD + "  - use: blk\n  - use: blk\n  - {use: blk, name: blk3}\n  - residual: {body: [use: blk]}\n"),
+    # the words the built Fork module once used for its own attributes
+    ("residual-layers-named-paths-and-merge", "- residual:\n    body: [relu: {name: paths}, relu: {name: merge}]"),
+    ("branches-named-paths-and-merge", "- parallel:\n    merge: add\n    branches: [{name: paths, layers: [relu]}, [relu: {name: merge}]]"),
 ]  # fmt: skip
 
 

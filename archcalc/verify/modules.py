@@ -38,24 +38,26 @@ class Fork(nn.Module):
     """Runs several paths on the same input and merges their outputs (parallel branches, residual).
 
     `paths` lists, per path, the names of the children it applies in order (an empty path is
-    the identity); the child named `merge` combines the path outputs.
+    the identity); the child named `merge` combines the path outputs. The children are named by
+    the spec, so the fork's own attributes start with an underscore, which no layer name may:
+    a layer called `paths` or `merge` is a child like any other.
     """
 
     def __init__(self, children: OrderedDict[str, nn.Module], paths: list[list[str]], merge: str):
         super().__init__()
         for name, module in children.items():
             self.add_module(name, module)
-        self.paths = paths
-        self.merge = merge
+        self._paths = paths
+        self._merge = merge
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = []
-        for path in self.paths:
+        for path in self._paths:
             y = x
             for name in path:
                 y = self._modules[name](y)
             outs.append(y)
-        return self._modules[self.merge](*outs)
+        return self._modules[self._merge](*outs)
 
 
 
