@@ -26,6 +26,8 @@ PadSpec = Any  # int | "same" | "valid" | per-dimension tuple of int or (before,
 # The solvers enumerate candidates and check each with the forward formula (exact by
 # construction); this bounds the enumeration so an absurd request fails fast instead of hanging.
 MAX_CANDIDATES = 1_000_000
+# Runs of unread input positions listed per dimension; the rest are counted, not listed.
+UNCOVERED_RUNS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +45,11 @@ class DimResult:
     formula: str
     # (W + P_before + P_after - span) mod S for windows; 0 when the division is exact
     remainder: int = 0
-    # 1-based runs of input positions that no window reads
+    # 1-based runs of input positions that no window reads: the first UNCOVERED_RUNS of them, how
+    # many positions in all, and whether more runs follow (a stride-2 1x1 conv leaves W/2 runs)
     uncovered: tuple[tuple[int, int], ...] = ()
+    uncovered_total: int = 0
+    uncovered_more: bool = False
     # TensorFlow's SAME split (before, after), when padding was 'same'
     same_split: tuple[int, int] | None = None
     # transposed conv: output_padding, and the forward conv input sizes mapping to `size`
@@ -218,24 +223,26 @@ def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil
     results, notes = [], []
     for axis, n, k, s, d, (pb, pa), out in zip(names, win.sizes, win.kernel, win.stride, win.dilation, win.padding, win.out):
         room = n + pb + pa - arith.effective_kernel(k, d)
-        gaps = () if ceil_mode and room % s else arith.uncovered_positions(n, out, k, s, pb, d)
+        gaps = arith.Gaps(0, (), False, False)
+        if not (ceil_mode and room % s):
+            gaps = arith.uncovered_positions(n, out, k, s, pb, d, runs=UNCOVERED_RUNS)
         results.append(DimResult(
             axis=axis, size=n, kernel=k, stride=s, dilation=d, pad_before=pb, pad_after=pa, output=out,
             formula=formulas.window_formula(n, k, s, pb, pa, d, out, ceil_mode), remainder=room % s,
-            uncovered=gaps, same_split=(pb, pa) if padding == "same" else None,
+            uncovered=gaps.runs, uncovered_total=gaps.total, uncovered_more=gaps.more,
+            same_split=(pb, pa) if padding == "same" else None,
         ))  # fmt: skip
         where = f"{axis}: " if dims > 1 else ""
         if room % s:
             text = f"{where}(W - K + P) = {n} - {arith.effective_kernel(k, d)} + {pb + pa} = {room} is not divisible by the stride {s} (remainder {room % s})"
             if ceil_mode:
                 text += "; ceil mode adds a last, partial window instead of dropping the remainder"
-            elif not any(last == n for _, last in gaps):
+            elif not gaps.drops_last:
                 text += "; the leftover positions are padding, so every input is still read"
             notes.append(text)
-        if gaps:
-            listed = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps[:8]) + (" ..." if len(gaps) > 8 else "")
-            total = sum(b - a + 1 for a, b in gaps)
-            notes.append(f"{where}input positions {listed} (1-based; {total} of {n}) are never covered by any window")
+        if gaps.total:
+            listed = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps.runs) + (" ..." if gaps.more else "")
+            notes.append(f"{where}input positions {listed} (1-based; {gaps.total} of {n}) are never covered by any window")
         if padding == "same":
             notes.append(f"{where}SAME pads {pb + pa} = {pb} before + {pa} after (TensorFlow puts the odd one "
                          f"after: right/bottom); output ceil({n}/{s}) = {out}")  # fmt: skip

@@ -150,19 +150,39 @@ def test_transposed_size_and_its_forward_conv(size, kernel, stride, padding, dil
         assert back.shape[-1] == size, f"forward conv of {n}: torch {back.shape[-1]}, expected {size}"
 
 
-@settings(max_examples=150, deadline=None)
-@given(size=st.integers(1, 40), kernel=st.integers(1, 6), stride=st.integers(1, 6), pad=st.integers(0, 3),
-       dilation=st.integers(1, 3))  # fmt: skip
-def test_uncovered_positions_match_brute_force(size, kernel, stride, pad, dilation):
+def _brute_runs(size, out, kernel, stride, pad, dilation):
+    """The old enumeration, kept as the oracle: mark every tap, then collect 1-based runs."""
+    covered = bytearray(size)
+    for o in range(out):
+        for tap in range(kernel):
+            pos = o * stride - pad + tap * dilation
+            if 0 <= pos < size:
+                covered[pos] = 1
+    runs: list[tuple[int, int]] = []
+    for pos, hit in enumerate(covered):
+        if not hit:
+            if runs and runs[-1][1] == pos:
+                runs[-1] = (runs[-1][0], pos + 1)
+            else:
+                runs.append((pos + 1, pos + 1))
+    return runs
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(1, 60), kernel=st.integers(1, 7), stride=st.integers(1, 9), pad=st.integers(0, 4),
+       dilation=st.integers(1, 5), listed=st.integers(0, 4))  # fmt: skip
+def test_uncovered_positions_match_brute_force(size, kernel, stride, pad, dilation, listed):
     try:
         out = arith.window_output_size(size, kernel, stride, pad, pad, dilation)
     except LayerError:
         assume(False)
-    read = {o * stride - pad + t * dilation for o in range(out) for t in range(kernel)}
-    expected = [p + 1 for p in range(size) if p not in read]
-    got = [p for first, last in arith.uncovered_positions(size, out, kernel, stride, pad, dilation)
-           for p in range(first, last + 1)]  # fmt: skip
-    assert got == expected
+    expected = _brute_runs(size, out, kernel, stride, pad, dilation)
+    every = arith.uncovered_positions(size, out, kernel, stride, pad, dilation, runs=size)
+    assert list(every.runs) == expected, f"archcalc {every.runs}, enumeration {expected}"
+    total = sum(b - a + 1 for a, b in expected)
+    assert (every.total, every.more, every.drops_last) == (total, False, any(b == size for _, b in expected)), every
+    first = arith.uncovered_positions(size, out, kernel, stride, pad, dilation, runs=listed)
+    assert (list(first.runs), first.more, first.total) == (expected[:listed], len(expected) > listed, total), first
 
 
 @pytest.mark.parametrize(
