@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from math import gcd
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from .errors import LayerError
 
@@ -266,8 +266,12 @@ class Gaps(NamedTuple):
     drops_last: bool
 
 
-def _first_where(lo: int, hi: int, holds) -> int:
-    """The least x in [lo, hi] with holds(x), for a predicate false then true; hi + 1 if none."""
+def first_where(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
+    """The least x in [lo, hi] with holds(x), for a predicate false then true; hi + 1 if none.
+
+    >>> first_where(0, 10**12, lambda x: x * x >= 10**12)
+    1000000
+    """
     hi += 1
     while lo < hi:
         mid = (lo + hi) // 2
@@ -304,8 +308,8 @@ def uncovered_positions(
     found: list[tuple[int, int]] = []
     at = 0
     while at < size and len(found) < runs and unread(at, size - 1):
-        start = _first_where(at, size - 1, lambda x: unread(at, x) > 0)
-        at = _first_where(start, size - 1, lambda x: read(start, x) > 0)  # the next position read, or size
+        start = first_where(at, size - 1, lambda x: unread(at, x) > 0)
+        at = first_where(start, size - 1, lambda x: read(start, x) > 0)  # the next position read, or size
         found.append((start + 1, at))
     more = at < size and unread(at, size - 1) > 0
     return Gaps(unread(0, size - 1), tuple(found), more, unread(size - 1, size - 1) == 1)

@@ -98,14 +98,34 @@ def test_every_command_finishes(outcomes, name, command):
          ["note: input positions 2-137438953473, 137438953475-274877906946, 274877906948-412316860419, "
           "412316860421-549755813892, 549755813894-687194767365, 687194767367-824633720838, "
           "824633720840-1099511627776 (1-based; 1099511627769 of 1099511627776)"]),
+        # the solvers: once 10^6 candidates tried one by one (20 s) and 50,000 lines printed
+        (("--input", "999990", "--kernel", "3", "--padding", "0", "--output", "5"),
+         ["stride giving output 5 from input 999990: 49,999 solutions",
+          "  ... 49,987 more: every stride from 200,009 to 249,995, alike",
+          "  stride 249996: floor((999990 - 3 + 2*0)/249996) + 1 = 5"]),
+        # past the old candidate limit: 2^39 strides, solved at once
+        (("--input", "1099511627776", "--kernel", "1", "--padding", "0", "--output", "2"),
+         ["stride giving output 2 from input 1099511627776: 549,755,813,888 solutions",
+          "  stride 549755813888: floor((1099511627776 - 1 + 2*0)/549755813888) + 1 = 2"]),
+        # a free output_padding of up to 10^12 - 1 at each padding: once 10^12 tries per candidate
+        (("--input", "4", "--kernel", "3", "--stride", "1000000000000", "--transposed", "--output", "5"),
+         ["padding giving output 5 from input 4: 500,000,000,000 solutions",
+          "  padding 1999999999998, output_padding 999999999998: (4 - 1)*1000000000000 - 2*1999999999998 + (3 - 1)"
+          " + 999999999998 + 1 = 5"]),
+        (("--input", "1099511627776", "--kernel", "3", "--stride", "1000", "--output", "1000"),
+         ["padding giving output 1000 from input 1099511627776: none; the smallest output any padding gives is"
+          " 1099511628 (padding 0)"]),
     ],
-    ids=["dilated", "stride-2-1x1", "2^40-sparse"],
+    ids=["dilated", "stride-2-1x1", "2^40-sparse", "solve-stride-50k", "solve-stride-2^39", "solve-transposed-5e11",
+         "solve-padding-none"],
 )  # fmt: skip
-def test_calculator_lists_unread_inputs_without_enumerating_them(args, lines):
+def test_calculator_answers_without_enumerating(args, lines):
+    """Unread inputs and solver solutions: counted in closed form, a bounded few listed."""
     result = archcalc("conv", *args)
     assert result.returncode == 0, result.stderr
     for line in lines:
         assert line in result.stdout, result.stdout
+    assert len(result.stdout.splitlines()) <= 16, result.stdout
 
 
 def test_calculator_json_lists_a_bounded_number_of_runs():
@@ -113,3 +133,6 @@ def test_calculator_json_lists_a_bounded_number_of_runs():
     dim = data["dims"][0]
     assert dim["uncovered"][:2] == [[2, 2], [4, 4]] and len(dim["uncovered"]) == 8
     assert (dim["uncovered_total"], dim["uncovered_more"]) == (50_000_000, True)
+    solved = json.loads(archcalc("conv", "--input", "999990", "--kernel", "3", "--padding", "0", "--output", "5",
+                                 "--json").stdout)["dimensions"][0]  # fmt: skip
+    assert (solved["count"], len(solved["solutions"])) == (49_999, 12)
