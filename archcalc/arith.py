@@ -7,9 +7,10 @@ and PyTorch's definitions where the guide leaves a choice open (ceil mode, outpu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from math import gcd
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from .errors import LayerError
 
@@ -308,8 +309,8 @@ def uncovered_positions(
     found: list[tuple[int, int]] = []
     at = 0
     while at < size and len(found) < runs and unread(at, size - 1):
-        start = first_where(at, size - 1, lambda x: unread(at, x) > 0)
-        at = first_where(start, size - 1, lambda x: read(start, x) > 0)  # the next position read, or size
+        start = first_where(at, size - 1, lambda x, at=at: unread(at, x) > 0)
+        at = first_where(start, size - 1, lambda x, start=start: read(start, x) > 0)  # the next position read, or size
         found.append((start + 1, at))
     more = at < size and unread(at, size - 1) > 0
     return Gaps(unread(0, size - 1), tuple(found), more, unread(size - 1, size - 1) == 1)

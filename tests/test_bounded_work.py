@@ -136,3 +136,21 @@ def test_calculator_json_lists_a_bounded_number_of_runs():
     solved = json.loads(archcalc("conv", "--input", "999990", "--kernel", "3", "--padding", "0", "--output", "5",
                                  "--json").stdout)["dimensions"][0]  # fmt: skip
     assert (solved["count"], len(solved["solutions"])) == (49_999, 12)
+
+
+def test_receptive_field_past_any_input_is_the_whole_input(tmp_path):
+    """400 strides of 2^40: the jump would be 2^16000 (16,000 bits, past float and decimal printing);
+    the field stays exact up to MAX_FIELD and is the whole input (an upper bound) from there on."""
+    from archcalc.receptive import MAX_FIELD
+
+    path = tmp_path / "deep-stride.yaml"
+    path.write_text("name: deep-stride\ninput: [1, 1]\nlayers:\n"
+                    "  - repeat: {times: 400, layers: [conv: {out: 1, kernel: 2, stride: 1099511627776, padding: 1}]}\n")  # fmt: skip
+    result = archcalc("rf", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    first, second, last = (json.loads(result.stdout)["layers"][i] for i in (0, 1, -1))
+    assert first["axes"][0] == {"axis": "L", "size": 2, "jump": 2**40, "start": -1, "center": -0.5, "whole_input": False}
+    assert 2 + 2**40 <= MAX_FIELD < 2 + 2**40 + 2**80  # the second field, r + (K - 1)*j, passes the bound
+    assert second["axes"][0]["whole_input"] and f"passes {MAX_FIELD:,} input pixels" in second["note"]
+    assert last["axes"][0]["whole_input"] and last["note"] is None
+    assert archcalc("rf", str(path)).returncode == 0
