@@ -216,28 +216,31 @@ class _Expander:
         it is parsed, and every value met on the way, operand or result, within +-MAX_VALUE (an
         operation on values within it is cheap, and its result is checked before it is used)."""
 
-        def fail(code: str, message: str, hint: str | None = None) -> SpecError:
+        def where() -> str:  # built on the error path only: a block used many times evaluates often
             shown = expression if len(expression) <= 60 else expression[:57] + "..."
-            return self.error(code, message.format(f"`${{{shown}}}` in block '{block}'"), orig, hint=hint, note=note)
+            return f"`${{{shown}}}` in block '{block}'"
+
+        def fail(code: str, message: str, hint: str | None = None) -> SpecError:
+            return self.error(code, message, orig, hint=hint, note=note)
 
         self.evaluations += 1
         if self.evaluations > MAX_EXPRESSIONS:
-            raise fail("spec_too_large", f"{{}} is one expression too many: the blocks evaluate more than "
+            raise fail("spec_too_large", f"{where()} is one expression too many: the blocks evaluate more than "
                        f"{MAX_EXPRESSIONS:,}", hint="compute a value once and pass it as a parameter")  # fmt: skip
         depth, tree = _compile(expression)
         if depth > MAX_EXPRESSION_DEPTH:
-            raise fail("too_deep", f"{{}} nests parentheses and signs {depth:,} deep, more than the limit of "
+            raise fail("too_deep", f"{where()} nests parentheses and signs {depth:,} deep, more than the limit of "
                        f"{MAX_EXPRESSION_DEPTH}", hint="write it flatter, or compute it in steps through nested blocks")  # fmt: skip
         if len(expression) > MAX_EXPRESSION_CHARS:
-            raise fail("bad_expression", f"{{}} is {len(expression):,} characters long, more than the limit of "
+            raise fail("bad_expression", f"{where()} is {len(expression):,} characters long, more than the limit of "
                        f"{MAX_EXPRESSION_CHARS:,}", hint="compute the value in steps, through parameters of nested blocks")  # fmt: skip
         bad_syntax = "write integer arithmetic over parameters, e.g. ${4 * width} or ${blocks - 1}"
         if tree is None:
-            raise fail("bad_expression", "cannot evaluate {}", hint=bad_syntax)
+            raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
 
         def checked(result: int) -> int:
             if abs(result) > MAX_VALUE:
-                raise fail("bad_value", f"{{}} reaches {_magnitude(result)}, past the limit of +-{MAX_VALUE:,} "
+                raise fail("bad_value", f"{where()} reaches {_magnitude(result)}, past the limit of +-{MAX_VALUE:,} "
                            "(2^63 - 1) for any value an expression computes",
                            hint="sizes are at most 2^40; check the parameters passed in")  # fmt: skip
             return result
@@ -253,8 +256,7 @@ class _Expander:
             elif isinstance(node, ast.Name):
                 got = self.lookup(node.id, orig, env, block).value
                 if type(got) is not int:
-                    raise fail("bad_expression", f"parameter '{node.id}' of block '{block}' is {got!r:.60}, not an "
-                               "integer, in {}")  # fmt: skip
+                    raise fail("bad_expression", f"parameter '{node.id}' is {got!r:.60}, not an integer, in {where()}")
                 results.append(checked(got))
             elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                 if ready:
@@ -267,10 +269,10 @@ class _Expander:
                     continue
                 right, left = results.pop(), results.pop()
                 if isinstance(node.op, ast.FloorDiv) and right == 0:
-                    raise fail("bad_expression", "division by zero in {}")
+                    raise fail("bad_expression", f"division by zero in {where()}")
                 results.append(checked(_OPERATORS[type(node.op)](left, right)))
             else:
-                raise fail("bad_expression", "cannot evaluate {}", hint=bad_syntax)
+                raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
         return results[0]
 
     def use(self, site: dict, orig: Loc, new: Loc, env: dict[str, Binding] | None, stack: tuple,
@@ -400,7 +402,7 @@ def _magnitude(value: int) -> str:
     """A huge value by its size, without converting it to decimal (Python refuses past 4,300 digits)."""
     if abs(value) < 10**30:
         return f"{value:,}"
-    return f"{'-' if value < 0 else ''}about 2^{abs(value).bit_length() - 1}"
+    return f"about {'-' if value < 0 else ''}2^{abs(value).bit_length() - 1}"
 
 
 def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str, Template]:

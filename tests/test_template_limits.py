@@ -160,3 +160,11 @@ def test_expression_count_at_its_edge(monkeypatch):
     parse_spec(_long_name(10, 3), "t.yaml")
     err = _error(_long_name(10, 4))
     assert err.code == "spec_too_large" and "evaluate more than 30" in err.message, err
+
+
+@pytest.mark.parametrize("value", ["{a: '{}'}", "'{0}'", "[1, 2]", "'x'"])
+def test_a_parameter_that_is_no_integer_is_named(value):
+    """The value is quoted into the message as it is (braces included), with the expression and use site."""
+    err = _error(_expression("w + 1", value))  # type: ignore[arg-type]
+    assert err.code == "bad_expression" and err.message.startswith("parameter 'w' is "), err
+    assert err.message.endswith("not an integer, in `${w + 1}` in block 'b'") and "used at line 8" in err.note, err
