@@ -7,7 +7,10 @@ and PyTorch's definitions where the guide leaves a choice open (ceil mode, outpu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from math import gcd
+from typing import NamedTuple
 
 from .errors import LayerError
 
@@ -112,11 +115,75 @@ def transposed_output_size(
     return out
 
 
-def _count_in_range(lo_value: int, hi_value: int, offset: int, stride: int, count: int) -> int:
-    """How many o in [0, count) satisfy lo_value <= o*stride + offset <= hi_value."""
-    lo = max(0, -((offset - lo_value) // stride))  # ceil((lo_value - offset) / stride)
-    hi = min(count - 1, (hi_value - offset) // stride)
-    return max(hi - lo + 1, 0)
+def floor_sum(n: int, m: int, a: int, b: int) -> int:
+    """sum of floor((a*i + b) / m) for i in [0, n), in O(log m) steps (n >= 0, m >= 1, a, b >= 0).
+
+    The Euclid-like reduction of the AtCoder Library's `floor_sum`: it lets every count below be
+    exact without a loop over positions or taps.
+
+    >>> floor_sum(4, 3, 2, 1), sum((2 * i + 1) // 3 for i in range(4))
+    (4, 4)
+    """
+    total = 0
+    while True:
+        if a >= m:
+            total += n * (n - 1) // 2 * (a // m)
+            a %= m
+        if b >= m:
+            total += n * (b // m)
+            b %= m
+        top = a * n + b
+        if top < m:
+            return total
+        n, b, m, a = top // m, top % m, a, m
+
+
+def _points_below(count_a: int, count_b: int, step_a: int, step_b: int, limit: int) -> int:
+    """How many (a, b) in [0, count_a) x [0, count_b) have a*step_a + b*step_b <= limit (steps >= 1).
+
+    Row a holds min(count_b, (limit - a*step_a) // step_b + 1) points: full rows first, then a
+    floor sum over the rows the line cuts.
+    """
+    if limit < 0 or count_a <= 0 or count_b <= 0:
+        return 0
+    last = min(count_a - 1, limit // step_a)  # rows past it hold no point
+    full = min(last, (limit - (count_b - 1) * step_b) // step_a)  # rows up to it hold all count_b
+    total = (full + 1) * count_b if full >= 0 else 0
+    first = max(full + 1, 0)
+    rows = last - first + 1
+    if rows > 0:  # row last - i holds (limit - last*step_a + i*step_a) // step_b + 1 points
+        total += floor_sum(rows, step_b, step_a, limit - last * step_a) + rows
+    return total
+
+
+def lattice_count(count_a: int, count_b: int, step_a: int, step_b: int, lo: int, hi: int) -> int:
+    """How many (a, b) in [0, count_a) x [0, count_b) have lo <= a*step_a + b*step_b <= hi.
+
+    >>> lattice_count(3, 3, 1, 1, 1, 3), sum(1 for a in range(3) for b in range(3) if 1 <= a + b <= 3)
+    (7, 7)
+    """
+    if hi < lo:
+        return 0
+    return _points_below(count_a, count_b, step_a, step_b, hi) - _points_below(count_a, count_b, step_a, step_b, lo - 1)
+
+
+def distinct_sums(count_a: int, count_b: int, step_a: int, step_b: int, lo: int, hi: int) -> int:
+    """How many different values a*step_a + b*step_b, (a, b) in [0, count_a) x [0, count_b), lie in [lo, hi].
+
+    With g = gcd(step_a, step_b), s = step_a/g, d = step_b/g, two pairs give one value exactly when
+    they differ by a multiple of (d, -s); each value is counted once at its pair of least b, the
+    one that cannot move to (a + d, b - s): all pairs, less those with a + d < count_a and b >= s.
+
+    >>> distinct_sums(3, 3, 2, 2, 0, 100)   # 0, 2, 4, 6, 8
+    5
+    """
+    g = gcd(step_a, step_b)
+    s, d = step_a // g, step_b // g
+    lo, hi = -(-lo // g), hi // g  # the values are multiples of g
+    shift = s * d
+    return lattice_count(count_a, count_b, s, d, lo, hi) - lattice_count(
+        count_a - d, count_b - s, s, d, lo - shift, hi - shift
+    )
 
 
 @lru_cache(maxsize=4096)  # pure, and called once per layer with the same few arguments
@@ -124,16 +191,15 @@ def covered_pairs(size: int, out: int, kernel: int, stride: int = 1, pad_before:
     """Number of (output position, kernel tap) pairs whose tap lands on a real input, not padding.
 
     This is the per-dimension factor of a layer's connections: each pair is one edge from an
-    input unit to an output unit.
+    input unit to an output unit. Output o's tap j reads o*S - P + j*D, so the pairs are the
+    lattice points of [0, out) x [0, K) with P <= o*S + j*D <= P + W - 1 (`lattice_count`).
 
     >>> covered_pairs(32, 28, 5)   # LeNet C1: every one of 28*5 taps is real
     140
     >>> covered_pairs(3, 3, 3, pad_before=1)   # pad 1: the two border outputs lose a tap each
     7
     """
-    if pad_before == 0 and (out - 1) * stride + effective_kernel(kernel, dilation) <= size:
-        return out * kernel
-    return sum(_count_in_range(0, size - 1, tap * dilation - pad_before, stride, out) for tap in range(kernel))
+    return lattice_count(out, kernel, stride, dilation, pad_before, pad_before + size - 1)
 
 
 @lru_cache(maxsize=4096)
@@ -143,8 +209,11 @@ def transposed_covered_pairs(
     """(input position, kernel tap) pairs of a transposed convolution whose target lies in the output.
 
     Input i and tap j write output i*S - P + j*D; positions cropped by the padding are not edges.
+
+    >>> transposed_covered_pairs(2, 4, 3, stride=2, padding=1)   # 2 inputs x 3 taps, 1 cropped
+    5
     """
-    return sum(_count_in_range(0, out - 1, tap * dilation - padding, stride, size) for tap in range(kernel))
+    return lattice_count(size, kernel, stride, dilation, padding, padding + out - 1)
 
 
 def adaptive_window(index: int, size: int, out: int) -> tuple[int, int]:
@@ -157,43 +226,94 @@ def adaptive_window(index: int, size: int, out: int) -> tuple[int, int]:
 
 
 def adaptive_covered(size: int, out: int) -> int:
-    """Sum of adaptive-pool window lengths along one dimension (the connections per channel)."""
-    if size % out == 0:
-        return size
-    return sum(end - start for start, end in (adaptive_window(i, size, out) for i in range(out)))
+    """Sum of adaptive-pool window lengths along one dimension (the connections per channel):
+    W + O - gcd(W, O).
+
+    Window i is [floor(i*W/O), ceil((i+1)*W/O)). Summed over i, the ends give
+    sum_{i=1..O} floor(i*W/O) + (O - g) (i*W/O is whole for g values of i, g = gcd(W, O)) and the
+    starts sum_{i=0..O-1} floor(i*W/O), which is the same sum less its last term, W.
+
+    >>> adaptive_covered(13, 6), adaptive_covered(224, 7)
+    (18, 224)
+    """
+    return size + out - gcd(size, out)
+
+
+def adaptive_widths(size: int, out: int) -> tuple[int, ...]:
+    """The different window lengths of adaptive pooling along one dimension, smallest first.
+
+    Window i's start is i*W/O less r/O, r = i*W mod O, a multiple of g = gcd(W, O) in [0, O - g]
+    (all of them occur); its length is ceil((W + r)/O), so the lengths run from ceil(W/O) to
+    ceil((W + O - g)/O), one apart at most.
+
+    >>> adaptive_widths(13, 6), adaptive_widths(5, 3), adaptive_widths(224, 7)
+    ((3,), (2, 3), (32,))
+    """
+    low, high = -(-size // out), -(-(size + out - gcd(size, out)) // out)
+    return (low,) if low == high else (low, high)
+
+
+class Gaps(NamedTuple):
+    """Real input positions that no window reads, along one dimension.
+
+    total: how many; runs: the first of their runs, 1-based inclusive (first, last), at most the
+    number asked for; more: further runs follow those listed; drops_last: the last input position
+    is one of them (the tail is dropped, TensorFlow's VALID).
+    """
+
+    total: int
+    runs: tuple[tuple[int, int], ...]
+    more: bool
+    drops_last: bool
+
+
+def first_where(lo: int, hi: int, holds: Callable[[int], bool]) -> int:
+    """The least x in [lo, hi] with holds(x), for a predicate false then true; hi + 1 if none.
+
+    >>> first_where(0, 10**12, lambda x: x * x >= 10**12)
+    1000000
+    """
+    hi += 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if holds(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
 
 
 def uncovered_positions(
-    size: int, out: int, kernel: int, stride: int = 1, pad_before: int = 0, dilation: int = 1
-) -> tuple[tuple[int, int], ...]:
-    """Runs of real input positions no window reads, as 1-based inclusive (first, last) pairs.
+    size: int, out: int, kernel: int, stride: int = 1, pad_before: int = 0, dilation: int = 1, runs: int = 8
+) -> Gaps:
+    """Real input positions no window reads: their count and their first `runs` runs.
 
-    Window o reads positions o*S - P + j*D for taps j (0-based). When (W - K + 2P) is not
-    divisible by S the tail is dropped (seed 001's TensorFlow VALID drawing); with K < S or
-    dilation > 1 holes can also open between windows.
+    Window o reads positions o*S - P + j*D for taps j (0-based), so the positions read are the
+    distinct values o*S + j*D in [P, P + W - 1] (`distinct_sums`, exact and O(log) per count).
+    When (W - K + 2P) is not divisible by S the tail is dropped (seed 001's TensorFlow VALID
+    drawing); with K < S or dilation > 1 holes can also open between windows. Each run's ends
+    come from a binary search over the count, so the work is O(runs * log^2 W), whatever W.
 
-    >>> uncovered_positions(13, 2, 6, 5)            # seed 001: inputs 12 and 13 are dropped
+    >>> uncovered_positions(13, 2, 6, 5).runs            # seed 001: inputs 12 and 13 are dropped
     ((12, 13),)
-    >>> uncovered_positions(7, 3, 1, 3)             # 1x1 kernel, stride 3: only 1, 4, 7 are read
-    ((2, 3), (5, 6))
+    >>> uncovered_positions(7, 3, 1, 3)                  # 1x1 kernel, stride 3: only 1, 4, 7 are read
+    Gaps(total=4, runs=((2, 3), (5, 6)), more=False, drops_last=False)
     """
-    if dilation == 1 and kernel >= stride:  # windows touch or overlap: only the tail can be left
-        tail = uncovered_tail(size, out, kernel, stride, pad_before, dilation)
-        return ((size - tail + 1, size),) if tail else ()
-    covered = bytearray(size)
-    for o in range(out):
-        for tap in range(kernel):
-            pos = o * stride - pad_before + tap * dilation
-            if 0 <= pos < size:
-                covered[pos] = 1
-    runs: list[tuple[int, int]] = []
-    for pos, hit in enumerate(covered):
-        if not hit:
-            if runs and runs[-1][1] == pos:  # extend the run (1-based end == this 0-based index)
-                runs[-1] = (runs[-1][0], pos + 1)
-            else:
-                runs.append((pos + 1, pos + 1))
-    return tuple(runs)
+
+    def read(first: int, last: int) -> int:  # positions read among the 0-based [first, last]
+        return distinct_sums(out, kernel, stride, dilation, pad_before + first, pad_before + last)
+
+    def unread(first: int, last: int) -> int:
+        return last - first + 1 - read(first, last)
+
+    found: list[tuple[int, int]] = []
+    at = 0
+    while at < size and len(found) < runs and unread(at, size - 1):
+        start = first_where(at, size - 1, lambda x, at=at: unread(at, x) > 0)
+        at = first_where(start, size - 1, lambda x, start=start: read(start, x) > 0)  # the next position read, or size
+        found.append((start + 1, at))
+    more = at < size and unread(at, size - 1) > 0
+    return Gaps(unread(0, size - 1), tuple(found), more, unread(size - 1, size - 1) == 1)
 
 
 def forward_inputs(

@@ -83,9 +83,14 @@ def _solution_text(unknown: str, sol: Any) -> str:
     return f"  {value}: {sol.formula}{tail}"
 
 
+def _value(unknown: str, sol: Any) -> int:
+    """The unknown's value in a solution (padding: before the input, all that differs between listed ones)."""
+    return sol.padding[0] if unknown == "padding" else sol.stride if unknown == "stride" else sol.kernel
+
+
 def solve_lines(solves: tuple[DimSolve, ...]) -> list[str]:
     """Per dimension (once when every dimension agrees): each solution with its formula, or why none."""
-    same = len({(s.size, s.target, s.solutions, s.open_from, s.reason) for s in solves}) == 1
+    same = len({(s.size, s.target, s.solutions, s.count, s.open_from, s.reason) for s in solves}) == 1
     lines = []
     for solve in solves[:1] if same else solves:
         where = "" if same else f"{solve.axis}: "
@@ -93,9 +98,16 @@ def solve_lines(solves: tuple[DimSolve, ...]) -> list[str]:
         if not solve.solutions:
             lines.append(f"{head}: none; {solve.reason}")
             continue
-        count = len(solve.solutions)
-        lines.append(f"{head}: {count} solution{'s' if count > 1 else ''}" + (" (and more)" if solve.open_from else ""))
-        lines.extend(_solution_text(solve.unknown, sol) for sol in solve.solutions)
+        count = solve.count
+        listed = solve.solutions
+        lines.append(f"{head}: {count:,} solution{'s' if count > 1 else ''}" + (" (and more)" if solve.open_from else ""))
+        if count > len(listed):  # the first ones and the last are listed; every value between them solves
+            lines.extend(_solution_text(solve.unknown, sol) for sol in listed[:-1])
+            how = "with its own output_padding" if listed[-1].output_padding != listed[-2].output_padding else "alike"
+            lines.append(f"  ... {count - len(listed):,} more: every {solve.unknown} from {_value(solve.unknown, listed[-2]) + 1:,}"
+                         f" to {_value(solve.unknown, listed[-1]) - 1:,}, {how}")  # fmt: skip
+            listed = listed[-1:]
+        lines.extend(_solution_text(solve.unknown, sol) for sol in listed)
         if solve.open_from is not None:
             lines.append(f"  and every {solve.unknown} from {solve.open_from} upward (one window, the rest unread)")
     return lines

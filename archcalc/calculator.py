@@ -10,22 +10,25 @@ inverse problem (which padding, stride or kernel yields a wanted output size).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 
 from . import arith, formulas
 from .errors import LayerError, SpecError, format_loc
+from .fields import MAX_SIZE
 from .layers import SPATIAL_NAMES, Conv, ConvTranspose, MaxPool
 from .layers.base import torch_pad
 
 Op = Literal["conv", "pool", "conv_transpose"]
 PadSpec = Any  # int | "same" | "valid" | per-dimension tuple of int or (before, after)
 
-# The solvers enumerate candidates and check each with the forward formula (exact by
-# construction); this bounds the enumeration so an absurd request fails fast instead of hanging.
-MAX_CANDIDATES = 1_000_000
+# Solutions listed per dimension (the first ones and the last); the rest are counted.
+SOLUTIONS_LISTED = 12
+# Runs of unread input positions listed per dimension; the rest are counted, not listed.
+UNCOVERED_RUNS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +46,11 @@ class DimResult:
     formula: str
     # (W + P_before + P_after - span) mod S for windows; 0 when the division is exact
     remainder: int = 0
-    # 1-based runs of input positions that no window reads
+    # 1-based runs of input positions that no window reads: the first UNCOVERED_RUNS of them, how
+    # many positions in all, and whether more runs follow (a stride-2 1x1 conv leaves W/2 runs)
     uncovered: tuple[tuple[int, int], ...] = ()
+    uncovered_total: int = 0
+    uncovered_more: bool = False
     # TensorFlow's SAME split (before, after), when padding was 'same'
     same_split: tuple[int, int] | None = None
     # transposed conv: output_padding, and the forward conv input sizes mapping to `size`
@@ -218,24 +224,26 @@ def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil
     results, notes = [], []
     for axis, n, k, s, d, (pb, pa), out in zip(names, win.sizes, win.kernel, win.stride, win.dilation, win.padding, win.out):
         room = n + pb + pa - arith.effective_kernel(k, d)
-        gaps = () if ceil_mode and room % s else arith.uncovered_positions(n, out, k, s, pb, d)
+        gaps = arith.Gaps(0, (), False, False)
+        if not (ceil_mode and room % s):
+            gaps = arith.uncovered_positions(n, out, k, s, pb, d, runs=UNCOVERED_RUNS)
         results.append(DimResult(
             axis=axis, size=n, kernel=k, stride=s, dilation=d, pad_before=pb, pad_after=pa, output=out,
             formula=formulas.window_formula(n, k, s, pb, pa, d, out, ceil_mode), remainder=room % s,
-            uncovered=gaps, same_split=(pb, pa) if padding == "same" else None,
+            uncovered=gaps.runs, uncovered_total=gaps.total, uncovered_more=gaps.more,
+            same_split=(pb, pa) if padding == "same" else None,
         ))  # fmt: skip
         where = f"{axis}: " if dims > 1 else ""
         if room % s:
             text = f"{where}(W - K + P) = {n} - {arith.effective_kernel(k, d)} + {pb + pa} = {room} is not divisible by the stride {s} (remainder {room % s})"
             if ceil_mode:
                 text += "; ceil mode adds a last, partial window instead of dropping the remainder"
-            elif not any(last == n for _, last in gaps):
+            elif not gaps.drops_last:
                 text += "; the leftover positions are padding, so every input is still read"
             notes.append(text)
-        if gaps:
-            listed = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps[:8]) + (" ..." if len(gaps) > 8 else "")
-            total = sum(b - a + 1 for a, b in gaps)
-            notes.append(f"{where}input positions {listed} (1-based; {total} of {n}) are never covered by any window")
+        if gaps.total:
+            listed = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps.runs) + (" ..." if gaps.more else "")
+            notes.append(f"{where}input positions {listed} (1-based; {gaps.total} of {n}) are never covered by any window")
         if padding == "same":
             notes.append(f"{where}SAME pads {pb + pa} = {pb} before + {pa} after (TensorFlow puts the odd one "
                          f"after: right/bottom); output ceil({n}/{s}) = {out}")  # fmt: skip
@@ -380,7 +388,7 @@ class Solution:
 
 @dataclass(frozen=True, slots=True)
 class DimSolve:
-    """Every solution for one dimension, or the reason there is none.
+    """The solutions for one dimension, or the reason there is none.
 
     `open_from`: every value of the unknown from this one upward also works (a stride or
     kernel past the input yields one output whatever it is); solutions stop there.
@@ -393,22 +401,9 @@ class DimSolve:
     solutions: tuple[Solution, ...]
     open_from: int | None = None
     reason: str | None = None
-
-
-def _window_value(n: int, k: int, s: int, pb: int, pa: int, d: int, ceil_mode: bool, pool: bool) -> int | None:
-    if pool and max(pb, pa) > arith.effective_kernel(k, d) // 2:
-        return None  # PyTorch refuses pooling padding over half the kernel
-    try:
-        return arith.window_output_size(n, k, s, pb, pa, d, ceil_mode)
-    except LayerError:
-        return None
-
-
-def _transposed_value(n: int, k: int, s: int, p: int, op: int, d: int) -> int | None:
-    try:
-        return arith.transposed_output_size(n, k, s, p, op, d)
-    except LayerError:
-        return None
+    # how many values solve in all: when more than SOLUTIONS_LISTED, `solutions` holds the first
+    # ones and the last, and every value between them solves too (every other one for padding)
+    count: int = 0
 
 
 def _candidates(unknown: Unknown, n: int, target: int, k: int | None, s: int | None, pad: tuple[int, int] | None,
@@ -433,78 +428,187 @@ def _candidates(unknown: Unknown, n: int, target: int, k: int | None, s: int | N
     return range(1, (n + total - 1 + overhang) // d + 2)
 
 
-def _why_none(unknown: Unknown, target: int, tried: list[tuple[str, int]]) -> str:
-    """Say from the outputs seen why no value of the unknown reaches the target."""
-    if not tried:
-        return f"no {unknown} gives a valid layer here"
-    low = min(tried, key=lambda t: t[1])
-    high = max(tried, key=lambda t: t[1])
-    if target < low[1]:
-        return f"the smallest output any {unknown} gives is {low[1]} ({low[0]})"
-    if target > high[1]:
-        return f"the largest output any {unknown} gives is {high[1]} ({high[0]})"
-    below = max((t for t in tried if t[1] < target), key=lambda t: t[1])
-    above = min((t for t in tried if t[1] > target), key=lambda t: t[1])
-    return f"{target} is skipped: {above[0]} gives {above[1]}, {below[0]} gives {below[1]}"
+def _true_span(lo: int, hi: int, holds: Callable[[int], bool]) -> tuple[int, int] | None:
+    """Where a predicate that changes at most once on [lo, hi] holds: an interval, or None.
+
+    Two evaluations say which end holds; a binary search finds where it stops (O(log(hi - lo))).
+    """
+    if lo > hi:
+        return None
+    first, last = holds(lo), holds(hi)
+    if first and last:
+        return lo, hi
+    if not first and not last:
+        return None
+    if first:  # holds up to some value: the last one where it does
+        return lo, arith.first_where(lo, hi, lambda v: not holds(v)) - 1
+    return arith.first_where(lo, hi, holds), hi
+
+
+def _meet(*spans: tuple[int, int] | None) -> tuple[int, int] | None:
+    if any(span is None for span in spans):
+        return None
+    lo, hi = max(span[0] for span in spans), min(span[1] for span in spans)  # type: ignore[index]
+    return (lo, hi) if lo <= hi else None
+
+
+class _Dim(NamedTuple):
+    """One dimension's solve: the known numbers, and what each value of the unknown gives."""
+
+    unknown: Unknown
+    n: int
+    k: int | None
+    s: int | None
+    pad: tuple[int, int] | None
+    d: int
+    op_given: int | None
+    transposed: bool
+    pool: bool
+    ceil_mode: bool
+
+    def numbers(self, value: int) -> tuple[int, int, tuple[int, int]]:
+        """Kernel, stride and (before, after) padding with the unknown set to `value` (a window's
+        padding unknown is the total, split as TensorFlow does; a transposed conv's is per side)."""
+        k = value if self.unknown == "kernel" else self.k
+        s = value if self.unknown == "stride" else self.s
+        if self.unknown != "padding":
+            pad = self.pad
+        else:
+            pad = (value, value) if self.transposed else (value // 2, value - value // 2)
+        return k, s, pad  # type: ignore[return-value]
+
+    def limits(self) -> tuple[Callable[[int], bool], ...]:
+        """What makes a value valid, one limit at a time; each changes at most once as the value grows."""
+        if self.transposed:
+            def output_padding_fits(v: int) -> bool:
+                _, s, _ = self.numbers(v)
+                return self.op_given is None or self.op_given < max(s, self.d)
+
+            return output_padding_fits, lambda v: self.reach(v)[1] >= 1
+
+        def kernel_fits(v: int) -> bool:
+            k, s, (pb, pa) = self.numbers(v)
+            try:
+                arith.window_output_size(self.n, k, s, pb, pa, self.d, self.ceil_mode)
+            except LayerError:
+                return False
+            return True
+
+        def pool_padding_fits(v: int) -> bool:  # PyTorch refuses pooling padding over half the kernel
+            k, _, (pb, pa) = self.numbers(v)
+            return not self.pool or max(pb, pa) <= arith.effective_kernel(k, self.d) // 2
+
+        return kernel_fits, pool_padding_fits
+
+    def base(self, value: int) -> int:
+        """A transposed conv's output at output_padding 0 (relationship 14)."""
+        k, s, (p, _) = self.numbers(value)
+        return (self.n - 1) * s - 2 * p + arith.effective_kernel(k, self.d)
+
+    def reach(self, value: int) -> tuple[int, int]:
+        """The least and most output `value` gives (one output, or a transposed conv's range over a
+        free output_padding 0..max(S, D) - 1); monotone in the value, as every formula here is."""
+        if not self.transposed:
+            k, s, (pb, pa) = self.numbers(value)
+            out = arith.window_output_size(self.n, k, s, pb, pa, self.d, self.ceil_mode)
+            return out, out
+        base = self.base(value)
+        if self.op_given is not None:
+            return base + self.op_given, base + self.op_given
+        return max(base, 1), base + max(self.numbers(value)[1], self.d) - 1
+
+    def output_padding(self, value: int, output: int) -> int:
+        """The output_padding that makes `value` give `output`: the given one, or output less the base."""
+        if not self.transposed or self.op_given is not None:
+            return self.op_given or 0
+        return output - self.base(value)
+
+    def label(self, value: int, output: int) -> str:
+        if self.unknown == "padding" and not self.transposed:
+            pb, pa = self.numbers(value)[2]
+            return f"padding {pb if pb == pa else f'{pb},{pa}'}"
+        op = self.output_padding(value, output)
+        return f"{self.unknown} {value}" + (f" with output_padding {op}" if self.op_given is None and op else "")
+
+    def solution(self, value: int, output: int) -> Solution:
+        k, s, pad = self.numbers(value)
+        if self.transposed:
+            op = self.output_padding(value, output)
+            text = formulas.transposed_formula(self.n, k, s, pad[0], op, self.d, output)
+            return Solution(k, s, pad, self.d, op, True, text)
+        room = self.n + sum(pad) - arith.effective_kernel(k, self.d)
+        text = formulas.window_formula(self.n, k, s, pad[0], pad[1], self.d, output, self.ceil_mode)
+        return Solution(k, s, pad, self.d, 0, room % s == 0, text)
+
+
+def _why_none(dim: _Dim, target: int, valid: tuple[int, int] | None) -> str:
+    """Say from the outputs the valid values give why none reaches the target.
+
+    Outputs move one way as the unknown grows, so the extremes are at the ends of the valid
+    values, and the outputs either side of the target at the ends of the values that fall short
+    and of those that overshoot; each is named by the first value (then output_padding) giving it.
+    """
+    if valid is None:
+        return f"no {dim.unknown} gives a valid layer here"
+    a, b = valid
+
+    def first_giving(output: int) -> str:
+        gives = _meet(_true_span(a, b, lambda v: dim.reach(v)[0] <= output),
+                      _true_span(a, b, lambda v: dim.reach(v)[1] >= output))  # fmt: skip
+        return dim.label(gives[0], output)  # type: ignore[index]
+
+    low = min(dim.reach(a)[0], dim.reach(b)[0])
+    high = max(dim.reach(a)[1], dim.reach(b)[1])
+    if target < low:
+        return f"the smallest output any {dim.unknown} gives is {low} ({first_giving(low)})"
+    if target > high:
+        return f"the largest output any {dim.unknown} gives is {high} ({first_giving(high)})"
+    # the values falling short and those overshooting are two intervals; on each the output is
+    # monotone, so its nearest to the target is at one of the interval's two ends
+    short = _true_span(a, b, lambda v: dim.reach(v)[1] < target)
+    over = _true_span(a, b, lambda v: dim.reach(v)[0] > target)
+    below = max(dim.reach(end)[1] for end in short)  # type: ignore[union-attr]
+    above = min(dim.reach(end)[0] for end in over)  # type: ignore[union-attr]
+    return f"{target} is skipped: {first_giving(above)} gives {above}, {first_giving(below)} gives {below}"
 
 
 def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, s: int | None,
                pad: tuple[int, int] | None, d: int, op_given: int | None, transposed: bool, pool: bool,
                ceil_mode: bool) -> DimSolve:  # fmt: skip
+    """The values of the unknown giving `target`, found without trying them one by one.
+
+    Every limit on a value (the kernel fits, pooling padding at most half the kernel,
+    output_padding under max(S, D), a positive output) changes once as the value grows, and so
+    does every output, so the valid values are one interval and the solutions another inside it:
+    a few binary searches with the forward formula find both ends, exact by construction.
+    """
+    dim = _Dim(unknown, n, k, s, pad, d, op_given, transposed, pool, ceil_mode)
     span = _candidates(unknown, n, target, k, s, pad, d, transposed, ceil_mode)
-    count = max(span.stop - span.start, 0)  # a range: len() overflows past 2^63
-    if count > MAX_CANDIDATES:
-        raise SpecError("too_large", f"{axis}: solving for the {unknown} would try {count:,} values",
-                        hint="use smaller sizes")  # fmt: skip
-    solutions: list[Solution] = []
-    tried: list[tuple[int, int]] = []
-    matched: list[int] = []
-    for value in span:
-        kk = value if unknown == "kernel" else k
-        ss = value if unknown == "stride" else s
-        if transposed:
-            pp = (value, value) if unknown == "padding" else pad
-            ops = [op_given] if op_given is not None else list(range(max(ss, d)))  # type: ignore[arg-type]
-            for op in ops:
-                got = _transposed_value(n, kk, ss, pp[0], op, d)  # type: ignore[arg-type,index]
-                if got is None:
-                    continue
-                label = f"{unknown} {value}" + (f" with output_padding {op}" if op_given is None and op else "")
-                tried.append((label, got))
-                if got == target:
-                    text = formulas.transposed_formula(n, kk, ss, pp[0], op, d, got)  # type: ignore[arg-type,index]
-                    solutions.append(Solution(kk, ss, pp, d, op, True, text))  # type: ignore[arg-type]
-                    matched.append(value)
-            continue
-        pp = ((value // 2, value - value // 2)) if unknown == "padding" else pad  # value is the total padding
-        got = _window_value(n, kk, ss, pp[0], pp[1], d, ceil_mode, pool)  # type: ignore[arg-type,index]
-        if got is None:
-            continue
-        shown = pp[0] if pp[0] == pp[1] else f"{pp[0]},{pp[1]}"  # type: ignore[index]
-        tried.append((f"padding {shown}" if unknown == "padding" else f"{unknown} {value}", got))
-        if got == target:
-            room = n + sum(pp) - arith.effective_kernel(kk, d)  # type: ignore[arg-type]
-            text = formulas.window_formula(n, kk, ss, pp[0], pp[1], d, got, ceil_mode)  # type: ignore[arg-type,index]
-            solutions.append(Solution(kk, ss, pp, d, 0, room % ss == 0, text))  # type: ignore[arg-type]
-            matched.append(value)
-    open_from = None
-    if matched and unknown == "stride" and matched[-1] == span[-1] and (transposed and n == 1 or not transposed):
-        # past the input every stride gives the same output: keep the first of that final run
-        run_start = matched[-1]
-        while run_start - 1 in matched:
-            run_start -= 1
-        open_from = run_start
-        solutions = [sol for sol, v in zip(solutions, matched) if v <= run_start]
-    if unknown == "padding" and not transposed:
-        # an odd total needs per-side padding; list it only where no symmetric padding works
-        if any(sol.padding[0] == sol.padding[1] for sol in solutions):
-            solutions = [sol for sol in solutions if sol.padding[0] == sol.padding[1]]
-    reason = None
-    if not solutions:
-        reason = _why_none(unknown, target, tried)
+    lo, hi = span.start, span.stop - 1
+    valid = _meet(*(_true_span(lo, hi, limit) for limit in dim.limits()))
+    found = valid and _meet(_true_span(*valid, lambda v: dim.reach(v)[0] <= target),
+                            _true_span(*valid, lambda v: dim.reach(v)[1] >= target))  # fmt: skip
+    if not found:
+        reason = _why_none(dim, target, valid)
         if pool and unknown == "padding":
             reason += "; pooling padding may not exceed half the kernel"
-    return DimSolve(axis, n, target, unknown, tuple(solutions), open_from, reason)
+        return DimSolve(axis, n, target, unknown, (), None, reason, 0)
+    first, last = found
+    step, open_from = 1, None
+    if unknown == "stride" and last == hi and (not transposed or n == 1):
+        # past the input every stride gives the same output: the first of that final run stands for all
+        open_from, last = first, first
+    if unknown == "padding" and not transposed and (first < last or first % 2 == 0):
+        # an odd total needs per-side padding; list it only where no symmetric padding works
+        first += first % 2
+        last -= last % 2
+        step = 2
+    count = (last - first) // step + 1
+    shown = [*range(first, min(last, first + (SOLUTIONS_LISTED - 1) * step) + 1, step)]
+    if count > SOLUTIONS_LISTED:
+        shown[-1] = last  # the first ones and the last: the run between them is the same formula
+    solutions = tuple(dim.solution(v, target) for v in shown)
+    return DimSolve(axis, n, target, unknown, solutions, open_from, None, count)
 
 
 def solve_conv(
@@ -522,8 +626,9 @@ def solve_conv(
 ) -> tuple[DimSolve, ...]:
     """Every value of one unknown (padding, stride or kernel) giving the wanted output size.
 
-    Each candidate is checked with the forward formula, (W - K + 2P)/S + 1 or its transposed
-    form, so a listed solution is right by construction; per dimension.
+    The ends of the solutions are found by binary search with the forward formula,
+    (W - K + 2P)/S + 1 or its transposed form, so a listed solution is right by construction and
+    the work is O(log) of the sizes; per dimension.
 
     >>> [s.padding for s in solve_conv("padding", 224, 55, kernel=11, stride=4)[0].solutions]
     [(2, 2), (3, 3)]
@@ -532,6 +637,15 @@ def solve_conv(
     """
     sizes = tuple(input) if isinstance(input, (tuple, list)) else (input,)
     dims = len(sizes)
+    given = {"input": sizes, "output": output, "kernel": kernel, "stride": stride, "dilation": dilation,
+             "output_padding": output_padding, "padding": padding}  # fmt: skip
+    for name, value in given.items():
+        # the layers' own limit (they validate every size they are built with; the solver builds none)
+        flat = value if isinstance(value, (tuple, list)) else (value,)
+        for number in (n for item in flat for n in (item if isinstance(item, (tuple, list)) else (item,))):
+            if isinstance(number, int) and number > MAX_SIZE:
+                raise SpecError("bad_value", f"{name} {number:,} is larger than the limit of {MAX_SIZE:,}",
+                                hint="sizes, kernels, strides and padding are at most 2^40")  # fmt: skip
     if kernel is None and unknown != "kernel":
         raise SpecError("bad_value", f"solving for the {unknown} needs the kernel size")
     stride = 1 if stride is None and unknown != "stride" else stride

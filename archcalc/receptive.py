@@ -62,6 +62,19 @@ class FieldRow:
     note: str | None = None
 
 
+# A field is exact while it stays within this many input pixels: far past any input (sizes are at
+# most 2^40), yet a chain of strides (2^40 each, a thousand layers) would otherwise grow numbers of
+# 40,000 bits, each layer's arithmetic slower than the last. Past it the field is taken as the whole
+# input: an upper bound, as for adaptive pooling.
+MAX_FIELD = 2**64
+
+
+def _huge(value: Number) -> bool:
+    if isinstance(value, Fraction):
+        return abs(value.numerator) > MAX_FIELD or value.denominator > MAX_FIELD
+    return abs(value) > MAX_FIELD
+
+
 def _plain(value: Number) -> Number:
     return int(value) if isinstance(value, Fraction) and value.denominator == 1 else value
 
@@ -71,7 +84,8 @@ def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) 
 
     A transposed conv is read as a stride-1 conv over its zero-stuffed input (Dumoulin & Visin,
     relationship 14): jump j/S, span K, padding K - 1 - P; its size is an upper bound, as a
-    unit's extreme taps may fall on inserted zeros.
+    unit's extreme taps may fall on inserted zeros. A field past MAX_FIELD pixels (or a jump
+    finer than 1/MAX_FIELD) is taken as the whole input.
 
     >>> f = apply_step((AxisField(1, 1, 0),), RFStep((11,), (4,), (0,)), (227,))   # AlexNet conv1
     >>> f[0].size, f[0].jump, f[0].start
@@ -89,6 +103,8 @@ def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) 
             out.append(AxisField(_plain(axis.size + (span - 1) * j), _plain(j), _plain(axis.start - (span - 1 - pad) * j)))
         else:
             out.append(AxisField(axis.size + (span - 1) * j, j * stride, axis.start - pad * j))  # type: ignore[operator]
+    if any(_huge(value) for axis in out for value in (axis.size, axis.jump, axis.start)):  # type: ignore[arg-type]
+        return tuple(AxisField(n, None, 0, True) for n in input_sizes)
     return tuple(out)
 
 
@@ -127,7 +143,10 @@ class _FieldWalker:
 
     def step(self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, field: Field, step: RFStep | None) -> Field:
         new = apply_step(field, step, self.input_sizes)
-        self.rows.append(FieldRow(".".join(scope.path), kind, out_shape, new))
+        note = None
+        if new and new[0].whole and not (field[0].whole or step is None or step.whole):
+            note = f"the field passes {MAX_FIELD:,} input pixels: taken as the whole input (an upper bound)"
+        self.rows.append(FieldRow(".".join(scope.path), kind, out_shape, new, note))
         return new
 
     def merge(self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, fields: list[Field]) -> Field:

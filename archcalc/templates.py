@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from .errors import Loc, Position, SpecError, close_matches
@@ -45,8 +46,17 @@ REFERENCE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 EXPRESSION = re.compile(r"\$\{([^}]*)\}")
 USE_KEYS = ("use", "with", "name", "trainable")
 TEMPLATE_KEYS = ("params", "layers", "description")
-MAX_NODES = 500_000  # nodes after expansion (ResNet-152 expands to about 340): a template bomb stops here
+# Expansion does work in proportion to what it writes, never to the numbers it computes, and each
+# of these stops one way a short file could ask for unbounded work:
+MAX_NODES = 500_000  # nodes after expansion (ResNet-152 expands to about 340), shared values and expressions included
+MAX_TEXT = 16 * 2**20  # characters of the strings the expansion writes: twice the largest spec file
 MAX_NESTING = 60  # templates used inside templates, this many deep at most
+MAX_EXPRESSION_CHARS = 2_000  # one `${...}` expression: a thousand operators, which Python parses at any depth of call
+MAX_EXPRESSIONS = 100_000  # `${...}` evaluated in one spec (each costs microseconds)
+MAX_EXPRESSION_DEPTH = 50  # parentheses and signs nested inside one expression
+# Every value an expression computes, intermediate or final: torch's int64 range, far past any size
+# (2^40) yet far under Python's 4,300-digit limit, so `${x*x}` chained 40 times stops at once.
+MAX_VALUE = 2**63 - 1
 
 
 class Binding(NamedTuple):
@@ -71,6 +81,8 @@ class _Expander:
         self.positions: dict[Loc, Position] = {}
         self.notes: dict[Loc, str] = {}
         self.nodes = 0
+        self.text = 0
+        self.evaluations = 0
 
     # -- errors and positions ---------------------------------------------------------------
 
@@ -84,13 +96,46 @@ class _Expander:
         return SpecError(code, message, hint=hint, file=self.file, position=self.old.get(orig), note=note)
 
     def place(self, new: Loc, orig: Loc) -> None:
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.error("spec_too_large", f"the blocks expand to more than {MAX_NODES:,} nodes", orig,
-                             hint="check for a template that uses another template many times over")  # fmt: skip
+        self.count(1, orig)
+        self.locate(new, orig)
+
+    def locate(self, new: Loc, orig: Loc) -> None:
         position = self.old.get(orig)
         if position is not None:
             self.positions[new] = position
+
+    def count(self, nodes: int, orig: Loc, detail: str = "") -> None:
+        """Charge nodes of work (written, shared or evaluated) against MAX_NODES."""
+        self.nodes += nodes
+        if self.nodes > MAX_NODES:
+            raise self.error("spec_too_large", f"the blocks expand to more than {MAX_NODES:,} nodes{detail}", orig,
+                             hint="check for a template that uses another template many times over, or a parameter "
+                             "holding many layers used many times")  # fmt: skip
+
+    def count_text(self, text: str, orig: Loc) -> None:
+        self.text += len(text)
+        if self.text > MAX_TEXT:
+            raise self.error("spec_too_large", f"the blocks expand to more than {MAX_TEXT:,} characters of text", orig,
+                             hint="check for a long string (a name, an expression) written in a block used many times")  # fmt: skip
+
+    def share(self, value: Any, orig: Loc) -> None:
+        """A parameter's value goes into the output as it is (one object, shared by every use), yet
+        each use is as many nodes and characters to validate as a copy: charge them as `expand`
+        charges a copy (the value itself is placed already; a mapping entry is its key and its
+        value), stopping at the limit, so a parameter holding 100,000 layers used 1,000 times is
+        refused at once."""
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                self.count_text(item, orig)
+            elif isinstance(item, dict):
+                self.count(2 * len(item), orig)
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                self.count(len(item), orig)
+                stack.extend(item)
 
     # -- the walk ------------------------------------------------------------------------------
 
@@ -103,13 +148,15 @@ class _Expander:
             out = {}
             for key, item in value.items():
                 self.place(new + (key,), orig + (key,))
+                if isinstance(key, str):
+                    self.count_text(key, orig + (key,))
                 out[key] = self.expand(item, orig + (key,), new + (key,), env, stack, note)
             return out
         if isinstance(value, list):
             out_list, uses = [], {}
             for i, item in enumerate(value):
                 if isinstance(item, dict) and "use" in item and "name" not in item and isinstance(item["use"], str):
-                    block = self.substitute(item["use"], orig + (i, "use"), env, stack).value
+                    block = self.substitute(item["use"], orig + (i, "use"), env, stack, note).value
                     uses[block] = uses.get(block, 0) + 1
                     self.place(new + (i,), orig + (i,))
                     out_list.append(self.use(item, orig + (i,), new + (i,), env, stack, note, f"{block}{uses[block]}"))
@@ -117,26 +164,36 @@ class _Expander:
                     out_list.append(self.expand(item, orig + (i,), new + (i,), env, stack, note))
             return out_list
         if isinstance(value, str) and env is not None and "$" in value:
-            binding = self.substitute(value, orig, env, stack)
+            binding = self.substitute(value, orig, env, stack, note)
             if binding.origin != orig:
-                self.place(new, binding.origin)
+                self.locate(new, binding.origin)
                 self.notes[new] = f"the value of `{value}` (written at {self.line(orig)})" + (f", {note}" if note else "")
+            self.share(binding.value, orig)
             return binding.value
+        if isinstance(value, str):
+            self.count_text(value, orig)
         return value
 
-    def substitute(self, text: Any, orig: Loc, env: dict[str, Binding] | None, stack: tuple) -> Binding:
-        """`$name` -> the parameter's binding; `${expr}` -> its value; other text as it is."""
+    def substitute(self, text: Any, orig: Loc, env: dict[str, Binding] | None, stack: tuple,
+                   note: str | None = None) -> Binding:  # fmt: skip
+        """`$name` -> the parameter's binding; `${expr}` -> its value; other text as it is.
+
+        Each expression is charged as a node before any is evaluated (the text it makes is charged
+        where it is written), so a name of a million `${w}` costs one check, not a million
+        evaluations."""
         if not isinstance(text, str) or env is None:
             return Binding(text, orig)
         block = stack[-1] if stack else "?"
         match = REFERENCE.match(text)
         if match:
             return self.lookup(match.group(1), orig, env, block)
+        expressions = text.count("${")
+        self.count(expressions, orig, f" (each `${{...}}` evaluated counts as one: this text holds {expressions:,})")
         whole = EXPRESSION.fullmatch(text)
         if whole:
-            return Binding(self.evaluate(whole.group(1), orig, env, block), orig)
+            return Binding(self.evaluate(whole.group(1), orig, env, block, note), orig)
         if EXPRESSION.search(text):
-            return Binding(EXPRESSION.sub(lambda m: str(self.evaluate(m.group(1), orig, env, block)), text), orig)
+            return Binding(EXPRESSION.sub(lambda m: str(self.evaluate(m.group(1), orig, env, block, note)), text), orig)
         return Binding(text, orig)
 
     def lookup(self, name: str, orig: Loc, env: dict[str, Binding], block: str) -> Binding:
@@ -151,39 +208,72 @@ class _Expander:
             + (f"its parameters are: {', '.join(env)}" if env else f"add `params: [{name}]` to block '{block}'"),
         )
 
-    def evaluate(self, expression: str, orig: Loc, env: dict[str, Binding], block: str) -> int:
-        """Integer arithmetic over parameters: + - * // and parentheses, nothing else."""
-        bad = self.error("bad_expression", f"cannot evaluate `${{{expression}}}` in block '{block}'", orig,
-                         hint="write integer arithmetic over parameters, e.g. ${4 * width} or ${blocks - 1}")  # fmt: skip
-        try:
-            tree = ast.parse(expression.strip(), mode="eval")
-        except SyntaxError:
-            raise bad from None
-        operators = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
+    def evaluate(self, expression: str, orig: Loc, env: dict[str, Binding], block: str, note: str | None = None) -> int:
+        """Integer arithmetic over parameters: + - * // and parentheses, nothing else.
 
-        def value(node: ast.AST) -> int:
-            if isinstance(node, ast.Expression):
-                return value(node.body)
+        Bounded before Python's own limits can speak: how many expressions a spec evaluates
+        (MAX_EXPRESSIONS), each one's nesting and length (MAX_EXPRESSION_DEPTH, _CHARS) before
+        it is parsed, and every value met on the way, operand or result, within +-MAX_VALUE (an
+        operation on values within it is cheap, and its result is checked before it is used)."""
+
+        def where() -> str:  # built on the error path only: a block used many times evaluates often
+            shown = expression if len(expression) <= 60 else expression[:57] + "..."
+            return f"`${{{shown}}}` in block '{block}'"
+
+        def fail(code: str, message: str, hint: str | None = None) -> SpecError:
+            return self.error(code, message, orig, hint=hint, note=note)
+
+        self.evaluations += 1
+        if self.evaluations > MAX_EXPRESSIONS:
+            raise fail("spec_too_large", f"{where()} is one expression too many: the blocks evaluate more than "
+                       f"{MAX_EXPRESSIONS:,}", hint="compute a value once and pass it as a parameter")  # fmt: skip
+        depth, tree = _compile(expression)
+        if depth > MAX_EXPRESSION_DEPTH:
+            raise fail("too_deep", f"{where()} nests parentheses and signs {depth:,} deep, more than the limit of "
+                       f"{MAX_EXPRESSION_DEPTH}", hint="write it flatter, or compute it in steps through nested blocks")  # fmt: skip
+        if len(expression) > MAX_EXPRESSION_CHARS:
+            raise fail("bad_expression", f"{where()} is {len(expression):,} characters long, more than the limit of "
+                       f"{MAX_EXPRESSION_CHARS:,}", hint="compute the value in steps, through parameters of nested blocks")  # fmt: skip
+        bad_syntax = "write integer arithmetic over parameters, e.g. ${4 * width} or ${blocks - 1}"
+        if tree is None:
+            raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
+
+        def checked(result: int) -> int:
+            if abs(result) > MAX_VALUE:
+                raise fail("bad_value", f"{where()} reaches {_magnitude(result)}, past the limit of +-{MAX_VALUE:,} "
+                           "(2^63 - 1) for any value an expression computes",
+                           hint="sizes are at most 2^40; check the parameters passed in")  # fmt: skip
+            return result
+
+        # post-order over an explicit stack: a chain of a thousand `*` is as deep as its tree, and
+        # Python's recursion limit is no bound we state
+        results: list[int] = []
+        todo: list[tuple[ast.AST, bool]] = [(tree.body, False)]
+        while todo:
+            node, ready = todo.pop()
             if isinstance(node, ast.Constant) and type(node.value) is int:
-                return node.value
-            if isinstance(node, ast.Name):
+                results.append(checked(node.value))
+            elif isinstance(node, ast.Name):
                 got = self.lookup(node.id, orig, env, block).value
                 if type(got) is not int:
-                    raise self.error("bad_expression", f"parameter '{node.id}' of block '{block}' is {got!r}, "
-                                     f"not an integer, in `${{{expression}}}`", orig)  # fmt: skip
-                return got
-            if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-                return -value(node.operand)
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.FloorDiv):
-                divisor = value(node.right)
-                if divisor == 0:
-                    raise self.error("bad_expression", f"division by zero in `${{{expression}}}`", orig)
-                return value(node.left) // divisor
-            if isinstance(node, ast.BinOp) and type(node.op) in operators:
-                return operators[type(node.op)](value(node.left), value(node.right))
-            raise bad
-
-        return value(tree)
+                    raise fail("bad_expression", f"parameter '{node.id}' is {got!r:.60}, not an integer, in {where()}")
+                results.append(checked(got))
+            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+                if ready:
+                    results.append(-results.pop())
+                else:
+                    todo += [(node, True), (node.operand, False)]
+            elif isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+                if not ready:
+                    todo += [(node, True), (node.right, False), (node.left, False)]
+                    continue
+                right, left = results.pop(), results.pop()
+                if isinstance(node.op, ast.FloorDiv) and right == 0:
+                    raise fail("bad_expression", f"division by zero in {where()}")
+                results.append(checked(_OPERATORS[type(node.op)](left, right)))
+            else:
+                raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
+        return results[0]
 
     def use(self, site: dict, orig: Loc, new: Loc, env: dict[str, Binding] | None, stack: tuple,
             note: str | None, auto_name: str | None) -> dict:  # fmt: skip
@@ -194,7 +284,7 @@ class _Expander:
                 raise self.error("unknown_field", f"unknown field '{key}' in a `use:` layer", orig + (key,),
                                  hint=(f"did you mean '{close[0]}'? " if close else "")
                                  + f"valid fields: {', '.join(USE_KEYS)}")  # fmt: skip
-        block = self.substitute(site["use"], orig + ("use",), env, stack).value
+        block = self.substitute(site["use"], orig + ("use",), env, stack, note).value
         if not isinstance(block, str) or block not in self.templates:
             names = sorted(self.templates)
             close = close_matches(str(block), names, n=1, cutoff=0.5) if isinstance(block, str) else []
@@ -229,7 +319,7 @@ class _Expander:
                     hint=(f"did you mean '{close[0]}'? " if close else "")
                     + (f"its parameters are: {', '.join(template.params)}" if template.params else "it takes no parameters"),
                 )
-            bindings[key] = self.substitute(item, orig + ("with", key), env, stack)
+            bindings[key] = self.substitute(item, orig + ("with", key), env, stack, note)
         missing = [p for p in template.params if p not in bindings and p not in template.defaults]
         if missing:
             raise self.error(
@@ -241,7 +331,8 @@ class _Expander:
         for param, default in template.defaults.items():
             bindings.setdefault(param, default)
         bindings = {p: bindings[p] for p in template.params}
-        name = self.substitute(site["name"], orig + ("name",), env, stack).value if "name" in site else auto_name or block
+        name = self.substitute(site["name"], orig + ("name",), env, stack, note).value if "name" in site else auto_name or block
+        self.share(name, orig + ("name",))
         here = f"in block '{block}' ({self.line(('blocks', block))}), used at {self.line(orig)}"
         inner_note = here + (f", {note}" if note else "")
         self.notes[new] = inner_note
@@ -250,13 +341,68 @@ class _Expander:
             self.place(new + (key,), orig)
         if "trainable" in site:
             self.place(new + ("trainable",), orig + ("trainable",))
-            out["trainable"] = self.substitute(site["trainable"], orig + ("trainable",), env, stack).value
+            out["trainable"] = self.substitute(site["trainable"], orig + ("trainable",), env, stack, note).value
+            self.share(out["trainable"], orig + ("trainable",))
         layers_orig = ("blocks", block, "layers")
         out["layers"] = [
             self.expand(layer, layers_orig + (i,), new + ("layers", i), bindings, (*stack, block), inner_note)
             for i, layer in enumerate(template.layers)
         ]
         return out
+
+
+def _nesting(expression: str) -> int:
+    """How deep an expression nests: parentheses open plus signs in a row, `-(--w)` is 3.
+
+    Python's parser recurses about once per level (a hundred thousand `-` exhaust its stack),
+    so this is measured on the text, before the parser runs.
+
+    >>> _nesting("-(--w)"), _nesting("(a + b) * -c")
+    (3, 1)
+    """
+    deepest = depth = signs = 0
+    after_operand = False
+    for char in expression:
+        if char.isspace():
+            continue
+        if char == "(":
+            depth, signs, after_operand = depth + 1, 0, False
+        elif char == ")":
+            depth, signs, after_operand = depth - 1, 0, True
+        elif char in "+-~" and not after_operand:
+            signs += 1  # a sign (unary), not an operator between two operands
+        elif char in "+-*/%@<>=&|^!,":
+            signs, after_operand = 0, False
+        else:
+            after_operand = True
+        deepest = max(deepest, depth + signs)
+    return deepest
+
+
+_OPERATORS = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b,
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1024)  # a block used many times evaluates the same few expressions
+def _compile(expression: str) -> tuple[int, ast.Expression | None]:
+    """The expression's nesting and syntax tree; no tree where it is too deep or long to parse,
+    or Python cannot parse it."""
+    depth = _nesting(expression)
+    if depth > MAX_EXPRESSION_DEPTH or len(expression) > MAX_EXPRESSION_CHARS:
+        return depth, None
+    try:
+        return depth, ast.parse(expression.strip(), mode="eval")
+    except (SyntaxError, MemoryError, RecursionError):  # the parser's own limits: too complex is not valid here
+        return depth, None
+
+
+def _magnitude(value: int) -> str:
+    """A huge value by its size, without converting it to decimal (Python refuses past 4,300 digits)."""
+    if abs(value) < 10**30:
+        return f"{value:,}"
+    return f"about {'-' if value < 0 else ''}2^{abs(value).bit_length() - 1}"
 
 
 def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str, Template]:

@@ -96,3 +96,43 @@ def test_adaptive_windows_cover_like_enumeration(size, out):
     windows = [arith.adaptive_window(i, size, out) for i in range(out)]
     assert windows[0][0] == 0 and windows[-1][1] == size
     assert arith.adaptive_covered(size, out) == sum(e - s for s, e in windows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(1, 200), out=st.integers(1, 200))
+def test_adaptive_closed_forms_match_every_window(size, out):
+    """W + O - gcd(W, O) and the width set, against the windows one by one (PyTorch's start/end rule)."""
+    widths = [-(-((i + 1) * size) // out) - (i * size) // out for i in range(out)]
+    got = arith.adaptive_covered(size, out)
+    assert got == sum(widths), f"covered: archcalc {got}, enumeration {sum(widths)}"
+    assert arith.adaptive_widths(size, out) == tuple(sorted(set(widths))), (arith.adaptive_widths(size, out), widths)
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st.integers(0, 40), m=st.integers(1, 30), a=st.integers(0, 60), b=st.integers(0, 60))
+def test_floor_sum_matches_the_sum(n, m, a, b):
+    assert arith.floor_sum(n, m, a, b) == sum((a * i + b) // m for i in range(n))
+
+
+@settings(max_examples=500, deadline=None)
+@given(count_a=st.integers(-2, 12), count_b=st.integers(-2, 12), step_a=st.integers(1, 9), step_b=st.integers(1, 9),
+       lo=st.integers(-20, 80), width=st.integers(-5, 120))  # fmt: skip
+def test_lattice_counts_match_enumeration(count_a, count_b, step_a, step_b, lo, width):
+    hi = lo + width
+    sums = [a * step_a + b * step_b for a in range(count_a) for b in range(count_b)]
+    inside = [v for v in sums if lo <= v <= hi]
+    got = arith.lattice_count(count_a, count_b, step_a, step_b, lo, hi)
+    assert got == len(inside), f"pairs: archcalc {got}, enumeration {len(inside)}"
+    got = arith.distinct_sums(count_a, count_b, step_a, step_b, lo, hi)
+    assert got == len(set(inside)), f"distinct: archcalc {got}, enumeration {len(set(inside))}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(channels=st.integers(1, 40), size=st.integers(1, 50))
+def test_lrn_taps_match_the_channel_sum(channels, size):
+    """LRN reads channels [c - size//2, c + (size-1)//2] clipped to the input: the old per-channel sum."""
+    from archcalc.layers import LocalResponseNorm
+
+    old = sum(min(channels - 1, c + (size - 1) // 2) - max(0, c - size // 2) + 1 for c in range(channels))
+    got = LocalResponseNorm(kind="lrn", size=size).counts((channels, 3)).connections
+    assert got == 3 * old, f"archcalc {got}, enumeration {3 * old}"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from archcalc import arith, conv_arithmetic, conv_output, solve_conv, transposed_output
+from archcalc import arith, calculator, conv_arithmetic, conv_output, solve_conv, transposed_output
 from archcalc.cli import main
 from archcalc.errors import LayerError, SpecError
 
@@ -150,19 +150,39 @@ def test_transposed_size_and_its_forward_conv(size, kernel, stride, padding, dil
         assert back.shape[-1] == size, f"forward conv of {n}: torch {back.shape[-1]}, expected {size}"
 
 
-@settings(max_examples=150, deadline=None)
-@given(size=st.integers(1, 40), kernel=st.integers(1, 6), stride=st.integers(1, 6), pad=st.integers(0, 3),
-       dilation=st.integers(1, 3))  # fmt: skip
-def test_uncovered_positions_match_brute_force(size, kernel, stride, pad, dilation):
+def _brute_runs(size, out, kernel, stride, pad, dilation):
+    """The old enumeration, kept as the oracle: mark every tap, then collect 1-based runs."""
+    covered = bytearray(size)
+    for o in range(out):
+        for tap in range(kernel):
+            pos = o * stride - pad + tap * dilation
+            if 0 <= pos < size:
+                covered[pos] = 1
+    runs: list[tuple[int, int]] = []
+    for pos, hit in enumerate(covered):
+        if not hit:
+            if runs and runs[-1][1] == pos:
+                runs[-1] = (runs[-1][0], pos + 1)
+            else:
+                runs.append((pos + 1, pos + 1))
+    return runs
+
+
+@settings(max_examples=300, deadline=None)
+@given(size=st.integers(1, 60), kernel=st.integers(1, 7), stride=st.integers(1, 9), pad=st.integers(0, 4),
+       dilation=st.integers(1, 5), listed=st.integers(0, 4))  # fmt: skip
+def test_uncovered_positions_match_brute_force(size, kernel, stride, pad, dilation, listed):
     try:
         out = arith.window_output_size(size, kernel, stride, pad, pad, dilation)
     except LayerError:
         assume(False)
-    read = {o * stride - pad + t * dilation for o in range(out) for t in range(kernel)}
-    expected = [p + 1 for p in range(size) if p not in read]
-    got = [p for first, last in arith.uncovered_positions(size, out, kernel, stride, pad, dilation)
-           for p in range(first, last + 1)]  # fmt: skip
-    assert got == expected
+    expected = _brute_runs(size, out, kernel, stride, pad, dilation)
+    every = arith.uncovered_positions(size, out, kernel, stride, pad, dilation, runs=size)
+    assert list(every.runs) == expected, f"archcalc {every.runs}, enumeration {expected}"
+    total = sum(b - a + 1 for a, b in expected)
+    assert (every.total, every.more, every.drops_last) == (total, False, any(b == size for _, b in expected)), every
+    first = arith.uncovered_positions(size, out, kernel, stride, pad, dilation, runs=listed)
+    assert (list(first.runs), first.more, first.total) == (expected[:listed], len(expected) > listed, total), first
 
 
 @pytest.mark.parametrize(
@@ -207,34 +227,80 @@ def _forward(unknown, value, size, kernel, stride, pad, dilation, ceil_mode, poo
         return None
 
 
-@settings(max_examples=150, deadline=None)
-@given(unknown=st.sampled_from(["padding", "stride", "kernel"]), size=st.integers(1, 40), target=st.integers(1, 45),
-       kernel=st.integers(1, 7), stride=st.integers(1, 5), pad=st.integers(0, 3), dilation=st.integers(1, 3),
+def _every_solution(result):
+    """The listed solutions, with the run between the last two filled in when only some are listed."""
+    listed = list(result.solutions)
+    assert len(listed) == min(result.count, calculator.SOLUTIONS_LISTED), (len(listed), result.count)
+    if result.count <= len(listed):
+        return listed
+    key = {"padding": lambda s: s.padding[0], "stride": lambda s: s.stride, "kernel": lambda s: s.kernel}[result.unknown]
+    between = range(key(listed[-2]) + 1, key(listed[-1]))
+    assert len(listed) + len(between) == result.count, (listed, result.count)
+    return [*(key(s) for s in listed[:-1]), *between, key(listed[-1])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(unknown=st.sampled_from(["padding", "stride", "kernel"]), size=st.integers(1, 120), target=st.integers(1, 45),
+       kernel=st.integers(1, 9), stride=st.integers(1, 40), pad=st.integers(0, 5), dilation=st.integers(1, 4),
        pool=st.booleans(), ceil_mode=st.booleans())  # fmt: skip
 def test_solver_finds_exactly_the_brute_force_solutions(unknown, size, target, kernel, stride, pad, dilation, pool,
                                                         ceil_mode):  # fmt: skip
+    """Binary searches over monotone formulas against trying every value (the old enumeration)."""
     ceil_mode = ceil_mode and pool
     known = {"kernel": kernel, "stride": stride, "padding": pad}
     known[unknown] = None
     (result,) = solve_conv(unknown, size, target, dilation=dilation, op="pool" if pool else "conv",
                            ceil_mode=ceil_mode, **known)  # fmt: skip
-    limit = 3 * (size + 2 * target * 5 + 20)
+    limit = 3 * (size + 2 * target * 40 + 20)
     brute = [v for v in range(0 if unknown == "padding" else 1, limit)
              if _forward(unknown, v, size, kernel, stride, pad, dilation, ceil_mode, pool) == target]  # fmt: skip
+    every = _every_solution(result)
+    key = {"padding": lambda s: s.padding, "stride": lambda s: s.stride, "kernel": lambda s: s.kernel}[unknown]
+    found = [key(s) if not isinstance(s, int) else s for s in every]
     if unknown == "padding":
         symmetric = [v // 2 for v in brute if v % 2 == 0]
-        found = [s.padding for s in result.solutions]
         if symmetric:
-            assert found == [(p, p) for p in symmetric]
+            assert [p if isinstance(p, int) else p[0] for p in found] == symmetric
+            assert all(isinstance(p, int) or p[0] == p[1] for p in found)
         else:
             assert found == [(v // 2, v - v // 2) for v in brute]
     else:
-        found = [getattr(s, unknown) for s in result.solutions]
         if result.open_from is not None:
             assert all(v in brute for v in range(result.open_from, limit))
             brute = [v for v in brute if v <= result.open_from]
-        assert found == brute
+        assert found == brute, f"archcalc {found}, enumeration {brute}"
     assert (result.reason is None) == bool(result.solutions)
+
+
+@settings(max_examples=300, deadline=None)
+@given(unknown=st.sampled_from(["padding", "stride", "kernel"]), size=st.integers(1, 30), target=st.integers(1, 80),
+       kernel=st.integers(1, 9), stride=st.integers(1, 8), pad=st.integers(0, 5), dilation=st.integers(1, 4),
+       output_padding=st.one_of(st.none(), st.integers(0, 5)))  # fmt: skip
+def test_transposed_solver_finds_exactly_the_brute_force_solutions(unknown, size, target, kernel, stride, pad,
+                                                                   dilation, output_padding):  # fmt: skip
+    known = {"kernel": kernel, "stride": stride, "padding": pad}
+    known[unknown] = None
+    (result,) = solve_conv(unknown, size, target, dilation=dilation, op="conv_transpose",
+                           output_padding=output_padding, **known)  # fmt: skip
+    brute = []  # every (value, output_padding) giving the target, the first output_padding per value
+    for v in range(0 if unknown == "padding" else 1, size * stride + dilation * kernel + 2 * target + 50):
+        k, s, p = (v if unknown == name else known[name] for name in ("kernel", "stride", "padding"))
+        for op in [output_padding] if output_padding is not None else range(max(s, dilation)):
+            try:
+                if arith.transposed_output_size(size, k, s, p, op, dilation) == target:
+                    brute.append((v, op))
+                    break
+            except LayerError:
+                pass
+    every = _every_solution(result)
+    values = [s if isinstance(s, int) else {"padding": s.padding[0], "stride": s.stride, "kernel": s.kernel}[unknown]
+              for s in every]  # fmt: skip
+    if result.open_from is not None:
+        brute = [b for b in brute if b[0] <= result.open_from]
+    assert values == [v for v, _ in brute], f"archcalc {values}, enumeration {brute}"
+    for sol in result.solutions:  # each listed one, its output_padding included, gives the target
+        assert arith.transposed_output_size(size, sol.kernel, sol.stride, sol.padding[0], sol.output_padding,
+                                            dilation) == target  # fmt: skip
 
 
 def test_conv_output_notebook_form():

@@ -84,10 +84,11 @@ class Conv(Layer):
             )  # fmt: skip
         return table
 
-    def fan_ins(self, in_channels: int) -> tuple[int, ...]:
-        """Input maps seen by each output map: from the connection table, or c_in / groups."""
-        if self.connection_table is None:
-            return (in_channels // self.group_count(in_channels),) * self.out_channels
+    def table_fan_ins(self, in_channels: int) -> tuple[int, ...]:
+        """Input maps seen by each output map, from the connection table (one entry per row).
+
+        Without a table every map sees c_in / groups: `links` multiplies instead of listing them,
+        as out_channels may be 2^40."""
         for number, row in enumerate(self.connection_table):
             bad = [i for i in row if i >= in_channels]
             if bad:
@@ -101,10 +102,10 @@ class Conv(Layer):
         return tuple(len(row) for row in self.connection_table)
 
     def links(self, in_channels: int) -> int:
-        """(input map, output map) pairs, each carrying one kernel: the sum of `fan_ins`."""
+        """(input map, output map) pairs, each carrying one kernel: out x c_in/groups, or the table's sum."""
         if self.connection_table is None:
             return self.out_channels * (in_channels // self.group_count(in_channels))
-        return sum(self.fan_ins(in_channels))
+        return sum(self.table_fan_ins(in_channels))
 
     def group_count(self, in_channels: int) -> int:
         groups = in_channels if self.groups == "depthwise" else self.groups

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
+from .. import arith
 from ..fields import Probability, Size
 from ..formulas import Derivation, macs_derivation, params_derivation
 from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
@@ -165,10 +166,9 @@ class LocalResponseNorm(Layer):
 
     def counts(self, shape: Shape) -> Counts:
         channels, _ = _spatial(shape, self.kind)  # torch normalises across maps: it needs [C, L] or more
-        # torch pads size//2 channels before and (size-1)//2 after each position
-        per_position = sum(
-            min(channels - 1, c + (self.size - 1) // 2) - max(0, c - self.size // 2) + 1 for c in range(channels)
-        )
+        # torch pads size//2 channels before and (size-1)//2 after each position: across channels
+        # it is a stride-1 window of `size` taps, so its real taps are a window's covered pairs
+        per_position = arith.covered_pairs(channels, channels, self.size, 1, self.size // 2)
         return Counts(
             out_shape=shape,
             units=prod(shape),

@@ -165,7 +165,7 @@ class AdaptivePool(Layer):
             if n % o == 0:
                 text = f"{n} -> {o}: windows of {n // o}, stride {n // o} ({n} divides by {o})"
             else:
-                widths = sorted({end - start for start, end in (arith.adaptive_window(i, n, o) for i in range(o))})
+                widths = arith.adaptive_widths(n, o)
                 text = (f"{n} -> {o}: window i spans [floor(i*{n}/{o}), ceil((i+1)*{n}/{o})), "
                         f"{' or '.join(map(str, widths))} positions wide")  # fmt: skip
             lines.append(Derivation(f"output {name}", text, o))
