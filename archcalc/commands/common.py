@@ -18,21 +18,39 @@ from ..spec import Spec
 from ..table import TextTable
 
 
+MAX_TERMINAL_SIZE = 10_000  # columns or lines: past any screen, and a width rich can lay out
+
+
+def _terminal_size_env(name: str) -> int | None:
+    """COLUMNS or LINES when it is a usable size (1 to 10,000), else None. An unusable one
+    (`COLUMNS=abc`, 0, a 5,000-digit number) is dropped from the environment, as if unset, so
+    that rich, click and shutil, which read it too, fall back to their defaults instead of failing."""
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    if text.isascii() and text.isdigit() and len(text) <= 5 and 1 <= int(text) <= MAX_TERMINAL_SIZE:
+        return int(text)
+    del os.environ[name]
+    return None
+
+
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
+    _terminal_size_env("LINES")
+    columns = _terminal_size_env("COLUMNS")
     # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better unwrapped.
     probe = Console(stderr=stderr)
-    width = None if probe.is_terminal else int(os.environ.get("COLUMNS", 200))
+    width = None if probe.is_terminal else columns or 200
     return Console(stderr=stderr, width=width, highlight=False)
 
 
 def _stdout_width() -> int:
     """The columns a table may use: the terminal's, else COLUMNS or 200 (as the rich consoles)."""
+    columns = _terminal_size_env("COLUMNS")
     if sys.stdout.isatty():
         return shutil.get_terminal_size((200, 24)).columns
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() else 200
+    return columns or 200
 
 
 def _color() -> bool | None:
