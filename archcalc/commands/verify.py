@@ -22,14 +22,22 @@ MARKS = {"ok": ("✓", "green"), "convention": ("≈", "yellow"), "fail": ("✗"
 
 
 def needs_extra(command: Callable[..., None]) -> Callable[..., None]:
-    """Missing torch/fvcore/counters: one message naming the extra, exit code 3."""
+    """Missing torch/fvcore/counters: one message naming the extra, exit code 3. An import of a
+    package from outside archcalc that fails anywhere in the command (not only through `require`)
+    is a missing extra too."""
 
     @wraps(command)
     def wrapper(out: Output, *args: Any, **kwargs: Any) -> None:
         from ..verify import MissingExtra
 
         try:
-            command(out, *args, **kwargs)
+            try:
+                command(out, *args, **kwargs)
+            except ImportError as err:
+                missing = MissingExtra.from_import_error(err, f"archcalc {command.__name__}")
+                if missing is None:
+                    raise
+                raise missing from None
         except MissingExtra as err:
             if kwargs.get("as_json"):
                 out.json({"error": {"code": "missing_extra", "message": str(err), "hint": err.hint}})
