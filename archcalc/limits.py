@@ -49,6 +49,17 @@ def too_long(text: str) -> str | None:
 
 
 
+def flag_int(text: str) -> int:
+    """An integer from a command-line flag: ValueError past MAX_DIGITS digits, before int() reads it.
+
+    >>> flag_int(" 224 ")
+    224
+    """
+    if reason := too_long(text):
+        raise ValueError(reason)
+    return int(text)
+
+
 def shown(value: Any) -> str:
     """A value as a message quotes it: its repr, cut to 60 characters (a value may be megabytes of
     text); an integer too long for repr() by its size.

@@ -386,3 +386,29 @@ def test_parsed_yaml_is_yaml_s_own_for_ordinary_specs():
         text = path.read_text()
         ours, _ = parse_yaml(text, str(path))
         assert ours == yaml.safe_load(text), path.name
+
+
+FLAG_CASES = [
+    ["conv", "--input", "9" * 5000, "--kernel", "3"],
+    ["conv", "--input", str(2**40 + 1), "--kernel", "3"],
+    ["conv", "--input", "9", "--kernel", "3", "--padding", str(2**40 + 1)],
+    ["conv", "--input", "9", "--kernel", "3", "--channels", f"1,{'9' * 5000}"],
+    ["conv", "--input", "9", "--kernel", "3", "--channels", "4,4", "--groups", str(2**40 + 1)],
+    ["shapes", "lenet5", "--input", "9" * 5000],
+    ["roofline", "lenet5", "--batch", "9" * 5000],
+    ["memory", "lenet5", "--batch", str(2**24 + 1)],
+    ["bench", "lenet5", "--iters", str(10**7)],
+    ["verify", "lenet5", "--batch", "9" * 5000],
+    ["check", "lenet5", "--max-macs", "9" * 5000],
+]
+
+
+@pytest.mark.parametrize("args", FLAG_CASES, ids=[" ".join(a)[:40] for a in FLAG_CASES])
+@pytest.mark.parametrize("python_limit", [0, 640], ids=["python-limit-lifted", "python-limit-lowest"])
+def test_integer_flags_are_range_checked(runner, args, python_limit):
+    """A size flag past 2^40 or written with thousands of digits: a usage error that quotes the
+    value cut short, exit 2, whatever Python's own digit limit."""
+    with int_digit_limit(python_limit):
+        result = runner.invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for" in result.output and len(result.output) < 1000, result.output
