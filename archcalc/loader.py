@@ -401,7 +401,7 @@ def _section_model(name: str | int) -> type | None:
 
 def _child(node: Any, part: str | int) -> Any:
     """The value at one step of a location in the spec's data, or _NO_KEY where the data has none."""
-    if isinstance(node, dict) and not isinstance(part, int):
+    if isinstance(node, dict):
         return node.get(part, _NO_KEY)
     if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
         return node[part]
