@@ -166,6 +166,30 @@ def test_no_scalar_escapes_as_anything_but_a_spec_error(tag, text, quoted):
     assert not hasattr(value, "year"), f"a timestamp was constructed: {value!r}"
 
 
+@settings(max_examples=400, deadline=None)
+@given(tag=st.sampled_from(["!!int", "!!float", "!!bool", "!!null", ""]),
+       text=st.one_of(NUMBERISH, st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)))  # fmt: skip
+def test_a_value_its_tag_cannot_take_is_bad_value(tag, text):
+    """Well-formed YAML (printable ASCII, double-quoted) with a scalar tag: it loads as PyYAML
+    would construct it, or it is error[bad_value] at its line, and nothing else, ever."""
+    source = f"notes: {tag} {json.dumps(text)}\n"
+    try:
+        expected = yaml.safe_load(source)["notes"]
+    except Exception:  # noqa: BLE001 - PyYAML's constructor fails on it: whatever it raises
+        expected = None
+        failed = True
+    else:
+        failed = False
+    try:
+        data, _ = parse_yaml(source, "door.yaml")
+    except SpecError as err:
+        assert (err.code, err.position.line) == ("bad_value", 1), str(err)
+        too_long = isinstance(expected, int) and len(text.replace("_", "").lstrip("+-")) > MAX_DIGITS
+        assert failed or too_long or (isinstance(expected, float) and not math.isfinite(expected)), (source, expected)
+        return
+    assert not failed and data["notes"] == expected, (source, data, expected)
+
+
 # ---------------------------------------------------------------------------------------------
 # Counting conventions: costs are never negative
 
