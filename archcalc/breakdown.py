@@ -153,6 +153,8 @@ def _figures(values: Any, static: dict[str, int], where: str, file: str) -> tupl
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             continue  # text, lists and nested data are the tool's business, not figures
+        if str(key) in static and value < 0:  # (finite and in range already: measured.py read it)
+            raise SpecError("bad_measured", f"{where}: {key} is {value}, but a count is never negative", file=file)
         out.append(MeasuredFigure(str(key), value, static.get(str(key))))
     return tuple(out)
 

@@ -9,17 +9,23 @@ says how it differs from archcalc's.
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import SpecError, close_matches
+from .limits import MAX_COST
 
 if TYPE_CHECKING:
     from fractions import Fraction
 
     from .analysis import Analysis, Row
     from .spec import Spec
+
+
+# One op count charged per element, parameter or vector: a whole number, never negative, bounded.
+Cost = Annotated[int, Strict(), Field(ge=0, le=MAX_COST)]
 
 
 class OpCost(BaseModel):
@@ -34,13 +40,25 @@ class OpCost(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    per_input: int = 0
-    per_op_input: int = 0
-    per_output: int = 0
-    per_param: int = 0
-    per_vector: int = 0
-    affine_factor: int = 1
-    ranks: tuple[int, ...] | None = None
+    per_input: Cost = 0
+    per_op_input: Cost = 0
+    per_output: Cost = 0
+    per_param: Cost = 0
+    per_vector: Annotated[int, Strict(), Field(ge=-MAX_COST, le=MAX_COST)] = 0  # thop's softmax: 3n - 1
+    affine_factor: Cost = 1
+    ranks: tuple[Annotated[int, Strict(), Field(ge=0, le=3)], ...] | None = None
+
+    @model_validator(mode="after")
+    def _never_negative(self) -> OpCost:
+        """A cost is never negative: every term is, but for per_vector, which may take back at most
+        per_input (a vector holds at least one input element), so their sum stays at or above zero."""
+        if self.per_input + self.per_vector < 0:
+            raise PydanticCustomError(
+                "bad_value", "has per_vector {v} and per_input {i}: per_vector may take back at most per_input "
+                "(a vector holds at least one input element), so that a cost is never negative",
+                {"v": self.per_vector, "i": self.per_input},
+            )  # fmt: skip
+        return self
 
     def cost(self, row: Row) -> int:
         spatial = len(row.in_shape) - 1

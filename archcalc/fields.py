@@ -6,6 +6,7 @@ canonical value and rejects everything else with a message that says what would 
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict
@@ -33,6 +34,18 @@ def _check_layer_name(value: str) -> str:
 
 
 LayerName = Annotated[str, Strict(), AfterValidator(_check_layer_name)]
+
+
+def _check_finite(value: float) -> float:
+    """A spec's reals (a slope, an epsilon) reach torch and exported source: NaN and the infinities
+    are no values there (the loader refuses YAML's `.nan`; this catches them from Python callers)."""
+    if not math.isfinite(value):
+        raise PydanticCustomError("bad_value", "must be a finite number, got {got}", {"got": repr(value)})
+    return value
+
+
+# A real number: an integer or a float as written (strict: the text '0.5' or 'nan' is not one), finite.
+Finite = Annotated[float, Strict(), AfterValidator(_check_finite)]
 
 
 def _is_int(value: Any) -> bool:

@@ -6,6 +6,7 @@ top-level `specs/` in a source checkout).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,8 @@ from pydantic import ValidationError
 
 from .errors import Loc, Position, SpecError, close_matches, format_loc
 from .layers import KIND_ALIASES, KIND_TO_CLASS, KINDS, field_aliases
+from .limits import shown, too_long
+from .reading import read_bounded
 from .spec import Spec
 from .templates import expand_blocks
 
@@ -91,10 +94,24 @@ _ALIASES = field_aliases()
 
 
 _SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
-_STR = "tag:yaml.org,2002:str"
+_STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")}
-_resolver = yaml.resolver.Resolver()
+_WHAT = {_INT: "an integer", _FLOAT: "a number", "tag:yaml.org,2002:bool": "a boolean (true or false)",
+         "tag:yaml.org,2002:null": "null"}  # fmt: skip
 _CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """YAML 1.1's implicit types less the timestamp: a date-like scalar (`title: 2001-02-30`) is
+    text. A spec has no dates, and constructing one fails on a day that does not exist."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+    }
+
+
+_resolver = _Resolver()
 _NO_KEY = object()
 
 
@@ -130,8 +147,9 @@ class _Builder:
         self.open: set[str] = set()
         self.scalars: dict[tuple[Any, str, Any], Any] = {}  # (tag, text, implicit) -> its value, this file's
 
-    def error(self, code: str, message: str, mark: Any, hint: str | None = None) -> SpecError:
-        return SpecError(code, message, hint=hint, file=self.source.file, position=Position(mark.line + 1, mark.column + 1))
+    def error(self, code: str, message: str, mark: Any, hint: str | None = None, loc: Loc = ()) -> SpecError:
+        return SpecError(code, message, loc=loc, hint=hint, file=self.source.file,
+                         position=Position(mark.line + 1, mark.column + 1))  # fmt: skip
 
     def count(self, nodes: int, mark: Any) -> None:
         self.nodes += nodes
@@ -152,7 +170,7 @@ class _Builder:
             raise self.error("unsupported_tag", f"YAML tags such as {tag!r} are not supported in a spec", mark,
                              hint="remove the tag; write plain values, lists and mappings")  # fmt: skip
 
-    def scalar(self, event: yaml.ScalarEvent) -> Any:
+    def scalar(self, event: yaml.ScalarEvent, loc: Loc) -> Any:
         tag = event.tag
         if tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
             self.check_tag(tag, _STR, event.start_mark)
@@ -165,9 +183,27 @@ class _Builder:
         if tag == _STR or tag not in _CONSTRUCTORS:  # `<<` (merge) and `=` resolve to tags with no value: text
             value = event.value
         else:
-            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-            value = _CONSTRUCTORS[tag](_scalar, node)
+            value = self.construct(tag, event, loc)
         self.scalars[key] = value  # str, int, float, bool or None: immutable, safe to share
+        return value
+
+    def construct(self, tag: str, event: yaml.ScalarEvent, loc: Loc) -> Any:
+        """A null, boolean, integer or float, read at the door: an integer no longer than the
+        digit limit (checked before `int()` sees it), a float finite, and any value its tag cannot
+        take (`!!int "abc"`, `!!bool maybe`) refused at its line."""
+        text, mark = event.value, event.start_mark
+        if tag == _INT and (reason := too_long(text)):
+            raise self.error("bad_value", f"{shown(text)} is {reason}", mark, loc=loc,
+                             hint="sizes, counts and budgets are far smaller; check for a typo")  # fmt: skip
+        node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
+        try:
+            value = _CONSTRUCTORS[tag](_scalar, node)
+        except Exception:  # PyYAML's constructor on untrusted text: any failure is the value's fault
+            raise self.error("bad_value", f"{shown(text)} is not {_WHAT[tag]}", mark, loc=loc,
+                             hint=f"write {_WHAT[tag]}, or quote it with no tag to make it text") from None  # fmt: skip
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error("bad_value", f"{shown(text)} is not a finite number", mark, loc=loc,
+                             hint="NaN, infinities and floats past 1.8e308 are refused: give a finite one")  # fmt: skip
         return value
 
     def run(self, events: Any) -> Any:
@@ -204,7 +240,7 @@ class _Builder:
                 if top is not None and top.is_map and top.key is _NO_KEY:  # a mapping expects a key
                     if kind is not scalar_event:
                         raise self.error("bad_key", "mapping keys must be plain names", mark)
-                    key = self.scalar(event)
+                    key = self.scalar(event, top.path)
                     if key == "<<":
                         raise self.error("merge_key", "YAML merge keys (<<) are not supported", mark,
                                          hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
@@ -227,7 +263,7 @@ class _Builder:
                 positions.setdefault(path, Position(mark.line + 1, mark.column + 1))
                 if kind is scalar_event:
                     self.count(1, mark)
-                    value = self.scalar(event)
+                    value = self.scalar(event, path)
                     if event.anchor is not None:
                         self.anchors[event.anchor] = (value, 1, 0)
                 elif kind is alias_event:
@@ -346,11 +382,6 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
     return data, source
 
 
-def _describe_input(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _layer_at(data: Any, loc: Loc) -> tuple[Loc, dict | None]:
     """The location and raw mapping of the innermost layer on `loc` (short forms unwrapped)."""
     node, best_loc, best = data, (), None
@@ -400,14 +431,30 @@ def _section_model(name: str | int) -> type | None:
     return None
 
 
-def _clean_loc(loc: Loc) -> Loc:
-    """Drop pydantic's kind tags and validator names from a location."""
+def _child(node: Any, part: str | int) -> Any:
+    """The value at one step of a location in the spec's data, or _NO_KEY where the data has none."""
+    if isinstance(node, dict):
+        return node.get(part, _NO_KEY)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _NO_KEY
+
+
+def _clean_loc(loc: Loc, data: Any) -> Loc:
+    """Drop pydantic's kind tags and validator names (`function-after[...]`) from a location.
+
+    A step the spec's data holds is the user's key and stays, whatever characters it has
+    (`a[b`); a kind after a list index is a tag even where the short form writes it as a key."""
     out: list[str | int] = []
+    node = data
     for i, part in enumerate(loc):
+        child = _child(node, part)
         if isinstance(part, str) and i > 0 and isinstance(loc[i - 1], int) and part in KINDS:
+            node = node if child is _NO_KEY else child  # `- conv: {...}`: its fields sit under the kind
             continue
-        if isinstance(part, str) and ("[" in part or part.startswith("function-")):
+        if child is _NO_KEY and isinstance(part, str) and ("[" in part or part.startswith("function-")):
             continue
+        node = child
         out.append(part)
     return tuple(out)
 
@@ -429,7 +476,7 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     """The first pydantic error as one SpecError with a message a person can act on."""
     first = err.errors(include_url=False)[0]
     loc, kind, msg = tuple(first["loc"]), first["type"], first["msg"]
-    clean = _clean_loc(loc)
+    clean = _clean_loc(loc, data)
     ctx = first.get("ctx") or {}
     if kind == "duplicate_name" and ctx.get("at") is not None:  # layers/base.py check_claims: the layer named
         loc, clean = loc + tuple(ctx["at"]), clean + tuple(ctx["at"])
@@ -442,7 +489,7 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     if label is None and clean and isinstance(clean[-1], int):
         field_name = format_loc(clean)
     what = f"'{field_name}'" if field_name else "the value"
-    got = _describe_input(first.get("input"))
+    got = shown(first.get("input"))
     hint = None
     if kind == "missing":
         code, message = "missing_field", f"missing required field {what}"
@@ -543,10 +590,5 @@ def load_spec(ref: str | Path) -> Spec:
     """Load a bundled spec by name (`alexnet`) or a spec file by path."""
     path = resolve(ref)
     display = f"specs/{path.name}" if path.parent == specs_dir() else str(path)
-    try:
-        with path.open("rb") as handle:  # never more than the limit into memory, however large the file
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as err:
-        raise SpecError("unreadable", f"cannot read the file: {err.strerror}", file=str(path)) from None
-    return parse_spec(data, display)
+    return parse_spec(read_bounded(path, MAX_FILE_BYTES, "a YAML spec file"), display)
 

@@ -42,14 +42,37 @@ SI_SUFFIXES = ((10**24, "Y"), (10**21, "Z"), (10**18, "E"), (10**15, "P"), (10**
 EXACT_BELOW = 10**15
 
 
+def _scientific(value: int) -> str:
+    """3 significant digits of any integer: `.3g` where a float holds it, else exact integer
+    arithmetic (a float overflows past 1.8e308, str() past 4,300 digits), rounded half to even as `.3g`.
+
+    >>> _scientific(123_456 * 10**400), _scientific(10**1000), _scientific(-(10**309))
+    ('1.23e+405', '1e+1000', '-1e+309')
+    """
+    if abs(value) < 2**1000:
+        return f"{value:.3g}"
+    n = abs(value)
+    exponent = int((n.bit_length() - 1) * 0.30102999566398120)  # floor(log10(n)), or one less
+    if n >= 10 ** (exponent + 1):
+        exponent += 1
+    divisor = 10 ** (exponent - 2)
+    head, rest = divmod(n, divisor)  # head: the first 3 digits
+    if 2 * rest > divisor or (2 * rest == divisor and head % 2):
+        head += 1
+    if head == 1000:
+        head, exponent = 100, exponent + 1
+    return f"{'-' if value < 0 else ''}{head / 100:g}e+{exponent}"
+
+
 def fmt_si(value: int) -> str:
     """Short SI form for summaries: 1.13G, 62.4M, 34.9K (1000-based), up to Y (10^24), then 1.23e+27.
+    Total: any integer, however large, has one.
 
-    >>> fmt_si(1_135_256_096), fmt_si(10**19 + 4 * 10**17)
-    ('1.14G', '10.4E')
+    >>> fmt_si(1_135_256_096), fmt_si(10**19 + 4 * 10**17), fmt_si(10**400)
+    ('1.14G', '10.4E', '1e+400')
     """
     if abs(value) >= 1000 * SI_SUFFIXES[0][0]:
-        return f"{value:.3g}"
+        return _scientific(value)
     for factor, suffix in SI_SUFFIXES:
         if abs(value) >= factor:
             return f"{value / factor:.3g}{suffix}"
@@ -66,7 +89,13 @@ def fmt_count(value: int) -> str:
 
 
 def fmt_bytes(value: int) -> str:
-    """Bytes in binary units: 237.9 MiB."""
+    """Bytes in binary units: 237.9 MiB; from 1024 PiB on, 3 significant digits.
+
+    >>> fmt_bytes(249_483_264), fmt_bytes(10**400)
+    ('237.9 MiB', '1e+400 B')
+    """
+    if abs(value) >= 1024**6:  # past PiB: no wall of digits
+        return f"{_scientific(value)} B"
     amount = float(value)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if amount < 1024 or unit == "PiB":

@@ -16,6 +16,8 @@ import re
 from functools import cache
 from typing import TYPE_CHECKING
 
+from .limits import MAX_BUDGET, MAX_BUDGET_POWER, shown, too_long
+
 if TYPE_CHECKING:
     from fractions import Fraction
 
@@ -44,9 +46,18 @@ def _split(text: str, what: str, examples: str) -> tuple[Fraction, str]:
 
     match = _pattern().match(text)
     if match is None:
-        raise SizeError(f"must be {what}: a number with an optional unit (e.g. {examples}), got {text!r}")
+        raise SizeError(f"must be {what}: a number with an optional unit (e.g. {examples}), got {shown(text)}")
     number = match["number"].replace("_", "").replace(",", "")
+    if reason := too_long(number):  # before Fraction's int(), which fails (or crawls) on thousands of digits
+        raise SizeError(f"{shown(text)} is {reason}; the largest limit is 10^{MAX_BUDGET_POWER}")
     return Fraction(number), match["suffix"]
+
+
+def _bounded(value: int, text: str) -> int:
+    """A limit from 0 to MAX_BUDGET: past it no design is analysed in time, so it limits nothing."""
+    if value > MAX_BUDGET:
+        raise SizeError(f"{shown(text)} is more than the largest limit, 10^{MAX_BUDGET_POWER} ({MAX_BUDGET:,})")
+    return value
 
 
 def _whole(value: Fraction, text: str, unit: str) -> int:
@@ -54,17 +65,19 @@ def _whole(value: Fraction, text: str, unit: str) -> int:
         from decimal import Context, Decimal
 
         exact = Context(prec=80).divide(Decimal(value.numerator), Decimal(value.denominator))  # a decimal: it ends
-        raise SizeError(f"{text!r} is {format(exact.normalize(), 'f')} {unit}, not a whole number; "
+        raise SizeError(f"{shown(text)} is {format(exact.normalize(), 'f')} {unit}, not a whole number; "
                         f"give a whole number of {unit}")  # fmt: skip
-    return value.numerator
+    return _bounded(value.numerator, text)
 
 
 def _plain(value: int, what: str) -> int:
-    """A size given as a YAML/JSON integer: not a boolean (true is an int in Python), not negative."""
+    """A size given as a YAML/JSON integer: not a boolean (true is an int in Python), from 0 to MAX_BUDGET."""
     if isinstance(value, bool):
         raise SizeError(f"must be {what}, got {value!r}")
     if value < 0:
         raise SizeError(f"must not be negative, got {value}")
+    if value > MAX_BUDGET:  # compared, never printed: a Python caller's int may be past str()'s digit limit
+        raise SizeError(f"must be at most 10^{MAX_BUDGET_POWER} ({MAX_BUDGET:,}), the largest limit")
     return value
 
 
@@ -76,16 +89,17 @@ def parse_count(value: int | str) -> int:
     """
     if isinstance(value, int):
         return _plain(value, "a count such as 5M")
-    text = str(value)
+    text = value if isinstance(value, str) else str(value)
     number, suffix = _split(text, "a count", "5M, 2.5G, 61706")
     if suffix in COUNT_SUFFIXES:
         return _whole(number * COUNT_SUFFIXES[suffix], text, "units")
     if suffix in ("m", "g", "t"):
-        raise SizeError(f"{text!r} is ambiguous ('{suffix}' could be milli); write {suffix.upper()} for 10^"
+        raise SizeError(f"{shown(text)} is ambiguous ('{suffix}' could be milli); write {suffix.upper()} for 10^"
                         f"{ {'m': 6, 'g': 9, 't': 12}[suffix]}")  # fmt: skip
     if suffix in BYTE_SUFFIXES or suffix.lower().endswith("b"):
-        raise SizeError(f"{text!r} is a byte size, but this limit is a count; write e.g. 5M (5,000,000)")
-    raise SizeError(f"unknown multiplier {suffix!r} in {text!r}; use K (10^3), M (10^6), G (10^9) or T (10^12)")
+        raise SizeError(f"{shown(text)} is a byte size, but this limit is a count; write e.g. 5M (5,000,000)")
+    raise SizeError(f"unknown multiplier {shown(suffix)} in {shown(text)}; "
+                    "use K (10^3), M (10^6), G (10^9) or T (10^12)")  # fmt: skip
 
 
 def parse_bytes(value: int | str) -> int:
@@ -96,7 +110,7 @@ def parse_bytes(value: int | str) -> int:
     """
     if isinstance(value, int):
         return _plain(value, "a byte size such as 100MB")
-    text = str(value)
+    text = value if isinstance(value, str) else str(value)
     number, suffix = _split(text, "a byte size", "100MB, 1.5GiB, 4096")
     if suffix == "":
         return _whole(number, text, "bytes")
@@ -104,12 +118,12 @@ def parse_bytes(value: int | str) -> int:
         return _whole(number * BYTE_SUFFIXES[suffix], text, "bytes")
     upper = suffix.upper()
     if suffix.endswith("b") and upper in {s.upper() for s in BYTE_SUFFIXES} | {"B"}:
-        raise SizeError(f"{text!r} is ambiguous: a lower-case 'b' means bits; write {suffix[:-1].upper()}B "
+        raise SizeError(f"{shown(text)} is ambiguous: a lower-case 'b' means bits; write {suffix[:-1].upper()}B "
                         f"(10^n bytes) or {suffix[:-1].upper()}iB (2^n bytes)")  # fmt: skip
     if upper in ("K", "M", "G", "T"):
-        raise SizeError(f"{text!r} is ambiguous for a byte size; write {number_text(text)}{upper}B (decimal, "
+        raise SizeError(f"{shown(text)} is ambiguous for a byte size; write {number_text(text)}{upper}B (decimal, "
                         f"10^n bytes) or {number_text(text)}{upper}iB (binary, 2^n bytes)")  # fmt: skip
-    raise SizeError(f"unknown unit {suffix!r} in {text!r}; use B, KB, MB, GB, TB (powers of 1000) "
+    raise SizeError(f"unknown unit {shown(suffix)} in {shown(text)}; use B, KB, MB, GB, TB (powers of 1000) "
                     "or KiB, MiB, GiB, TiB (powers of 1024)")  # fmt: skip
 
 

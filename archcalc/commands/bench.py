@@ -15,23 +15,26 @@ from rich.table import Table
 from ..analysis import analyze
 from ..devices import DEVICES, device_peak
 from ..loader import load_spec
+from ..limits import flag_int, shown
 from ..report import fmt_bytes, fmt_int
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
-from .common import MAX_BATCH, Output, batch_type, handles_errors, input_option, json_option, spec_argument, with_input
+from .common import (MAX_BATCH, BoundedInt, Output, batch_type, handles_errors, input_option, json_option,
+                     spec_argument, with_input)  # fmt: skip
 from .files import write_atomic
 from .verify import needs_extra
 
 BENCH_DTYPES = ["fp32", "bf16", "fp16"]
+MAX_ITERS = 1_000_000  # timed (or warm-up) runs of one configuration: far past any useful median
 
 
 def _batches(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, ...]:
     try:
-        sizes = tuple(int(v) for v in value.split(","))
+        sizes = tuple(flag_int(v) for v in value.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected batch sizes like 1,32,128, got {value!r}") from None
+        raise click.BadParameter(f"expected batch sizes like 1,32,128, got {shown(value)}") from None
     if not sizes or any(not 1 <= s <= MAX_BATCH for s in sizes):
-        raise click.BadParameter(f"batch sizes must be from 1 to {MAX_BATCH:,}, got {value!r}")
+        raise click.BadParameter(f"batch sizes must be from 1 to {MAX_BATCH:,}, got {shown(value)}")
     return sizes
 
 
@@ -170,8 +173,8 @@ def _progress(out: Output, enabled: bool):
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the module first.")
 @click.option("--train", is_flag=True, help="Time a training step: forward, backward, an SGD (momentum) step.")
 @click.option("--per-layer", is_flag=True, help="Time each layer alone against its roofline bound (first batch size).")
-@click.option("--iters", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--warmup", default=5, show_default=True, type=click.IntRange(0))
+@click.option("--iters", default=20, show_default=True, type=BoundedInt(1, MAX_ITERS))
+@click.option("--warmup", default=5, show_default=True, type=BoundedInt(0, MAX_ITERS))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON.")
 @input_option
 @handles_errors

@@ -14,25 +14,44 @@ import click
 from ..analysis import DTYPE_BYTES
 from ..errors import ExitCode, SpecError
 from ..fields import MAX_SIZE
+from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
+
+
+MAX_TERMINAL_SIZE = 10_000  # columns or lines: past any screen, and a width rich can lay out
+
+
+def _terminal_size_env(name: str) -> int | None:
+    """COLUMNS or LINES when it is a usable size (1 to 10,000), else None. An unusable one
+    (`COLUMNS=abc`, 0, a 5,000-digit number) is dropped from the environment, as if unset, so
+    that rich, click and shutil, which read it too, fall back to their defaults instead of failing."""
+    text = os.environ.get(name)
+    if text is None:
+        return None
+    if text.isascii() and text.isdigit() and len(text) <= 5 and 1 <= int(text) <= MAX_TERMINAL_SIZE:
+        return int(text)
+    del os.environ[name]
+    return None
 
 
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
+    _terminal_size_env("LINES")
+    columns = _terminal_size_env("COLUMNS")
     # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better unwrapped.
     probe = Console(stderr=stderr)
-    width = None if probe.is_terminal else int(os.environ.get("COLUMNS", 200))
+    width = None if probe.is_terminal else columns or 200
     return Console(stderr=stderr, width=width, highlight=False)
 
 
 def _stdout_width() -> int:
     """The columns a table may use: the terminal's, else COLUMNS or 200 (as the rich consoles)."""
+    columns = _terminal_size_env("COLUMNS")
     if sys.stdout.isatty():
         return shutil.get_terminal_size((200, 24)).columns
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() else 200
+    return columns or 200
 
 
 def _color() -> bool | None:
@@ -154,13 +173,13 @@ def _parse_input(ctx: click.Context, param: click.Parameter, value: str | None) 
     if value is None:
         return None
     try:
-        parts = tuple(int(p) for p in value.lower().replace(",", "x").split("x"))
+        parts = tuple(flag_int(p) for p in value.lower().replace(",", "x").split("x"))
     except ValueError:
-        raise click.BadParameter(f"expected sizes like 3x224x224 or 224, got {value!r}") from None
+        raise click.BadParameter(f"expected sizes like 3x224x224 or 224, got {shown(value)}") from None
     if not parts or any(p < 1 for p in parts) or len(parts) > 4:
-        raise click.BadParameter(f"expected 1 to 4 positive sizes like 3x224x224, got {value!r}")
+        raise click.BadParameter(f"expected 1 to 4 positive sizes like 3x224x224, got {shown(value)}")
     if any(p > MAX_SIZE for p in parts):
-        raise click.BadParameter(f"sizes are at most {MAX_SIZE:,} (2^40), as in a spec; got {value!r}")
+        raise click.BadParameter(f"sizes are at most {MAX_SIZE:,} (2^40), as in a spec; got {shown(value)}")
     return parts
 
 
@@ -184,7 +203,31 @@ dtype_option = click.option(
 # The largest batch the static estimates take (roofline, memory, bench): far past any real batch,
 # and small enough that every figure stays a sane integer.
 MAX_BATCH = 2**24
-batch_type = click.IntRange(1, MAX_BATCH)
+
+
+class BoundedInt(click.ParamType):
+    """An integer flag from `low` to `high`: read with the digit limit (before int() sees it), and
+    quoted cut short when refused. Every integer flag states its maximum."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = flag_int(str(value))
+            except ValueError:
+                self.fail(f"expected an integer from {self.low:,} to {self.high:,}, got {shown(value)}", param, ctx)
+        if not self.low <= number <= self.high:
+            self.fail(f"must be from {self.low:,} to {self.high:,}, got {shown(value)}", param, ctx)
+        return number
+
+
+batch_type = BoundedInt(1, MAX_BATCH)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON result.")
 
 

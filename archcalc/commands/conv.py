@@ -7,10 +7,12 @@ from rich.text import Text
 
 from .. import calc_report
 from ..calculator import conv_arithmetic, solve_conv
+from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
+from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..receptive import receptive_fields
-from .common import Output, handles_errors, input_option, json_option, spec_argument, with_input
+from .common import BoundedInt, Output, handles_errors, input_option, json_option, spec_argument, with_input
 
 
 def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -19,13 +21,20 @@ def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tup
         return None
     minimum = 0 if param.name == "output_padding" else 1
     try:
-        parts = tuple(int(p) for p in value.lower().split("x"))
+        parts = tuple(flag_int(p) for p in value.lower().split("x"))
     except ValueError:
-        raise click.BadParameter(f"expected sizes like 227 or 227x227, got {value!r}") from None
+        raise click.BadParameter(f"expected sizes like 227 or 227x227, got {shown(value)}") from None
     if not 1 <= len(parts) <= 3 or any(p < minimum for p in parts):
         low = "non-negative" if minimum == 0 else "positive"
-        raise click.BadParameter(f"expected 1 to 3 {low} integers like 227 or 227x227, got {value!r}")
+        raise click.BadParameter(f"expected 1 to 3 {low} integers like 227 or 227x227, got {shown(value)}")
+    _within_limit(parts, value)
     return parts
+
+
+def _within_limit(numbers: tuple[int, ...], value: str) -> None:
+    """Every size, padding and channel count at most MAX_SIZE, as in a spec."""
+    if any(n > MAX_SIZE for n in numbers):
+        raise click.BadParameter(f"sizes are at most {MAX_SIZE:,} (2^40), as in a spec; got {shown(value)}")
 
 
 def _padding(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
@@ -35,13 +44,14 @@ def _padding(ctx: click.Context, param: click.Parameter, value: str | None) -> o
     dims = []
     for part in value.split("x"):
         try:
-            numbers = tuple(int(p) for p in part.split(","))
+            numbers = tuple(flag_int(p) for p in part.split(","))
         except ValueError:
             numbers = ()
         if len(numbers) not in (1, 2) or any(n < 0 for n in numbers):
             raise click.BadParameter(
-                f"expected same, valid, N, L,R or one per dimension like 1x2 or 0,1x1,2; got {value!r}"
+                f"expected same, valid, N, L,R or one per dimension like 1x2 or 0,1x1,2; got {shown(value)}"
             )
+        _within_limit(numbers, value)
         dims.append(numbers[0] if len(numbers) == 1 else numbers)
     return tuple(dims)
 
@@ -50,11 +60,12 @@ def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     if value is None:
         return None
     try:
-        c_in, c_out = (int(p) for p in value.split(","))
+        c_in, c_out = (flag_int(p) for p in value.split(","))
     except ValueError:
-        raise click.BadParameter(f"expected IN,OUT like 3,96, got {value!r}") from None
+        raise click.BadParameter(f"expected IN,OUT like 3,96, got {shown(value)}") from None
     if c_in < 1 or c_out < 1:
-        raise click.BadParameter(f"channel counts must be positive, got {value!r}")
+        raise click.BadParameter(f"channel counts must be positive, got {shown(value)}")
+    _within_limit((c_in, c_out), value)
     return c_in, c_out
 
 
@@ -85,7 +96,7 @@ def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, chann
 @click.option("--pool", is_flag=True, help="A pooling window (max and average: the same arithmetic).")
 @click.option("--ceil", is_flag=True, help="Pooling in ceil mode (PyTorch's ceil_mode=True).")
 @click.option("--channels", callback=_channels, metavar="IN,OUT", help="Channels, for weights, biases and MACs.")
-@click.option("--groups", type=click.IntRange(min=1), default=1, show_default=True, help="Grouped convolution.")
+@click.option("--groups", type=BoundedInt(1, MAX_SIZE), default=1, show_default=True, help="Grouped convolution.")
 @click.option("--no-bias", is_flag=True, help="A layer without bias.")
 @click.option("--output", callback=_sizes, metavar="N[xN...]",
               help="Solve: the output size wanted; leave out the one unknown (--padding, --stride or --kernel; "

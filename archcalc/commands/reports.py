@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -14,6 +13,7 @@ from ..analysis import Analysis, analyze
 from ..breakdown import Report, build_report, measured_from_dict, spec_name_of
 from ..errors import SpecError
 from ..loader import bundled_names, load_spec
+from ..measured import read_measured
 from ..render import formats, svg
 from ..report import fmt_int, fmt_shape
 from .common import Output, convention_option, dtype_option, handles_errors, input_option, json_option, with_input
@@ -26,12 +26,7 @@ def _read_measured(files: tuple[Path, ...]) -> dict[str | None, tuple[str, dict]
     """Measured-figure JSON files by the spec they name (None: names none)."""
     found: dict[str | None, tuple[str, dict]] = {}
     for path in files:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise SpecError("unreadable", f"cannot read the measured figures: {err.strerror}", file=str(path)) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise SpecError("bad_measured", f"not valid JSON: {err}", file=str(path)) from None
+        data = read_measured(path)
         name = spec_name_of(data) if isinstance(data, dict) else None
         found[name] = (str(path), data)
     return found

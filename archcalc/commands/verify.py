@@ -15,21 +15,29 @@ from ..analysis import analyze
 from ..errors import ExitCode
 from ..loader import bundled_names, load_spec
 from ..report import fmt_int
-from .common import Output, handles_errors, input_option, json_option, with_input
+from .common import BoundedInt, Output, handles_errors, input_option, json_option, with_input
 from .files import atomic_path, write_atomic
 
 MARKS = {"ok": ("✓", "green"), "convention": ("≈", "yellow"), "fail": ("✗", "bold red")}
 
 
 def needs_extra(command: Callable[..., None]) -> Callable[..., None]:
-    """Missing torch/fvcore/counters: one message naming the extra, exit code 3."""
+    """Missing torch/fvcore/counters: one message naming the extra, exit code 3. An import of a
+    package from outside archcalc that fails anywhere in the command (not only through `require`)
+    is a missing extra too."""
 
     @wraps(command)
     def wrapper(out: Output, *args: Any, **kwargs: Any) -> None:
         from ..verify import MissingExtra
 
         try:
-            command(out, *args, **kwargs)
+            try:
+                command(out, *args, **kwargs)
+            except ImportError as err:
+                missing = MissingExtra.from_import_error(err, f"archcalc {command.__name__}")
+                if missing is None:
+                    raise
+                raise missing from None
         except MissingExtra as err:
             if kwargs.get("as_json"):
                 out.json({"error": {"code": "missing_extra", "message": str(err), "hint": err.hint}})
@@ -76,7 +84,7 @@ def _reconcile_table(name: str, rows: list[dict]) -> Table:
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("--all", "all_specs", is_flag=True, help="Verify every bundled spec.")
 @input_option
-@click.option("--batch", default=2, show_default=True, type=click.IntRange(1, 64), help="Batch size of the run.")
+@click.option("--batch", default=2, show_default=True, type=BoundedInt(1, 64), help="Batch size of the run.")
 @click.option("--reconcile", is_flag=True, help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals.")
 @json_option
 @handles_errors

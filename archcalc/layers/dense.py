@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 
 from .. import arith
-from ..fields import Probability, Size
+from ..fields import Finite, Probability, Size
 from ..formulas import Derivation, macs_derivation, params_derivation
 from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 
@@ -94,7 +94,7 @@ class LeakyReLU(Activation):
     """ReLU with a slope for negative inputs."""
 
     kind: Literal["leaky_relu"]  # type: ignore[assignment]
-    negative_slope: float = 0.01
+    negative_slope: Finite = 0.01
 
     def describe(self, shape: Shape) -> str:
         return f"slope {self.negative_slope:g}"
@@ -121,8 +121,8 @@ class BatchNorm(Layer):
     mean and variance as buffers, plus torch's int64 `num_batches_tracked` counter."""
 
     kind: Literal["batchnorm"]
-    eps: float = 1e-5
-    momentum: float = 0.1
+    eps: Finite = 1e-5
+    momentum: Finite = 0.1
     affine: bool = True
     track_running_stats: bool = True
 
@@ -160,9 +160,9 @@ class LocalResponseNorm(Layer):
 
     kind: Literal["lrn"]
     size: Size = 5
-    alpha: float = 1e-4
-    beta: float = 0.75
-    k: float = 1.0
+    alpha: Finite = 1e-4
+    beta: Finite = 0.75
+    k: Finite = 1.0
 
     def counts(self, shape: Shape) -> Counts:
         channels, _ = _spatial(shape, self.kind)  # torch normalises across maps: it needs [C, L] or more

@@ -9,6 +9,10 @@ from __future__ import annotations
 from ..errors import SpecError
 
 EXTRA_HINT = "install the verify extra: pip install 'archcalc[verify]' (torch first, see README)"
+COUNTERS_HINT = "install the counters extra: pip install 'archcalc[counters]'"
+# The extra that brings each optional package (pyproject.toml); any other package: the verify extra.
+EXTRA_OF = {"ptflops": COUNTERS_HINT, "torchinfo": COUNTERS_HINT, "thop": COUNTERS_HINT, "onnx": COUNTERS_HINT,
+            "onnxscript": COUNTERS_HINT}  # fmt: skip
 
 
 class MissingExtra(Exception):
@@ -17,7 +21,15 @@ class MissingExtra(Exception):
     def __init__(self, package: str, needed_for: str):
         super().__init__(f"{needed_for} needs the Python package '{package}', which is not installed")
         self.package = package
-        self.hint = EXTRA_HINT
+        self.hint = EXTRA_OF.get(package.split(".")[0], EXTRA_HINT)
+
+    @classmethod
+    def from_import_error(cls, err: ImportError, needed_for: str) -> MissingExtra | None:
+        """What an ImportError escaping a torch-backed command means: a package from outside
+        archcalc that is not installed (or hidden, `sys.modules[name] = None`); None when the
+        module that failed is archcalc's own, or unnamed: that is a bug, not a missing extra."""
+        package = (err.name or "").split(".")[0]
+        return cls(package, needed_for) if package and package != "archcalc" else None
 
 
 def require(package: str, needed_for: str):
@@ -30,4 +42,4 @@ def require(package: str, needed_for: str):
         raise MissingExtra(package, needed_for) from None
 
 
-__all__ = ["EXTRA_HINT", "MissingExtra", "SpecError", "require"]
+__all__ = ["COUNTERS_HINT", "EXTRA_HINT", "MissingExtra", "SpecError", "require"]
