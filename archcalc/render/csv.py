@@ -7,6 +7,7 @@ import io
 
 from ..analysis import dtype_bytes
 from ..breakdown import Report, static_row
+from ..encode import csv_cell
 from ..report import fmt_shape
 from . import Format
 
@@ -15,8 +16,9 @@ COLUMNS = ("path", "kind", "summary", "output_shape", "units", "weights", "biase
 
 
 def _write(rows: list[list[object]]) -> str:
+    """Every cell passes csv_cell: text that would be a formula is made inert, numbers stay numbers."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\n").writerows([csv_cell(c) for c in row] for row in rows)
     return buffer.getvalue()
 
 
