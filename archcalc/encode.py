@@ -159,7 +159,7 @@ def html_text(text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # CSV
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: Any) -> Any:
@@ -170,7 +170,7 @@ def csv_cell(value: Any) -> Any:
     ("'=HYPERLINK(1)", 'conv1', -3)
     """
     if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_START) else value
+        return "'" + value if value.startswith(FORMULA_START) else value
     return value
 
 
