@@ -383,7 +383,7 @@ def _user_strings(spec: dict) -> list[str]:
 
 @PROPERTY
 @given(spec=hostile_specs())
-def test_exported_source_parses_builds_and_runs_nothing_else(spec):
+def test_hostile_text_export_parses_builds_and_runs_nothing_else(spec):
     torch = pytest.importorskip("torch")
     from archcalc.verify.build import render
 
@@ -401,7 +401,7 @@ def test_exported_source_parses_builds_and_runs_nothing_else(spec):
 
 @PROPERTY
 @given(spec=hostile_specs(), tool=hostile, measured_path=hostile, source_file=file_name)
-def test_reports_write_no_element_the_input_wrote(spec, tool, measured_path, source_file):
+def test_hostile_text_reports_write_no_element_the_input_wrote(spec, tool, measured_path, source_file):
     loaded = parse_spec(yaml.safe_dump(spec, allow_unicode=True), source_file)
     analysis = analyze(loaded)
     measured = measured_from_dict({"tool": tool, "params": 1, "layers": [{"path": measured_path, "params": 1}]},
@@ -433,7 +433,7 @@ def cli_folder(tmp_path_factory) -> Path:
 
 @PROPERTY
 @given(spec=hostile_specs(), name=file_name)
-def test_terminal_and_ci_output_start_no_line_from_user_text(runner, cli_folder, spec, name):
+def test_hostile_text_starts_no_line_of_terminal_or_ci_output(runner, cli_folder, spec, name):
     folder = cli_folder / str(abs(hash((name, spec["title"]))))
     folder.mkdir(exist_ok=True)
     path = _write(folder / f"{name}.yaml", spec)
@@ -454,7 +454,7 @@ def test_terminal_and_ci_output_start_no_line_from_user_text(runner, cli_folder,
 
 @PROPERTY
 @given(text=hostile, where=st.sampled_from(["key", "budget-key", "block-parameter", "layer-name", "kind", "file"]))
-def test_errors_about_user_text_start_no_line_from_it(runner, cli_folder, text, where):
+def test_hostile_text_in_errors_starts_no_line(runner, cli_folder, text, where):
     folder = cli_folder / f"e{abs(hash((text, where)))}"
     folder.mkdir(exist_ok=True)
     data = {
