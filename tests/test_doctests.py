@@ -10,8 +10,8 @@ import pytest
 
 @pytest.mark.parametrize(
     "module", ["archcalc", "archcalc.arith", "archcalc.formulas", "archcalc.calculator", "archcalc.explanation",
-               "archcalc.receptive", "archcalc.report", "archcalc.sizes", "archcalc.layers.base", "archcalc.layers.conv",
-               "archcalc.encode"],
+               "archcalc.receptive", "archcalc.report", "archcalc.sizes", "archcalc.layers.base",
+               "archcalc.layers.conv", "archcalc.encode"],
 )  # fmt: skip
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))

@@ -270,7 +270,8 @@ def test_rich_markup_in_user_text_is_text(runner, tmp_path, where, text):
                                             "blocks": {"b": {"params": [text], "layers": ["relu"]}},
                                             "layers": [{"use": "b"}]})  # fmt: skip
     else:
-        spec = _write(tmp_path / f"{text.replace('/', '_')}.yaml", _spec(layers=[{"conv": {"out": 4, "kernel": 3, "bad": 1}}]))
+        bad = _spec(layers=[{"conv": {"out": 4, "kernel": 3, "bad": 1}}])
+        spec = _write(tmp_path / f"{text.replace('/', '_')}.yaml", bad)
     for args in (["check", str(spec)], ["shapes", str(spec)]):
         result = _invoke(runner, args)
         assert result.exit_code == 2, result.output
@@ -279,7 +280,8 @@ def test_rich_markup_in_user_text_is_text(runner, tmp_path, where, text):
 
 
 def test_a_nan_argument_is_refused_not_exported(runner, tmp_path):
-    spec = _write(tmp_path / "s.yaml", {"name": "t", "input": [4], "layers": [{"leaky_relu": {"negative_slope": "NAN"}}]})
+    spec = _write(tmp_path / "s.yaml", {"name": "t", "input": [4],
+                                        "layers": [{"leaky_relu": {"negative_slope": "NAN"}}]})  # fmt: skip
     spec.write_text(spec.read_text().replace("NAN", ".nan"))
     result = _invoke(runner, ["export", str(spec), "--to", "torch"])
     assert result.exit_code == 2 and "nan" not in result.stdout.lower(), result.output
@@ -295,7 +297,8 @@ def test_json_is_strict():
 @pytest.mark.parametrize(("cell", "written"), [("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+1", "'+1"),
                                                ("-1+1", "'-1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
                                                ("\r=1", "'\r=1"), ("a=1", "a=1"), (-5, -5), (0, 0)],
-                         ids=["equals", "plus", "minus", "at", "tab", "cr", "inner", "negative-int", "zero"])  # fmt: skip
+                         ids=["equals", "plus", "minus", "at", "tab", "cr", "inner", "negative-int",
+                              "zero"])  # fmt: skip
 def test_csv_cells_that_a_spreadsheet_would_run_are_inert(cell, written):
     assert csv_cell(cell) == written
 
@@ -354,7 +357,8 @@ GENERATED = re.compile(r"(conv|relu|residual|parallel|b)\d+|add|concat|mul|short
 layer_name = st.text(st.characters(codec="utf-8").filter(lambda c: c.isalnum() or c in "_+-"), min_size=1,
                      max_size=12).filter(lambda n: n[0] not in "+-_" and n not in MODULE_ATTRIBUTES
                                          and not GENERATED.fullmatch(n))  # fmt: skip
-file_name = hostile.map(lambda t: t.replace("/", "").replace("\x00", "")[:80]).filter(lambda t: t not in ("", ".", ".."))
+file_name = hostile.map(lambda t: t.replace("/", "").replace("\x00", "")[:80]).filter(
+    lambda t: t not in ("", ".", ".."))
 
 # CI (derandomized by conftest.py): 60 examples per test, about 40 s on two cores in all;
 # ARCHCALC_HOSTILE_EXAMPLES=10000 runs that many per test by hand.

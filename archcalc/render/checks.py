@@ -109,8 +109,8 @@ def junit(checks: list[SpecCheck]) -> str:
         for result in check.results:
             tests += 1
             line = str(check.where(result)[0])
-            case = ET.SubElement(suite, "testcase", classname=file, name=xml_text(f"{result.budget} ({_origin(result)})"),
-                                 file=file, line=line)  # fmt: skip
+            name = xml_text(f"{result.budget} ({_origin(result)})")
+            case = ET.SubElement(suite, "testcase", classname=file, name=name, file=file, line=line)
             if not result.ok:
                 failures += 1
                 fail = ET.SubElement(case, "failure", message=xml_text(describe(result)), type="budget_exceeded")

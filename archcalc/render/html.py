@@ -58,7 +58,8 @@ def table(t: Table, first_is_html: bool = False) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     foot = ""
     if t.footer:
-        foot = "<tfoot><tr>" + "".join(f"<td{cls[a]}>{html_text(c)}</td>" for c, a in zip(t.footer, t.align)) + "</tr></tfoot>"
+        cells = "".join(f"<td{cls[a]}>{html_text(c)}</td>" for c, a in zip(t.footer, t.align))
+        foot = f"<tfoot><tr>{cells}</tr></tfoot>"
     wrap, table_class = ('"scroll compact"', ' class="compact"') if t.compact else ('"scroll"', "")
     return (f'<div class={wrap}><table{table_class}><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body)
             + f"\n</tbody>{foot}</table></div>")  # fmt: skip
@@ -78,14 +79,15 @@ def _cards(r: Report) -> str:
     items = (("parameters", fmt_si(t.params)), ("MACs", fmt_si(t.macs)), ("FLOPs (2 per MAC)", fmt_si(t.flops)),
              (f"activations ({r.memory.dtype})", fmt_bytes(r.memory.activations)),
              ("weight layers", str(r.depth)))  # fmt: skip
-    cards = "".join(f'<div class="card"><div class="label">{html_text(label)}</div><div class="value">{html_text(value)}'
-                    "</div></div>" for label, value in items)  # fmt: skip
+    cards = "".join(f'<div class="card"><div class="label">{html_text(label)}</div>'
+                    f'<div class="value">{html_text(value)}</div></div>' for label, value in items)  # fmt: skip
     return f'<div class="cards">{cards}</div>'
 
 
 def report(r: Report, chart_file: str | None) -> str:
     body = [f"<h1>{html_text(content.title(r))}</h1>"]
-    body += [f'<p class="meta"><strong>{label}.</strong> {html_text(text)}</p>' for label, text in content.source_lines(r)]
+    body += [f'<p class="meta"><strong>{label}.</strong> {html_text(text)}</p>'
+             for label, text in content.source_lines(r)]  # fmt: skip
     body += [_cards(r), "<h2>Summary</h2>", table(content.summary(r))]
     body += ["<h2>Where the parameters and the compute sit</h2>", '<ul class="leaders">']
     body += [f"<li>{html_text(line)}</li>" for line in content.leaders(r)] + ["</ul>", table(content.by_kind(r))]
@@ -109,7 +111,8 @@ def index(reports: list[Report], files: dict[str, str]) -> str:
     body = ["<h1>archcalc reports</h1>",
             '<p class="meta">Every bundled spec, analysed statically (<code>archcalc report --all</code>).</p>',
             table(Table(t.headers, t.align, rows, wrap=t.wrap), first_is_html=True), "<h2>Conventions</h2>",
-            '<ul class="conventions">', *(f"<li>{html_text(line)}</li>" for line in content.CONVENTIONS), "</ul>"]  # fmt: skip
+            '<ul class="conventions">', *(f"<li>{html_text(line)}</li>" for line in content.CONVENTIONS),
+            "</ul>"]  # fmt: skip
     return _page("archcalc reports", body)
 
 
