@@ -42,16 +42,9 @@ def term_text(text: str) -> str:
     return _CONTROLS.sub(_visible, str(text))
 
 
-def rich_text(text: str) -> str:
-    r"""Text inside a rich markup string: terminal-escaped, then rich's own markup escape (which
-    also escapes the backslashes in front of a `[`, so `\\[` cannot reopen a tag).
-
-    >>> print(rich_text("a\\[bold]b[/]"))
-    a\\\[bold]b\[/]
-    """
-    from rich.markup import escape  # only the commands that print through rich reach here
-
-    return escape(term_text(text))
+# rich output: the consoles print with markup off (commands/common.py) and styled text is built as
+# rich Text, so no user string is ever parsed as markup. rich.markup.escape is not used: it loses
+# the backslash of a `\[` that is not followed by a tag (`a\[b: x[y]` prints as `a[b: x[y]`).
 
 
 # ---------------------------------------------------------------------------------------------

@@ -263,7 +263,7 @@ def test_junit_is_well_formed_with_a_control_character_in_a_key(runner, tmp_path
 
 
 @pytest.mark.parametrize("where", ["block-parameter", "path"])
-@pytest.mark.parametrize("text", ["a\\[", "\\[bold]x", "[/]", "a\\\\[red]b[/red]"])
+@pytest.mark.parametrize("text", ["a\\[", "\\[bold]x", "[/]", "a\\\\[red]b[/red]", "a\\[b x[y]"])
 def test_rich_markup_in_user_text_is_text(runner, tmp_path, where, text):
     if where == "block-parameter":
         spec = _write(tmp_path / "s.yaml", {"name": "t", "input": [1, 8, 8],

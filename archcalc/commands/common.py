@@ -26,7 +26,7 @@ def _console(stderr: bool = False) -> Any:
     probe = Console(stderr=stderr)
     width = None if probe.is_terminal else int(os.environ.get("COLUMNS", 200))
     # Strings print as they are: a name or a path holding `[` or `:smile:` is text, never a tag or
-    # an emoji (a caller that wants markup passes markup=True and every user string through rich_text).
+    # an emoji; what is styled is built as rich Text (encode.py says why not rich.markup.escape).
     return Console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False)
 
 
