@@ -34,6 +34,7 @@ from archcalc.fields import MODULE_ATTRIBUTES
 from archcalc.render import formats, svg
 
 ROOT = Path(__file__).resolve().parent.parent
+MARKER = "INJECTED-LINE"  # hostile text puts it right after a line break: no output line may begin with it
 SENTINEL = "ARCHCALC_PWNED"
 
 
@@ -43,8 +44,14 @@ def _invoke(runner, args: list[str]):
     return result
 
 
+def _yaml(data: dict) -> str:
+    """YAML that reads back exactly: every non-ASCII or control character as an escape (PyYAML folds
+    a raw NEL or LINE SEPARATOR into a space)."""
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 def _write(path: Path, data: dict) -> Path:
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path.write_text(_yaml(data), encoding="utf-8")
     return path
 
 
@@ -59,12 +66,12 @@ def _streams(result) -> str:
 
 def assert_no_forged_lines(text: str, *, github: bool = False) -> None:
     """No line begins with `::` (a workflow command) unless --format github wrote it, and no line
-    begins with the INJ marker the hostile text puts after every kind of line break."""
+    begins with the marker the hostile text puts after every kind of line break."""
     for line in text.splitlines():
         if github and re.match(r"::(error|warning) file=", line):
             continue
         assert not line.startswith("::"), f"a forged workflow command: {line!r}\nin:\n{text}"
-        assert not line.lstrip(" │┃|").startswith("INJ"), f"user text started a line: {line!r}\nin:\n{text}"
+        assert not line.lstrip(" │┃|").startswith(MARKER), f"user text started a line: {line!r}\nin:\n{text}"
 
 
 def markdown_tokens(text: str) -> list:
@@ -350,8 +357,8 @@ PAYLOADS = [
     "`c`", "~~s~~", "[l](javascript:alert(1))", "![i](http://x/i.png)", "<http://x>", "\x00", "\x01", "\x07",
     "\x08", "\x1b[2J", "\x1b]8;;http://x\x07", "\x7f", "\x9b", "\ufeff", "\ufffe", "\U0001f600", "漢字", "e\u0301",
 ]  # fmt: skip
-hostile = st.lists(st.one_of(st.sampled_from(PAYLOADS), st.sampled_from(BREAKS).map(lambda b: b + "::error::INJ"),
-                             st.sampled_from(BREAKS).map(lambda b: b + "INJ"), st.text(max_size=4)),
+hostile = st.lists(st.one_of(st.sampled_from(PAYLOADS), st.sampled_from(BREAKS).map(lambda b: b + "::error::" + MARKER),
+                             st.sampled_from(BREAKS).map(lambda b: b + MARKER), st.text(max_size=4)),
                    min_size=1, max_size=6).map("".join)  # fmt: skip
 GENERATED = re.compile(r"(conv|relu|residual|parallel|b)\d+|add|concat|mul|shortcut")
 layer_name = st.text(st.characters(codec="utf-8").filter(lambda c: c.isalnum() or c in "_+-"), min_size=1,
@@ -391,13 +398,13 @@ def test_hostile_text_export_parses_builds_and_runs_nothing_else(spec):
     torch = pytest.importorskip("torch")
     from archcalc.verify.build import render
 
-    loaded = parse_spec(yaml.safe_dump(spec, allow_unicode=True), "s.yaml")
+    loaded = parse_spec(_yaml(spec), "s.yaml")
     source = render(loaded)
     ast.parse(source)
     namespace: dict = {}
     exec(compile(source, "<export>", "exec"), namespace)  # noqa: S102 - a namespace of its own, no file written
     assert SENTINEL not in namespace and not hasattr(builtins, SENTINEL)
-    assert (namespace["TITLE"], namespace["NAME"]) == (loaded.title, loaded.name)  # YAML folds some breaks
+    assert (namespace["TITLE"], namespace["NAME"]) == (spec["title"], spec["name"])
     model = namespace["model"]
     assert sum(p.numel() for p in model.parameters()) == analyze(loaded).totals.params
     model(torch.zeros(1, *loaded.input))
@@ -406,7 +413,7 @@ def test_hostile_text_export_parses_builds_and_runs_nothing_else(spec):
 @PROPERTY
 @given(spec=hostile_specs(), tool=hostile, measured_path=hostile, source_file=file_name)
 def test_hostile_text_reports_write_no_element_the_input_wrote(spec, tool, measured_path, source_file):
-    loaded = parse_spec(yaml.safe_dump(spec, allow_unicode=True), source_file)
+    loaded = parse_spec(_yaml(spec), source_file)
     analysis = analyze(loaded)
     measured = measured_from_dict({"tool": tool, "params": 1, "layers": [{"path": measured_path, "params": 1}]},
                                   analysis, analysis.memory("fp32"), source_file)  # fmt: skip
@@ -416,12 +423,12 @@ def test_hostile_text_reports_write_no_element_the_input_wrote(spec, tool, measu
     assert_html_writes_no_element(available["html"].report(report, None))
     assert_svg_writes_no_element(svg.chart(report))
     document = strict_json(available["json"].report(report, None))
-    assert document["spec"]["title"] == loaded.title
+    assert document["spec"]["title"] == spec["title"]
     written = available["csv"].index([report], {"t": source_file})
     cells = list(csv.reader(io.StringIO(written)))
     assert len(cells) == 2, written
     row = dict(zip(cells[0], cells[1]))
-    for column, value in (("family", loaded.family), ("file", source_file)):
+    for column, value in (("family", spec["family"]), ("file", source_file)):
         inert = row[column][1:] if value.startswith(FORMULA_START) else row[column]
         assert inert == value and (row[column] == value or row[column] == "'" + value), (column, row[column], value)
     md_index = available["md"].index([report], {"t": source_file})
@@ -488,8 +495,8 @@ def test_hostile_text_in_errors_starts_no_line(runner, cli_folder, text, where):
 
 
 def test_a_spec_error_is_terminal_text_with_archcalc_s_own_line_breaks():
-    err = SpecError("bad_value", "got 'x\n::error::m'", hint="h\r\x1b[2Jh", note="n\u2028INJ", layer="l\x85INJ",
-                    file="f\nINJ.yaml")  # fmt: skip
+    err = SpecError("bad_value", "got 'x\n::error::m'", hint="h\r\x1b[2Jh", note="n\u2028" + MARKER,
+                    layer="l\x85" + MARKER, file=f"f\n{MARKER}.yaml")  # fmt: skip
     lines = str(err).splitlines()
     assert len(lines) == 3 and lines[1].startswith("  hint: ") and lines[2].startswith("  note: "), lines
     assert_no_forged_lines(str(err))
