@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import NamedTuple
 
+from .encode import term_text
+
 Loc = tuple[str | int, ...]
 
 
@@ -70,18 +72,20 @@ class SpecError(Exception):
         return replace(self, file=file, position=position)
 
     def __str__(self) -> str:
-        where = self.file or "archcalc"
+        """Terminal text: every field may carry user text (a key, a file name, a value), so each is
+        encoded; the only line breaks are the ones put here, before `hint:` and `note:`."""
+        where = term_text(self.file) if self.file else "archcalc"
         if self.position is not None:
             where += f":{self.position.line}:{self.position.column}"
         subject = self.layer or (format_loc(self.loc) if self.loc else None)
-        text = f"{where}: error[{self.code}]: "
+        text = f"{where}: error[{term_text(self.code)}]: "
         if subject:
-            text += f"{subject}: "
-        text += self.message
+            text += f"{term_text(subject)}: "
+        text += term_text(self.message)
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {term_text(self.hint)}"
         if self.note:
-            text += f"\n  note: {self.note}"
+            text += f"\n  note: {term_text(self.note)}"
         return text
 
     def to_dict(self) -> dict:

@@ -22,6 +22,24 @@ MAX_ROWS = 1_000_000
 
 Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
 
+# The attributes and methods of the torch containers a layer becomes a child of (nn.Module,
+# nn.Sequential, verify/modules.py's Fork). torch stores a child as an attribute, so a layer
+# named `forward` or `training` cannot be added (KeyError) and `paths` would replace Fork's list.
+# Kept as data so the static path never imports torch; tests/test_untrusted_text.py holds it
+# against dir() of those containers in the installed torch. Names starting with `_` are refused
+# as a rule (torch's private attributes: _modules, __call__, ... and any a later version adds).
+MODULE_ATTRIBUTES = frozenset("""
+    T_destination add_module append apply bfloat16 buffers call_super_init children compile cpu cuda double
+    dump_patches eval extend extra_repr float forward get_buffer get_extra_state get_parameter get_submodule
+    half insert ipu load_state_dict merge modules mtia named_buffers named_children named_modules
+    named_parameters parameters paths pop register_backward_hook register_buffer register_forward_hook
+    register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
+    register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module register_parameter
+    register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule
+    share_memory state_dict to to_empty train training type xpu zero_grad
+""".split())
+
+
 def _check_layer_name(value: str) -> str:
     """A layer's name is one step of its dotted path in every table, report and built torch module."""
     if not value or len(value) > 100 or value[0] in "+-" or not all(c.isalnum() or c in "_+-" for c in value):
@@ -29,6 +47,14 @@ def _check_layer_name(value: str) -> str:
             "bad_value", "must be 1 to 100 letters, digits, _, + or - (not starting with + or -), got {got}: "
             "a name is one step of the layer's dotted path, so it holds no dots, spaces or markup",
             {"got": repr(value)},
+        )  # fmt: skip
+    if value.startswith("_") or value in MODULE_ATTRIBUTES:
+        raise PydanticCustomError(
+            "bad_value", "must not be {got}: the built torch module holds each layer as an attribute of its name, "
+            "and {why}; choose another name, e.g. {other}",
+            {"got": repr(value), "other": repr(value.strip("_") + "_layer" if value.strip("_") else "layer"),
+             "why": "names starting with _ are torch's private attributes" if value.startswith("_")
+             else "nn.Module already has an attribute of that name"},
         )  # fmt: skip
     return value
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from .encode import term_text
+
 Justify = Literal["left", "right", "center"]
 
 # rich.box.HEAVY_HEAD (rich's default table box) and rich.box.ASCII, the substitute rich uses when
@@ -52,18 +54,18 @@ class TextTable:
     """
 
     def __init__(self, title: str = "", show_footer: bool = False) -> None:
-        self.title = title
+        self.title = term_text(title)
         self.show_footer = show_footer
         self.columns: list[Column] = []
         self.rows: list[Row] = []
 
     def add_column(self, header: str, footer: str = "", justify: Justify = "left") -> None:
-        self.columns.append(Column(header, footer, justify))
+        self.columns.append(Column(term_text(header), term_text(footer), justify))
 
     def add_row(self, *cells: str, style: str | None = None) -> None:
         if len(cells) != len(self.columns):
             raise ValueError(f"a row of {len(cells)} cells in a table of {len(self.columns)} columns")
-        self.rows.append(Row(cells, style))
+        self.rows.append(Row(tuple(map(term_text, cells)), style))  # a cell is one line of terminal text
 
     def add_section(self) -> None:
         """A rule under the last row added."""

@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.parametrize(
     "module", ["archcalc", "archcalc.arith", "archcalc.formulas", "archcalc.calculator", "archcalc.explanation",
                "archcalc.receptive", "archcalc.report", "archcalc.sizes", "archcalc.limits", "archcalc.layers.base",
-               "archcalc.layers.conv", "archcalc.templates", "archcalc.loader"],
+               "archcalc.layers.conv", "archcalc.templates", "archcalc.loader", "archcalc.encode"],
 )  # fmt: skip
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))

@@ -35,7 +35,6 @@ from .helpers import spec_text
 from .test_bad_specs import ROOT, TIMEOUT_S, _limit_memory
 
 
-
 @contextmanager
 def int_digit_limit(limit: int):
     """Python's own int/str digit limit set to `limit` (0: none) for the duration."""

@@ -83,11 +83,21 @@ def test_table_without_footer_or_title_matches_rich():
     _same(table)
 
 
-@pytest.mark.parametrize("text", ["wide 漢字", "combining e\u0301", "two\nlines", "tab\there", " edge "])
+@pytest.mark.parametrize("text", ["wide 漢字", "combining e\u0301", " edge "])
 def test_text_the_direct_layout_cannot_measure_is_not_simple(text):
     table = _table()
     table.add_row(text, "", "", "")
     assert not table.simple()
+
+
+@pytest.mark.parametrize(("text", "shown"), [("two\nlines", "two\\nlines"), ("tab\there", "tab\\there"),
+                                             ("esc\x1b[2J", "esc\\x1b[2J"), ("rtl\u202e", "rtl\\u202e")],
+                         ids=["newline", "tab", "escape", "bidi"])  # fmt: skip
+def test_a_cell_is_one_line_of_terminal_text(text, shown):
+    table = _table(title=text)
+    table.add_row(text, "", "", "")
+    assert table.rows[-1].cells[0] == shown and table.title == shown
+    assert table.simple() and all("\n" not in line for line, _ in table.lines())
 
 
 def test_a_row_of_the_wrong_length_is_a_bug_not_a_misaligned_table():

@@ -14,13 +14,23 @@ from rich.table import Table
 
 from ..analysis import analyze
 from ..devices import DEVICES, device_peak
-from ..loader import load_spec
+from ..encode import json_text, term_text
 from ..limits import flag_int, shown
+from ..loader import load_spec
 from ..report import fmt_bytes, fmt_int
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
-from .common import (MAX_BATCH, BoundedInt, Output, batch_type, handles_errors, input_option, json_option,
-                     spec_argument, with_input)  # fmt: skip
+from .common import (
+    MAX_BATCH,
+    BoundedInt,
+    Output,
+    batch_type,
+    handles_errors,
+    input_option,
+    json_option,
+    spec_argument,  # fmt: skip
+    with_input,
+)
 from .files import write_atomic
 from .verify import needs_extra
 
@@ -184,8 +194,6 @@ def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: 
           input_shape) -> None:  # fmt: skip
     """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
     (2 x the analyzer's MACs) against the device's peak, and peak memory."""
-    import json
-
     from ..bench.run import BenchError
     from ..bench.run import bench as run_bench
     from ..bench.run import per_layer as run_per_layer
@@ -213,8 +221,8 @@ def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: 
         if bar is not None:
             bar.stop()
     if json_out is not None:
-        write_atomic(json_out, json.dumps(result, indent=2) + "\n")
-        out.err.print(f"wrote {json_out}")
+        write_atomic(json_out, json_text(result) + "\n")
+        out.err.print(f"wrote {term_text(str(json_out))}", soft_wrap=True)
 
 
 def _bench_report(out: Output, r: dict[str, Any]) -> None:

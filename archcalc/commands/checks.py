@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from ..analysis import DTYPE_BYTES, analyze
 from ..budget import Budget
 from ..checking import SpecCheck, evaluate, exit_code
+from ..encode import json_text
 from ..errors import SpecError
 from ..loader import load_spec
 from ..render import checks as formats
@@ -115,6 +116,20 @@ def check_one(ref: str, cli_budget: Budget, input_shape: tuple[int, ...] | None,
     return SpecCheck(file=file, name=spec.name, results=tuple(results), lines=lines)
 
 
+def _coloured(text: str) -> Any:
+    """The text format with its marks coloured: a rich Text, so nothing in it is read as markup."""
+    from rich.text import Text
+
+    styled = Text(text)
+    offset = 0
+    for line in text.split("\n"):
+        mark = next((m for m in formats.MARKS if line.startswith(m + " ")), None)
+        if mark is not None:
+            styled.stylize(formats.MARKS[mark], offset, offset + len(mark))
+        offset += len(line) + 1
+    return styled
+
+
 @click.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...")
 @click.option("--max-params", callback=_size_option(parse_count), metavar="N",
@@ -144,9 +159,9 @@ def check(out: Output, specs: tuple[str, ...], max_params: int | None, max_macs:
     rendered = formats.FORMATS[fmt](checks)
     if output is not None:
         write_atomic(output, rendered + "\n")
-        out.err.print(formats.summary(checks), soft_wrap=True, markup=False)
+        out.err.print(formats.summary(checks), soft_wrap=True)
     elif fmt == "text":
-        out.out.print(rendered, soft_wrap=True, highlight=False)
+        out.out.print(_coloured(rendered), soft_wrap=True)
     else:
         click.echo(rendered)
     sys.exit(exit_code(checks))
@@ -158,7 +173,7 @@ def check(out: Output, specs: tuple[str, ...], max_params: int | None, max_macs:
 @handles_errors
 def schema(out: Output, output: Path | None) -> None:
     """The JSON Schema of the spec format, for editors (YAML language server) and validators."""
-    text = json.dumps(spec_schema(), indent=2) + "\n"
+    text = json_text(spec_schema()) + "\n"
     if output is not None:
         write_atomic(output, text)
     else:

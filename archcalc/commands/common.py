@@ -12,12 +12,12 @@ from typing import Any
 import click
 
 from ..analysis import DTYPE_BYTES
+from ..encode import json_text, term_text
 from ..errors import ExitCode, SpecError
 from ..fields import MAX_SIZE
 from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
-
 
 MAX_TERMINAL_SIZE = 10_000  # columns or lines: past any screen, and a width rich can lay out
 
@@ -43,7 +43,9 @@ def _console(stderr: bool = False) -> Any:
     # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better unwrapped.
     probe = Console(stderr=stderr)
     width = None if probe.is_terminal else columns or 200
-    return Console(stderr=stderr, width=width, highlight=False)
+    # Strings print as they are: a name or a path holding `[` or `:smile:` is text, never a tag or
+    # an emoji; what is styled is built as rich Text (encode.py says why not rich.markup.escape).
+    return Console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False)
 
 
 def _stdout_width() -> int:
@@ -90,12 +92,12 @@ class Output:
         return self._err
 
     def json(self, data: Any) -> None:
-        import json
-
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json_text(data))
 
     def line(self, text: str = "", style: str | None = None) -> None:
-        """One line of text, literal (no markup); `style` (bold, dim, italic) on a terminal only."""
+        """One line of text, literal (no markup); `style` (bold, dim, italic) on a terminal only.
+        A line is one line: any control character in it (user text) is shown escaped."""
+        text = term_text(text)
         color = _color()
         click.echo(click.style(text, **{style: True}) if style and color is not False else text, color=color)
 
@@ -161,7 +163,7 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
             # a bug in archcalc: say so in one line
             if os.environ.get("ARCHCALC_DEBUG"):
                 raise
-            out.error(f"internal error: {type(err).__name__}: {err}\n  this is a bug in archcalc; "
+            out.error(f"internal error: {type(err).__name__}: {term_text(err)}\n  this is a bug in archcalc; "
                       "ARCHCALC_DEBUG=1 shows the traceback")  # fmt: skip
             sys.exit(ExitCode.INTERNAL)
 

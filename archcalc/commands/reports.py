@@ -11,6 +11,7 @@ from rich.text import Text
 from .. import compare as comparing
 from ..analysis import Analysis, analyze
 from ..breakdown import Report, build_report, measured_from_dict, spec_name_of
+from ..encode import term_text
 from ..errors import SpecError
 from ..loader import bundled_names, load_spec
 from ..measured import read_measured
@@ -109,7 +110,7 @@ def report(out: Output, specs: tuple[str, ...], all_specs: bool, fmts: tuple[str
     reports = build_reports(refs, dtype, input_shape, measured_files)
     written = write_reports(reports, fmts or (ALL_FORMATS if all_specs else ("md",)), directory, all_specs)
     for path in written:
-        out.out.print(f"wrote {path}", soft_wrap=True, markup=False)
+        out.out.print(f"wrote {term_text(str(path))}", soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,14 +141,14 @@ def compare(out: Output, specs: tuple[str, ...], convention: str, dtype: str, in
     for c in columns:
         table.add_column(c.name + ("*" if c.fallback else ""), justify="right")
     for label, cells in comparing.compare_rows(columns):
-        table.add_row(label, *cells)
+        table.add_row(label, *map(term_text, cells))  # a convention's name is the spec author's text
     out.out.print(table)
     if any(c.fallback for c in columns):
         out.out.print(Text("* declares no `convention:` for its source: archcalc's counts", style="dim"))
     for c in columns:
         if c.convention.name != "archcalc" and c.convention.differences():
-            out.out.print(Text(f"{c.name}: {c.convention.name}: {'; '.join(c.convention.differences())}", style="dim"),
-                          soft_wrap=True)  # fmt: skip
+            line = f"{c.name}: {c.convention.name}: {'; '.join(c.convention.differences())}"
+            out.out.print(Text(term_text(line), style="dim"), soft_wrap=True)
 
 
 @click.command()
@@ -183,4 +184,4 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
         before, after, delta = result.totals[name]
         change = f" ({100 * delta / before:+.1f}%)" if before else ""
         out.out.print(f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}",
-                      soft_wrap=True, markup=False)  # fmt: skip
+                      soft_wrap=True)  # fmt: skip

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis import analyze
+from ..encode import term_text
 from ..errors import ExitCode
 from ..loader import bundled_names, load_spec
 from ..report import fmt_int
@@ -165,4 +166,4 @@ def export(out: Output, spec: str, target: str, output: str | None, input_shape:
         raise click.UsageError("--to onnx needs -o FILE")
     with atomic_path(output) as tmp:
         write_onnx(loaded, str(tmp))
-    out.err.print(f"wrote {output}")
+    out.err.print(f"wrote {term_text(str(output))}", soft_wrap=True)

@@ -5,12 +5,12 @@ Every formatter takes the same list of SpecCheck and returns a string; none comp
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
 from ..checking import BudgetResult, SpecCheck, exit_code
+from ..encode import gh_data, gh_prop, json_text, term_text, xml_text
 from ..report import fmt_bytes, fmt_int, fmt_si
 
 
@@ -37,25 +37,27 @@ def describe(result: BudgetResult) -> str:
     return f"{head} exceeds the limit {fmt_value(result, result.limit)} by {fmt_value(result, result.excess)}{over}"
 
 
+# The marks that begin the text format's lines, and their colours on a terminal.
+MARKS = {"✓": "green", "✗ invalid": "red", "✗ over budget": "red"}
+
+
 def text(checks: list[SpecCheck]) -> str:
-    """Rich markup, one line per spec and budget, and a summary line."""
+    """Plain terminal text (no markup: the command colours the marks), one line per spec and budget
+    (an error adds its hint and note lines), and a summary line."""
     lines = []
     for check in checks:
+        file = term_text(check.file)
         if check.error is not None:
-            lines.append(f"[red]✗ invalid[/red] {_escape(str(check.error))}")
+            lines.append(f"✗ invalid {check.error}")  # str(SpecError) is terminal text
             continue
         if not check.results:
-            lines.append(f"[green]✓[/green] {_escape(check.file)}: valid (no budget set)")
+            lines.append(f"✓ {file}: valid (no budget set)")
         for result in check.results:
-            mark = "[green]✓[/green]" if result.ok else "[red]✗ over budget[/red]"
+            mark = "✓" if result.ok else "✗ over budget"
             line, _ = check.where(result)
-            lines.append(f"{mark} {_escape(check.file)}:{line}: {_escape(describe(result))}")
-    lines.append(_escape(summary(checks)))
+            lines.append(f"{mark} {file}:{line}: {term_text(describe(result))}")
+    lines.append(summary(checks))
     return "\n".join(lines)
-
-
-def _escape(value: str) -> str:
-    return value.replace("[", "\\[")
 
 
 def summary(checks: list[SpecCheck]) -> str:
@@ -66,18 +68,9 @@ def summary(checks: list[SpecCheck]) -> str:
             f" -> exit {int(exit_code(checks))}")  # fmt: skip
 
 
-def _gh_data(value: str) -> str:
-    # GitHub workflow commands: message data escapes %, CR and LF; properties also ':' and ','.
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_prop(value: str) -> str:
-    return _gh_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
 def _annotation(level: str, file: str, line: int, col: int, title: str, message: str) -> str:
-    props = f"file={_gh_prop(file)},line={line},col={col},title={_gh_prop(title)}"
-    return f"::{level} {props}::{_gh_data(message)}"
+    props = f"file={gh_prop(file)},line={line},col={col},title={gh_prop(title)}"
+    return f"::{level} {props}::{gh_data(message)}"
 
 
 def github(checks: list[SpecCheck]) -> str:
@@ -105,22 +98,23 @@ def junit(checks: list[SpecCheck]) -> str:
     suite = ET.SubElement(suites, "testsuite", name="archcalc check")
     tests = failures = errors = 0
     for check in checks:
-        classname = check.file
-        case = ET.SubElement(suite, "testcase", classname=classname, name="valid spec", file=check.file)
+        file = xml_text(check.file)  # every value below passes xml_text; ElementTree escapes the markup
+        case = ET.SubElement(suite, "testcase", classname=file, name="valid spec", file=file)
         tests += 1
         if check.error is not None:
             errors += 1
-            err = ET.SubElement(case, "error", message=check.error.message, type=check.error.code)
-            err.text = str(check.error)
+            err = ET.SubElement(case, "error", message=xml_text(check.error.message), type=xml_text(check.error.code))
+            err.text = str(check.error)  # terminal text: its fields are encoded, its only line breaks are archcalc's
             continue
         for result in check.results:
             tests += 1
-            case = ET.SubElement(suite, "testcase", classname=classname, name=f"{result.budget} ({_origin(result)})",
-                                 file=check.file, line=str(check.where(result)[0]))  # fmt: skip
+            line = str(check.where(result)[0])
+            name = xml_text(f"{result.budget} ({_origin(result)})")
+            case = ET.SubElement(suite, "testcase", classname=file, name=name, file=file, line=line)
             if not result.ok:
                 failures += 1
-                fail = ET.SubElement(case, "failure", message=describe(result), type="budget_exceeded")
-                fail.text = f"{check.file}:{check.where(result)[0]}: {describe(result)}"
+                fail = ET.SubElement(case, "failure", message=xml_text(describe(result)), type="budget_exceeded")
+                fail.text = f"{file}:{line}: {xml_text(describe(result))}"
     for element in (suites, suite):
         element.set("tests", str(tests))
         element.set("failures", str(failures))
@@ -149,7 +143,7 @@ def as_dict(checks: list[SpecCheck]) -> dict[str, Any]:
 
 
 def as_json(checks: list[SpecCheck]) -> str:
-    return json.dumps(as_dict(checks), indent=2)
+    return json_text(as_dict(checks))
 
 
 FORMATS: dict[str, Callable[[list[SpecCheck]], str]] = {

@@ -7,6 +7,7 @@ import io
 
 from ..analysis import dtype_bytes
 from ..breakdown import Report, static_row
+from ..encode import csv_cell
 from ..report import fmt_shape
 from . import Format
 
@@ -15,8 +16,12 @@ COLUMNS = ("path", "kind", "summary", "output_shape", "units", "weights", "biase
 
 
 def _write(rows: list[list[object]]) -> str:
+    """Every cell passes csv_cell: text that would be a formula is made inert, numbers stay numbers.
+    Text cells are quoted (the csv module quotes only around its line terminator, so a CR in a name
+    would otherwise split a row for a reader); numbers are not."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows([csv_cell(c) for c in row]
+                                                                                    for row in rows)  # fmt: skip
     return buffer.getvalue()
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..breakdown import Measured, Report
+from ..encode import json_text
 from ..report import analysis_dict
 from . import Format
 
@@ -31,7 +31,7 @@ def document(r: Report) -> dict[str, Any]:
 
 
 def report(r: Report, chart_file: str | None) -> str:
-    return json.dumps(document(r), indent=2) + "\n"
+    return json_text(document(r)) + "\n"
 
 
 def index(reports: list[Report], files: dict[str, str]) -> str:
@@ -39,7 +39,7 @@ def index(reports: list[Report], files: dict[str, str]) -> str:
                 "input_shape": list(r.analysis.input_shape), "depth": r.depth, "params": r.analysis.totals.params,
                 "macs": r.analysis.totals.macs, "units": r.analysis.totals.units, "file": files[r.name]}
                for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name))]  # fmt: skip
-    return json.dumps({"reports": entries}, indent=2) + "\n"
+    return json_text({"reports": entries}) + "\n"
 
 
 FORMAT = Format("json", "json", report, index)

@@ -9,9 +9,8 @@ and its conv layers (95% of the MACs) read side by side.
 
 from __future__ import annotations
 
-from html import escape
-
 from ..breakdown import Report, share
+from ..encode import html_text
 from ..report import fmt_si
 
 WIDTH = 760
@@ -59,14 +58,14 @@ def chart(report: Report) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'viewBox="0 0 {WIDTH} {height}" role="img" aria-labelledby="chart-title" '
         f'font-family="system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif" font-size="{FONT}">',
-        f'<title id="chart-title">{escape(title)}</title>',
+        f'<title id="chart-title">{html_text(title)}</title>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#222">{escape(title)}</text>',
+        f'<text x="{left}" y="20" font-size="14" font-weight="600" fill="#222">{html_text(title)}</text>',
     ]
     legend_x = left
     for key in ("params", "macs"):
         out.append(f'<rect x="{legend_x}" y="30" width="12" height="12" fill="{COLORS[key]}"/>')
-        out.append(f'<text x="{legend_x + 17}" y="40.5" fill="#333">% of {escape(LABELS[key])}</text>')
+        out.append(f'<text x="{legend_x + 17}" y="40.5" fill="#333">% of {html_text(LABELS[key])}</text>')
         legend_x += 17 + round(len(f"% of {LABELS[key]}") * CHAR) + 24
     bottom = TOP + ROW * len(rows)
     for tick in range(0, scale + 1, scale // 5 if scale % 5 == 0 else scale // 4):
@@ -75,10 +74,10 @@ def chart(report: Report) -> str:
         out.append(f'<text x="{_num(x)}" y="{bottom + 16}" text-anchor="middle" fill="#555">{tick}%</text>')
     for i, (row, p, m) in enumerate(data):
         y = TOP + ROW * i
-        out.append(f'<g><title>{escape(row.path)} ({escape(row.kind)}): parameters {row.params:,} ({p:.1f}%), '
+        out.append(f'<g><title>{html_text(row.path)} ({html_text(row.kind)}): parameters {row.params:,} ({p:.1f}%), '
                    f'MACs {row.macs:,} ({m:.1f}%)</title>')  # fmt: skip
         out.append(f'<text x="{left - 8}" y="{_num(y + BAR + 4)}" text-anchor="end" fill="#222">'
-                   f'{escape(_label(row.path))}</text>')  # fmt: skip
+                   f'{html_text(_label(row.path))}</text>')  # fmt: skip
         for j, (key, value, count) in enumerate((("params", p, row.params), ("macs", m, row.macs))):
             width = plot * value / scale
             by = y + j * BAR
