@@ -24,15 +24,16 @@ Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
 
 # The attributes and methods of the torch containers a layer becomes a child of (nn.Module,
 # nn.Sequential, verify/modules.py's Fork). torch stores a child as an attribute, so a layer
-# named `forward` or `training` cannot be added (KeyError) and `paths` would replace Fork's list.
+# named `forward` or `training` cannot be added (KeyError). Fork keeps its own attributes under
+# names starting with `_`, so the spec's words for merges (`add`, `merge`) stay free.
 # Kept as data so the static path never imports torch; tests/test_untrusted_text.py holds it
 # against dir() of those containers in the installed torch. Names starting with `_` are refused
 # as a rule (torch's private attributes: _modules, __call__, ... and any a later version adds).
 MODULE_ATTRIBUTES = frozenset("""
     T_destination add_module append apply bfloat16 buffers call_super_init children compile cpu cuda double
     dump_patches eval extend extra_repr float forward get_buffer get_extra_state get_parameter get_submodule
-    half insert ipu load_state_dict merge modules mtia named_buffers named_children named_modules
-    named_parameters parameters paths pop register_backward_hook register_buffer register_forward_hook
+    half insert ipu load_state_dict modules mtia named_buffers named_children named_modules
+    named_parameters parameters pop register_backward_hook register_buffer register_forward_hook
     register_forward_pre_hook register_full_backward_hook register_full_backward_pre_hook
     register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module register_parameter
     register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule

@@ -161,7 +161,7 @@ def test_exported_source_holds_the_title_as_a_literal(runner, tmp_path, monkeypa
 
 
 @pytest.mark.parametrize("name", ["forward", "training", "train", "eval", "parameters", "to", "cuda", "state_dict",
-                                  "add_module", "register_buffer", "apply", "half", "type", "paths", "merge",
+                                  "add_module", "register_buffer", "apply", "half", "type", "pop", "append",
                                   "_modules", "__init__", "_x"])  # fmt: skip
 @pytest.mark.parametrize("where", ["layer", "residual", "branch"])
 def test_a_name_torch_holds_as_an_attribute_is_refused(runner, tmp_path, name, where):
