@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from importlib import import_module
+from typing import Any
 
 import click
 
@@ -51,6 +52,29 @@ class LazyGroup(click.Group):
             command = getattr(import_module(f"archcalc.commands.{module}"), attribute)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
+
+    # click's own usage errors quote what was typed (`Got unexpected extra argument (...)`) as it is;
+    # the text comes from a workflow's author or a file name, so it is terminal text like any other
+    # user string. Both paths an error can take (the group's arguments, a command's) pass here.
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:  # fmt: skip
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as err:
+            raise _encoded(err) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            raise _encoded(err) from None
+
+
+def _encoded(err: click.ClickException) -> click.ClickException:
+    from .encode import term_text  # on the error path only
+
+    err.message = term_text(err.message)
+    return err
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})

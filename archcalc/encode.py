@@ -30,16 +30,37 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+# GitHub's runner reads a workflow command from any log line that starts with `::` once leading
+# white space is trimmed (`::error file=...::text`), and from `##[` anywhere in a line (its legacy
+# form). User text can begin a line (a file name at the start of an error, a word after a wrap), so
+# a colon at its start or after white space, and the `#` opening `##[`, are shown as escapes.
+_WORKFLOW = re.compile(r"(?:^|(?<=\s)):|#(?=#\[)")
+
+
 def term_text(text: str) -> str:
     r"""Terminal text: every control, line-breaking or bidi character shown as a Python escape, so
-    no user string starts a line, moves the cursor or reverses what follows it.
+    no user string starts a line, moves the cursor or reverses what follows it; and no user string
+    reads as a CI workflow command (a colon opening a word, and `##[`, escaped).
 
     >>> print(term_text("x\n::error::forged\x1b[2J\u202e"))
     x\n::error::forged\x1b[2J\u202e
+    >>> print(term_text("::error::x.yaml"), term_text("a ##[error]b"), term_text("std::vector: ok"))
+    \x3a:error::x.yaml a \x23#[error]b std::vector: ok
     >>> print(term_text("C:\\xnets"))  # a backslash stays itself: only the characters above are escaped
     C:\xnets
     """
-    return _CONTROLS.sub(_visible, str(text))
+    return _WORKFLOW.sub(_visible, _CONTROLS.sub(_visible, str(text)))
+
+
+def ci_log_safe(document: str, hash_escape: str) -> str:
+    r"""A whole document that may be printed to a CI log (JSON, XML, HTML on stdout): `##[` in it,
+    which only user text can hold, written with the format's own escape for `#`, so the document
+    reads back the same and the log shows no legacy workflow command.
+
+    >>> ci_log_safe('{"title": "a ##[error]b"}', "\\u0023")
+    '{"title": "a #\\u0023[error]b"}'
+    """
+    return document.replace("##[", "#" + hash_escape + "[")
 
 
 # rich output: the consoles print with markup off (commands/common.py) and styled text is built as
@@ -136,7 +157,7 @@ def xml_text(text: str) -> str:
     >>> print(xml_text("a\x01b\nc"))
     a\x01b\nc
     """
-    return term_text(text)
+    return _CONTROLS.sub(_visible, str(text))
 
 
 def html_text(text: str) -> str:
@@ -146,7 +167,7 @@ def html_text(text: str) -> str:
     >>> html_text('<img src=x onerror="alert(1)">')
     '&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'
     """
-    return html.escape(xml_text(text), quote=True)
+    return ci_log_safe(html.escape(xml_text(text), quote=True), "&#35;")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -206,4 +227,4 @@ def json_text(data: Any) -> str:
     """
     import json  # not every command writes JSON
 
-    return json.dumps(data, indent=2, allow_nan=False)
+    return ci_log_safe(json.dumps(data, indent=2, allow_nan=False), "\\u0023")

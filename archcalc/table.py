@@ -150,8 +150,9 @@ class TextTable:
         from rich.table import Table
         from rich.text import Text  # literal text: a name with [brackets] or :colons: is not markup
 
-        table = Table(title=Text(self.title) if self.title else None, show_footer=self.show_footer,
-                      header_style="bold")  # fmt: skip
+        # The title (the spec's own text) is cut, never wrapped: a wrap would start a line with user text.
+        title = Text(self.title, no_wrap=True, overflow="ellipsis") if self.title else None
+        table = Table(title=title, show_footer=self.show_footer, header_style="bold")
         for column in self.columns:
             table.add_column(Text(column.header), footer=Text(column.footer), justify=column.justify)
         for row in self.rows:

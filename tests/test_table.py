@@ -63,10 +63,11 @@ def _table(title: str = "t: [b]title[/b]") -> TextTable:
 
 def test_markup_emoji_codes_and_edge_spaces_are_literal_as_in_rich():
     table = _table()
-    for cell in ("[red]markup[/red]", ":smile:", "·×→"):
+    # (an emoji code inside a word: a colon opening a cell is escaped, see test_ci_log.py)
+    for cell in ("[red]markup[/red]", "x:smile:", "·×→"):
         table.add_row(cell, cell, cell, cell)
     _same(table)
-    assert "[red]markup[/red]" in _ours(table) and ":smile:" in _ours(table)
+    assert "[red]markup[/red]" in _ours(table) and "x:smile:" in _ours(table)
 
 
 def test_ascii_box_when_the_output_is_not_utf8():

@@ -45,7 +45,9 @@ def _console(stderr: bool = False) -> Any:
     width = None if probe.is_terminal else columns or 200
     # Strings print as they are: a name or a path holding `[` or `:smile:` is text, never a tag or
     # an emoji; what is styled is built as rich Text (encode.py says why not rich.markup.escape).
-    return Console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False)
+    # Printed text is never wrapped (soft_wrap): a wrap would start a line with whatever word of a
+    # user's text came next, which a CI log can read as a workflow command.
+    return Console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def _stdout_width() -> int:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..checking import BudgetResult, SpecCheck, exit_code
-from ..encode import gh_data, gh_prop, json_text, term_text, xml_text
+from ..encode import ci_log_safe, gh_data, gh_prop, json_text, term_text, xml_text
 from ..report import fmt_bytes, fmt_int, fmt_si
 
 
@@ -120,7 +120,7 @@ def junit(checks: list[SpecCheck]) -> str:
         element.set("failures", str(failures))
         element.set("errors", str(errors))
     ET.indent(suites)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode")
+    return ci_log_safe('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode"), "&#35;")
 
 
 def as_dict(checks: list[SpecCheck]) -> dict[str, Any]:
