@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 
 from .. import arith
-from ..fields import Finite, Probability, Size
+from ..fields import Finite, Probability, Size, real_in
 from ..formulas import Derivation, macs_derivation, params_derivation
 from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 
@@ -94,7 +94,7 @@ class LeakyReLU(Activation):
     """ReLU with a slope for negative inputs."""
 
     kind: Literal["leaky_relu"]  # type: ignore[assignment]
-    negative_slope: Finite = 0.01
+    negative_slope: Finite = 0.01  # any finite slope: a product of finite numbers (a negative one flips the sign)
 
     def describe(self, shape: Shape) -> str:
         return f"slope {self.negative_slope:g}"
@@ -121,8 +121,10 @@ class BatchNorm(Layer):
     mean and variance as buffers, plus torch's int64 `num_batches_tracked` counter."""
 
     kind: Literal["batchnorm"]
-    eps: Finite = 1e-5
-    momentum: Finite = 0.1
+    # torch divides by sqrt(running_var + eps): eps > 0 keeps it finite on a constant channel (variance 0);
+    # running = (1 - momentum) * running + momentum * batch is an average only for momentum in [0, 1]
+    eps: real_in(0, exclusive=True, why="torch divides by sqrt(variance + eps)") = 1e-5  # type: ignore[valid-type]
+    momentum: real_in(0, 1, why="the running statistics are a weighted average") = 0.1  # type: ignore[valid-type]
     affine: bool = True
     track_running_stats: bool = True
 
@@ -160,9 +162,13 @@ class LocalResponseNorm(Layer):
 
     kind: Literal["lrn"]
     size: Size = 5
-    alpha: Finite = 1e-4
-    beta: Finite = 0.75
-    k: Finite = 1.0
+    # torch: b = a / (k + alpha / size * sum of a^2 over `size` maps) ** beta. With k > 0 and alpha >= 0 the
+    # base is at least k > 0, so the power is real and the division is by a positive number for any input
+    # (k = 0 divides 0 by 0 on a zero input: NaN; a negative base to a fractional beta: NaN). beta >= 0:
+    # a negative one multiplies instead of normalising (finite, but no longer a response normalisation).
+    alpha: real_in(0, why="a negative alpha can make the base k + alpha * mean(a^2) negative: NaN") = 1e-4  # type: ignore[valid-type]
+    beta: real_in(0, why="the normalisation divides by the base to the power beta") = 0.75  # type: ignore[valid-type]
+    k: real_in(0, exclusive=True, why="k + alpha * mean(a^2) must stay above 0 on a zero input") = 1.0  # type: ignore[valid-type]
 
     def counts(self, shape: Shape) -> Counts:
         channels, _ = _spatial(shape, self.kind)  # torch normalises across maps: it needs [C, L] or more
