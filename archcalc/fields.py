@@ -75,6 +75,12 @@ def _check_finite(value: float) -> float:
 Finite = Annotated[float, Strict(), AfterValidator(_check_finite)]
 
 
+# The smallest normal float32, 2^-126 (about 1.18e-38): torch builds float32 modules, and a positive
+# constant below it (an eps, an LRN k ** beta) rounds to a subnormal or to zero there, so a division
+# by it on a zero input gives NaN (tried: BatchNorm2d eps=1e-300 and LocalResponseNorm k=1e-46 do).
+FLOAT32_TINY = 2.0**-126
+
+
 def real_in(minimum: float | None = None, maximum: float | None = None, *, exclusive: bool = False,
             why: str = "") -> Any:
     """A finite real from `minimum` (above it when `exclusive`) to `maximum`, either end open when None:

@@ -152,13 +152,15 @@ def test_names_that_look_odd_are_still_names():
 
 # (layer, field, just inside, just outside) for each end of each range, as written in YAML
 EDGES = [
-    ("batchnorm", "eps", "1.0e-300", "0"),
-    ("batchnorm", "eps", "1.0e-300", "-1.0e-5"),
+    ("batchnorm", "eps", "1.2e-38", "1.1e-38"),  # float32's smallest normal, 2^-126, is about 1.18e-38
+    ("batchnorm", "eps", "1.2e-38", "0"),
+    ("batchnorm", "eps", "1.2e-38", "-1.0e-5"),
     ("batchnorm", "momentum", "0", "-1.0e-9"),
     ("batchnorm", "momentum", "1", "1.000001"),
     ("lrn", "alpha", "0", "-1.0e-9"),
     ("lrn", "beta", "0", "-1.0e-9"),
-    ("lrn", "k", "1.0e-300", "0"),
+    ("lrn", "k", "1.2e-38", "1.1e-38"),
+    ("lrn", "k", "1.2e-38", "0"),
     ("dropout", "p", "0", "-1.0e-9"),
     ("dropout", "p", "0.999999", "1"),
     ("leaky_relu", "negative_slope", "-1.0e+300", ".nan"),
@@ -181,11 +183,13 @@ def test_each_real_field_passes_just_inside_and_fails_just_outside(kind, field, 
 
 
 @pytest.mark.parametrize(("layer", "message"), [
-    ("batchnorm: {eps: -1, momentum: -3}", "'eps' must be a number > 0"),
+    ("batchnorm: {eps: -1, momentum: -3}", "'eps' must be a number >= 1.17549e-38"),
     ("batchnorm: {momentum: 1.5}", "'momentum' must be a number in [0, 1]"),
-    ("lrn: {size: 3, k: -1}", "'k' must be a number > 0"),
+    ("lrn: {size: 3, k: -1}", "'k' must be a number >= 1.17549e-38"),
     ("lrn: {size: 3, alpha: -1}", "'alpha' must be a number >= 0"),
     ("lrn: {size: 3, beta: -1}", "'beta' must be a number >= 0"),
+    ("lrn: {size: 3, k: 0.5, beta: 300}", "'k' to the power beta must be at least 2^-126"),
+    ("batchnorm: {eps: 1.0e-300}", "'eps' must be a number >= 1.17549e-38"),
 ])  # fmt: skip
 def test_the_reported_float_reproductions_state_the_range(layer, message):
     with pytest.raises(SpecError) as caught:
@@ -203,3 +207,17 @@ def test_every_real_field_of_every_layer_kind_has_a_stated_range():
             if info.annotation is float:
                 kinds = cls.model_fields["kind"].annotation.__args__
                 assert any((k, name) in covered for k in kinds), f"{cls.__name__}.{name} has no row in EDGES"
+
+
+@pytest.mark.parametrize(("k", "beta", "ok"), [
+    ("0.5", "126", True), ("0.5", "126.01", False), ("1.0e-30", "1", True), ("1.0e-30", "2", False),
+    ("2", "1.0e+300", True), ("1", "1.0e+300", True),
+])  # fmt: skip
+def test_lrn_k_to_the_power_beta_stays_a_normal_float32(k, beta, ok):
+    text = f"name: t\ninput: [3, 8, 8]\nlayers:\n  - lrn: {{size: 3, k: {k}, beta: {beta}}}\n"
+    if ok:
+        assert parse_spec(text, "f.yaml").layers[0].k == float(k)
+    else:
+        with pytest.raises(SpecError) as caught:
+            parse_spec(text, "f.yaml")
+        assert caught.value.code == "bad_value" and "'k' to the power beta" in caught.value.message
