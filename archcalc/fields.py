@@ -75,6 +75,46 @@ def _check_finite(value: float) -> float:
 Finite = Annotated[float, Strict(), AfterValidator(_check_finite)]
 
 
+# The smallest normal float32, 2^-126 (about 1.18e-38): torch builds float32 modules, and a positive
+# constant below it (an eps, an LRN k ** beta) rounds to a subnormal or to zero there, so a division
+# by it on a zero input gives NaN (tried: BatchNorm2d eps=1e-300 and LocalResponseNorm k=1e-46 do).
+FLOAT32_TINY = 2.0**-126
+
+
+def real_in(minimum: float | None = None, maximum: float | None = None, *, exclusive: bool = False,
+            why: str = "") -> Any:
+    """A finite real from `minimum` (above it when `exclusive`) to `maximum`, either end open when None:
+    the range torch needs to compute a finite result, stated in the message and the schema.
+
+    >>> from pydantic import TypeAdapter
+    >>> TypeAdapter(real_in(0, 1)).validate_python(1)
+    1.0
+    """
+    if minimum is None:
+        stated = "any finite number"
+    elif maximum is None:
+        stated = f"a number {'>' if exclusive else '>='} {minimum:g}"
+    else:
+        stated = f"a number in {'(' if exclusive else '['}{minimum:g}, {maximum:g}]"
+    because = f" ({why})" if why else ""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return value  # not a number: the strict float below says so (wrong_type)
+        if not math.isfinite(value):
+            raise PydanticCustomError("bad_value", "must be a finite number, got {got}", {"got": repr(value)})
+        low = minimum is not None and (value <= minimum if exclusive else value < minimum)
+        if low or (maximum is not None and value > maximum):
+            raise PydanticCustomError("bad_value", "must be {stated}{because}, got {got}",
+                                      {"stated": stated, "because": because, "got": repr(value)})  # fmt: skip
+        return value
+
+    bounds = {} if minimum is None else {"gt" if exclusive else "ge": minimum}
+    if maximum is not None:
+        bounds["le"] = maximum
+    return Annotated[float, Strict(), BeforeValidator(check), Field(**bounds)]
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

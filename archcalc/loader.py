@@ -101,12 +101,31 @@ _WHAT = {_INT: "an integer", _FLOAT: "a number", "tag:yaml.org,2002:bool": "a bo
 _CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
 
 
+# A plain integer written with a leading zero (`017`, `-017`, `0_17`, `09`): YAML 1.1 reads the
+# octal-looking ones as octal (017 is 15) and the rest as text, YAML 1.2 reads them as decimal.
+# Readers disagree, so the spec is refused rather than read as either.
+_LEADING_ZERO_TAG = "tag:archcalc,2026:leading-zero"
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
+_NOT_SEXAGESIMAL = r"(?!.*:)"  # YAML 1.1's base-60 numbers (190:20:30 is 685,230) are text, as in YAML 1.2
+
+
+def _implicit(tag: str, pattern: re.Pattern) -> tuple[str, re.Pattern]:
+    if tag in (_INT, _FLOAT):
+        return tag, re.compile(_NOT_SEXAGESIMAL + pattern.pattern, pattern.flags)
+    return tag, pattern
+
+
 class _Resolver(yaml.resolver.Resolver):
-    """YAML 1.1's implicit types less the timestamp: a date-like scalar (`title: 2001-02-30`) is
-    text. A spec has no dates, and constructing one fails on a day that does not exist."""
+    """YAML 1.1's implicit types, less the forms YAML 1.2 reads otherwise: a date-like scalar
+    (`title: 2001-02-30`) and a base-60 one (`notes: 12:30:00`) are text, and an integer with a
+    leading zero (`017`) is refused (see `_LEADING_ZERO`). A spec has no dates, constructing one
+    fails on a day that does not exist, and 12:30:00 read as 45,000 is a silent wrong number.
+    Kept: hex `0x1F`, binary `0b101`, `+5` and `1_000` (each is one number, or text in YAML 1.2,
+    which a number field refuses: never another number)."""
 
     yaml_implicit_resolvers = {
-        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        first: ([(_LEADING_ZERO_TAG, _LEADING_ZERO)] if first in "-+0" else [])
+        + [_implicit(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
     }
 
@@ -180,12 +199,54 @@ class _Builder:
             return known
         if tag is None or tag == "!":
             tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == _LEADING_ZERO_TAG:
+            raise self.leading_zero(event, loc)
         if tag == _STR or tag not in _CONSTRUCTORS:  # `<<` (merge) and `=` resolve to tags with no value: text
             value = event.value
         else:
             value = self.construct(tag, event, loc)
         self.scalars[key] = value  # str, int, float, bool or None: immutable, safe to share
         return value
+
+    def key(self, event: Any, kind: type) -> str:
+        """A mapping key: a name, never constructed as a number, boolean or null. Keys are field,
+        block and parameter names everywhere in a spec (connection tables are lists), so `1:`,
+        `true:`, `~:`, `!!int 5:` and `""` are refused here, the key shown as it is written."""
+        mark = event.start_mark
+        hint = "keys are names such as `out`, `kernel` or a block's name; write the key as one"
+        if kind is not yaml.ScalarEvent:
+            what = {yaml.SequenceStartEvent: "a list", yaml.MappingStartEvent: "a mapping"}.get(kind, "an alias")
+            raise self.error("bad_key", f"mapping keys must be names, got {what}", mark, hint=hint)
+        tag = event.tag
+        if tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
+            self.check_tag(tag, _STR, mark)
+        if tag is None or tag == "!":
+            tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == "tag:yaml.org,2002:merge":
+            raise self.error("merge_key", "YAML merge keys (<<) are not supported", mark,
+                             hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
+        if tag in _WHAT or tag == _LEADING_ZERO_TAG:
+            reads = _WHAT.get(tag, "an ambiguous number (leading zero)")
+            raise self.error("bad_key", f"mapping keys must be names, got {shown(event.value)}, which YAML reads as "
+                             f"{reads}", mark, hint=hint)  # fmt: skip
+        if not event.value.strip():
+            raise self.error("bad_key", f"mapping keys must be names, got {shown(event.value)} (empty)", mark, hint=hint)
+        return event.value
+
+    def leading_zero(self, event: yaml.ScalarEvent, loc: Loc) -> SpecError:
+        """`017`: YAML 1.1 reads it as octal 15 (`09` as text), YAML 1.2 as 17; archcalc reads neither."""
+        text = event.value.strip()
+        if reason := too_long(text):
+            return self.error("bad_value", f"{shown(text)} is {reason}", event.start_mark, loc=loc,
+                              hint="sizes, counts and budgets are far smaller; check for a typo")  # fmt: skip
+        sign = "-" if text.startswith("-") else ""
+        digits = text.lstrip("+-").replace("_", "").lstrip("0") or "0"
+        octal = all(c in "01234567" for c in digits)
+        reading = f"octal {sign}{int(digits, 8):,}" if octal else f"the text {text!r}"
+        other = "text" if "_" in text else f"{sign}{digits}"  # YAML 1.2 has no `_` in numbers
+        return self.error("bad_value", f"{shown(text)} is ambiguous: it has a leading zero, and YAML 1.1 reads "
+                          f"it as {reading}, YAML 1.2 as {other}", event.start_mark, loc=loc,
+                          hint=f"write it without the leading zero ({sign}{digits}), or quote it to make it text")  # fmt: skip
 
     def construct(self, tag: str, event: yaml.ScalarEvent, loc: Loc) -> Any:
         """A null, boolean, integer or float, read at the door: an integer no longer than the
@@ -195,6 +256,12 @@ class _Builder:
         if tag == _INT and (reason := too_long(text)):
             raise self.error("bad_value", f"{shown(text)} is {reason}", mark, loc=loc,
                              hint="sizes, counts and budgets are far smaller; check for a typo")  # fmt: skip
+        if tag == _INT and _LEADING_ZERO.match(text.strip()):  # `!!int 017`: octal in YAML 1.1 only
+            raise self.leading_zero(event, loc)
+        if tag in (_INT, _FLOAT) and ":" in text:  # `!!int 190:20:30`: base 60 in YAML 1.1 only
+            raise self.error("bad_value", f"{shown(text)} is not {_WHAT[tag]}: YAML 1.1 reads it as a base-60 "
+                             "number, YAML 1.2 as text", mark, loc=loc,
+                             hint=f"write {_WHAT[tag]} in decimal, or quote it with no tag to make it text")  # fmt: skip
         node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
         try:
             value = _CONSTRUCTORS[tag](_scalar, node)
@@ -238,14 +305,7 @@ class _Builder:
                 value = frame.value
             else:
                 if top is not None and top.is_map and top.key is _NO_KEY:  # a mapping expects a key
-                    if kind is not scalar_event:
-                        raise self.error("bad_key", "mapping keys must be plain names", mark)
-                    key = self.scalar(event, top.path)
-                    if key == "<<":
-                        raise self.error("merge_key", "YAML merge keys (<<) are not supported", mark,
-                                         hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
-                    if not isinstance(key, (str, int)) or isinstance(key, bool):
-                        raise self.error("bad_key", f"mapping keys must be names, got {key!r}", mark)
+                    key = self.key(event, kind)
                     if key in top.value:
                         raise self.error("duplicate_key", f"the key {key!r} appears twice in this mapping", mark,
                                          hint="remove one of them")  # fmt: skip

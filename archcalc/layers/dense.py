@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from math import prod
+from math import log2, prod
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from .. import arith
-from ..fields import Finite, Probability, Size
+from ..fields import FLOAT32_TINY, Finite, Probability, Size, real_in
 from ..formulas import Derivation, macs_derivation, params_derivation
 from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 
@@ -94,7 +95,7 @@ class LeakyReLU(Activation):
     """ReLU with a slope for negative inputs."""
 
     kind: Literal["leaky_relu"]  # type: ignore[assignment]
-    negative_slope: Finite = 0.01
+    negative_slope: Finite = 0.01  # any finite slope: a product of finite numbers (a negative one flips the sign)
 
     def describe(self, shape: Shape) -> str:
         return f"slope {self.negative_slope:g}"
@@ -121,8 +122,12 @@ class BatchNorm(Layer):
     mean and variance as buffers, plus torch's int64 `num_batches_tracked` counter."""
 
     kind: Literal["batchnorm"]
-    eps: Finite = 1e-5
-    momentum: Finite = 0.1
+    # torch divides by sqrt(running_var + eps): eps >= float32's smallest normal keeps it finite on a
+    # constant channel (variance 0); running = (1 - momentum) * running + momentum * batch is an
+    # average only for momentum in [0, 1]
+    eps: real_in(FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0"
+                 ) = 1e-5  # type: ignore[valid-type]
+    momentum: real_in(0, 1, why="the running statistics are a weighted average") = 0.1  # type: ignore[valid-type]
     affine: bool = True
     track_running_stats: bool = True
 
@@ -160,9 +165,27 @@ class LocalResponseNorm(Layer):
 
     kind: Literal["lrn"]
     size: Size = 5
-    alpha: Finite = 1e-4
-    beta: Finite = 0.75
-    k: Finite = 1.0
+    # torch: b = a / (k + alpha / size * sum of a^2 over `size` maps) ** beta. With k > 0 and alpha >= 0 the
+    # base is at least k > 0, so the power is real and the division is by a positive number for any input
+    # (k = 0 divides 0 by 0 on a zero input: NaN; a negative base to a fractional beta: NaN); and k ** beta
+    # must not round to 0 in float32 (k=0.5, beta=300 gives NaN), hence `_power_stays_normal`. beta >= 0:
+    # a negative one multiplies instead of normalising (finite, but no longer a response normalisation).
+    alpha: real_in(0, why="a negative alpha can make the base k + alpha * mean(a^2) negative: NaN") = 1e-4  # type: ignore[valid-type]
+    beta: real_in(0, why="the normalisation divides by the base to the power beta") = 0.75  # type: ignore[valid-type]
+    k: real_in(FLOAT32_TINY, why="torch divides a zero input by k ** beta in float32, where a smaller k is 0"
+               ) = 1.0  # type: ignore[valid-type]
+
+    @field_validator("k")
+    @classmethod
+    def _power_stays_normal(cls, k: float, info: ValidationInfo) -> float:
+        beta = info.data.get("beta")
+        if beta is not None and beta * log2(k) < log2(FLOAT32_TINY):  # k ** beta, by logs: never overflows
+            raise PydanticCustomError(
+                "bad_value", "to the power beta must be at least 2^-126 (float32's smallest normal number: torch "
+                "divides a zero input by it), got k={k} and beta={beta}; raise k or lower beta",
+                {"k": repr(k), "beta": repr(beta)},
+            )  # fmt: skip
+        return k
 
     def counts(self, shape: Shape) -> Counts:
         channels, _ = _spatial(shape, self.kind)  # torch normalises across maps: it needs [C, L] or more
