@@ -113,3 +113,37 @@ def test_linear_out_features_are_bounded_at_the_door():
     assert analyze(parse_spec(ok % MAX_SIZE, "edge.yaml")).output_shape == (MAX_SIZE,)
     with pytest.raises(SpecError):
         parse_spec(ok % (MAX_SIZE + 1), "edge.yaml")
+
+
+# every size at the limit, rank 4: a conv3d's MACs are 2^200, the largest counts a spec can reach
+EXTREME = f"""\
+name: extreme
+input: [{MAX_SIZE}, {MAX_SIZE}, {MAX_SIZE}, {MAX_SIZE}]
+layers:
+  - conv: {{out: {MAX_SIZE}, kernel: 1}}
+  - parallel: {{merge: add, branches: [[], []]}}
+"""
+EXTREME_COMMANDS = {
+    "roofline": ["roofline", "{a}", "--batch", str(2**24), "--json"],
+    "check": ["check", "{a}", "--max-macs", "1", "--max-params", "1", "--max-activations", "1B"],
+    "check-json": ["check", "{a}", "--max-macs", "1", "--format", "json"],
+    "memory": ["memory", "{a}"],
+    "params": ["params", "{a}"],
+    "report": ["report", "{a}", "--format", "md", "--format", "json", "--format", "csv", "--format", "html",
+               "-o", "{out}"],
+    "shapes": ["shapes", "{a}", "--explain"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", EXTREME_COMMANDS)
+def test_counts_at_the_limit_print_without_overflow(runner, tmp_path, command):
+    from archcalc.cli import main
+
+    analysis = analyze(parse_spec(EXTREME, "extreme.yaml"))
+    assert analysis.totals.macs == 2**200
+    path = tmp_path / "extreme.yaml"
+    path.write_text(EXTREME)
+    args = [arg.format(a=path, out=tmp_path / "out") for arg in EXTREME_COMMANDS[command]]
+    result = runner.invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == (1 if command.startswith("check") else 0), result.output
+    assert "internal error" not in result.output
