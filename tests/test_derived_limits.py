@@ -147,3 +147,38 @@ def test_counts_at_the_limit_print_without_overflow(runner, tmp_path, command):
     result = runner.invoke(main, args, catch_exceptions=False)
     assert result.exit_code == (1 if command.startswith("check") else 0), result.output
     assert "internal error" not in result.output
+
+
+# receptive-field centres are half-integers: printed exactly (never %g's 1e+09), in text and JSON
+RF_HALF = """\
+name: rf
+input: [1, 3000000000]
+layers:
+  - avgpool: {kernel: 1000000007}
+  - subsample: {kernel: 2}
+"""
+# jumps of 2^39 and padding 2^15 carry the centre past 2^53, where a float has no halves
+RF_PAST_FLOAT = """\
+name: rf
+input: [1, 1099511627776]
+layers:
+  - repeat: {times: 3, layers: [avgpool: {kernel: 8192}]}
+  - conv: {out: 1, kernel: 32768, padding: 32768}
+"""
+
+
+@pytest.mark.parametrize(("text", "centre", "in_json"), [
+    (RF_HALF, "1000000006.5", 1000000006.5),
+    (RF_PAST_FLOAT, "-9007199254740992.5", "-9007199254740992.5"),  # exact text where a float would round
+])  # fmt: skip
+def test_rf_centres_print_exactly(runner, tmp_path, text, centre, in_json):
+    import json
+
+    from archcalc.cli import main
+
+    path = tmp_path / "rf.yaml"
+    path.write_text(text)
+    table = runner.invoke(main, ["rf", str(path)], catch_exceptions=False)
+    assert table.exit_code == 0 and f" {centre} " in table.output and "e+" not in table.output, table.output
+    data = json.loads(runner.invoke(main, ["rf", str(path), "--json"], catch_exceptions=False).stdout)
+    assert data["layers"][-1]["axes"][0]["center"] == in_json
