@@ -331,3 +331,27 @@ def forward_inputs(
     """
     first = (size - 1) * stride - 2 * padding + effective_kernel(kernel, dilation)
     return first, first + stride - 1
+
+
+FLOAT_MAX = 1.7976931348623157e308
+
+
+def ratio(num: int | float, den: int | float) -> float:
+    """num / den as the nearest float, for any integer counts: never OverflowError.
+
+    Python's int / float first converts the int (OverflowError past 2^1024) and int / int fails
+    when the quotient passes the float range; here both are exact (Fraction) and a quotient past
+    it saturates at the largest float. Sizes are bounded (MAX_SIZE), so counts stay far below
+    2^1024 and saturation is only the guard that keeps a report from crashing.
+
+    >>> ratio(10**400, 10**398), ratio(10**400, 1e12) == FLOAT_MAX, ratio(1, 0)
+    (100.0, True, 0.0)
+    """
+    if not den:
+        return 0.0
+    from fractions import Fraction
+
+    exact = Fraction(num) / Fraction(den)
+    if abs(exact) > FLOAT_MAX:
+        return FLOAT_MAX if exact > 0 else -FLOAT_MAX
+    return float(exact)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
+from .arith import ratio
 from .errors import SpecError
 
 SHARE_QUANTITIES = ("units", "params", "connections", "macs")
@@ -19,7 +20,7 @@ QUANTITY_LABELS = {"units": "units", "params": "parameters", "connections": "con
 
 def share(part: int, whole: int) -> float:
     """part / whole as a percentage for display (0 when the whole is 0)."""
-    return 100 * part / whole if whole else 0.0
+    return ratio(100 * part, whole)
 
 
 def depth(analysis: Analysis) -> int:

@@ -19,16 +19,46 @@ from .receptive import AxisField, FieldRow
 OP_NAMES = {"conv": "convolution", "pool": "pooling", "conv_transpose": "transposed convolution"}
 
 
-def number(value: int | Fraction | None) -> int | float | None:
-    """JSON-ready: ints stay exact; a half pixel (a centre) becomes 15.5."""
+def number(value: int | Fraction | None) -> int | float | str | None:
+    """JSON-ready and exact: an integer stays an int; a fraction a float represents exactly (a half
+    pixel, 15.5) becomes that float; any other (a centre past 2^52, a jump of 1/3 after a transposed
+    conv) becomes the exact text `exact_text` writes ("999999999999999.5", "1/3"), never a rounded float.
+
+    >>> number(Fraction(31, 2)), number(Fraction(2**53 + 1, 2)), number(Fraction(1, 3)), number(7)
+    (15.5, '4503599627370496.5', '1/3', 7)
+    """
     if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else float(value)
+        if value.denominator == 1:
+            return int(value)
+        as_float = float(value)
+        return as_float if Fraction(as_float) == value else exact_text(value)
     return value
 
 
+def exact_text(value: Fraction) -> str:
+    """A fraction written exactly: decimal when it terminates (halves, quarters: "999999968.5"),
+    else numerator/denominator ("1/3"); never %g's rounding.
+
+    >>> exact_text(Fraction(1999999937, 2)), exact_text(Fraction(-5, 4)), exact_text(Fraction(2, 3))
+    ('999999968.5', '-1.25', '2/3')
+    """
+    den = value.denominator
+    twos, fives, rest = 0, 0, den
+    while rest % 2 == 0:  # as many steps as the denominator has bits (at most MAX_FIELD's 64)
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:
+        return f"{value.numerator}/{den}"
+    places = max(twos, fives)
+    digits = str(abs(value.numerator) * 10**places // den).rjust(places + 1, "0")
+    return f"{'-' if value < 0 else ''}{digits[:-places]}.{digits[-places:]}"
+
+
 def _text(value: int | Fraction | None) -> str:
-    plain = number(value)
-    return "-" if plain is None else f"{plain:g}" if isinstance(plain, float) else str(plain)
+    if value is None:
+        return "-"
+    return exact_text(value) if isinstance(value, Fraction) and value.denominator != 1 else str(int(value))
 
 
 def _dims(values: tuple) -> str:

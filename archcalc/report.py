@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
+from .arith import ratio
 from .conventions import ARCHCALC, Convention, convention_rows, convention_totals
 from .formulas import volume
 from .layers import Shape
@@ -206,7 +207,7 @@ def params_table(analysis: Analysis) -> TextTable:
     for row in analysis.rows:
         if not (row.params or row.buffers):
             continue
-        share = f"{100 * row.params / t.params:.2f}%" if t.params else ""
+        share = f"{ratio(100 * row.params, t.params):.2f}%" if t.params else ""
         table.add_row(row.path, row.kind, fmt_cell(row.weights), fmt_cell(row.biases), fmt_cell(row.params),
                       fmt_cell(row.buffers + row.counters), share, "yes" if row.trainable else "no")  # fmt: skip
     return table

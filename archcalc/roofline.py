@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from math import prod
 
 from .analysis import Row, dtype_bytes
+from .arith import ratio
 from .training import EVAL_ALIAS_OPS
 
 # ops that move no data: a view (flatten) or the input itself (identity; dropout at inference),
@@ -38,7 +39,7 @@ class Traffic:
     @property
     def intensity(self) -> float:
         """Arithmetic intensity, FLOPs per byte moved (0 for a layer that moves nothing)."""
-        return self.flops / self.bytes if self.bytes else 0.0
+        return ratio(self.flops, self.bytes)
 
 
 def traffic(row: Row, dtype: str = "fp32", batch: int = 1) -> Traffic:
@@ -91,7 +92,7 @@ def bound(t: Traffic, flops_per_s: float, bytes_per_s: float) -> Bound:
     >>> (b.compute_s, b.memory_s, b.limit)
     (1.0, 0.001, 'compute')
     """
-    return Bound(t, t.flops / flops_per_s, t.bytes / bytes_per_s)
+    return Bound(t, ratio(t.flops, flops_per_s), ratio(t.bytes, bytes_per_s))
 
 
 def ridge_point(flops_per_s: float, bytes_per_s: float) -> float:

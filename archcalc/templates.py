@@ -455,6 +455,84 @@ def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str,
     return templates
 
 
+def _written_nodes(value: Any, templates: dict[str, Template], base: Loc) -> tuple[int, list[tuple[str, Loc]]]:
+    """The nodes `_Expander` places for `value` itself, and each `use:` of a template by its written
+    name with its location: a use site is 4 nodes (the site, its block's kind, name and layers)
+    plus its template's layers, counted by the caller. A use whose name is a `$parameter` or names
+    no template counts as its site only: this is a lower bound, exact where names are written."""
+    nodes = 0
+    uses: list[tuple[str, Loc]] = []
+    stack: list[tuple[Any, Loc]] = [(value, base)]
+    while stack:  # an explicit stack: the data is as deep as YAML allows, the walk stays flat
+        item, loc = stack.pop()
+        nodes += 1
+        if isinstance(item, dict) and "use" in item:
+            name = item["use"]
+            if isinstance(name, str) and name in templates:
+                nodes += 3
+                uses.append((name, loc))
+        elif isinstance(item, dict):
+            nodes += len(item)  # each key is placed, then its value
+            stack.extend(reversed([(v, (*loc, k)) for k, v in item.items()]))  # reversed: uses come in file order
+        elif isinstance(item, list):
+            stack.extend(reversed([(v, (*loc, i)) for i, v in enumerate(item)]))
+    return nodes, uses
+
+
+def _static_sizes(templates: dict[str, Template]) -> dict[str, int] | None:
+    """Each template's expanded size, bottom-up: its own nodes plus, per `use:` inside it, the used
+    template's size (memoised, so a chain of doublings costs its length, not its 2^40 nodes);
+    capped just past MAX_NODES. None when templates use each other in a cycle: expansion reports
+    that (recursive_block) at the use that closes it."""
+    cap = MAX_NODES + 1
+    own = {}
+    for name, template in templates.items():
+        nodes, uses = _written_nodes(template.layers, templates, ("blocks", name, "layers"))
+        own[name] = (nodes - 1, uses)  # the layers list itself is the use site's `layers`, counted there
+    sizes: dict[str, int] = {}
+    for root in templates:
+        active: set[str] = set()
+        stack = [(root, False)]
+        while stack:  # post-order over the use graph, an explicit stack: a chain may be thousands long
+            name, done = stack.pop()
+            nodes, uses = own[name]
+            if done:
+                active.discard(name)
+                sizes[name] = min(cap, nodes + sum(sizes[used] for used, _ in uses))
+            elif name not in sizes:
+                if name in active:
+                    return None
+                active.add(name)
+                stack.append((name, True))
+                stack.extend((used, False) for used in {used for used, _ in uses} if used not in sizes)
+    return sizes
+
+
+def _refuse_oversize(data: dict, templates: dict[str, Template], file: str, positions: dict[Loc, Position]) -> None:
+    """Refuse at once a spec whose blocks, by their written uses alone, expand past MAX_NODES: the
+    cost of this check is the file's length, where expanding would take time up to the limit.
+    Exact where every use names its block as written: the nodes `expand_blocks` would count."""
+    sizes = _static_sizes(templates) if templates else None
+    if sizes is None or "layers" not in data:
+        return
+    nodes, uses = _written_nodes(data["layers"], templates, ("layers",))
+    nodes += 1 + sum(key != "blocks" for key in data)  # the root and each top-level key but `blocks:`
+    total = nodes + sum(sizes[name] for name, _ in uses)
+    if total <= MAX_NODES:
+        return
+    name, loc = max(uses, key=lambda use: sizes[use[0]])
+    while loc and loc not in positions:
+        loc = loc[:-1]
+    alone = sizes[name] + 4
+    raise SpecError(
+        "spec_too_large",
+        f"the blocks expand to more than {MAX_NODES:,} nodes: block '{name}' used here expands to "
+        + (f"more than {MAX_NODES:,} nodes by itself" if sizes[name] > MAX_NODES else f"{alone:,} nodes or more"),
+        hint="check for a template that uses another template many times over: each level multiplies the nodes",
+        file=file, position=positions.get(loc),
+    )  # fmt: skip
+
+
 def expand_blocks(data: dict, file: str, positions: dict[Loc, Position]) -> tuple[dict, dict[Loc, Position], dict[Loc, str]]:
     """Spec data with `blocks:` -> the same data without it, every `use:` replaced by its block.
 
@@ -463,6 +541,7 @@ def expand_blocks(data: dict, file: str, positions: dict[Loc, Position]) -> tupl
     `use:` comes back unchanged.
     """
     templates = _templates(data["blocks"], file, positions) if "blocks" in data else {}
+    _refuse_oversize(data, templates, file, positions)
     expander = _Expander(file, positions, templates)
     out: dict = {}
     expander.place((), ())

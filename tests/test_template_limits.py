@@ -168,3 +168,76 @@ def test_a_parameter_that_is_no_integer_is_named(value):
     err = _error(_expression("w + 1", value))  # type: ignore[arg-type]
     assert err.code == "bad_expression" and err.message.startswith("parameter 'w' is "), err
     assert err.message.endswith("not an integer, in `${w + 1}` in block 'b'") and "used at line 8" in err.note, err
+
+
+def _doubling(levels: int, named: bool = False) -> str:
+    """Block b_i uses b_{i+1} twice (and once more inside a parallel when `named`): 2^levels copies."""
+    blocks = ""
+    for i in range(levels):
+        if named:
+            blocks += (f"  b{i}:\n    layers: [{{use: b{i + 1}, name: l}}, {{use: b{i + 1}, name: r}}, "
+                       f"{{parallel: {{merge: add, branches: [[relu], [{{use: b{i + 1}, name: x}}]]}}}}]\n")  # fmt: skip
+        else:
+            blocks += f"  b{i}:\n    layers: [{{use: b{i + 1}}}, {{use: b{i + 1}}}]\n"
+    blocks += f"  b{levels}:\n    layers: [relu, {{conv: {{out: 3, kernel: 1}}}}]\n"
+    return HEAD + blocks + "layers:\n  - use: b0\n  - {use: b0, name: z}\n"
+
+
+def _no_expansion(monkeypatch) -> None:
+    def expand(*args, **kwargs):
+        raise AssertionError("the spec was expanded before its size was known")
+
+    monkeypatch.setattr(templates._Expander, "expand", expand)
+
+
+def test_doubling_chain_is_refused_before_expanding(monkeypatch):
+    """40 blocks, each using the next twice (a 2 KB file, 2^40 nodes): refused from the templates'
+    sizes, computed bottom-up, without expanding a node (it once took 4.5 s to reach the limit)."""
+    text = _doubling(40)
+    assert len(text) < 2_500
+    _no_expansion(monkeypatch)
+    err = _error(text)
+    assert err.code == "spec_too_large" and "the blocks expand to more than 500,000 nodes" in err.message, err
+    assert "block 'b0' used here expands to more than 500,000 nodes by itself" in err.message, err
+    assert err.position is not None and err.position.line == text.splitlines().index("  - use: b0") + 1
+
+
+def test_doubling_chain_is_refused_at_once_through_the_cli(tmp_path):
+    import subprocess
+    import sys
+
+    from .test_bad_specs import ROOT
+
+    path = tmp_path / "doubling.yaml"
+    path.write_text(_doubling(40))
+    result = subprocess.run([sys.executable, "-m", "archcalc.cli", "shapes", str(path)], capture_output=True,
+                            text=True, timeout=3, cwd=ROOT)  # a generous bound: the check takes milliseconds
+    assert result.returncode == 2 and "error[spec_too_large]" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("levels", [1, 3, 5])
+def test_static_size_is_the_expanded_size(monkeypatch, levels):
+    """Where every use names its block, the static size is exactly what expansion counts: a chain at
+    the limit expands, one node over it is refused before expanding."""
+    text = _doubling(levels, named=True)
+    counted = []
+    init = templates._Expander.__init__
+
+    def record(self, *args):
+        init(self, *args)
+        counted.append(self)
+
+    monkeypatch.setattr(templates._Expander, "__init__", record)
+    parse_spec(text, "t.yaml")
+    nodes = counted[-1].nodes
+    monkeypatch.setattr(templates, "MAX_NODES", nodes)
+    assert parse_spec(text, "t.yaml").name == "t"  # exactly at the limit: expands
+    monkeypatch.setattr(templates, "MAX_NODES", nodes - 1)
+    _no_expansion(monkeypatch)
+    err = _error(text)
+    assert err.code == "spec_too_large" and f"more than {nodes - 1:,} nodes" in err.message, err
+
+
+def test_a_cycle_is_still_reported_as_recursion():
+    text = HEAD + "  a:\n    layers: [{use: b}, {use: b}]\n  b:\n    layers: [{use: a}]\nlayers:\n  - use: a\n"
+    assert _error(text).code == "recursive_block"

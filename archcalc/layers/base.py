@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
+from functools import lru_cache, wraps
 from math import prod
 from typing import Any, ClassVar, NamedTuple, Protocol
 
@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 
 from .. import arith
 from ..errors import LayerError
-from ..fields import LayerName, PadPair
+from ..fields import MAX_SIZE, LayerName, PadPair
 from ..formulas import Derivation, volume, window_formula
 
 Shape = tuple[int, ...]
@@ -172,6 +172,41 @@ class FieldWalker(Protocol):
     def child(self, scope: Any, name: str, field: tuple[str | int, ...]) -> Any: ...
 
 
+def check_shape(out: Shape, what: str = "its output") -> Shape:
+    """Every size a layer or merge derives (channels, features, each spatial dimension) is at
+    most MAX_SIZE, as every size written in a spec is: so each count stays below 2^200 (rank <= 4)
+    and no later step (a float in the roofline, a string of digits) meets an unbounded number.
+
+    >>> check_shape((3, 2**40))
+    (3, 1099511627776)
+    """
+    for axis, n in enumerate(out):
+        if n > MAX_SIZE:
+            name = ("feature count" if len(out) == 1 else "channel count" if axis == 0
+                    else f"size along {SPATIAL_NAMES[len(out) - 1][axis - 1]}")  # fmt: skip
+            # one step from bounded inputs and parameters: below 2^200, so its digits print at once
+            raise LayerError(
+                "too_large",
+                f"the {name} of {what} would be {n:,}, more than the limit of {MAX_SIZE:,} (2^40)",
+                hint="a size this large comes from a chain that grows it (concatenation, transposed convolution, "
+                "flatten of a large volume): shrink the sizes or the repeats",
+            )
+    return out
+
+
+def _bounded(counts: Any) -> Any:
+    """A kind's `counts`, with its output shape checked against MAX_SIZE (`check_shape`)."""
+
+    @wraps(counts)
+    def bounded(self: Any, shape: Shape) -> Counts:
+        result = counts(self, shape)
+        check_shape(result.out_shape)
+        return result
+
+    bounded.bounded = True  # type: ignore[attr-defined]
+    return bounded
+
+
 def _dims_text(values: tuple[int, ...]) -> str:
     return "x".join(str(v) for v in values)
 
@@ -191,6 +226,16 @@ class Layer(BaseModel):
     # containers whose children run on the same input and are merged (parallel, residual); a
     # dataflow walk (archcalc/training.py) starts each child run from the container's input
     forks: ClassVar[bool] = False
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """Every kind's `counts` is the one place a leaf's output shape comes from, for every walk
+        (analysis, explanation, receptive fields, training, the torch builder, the calculator):
+        wrap it once here so no kind can derive a size past MAX_SIZE (`check_shape`)."""
+        super().__pydantic_init_subclass__(**kwargs)
+        own = cls.__dict__.get("counts")
+        if own is not None and not getattr(own, "bounded", False):
+            cls.counts = _bounded(own)  # type: ignore[method-assign]
 
     def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
         counts = self.counts(shape)

@@ -14,7 +14,19 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from ..errors import LayerError
 from ..fields import MAX_ROWS, LayerName, Size
 from ..formulas import Derivation, volume
-from .base import Claim, Counts, FieldWalker, Layer, Shape, TorchCall, Walker, check_claims, layer_claims, unique_names
+from .base import (
+    Claim,
+    Counts,
+    FieldWalker,
+    Layer,
+    Shape,
+    TorchCall,
+    Walker,
+    check_claims,
+    check_shape,
+    layer_claims,
+    unique_names,
+)
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -53,7 +65,13 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
 
 def _merge(kind: str, shapes: list[Shape]) -> Counts:
     """Output of merging branch outputs by channel concatenation, element-wise addition, or
-    element-wise multiplication with broadcasting."""
+    element-wise multiplication with broadcasting; its sizes within MAX_SIZE (`check_shape`)."""
+    counts = _merged(kind, shapes)
+    check_shape(counts.out_shape, f"the {kind} of its branches")
+    return counts
+
+
+def _merged(kind: str, shapes: list[Shape]) -> Counts:
     first = shapes[0]
     listing = ", ".join(str(list(s)) for s in shapes)
     if kind == "mul":

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
+from ..arith import ratio
 from ..checking import BudgetResult, SpecCheck, exit_code
 from ..encode import ci_log_safe, gh_data, gh_prop, json_text, term_text, xml_text
 from ..report import fmt_bytes, fmt_int, fmt_si
@@ -31,9 +32,9 @@ def describe(result: BudgetResult) -> str:
     at = f" at {result.dtype}" if result.dtype else ""
     head = f"{result.budget} ({_origin(result)}): {result.quantity}{at} {fmt_value(result, result.value)}"
     if result.ok:
-        share = f" ({100 * result.value / result.limit:.1f}% of it)" if result.limit else ""
+        share = f" ({ratio(100 * result.value, result.limit):.1f}% of it)" if result.limit else ""
         return f"{head} within the limit {fmt_value(result, result.limit)}{share}"
-    over = f" (+{100 * result.excess / result.limit:.1f}%)" if result.limit else ""
+    over = f" (+{ratio(100 * result.excess, result.limit):.1f}%)" if result.limit else ""
     return f"{head} exceeds the limit {fmt_value(result, result.limit)} by {fmt_value(result, result.excess)}{over}"
 
 
