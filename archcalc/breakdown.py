@@ -7,6 +7,7 @@ in archcalc/render/ only format these values.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +131,12 @@ def build_report(analysis: Analysis, dtype: str = "fp32", measured: Measured | N
 # Measured figures: a generic JSON from a verifier or a benchmark
 
 
+# Every quantity archcalc computes that a measured file may hold: the names static_totals and
+# static_row give (a test holds them to this list). Each is a count (of parameters, MACs, bytes).
+COUNT_NAMES = frozenset({"units", "weights", "biases", "params", "trainable_params", "buffers", "connections",
+                         "macs", "flops", "activation_bytes", "params_bytes"})  # fmt: skip
+
+
 def static_totals(analysis: Analysis, memory: Memory) -> dict[str, int]:
     t = analysis.totals
     return {"units": t.units, "weights": t.weights, "biases": t.biases, "params": t.params,
@@ -144,20 +151,54 @@ def static_row(row: Row, bytes_per_unit: int) -> dict[str, int]:
             "activation_bytes": row.units * bytes_per_unit}  # fmt: skip
 
 
+def json_path(base: str, key: str | int) -> str:
+    """A JSON path as a message shows it: `layers[0]`, `totals.params`, `layers["C 1"]` (keys cut short).
+
+    >>> json_path("layers", "C1"), json_path("totals", "params"), json_path("layers", 2)
+    ('layers["C1"]', 'totals.params', 'layers[2]')
+    """
+    if isinstance(key, int):
+        return f"{base}[{key}]"
+    if base != "layers" and key.isascii() and key.isidentifier():
+        return f"{base}.{key}" if base else key
+    quoted = json.dumps(key if len(key) <= 60 else key[:57] + "...", ensure_ascii=False)
+    return f"{base}[{quoted}]"
+
+
+def _refuse(where: str, what: str, file: str, hint: str | None = None) -> SpecError:
+    return SpecError("bad_measured", f"{where}: {what}", file=file, hint=hint)
+
+
 def _figures(values: Any, static: dict[str, int], where: str, file: str) -> tuple[MeasuredFigure, ...]:
+    """The figures in one object: under a name archcalc computes (COUNT_NAMES), a non-negative integer
+    (a float, even 2.0, is refused: counts are exact); under any other name, a finite non-negative
+    number. A boolean under a count's name is refused; text, null, lists and objects are the tool's
+    own data and ignored (so a verifier's JSON with nested records still reads)."""
     if not isinstance(values, dict):
-        raise SpecError("bad_measured", f"{where} must be a mapping of names to numbers, got {type(values).__name__}",
-                        file=file)  # fmt: skip
+        raise _refuse(where or "the top level", f"must be an object of names to numbers, got {_json_type(values)}",
+                      file)  # fmt: skip
     out = []
     for key, value in values.items():
         if key in ("path", "name"):
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        at = json_path(where, key)
+        if key in COUNT_NAMES:
+            if isinstance(value, bool) or isinstance(value, float):
+                raise _refuse(at, f"is {_json_type(value)} {json.dumps(value)}, but {key} is a count: a "
+                              "non-negative integer", file, hint=f'write the exact count, e.g. "{key}": 61706')  # fmt: skip
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
             continue  # text, lists and nested data are the tool's business, not figures
-        if str(key) in static and value < 0:  # (finite and in range already: measured.py read it)
-            raise SpecError("bad_measured", f"{where}: {key} is {value}, but a count is never negative", file=file)
-        out.append(MeasuredFigure(str(key), value, static.get(str(key))))
+        if isinstance(value, (int, float)) and value < 0:  # (finite and in range already: measured.py read it)
+            raise _refuse(at, f"is {value}, but a measured figure is never negative", file)
+        if isinstance(value, (int, float)):
+            out.append(MeasuredFigure(key, value, static.get(key)))
     return tuple(out)
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a decimal number", str: "a string", list: "a list",
+             dict: "an object", type(None): "null"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
 
 
 def spec_name_of(data: dict) -> str | None:
@@ -175,25 +216,35 @@ def measured_from_dict(data: Any, analysis: Analysis, memory: Memory, file: str)
     mapping path -> {...}. Names archcalc also computes (params, macs, units, ...) are compared.
     """
     if not isinstance(data, dict):
-        raise SpecError("bad_measured", f"a measured JSON is an object, got {type(data).__name__}", file=file)
+        raise SpecError("bad_measured", f"a measured JSON is an object, got {_json_type(data)}", file=file)
     size = dtype_bytes(memory.dtype)
-    totals = _figures(data.get("totals", data), static_totals(analysis, memory), "totals", file)
+    totals = _figures(data.get("totals", data), static_totals(analysis, memory), "totals" if "totals" in data else "",
+                      file)  # fmt: skip
     raw_layers = data.get("layers", [])
     if isinstance(raw_layers, dict):
-        raw_layers = [{"path": path, **(v if isinstance(v, dict) else {})} for path, v in raw_layers.items()]
-    if not isinstance(raw_layers, list):
-        raise SpecError("bad_measured", "`layers` must be a list of {path: ..., ...} or a mapping by path", file=file)
+        entries = [(json_path("layers", path), entry, path) for path, entry in raw_layers.items()]
+    elif isinstance(raw_layers, list):
+        entries = [(json_path("layers", i), entry, None) for i, entry in enumerate(raw_layers)]
+    else:
+        raise _refuse("layers", f"must be a list of {{path: ..., ...}} or an object by path, got "
+                      f"{_json_type(raw_layers)}", file)  # fmt: skip
     rows = {row.path: row for row in analysis.rows}
     layers, unmatched = [], []
-    for i, entry in enumerate(raw_layers):
-        if not isinstance(entry, dict) or not isinstance(entry.get("path", entry.get("name")), str):
-            raise SpecError("bad_measured", f"layers[{i}] needs a `path` naming the layer (e.g. 'conv1')", file=file)
-        path = entry.get("path", entry.get("name"))
+    for where, entry, key_path in entries:
+        if not isinstance(entry, dict):
+            raise _refuse(where, f"must be an object of figures, got {_json_type(entry)}", file)
+        path = key_path if key_path is not None else entry.get("path", entry.get("name"))
+        if not isinstance(path, str):
+            field_name = "path" if "path" in entry else "name"
+            what = "needs a `path` naming the layer (e.g. 'conv1')" if field_name not in entry else \
+                f"`{field_name}` must be a string naming the layer, got {_json_type(path)}"
+            raise _refuse(where, what, file)
         row = rows.get(path)
+        figures = _figures(entry, static_row(row, size) if row else {}, where, file)
         if row is None:
             unmatched.append(path)
             continue
-        layers.append((path, _figures(entry, static_row(row, size), f"layers[{i}]", file)))
+        layers.append((path, figures))
     tool = data.get("tool", data.get("source", ""))
     return Measured(source=file, tool=tool if isinstance(tool, str) else "", totals=totals, layers=tuple(layers),
                     unmatched_layers=tuple(unmatched))  # fmt: skip

@@ -10,6 +10,31 @@ from .encode import term_text
 
 Loc = tuple[str | int, ...]
 
+# The most characters each part of an error shows: every part may quote user text (a key, a name,
+# a file name, a template of 20,000 `$w`), so each is cut here, where every error is rendered, and
+# no line of an error is longer than MAX_ERROR_LINE whatever the input. The message's own words come
+# first, so a cut takes the tail of what it quotes and says how long the whole was.
+FIELD_LIMITS = {"file": 160, "subject": 160, "message": 480, "hint": 300, "note": 600}
+MAX_ERROR_LINE = 1_000
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in `…` and the full length when cut.
+
+    >>> cut("abc", 10), cut("x" * 50, 30)
+    ('abc', 'xxxxxx… (50 characters in all)')
+    """
+    if len(text) <= limit:
+        return text
+    tail = f"… ({len(text):,} characters in all)"
+    return text[: max(limit - len(tail), 0)] + tail
+
+
+def _term(text: str, part: str) -> str:
+    """User text as one terminal field: cut to its limit before encoding (escapes lengthen it) and after."""
+    limit = FIELD_LIMITS[part]
+    return cut(term_text(cut(text, limit)), limit)
+
 
 class ExitCode(IntEnum):
     """Process exit codes; `cli.py` is the only place that uses them."""
@@ -74,31 +99,36 @@ class SpecError(Exception):
     def __str__(self) -> str:
         """Terminal text: every field may carry user text (a key, a file name, a value), so each is
         encoded; the only line breaks are the ones put here, before `hint:` and `note:`."""
-        where = term_text(self.file) if self.file else "archcalc"
+        where = _term(self.file, "file") if self.file else "archcalc"
         if self.position is not None:
             where += f":{self.position.line}:{self.position.column}"
         subject = self.layer or (format_loc(self.loc) if self.loc else None)
-        text = f"{where}: error[{term_text(self.code)}]: "
+        text = f"{where}: error[{_term(self.code, 'subject')}]: "
         if subject:
-            text += f"{term_text(subject)}: "
-        text += term_text(self.message)
+            text += f"{_term(subject, 'subject')}: "
+        text += _term(self.message, "message")
         if self.hint:
-            text += f"\n  hint: {term_text(self.hint)}"
+            text += f"\n  hint: {_term(self.hint, 'hint')}"
         if self.note:
-            text += f"\n  note: {term_text(self.note)}"
+            text += f"\n  note: {_term(self.note, 'note')}"
         return text
 
     def to_dict(self) -> dict:
+        """Plain fields for JSON, each cut to the same limits as the terminal text."""
+
+        def capped(text: str | None, part: str) -> str | None:
+            return None if text is None else cut(text, FIELD_LIMITS[part])
+
         return {
             "code": self.code,
-            "message": self.message,
-            "hint": self.hint,
-            "file": self.file,
+            "message": capped(self.message, "message"),
+            "hint": capped(self.hint, "hint"),
+            "file": capped(self.file, "file"),
             "line": self.position.line if self.position else None,
             "column": self.position.column if self.position else None,
-            "loc": format_loc(self.loc),
-            "layer": self.layer,
-            "note": self.note,
+            "loc": capped(format_loc(self.loc), "subject"),
+            "layer": capped(self.layer, "subject"),
+            "note": capped(self.note, "note"),
         }
 
 

@@ -50,11 +50,15 @@ def too_long(text: str) -> str | None:
 
 
 def flag_int(text: str) -> int:
-    """An integer from a command-line flag: ValueError past MAX_DIGITS digits, before int() reads it.
+    """An integer from a command-line flag: ValueError past MAX_DIGITS digits, before int() reads it,
+    and for any character outside ASCII: int() reads every Unicode digit (`٣`, `３`) and space as its
+    ASCII one, so a flag that looks like one number to a reader could be read as another.
 
     >>> flag_int(" 224 ")
     224
     """
+    if not text.isascii():
+        raise ValueError("only the ASCII digits 0-9 are read in a number")
     if reason := too_long(text):
         raise ValueError(reason)
     return int(text)

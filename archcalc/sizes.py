@@ -34,7 +34,8 @@ _NUMBER = r"(?P<number>\d(?:[\d_,]*\d)?(?:\.\d+)?|\.\d+)"
 
 @cache
 def _pattern() -> re.Pattern[str]:  # compiled on first use: only a spec with a budget reads sizes
-    return re.compile(rf"^\s*{_NUMBER}\s*(?P<suffix>[A-Za-z]*)\s*$")
+    # ASCII: without it \d matches every Unicode digit (`٣`, `３`), which Fraction would read as 3
+    return re.compile(rf"^\s*{_NUMBER}\s*(?P<suffix>[A-Za-z]*)\s*$", re.ASCII)
 
 
 class SizeError(ValueError):

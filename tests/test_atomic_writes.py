@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import builtins
 import os
+import stat
 
 import pytest
 
 from archcalc.cli import main
 from archcalc.commands import files
+from archcalc.errors import SpecError
 
 
 class Interrupted(BaseException):
@@ -202,3 +204,97 @@ def test_a_first_file_that_cannot_be_written_lists_nothing(runner, tmp_path):
     (tmp_path / "lenet5.json").mkdir()
     result = runner.invoke(main, ["report", "lenet5", "--format", "json", "-o", str(tmp_path)], catch_exceptions=False)
     assert result.exit_code == 2 and "error[cannot_write]" in result.output and "written before" not in result.output
+
+
+# --- What is not a regular file is never renamed over or removed ---------------------------------
+
+WRITERS = {
+    "check-o": (["check", "lenet5", "--format", "json", "-o", "{out}"], "out"),
+    "report-o": (["report", "lenet5", "--format", "json", "-o", "{dir}"], "lenet5.json"),
+    "schema-o": (["schema", "-o", "{out}"], "out"),
+    "export-o": (["export", "lenet5", "--to", "torch", "-o", "{out}"], "out"),
+    "bench-json": (["bench", "lenet5", "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0",
+                    "--json", "{out}"], "out"),
+}  # fmt: skip
+
+
+def _writer_args(name, tmp_path, target):
+    args, _ = WRITERS[name]
+    if name in ("export-o", "bench-json"):
+        pytest.importorskip("torch")
+    return [a.format(out=target, dir=tmp_path) for a in args]
+
+
+def _target(name, tmp_path):
+    return tmp_path / WRITERS[name][1]
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_every_writer_writes_into_a_fifo(runner, tmp_path, name):
+    import threading
+
+    target = _target(name, tmp_path)
+    os.mkfifo(target)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(target, "rb").read()), daemon=True)
+    reader.start()
+    result = runner.invoke(main, _writer_args(name, tmp_path, target), catch_exceptions=False)
+    reader.join(timeout=10)  # a replaced FIFO never gets its writer: fail, not hang
+    assert result.exit_code in (0, 1), result.output
+    assert got and got[0], "the reader got nothing"
+    assert stat.S_ISFIFO(os.lstat(target).st_mode), "the FIFO was replaced"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+@pytest.mark.parametrize("via_link", [False, True], ids=["devnull", "link-to-devnull"])
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_every_writer_writes_into_devnull(runner, tmp_path, name, via_link):
+    before = os.stat(os.devnull)
+    assert stat.S_ISCHR(before.st_mode)
+    target = _target(name, tmp_path)
+    if name == "report-o":
+        target.symlink_to(os.devnull)  # a report's file lies in its folder: only a link can be /dev/null
+    elif via_link:
+        target.symlink_to(os.devnull)
+    else:
+        target = type(target)(os.devnull)
+    result = runner.invoke(main, _writer_args(name, tmp_path, target), catch_exceptions=False)
+    after = os.stat(os.devnull)
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev and after.st_ino == before.st_ino
+    assert result.exit_code in (0, 1), result.output
+    if target.is_symlink():
+        assert os.readlink(target) == os.devnull  # the link was written through, not replaced
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_every_writer_refuses_a_socket(runner, tmp_path, name):
+    import socket
+
+    target = _target(name, tmp_path)
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind(str(target))
+        result = runner.invoke(main, _writer_args(name, tmp_path, target), catch_exceptions=False)
+    finally:
+        sock.close()
+    assert result.exit_code == 2, result.output
+    assert "error[cannot_write]" in result.output and "a socket" in result.output
+    assert str(target.name) in result.output
+    assert stat.S_ISSOCK(os.lstat(target).st_mode)
+
+
+def test_a_directory_behind_a_link_is_refused(tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "d")
+    with pytest.raises(SpecError, match="a directory"):
+        files.write_atomic(tmp_path / "out", "x")
+    assert (tmp_path / "out").is_symlink()
+
+
+def test_a_descriptor_link_is_written_through(tmp_path):
+    """`-o /dev/stdout` with stdout on a file: the file gets the text, as a shell's redirection gives it."""
+    target = tmp_path / "stdout.txt"
+    target.write_text("old old old\n")
+    with open(target, "r+") as handle:
+        files.write_atomic(f"/proc/self/fd/{handle.fileno()}", "new\n")
+    assert target.read_text() == "new\n"

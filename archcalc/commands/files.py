@@ -6,12 +6,16 @@ file the CLI writes goes through here: reports, JSON, CSV, JUnit, exported sourc
 
 The new file keeps the mode of the one it replaces. A symbolic link at the output path is
 replaced by the file, never written through: a link planted in an output folder (a pull request
-can add one to reports/) cannot redirect the write to a file elsewhere on the machine.
+can add one to reports/) cannot redirect the write to a file elsewhere on the machine. What is
+not a regular file is never renamed over or removed: a character device or a pipe (`-o /dev/null`,
+a FIFO) and a descriptor link (`-o /dev/stdout`) are written into, as a shell's redirection does;
+a directory, a block device or a socket is refused (error[cannot_write]).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,11 +42,79 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~mask
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _through_descriptor(path: Path) -> bool:
+    """Whether `path` is a link through a process's descriptor table (/dev/stdout -> /proc/self/fd/1,
+    /dev/fd/2): such a link names the descriptor, whatever it is open on, so it is written through
+    (as a shell's `> /dev/stdout` is), never replaced."""
+    hop = path
+    for _ in range(40):  # the kernel's own limit on links followed
+        if str(hop).startswith(("/proc/", "/dev/fd/")):
+            return True
+        if not hop.is_symlink():
+            return False
+        hop = hop.parent / os.readlink(hop)
+    return False
+
+
+def _direct(path: Path) -> bool:
+    """Whether `path` is written into directly rather than replaced: it finally names a character
+    device (/dev/null) or a pipe (a FIFO, a shell's process substitution), or is a descriptor link.
+    Anything else that is not a regular file (a directory, a block device, a socket) is refused:
+    renaming over it or writing into it is never what an output flag means."""
+    try:
+        mode = path.stat().st_mode  # follows links: what the path finally names
+    except OSError:  # nothing there yet, a dangling link, a loop: the atomic replace handles it
+        return False
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return True
+    if stat.S_ISREG(mode):
+        return _through_descriptor(path)
+    raise SpecError("cannot_write", f"cannot write the file: it is {_kind(mode)}, not a file",
+                    file=str(path), hint="name a regular file (or a character device such as /dev/null, or a pipe)")  # fmt: skip
+
+
+@contextmanager
+def _opened_directly(path: Path) -> Iterator[int]:
+    """A descriptor on the existing device, pipe or descriptor link: opened for writing without
+    creating, and never renamed, unlinked or chmod-ed. A regular file behind a descriptor link is
+    truncated first, as a shell's redirection does."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.ftruncate(fd, 0)
+        yield fd
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside `path` for a writer that wants a file name (torch.onnx.export);
-    when the block ends normally it replaces `path` in one step, otherwise it is removed."""
+    when the block ends normally it replaces `path` in one step, otherwise it is removed. A device,
+    pipe or descriptor link at `path` (see _direct) is instead written with what the writer wrote."""
     path = Path(path)
+    if _direct(path):
+        with _staged(path) as tmp:
+            yield tmp
+            with _opened_directly(path) as fd, open(tmp, "rb") as source:
+                while chunk := source.read(1 << 20):
+                    _write_all(fd, chunk)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,7 +132,33 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def _staged(path: Path) -> Iterator[Path]:
+    """A temporary file (in the system's temporary folder) for a writer that needs a name, removed after."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="archcalc-", suffix=".tmp")
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def write_atomic(path: Path | str, text: str) -> None:
-    """Write `text` (UTF-8, '\\n' line ends) to `path`, replacing it in one step."""
+    """Write `text` (UTF-8, '\\n' line ends) to `path`, replacing it in one step; a character device,
+    a pipe or a descriptor link (/dev/null, a FIFO, /dev/stdout) is written into, as a shell would."""
+    path = Path(path)
+    if _direct(path):
+        with _opened_directly(path) as fd:
+            _write_all(fd, text.encode("utf-8"))
+        return
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)

@@ -80,9 +80,10 @@ def github(checks: list[SpecCheck]) -> str:
     for check in checks:
         if check.error is not None:
             line, col = check.where()
-            err = check.error
-            message = (f"{err.layer}: " if err.layer else "") + err.message + (f" (hint: {err.hint})" if err.hint else "")
-            lines.append(_annotation("error", check.file, line, col, f"archcalc: invalid spec [{err.code}]", message))
+            err = check.error.to_dict()  # its user text cut to the limits every error shows
+            message = (f"{err['layer']}: " if err["layer"] else "") + err["message"] + \
+                (f" (hint: {err['hint']})" if err["hint"] else "")
+            lines.append(_annotation("error", check.file, line, col, f"archcalc: invalid spec [{err['code']}]", message))
             continue
         for result in check.results:
             if not result.ok:
@@ -104,7 +105,7 @@ def junit(checks: list[SpecCheck]) -> str:
         tests += 1
         if check.error is not None:
             errors += 1
-            err = ET.SubElement(case, "error", message=xml_text(check.error.message), type=xml_text(check.error.code))
+            err = ET.SubElement(case, "error", message=xml_text(check.error.to_dict()["message"]), type=xml_text(check.error.code))
             err.text = str(check.error)  # terminal text: its fields are encoded, its only line breaks are archcalc's
             continue
         for result in check.results:
