@@ -101,11 +101,12 @@ _WHAT = {_INT: "an integer", _FLOAT: "a number", "tag:yaml.org,2002:bool": "a bo
 _CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
 
 
-# A plain integer written with a leading zero (`017`, `-017`, `0_17`, `09`): YAML 1.1 reads the
-# octal-looking ones as octal (017 is 15) and the rest as text, YAML 1.2 reads them as decimal.
-# Readers disagree, so the spec is refused rather than read as either.
+# A plain integer written with a leading zero and octal digits (`017`, `-017`, `0_17`): YAML 1.1
+# reads it as octal (017 is 15), YAML 1.2 as decimal (17). Readers disagree on the number, so the
+# spec is refused rather than read as either. With an 8 or a 9 (`08`, `019`) YAML 1.1 reads text,
+# as here: a number field refuses it, a text field keeps it (PyYAML writes the string '08' so).
 _LEADING_ZERO_TAG = "tag:archcalc,2026:leading-zero"
-_LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-7_]+$")
 _NOT_SEXAGESIMAL = r"(?!.*:)"  # YAML 1.1's base-60 numbers (190:20:30 is 685,230) are text, as in YAML 1.2
 
 
@@ -234,7 +235,7 @@ class _Builder:
         return event.value
 
     def leading_zero(self, event: yaml.ScalarEvent, loc: Loc) -> SpecError:
-        """`017`: YAML 1.1 reads it as octal 15 (`09` as text), YAML 1.2 as 17; archcalc reads neither."""
+        """`017`: YAML 1.1 reads it as octal 15, YAML 1.2 as 17; archcalc reads neither."""
         text = event.value.strip()
         if reason := too_long(text):
             return self.error("bad_value", f"{shown(text)} is {reason}", event.start_mark, loc=loc,
