@@ -282,7 +282,14 @@ def clear_caches() -> None:
 
 
 def walk_spec(spec: Spec, walk: Callable[[], Any]) -> Any:
-    """Run a walk over a spec's layers; a SpecError gets the spec file's line and column."""
+    """Run a walk over a spec's layers; a SpecError gets the spec file's line and column.
+
+    Every walk (analysis, receptive fields, explanations, the training flow) is refused here, before
+    it starts, when the spec has more rows than MAX_ROWS: counted from the spec, not by walking."""
+    rows = sum(layer.rows() for layer in spec.layers)
+    if rows > MAX_ROWS:
+        raise SpecError("too_many_layers", f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
+                        file=spec._source.file if spec._source else None, hint="use fewer or smaller repeats")  # fmt: skip
     try:
         return walk()
     except SpecError as err:
@@ -297,10 +304,6 @@ def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
     cannot be applied to what reaches it.
     """
     shape = tuple(input_shape or spec.input)
-    rows = sum(layer.rows() for layer in spec.layers)
-    if rows > MAX_ROWS:
-        raise SpecError("too_many_layers", f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
-                        file=spec._source.file if spec._source else None, hint="use fewer or smaller repeats")  # fmt: skip
     walker = _Walker()
     walk_spec(spec, lambda: walker.run(spec.layers, shape, ROOT, ("layers",)))
     rows = tuple(walker.rows)
