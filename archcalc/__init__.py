@@ -27,16 +27,32 @@ from typing import TYPE_CHECKING
 # name: importing a submodule sets the package attribute to the module, which would shadow a
 # lazily bound function of that name (hence analysis.py, not analyze.py).
 _EXPORTS: dict[str, str] = {
-    "Analysis": "analysis", "Memory": "analysis", "Row": "analysis", "Totals": "analysis",
-    "analyze": "analysis", "dtype_bytes": "analysis", "explain": "explanation",
-    "ConvResult": "calculator", "DimSolve": "calculator", "conv_arithmetic": "calculator",
-    "conv_output": "calculator", "solve_conv": "calculator", "transposed_output": "calculator",
-    "ExitCode": "errors", "SpecError": "errors",
-    "KINDS": "layers", "Counts": "layers", "Layer": "layers",
-    "bundled_names": "loader", "load_spec": "loader", "parse_spec": "loader",
-    "AxisField": "receptive", "FieldRow": "receptive", "receptive_fields": "receptive",
+    "Analysis": "analysis",
+    "Memory": "analysis",
+    "Row": "analysis",
+    "Totals": "analysis",
+    "analyze": "analysis",
+    "dtype_bytes": "analysis",
+    "explain": "explanation",
+    "ConvResult": "calculator",
+    "DimSolve": "calculator",
+    "conv_arithmetic": "calculator",
+    "conv_output": "calculator",
+    "solve_conv": "calculator",
+    "transposed_output": "calculator",
+    "ExitCode": "errors",
+    "SpecError": "errors",
+    "KINDS": "layers",
+    "Counts": "layers",
+    "Layer": "layers",
+    "bundled_names": "loader",
+    "load_spec": "loader",
+    "parse_spec": "loader",
+    "AxisField": "receptive",
+    "FieldRow": "receptive",
+    "receptive_fields": "receptive",
     "Spec": "spec",
-}  # fmt: skip
+}
 
 __all__ = [
     "KINDS",

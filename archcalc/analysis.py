@@ -248,24 +248,38 @@ class _Walker:
 
     def _check_room(self, more: int) -> None:
         if len(self.rows) + more > MAX_ROWS:  # nested repeats multiply: stop at the limit, not at the end
-            raise LayerError("too_many_layers", f"the network has more than {MAX_ROWS:,} layers",
-                             hint="use fewer or smaller repeats")  # fmt: skip
+            raise LayerError(
+                "too_many_layers", f"the network has more than {MAX_ROWS:,} layers", hint="use fewer or smaller repeats"
+            )
 
     def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
         self._check_room(1)
         macs = counts.macs
         self.rows.append(
             Row(
-                ".".join(scope.path), kind, summary, len(scope.path) - 1, scope.trainable, in_shape,
-                counts.out_shape, counts.units, counts.weights, counts.biases, counts.buffers, counts.counters,
-                counts.connections, macs,
+                ".".join(scope.path),
+                kind,
+                summary,
+                len(scope.path) - 1,
+                scope.trainable,
+                in_shape,
+                counts.out_shape,
+                counts.units,
+                counts.weights,
+                counts.biases,
+                counts.buffers,
+                counts.counters,
+                counts.connections,
+                macs,
                 counts.connections if counts.padded_connections is None else counts.padded_connections,
-                counts.op, counts.bias_adds, counts.elementwise_adds,
+                counts.op,
+                counts.bias_adds,
+                counts.elementwise_adds,
                 macs if counts.macs_on_output is None else counts.macs_on_output,
                 prod(in_shape) if counts.op_in_elements is None else counts.op_in_elements,
                 counts.unshared_bias,
             )
-        )  # fmt: skip
+        )
 
 
 ROOT = Scope((), (), True)
@@ -288,8 +302,12 @@ def walk_spec(spec: Spec, walk: Callable[[], Any]) -> Any:
     it starts, when the spec has more rows than MAX_ROWS: counted from the spec, not by walking."""
     rows = sum(layer.rows() for layer in spec.layers)
     if rows > MAX_ROWS:
-        raise SpecError("too_many_layers", f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
-                        file=spec._source.file if spec._source else None, hint="use fewer or smaller repeats")  # fmt: skip
+        raise SpecError(
+            "too_many_layers",
+            f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
+            file=spec._source.file if spec._source else None,
+            hint="use fewer or smaller repeats",
+        )
     try:
         return walk()
     except SpecError as err:
@@ -308,4 +326,3 @@ def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
     walk_spec(spec, lambda: walker.run(spec.layers, shape, ROOT, ("layers",)))
     rows = tuple(walker.rows)
     return Analysis(spec=spec, input_shape=shape, rows=rows, totals=_sum(rows))
-

@@ -316,9 +316,7 @@ def uncovered_positions(
     return Gaps(unread(0, size - 1), tuple(found), more, unread(size - 1, size - 1) == 1)
 
 
-def forward_inputs(
-    size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1
-) -> tuple[int, int]:
+def forward_inputs(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> tuple[int, int]:
     """Input sizes (first, last) of the forward convolution that a transposed conv inverts.
 
     A convolution (K, S, P, D) maps every input size in [o, o + S - 1], o = (i - 1)*S - 2P +

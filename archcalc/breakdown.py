@@ -133,22 +133,52 @@ def build_report(analysis: Analysis, dtype: str = "fp32", measured: Measured | N
 
 # Every quantity archcalc computes that a measured file may hold: the names static_totals and
 # static_row give (a test holds them to this list). Each is a count (of parameters, MACs, bytes).
-COUNT_NAMES = frozenset({"units", "weights", "biases", "params", "trainable_params", "buffers", "connections",
-                         "macs", "flops", "activation_bytes", "params_bytes"})  # fmt: skip
+COUNT_NAMES = frozenset(
+    {
+        "units",
+        "weights",
+        "biases",
+        "params",
+        "trainable_params",
+        "buffers",
+        "connections",
+        "macs",
+        "flops",
+        "activation_bytes",
+        "params_bytes",
+    }
+)
 
 
 def static_totals(analysis: Analysis, memory: Memory) -> dict[str, int]:
     t = analysis.totals
-    return {"units": t.units, "weights": t.weights, "biases": t.biases, "params": t.params,
-            "trainable_params": t.trainable_params, "buffers": t.buffers, "connections": t.connections,
-            "macs": t.macs, "flops": t.flops, "activation_bytes": memory.activations,
-            "params_bytes": memory.params}  # fmt: skip
+    return {
+        "units": t.units,
+        "weights": t.weights,
+        "biases": t.biases,
+        "params": t.params,
+        "trainable_params": t.trainable_params,
+        "buffers": t.buffers,
+        "connections": t.connections,
+        "macs": t.macs,
+        "flops": t.flops,
+        "activation_bytes": memory.activations,
+        "params_bytes": memory.params,
+    }
 
 
 def static_row(row: Row, bytes_per_unit: int) -> dict[str, int]:
-    return {"units": row.units, "weights": row.weights, "biases": row.biases, "params": row.params,
-            "buffers": row.buffers, "connections": row.connections, "macs": row.macs, "flops": row.flops,
-            "activation_bytes": row.units * bytes_per_unit}  # fmt: skip
+    return {
+        "units": row.units,
+        "weights": row.weights,
+        "biases": row.biases,
+        "params": row.params,
+        "buffers": row.buffers,
+        "connections": row.connections,
+        "macs": row.macs,
+        "flops": row.flops,
+        "activation_bytes": row.units * bytes_per_unit,
+    }
 
 
 def json_path(base: str, key: str | int) -> str:
@@ -175,8 +205,9 @@ def _figures(values: Any, static: dict[str, int], where: str, file: str) -> tupl
     number. A boolean under a count's name is refused; text, null, lists and objects are the tool's
     own data and ignored (so a verifier's JSON with nested records still reads)."""
     if not isinstance(values, dict):
-        raise _refuse(where or "the top level", f"must be an object of names to numbers, got {_json_type(values)}",
-                      file)  # fmt: skip
+        raise _refuse(
+            where or "the top level", f"must be an object of names to numbers, got {_json_type(values)}", file
+        )
     out = []
     for key, value in values.items():
         if key in ("path", "name"):
@@ -184,8 +215,12 @@ def _figures(values: Any, static: dict[str, int], where: str, file: str) -> tupl
         at = json_path(where, key)
         if key in COUNT_NAMES:
             if isinstance(value, bool) or isinstance(value, float):
-                raise _refuse(at, f"is {_json_type(value)} {json.dumps(value)}, but {key} is a count: a "
-                              "non-negative integer", file, hint=f'write the exact count, e.g. "{key}": 61706')  # fmt: skip
+                raise _refuse(
+                    at,
+                    f"is {_json_type(value)} {json.dumps(value)}, but {key} is a count: a non-negative integer",
+                    file,
+                    hint=f'write the exact count, e.g. "{key}": 61706',
+                )
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             continue  # text, lists and nested data are the tool's business, not figures
         if isinstance(value, (int, float)) and value < 0:  # (finite and in range already: measured.py read it)
@@ -196,8 +231,15 @@ def _figures(values: Any, static: dict[str, int], where: str, file: str) -> tupl
 
 
 def _json_type(value: Any) -> str:
-    names = {bool: "a boolean", int: "an integer", float: "a decimal number", str: "a string", list: "a list",
-             dict: "an object", type(None): "null"}  # fmt: skip
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a decimal number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -218,16 +260,18 @@ def measured_from_dict(data: Any, analysis: Analysis, memory: Memory, file: str)
     if not isinstance(data, dict):
         raise SpecError("bad_measured", f"a measured JSON is an object, got {_json_type(data)}", file=file)
     size = dtype_bytes(memory.dtype)
-    totals = _figures(data.get("totals", data), static_totals(analysis, memory), "totals" if "totals" in data else "",
-                      file)  # fmt: skip
+    totals = _figures(
+        data.get("totals", data), static_totals(analysis, memory), "totals" if "totals" in data else "", file
+    )
     raw_layers = data.get("layers", [])
     if isinstance(raw_layers, dict):
         entries = [(json_path("layers", path), entry, path) for path, entry in raw_layers.items()]
     elif isinstance(raw_layers, list):
         entries = [(json_path("layers", i), entry, None) for i, entry in enumerate(raw_layers)]
     else:
-        raise _refuse("layers", f"must be a list of {{path: ..., ...}} or an object by path, got "
-                      f"{_json_type(raw_layers)}", file)  # fmt: skip
+        raise _refuse(
+            "layers", f"must be a list of {{path: ..., ...}} or an object by path, got {_json_type(raw_layers)}", file
+        )
     rows = {row.path: row for row in analysis.rows}
     layers, unmatched = [], []
     for where, entry, key_path in entries:
@@ -236,8 +280,11 @@ def measured_from_dict(data: Any, analysis: Analysis, memory: Memory, file: str)
         path = key_path if key_path is not None else entry.get("path", entry.get("name"))
         if not isinstance(path, str):
             field_name = "path" if "path" in entry else "name"
-            what = "needs a `path` naming the layer (e.g. 'conv1')" if field_name not in entry else \
-                f"`{field_name}` must be a string naming the layer, got {_json_type(path)}"
+            what = (
+                "needs a `path` naming the layer (e.g. 'conv1')"
+                if field_name not in entry
+                else f"`{field_name}` must be a string naming the layer, got {_json_type(path)}"
+            )
             raise _refuse(where, what, file)
         row = rows.get(path)
         figures = _figures(entry, static_row(row, size) if row else {}, where, file)
@@ -246,5 +293,10 @@ def measured_from_dict(data: Any, analysis: Analysis, memory: Memory, file: str)
             continue
         layers.append((path, figures))
     tool = data.get("tool", data.get("source", ""))
-    return Measured(source=file, tool=tool if isinstance(tool, str) else "", totals=totals, layers=tuple(layers),
-                    unmatched_layers=tuple(unmatched))  # fmt: skip
+    return Measured(
+        source=file,
+        tool=tool if isinstance(tool, str) else "",
+        totals=totals,
+        layers=tuple(layers),
+        unmatched_layers=tuple(unmatched),
+    )

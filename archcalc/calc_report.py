@@ -81,8 +81,10 @@ def conv_lines(result: ConvResult) -> list[str]:
     lines.append(f"PyTorch: {result.torch}")
     cost = result.cost
     if cost is not None:
-        lines.append(f"weights {cost.weights:,} + biases {cost.biases:,} = parameters {cost.params:,}"
-                     + (f" (groups {cost.groups})" if cost.groups != 1 else ""))  # fmt: skip
+        lines.append(
+            f"weights {cost.weights:,} + biases {cost.biases:,} = parameters {cost.params:,}"
+            + (f" (groups {cost.groups})" if cost.groups != 1 else "")
+        )
         lines.extend(f"  {d.formula}" for d in cost.derivations if d.what == "parameters")
         lines.append(f"MACs: {cost.macs:,} multiply-accumulates = FLOPs (2 per MAC): {2 * cost.macs:,}")
         lines.extend(f"  {d.formula}" for d in cost.derivations if d.what == "MACs")
@@ -102,7 +104,11 @@ def conv_dict(result: ConvResult) -> dict[str, Any]:
 def _solution_text(unknown: str, sol: Any) -> str:
     if unknown == "padding":
         before, after = sol.padding
-        value = f"padding {before}" if before == after else f"padding {before},{after} (any split summing to {before + after})"
+        value = (
+            f"padding {before}"
+            if before == after
+            else f"padding {before},{after} (any split summing to {before + after})"
+        )
     elif unknown == "stride":
         value = f"stride {sol.stride}"
     else:
@@ -130,12 +136,16 @@ def solve_lines(solves: tuple[DimSolve, ...]) -> list[str]:
             continue
         count = solve.count
         listed = solve.solutions
-        lines.append(f"{head}: {count:,} solution{'s' if count > 1 else ''}" + (" (and more)" if solve.open_from else ""))
+        lines.append(
+            f"{head}: {count:,} solution{'s' if count > 1 else ''}" + (" (and more)" if solve.open_from else "")
+        )
         if count > len(listed):  # the first ones and the last are listed; every value between them solves
             lines.extend(_solution_text(solve.unknown, sol) for sol in listed[:-1])
             how = "with its own output_padding" if listed[-1].output_padding != listed[-2].output_padding else "alike"
-            lines.append(f"  ... {count - len(listed):,} more: every {solve.unknown} from {_value(solve.unknown, listed[-2]) + 1:,}"
-                         f" to {_value(solve.unknown, listed[-1]) - 1:,}, {how}")  # fmt: skip
+            lines.append(
+                f"  ... {count - len(listed):,} more: every {solve.unknown} from {_value(solve.unknown, listed[-2]) + 1:,}"
+                f" to {_value(solve.unknown, listed[-1]) - 1:,}, {how}"
+            )
             listed = listed[-1:]
         lines.extend(_solution_text(solve.unknown, sol) for sol in listed)
         if solve.open_from is not None:
@@ -178,8 +188,15 @@ def _per_axis(axes: tuple[AxisField, ...], attr: str) -> str:
 def rf_table(title: str, input_shape: tuple[int, ...], rows: tuple[FieldRow, ...]) -> Table:
     """Layer, output volume, field size, jump, start and centre of unit 0 (HxW when they differ)."""
     table = Table(title=title, header_style="bold")
-    for name, justify in (("layer", "left"), ("kind", "left"), ("output (HxWxC)", "right"), ("RF size", "right"),
-                          ("jump", "right"), ("start", "right"), ("centre", "right")):  # fmt: skip
+    for name, justify in (
+        ("layer", "left"),
+        ("kind", "left"),
+        ("output (HxWxC)", "right"),
+        ("RF size", "right"),
+        ("jump", "right"),
+        ("start", "right"),
+        ("centre", "right"),
+    ):
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     table.add_row("input", "", volume(input_shape), "1", "1", "0", "0", style="dim")
     for row in rows:
@@ -205,10 +222,16 @@ def rf_dict(rows: tuple[FieldRow, ...], axis_names: tuple[str, ...]) -> list[dic
             "kind": row.kind,
             "output_shape": list(row.out_shape),
             "axes": [
-                {"axis": name, "size": number(a.size), "jump": number(a.jump), "start": number(a.start),
-                 "center": number(a.center), "whole_input": a.whole}
+                {
+                    "axis": name,
+                    "size": number(a.size),
+                    "jump": number(a.jump),
+                    "start": number(a.start),
+                    "center": number(a.center),
+                    "whole_input": a.whole,
+                }
                 for name, a in zip(axis_names, row.axes)
-            ],  # fmt: skip
+            ],
             "note": row.note,
         }
         for row in rows

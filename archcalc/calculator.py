@@ -98,9 +98,10 @@ def _per_dim(value: Any, dims: int, name: str) -> tuple:
         return values * dims
     if len(values) != dims:
         raise SpecError(
-            "wrong_rank", f"{name} has {len(values)} values but the input has {dims} dimension(s)",
+            "wrong_rank",
+            f"{name} has {len(values)} values but the input has {dims} dimension(s)",
             hint=f"give one value or {dims} values (e.g. {'x'.join(['3'] * dims)})",
-        )  # fmt: skip
+        )
     return values
 
 
@@ -180,22 +181,39 @@ def conv_arithmetic(
         raise SpecError("wrong_rank", f"the input has {dims} dimensions; give 1 to 3 (e.g. 227 or 227x227)")
     c_in, c_out = channels or (groups, groups)
     shape = (c_in, *sizes)
-    common = {"kernel_size": list(_per_dim(kernel, dims, "kernel")), "stride": list(_per_dim(stride, dims, "stride")),
-              "dilation": list(_per_dim(dilation, dims, "dilation"))}  # fmt: skip
+    common = {
+        "kernel_size": list(_per_dim(kernel, dims, "kernel")),
+        "stride": list(_per_dim(stride, dims, "stride")),
+        "dilation": list(_per_dim(dilation, dims, "dilation")),
+    }
     try:
         if op == "conv_transpose":
             if isinstance(padding, str) and padding != "valid":
-                raise SpecError("bad_value", "a transposed convolution takes padding as a number per dimension",
-                                hint="give --padding N (or N per dimension, e.g. 1x0)")  # fmt: skip
+                raise SpecError(
+                    "bad_value",
+                    "a transposed convolution takes padding as a number per dimension",
+                    hint="give --padding N (or N per dimension, e.g. 1x0)",
+                )
             pad = 0 if padding == "valid" else padding
             pads = _per_dim(pad, dims, "padding")
             if any(isinstance(p, (tuple, list)) for p in pads):
-                raise SpecError("bad_value", "a transposed convolution pads both sides alike (PyTorch's padding)",
-                                hint="give one number per dimension")  # fmt: skip
-            layer = _build(ConvTranspose, {"kind": "conv_transpose", "out_channels": c_out, "groups": groups,
-                                           "bias": bias, "padding": list(pads),
-                                           "output_padding": list(_per_dim(output_padding, dims, "output_padding")),
-                                           **common})  # fmt: skip
+                raise SpecError(
+                    "bad_value",
+                    "a transposed convolution pads both sides alike (PyTorch's padding)",
+                    hint="give one number per dimension",
+                )
+            layer = _build(
+                ConvTranspose,
+                {
+                    "kind": "conv_transpose",
+                    "out_channels": c_out,
+                    "groups": groups,
+                    "bias": bias,
+                    "padding": list(pads),
+                    "output_padding": list(_per_dim(output_padding, dims, "output_padding")),
+                    **common,
+                },
+            )
             return _transposed(layer, shape, channels is not None)
         fields = {**common, "padding": _padding_field(padding, dims)}
         if op == "pool":
@@ -211,28 +229,50 @@ def _cost(layer: Any, shape: tuple[int, ...]) -> LayerCost:
     counts = layer.counts(shape)
     groups = layer.group_count(shape[0])
     return LayerCost(
-        in_channels=shape[0], out_channels=layer.out_channels, groups=groups, weights=counts.weights,
-        biases=counts.biases, units=counts.units, connections=counts.connections, macs=counts.macs,
+        in_channels=shape[0],
+        out_channels=layer.out_channels,
+        groups=groups,
+        weights=counts.weights,
+        biases=counts.biases,
+        units=counts.units,
+        connections=counts.connections,
+        macs=counts.macs,
         derivations=layer.explain(shape)[-2:],  # the parameters and MACs lines
-    )  # fmt: skip
+    )
 
 
-def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil_mode: bool, costed: bool) -> ConvResult:
+def _windowed(
+    op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil_mode: bool, costed: bool
+) -> ConvResult:
     win = layer.window(shape)
     dims = len(win.sizes)
     names = SPATIAL_NAMES[dims]
     results, notes = [], []
-    for axis, n, k, s, d, (pb, pa), out in zip(names, win.sizes, win.kernel, win.stride, win.dilation, win.padding, win.out):
+    for axis, n, k, s, d, (pb, pa), out in zip(
+        names, win.sizes, win.kernel, win.stride, win.dilation, win.padding, win.out
+    ):
         room = n + pb + pa - arith.effective_kernel(k, d)
         gaps = arith.Gaps(0, (), False, False)
         if not (ceil_mode and room % s):
             gaps = arith.uncovered_positions(n, out, k, s, pb, d, runs=UNCOVERED_RUNS)
-        results.append(DimResult(
-            axis=axis, size=n, kernel=k, stride=s, dilation=d, pad_before=pb, pad_after=pa, output=out,
-            formula=formulas.window_formula(n, k, s, pb, pa, d, out, ceil_mode), remainder=room % s,
-            uncovered=gaps.runs, uncovered_total=gaps.total, uncovered_more=gaps.more,
-            same_split=(pb, pa) if padding == "same" else None,
-        ))  # fmt: skip
+        results.append(
+            DimResult(
+                axis=axis,
+                size=n,
+                kernel=k,
+                stride=s,
+                dilation=d,
+                pad_before=pb,
+                pad_after=pa,
+                output=out,
+                formula=formulas.window_formula(n, k, s, pb, pa, d, out, ceil_mode),
+                remainder=room % s,
+                uncovered=gaps.runs,
+                uncovered_total=gaps.total,
+                uncovered_more=gaps.more,
+                same_split=(pb, pa) if padding == "same" else None,
+            )
+        )
         where = f"{axis}: " if dims > 1 else ""
         if room % s:
             text = f"{where}(W - K + P) = {n} - {arith.effective_kernel(k, d)} + {pb + pa} = {room} is not divisible by the stride {s} (remainder {room % s})"
@@ -243,10 +283,14 @@ def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil
             notes.append(text)
         if gaps.total:
             listed = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps.runs) + (" ..." if gaps.more else "")
-            notes.append(f"{where}input positions {listed} (1-based; {gaps.total} of {n}) are never covered by any window")
+            notes.append(
+                f"{where}input positions {listed} (1-based; {gaps.total} of {n}) are never covered by any window"
+            )
         if padding == "same":
-            notes.append(f"{where}SAME pads {pb + pa} = {pb} before + {pa} after (TensorFlow puts the odd one "
-                         f"after: right/bottom); output ceil({n}/{s}) = {out}")  # fmt: skip
+            notes.append(
+                f"{where}SAME pads {pb + pa} = {pb} before + {pa} after (TensorFlow puts the odd one "
+                f"after: right/bottom); output ceil({n}/{s}) = {out}"
+            )
     kind = "MaxPool" if op == "pool" else "Conv"
     name = f"{kind}{dims}d"
     symmetric = all(pb == pa for pb, pa in win.padding)
@@ -265,18 +309,24 @@ def _windowed(op: Op, layer: Any, shape: tuple[int, ...], padding: PadSpec, ceil
         call = f"{_pad_call(dims, win.padding)} then {call}  (or F.pad(x, {torch_pad(win.padding)}))"
         shifted = tuple(max(p) for p in win.padding)
         try:
-            same_size = all(arith.window_output_size(n, k, s, p, p, d, ceil_mode) == o for n, k, s, p, d, o in
-                            zip(win.sizes, win.kernel, win.stride, shifted, win.dilation, win.out))  # fmt: skip
+            same_size = all(
+                arith.window_output_size(n, k, s, p, p, d, ceil_mode) == o
+                for n, k, s, p, d, o in zip(win.sizes, win.kernel, win.stride, shifted, win.dilation, win.out)
+            )
         except LayerError:
             same_size = False
         if same_size:
-            notes.append(f"symmetric padding={_torch_value(shifted)} gives the same size, but every window shifts "
-                         "by one position, so the values differ from TensorFlow's")  # fmt: skip
+            notes.append(
+                f"symmetric padding={_torch_value(shifted)} gives the same size, but every window shifts "
+                "by one position, so the values differ from TensorFlow's"
+            )
     elif padding == "same" and op == "conv" and all(s == 1 for s in win.stride):
         call += "  (or padding='same', PyTorch's stride-1 SAME, extra pad after as in TensorFlow)"
     if padding == "same" and op == "pool":
-        notes.append("TensorFlow's SAME pooling ignores the padding: for max pooling pad with -inf "
-                     "(F.pad(x, ..., value=float('-inf'))), for average pooling use count_include_pad=False")  # fmt: skip
+        notes.append(
+            "TensorFlow's SAME pooling ignores the padding: for max pooling pad with -inf "
+            "(F.pad(x, ..., value=float('-inf'))), for average pooling use count_include_pad=False"
+        )
     if op == "pool":
         call += f"  (nn.AvgPool{dims}d alike)"
     cost = _cost(layer, shape) if costed and op == "conv" else None
@@ -288,33 +338,61 @@ def _transposed(layer: ConvTranspose, shape: tuple[int, ...], costed: bool) -> C
     sizes = shape[1:]
     dims = len(sizes)
     results, notes = [], []
-    for axis, n, k, s, p, op, d, out in zip(SPATIAL_NAMES[dims], sizes, geo["kernel_size"], geo["stride"],
-                                            geo["padding"], geo["output_padding"], geo["dilation"], geo["out"]):  # fmt: skip
+    for axis, n, k, s, p, op, d, out in zip(
+        SPATIAL_NAMES[dims],
+        sizes,
+        geo["kernel_size"],
+        geo["stride"],
+        geo["padding"],
+        geo["output_padding"],
+        geo["dilation"],
+        geo["out"],
+    ):
         first, last = arith.forward_inputs(n, k, s, p, d)
-        results.append(DimResult(
-            axis=axis, size=n, kernel=k, stride=s, dilation=d, pad_before=p, pad_after=p, output=out,
-            formula=formulas.transposed_formula(n, k, s, p, op, d, out), output_padding=op,
-            forward_inputs=(first, last),
-        ))  # fmt: skip
+        results.append(
+            DimResult(
+                axis=axis,
+                size=n,
+                kernel=k,
+                stride=s,
+                dilation=d,
+                pad_before=p,
+                pad_after=p,
+                output=out,
+                formula=formulas.transposed_formula(n, k, s, p, op, d, out),
+                output_padding=op,
+                forward_inputs=(first, last),
+            )
+        )
         where = f"{axis}: " if dims > 1 else ""
         forward = f"a convolution with kernel {k}, stride {s}, padding {p}" + (f", dilation {d}" if d > 1 else "")
         if first == last:
             notes.append(f"{where}the transpose of {forward}, which maps {first} -> {n}")
             continue
-        text = (f"{where}the transpose of {forward}; that convolution maps every input size from {first} to {last} "
-                f"to {n} (floor division by the stride), so the size to restore is ambiguous: output_padding "
-                f"0..{last - first} picks {first}..{last}")  # fmt: skip
+        text = (
+            f"{where}the transpose of {forward}; that convolution maps every input size from {first} to {last} "
+            f"to {n} (floor division by the stride), so the size to restore is ambiguous: output_padding "
+            f"0..{last - first} picks {first}..{last}"
+        )
         if out > last:
             back = arith.window_output_size(out, k, s, p, p, d)
             text += f"; output_padding {op} gives {out}, which the convolution maps to {back}, not {n}"
         else:
             text += f" (here {op} -> {out})"
         notes.append(text)
-    call = _torch_call(f"ConvTranspose{dims}d", [str(shape[0]) if costed else "C_in",
-                                                 str(layer.out_channels) if costed else "C_out"],
-                       {"kernel_size": geo["kernel_size"], "stride": geo["stride"], "padding": geo["padding"],
-                        "output_padding": geo["output_padding"], "groups": (layer.group_count(shape[0]),),
-                        "bias": None if layer.bias else False, "dilation": geo["dilation"]})  # fmt: skip
+    call = _torch_call(
+        f"ConvTranspose{dims}d",
+        [str(shape[0]) if costed else "C_in", str(layer.out_channels) if costed else "C_out"],
+        {
+            "kernel_size": geo["kernel_size"],
+            "stride": geo["stride"],
+            "padding": geo["padding"],
+            "output_padding": geo["output_padding"],
+            "groups": (layer.group_count(shape[0]),),
+            "bias": None if layer.bias else False,
+            "dilation": geo["dilation"],
+        },
+    )
     cost = _cost(layer, shape) if costed else None
     return ConvResult(op="conv_transpose", dims=tuple(results), notes=tuple(notes), torch=call, cost=cost)
 
@@ -339,8 +417,9 @@ def conv_output(
     >>> conv_output(13, 6, stride=5, padding="same")
     3
     """
-    result = conv_arithmetic(input, kernel, stride, padding, dilation, op="pool" if ceil_mode else "conv",
-                             ceil_mode=ceil_mode)  # fmt: skip
+    result = conv_arithmetic(
+        input, kernel, stride, padding, dilation, op="pool" if ceil_mode else "conv", ceil_mode=ceil_mode
+    )
     return result.output if isinstance(input, (tuple, list)) else result.output[0]
 
 
@@ -357,8 +436,9 @@ def transposed_output(
     >>> transposed_output(4, 3, stride=2, padding=1, output_padding=1)
     8
     """
-    result = conv_arithmetic(input, kernel, stride, padding, dilation, op="conv_transpose",
-                             output_padding=output_padding)  # fmt: skip
+    result = conv_arithmetic(
+        input, kernel, stride, padding, dilation, op="conv_transpose", output_padding=output_padding
+    )
     return result.output if isinstance(input, (tuple, list)) else result.output[0]
 
 
@@ -406,8 +486,17 @@ class DimSolve:
     count: int = 0
 
 
-def _candidates(unknown: Unknown, n: int, target: int, k: int | None, s: int | None, pad: tuple[int, int] | None,
-                d: int, transposed: bool, ceil_mode: bool = False) -> range:  # fmt: skip
+def _candidates(
+    unknown: Unknown,
+    n: int,
+    target: int,
+    k: int | None,
+    s: int | None,
+    pad: tuple[int, int] | None,
+    d: int,
+    transposed: bool,
+    ceil_mode: bool = False,
+) -> range:
     """A range of the unknown wide enough to hold every solution and one value past it."""
     if unknown == "padding":
         if transposed:
@@ -480,6 +569,7 @@ class _Dim(NamedTuple):
     def limits(self) -> tuple[Callable[[int], bool], ...]:
         """What makes a value valid, one limit at a time; each changes at most once as the value grows."""
         if self.transposed:
+
             def output_padding_fits(v: int) -> bool:
                 _, s, _ = self.numbers(v)
                 return self.op_given is None or self.op_given < max(s, self.d)
@@ -553,8 +643,9 @@ def _why_none(dim: _Dim, target: int, valid: tuple[int, int] | None) -> str:
     a, b = valid
 
     def first_giving(output: int) -> str:
-        gives = _meet(_true_span(a, b, lambda v: dim.reach(v)[0] <= output),
-                      _true_span(a, b, lambda v: dim.reach(v)[1] >= output))  # fmt: skip
+        gives = _meet(
+            _true_span(a, b, lambda v: dim.reach(v)[0] <= output), _true_span(a, b, lambda v: dim.reach(v)[1] >= output)
+        )
         return dim.label(gives[0], output)  # type: ignore[index]
 
     low = min(dim.reach(a)[0], dim.reach(b)[0])
@@ -572,9 +663,20 @@ def _why_none(dim: _Dim, target: int, valid: tuple[int, int] | None) -> str:
     return f"{target} is skipped: {first_giving(above)} gives {above}, {first_giving(below)} gives {below}"
 
 
-def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, s: int | None,
-               pad: tuple[int, int] | None, d: int, op_given: int | None, transposed: bool, pool: bool,
-               ceil_mode: bool) -> DimSolve:  # fmt: skip
+def _solve_dim(
+    axis: str,
+    unknown: Unknown,
+    n: int,
+    target: int,
+    k: int | None,
+    s: int | None,
+    pad: tuple[int, int] | None,
+    d: int,
+    op_given: int | None,
+    transposed: bool,
+    pool: bool,
+    ceil_mode: bool,
+) -> DimSolve:
     """The values of the unknown giving `target`, found without trying them one by one.
 
     Every limit on a value (the kernel fits, pooling padding at most half the kernel,
@@ -586,8 +688,9 @@ def _solve_dim(axis: str, unknown: Unknown, n: int, target: int, k: int | None, 
     span = _candidates(unknown, n, target, k, s, pad, d, transposed, ceil_mode)
     lo, hi = span.start, span.stop - 1
     valid = _meet(*(_true_span(lo, hi, limit) for limit in dim.limits()))
-    found = valid and _meet(_true_span(*valid, lambda v: dim.reach(v)[0] <= target),
-                            _true_span(*valid, lambda v: dim.reach(v)[1] >= target))  # fmt: skip
+    found = valid and _meet(
+        _true_span(*valid, lambda v: dim.reach(v)[0] <= target), _true_span(*valid, lambda v: dim.reach(v)[1] >= target)
+    )
     if not found:
         reason = _why_none(dim, target, valid)
         if pool and unknown == "padding":
@@ -637,15 +740,25 @@ def solve_conv(
     """
     sizes = tuple(input) if isinstance(input, (tuple, list)) else (input,)
     dims = len(sizes)
-    given = {"input": sizes, "output": output, "kernel": kernel, "stride": stride, "dilation": dilation,
-             "output_padding": output_padding, "padding": padding}  # fmt: skip
+    given = {
+        "input": sizes,
+        "output": output,
+        "kernel": kernel,
+        "stride": stride,
+        "dilation": dilation,
+        "output_padding": output_padding,
+        "padding": padding,
+    }
     for name, value in given.items():
         # the layers' own limit (they validate every size they are built with; the solver builds none)
         flat = value if isinstance(value, (tuple, list)) else (value,)
         for number in (n for item in flat for n in (item if isinstance(item, (tuple, list)) else (item,))):
             if isinstance(number, int) and number > MAX_SIZE:
-                raise SpecError("bad_value", f"{name} {number:,} is larger than the limit of {MAX_SIZE:,}",
-                                hint="sizes, kernels, strides and padding are at most 2^40")  # fmt: skip
+                raise SpecError(
+                    "bad_value",
+                    f"{name} {number:,} is larger than the limit of {MAX_SIZE:,}",
+                    hint="sizes, kernels, strides and padding are at most 2^40",
+                )
     if kernel is None and unknown != "kernel":
         raise SpecError("bad_value", f"solving for the {unknown} needs the kernel size")
     stride = 1 if stride is None and unknown != "stride" else stride
@@ -658,14 +771,31 @@ def solve_conv(
     if padding is None:
         pads: tuple = (None,) * dims
     elif padding == "same":
-        raise SpecError("bad_value", "padding 'same' fixes the output size (ceil(W/S)); solve for the stride or kernel "
-                        "with a numeric padding instead")  # fmt: skip
+        raise SpecError(
+            "bad_value",
+            "padding 'same' fixes the output size (ceil(W/S)); solve for the stride or kernel "
+            "with a numeric padding instead",
+        )
     else:
-        pads = tuple(tuple(p) if isinstance(p, (tuple, list)) else (p, p)
-                     for p in _per_dim(0 if padding == "valid" else padding, dims, "padding"))  # fmt: skip
+        pads = tuple(
+            tuple(p) if isinstance(p, (tuple, list)) else (p, p)
+            for p in _per_dim(0 if padding == "valid" else padding, dims, "padding")
+        )
     transposed = op == "conv_transpose"
     return tuple(
-        _solve_dim(SPATIAL_NAMES[dims][i], unknown, sizes[i], targets[i], ks[i], ss[i], pads[i], ds[i], ops[i],
-                   transposed, op == "pool", ceil_mode)  # fmt: skip
+        _solve_dim(
+            SPATIAL_NAMES[dims][i],
+            unknown,
+            sizes[i],
+            targets[i],
+            ks[i],
+            ss[i],
+            pads[i],
+            ds[i],
+            ops[i],
+            transposed,
+            op == "pool",
+            ceil_mode,
+        )
         for i in range(dims)
     )

@@ -27,13 +27,23 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 # name -> "module:attribute" under archcalc.commands; one line per command module.
 COMMANDS: dict[str, str] = {
-    "shapes": "static:shapes", "params": "static:params", "list": "static:list_", "kinds": "static:kinds",
-    "verify": "verify:verify", "export": "verify:export",
-    "check": "checks:check", "schema": "checks:schema",
-    "report": "reports:report", "compare": "reports:compare", "diff": "reports:diff",
-    "conv": "conv:conv", "rf": "conv:rf",
-    "bench": "bench:bench", "roofline": "bench:roofline_", "memory": "bench:memory",
-}  # fmt: skip
+    "shapes": "static:shapes",
+    "params": "static:params",
+    "list": "static:list_",
+    "kinds": "static:kinds",
+    "verify": "verify:verify",
+    "export": "verify:export",
+    "check": "checks:check",
+    "schema": "checks:schema",
+    "report": "reports:report",
+    "compare": "reports:compare",
+    "diff": "reports:diff",
+    "conv": "conv:conv",
+    "rf": "conv:rf",
+    "bench": "bench:bench",
+    "roofline": "bench:roofline_",
+    "memory": "bench:memory",
+}
 
 
 class LazyGroup(click.Group):
@@ -56,8 +66,9 @@ class LazyGroup(click.Group):
     # click's own usage errors quote what was typed (`Got unexpected extra argument (...)`) as it is;
     # the text comes from a workflow's author or a file name, so it is terminal text like any other
     # user string. Both paths an error can take (the group's arguments, a command's) pass here.
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:  # fmt: skip
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.ClickException as err:

@@ -127,8 +127,16 @@ def _entry(path: str, ra: Row | None, rb: Row | None) -> LayerDelta:
     else:
         same = (ra.kind, ra.summary, ra.out_shape, _counts(ra)) == (rb.kind, rb.summary, rb.out_shape, _counts(rb))
         status = "same" if same else "changed"
-    return LayerDelta(path, status, ra.kind if ra else None, rb.kind if rb else None, ra.out_shape if ra else None,
-                      rb.out_shape if rb else None, _counts(ra), _counts(rb))  # fmt: skip
+    return LayerDelta(
+        path,
+        status,
+        ra.kind if ra else None,
+        rb.kind if rb else None,
+        ra.out_shape if ra else None,
+        rb.out_shape if rb else None,
+        _counts(ra),
+        _counts(rb),
+    )
 
 
 def diff(a: Analysis, b: Analysis) -> Diff:
@@ -143,8 +151,10 @@ def diff(a: Analysis, b: Analysis) -> Diff:
                 entries.append(_entry(path, rows_a[path], None))
         for path in paths_b[j1:j2]:
             entries.append(_entry(path, rows_a.get(path), rows_b[path]))
-    totals = {name: (getattr(a.totals, name), getattr(b.totals, name),
-                     getattr(b.totals, name) - getattr(a.totals, name)) for name in DIFF_FIELDS}  # fmt: skip
+    totals = {
+        name: (getattr(a.totals, name), getattr(b.totals, name), getattr(b.totals, name) - getattr(a.totals, name))
+        for name in DIFF_FIELDS
+    }
     return Diff(a, b, tuple(entries), totals)
 
 
@@ -157,9 +167,19 @@ def diff_dict(d: Diff) -> dict[str, Any]:
     return {
         "a": d.a.spec.name,
         "b": d.b.spec.name,
-        "layers": [{"path": e.path, "status": e.status, "kind_a": e.kind_a, "kind_b": e.kind_b,
-                    "output_shape_a": list(e.shape_a) if e.shape_a else None,
-                    "output_shape_b": list(e.shape_b) if e.shape_b else None,
-                    "a": e.a, "b": e.b, "delta": {n: e.delta(n) for n in DIFF_FIELDS}} for e in d.layers],
+        "layers": [
+            {
+                "path": e.path,
+                "status": e.status,
+                "kind_a": e.kind_a,
+                "kind_b": e.kind_b,
+                "output_shape_a": list(e.shape_a) if e.shape_a else None,
+                "output_shape_b": list(e.shape_b) if e.shape_b else None,
+                "a": e.a,
+                "b": e.b,
+                "delta": {n: e.delta(n) for n in DIFF_FIELDS},
+            }
+            for e in d.layers
+        ],
         "totals": {n: {"a": va, "b": vb, "delta": dv} for n, (va, vb, dv) in d.totals.items()},
-    }  # fmt: skip
+    }

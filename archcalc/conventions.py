@@ -54,10 +54,11 @@ class OpCost(BaseModel):
         per_input (a vector holds at least one input element), so their sum stays at or above zero."""
         if self.per_input + self.per_vector < 0:
             raise PydanticCustomError(
-                "bad_value", "has per_vector {v} and per_input {i}: per_vector may take back at most per_input "
+                "bad_value",
+                "has per_vector {v} and per_input {i}: per_vector may take back at most per_input "
                 "(a vector holds at least one input element), so that a cost is never negative",
                 {"v": self.per_vector, "i": self.per_input},
-            )  # fmt: skip
+            )
         return self
 
     def cost(self, row: Row) -> int:
@@ -89,7 +90,8 @@ class Convention(BaseModel):
     ops_label: str = Field("MACs", description="what the ops column is called under this convention")
     bias_adds: bool = Field(False, description="one add per output element of a conv or linear layer with a bias")
     unshared_bias_per_param: bool = Field(
-        False, description="an unshared bias (per unit or per position, a tensor added after the conv) costs one"
+        False,
+        description="an unshared bias (per unit or per position, a tensor added after the conv) costs one"
         " op per bias parameter instead of one add per output element",
     )
     elementwise_adds: bool = Field(False, description="the adds of a merge (residual, parallel add)")

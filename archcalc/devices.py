@@ -36,17 +36,29 @@ class DevicePeak:
 DEVICES: dict[str, DevicePeak] = {
     # NVIDIA H100 Tensor Core GPU datasheet (SXM5): FP32 67 TF, BF16/FP16 989.4 TF dense
     # (1,979 with sparsity), HBM3 3.35 TB/s
-    "h100": DevicePeak("h100", "NVIDIA H100 SXM", {"fp32": 67.0, "bf16": 989.4, "fp16": 989.4}, 3350.0,
-                       "NVIDIA H100 datasheet, SXM5"),
+    "h100": DevicePeak(
+        "h100", "NVIDIA H100 SXM", {"fp32": 67.0, "bf16": 989.4, "fp16": 989.4}, 3350.0, "NVIDIA H100 datasheet, SXM5"
+    ),
     # same datasheet, PCIe card: FP32 51 TF, BF16/FP16 756 TF dense, HBM2e 2.0 TB/s
-    "h100-pcie": DevicePeak("h100-pcie", "NVIDIA H100 PCIe", {"fp32": 51.0, "bf16": 756.0, "fp16": 756.0}, 2000.0,
-                            "NVIDIA H100 datasheet, PCIe"),
+    "h100-pcie": DevicePeak(
+        "h100-pcie",
+        "NVIDIA H100 PCIe",
+        {"fp32": 51.0, "bf16": 756.0, "fp16": 756.0},
+        2000.0,
+        "NVIDIA H100 datasheet, PCIe",
+    ),
     # NVIDIA H200 datasheet (SXM): the H100's compute, HBM3e 4.8 TB/s
-    "h200": DevicePeak("h200", "NVIDIA H200 SXM", {"fp32": 67.0, "bf16": 989.4, "fp16": 989.4}, 4800.0,
-                       "NVIDIA H200 datasheet, SXM"),
+    "h200": DevicePeak(
+        "h200", "NVIDIA H200 SXM", {"fp32": 67.0, "bf16": 989.4, "fp16": 989.4}, 4800.0, "NVIDIA H200 datasheet, SXM"
+    ),
     # NVIDIA A100 datasheet (SXM 80GB): FP32 19.5 TF, BF16/FP16 312 TF dense, HBM2e 2,039 GB/s
-    "a100": DevicePeak("a100", "NVIDIA A100 SXM 80GB", {"fp32": 19.5, "bf16": 312.0, "fp16": 312.0}, 2039.0,
-                       "NVIDIA A100 datasheet, SXM 80GB"),
+    "a100": DevicePeak(
+        "a100",
+        "NVIDIA A100 SXM 80GB",
+        {"fp32": 19.5, "bf16": 312.0, "fp16": 312.0},
+        2039.0,
+        "NVIDIA A100 datasheet, SXM 80GB",
+    ),
     # NVIDIA L4 datasheet: FP32 30.3 TF, BF16/FP16 121 TF dense (242 sparse), GDDR6 300 GB/s
     "l4": DevicePeak("l4", "NVIDIA L4", {"fp32": 30.3, "bf16": 121.0, "fp16": 121.0}, 300.0, "NVIDIA L4 datasheet"),
     # NVIDIA A10 datasheet: FP32 31.2 TF, BF16/FP16 125 TF dense, GDDR6 600 GB/s

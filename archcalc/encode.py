@@ -17,8 +17,9 @@ from typing import Any
 # ...), DEL, C1 (NEL ...), the Unicode line and paragraph separators, the bidirectional marks,
 # embeddings, overrides and isolates (the "Trojan Source" characters), lone surrogates (no
 # encoding can write them) and the two noncharacters XML 1.0 forbids.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                       "\ud800-\udfff\ufffe\uffff]")  # fmt: skip
+_CONTROLS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -29,7 +29,8 @@ Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
 # Kept as data so the static path never imports torch; tests/test_untrusted_text.py holds it
 # against dir() of those containers in the installed torch. Names starting with `_` are refused
 # as a rule (torch's private attributes: _modules, __call__, ... and any a later version adds).
-MODULE_ATTRIBUTES = frozenset("""
+MODULE_ATTRIBUTES = frozenset(
+    """
     T_destination add_module append apply bfloat16 buffers call_super_init children compile cpu cuda double
     dump_patches eval extend extra_repr float forward get_buffer get_extra_state get_parameter get_submodule
     half insert ipu load_state_dict modules mtia named_buffers named_children named_modules
@@ -38,25 +39,32 @@ MODULE_ATTRIBUTES = frozenset("""
     register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module register_parameter
     register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state set_submodule
     share_memory state_dict to to_empty train training type xpu zero_grad
-""".split())
+""".split()
+)
 
 
 def _check_layer_name(value: str) -> str:
     """A layer's name is one step of its dotted path in every table, report and built torch module."""
     if not value or len(value) > 100 or value[0] in "+-" or not all(c.isalnum() or c in "_+-" for c in value):
         raise PydanticCustomError(
-            "bad_value", "must be 1 to 100 letters, digits, _, + or - (not starting with + or -), got {got}: "
+            "bad_value",
+            "must be 1 to 100 letters, digits, _, + or - (not starting with + or -), got {got}: "
             "a name is one step of the layer's dotted path, so it holds no dots, spaces or markup",
             {"got": repr(value)},
-        )  # fmt: skip
+        )
     if value.startswith("_") or value in MODULE_ATTRIBUTES:
         raise PydanticCustomError(
-            "bad_value", "must not be {got}: the built torch module holds each layer as an attribute of its name, "
+            "bad_value",
+            "must not be {got}: the built torch module holds each layer as an attribute of its name, "
             "and {why}; choose another name, e.g. {other}",
-            {"got": repr(value), "other": repr(value.strip("_") + "_layer" if value.strip("_") else "layer"),
-             "why": "names starting with _ are torch's private attributes" if value.startswith("_")
-             else "nn.Module already has an attribute of that name"},
-        )  # fmt: skip
+            {
+                "got": repr(value),
+                "other": repr(value.strip("_") + "_layer" if value.strip("_") else "layer"),
+                "why": "names starting with _ are torch's private attributes"
+                if value.startswith("_")
+                else "nn.Module already has an attribute of that name",
+            },
+        )
     return value
 
 
@@ -81,8 +89,9 @@ Finite = Annotated[float, Strict(), AfterValidator(_check_finite)]
 FLOAT32_TINY = 2.0**-126
 
 
-def real_in(minimum: float | None = None, maximum: float | None = None, *, exclusive: bool = False,
-            why: str = "") -> Any:
+def real_in(
+    minimum: float | None = None, maximum: float | None = None, *, exclusive: bool = False, why: str = ""
+) -> Any:
     """A finite real from `minimum` (above it when `exclusive`) to `maximum`, either end open when None:
     the range torch needs to compute a finite result, stated in the message and the schema.
 
@@ -105,8 +114,11 @@ def real_in(minimum: float | None = None, maximum: float | None = None, *, exclu
             raise PydanticCustomError("bad_value", "must be a finite number, got {got}", {"got": repr(value)})
         low = minimum is not None and (value <= minimum if exclusive else value < minimum)
         if low or (maximum is not None and value > maximum):
-            raise PydanticCustomError("bad_value", "must be {stated}{because}, got {got}",
-                                      {"stated": stated, "because": because, "got": repr(value)})  # fmt: skip
+            raise PydanticCustomError(
+                "bad_value",
+                "must be {stated}{because}, got {got}",
+                {"stated": stated, "because": because, "got": repr(value)},
+            )
         return value
 
     bounds = {} if minimum is None else {"gt" if exclusive else "ge": minimum}
@@ -229,29 +241,33 @@ def _parse_connection_table(value: Any) -> tuple[tuple[int, ...], ...]:
     """One row per output map: the indices of the input maps it sees (LeNet-5's Table I)."""
     if not isinstance(value, (list, tuple)) or not value:
         raise PydanticCustomError(
-            "wrong_type", "must be a list with one row per output map, each a list of input map indices, got {got}",
+            "wrong_type",
+            "must be a list with one row per output map, each a list of input map indices, got {got}",
             {"got": repr(value)},
-        )  # fmt: skip
+        )
     rows = []
     for number, row in enumerate(value):
         if not isinstance(row, (list, tuple)) or not row:
             raise PydanticCustomError(
-                "bad_value", "row {n} must be a non-empty list of input map indices, got {got}",
+                "bad_value",
+                "row {n} must be a non-empty list of input map indices, got {got}",
                 {"n": number, "got": repr(row)},
-            )  # fmt: skip
+            )
         bad = [index for index in row if not _is_int(index) or index < 0]
         if bad:
             raise PydanticCustomError(
-                "bad_value", "row {n} has {got}; input map indices are integers from 0 (the first input map)",
+                "bad_value",
+                "row {n} has {got}; input map indices are integers from 0 (the first input map)",
                 {"n": number, "got": repr(bad[0])},
-            )  # fmt: skip
+            )
         indices = tuple(_check_size(index, 0) for index in row)
         twice = sorted({i for i in indices if indices.count(i) > 1})
         if twice:
             raise PydanticCustomError(
-                "bad_value", "row {n} lists input map {i} more than once: {got}",
+                "bad_value",
+                "row {n} lists input map {i} more than once: {got}",
                 {"n": number, "i": twice[0], "got": list(indices)},
-            )  # fmt: skip
+            )
         rows.append(indices)
     return tuple(rows)
 

@@ -48,7 +48,6 @@ def too_long(text: str) -> str | None:
     return None
 
 
-
 def flag_int(text: str) -> int:
     """An integer from a command-line flag: ValueError past MAX_DIGITS digits, before int() reads it,
     and for any character outside ASCII: int() reads every Unicode digit (`٣`, `３`) and space as its

@@ -83,7 +83,6 @@ class SourceMap:
                 return self.notes[here[:end]]
         return None
 
-
     def locate_error(self, err: SpecError) -> SpecError:
         located = err.located(self.file, self.locate(err.loc))
         note = self.note_for(err.loc)
@@ -96,8 +95,12 @@ _ALIASES = field_aliases()
 _SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 _STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")}
-_WHAT = {_INT: "an integer", _FLOAT: "a number", "tag:yaml.org,2002:bool": "a boolean (true or false)",
-         "tag:yaml.org,2002:null": "null"}  # fmt: skip
+_WHAT = {
+    _INT: "an integer",
+    _FLOAT: "a number",
+    "tag:yaml.org,2002:bool": "a boolean (true or false)",
+    "tag:yaml.org,2002:null": "null",
+}
 _CONSTRUCTORS = yaml.constructor.SafeConstructor.yaml_constructors
 
 
@@ -168,8 +171,9 @@ class _Builder:
         self.scalars: dict[tuple[Any, str, Any], Any] = {}  # (tag, text, implicit) -> its value, this file's
 
     def error(self, code: str, message: str, mark: Any, hint: str | None = None, loc: Loc = ()) -> SpecError:
-        return SpecError(code, message, loc=loc, hint=hint, file=self.source.file,
-                         position=Position(mark.line + 1, mark.column + 1))  # fmt: skip
+        return SpecError(
+            code, message, loc=loc, hint=hint, file=self.source.file, position=Position(mark.line + 1, mark.column + 1)
+        )
 
     def count(self, nodes: int, mark: Any) -> None:
         self.nodes += nodes
@@ -187,8 +191,12 @@ class _Builder:
 
     def check_tag(self, tag: str | None, default: str, mark: Any) -> None:
         if tag not in (None, "!", default):
-            raise self.error("unsupported_tag", f"YAML tags such as {tag!r} are not supported in a spec", mark,
-                             hint="remove the tag; write plain values, lists and mappings")  # fmt: skip
+            raise self.error(
+                "unsupported_tag",
+                f"YAML tags such as {tag!r} are not supported in a spec",
+                mark,
+                hint="remove the tag; write plain values, lists and mappings",
+            )
 
     def scalar(self, event: yaml.ScalarEvent, loc: Loc) -> Any:
         tag = event.tag
@@ -224,30 +232,50 @@ class _Builder:
         if tag is None or tag == "!":
             tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
         if tag == "tag:yaml.org,2002:merge":
-            raise self.error("merge_key", "YAML merge keys (<<) are not supported", mark,
-                             hint="write the fields out, or use `kind: repeat` for repeated layers")  # fmt: skip
+            raise self.error(
+                "merge_key",
+                "YAML merge keys (<<) are not supported",
+                mark,
+                hint="write the fields out, or use `kind: repeat` for repeated layers",
+            )
         if tag in _WHAT or tag == _LEADING_ZERO_TAG:
             reads = _WHAT.get(tag, "an ambiguous number (leading zero)")
-            raise self.error("bad_key", f"mapping keys must be names, got {shown(event.value)}, which YAML reads as "
-                             f"{reads}", mark, hint=hint)  # fmt: skip
+            raise self.error(
+                "bad_key",
+                f"mapping keys must be names, got {shown(event.value)}, which YAML reads as {reads}",
+                mark,
+                hint=hint,
+            )
         if not event.value.strip():
-            raise self.error("bad_key", f"mapping keys must be names, got {shown(event.value)} (empty)", mark, hint=hint)
+            raise self.error(
+                "bad_key", f"mapping keys must be names, got {shown(event.value)} (empty)", mark, hint=hint
+            )
         return event.value
 
     def leading_zero(self, event: yaml.ScalarEvent, loc: Loc) -> SpecError:
         """`017`: YAML 1.1 reads it as octal 15, YAML 1.2 as 17; archcalc reads neither."""
         text = event.value.strip()
         if reason := too_long(text):
-            return self.error("bad_value", f"{shown(text)} is {reason}", event.start_mark, loc=loc,
-                              hint="sizes, counts and budgets are far smaller; check for a typo")  # fmt: skip
+            return self.error(
+                "bad_value",
+                f"{shown(text)} is {reason}",
+                event.start_mark,
+                loc=loc,
+                hint="sizes, counts and budgets are far smaller; check for a typo",
+            )
         sign = "-" if text.startswith("-") else ""
         digits = text.lstrip("+-").replace("_", "").lstrip("0") or "0"
         octal = all(c in "01234567" for c in digits)
         reading = f"octal {sign}{int(digits, 8):,}" if octal else f"the text {text!r}"
         other = "text" if "_" in text else f"{sign}{digits}"  # YAML 1.2 has no `_` in numbers
-        return self.error("bad_value", f"{shown(text)} is ambiguous: it has a leading zero, and YAML 1.1 reads "
-                          f"it as {reading}, YAML 1.2 as {other}", event.start_mark, loc=loc,
-                          hint=f"write it without the leading zero ({sign}{digits}), or quote it to make it text")  # fmt: skip
+        return self.error(
+            "bad_value",
+            f"{shown(text)} is ambiguous: it has a leading zero, and YAML 1.1 reads "
+            f"it as {reading}, YAML 1.2 as {other}",
+            event.start_mark,
+            loc=loc,
+            hint=f"write it without the leading zero ({sign}{digits}), or quote it to make it text",
+        )
 
     def construct(self, tag: str, event: yaml.ScalarEvent, loc: Loc) -> Any:
         """A null, boolean, integer or float, read at the door: an integer no longer than the
@@ -255,23 +283,42 @@ class _Builder:
         take (`!!int "abc"`, `!!bool maybe`) refused at its line."""
         text, mark = event.value, event.start_mark
         if tag == _INT and (reason := too_long(text)):
-            raise self.error("bad_value", f"{shown(text)} is {reason}", mark, loc=loc,
-                             hint="sizes, counts and budgets are far smaller; check for a typo")  # fmt: skip
+            raise self.error(
+                "bad_value",
+                f"{shown(text)} is {reason}",
+                mark,
+                loc=loc,
+                hint="sizes, counts and budgets are far smaller; check for a typo",
+            )
         if tag == _INT and _LEADING_ZERO.match(text.strip()):  # `!!int 017`: octal in YAML 1.1 only
             raise self.leading_zero(event, loc)
         if tag in (_INT, _FLOAT) and ":" in text:  # `!!int 190:20:30`: base 60 in YAML 1.1 only
-            raise self.error("bad_value", f"{shown(text)} is not {_WHAT[tag]}: YAML 1.1 reads it as a base-60 "
-                             "number, YAML 1.2 as text", mark, loc=loc,
-                             hint=f"write {_WHAT[tag]} in decimal, or quote it with no tag to make it text")  # fmt: skip
+            raise self.error(
+                "bad_value",
+                f"{shown(text)} is not {_WHAT[tag]}: YAML 1.1 reads it as a base-60 number, YAML 1.2 as text",
+                mark,
+                loc=loc,
+                hint=f"write {_WHAT[tag]} in decimal, or quote it with no tag to make it text",
+            )
         node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
         try:
             value = _CONSTRUCTORS[tag](_scalar, node)
         except Exception:  # PyYAML's constructor on untrusted text: any failure is the value's fault
-            raise self.error("bad_value", f"{shown(text)} is not {_WHAT[tag]}", mark, loc=loc,
-                             hint=f"write {_WHAT[tag]}, or quote it with no tag to make it text") from None  # fmt: skip
+            raise self.error(
+                "bad_value",
+                f"{shown(text)} is not {_WHAT[tag]}",
+                mark,
+                loc=loc,
+                hint=f"write {_WHAT[tag]}, or quote it with no tag to make it text",
+            ) from None
         if isinstance(value, float) and not math.isfinite(value):
-            raise self.error("bad_value", f"{shown(text)} is not a finite number", mark, loc=loc,
-                             hint="NaN, infinities and floats past 1.8e308 are refused: give a finite one")  # fmt: skip
+            raise self.error(
+                "bad_value",
+                f"{shown(text)} is not a finite number",
+                mark,
+                loc=loc,
+                hint="NaN, infinities and floats past 1.8e308 are refused: give a finite one",
+            )
         return value
 
     def run(self, events: Any) -> Any:
@@ -289,8 +336,12 @@ class _Builder:
             if kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    raise self.error("yaml_syntax", "malformed YAML: a spec is one document, this file holds more",
-                                     event.start_mark, hint="remove the second `---` and what follows it")  # fmt: skip
+                    raise self.error(
+                        "yaml_syntax",
+                        "malformed YAML: a spec is one document, this file holds more",
+                        event.start_mark,
+                        hint="remove the second `---` and what follows it",
+                    )
                 continue
             if kind in skipped:
                 continue
@@ -300,7 +351,11 @@ class _Builder:
                 frame = stack.pop()
                 if frame.anchor is not None:
                     self.open.discard(frame.anchor)
-                    self.anchors[frame.anchor] = (frame.value, self.nodes - frame.first_node, frame.deepest - len(frame.path))
+                    self.anchors[frame.anchor] = (
+                        frame.value,
+                        self.nodes - frame.first_node,
+                        frame.deepest - len(frame.path),
+                    )
                 if stack:
                     stack[-1].deepest = max(stack[-1].deepest, frame.deepest)
                 value = frame.value
@@ -308,8 +363,12 @@ class _Builder:
                 if top is not None and top.is_map and top.key is _NO_KEY:  # a mapping expects a key
                     key = self.key(event, kind)
                     if key in top.value:
-                        raise self.error("duplicate_key", f"the key {key!r} appears twice in this mapping", mark,
-                                         hint="remove one of them")  # fmt: skip
+                        raise self.error(
+                            "duplicate_key",
+                            f"the key {key!r} appears twice in this mapping",
+                            mark,
+                            hint="remove one of them",
+                        )
                     if key == "use":  # a `use:` somewhere: templates.py expands it
                         self.source.uses = True
                     top.key = key
@@ -331,8 +390,12 @@ class _Builder:
                     if event.anchor in self.open:
                         raise self.error("recursive_alias", "a YAML alias refers to a node that contains it", mark)
                     if event.anchor not in self.anchors:
-                        raise self.error("yaml_syntax", f"malformed YAML: the alias *{event.anchor} names no anchor "
-                                         "defined before it", mark, hint=f"define `&{event.anchor}` before using it")  # fmt: skip
+                        raise self.error(
+                            "yaml_syntax",
+                            f"malformed YAML: the alias *{event.anchor} names no anchor defined before it",
+                            mark,
+                            hint=f"define `&{event.anchor}` before using it",
+                        )
                     value, size, below = self.anchors[event.anchor]
                     self.check_depth(len(path) + below, mark)
                     self.count(size, mark)
@@ -361,8 +424,12 @@ class _Builder:
 
 def _read_text(data: bytes | str, file: str) -> str:
     if len(data) > MAX_FILE_BYTES:
-        raise SpecError("spec_too_large", f"the file is larger than the limit of {MAX_FILE_BYTES:,} bytes", file=file,
-                        hint="a 100,000-layer spec is about 4 MB; write repeated layers with `kind: repeat`")  # fmt: skip
+        raise SpecError(
+            "spec_too_large",
+            f"the file is larger than the limit of {MAX_FILE_BYTES:,} bytes",
+            file=file,
+            hint="a 100,000-layer spec is about 4 MB; write repeated layers with `kind: repeat`",
+        )
     if isinstance(data, str):
         return data
     try:
@@ -422,24 +489,39 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
             # The parser looks ahead through flow brackets before any event reaches the builder's
             # depth check, and a parser may stop at a nesting limit of its own (PyYAML 6.0.4's C
             # parser does at about 1,000 levels). Whatever it said, the spec broke archcalc's limit.
-            raise SpecError("too_deep", f"the spec nests deeper than {MAX_DEPTH} levels", file=file, position=position,
-                            hint=_TOO_DEEP_HINT) from None  # fmt: skip
+            raise SpecError(
+                "too_deep",
+                f"the spec nests deeper than {MAX_DEPTH} levels",
+                file=file,
+                position=position,
+                hint=_TOO_DEEP_HINT,
+            ) from None
         problem = err.problem or err.context or "unreadable YAML"
         if err.context and err.context_mark is not None and err.problem:
             problem += f" ({err.context} at line {err.context_mark.line + 1})"
-        raise SpecError("yaml_syntax", f"malformed YAML: {problem}", file=file, position=position,
-                        hint="check brackets, indentation and the `key: value` form near this line") from None
+        raise SpecError(
+            "yaml_syntax",
+            f"malformed YAML: {problem}",
+            file=file,
+            position=position,
+            hint="check brackets, indentation and the `key: value` form near this line",
+        ) from None
     except yaml.reader.ReaderError as err:  # a character YAML does not allow (NUL, other controls)
         line = text.count("\n", 0, err.position) + 1
         column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
-        raise SpecError("yaml_syntax", f"malformed YAML: the character U+{_codepoint(err.character):04X} is not allowed in YAML text",
-                        file=file, position=Position(line, column),
-                        hint="remove control characters (NUL, ...) from the file") from None  # fmt: skip
+        raise SpecError(
+            "yaml_syntax",
+            f"malformed YAML: the character U+{_codepoint(err.character):04X} is not allowed in YAML text",
+            file=file,
+            position=Position(line, column),
+            hint="remove control characters (NUL, ...) from the file",
+        ) from None
     except yaml.YAMLError as err:
         raise SpecError("yaml_syntax", f"malformed YAML: {err}", file=file) from None
     if builder.nodes == 0:
-        raise SpecError("empty_spec", "the spec is empty", file=file,
-                        hint="a spec needs at least `name`, `input` and `layers`")  # fmt: skip
+        raise SpecError(
+            "empty_spec", "the spec is empty", file=file, hint="a spec needs at least `name`, `input` and `layers`"
+        )
     return data, source
 
 
@@ -462,8 +544,13 @@ def _layer_at(data: Any, loc: Loc) -> tuple[Loc, dict | None]:
 def _layer_label(data: Any, loc: Loc) -> tuple[str | None, type | None]:
     """`layers[3] 'conv2' (conv)` and the model class for the layer that `loc` points into."""
     layer_loc, raw = _layer_at(data, loc)
-    if not layer_loc or raw is None or not str(layer_loc[-2] if len(layer_loc) > 1 else "").endswith("layers") \
-            and "body" not in layer_loc and "shortcut" not in layer_loc:  # fmt: skip
+    if (
+        not layer_loc
+        or raw is None
+        or not str(layer_loc[-2] if len(layer_loc) > 1 else "").endswith("layers")
+        and "body" not in layer_loc
+        and "shortcut" not in layer_loc
+    ):
         return None, Spec
     kind = raw.get("kind")
     kind = KIND_ALIASES.get(str(kind).lower(), kind)
@@ -520,8 +607,16 @@ def _clean_loc(loc: Loc, data: Any) -> Loc:
     return tuple(out)
 
 
-_BOUNDS = ("greater_than_equal", "greater_than", "less_than_equal", "less_than", "too_short", "too_long",
-           "string_pattern_mismatch", "string_too_long")  # fmt: skip
+_BOUNDS = (
+    "greater_than_equal",
+    "greater_than",
+    "less_than_equal",
+    "less_than",
+    "too_short",
+    "too_long",
+    "string_pattern_mismatch",
+    "string_too_long",
+)
 
 
 def _same_field(name: Any) -> str | None:
@@ -583,17 +678,27 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     return spec_error.located(source.file, source.locate(loc) or source.locate(clean))
 
 
-_KIND_OF = {type(None): "nothing (null)", list: "a list", str: "a single text value", int: "a number",
-            float: "a number", bool: "a boolean"}
+_KIND_OF = {
+    type(None): "nothing (null)",
+    list: "a list",
+    str: "a single text value",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
 
 
 def parse_spec(data: bytes | str, file: str = "<string>") -> Spec:
     """Parse and validate spec text; raises SpecError naming file, line and field."""
     raw, source = parse_yaml(data, file)
     if not isinstance(raw, dict):
-        raise SpecError("not_a_mapping", f"a spec is a mapping of fields, got {_KIND_OF.get(type(raw), 'a ' + type(raw).__name__)}", file=file,
-                        position=source.locate(()),
-                        hint="start the file with `name: ...`, `input: [...]` and `layers:`")  # fmt: skip
+        raise SpecError(
+            "not_a_mapping",
+            f"a spec is a mapping of fields, got {_KIND_OF.get(type(raw), 'a ' + type(raw).__name__)}",
+            file=file,
+            position=source.locate(()),
+            hint="start the file with `name: ...`, `input: [...]` and `layers:`",
+        )
     if "blocks" in raw or source.uses:
         try:
             raw, source.positions, source.notes = expand_blocks(raw, file, source.positions)
@@ -631,8 +736,12 @@ def resolve(ref: str | Path) -> Path:
     if path.is_dir():
         raise SpecError("not_a_file", f"{ref} is a directory, not a spec file", file=str(ref))
     if path.exists():
-        raise SpecError("not_a_file", f"{ref} is not a regular file (a device, pipe or socket)", file=str(ref),
-                        hint="give the path of a YAML spec file")  # fmt: skip
+        raise SpecError(
+            "not_a_file",
+            f"{ref} is not a regular file (a device, pipe or socket)",
+            file=str(ref),
+            hint="give the path of a YAML spec file",
+        )
     bundled = specs_dir() / f"{ref}.yaml"
     if "/" not in str(ref) and bundled.is_file():
         return bundled
@@ -652,4 +761,3 @@ def load_spec(ref: str | Path) -> Spec:
     path = resolve(ref)
     display = f"specs/{path.name}" if path.parent == specs_dir() else str(path)
     return parse_spec(read_bounded(path, MAX_FILE_BYTES, "a YAML spec file"), display)
-

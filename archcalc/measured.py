@@ -76,26 +76,35 @@ def parse_measured(data: bytes, file: str) -> Any:
     {'params': 61706, 'ms': 0.5}
     """
     if len(data) > MAX_MEASURED_BYTES:
-        raise SpecError("bad_measured", f"the file is larger than the limit of {MAX_MEASURED_BYTES:,} bytes", file=file,
-                        hint="a measured JSON holds totals and per-layer figures: a few megabytes at most")  # fmt: skip
+        raise SpecError(
+            "bad_measured",
+            f"the file is larger than the limit of {MAX_MEASURED_BYTES:,} bytes",
+            file=file,
+            hint="a measured JSON holds totals and per-layer figures: a few megabytes at most",
+        )
     try:
         text = data.decode("utf-8-sig")
-        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant,
-                           object_pairs_hook=_object)  # fmt: skip
+        value = json.loads(
+            text, parse_int=_int, parse_float=_float, parse_constant=_constant, object_pairs_hook=_object
+        )
     except UnicodeDecodeError as err:
-        raise SpecError("bad_measured", f"byte 0x{data[err.start]:02x} at offset {err.start} is not valid UTF-8",
-                        file=file, hint="save the measured figures as UTF-8 JSON") from None  # fmt: skip
+        raise SpecError(
+            "bad_measured",
+            f"byte 0x{data[err.start]:02x} at offset {err.start} is not valid UTF-8",
+            file=file,
+            hint="save the measured figures as UTF-8 JSON",
+        ) from None
     except _Refused as err:
         raise SpecError("bad_measured", str(err), file=file) from None
     except json.JSONDecodeError as err:
-        raise SpecError("bad_measured", f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}",
-                        file=file) from None  # fmt: skip
+        raise SpecError(
+            "bad_measured", f"not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}", file=file
+        ) from None
     except RecursionError:
         raise SpecError("bad_measured", "the JSON nests too deeply to read", file=file) from None
     bad = _lone_surrogate(value)
     if bad is not None:
-        raise SpecError("bad_measured", f"the string {shown(bad)} holds a lone surrogate, which is not text",
-                        file=file)  # fmt: skip
+        raise SpecError("bad_measured", f"the string {shown(bad)} holds a lone surrogate, which is not text", file=file)
     return value
 
 

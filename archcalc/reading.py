@@ -18,8 +18,12 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
     the caller refuses a result longer than `limit` with its own message."""
     try:
         if not stat.S_ISREG(path.stat().st_mode):
-            raise SpecError("not_a_file", f"{path} is not a regular file (a directory, device, pipe or socket)",
-                            file=str(path), hint=f"give the path of {what}")  # fmt: skip
+            raise SpecError(
+                "not_a_file",
+                f"{path} is not a regular file (a directory, device, pipe or socket)",
+                file=str(path),
+                hint=f"give the path of {what}",
+            )
         # non-blocking: a FIFO swapped in after the check above must not block the open
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         with os.fdopen(descriptor, "rb") as handle:

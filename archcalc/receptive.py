@@ -100,7 +100,9 @@ def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) 
         j = axis.jump
         if step.transposed:
             j = Fraction(j, stride)  # type: ignore[arg-type]
-            out.append(AxisField(_plain(axis.size + (span - 1) * j), _plain(j), _plain(axis.start - (span - 1 - pad) * j)))
+            out.append(
+                AxisField(_plain(axis.size + (span - 1) * j), _plain(j), _plain(axis.start - (span - 1 - pad) * j))
+            )
         else:
             out.append(AxisField(axis.size + (span - 1) * j, j * stride, axis.start - pad * j))  # type: ignore[operator]
     if any(_huge(value) for axis in out for value in (axis.size, axis.jump, axis.start)):  # type: ignore[arg-type]
@@ -141,7 +143,9 @@ class _FieldWalker:
                 shape, field = layer.receptive(shape, field, self, child)
         return shape, field
 
-    def step(self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, field: Field, step: RFStep | None) -> Field:
+    def step(
+        self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, field: Field, step: RFStep | None
+    ) -> Field:
         new = apply_step(field, step, self.input_sizes)
         note = None
         if new and new[0].whole and not (field[0].whole or step is None or step.whole):

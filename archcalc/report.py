@@ -35,8 +35,16 @@ def fmt_int(value: int) -> str:
     return f"{value:,}"
 
 
-SI_SUFFIXES = ((10**24, "Y"), (10**21, "Z"), (10**18, "E"), (10**15, "P"), (10**12, "T"), (10**9, "G"),
-               (10**6, "M"), (10**3, "K"))  # fmt: skip
+SI_SUFFIXES = (
+    (10**24, "Y"),
+    (10**21, "Z"),
+    (10**18, "E"),
+    (10**15, "P"),
+    (10**12, "T"),
+    (10**9, "G"),
+    (10**6, "M"),
+    (10**3, "K"),
+)
 # Table cells are exact below this (19 characters with separators: AlexNet's 1,045,693,012 and a
 # trillion-parameter model's 1,000,000,000,000 alike); from it on a 16+ digit column would crowd the
 # table, so cells show 3 significant digits and an SI suffix. JSON and the summary lines stay exact.
@@ -125,14 +133,19 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextT
     rows = analysis.rows
     table = TextTable(title=f"{spec.name}: {spec.title}" if spec.title else spec.name, show_footer=True)
     input_units = convention.input_units(analysis)
-    columns = [("units", convention.unit_column(analysis)),
-               ("weights", [row.weights for row in rows]), ("biases", [row.biases for row in rows])]  # fmt: skip
+    columns = [
+        ("units", convention.unit_column(analysis)),
+        ("weights", [row.weights for row in rows]),
+        ("biases", [row.biases for row in rows]),
+    ]
     # A convention other than archcalc's gets a params column of its own: a paper's per-layer
     # "parameters" (LeNet-5's C1: 156) are weights and biases as that paper counts them.
     if convention != ARCHCALC:
         columns.append(("params", [convention.params(row) for row in rows]))
-    columns += [("connections", [convention.connections(row) for row in rows]),
-                (convention.ops_label, [convention.ops(row) for row in rows])]  # fmt: skip
+    columns += [
+        ("connections", [convention.connections(row) for row in rows]),
+        (convention.ops_label, [convention.ops(row) for row in rows]),
+    ]
     table.add_column("layer", footer="total")
     table.add_column("kind")
     table.add_column("hyper-parameters")
@@ -141,8 +154,15 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextT
         total = sum(values) + (input_units if name == "units" else 0)
         table.add_column(name, footer=fmt_count(total), justify="right")
     blanks = [""] * (len(columns) - 1)
-    table.add_row("input", "", "", fmt_shape(analysis.input_shape), fmt_cell(input_units) if input_units else "",
-                  *blanks, style="dim")  # fmt: skip
+    table.add_row(
+        "input",
+        "",
+        "",
+        fmt_shape(analysis.input_shape),
+        fmt_cell(input_units) if input_units else "",
+        *blanks,
+        style="dim",
+    )
     shapes: dict[Shape, str] = {}  # a few distinct shapes recur on every row
     cells = zip(*(map(fmt_cell, values) for _, values in columns))
     for row, counts in zip(rows, cells):
@@ -163,13 +183,25 @@ def convention_table(analysis: Analysis, convention: Convention) -> TextTable:
     params and ops exact, and params also in the publication's unit (GoogLeNet: K = 1024)."""
     table = TextTable(title=f"{analysis.spec.name} as {convention.name} counts it")
     unit = convention.params_unit
-    for column in ("layer", "output (HxWxC)", "depth", "params", *([f"params (K={unit})"] if unit != 1 else []),
-                   convention.ops_label):  # fmt: skip
+    for column in (
+        "layer",
+        "output (HxWxC)",
+        "depth",
+        "params",
+        *([f"params (K={unit})"] if unit != 1 else []),
+        convention.ops_label,
+    ):
         table.add_column(column, justify="left" if column == "layer" else "right")
     for row in convention_rows(analysis, convention):
         in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
-        table.add_row(row.name, fmt_shape(row.out_shape), str(row.depth) if row.depth else "", fmt_cell(row.params),
-                      *in_unit, fmt_cell(row.ops))  # fmt: skip
+        table.add_row(
+            row.name,
+            fmt_shape(row.out_shape),
+            str(row.depth) if row.depth else "",
+            fmt_cell(row.params),
+            *in_unit,
+            fmt_cell(row.ops),
+        )
     return table
 
 
@@ -208,8 +240,16 @@ def params_table(analysis: Analysis) -> TextTable:
         if not (row.params or row.buffers):
             continue
         share = f"{ratio(100 * row.params, t.params):.2f}%" if t.params else ""
-        table.add_row(row.path, row.kind, fmt_cell(row.weights), fmt_cell(row.biases), fmt_cell(row.params),
-                      fmt_cell(row.buffers + row.counters), share, "yes" if row.trainable else "no")  # fmt: skip
+        table.add_row(
+            row.path,
+            row.kind,
+            fmt_cell(row.weights),
+            fmt_cell(row.biases),
+            fmt_cell(row.params),
+            fmt_cell(row.buffers + row.counters),
+            share,
+            "yes" if row.trainable else "no",
+        )
     return table
 
 
@@ -317,9 +357,17 @@ def analysis_dict(analysis: Analysis, memory: Memory, convention: Convention = A
         "convention": {
             **convention.model_dump(),
             "totals": convention_totals(analysis, convention),
-            "rows": [{"name": r.name, "output_shape": shape_list(r.out_shape), "depth": r.depth, "params": r.params,
-                      "ops": r.ops} for r in convention_rows(analysis, convention)],
-        },  # fmt: skip
+            "rows": [
+                {
+                    "name": r.name,
+                    "output_shape": shape_list(r.out_shape),
+                    "depth": r.depth,
+                    "params": r.params,
+                    "ops": r.ops,
+                }
+                for r in convention_rows(analysis, convention)
+            ],
+        },
         "layers": layers,
         "totals": totals_dict(analysis.totals),
         "memory": memory_dict(memory),

@@ -22,17 +22,23 @@ from .templates import TEMPLATE_KEYS, USE_KEYS
 SCHEMA_ID = "https://archcalc.dev/spec.schema.json"
 
 _INT = {"type": "integer"}
-_SIZES = {"anyOf": [_INT, {"type": "array", "items": _INT, "minItems": 1, "maxItems": 3}],
-          "description": "one value for every spatial dimension, or one per dimension"}  # fmt: skip
+_SIZES = {
+    "anyOf": [_INT, {"type": "array", "items": _INT, "minItems": 1, "maxItems": 3}],
+    "description": "one value for every spatial dimension, or one per dimension",
+}
 _PADDING = {
     "anyOf": [
         {"enum": ["valid", "same"]},
         _INT,
-        {"type": "array", "minItems": 1, "maxItems": 3,
-         "items": {"anyOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]}},
+        {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 3,
+            "items": {"anyOf": [_INT, {"type": "array", "items": _INT, "minItems": 2, "maxItems": 2}]},
+        },
     ],
     "description": "valid, same, N, one N per dimension, or per side [[before, after], ...]",
-}  # fmt: skip
+}
 
 
 def _validators(annotation: Any) -> list[Any]:
@@ -53,7 +59,9 @@ def _input_schema(info: Any) -> dict | None:
         elif meta.func is fields._parse_padding:
             wide = _PADDING
         if wide is not None:
-            return {"anyOf": [*wide["anyOf"], {"type": "null"}], "description": wide["description"]} if optional else wide
+            return (
+                {"anyOf": [*wide["anyOf"], {"type": "null"}], "description": wide["description"]} if optional else wide
+            )
     return None
 
 
@@ -126,22 +134,32 @@ def spec_schema() -> dict[str, Any]:
         "description": "a layer: `relu`, `{conv: {out: 96, kernel: 11}}`, or `{kind: conv, out: 96, kernel: 11}`",
         "anyOf": [
             {"type": "string", "enum": sorted(short)},
-            {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": short,
-             "additionalProperties": False, "not": {"required": ["kind"]}},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "properties": short,
+                "additionalProperties": False,
+                "not": {"required": ["kind"]},
+            },
             canonical,
             {"$ref": "#/$defs/UseSite"},
         ],
-    }  # fmt: skip
+    }
     # Templates (archcalc/templates.py) are expanded before validation: their layers may hold `$param`
     # and `${expression}` strings anywhere, so a template's layers are only required to be a list.
     defs["UseSite"] = {
         "description": "a use of a template from `blocks:`: `{use: inception, name: inception3a, with: {c1: 64}}`",
         "type": "object",
         "required": ["use"],
-        "properties": {"use": {"type": "string"}, "with": {"type": "object"}, "name": {"type": "string"},
-                       "trainable": {"type": "boolean"}},
+        "properties": {
+            "use": {"type": "string"},
+            "with": {"type": "object"},
+            "name": {"type": "string"},
+            "trainable": {"type": "boolean"},
+        },
         "additionalProperties": False,
-    }  # fmt: skip
+    }
     assert set(defs["UseSite"]["properties"]) == set(USE_KEYS)
     schema["properties"]["blocks"] = {
         "description": "reusable parametrised blocks: name -> {params, layers}; `$p` and `${expr}` in the layers",
@@ -150,14 +168,18 @@ def spec_schema() -> dict[str, Any]:
             "type": "object",
             "required": ["layers"],
             "properties": {
-                "params": {"type": "array", "items": {"anyOf": [
-                    {"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]}},
+                "params": {
+                    "type": "array",
+                    "items": {
+                        "anyOf": [{"type": "string"}, {"type": "object", "minProperties": 1, "maxProperties": 1}]
+                    },
+                },
                 "layers": {"type": "array", "minItems": 1},
                 "description": {"type": "string"},
             },
             "additionalProperties": False,
         },
-    }  # fmt: skip
+    }
     assert set(schema["properties"]["blocks"]["additionalProperties"]["properties"]) == set(TEMPLATE_KEYS)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID

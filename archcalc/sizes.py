@@ -24,10 +24,16 @@ if TYPE_CHECKING:
 COUNT_SUFFIXES: dict[str, int] = {"": 1, "K": 10**3, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 BYTE_SUFFIXES: dict[str, int] = {
     "B": 1,
-    "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
     "kB": 10**3,
-    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
-}  # fmt: skip
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+}
 
 _NUMBER = r"(?P<number>\d(?:[\d_,]*\d)?(?:\.\d+)?|\.\d+)"
 
@@ -66,8 +72,10 @@ def _whole(value: Fraction, text: str, unit: str) -> int:
         from decimal import Context, Decimal
 
         exact = Context(prec=80).divide(Decimal(value.numerator), Decimal(value.denominator))  # a decimal: it ends
-        raise SizeError(f"{shown(text)} is {format(exact.normalize(), 'f')} {unit}, not a whole number; "
-                        f"give a whole number of {unit}")  # fmt: skip
+        raise SizeError(
+            f"{shown(text)} is {format(exact.normalize(), 'f')} {unit}, not a whole number; "
+            f"give a whole number of {unit}"
+        )
     return _bounded(value.numerator, text)
 
 
@@ -95,12 +103,15 @@ def parse_count(value: int | str) -> int:
     if suffix in COUNT_SUFFIXES:
         return _whole(number * COUNT_SUFFIXES[suffix], text, "units")
     if suffix in ("m", "g", "t"):
-        raise SizeError(f"{shown(text)} is ambiguous ('{suffix}' could be milli); write {suffix.upper()} for 10^"
-                        f"{ {'m': 6, 'g': 9, 't': 12}[suffix]}")  # fmt: skip
+        raise SizeError(
+            f"{shown(text)} is ambiguous ('{suffix}' could be milli); write {suffix.upper()} for 10^"
+            f"{ {'m': 6, 'g': 9, 't': 12}[suffix] }"
+        )
     if suffix in BYTE_SUFFIXES or suffix.lower().endswith("b"):
         raise SizeError(f"{shown(text)} is a byte size, but this limit is a count; write e.g. 5M (5,000,000)")
-    raise SizeError(f"unknown multiplier {shown(suffix)} in {shown(text)}; "
-                    "use K (10^3), M (10^6), G (10^9) or T (10^12)")  # fmt: skip
+    raise SizeError(
+        f"unknown multiplier {shown(suffix)} in {shown(text)}; use K (10^3), M (10^6), G (10^9) or T (10^12)"
+    )
 
 
 def parse_bytes(value: int | str) -> int:
@@ -119,13 +130,19 @@ def parse_bytes(value: int | str) -> int:
         return _whole(number * BYTE_SUFFIXES[suffix], text, "bytes")
     upper = suffix.upper()
     if suffix.endswith("b") and upper in {s.upper() for s in BYTE_SUFFIXES} | {"B"}:
-        raise SizeError(f"{shown(text)} is ambiguous: a lower-case 'b' means bits; write {suffix[:-1].upper()}B "
-                        f"(10^n bytes) or {suffix[:-1].upper()}iB (2^n bytes)")  # fmt: skip
+        raise SizeError(
+            f"{shown(text)} is ambiguous: a lower-case 'b' means bits; write {suffix[:-1].upper()}B "
+            f"(10^n bytes) or {suffix[:-1].upper()}iB (2^n bytes)"
+        )
     if upper in ("K", "M", "G", "T"):
-        raise SizeError(f"{shown(text)} is ambiguous for a byte size; write {number_text(text)}{upper}B (decimal, "
-                        f"10^n bytes) or {number_text(text)}{upper}iB (binary, 2^n bytes)")  # fmt: skip
-    raise SizeError(f"unknown unit {shown(suffix)} in {shown(text)}; use B, KB, MB, GB, TB (powers of 1000) "
-                    "or KiB, MiB, GiB, TiB (powers of 1024)")  # fmt: skip
+        raise SizeError(
+            f"{shown(text)} is ambiguous for a byte size; write {number_text(text)}{upper}B (decimal, "
+            f"10^n bytes) or {number_text(text)}{upper}iB (binary, 2^n bytes)"
+        )
+    raise SizeError(
+        f"unknown unit {shown(suffix)} in {shown(text)}; use B, KB, MB, GB, TB (powers of 1000) "
+        "or KiB, MiB, GiB, TiB (powers of 1024)"
+    )
 
 
 def number_text(text: str) -> str:

@@ -108,15 +108,23 @@ class _Expander:
         """Charge nodes of work (written, shared or evaluated) against MAX_NODES."""
         self.nodes += nodes
         if self.nodes > MAX_NODES:
-            raise self.error("spec_too_large", f"the blocks expand to more than {MAX_NODES:,} nodes{detail}", orig,
-                             hint="check for a template that uses another template many times over, or a parameter "
-                             "holding many layers used many times")  # fmt: skip
+            raise self.error(
+                "spec_too_large",
+                f"the blocks expand to more than {MAX_NODES:,} nodes{detail}",
+                orig,
+                hint="check for a template that uses another template many times over, or a parameter "
+                "holding many layers used many times",
+            )
 
     def count_text(self, text: str, orig: Loc) -> None:
         self.text += len(text)
         if self.text > MAX_TEXT:
-            raise self.error("spec_too_large", f"the blocks expand to more than {MAX_TEXT:,} characters of text", orig,
-                             hint="check for a long string (a name, an expression) written in a block used many times")  # fmt: skip
+            raise self.error(
+                "spec_too_large",
+                f"the blocks expand to more than {MAX_TEXT:,} characters of text",
+                orig,
+                hint="check for a long string (a name, an expression) written in a block used many times",
+            )
 
     def share(self, value: Any, orig: Loc) -> None:
         """A parameter's value goes into the output as it is (one object, shared by every use), yet
@@ -139,7 +147,9 @@ class _Expander:
 
     # -- the walk ------------------------------------------------------------------------------
 
-    def expand(self, value: Any, orig: Loc, new: Loc, env: dict[str, Binding] | None, stack: tuple, note: str | None) -> Any:
+    def expand(
+        self, value: Any, orig: Loc, new: Loc, env: dict[str, Binding] | None, stack: tuple, note: str | None
+    ) -> Any:
         """Copy `value` (found at `orig` in the file) to `new` in the expanded data."""
         self.place(new, orig)
         if isinstance(value, dict) and "use" in value:
@@ -167,15 +177,18 @@ class _Expander:
             binding = self.substitute(value, orig, env, stack, note)
             if binding.origin != orig:
                 self.locate(new, binding.origin)
-                self.notes[new] = f"the value of `{value}` (written at {self.line(orig)})" + (f", {note}" if note else "")
+                self.notes[new] = f"the value of `{value}` (written at {self.line(orig)})" + (
+                    f", {note}" if note else ""
+                )
             self.share(binding.value, orig)
             return binding.value
         if isinstance(value, str):
             self.count_text(value, orig)
         return value
 
-    def substitute(self, text: Any, orig: Loc, env: dict[str, Binding] | None, stack: tuple,
-                   note: str | None = None) -> Binding:  # fmt: skip
+    def substitute(
+        self, text: Any, orig: Loc, env: dict[str, Binding] | None, stack: tuple, note: str | None = None
+    ) -> Binding:
         """`$name` -> the parameter's binding; `${expr}` -> its value; other text as it is.
 
         Each expression is charged as a node before any is evaluated (the text it makes is charged
@@ -225,24 +238,36 @@ class _Expander:
 
         self.evaluations += 1
         if self.evaluations > MAX_EXPRESSIONS:
-            raise fail("spec_too_large", f"{where()} is one expression too many: the blocks evaluate more than "
-                       f"{MAX_EXPRESSIONS:,}", hint="compute a value once and pass it as a parameter")  # fmt: skip
+            raise fail(
+                "spec_too_large",
+                f"{where()} is one expression too many: the blocks evaluate more than {MAX_EXPRESSIONS:,}",
+                hint="compute a value once and pass it as a parameter",
+            )
         depth, tree = _compile(expression)
         if depth > MAX_EXPRESSION_DEPTH:
-            raise fail("too_deep", f"{where()} nests parentheses and signs {depth:,} deep, more than the limit of "
-                       f"{MAX_EXPRESSION_DEPTH}", hint="write it flatter, or compute it in steps through nested blocks")  # fmt: skip
+            raise fail(
+                "too_deep",
+                f"{where()} nests parentheses and signs {depth:,} deep, more than the limit of {MAX_EXPRESSION_DEPTH}",
+                hint="write it flatter, or compute it in steps through nested blocks",
+            )
         if len(expression) > MAX_EXPRESSION_CHARS:
-            raise fail("bad_expression", f"{where()} is {len(expression):,} characters long, more than the limit of "
-                       f"{MAX_EXPRESSION_CHARS:,}", hint="compute the value in steps, through parameters of nested blocks")  # fmt: skip
+            raise fail(
+                "bad_expression",
+                f"{where()} is {len(expression):,} characters long, more than the limit of {MAX_EXPRESSION_CHARS:,}",
+                hint="compute the value in steps, through parameters of nested blocks",
+            )
         bad_syntax = "write integer arithmetic over parameters, e.g. ${4 * width} or ${blocks - 1}"
         if tree is None:
             raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
 
         def checked(result: int) -> int:
             if abs(result) > MAX_VALUE:
-                raise fail("bad_value", f"{where()} reaches {_magnitude(result)}, past the limit of +-{MAX_VALUE:,} "
-                           "(2^63 - 1) for any value an expression computes",
-                           hint="sizes are at most 2^40; check the parameters passed in")  # fmt: skip
+                raise fail(
+                    "bad_value",
+                    f"{where()} reaches {_magnitude(result)}, past the limit of +-{MAX_VALUE:,} "
+                    "(2^63 - 1) for any value an expression computes",
+                    hint="sizes are at most 2^40; check the parameters passed in",
+                )
             return result
 
         # post-order over an explicit stack: a chain of a thousand `*` is as deep as its tree, and
@@ -275,15 +300,26 @@ class _Expander:
                 raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
         return results[0]
 
-    def use(self, site: dict, orig: Loc, new: Loc, env: dict[str, Binding] | None, stack: tuple,
-            note: str | None, auto_name: str | None) -> dict:  # fmt: skip
+    def use(
+        self,
+        site: dict,
+        orig: Loc,
+        new: Loc,
+        env: dict[str, Binding] | None,
+        stack: tuple,
+        note: str | None,
+        auto_name: str | None,
+    ) -> dict:
         """A `use:` layer -> a `block` layer holding the template's layers, parameters bound."""
         for key in site:
             if key not in USE_KEYS:
                 close = close_matches(str(key), USE_KEYS, n=1, cutoff=0.6)
-                raise self.error("unknown_field", f"unknown field '{key}' in a `use:` layer", orig + (key,),
-                                 hint=(f"did you mean '{close[0]}'? " if close else "")
-                                 + f"valid fields: {', '.join(USE_KEYS)}")  # fmt: skip
+                raise self.error(
+                    "unknown_field",
+                    f"unknown field '{key}' in a `use:` layer",
+                    orig + (key,),
+                    hint=(f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(USE_KEYS)}",
+                )
         block = self.substitute(site["use"], orig + ("use",), env, stack, note).value
         if not isinstance(block, str) or block not in self.templates:
             names = sorted(self.templates)
@@ -296,9 +332,13 @@ class _Expander:
                 + (f"the spec's blocks are: {', '.join(names)}" if names else "define it under a top-level `blocks:`"),
             )
         if block in stack:
-            chain = " -> ".join((*stack[stack.index(block):], block))
-            raise self.error("recursive_block", f"block '{block}' uses itself ({chain})", orig + ("use",),
-                             hint="a block may use other blocks, but never itself, directly or through others")  # fmt: skip
+            chain = " -> ".join((*stack[stack.index(block) :], block))
+            raise self.error(
+                "recursive_block",
+                f"block '{block}' uses itself ({chain})",
+                orig + ("use",),
+                hint="a block may use other blocks, but never itself, directly or through others",
+            )
         if len(stack) >= MAX_NESTING:
             raise self.error("too_deep", f"blocks are used inside blocks more than {MAX_NESTING} deep", orig)
         template = self.templates[block]
@@ -306,8 +346,12 @@ class _Expander:
         if given is None:
             given = {}
         if not isinstance(given, dict):
-            raise self.error("wrong_type", f"`with:` takes a mapping of parameter values, got {given!r}",
-                             orig + ("with",), hint=f"write `with: {{{', '.join(f'{p}: ...' for p in template.params)}}}`")  # fmt: skip
+            raise self.error(
+                "wrong_type",
+                f"`with:` takes a mapping of parameter values, got {given!r}",
+                orig + ("with",),
+                hint=f"write `with: {{{', '.join(f'{p}: ...' for p in template.params)}}}`",
+            )
         bindings: dict[str, Binding] = {}
         for key, item in given.items():
             if key not in template.params:
@@ -317,7 +361,11 @@ class _Expander:
                     f"block '{block}' has no parameter '{key}'",
                     orig + ("with", key),
                     hint=(f"did you mean '{close[0]}'? " if close else "")
-                    + (f"its parameters are: {', '.join(template.params)}" if template.params else "it takes no parameters"),
+                    + (
+                        f"its parameters are: {', '.join(template.params)}"
+                        if template.params
+                        else "it takes no parameters"
+                    ),
                 )
             bindings[key] = self.substitute(item, orig + ("with", key), env, stack, note)
         missing = [p for p in template.params if p not in bindings and p not in template.defaults]
@@ -331,7 +379,11 @@ class _Expander:
         for param, default in template.defaults.items():
             bindings.setdefault(param, default)
         bindings = {p: bindings[p] for p in template.params}
-        name = self.substitute(site["name"], orig + ("name",), env, stack, note).value if "name" in site else auto_name or block
+        name = (
+            self.substitute(site["name"], orig + ("name",), env, stack, note).value
+            if "name" in site
+            else auto_name or block
+        )
         self.share(name, orig + ("name",))
         here = f"in block '{block}' ({self.line(('blocks', block))}), used at {self.line(orig)}"
         inner_note = here + (f", {note}" if note else "")
@@ -380,9 +432,11 @@ def _nesting(expression: str) -> int:
 
 
 _OPERATORS = {
-    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
     ast.FloorDiv: lambda a, b: a // b,
-}  # fmt: skip
+}
 
 
 @lru_cache(maxsize=1024)  # a block used many times evaluates the same few expressions
@@ -414,8 +468,12 @@ def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str,
         return SpecError(code, message, hint=hint, file=file, position=positions.get(loc))
 
     if not isinstance(raw, dict):
-        raise error("wrong_type", f"`blocks:` takes a mapping of block names to templates, got {raw!r:.60}", ("blocks",),
-                    hint="write `blocks: {name: {params: [...], layers: [...]}}`")  # fmt: skip
+        raise error(
+            "wrong_type",
+            f"`blocks:` takes a mapping of block names to templates, got {raw!r:.60}",
+            ("blocks",),
+            hint="write `blocks: {name: {params: [...], layers: [...]}}`",
+        )
     templates = {}
     for name, body in raw.items():
         loc: Loc = ("blocks", name)
@@ -426,16 +484,28 @@ def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str,
         for key in body:
             if key not in TEMPLATE_KEYS:
                 close = close_matches(str(key), TEMPLATE_KEYS, n=1, cutoff=0.6)
-                raise error("unknown_field", f"unknown field '{key}' in block '{name}'", loc + (key,),
-                            hint=(f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(TEMPLATE_KEYS)}")  # fmt: skip
+                raise error(
+                    "unknown_field",
+                    f"unknown field '{key}' in block '{name}'",
+                    loc + (key,),
+                    hint=(f"did you mean '{close[0]}'? " if close else "")
+                    + f"valid fields: {', '.join(TEMPLATE_KEYS)}",
+                )
         layers = body.get("layers")
         if not isinstance(layers, list) or not layers:
-            raise error("missing_field" if layers is None else "bad_value",
-                        f"block '{name}' needs a non-empty list of `layers`", loc + (("layers",) if "layers" in body else ()))  # fmt: skip
+            raise error(
+                "missing_field" if layers is None else "bad_value",
+                f"block '{name}' needs a non-empty list of `layers`",
+                loc + (("layers",) if "layers" in body else ()),
+            )
         params_raw = body.get("params", []) or []
         if not isinstance(params_raw, list):
-            raise error("wrong_type", f"`params` of block '{name}' must be a list of names", loc + ("params",),
-                        hint="write `params: [width, {stride: 1}]` (a mapping gives a default)")  # fmt: skip
+            raise error(
+                "wrong_type",
+                f"`params` of block '{name}' must be a list of names",
+                loc + ("params",),
+                hint="write `params: [width, {stride: 1}]` (a mapping gives a default)",
+            )
         params: list[str] = []
         defaults: dict[str, Binding] = {}
         for i, entry in enumerate(params_raw):
@@ -446,8 +516,12 @@ def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str,
             else:
                 param = entry
             if not isinstance(param, str) or not NAME.match(param):
-                raise error("bad_value", f"parameter {param!r} of block '{name}' must be a name (letters, digits, _)",
-                            here, hint="write `params: [width, {stride: 1}]` (a mapping gives a default)")  # fmt: skip
+                raise error(
+                    "bad_value",
+                    f"parameter {param!r} of block '{name}' must be a name (letters, digits, _)",
+                    here,
+                    hint="write `params: [width, {stride: 1}]` (a mapping gives a default)",
+                )
             if param in params:
                 raise error("duplicate_key", f"parameter '{param}' of block '{name}' is listed twice", here)
             params.append(param)
@@ -529,11 +603,14 @@ def _refuse_oversize(data: dict, templates: dict[str, Template], file: str, posi
         f"the blocks expand to more than {MAX_NODES:,} nodes: block '{name}' used here expands to "
         + (f"more than {MAX_NODES:,} nodes by itself" if sizes[name] > MAX_NODES else f"{alone:,} nodes or more"),
         hint="check for a template that uses another template many times over: each level multiplies the nodes",
-        file=file, position=positions.get(loc),
-    )  # fmt: skip
+        file=file,
+        position=positions.get(loc),
+    )
 
 
-def expand_blocks(data: dict, file: str, positions: dict[Loc, Position]) -> tuple[dict, dict[Loc, Position], dict[Loc, str]]:
+def expand_blocks(
+    data: dict, file: str, positions: dict[Loc, Position]
+) -> tuple[dict, dict[Loc, Position], dict[Loc, str]]:
     """Spec data with `blocks:` -> the same data without it, every `use:` replaced by its block.
 
     Returns the expanded data, the file position of every expanded node, and the notes that say

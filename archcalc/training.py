@@ -52,19 +52,32 @@ class Saves:
 # op (the row's `op`, the torch functional it runs) -> what autograd saves. An op must be here or in
 # SAVES_NOTHING: a kind with a new op fails loudly (and a test), never counts zero bytes by omission.
 SAVES: dict[str, Saves] = {
-    "conv": Saves(input=True), "conv_transpose": Saves(input=True), "linear": Saves(input_if_weight_grad=True),
+    "conv": Saves(input=True),
+    "conv_transpose": Saves(input=True),
+    "linear": Saves(input_if_weight_grad=True),
     "batch_norm": Saves(input=True, stats=2),
-    "max_pool": Saves(input=True, indices=True), "adaptive_max_pool": Saves(input=True, indices=True),
-    "avg_pool": Saves(input=True), "adaptive_avg_pool": Saves(input=True, unless_global=True),
-    "relu": Saves(output=True), "sigmoid": Saves(output=True), "tanh": Saves(output=True),
-    "softmax": Saves(output=True), "log_softmax": Saves(output=True),
-    "relu6": Saves(input=True), "leaky_relu": Saves(input=True), "gelu": Saves(input=True), "silu": Saves(input=True),
-    "mish": Saves(input=True), "hardswish": Saves(input=True), "hardsigmoid": Saves(input=True),
-    "dropout": Saves(temporaries=1), "mul": Saves(inputs=True),
+    "max_pool": Saves(input=True, indices=True),
+    "adaptive_max_pool": Saves(input=True, indices=True),
+    "avg_pool": Saves(input=True),
+    "adaptive_avg_pool": Saves(input=True, unless_global=True),
+    "relu": Saves(output=True),
+    "sigmoid": Saves(output=True),
+    "tanh": Saves(output=True),
+    "softmax": Saves(output=True),
+    "log_softmax": Saves(output=True),
+    "relu6": Saves(input=True),
+    "leaky_relu": Saves(input=True),
+    "gelu": Saves(input=True),
+    "silu": Saves(input=True),
+    "mish": Saves(input=True),
+    "hardswish": Saves(input=True),
+    "hardsigmoid": Saves(input=True),
+    "dropout": Saves(temporaries=1),
+    "mul": Saves(inputs=True),
     # F.local_response_norm runs pad, avg_pool3d, mul, add, pow, div: they save the input, the
     # channel-padded squares and two output-sized intermediates
     "lrn": Saves(input=True, padded_input=True, temporaries=2),
-}  # fmt: skip
+}
 SAVES_NOTHING = ALIAS_OPS | {"concat", "add"}  # views, and ops whose backward needs no tensor
 
 
@@ -216,8 +229,10 @@ def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> li
             continue
         rule = SAVES.get(s.row.op)
         if rule is None:
-            raise ValueError(f"no rule for what autograd saves for op '{s.row.op}' ({s.row.path}, {s.row.kind}): "
-                             "add it to SAVES or SAVES_NOTHING in archcalc/training.py")  # fmt: skip
+            raise ValueError(
+                f"no rule for what autograd saves for op '{s.row.op}' ({s.row.path}, {s.row.kind}): "
+                "add it to SAVES or SAVES_NOTHING in archcalc/training.py"
+            )
         path, out_elems = s.row.path, prod(s.row.out_shape) * batch
         global_pool = all(n == 1 for n in s.row.out_shape[1:])
         if rule.input and not (rule.unless_global and global_pool):

@@ -17,6 +17,12 @@ def chain_yaml(layers: int) -> str:
     if layers < 4:
         raise ValueError("a generated net needs at least 4 layers")
     body = [CYCLE[i % len(CYCLE)] for i in range(layers - len(HEAD))]
-    lines = [f"name: generated-{layers}", f"title: generated chain of {layers:,} layers", "input: [8, 16, 16]",
-             "layers:", *body, *HEAD]  # fmt: skip
+    lines = [
+        f"name: generated-{layers}",
+        f"title: generated chain of {layers:,} layers",
+        "input: [8, 16, 16]",
+        "layers:",
+        *body,
+        *HEAD,
+    ]
     return "\n".join(lines) + "\n"

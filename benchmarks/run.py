@@ -71,8 +71,9 @@ class Timing:
         return statistics.median(self.cpu)
 
 
-def timed(fn: Callable[[], Any], runs: int, warmup: int = 1,
-          setup: Callable[[], Any] | None = None) -> tuple[Timing, Any]:  # fmt: skip
+def timed(
+    fn: Callable[[], Any], runs: int, warmup: int = 1, setup: Callable[[], Any] | None = None
+) -> tuple[Timing, Any]:
     """Run `fn` `warmup` times untimed, then `runs` times; the last result comes back too.
     `setup` runs, untimed, before every run (archcalc's: empty its caches)."""
     result = None
@@ -132,10 +133,12 @@ def machine() -> dict[str, str]:
         "cpu": f"{cpu}, {os.cpu_count()} logical cores",
         "os": platform.platform(),
         "python": platform.python_version(),
-        "versions": ", ".join(f"{name} {_version(name)}"
-                              for name in ("torch", "pydantic", "torchinfo", "fvcore", "ptflops", "rich", "click")),
+        "versions": ", ".join(
+            f"{name} {_version(name)}"
+            for name in ("torch", "pydantic", "torchinfo", "fvcore", "ptflops", "rich", "click")
+        ),
         "load": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
-    }  # fmt: skip
+    }
 
 
 def _version(package: str) -> str:
@@ -264,20 +267,41 @@ def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callabl
             model(torch.randn(1, *shape))  # warm torch's kernels once, for every tool alike
             tools = {}
             for tool in TOOLS:
-                t, totals = timed(lambda tool=tool, model=model, shape=shape: RUNNERS[tool](model, shape), tool_runs, warmup=0)
+                t, totals = timed(
+                    lambda tool=tool, model=model, shape=shape: RUNNERS[tool](model, shape), tool_runs, warmup=0
+                )
                 under = convention_totals(analysis, PRESETS[tool])
                 tools[tool] = (t, totals, {"params": under["params"], "ops": under["ops"]})
-                log(f"  {name:>16} {tool:>9}: {ms(t.best):>10}  ops {totals['ops']:,} (archcalc as {tool}: {under['ops']:,})")
+                log(
+                    f"  {name:>16} {tool:>9}: {ms(t.best):>10}  ops {totals['ops']:,} (archcalc as {tool}: {under['ops']:,})"
+                )
             paired = None
             if name == TARGET_NET:
-                paired = paired_ratios(lambda spec=spec: analyze(spec), lambda model=model, shape=shape:
-                                       RUNNERS["torchinfo"](model, shape), clear_caches)  # fmt: skip
-                log(f"  {name:>16}  paired rounds, torchinfo / archcalc: "
-                    + ", ".join(f"{r:,.0f}x" for r in paired) + f" (median {statistics.median(paired):,.0f}x)")
-            row = Comparison(name, len(analysis.rows), timing, alone, build, analysis.totals.params,
-                             analysis.totals.macs, tools, paired)  # fmt: skip
-            log(f"  {name:>16}  archcalc: analyze {ms(alone.best)}, load + analyze {ms(timing.best)}; torch build "
-                f"{ms(build.best)}; params {row.params:,}  MACs {row.macs:,}  ({row.layers:,} rows)")  # fmt: skip
+                paired = paired_ratios(
+                    lambda spec=spec: analyze(spec),
+                    lambda model=model, shape=shape: RUNNERS["torchinfo"](model, shape),
+                    clear_caches,
+                )
+                log(
+                    f"  {name:>16}  paired rounds, torchinfo / archcalc: "
+                    + ", ".join(f"{r:,.0f}x" for r in paired)
+                    + f" (median {statistics.median(paired):,.0f}x)"
+                )
+            row = Comparison(
+                name,
+                len(analysis.rows),
+                timing,
+                alone,
+                build,
+                analysis.totals.params,
+                analysis.totals.macs,
+                tools,
+                paired,
+            )
+            log(
+                f"  {name:>16}  archcalc: analyze {ms(alone.best)}, load + analyze {ms(timing.best)}; torch build "
+                f"{ms(build.best)}; params {row.params:,}  MACs {row.macs:,}  ({row.layers:,} rows)"
+            )
             out.append(row)
     return out
 
@@ -321,24 +345,41 @@ def whole_process(runs: int, env: dict[str, str], log: Callable[[str], None]) ->
         script = Path(tmp) / "torchinfo_resnet152.py"
         script.write_text(TORCHINFO_SCRIPT.format(source=render(spec), shape=", ".join(map(str, spec.input))))
         theirs = timed_process([sys.executable, str(script)], max(2, runs // 5), env)
-    log(f"  torchinfo script:          best {ms(theirs.best)}, median {ms(theirs.median)} (CPU {ms(theirs.cpu_median)})")
+    log(
+        f"  torchinfo script:          best {ms(theirs.best)}, median {ms(theirs.median)} (CPU {ms(theirs.cpu_median)})"
+    )
 
-    probe = ("import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
-             "r = CliRunner().invoke(main, ['shapes', 'resnet152']); assert r.exit_code == 0, r.output\n"
-             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-             "('torch', 'fvcore', 'archcalc', 'rich', 'click', 'pydantic', 'yaml'))))")  # fmt: skip
-    loaded = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, check=True, capture_output=True,
-                            text=True).stdout.split()  # fmt: skip
+    probe = (
+        "import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
+        "r = CliRunner().invoke(main, ['shapes', 'resnet152']); assert r.exit_code == 0, r.output\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'fvcore', 'archcalc', 'rich', 'click', 'pydantic', 'yaml'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
     imports = []
     for _ in range(5):
-        err = subprocess.run([sys.executable, "-X", "importtime", "-c", IMPORTS], env=env, cwd=ROOT,
-                             check=True, capture_output=True, text=True).stderr  # fmt: skip
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", IMPORTS],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stderr
         imports.append(_importtime(err))
     cumulative = statistics.median(total for total, _ in imports)
     top = imports[0][1]
     log(f"  {IMPORTS}: {ms(cumulative)} (python -X importtime, median)")
-    return {"ours": ours, "theirs": theirs, "loaded": loaded, "import_s": cumulative, "top": top,
-            "command": " ".join(Path(part).name if i == 0 else part for i, part in enumerate(shapes_cmd))}  # fmt: skip
+    return {
+        "ours": ours,
+        "theirs": theirs,
+        "loaded": loaded,
+        "import_s": cumulative,
+        "top": top,
+        "command": " ".join(Path(part).name if i == 0 else part for i, part in enumerate(shapes_cmd)),
+    }
 
 
 # What `archcalc shapes` imports: the command line (lazy) and the static commands' module.
@@ -462,49 +503,86 @@ def bench_harness(log: Callable[[str], None]) -> dict[str, Any]:
     # paired: each round's two harnesses ran back to back, so their ratio cancels the host's drift
     # between rounds; the difference is the median of the rounds' throughput ratios
     difference = statistics.median(h / o for o, h in zip(ours, hand)) - 1
-    log(f"  {HARNESS_SPEC} at {'x'.join(map(str, HARNESS_INPUT))}, batch {HARNESS_BATCH}, fp32, CPU: archcalc bench "
-        f"{ours_ips:,.1f} images/s, hand-written loop {hand_ips:,.1f} images/s ({difference:+.2%})")  # fmt: skip
-    return {"spec": HARNESS_SPEC, "input": HARNESS_INPUT, "batch": HARNESS_BATCH, "rounds": HARNESS_ROUNDS,
-            "iters": HARNESS_ITERS, "ours_s": ours_s, "hand_s": hand_s, "ours_ips": ours_ips, "hand_ips": hand_ips,
-            "difference": difference, "threads": 1}  # fmt: skip
+    log(
+        f"  {HARNESS_SPEC} at {'x'.join(map(str, HARNESS_INPUT))}, batch {HARNESS_BATCH}, fp32, CPU: archcalc bench "
+        f"{ours_ips:,.1f} images/s, hand-written loop {hand_ips:,.1f} images/s ({difference:+.2%})"
+    )
+    return {
+        "spec": HARNESS_SPEC,
+        "input": HARNESS_INPUT,
+        "batch": HARNESS_BATCH,
+        "rounds": HARNESS_ROUNDS,
+        "iters": HARNESS_ITERS,
+        "ours_s": ours_s,
+        "hand_s": hand_s,
+        "ours_ips": ours_ips,
+        "hand_ips": hand_ips,
+        "difference": difference,
+        "threads": 1,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # report
 
 
-def targets(comparisons: list[Comparison], process: dict[str, Any], scale: dict[str, Any],
-            harness: dict[str, Any] | None = None) -> list[tuple[str, str, bool]]:  # fmt: skip
+def targets(
+    comparisons: list[Comparison], process: dict[str, Any], scale: dict[str, Any], harness: dict[str, Any] | None = None
+) -> list[tuple[str, str, bool]]:
     by_name = {c.name: c for c in comparisons}
     out = []
     if harness:
-        out.append((f"archcalc bench reports the hand-written loop's throughput within {TARGET_HARNESS:.0%}",
-                    f"{harness['difference']:+.2%} ({harness['ours_ips']:,.1f} vs {harness['hand_ips']:,.1f} images/s)",
-                    abs(harness["difference"]) <= TARGET_HARNESS))  # fmt: skip
+        out.append(
+            (
+                f"archcalc bench reports the hand-written loop's throughput within {TARGET_HARNESS:.0%}",
+                f"{harness['difference']:+.2%} ({harness['ours_ips']:,.1f} vs {harness['hand_ips']:,.1f} images/s)",
+                abs(harness["difference"]) <= TARGET_HARNESS,
+            )
+        )
     if TARGET_NET in by_name:
         c = by_name[TARGET_NET]
         summary = c.tools["torchinfo"][0].best
         ratio = statistics.median(c.paired) if c.paired else summary / c.analyze.best
-        out.append((f"{TARGET_NET} in-process: archcalc's analysis at least {TARGET_RATIO}x faster than torchinfo.summary"
-                    " (each given the network in memory: a loaded spec, a built module; median of "
-                    f"{len(c.paired or ())} back-to-back rounds)",
-                    f"{ratio:,.0f}x (best times {ms(c.analyze.best)} vs {ms(summary)}: {summary / c.analyze.best:,.0f}x; "
-                    f"with the spec's load timed too: {summary / c.archcalc.best:,.0f}x)", ratio >= TARGET_RATIO))  # fmt: skip
+        out.append(
+            (
+                f"{TARGET_NET} in-process: archcalc's analysis at least {TARGET_RATIO}x faster than torchinfo.summary"
+                " (each given the network in memory: a loaded spec, a built module; median of "
+                f"{len(c.paired or ())} back-to-back rounds)",
+                f"{ratio:,.0f}x (best times {ms(c.analyze.best)} vs {ms(summary)}: {summary / c.analyze.best:,.0f}x; "
+                f"with the spec's load timed too: {summary / c.archcalc.best:,.0f}x)",
+                ratio >= TARGET_RATIO,
+            )
+        )
     if process:
         t = process["ours"]
-        out.append((f"`archcalc shapes resnet152` under {TARGET_PROCESS_S} s as a whole process (best of "
-                    f"{len(t.wall)} runs)", f"{ms(t.best)} (median {ms(t.median)}, CPU median {ms(t.cpu_median)})",
-                    t.best < TARGET_PROCESS_S))  # fmt: skip
+        out.append(
+            (
+                f"`archcalc shapes resnet152` under {TARGET_PROCESS_S} s as a whole process (best of "
+                f"{len(t.wall)} runs)",
+                f"{ms(t.best)} (median {ms(t.median)}, CPU median {ms(t.cpu_median)})",
+                t.best < TARGET_PROCESS_S,
+            )
+        )
         leaked = [m for m in process["loaded"] if m.split(".")[0] in ("torch", "fvcore")]
         out.append(("the static path imports no torch or fvcore", ", ".join(leaked) or "none imported", not leaked))
     big = by_name.get(f"generated-{BIG}")
     if big:
-        out.append((f"{BIG:,}-layer net analysed (load + analyze) in under {TARGET_BIG_S} s",
-                    f"{ms(big.archcalc.best)} (median {ms(big.archcalc.median)})", big.archcalc.median < TARGET_BIG_S))  # fmt: skip
+        out.append(
+            (
+                f"{BIG:,}-layer net analysed (load + analyze) in under {TARGET_BIG_S} s",
+                f"{ms(big.archcalc.best)} (median {ms(big.archcalc.median)})",
+                big.archcalc.median < TARGET_BIG_S,
+            )
+        )
     if scale:
         e = scale["fit"]["total"]["exponent"]
-        out.append((f"analysis time linear in layers (log-log exponent at most {TARGET_EXPONENT})", f"{e:.3f}",
-                    e <= TARGET_EXPONENT))  # fmt: skip
+        out.append(
+            (
+                f"analysis time linear in layers (log-log exponent at most {TARGET_EXPONENT})",
+                f"{e:.3f}",
+                e <= TARGET_EXPONENT,
+            )
+        )
     return out
 
 
@@ -512,9 +590,17 @@ def _agree(ours: int, theirs: int) -> str:
     return "=" if ours == theirs else f"≠ {theirs - ours:+,}"
 
 
-def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], process: dict[str, Any],
-             scale: dict[str, Any], harness: dict[str, Any] | None, checks: list[tuple[str, str, bool]],
-             load_end: str, elapsed: float) -> str:  # fmt: skip
+def markdown(
+    info: dict[str, str],
+    command: str,
+    comparisons: list[Comparison],
+    process: dict[str, Any],
+    scale: dict[str, Any],
+    harness: dict[str, Any] | None,
+    checks: list[tuple[str, str, bool]],
+    load_end: str,
+    elapsed: float,
+) -> str:
     lines = [
         "# archcalc performance",
         "",
@@ -560,8 +646,9 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
                 f"The target's ratio ({TARGET_NET} against torchinfo) is the median of {len(paired)} back-to-back rounds,"
                 f" each archcalc's best of {PAIRED_RUNS} analyses then one `torchinfo.summary`, the harness's own torch"
                 " heap frozen so that archcalc's garbage collections do not scan it: "
-                + ", ".join(f"{r:,.0f}x" for r in paired) + f" (median {statistics.median(paired):,.0f}x).",
-            ]  # fmt: skip
+                + ", ".join(f"{r:,.0f}x" for r in paired)
+                + f" (median {statistics.median(paired):,.0f}x).",
+            ]
         lines += [
             "",
             "From the spec file: archcalc's load (YAML parse, template expansion, pydantic validation) plus",
@@ -573,25 +660,33 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
         ]
         for c in comparisons:
             theirs = c.build.best + c.tools["torchinfo"][0].best
-            lines.append(f"| {c.name} | {ms(c.archcalc.best)} | {ms(c.build.best)} | {ms(theirs)} | "
-                         f"{theirs / c.archcalc.best:,.0f}x | {c.params:,} | {c.macs:,} |")  # fmt: skip
+            lines.append(
+                f"| {c.name} | {ms(c.archcalc.best)} | {ms(c.build.best)} | {ms(theirs)} | "
+                f"{theirs / c.archcalc.best:,.0f}x | {c.params:,} | {c.macs:,} |"
+            )
         lines += [
             "",
             "Each tool's total sits beside archcalc's total under that tool's convention (presets in",
             "archcalc/conventions.py): `=` means the counts agree exactly. Conventions: torchinfo counts bias adds",
-            "and batch norm; fvcore one \"flop\" per MAC of conv/linear (plus batch norm and pooling it knows);",
+            'and batch norm; fvcore one "flop" per MAC of conv/linear (plus batch norm and pooling it knows);',
             "ptflops adds bias, activation, pooling and batch-norm terms. archcalc's own MACs are conv and linear",
             "multiply-accumulates only.",
         ]
-        lines += ["",
-                  "| net | tool | tool params | archcalc params | tool ops | archcalc ops (as the tool) | agree |",
-                  "|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
+        lines += [
+            "",
+            "| net | tool | tool params | archcalc params | tool ops | archcalc ops (as the tool) | agree |",
+            "|---|---|---:|---:|---:|---:|---|",
+        ]
         for c in comparisons:
             for tool in TOOLS:
                 _, theirs, ours = c.tools[tool]
-                agree = "params " + _agree(ours["params"], theirs["params"]) + ", ops " + _agree(ours["ops"], theirs["ops"])
-                lines.append(f"| {c.name} | {tool} | {theirs['params']:,} | {ours['params']:,} | {theirs['ops']:,} | "
-                             f"{ours['ops']:,} | {agree} |")  # fmt: skip
+                agree = (
+                    "params " + _agree(ours["params"], theirs["params"]) + ", ops " + _agree(ours["ops"], theirs["ops"])
+                )
+                lines.append(
+                    f"| {c.name} | {tool} | {theirs['params']:,} | {ours['params']:,} | {theirs['ops']:,} | "
+                    f"{ours['ops']:,} | {agree} |"
+                )
         lines.append("")
     if process:
         ours, theirs = process["ours"], process["theirs"]
@@ -618,7 +713,7 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
             f" rich: {'none (tables laid out directly)' if not any(m.split('.')[0] == 'rich' for m in process['loaded']) else 'imported'};"
             f" archcalc modules: {', '.join(ac)}.",
             "",
-        ]  # fmt: skip
+        ]
     if scale:
         fit = scale["fit"]
         lines += [
@@ -635,7 +730,7 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
             f"{fit['analyze']['intercept_ms']:.2f} ms. Log-log exponent (100 layers and up): "
             f"{fit['total']['exponent']:.3f} (load + analyze), {fit['analyze']['exponent']:.3f} (analyze): linear is 1.",
             "",
-        ]  # fmt: skip
+        ]
     lines += ["## archcalc bench against a hand-written torch loop", ""]
     if harness:
         lines += [
@@ -652,7 +747,7 @@ def markdown(info: dict[str, str], command: str, comparisons: list[Comparison], 
             "",
             f"Difference: {harness['difference']:+.2%} (target: within {TARGET_HARNESS:.0%}).",
             "",
-        ]  # fmt: skip
+        ]
     return "\n".join(lines)
 
 

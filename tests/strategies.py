@@ -67,7 +67,9 @@ def _window(draw, sizes: tuple[int, ...], *, pool: bool, dilate: bool):
     kernel = []
     pads: list[tuple[int, int]] = []
     if mode == "same":
-        kernel = [draw(st.integers(1, min(5, n))) for n in sizes] if pool else draw(_dim_values(rank, st.integers(1, 5)))
+        kernel = (
+            [draw(st.integers(1, min(5, n))) for n in sizes] if pool else draw(_dim_values(rank, st.integers(1, 5)))
+        )
         pads = [_same_pads(n, k, s, d) for n, k, s, d in zip(sizes, kernel, stride, dilation)]
         written: object = "same"
     else:
@@ -143,7 +145,9 @@ def conv_layer(draw, state: State) -> dict:
         fields["groups"] = g
     else:
         out = draw(st.integers(1, MAX_CHANNELS))
-    sizes = tuple(_window_out(n, k, s, a, b, d) for n, k, s, (a, b), d in zip(state.sizes, kernel, stride, pads, dilation))
+    sizes = tuple(
+        _window_out(n, k, s, a, b, d) for n, k, s, (a, b), d in zip(state.sizes, kernel, stride, pads, dilation)
+    )
     body = {"out_channels": out, "kernel_size": _per_dim(draw, kernel)}
     if any(s != 1 for s in stride) or draw(st.booleans()):
         body["stride"] = _per_dim(draw, stride)
@@ -255,8 +259,13 @@ def parallel_layer(draw, state: State) -> dict:
         else:
             out = width if merge == "add" else draw(st.integers(1, MAX_CHANNELS))
             if choice == "two":
-                branches.append([_same_conv(out, draw(st.sampled_from([1, 3])), stride), {"kind": "relu"},
-                                 _same_conv(out, draw(st.sampled_from([1, 3, 5])), 1)])  # fmt: skip
+                branches.append(
+                    [
+                        _same_conv(out, draw(st.sampled_from([1, 3])), stride),
+                        {"kind": "relu"},
+                        _same_conv(out, draw(st.sampled_from([1, 3, 5])), 1),
+                    ]
+                )
             else:
                 branches.append([_same_conv(out, draw(st.sampled_from([1, 2, 3, 5])), stride)])
             outs.append(out)
@@ -347,20 +356,44 @@ def near_valid_specs(draw) -> tuple[dict, Probe]:
     sizes = tuple(draw(_dim_values(rank, st.integers(lo, hi))))
     shape = (c_in, *sizes)
     edge = draw(st.integers(0, 1))  # 0: just inside the edge, 1: one step past it
-    mutation = draw(st.sampled_from([
-        "conv_kernel", "conv_dilated_kernel", "conv_groups", "depthwise_out", "transpose_output_padding",
-        "transpose_crop", "pool_padding", "pool_kernel", "concat_mismatch", "add_mismatch",
-    ]))  # fmt: skip
+    mutation = draw(
+        st.sampled_from(
+            [
+                "conv_kernel",
+                "conv_dilated_kernel",
+                "conv_groups",
+                "depthwise_out",
+                "transpose_output_padding",
+                "transpose_crop",
+                "pool_padding",
+                "pool_kernel",
+                "concat_mismatch",
+                "add_mismatch",
+            ]
+        )
+    )
     n = sizes[0]
     if mutation in ("conv_kernel", "conv_dilated_kernel"):
         d = 1 if mutation == "conv_kernel" else draw(st.integers(2, 3))
         p = draw(st.integers(0, 2))
         # a kernel spanning exactly the padded input, or the next size up
         k = (n + 2 * p - 1) // d + 1 + edge
-        args = {"in_channels": c_in, "out_channels": draw(st.integers(1, 4)), "kernel_size": k, "padding": p,
-                "dilation": d, "stride": draw(st.integers(1, 3))}  # fmt: skip
-        layer = {"kind": "conv", "out_channels": args["out_channels"], "kernel_size": k, "padding": p,
-                 "dilation": d, "stride": args["stride"]}  # fmt: skip
+        args = {
+            "in_channels": c_in,
+            "out_channels": draw(st.integers(1, 4)),
+            "kernel_size": k,
+            "padding": p,
+            "dilation": d,
+            "stride": draw(st.integers(1, 3)),
+        }
+        layer = {
+            "kind": "conv",
+            "out_channels": args["out_channels"],
+            "kernel_size": k,
+            "padding": p,
+            "dilation": d,
+            "stride": args["stride"],
+        }
         probe = Probe(shape, "conv", args, mutation, ("kernel_too_large",))
     elif mutation == "conv_groups":
         g = draw(st.integers(1, 6))
@@ -377,9 +410,22 @@ def near_valid_specs(draw) -> tuple[dict, Probe]:
         s, d = draw(st.integers(1, 3)), draw(st.integers(1, 3))
         op = max(s, d) - 1 + edge
         k = draw(st.integers(1, 3))
-        args = {"in_channels": c_in, "out_channels": 2, "kernel_size": k, "stride": s, "dilation": d, "output_padding": op}
-        layer = {"kind": "conv_transpose", "out_channels": 2, "kernel_size": k, "stride": s, "dilation": d,
-                 "output_padding": op}  # fmt: skip
+        args = {
+            "in_channels": c_in,
+            "out_channels": 2,
+            "kernel_size": k,
+            "stride": s,
+            "dilation": d,
+            "output_padding": op,
+        }
+        layer = {
+            "kind": "conv_transpose",
+            "out_channels": 2,
+            "kernel_size": k,
+            "stride": s,
+            "dilation": d,
+            "output_padding": op,
+        }
         probe = Probe(shape, "conv_transpose", args, mutation, ("bad_output_padding",))
     elif mutation == "transpose_crop":
         s, k = draw(st.integers(1, 2)), draw(st.integers(1, 3))
@@ -420,11 +466,12 @@ def near_valid_specs(draw) -> tuple[dict, Probe]:
         elif merge == "concat":
             second["out_channels"] = draw(st.integers(1, 4))
         args = {"branches": [first, second]}
-        branches = [[{"kind": "conv", **{key: v for key, v in b.items() if key != "in_channels"}}] for b in (first, second)]
+        branches = [
+            [{"kind": "conv", **{key: v for key, v in b.items() if key != "in_channels"}}] for b in (first, second)
+        ]
         layer = {"kind": "parallel", "merge": merge, "branches": branches}
         probe = Probe(shape, merge, args, mutation, ("branch_mismatch",))
     layers = [layer]
     if draw(st.booleans()):
         layers.append("relu")
     return {"name": "near", "input": list(shape), "layers": layers}, probe
-

@@ -26,8 +26,9 @@ SEED_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("size", "kernel", "stride", "pb", "pa", "expected"),
-                         [c[1:] for c in SEED_CASES], ids=[c[0] for c in SEED_CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "pb", "pa", "expected"), [c[1:] for c in SEED_CASES], ids=[c[0] for c in SEED_CASES]
+)
 def test_seed_output_sizes(size, kernel, stride, pb, pa, expected):
     got = arith.window_output_size(size, kernel, stride, pb, pa)
     assert got == expected, f"output size: archcalc {got}, seed {expected}"
@@ -56,8 +57,14 @@ def _brute_windows(size, kernel, stride, pb, pa, dilation):
 
 
 @settings(max_examples=300, deadline=None)
-@given(size=st.integers(1, 60), kernel=st.integers(1, 9), stride=st.integers(1, 6),
-       pb=st.integers(0, 5), pa=st.integers(0, 5), dilation=st.integers(1, 4))  # fmt: skip
+@given(
+    size=st.integers(1, 60),
+    kernel=st.integers(1, 9),
+    stride=st.integers(1, 6),
+    pb=st.integers(0, 5),
+    pa=st.integers(0, 5),
+    dilation=st.integers(1, 4),
+)
 def test_output_size_and_edges_match_enumeration(size, kernel, stride, pb, pa, dilation):
     starts, span = _brute_windows(size, kernel, stride, pb, pa, dilation)
     if span > size + pb + pa:
@@ -80,8 +87,13 @@ def test_same_padding_keeps_ceil_size(size, kernel, stride, dilation):
 
 
 @settings(max_examples=200, deadline=None)
-@given(size=st.integers(1, 30), kernel=st.integers(1, 6), stride=st.integers(1, 4),
-       padding=st.integers(0, 3), dilation=st.integers(1, 3))  # fmt: skip
+@given(
+    size=st.integers(1, 30),
+    kernel=st.integers(1, 6),
+    stride=st.integers(1, 4),
+    padding=st.integers(0, 3),
+    dilation=st.integers(1, 3),
+)
 def test_transposed_edges_match_enumeration(size, kernel, stride, padding, dilation):
     try:
         out = arith.transposed_output_size(size, kernel, stride, padding, 0, dilation)
@@ -115,8 +127,14 @@ def test_floor_sum_matches_the_sum(n, m, a, b):
 
 
 @settings(max_examples=500, deadline=None)
-@given(count_a=st.integers(-2, 12), count_b=st.integers(-2, 12), step_a=st.integers(1, 9), step_b=st.integers(1, 9),
-       lo=st.integers(-20, 80), width=st.integers(-5, 120))  # fmt: skip
+@given(
+    count_a=st.integers(-2, 12),
+    count_b=st.integers(-2, 12),
+    step_a=st.integers(1, 9),
+    step_b=st.integers(1, 9),
+    lo=st.integers(-20, 80),
+    width=st.integers(-5, 120),
+)
 def test_lattice_counts_match_enumeration(count_a, count_b, step_a, step_b, lo, width):
     hi = lo + width
     sums = [a * step_a + b * step_b for a in range(count_a) for b in range(count_b)]

@@ -54,7 +54,7 @@ FLAGS = {
     "conv --output": ["conv", "--input", "32", "--kernel", "3", "--output", "{d}0"],
     "bench --batch": ["bench", "lenet5", "--batch", "1,{d}"],
     "bench --iters": ["bench", "lenet5", "--iters", "{d}"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("digit", DIGITS.values(), ids=DIGITS.keys())
@@ -67,7 +67,9 @@ def test_every_number_flag_refuses_non_ascii_digits(runner, args, digit):
 
 def test_a_budget_in_a_spec_refuses_non_ascii_digits(runner, tmp_path):
     spec = tmp_path / "s.yaml"
-    spec.write_text("name: s\ninput: [1, 8, 8]\nbudget: {max_params: \"\u0663M\"}\n"
-                    "layers:\n  - {kind: conv, out: 2, kernel: 3}\n", encoding="utf-8")  # fmt: skip
+    spec.write_text(
+        'name: s\ninput: [1, 8, 8]\nbudget: {max_params: "\u0663M"}\nlayers:\n  - {kind: conv, out: 2, kernel: 3}\n',
+        encoding="utf-8",
+    )
     result = runner.invoke(main, ["check", str(spec)], catch_exceptions=False)
     assert result.exit_code == 2, result.output

@@ -70,11 +70,15 @@ def test_atomic_path_removes_a_failed_writers_file(tmp_path):
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
 
 
-@pytest.mark.parametrize("args", [
-    ["report", "lenet5", "--format", "json", "-o", "{dir}"],
-    ["report", "lenet5", "--format", "md", "-o", "{dir}"],
-    ["check", "lenet5", "--max-params", "1M", "--format", "junit", "-o", "{dir}/lenet5.json"],
-], ids=["report-json", "report-md", "check-junit"])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "lenet5", "--format", "json", "-o", "{dir}"],
+        ["report", "lenet5", "--format", "md", "-o", "{dir}"],
+        ["check", "lenet5", "--max-params", "1M", "--format", "junit", "-o", "{dir}/lenet5.json"],
+    ],
+    ids=["report-json", "report-md", "check-junit"],
+)
 def test_cli_writers_interrupted_leave_old_files(tmp_path, monkeypatch, runner, args):
     for name in ("lenet5.json", "lenet5.md", "lenet5.svg"):
         (tmp_path / name).write_text("old\n")
@@ -85,10 +89,17 @@ def test_cli_writers_interrupted_leave_old_files(tmp_path, monkeypatch, runner, 
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-@pytest.mark.parametrize(("name", "args"), [
-    ("model.py", ["export", "lenet5", "--to", "torch", "-o"]),
-    ("bench.json", ["bench", "lenet5", "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0", "--json"]),
-], ids=["export-torch", "bench-json"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("model.py", ["export", "lenet5", "--to", "torch", "-o"]),
+        (
+            "bench.json",
+            ["bench", "lenet5", "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0", "--json"],
+        ),
+    ],
+    ids=["export-torch", "bench-json"],
+)
 def test_torch_command_writers_are_atomic(tmp_path, monkeypatch, runner, name, args):
     pytest.importorskip("torch")
     target = tmp_path / name
@@ -121,12 +132,16 @@ def test_export_onnx_interrupted_leaves_no_partial_file(tmp_path, monkeypatch, r
     assert target.read_bytes() == b"old" and sorted(p.name for p in tmp_path.iterdir()) == ["lenet5.onnx"]
 
 
-@pytest.mark.parametrize("args", [
-    ["report", "lenet5", "-o", "{bad}/sub"],
-    ["check", "lenet5", "--format", "junit", "-o", "{bad}/x.xml"],
-    ["schema", "-o", "{bad}/s.json"],
-    ["export", "lenet5", "--to", "torch", "-o", "{bad}/x.py"],
-], ids=["report", "check-junit", "schema", "export-torch"])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "lenet5", "-o", "{bad}/sub"],
+        ["check", "lenet5", "--format", "junit", "-o", "{bad}/x.xml"],
+        ["schema", "-o", "{bad}/s.json"],
+        ["export", "lenet5", "--to", "torch", "-o", "{bad}/x.py"],
+    ],
+    ids=["report", "check-junit", "schema", "export-torch"],
+)
 def test_unwritable_output_is_a_clear_error(runner, tmp_path, args):
     """An output path under a regular file cannot be created: exit 2 and one message, not exit 4."""
     blocker = tmp_path / "a-file"
@@ -185,11 +200,15 @@ def test_a_dangling_symlinked_output_is_replaced(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
-@pytest.mark.parametrize(("fmts", "blocked", "before"), [
-    (["md", "html"], "lenet5.html", ["lenet5.svg", "lenet5.md"]),
-    (["json", "csv", "md"], "lenet5.csv", ["lenet5.json"]),
-    (["md"], "lenet5.md", ["lenet5.svg"]),
-], ids=["html-after-md", "csv-after-json", "md-after-its-chart"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("fmts", "blocked", "before"),
+    [
+        (["md", "html"], "lenet5.html", ["lenet5.svg", "lenet5.md"]),
+        (["json", "csv", "md"], "lenet5.csv", ["lenet5.json"]),
+        (["md"], "lenet5.md", ["lenet5.svg"]),
+    ],
+    ids=["html-after-md", "csv-after-json", "md-after-its-chart"],
+)
 def test_a_partial_report_write_lists_what_it_wrote(runner, tmp_path, fmts, blocked, before):
     (tmp_path / blocked).mkdir()  # a folder where a report file goes: that one cannot be written
     args = ["report", "lenet5", "-o", str(tmp_path), *[a for f in fmts for a in ("--format", f)]]
@@ -213,9 +232,11 @@ WRITERS = {
     "report-o": (["report", "lenet5", "--format", "json", "-o", "{dir}"], "lenet5.json"),
     "schema-o": (["schema", "-o", "{out}"], "out"),
     "export-o": (["export", "lenet5", "--to", "torch", "-o", "{out}"], "out"),
-    "bench-json": (["bench", "lenet5", "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0",
-                    "--json", "{out}"], "out"),
-}  # fmt: skip
+    "bench-json": (
+        ["bench", "lenet5", "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0", "--json", "{out}"],
+        "out",
+    ),
+}
 
 
 def _writer_args(name, tmp_path, target):

@@ -60,13 +60,17 @@ def _generated(directory: Path) -> dict[str, Expected]:
     deep.write_text("name: t\ninput: [3, 8, 8]\nlayers: " + "[" * 100_000 + "]" * 100_000 + "\n")
     cases[deep.name] = Expected("too_deep", 3, f"nests deeper than {loader.MAX_DEPTH} levels")
     chain = directory / "blocks-70-deep.yaml"  # each block uses the next: past the templates' nesting limit
-    text = "name: t\ninput: [3, 8, 8]\nblocks:\n" + "".join(f"  b{i}:\n    layers: [use: b{i + 1}]\n" for i in range(70))
+    text = "name: t\ninput: [3, 8, 8]\nblocks:\n" + "".join(
+        f"  b{i}:\n    layers: [use: b{i + 1}]\n" for i in range(70)
+    )
     chain.write_text(text + "  b70:\n    layers: [relu]\nlayers:\n  - use: b0\n")
     cases[chain.name] = Expected("too_deep", None, "blocks are used inside blocks more than 60 deep")
     rows = directory / "too-many-layers.yaml"  # two top-level repeats, each within the limit, together past it
     half = MAX_ROWS // 2 + 1
-    rows.write_text(f"name: t\ninput: [3, 8, 8]\nlayers:\n  - repeat: {{times: {half}, layers: [relu]}}\n"
-                    f"  - repeat: {{times: {half}, layers: [relu]}}\n")  # fmt: skip
+    rows.write_text(
+        f"name: t\ninput: [3, 8, 8]\nlayers:\n  - repeat: {{times: {half}, layers: [relu]}}\n"
+        f"  - repeat: {{times: {half}, layers: [relu]}}\n"
+    )
     cases[rows.name] = Expected("too_many_layers", None, f"more than the limit of {MAX_ROWS:,}")
     return cases
 
@@ -89,8 +93,13 @@ def run_cli(path: Path, *args: str) -> subprocess.CompletedProcess:
     env.pop("ARCHCALC_DEBUG", None)
     return subprocess.run(
         [sys.executable, "-m", "archcalc.cli", "shapes", str(path), *args],
-        capture_output=True, text=True, timeout=TIMEOUT_S, preexec_fn=_limit_memory, env=env, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        preexec_fn=_limit_memory,
+        env=env,
+        cwd=ROOT,
+    )
 
 
 COMMITTED = sorted(p.name for p in CORPUS.iterdir() if p.suffix == ".yaml")
@@ -144,7 +153,9 @@ def test_device_file_is_refused_without_reading_it():
     assert result.returncode == 2 and "error[not_a_file]" in result.stderr and "not a regular file" in result.stderr
 
 
-@pytest.mark.parametrize(("limit", "value"), [("MAX_FILE_BYTES", 8 * 2**20), ("MAX_NODES", 2_000_000), ("MAX_DEPTH", 200)])
+@pytest.mark.parametrize(
+    ("limit", "value"), [("MAX_FILE_BYTES", 8 * 2**20), ("MAX_NODES", 2_000_000), ("MAX_DEPTH", 200)]
+)
 def test_loader_limits_are_what_the_corpus_assumes(limit, value):
     assert getattr(loader, limit) == value
 
@@ -154,7 +165,9 @@ def test_limits_are_enforced_at_their_edge(monkeypatch):
     from archcalc import SpecError, parse_spec
 
     monkeypatch.setattr(loader, "MAX_NODES", 20)
-    ok = "name: t\ninput: [3, 8, 8]\nlayers: [" + ", ".join(["relu"] * 13) + "]\n"  # mapping, name, input (1 + 3), layers (1 + 13): 20 nodes
+    ok = (
+        "name: t\ninput: [3, 8, 8]\nlayers: [" + ", ".join(["relu"] * 13) + "]\n"
+    )  # mapping, name, input (1 + 3), layers (1 + 13): 20 nodes
     parse_spec(ok)
     with pytest.raises(SpecError, match="more than 20 YAML nodes"):
         parse_spec(ok.replace("[relu", "[relu, relu"))

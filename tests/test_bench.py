@@ -65,16 +65,22 @@ def test_saved_activations_match_what_autograd_saves(name):
     ours: dict[str, int] = {}
     for t in saved_tensors(analysis, "fp32", BATCH):
         ours[t.path] = ours.get(t.path, 0) + t.bytes
-    differ = {p: (ours.get(p, 0), measured["by_path"].get(p, 0)) for p in set(ours) | set(measured["by_path"])
-              if ours.get(p, 0) != measured["by_path"].get(p, 0)}  # fmt: skip
+    differ = {
+        p: (ours.get(p, 0), measured["by_path"].get(p, 0))
+        for p in set(ours) | set(measured["by_path"])
+        if ours.get(p, 0) != measured["by_path"].get(p, 0)
+    }
     assert not differ, f"per layer (model, torch): {differ}"
     assert sum(ours.values()) == measured["total"]
 
 
 def test_bench_cpu_json(tmp_path, runner):
     out = tmp_path / "lenet5.json"
-    result = runner.invoke(main, ["bench", "lenet5", "--device", "cpu", "--batch", "1,4", "--iters", "3", "--warmup", "1",
-                                  "--json", str(out)], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["bench", "lenet5", "--device", "cpu", "--batch", "1,4", "--iters", "3", "--warmup", "1", "--json", str(out)],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert data["device"] == "cpu" and data["mode"] == "inference" and "2 x MACs" in data["flops_convention"]
@@ -85,17 +91,53 @@ def test_bench_cpu_json(tmp_path, runner):
 
 
 def test_bench_cpu_train_table(runner):
-    result = runner.invoke(main, ["bench", "simple-cnn", "--device", "cpu", "--batch", "2", "--iters", "2",
-                                  "--warmup", "1", "--train", "--dtype", "bf16", "--channels-last"],
-                           catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "bench",
+            "simple-cnn",
+            "--device",
+            "cpu",
+            "--batch",
+            "2",
+            "--iters",
+            "2",
+            "--warmup",
+            "1",
+            "--train",
+            "--dtype",
+            "bf16",
+            "--channels-last",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     assert "train" in result.output and "achieved TFLOP/s" in result.output
 
 
 def test_bench_per_layer_json(tmp_path, runner):
     out = tmp_path / "layers.json"
-    result = runner.invoke(main, ["bench", "alexnet", "--input", "96", "--device", "cpu", "--per-layer", "--batch", "1",
-                                  "--iters", "2", "--warmup", "1", "--json", str(out)], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "bench",
+            "alexnet",
+            "--input",
+            "96",
+            "--device",
+            "cpu",
+            "--per-layer",
+            "--batch",
+            "1",
+            "--iters",
+            "2",
+            "--warmup",
+            "1",
+            "--json",
+            str(out),
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     layers = json.loads(out.read_text())["layers"]
     rows = analyze(load_spec("alexnet").with_input((3, 96, 96))).rows

@@ -25,14 +25,14 @@ def _comparison(name: str, analyze_s: float, torchinfo_s: float) -> run.Comparis
 @pytest.mark.parametrize(("analyze_s", "met"), [(0.002, True), (0.004, False)])
 def test_the_ratio_target_is_judged_on_the_analysis(analyze_s, met):
     checks = run.targets([_comparison("resnet152", analyze_s, 0.3)], {}, {})
-    (what, value, ok), = checks
+    ((what, value, ok),) = checks
     assert "100x" in what and ok is met, value
 
 
 def test_paired_rounds_decide_the_ratio_when_measured():
     comparison = _comparison("resnet152", 0.002, 0.3)  # 150x from the best times
     comparison.paired = [90.0, 95.0, 99.0]  # drift: back to back, the rounds say otherwise
-    (_, value, ok), = run.targets([comparison], {}, {})
+    ((_, value, ok),) = run.targets([comparison], {}, {})
     assert ok is False and value.startswith("95x")
 
 
@@ -52,14 +52,16 @@ def test_linear_fit_recovers_a_line():
 
 
 def test_importtime_parse_totals_archcalc_and_groups_by_package():
-    stderr = "\n".join([
-        "import time: self [us] | cumulative | imported package",
-        "import time:       100 |        100 |   pydantic.fields",
-        "import time:       200 |        300 | pydantic",
-        "import time:        50 |        350 |     archcalc.layers",
-        "import time:        10 |        360 | archcalc",
-        "import time:        40 |         40 | site",
-    ])  # fmt: skip
+    stderr = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       100 |        100 |   pydantic.fields",
+            "import time:       200 |        300 | pydantic",
+            "import time:        50 |        350 |     archcalc.layers",
+            "import time:        10 |        360 | archcalc",
+            "import time:        40 |         40 | site",
+        ]
+    )
     total, heavy = run._importtime(stderr)
     assert total == pytest.approx(360e-6)
     assert dict(heavy) == pytest.approx({"pydantic": 300e-6, "archcalc": 60e-6, "site": 40e-6})
@@ -67,8 +69,20 @@ def test_importtime_parse_totals_archcalc_and_groups_by_package():
 
 def test_a_one_net_run_reports_every_tool_agreeing(tmp_path):
     out = tmp_path / "performance.md"
-    code = run.main(["--specs", "alexnet", "--skip", "process,scaling,harness", "--runs", "1", "--tool-runs", "1",
-                     "--output", str(out)])  # fmt: skip
+    code = run.main(
+        [
+            "--specs",
+            "alexnet",
+            "--skip",
+            "process,scaling,harness",
+            "--runs",
+            "1",
+            "--tool-runs",
+            "1",
+            "--output",
+            str(out),
+        ]
+    )
     text = out.read_text()
     assert code == 0  # alexnet alone carries no target
     import torch

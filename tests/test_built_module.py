@@ -48,8 +48,14 @@ def test_test_spec_builds_the_analysed_module(text):
 
 
 def _residual():
-    spec = parse_spec(spec_text("- residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1}, relu]}\n"
-                                "- parallel: {name: p, merge: concat, branches: [[relu], []]}", "[4, 8, 8]"), "r.yaml")  # fmt: skip
+    spec = parse_spec(
+        spec_text(
+            "- residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1}, relu]}\n"
+            "- parallel: {name: p, merge: concat, branches: [[relu], []]}",
+            "[4, 8, 8]",
+        ),
+        "r.yaml",
+    )
     return analyze(spec), build_model(spec)
 
 
@@ -62,12 +68,22 @@ def _replace(model, path: str, module) -> None:
 BROKEN = [
     ("merge-replaces-a-layer", lambda m: _replace(m, "r.conv1", m.get_submodule("r.add")), "are one module"),
     ("layer-dropped", lambda m: m.get_submodule("r")._modules.pop("relu1"), "row 'r.relu1' (relu) has no module"),
-    ("stray-module", lambda m: m.get_submodule("p.b2").append(torch.nn.Conv2d(4, 4, 1)), "module 'p.b2.0' (Conv2d) is no row's"),
-    ("wrong-parameters", lambda m: _replace(m, "r.conv1", torch.nn.Conv2d(4, 4, 3, padding=1, bias=False)),
-     "the analysis has 148 parameters and 0 buffer elements, its module 144 and 0"),
-    ("tensor-outside-rows", lambda m: m.get_submodule("p").register_parameter("w", torch.nn.Parameter(torch.zeros(2))),
-     "tensor 'p.w' lies outside every row's module"),
-]  # fmt: skip
+    (
+        "stray-module",
+        lambda m: m.get_submodule("p.b2").append(torch.nn.Conv2d(4, 4, 1)),
+        "module 'p.b2.0' (Conv2d) is no row's",
+    ),
+    (
+        "wrong-parameters",
+        lambda m: _replace(m, "r.conv1", torch.nn.Conv2d(4, 4, 3, padding=1, bias=False)),
+        "the analysis has 148 parameters and 0 buffer elements, its module 144 and 0",
+    ),
+    (
+        "tensor-outside-rows",
+        lambda m: m.get_submodule("p").register_parameter("w", torch.nn.Parameter(torch.zeros(2))),
+        "tensor 'p.w' lies outside every row's module",
+    ),
+]
 
 
 @pytest.mark.parametrize(("change", "snippet"), [c[1:] for c in BROKEN], ids=[c[0] for c in BROKEN])
@@ -87,8 +103,10 @@ def test_rows_sharing_a_path_are_found(monkeypatch):
 
     monkeypatch.setattr(structure, "check_claims", lambda claims, hint: None)
     monkeypatch.setattr(build._Planner, "_take", lambda self, owner, names, path: None)
-    spec = parse_spec(spec_text("- residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1, name: add}]}",
-                                "[4, 8, 8]"), "r.yaml")  # fmt: skip
+    spec = parse_spec(
+        spec_text("- residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1, name: add}]}", "[4, 8, 8]"),
+        "r.yaml",
+    )
     problems = module_mismatches(analyze(spec), build_model(spec))
     assert "rows share a path: r.add" in problems and any("are one module" in p for p in problems), problems
 

@@ -34,7 +34,7 @@ REFUSED = [
     ("dangling-file-link-out", "gone.yaml", "outside/none.yaml"),
     ("loop-file", "loop.yaml", "d/loop.yaml"),
     ("loop-between-two", "a.yaml", "d/b.yaml"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("fmt", ["text", "github", "junit", "json"])
@@ -53,12 +53,16 @@ def test_a_link_out_of_the_folder_is_refused(runner, tmp_path, link, target, fmt
     assert "secret-outside" not in result.output and "good" not in result.output
 
 
-@pytest.mark.parametrize(("link", "target"), [
-    ("same.yaml", "d/good.yaml"),  # a file link inside: checked
-    ("here", "d"),  # a folder link to the folder itself: not walked, no loop
-    ("sideways", "d/inner"),  # a folder link inside: its specs are reached by their real path
-    ("notes.txt", "outside/s.yaml"),  # not a spec: never read, nothing to refuse
-], ids=["file-inside", "folder-to-itself", "folder-inside", "non-spec-out"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("link", "target"),
+    [
+        ("same.yaml", "d/good.yaml"),  # a file link inside: checked
+        ("here", "d"),  # a folder link to the folder itself: not walked, no loop
+        ("sideways", "d/inner"),  # a folder link inside: its specs are reached by their real path
+        ("notes.txt", "outside/s.yaml"),  # not a spec: never read, nothing to refuse
+    ],
+    ids=["file-inside", "folder-to-itself", "folder-inside", "non-spec-out"],
+)
 def test_links_that_stay_inside_are_harmless(runner, tmp_path, link, target):
     folder, _ = _tree(tmp_path)
     (folder / "inner").mkdir()

@@ -28,16 +28,28 @@ def assert_log_safe(text: str) -> None:
 
 def _spec(tmp_path, title: str, extra: str = ""):
     path = tmp_path / "s.yaml"
-    path.write_text(json.dumps({"name": "t", "title": title, "input": [1, 8, 8], "layers": [{"conv": {"out": 2, "kernel": 3}}]})
-                    + extra, encoding="utf-8")  # fmt: skip
+    path.write_text(
+        json.dumps({"name": "t", "title": title, "input": [1, 8, 8], "layers": [{"conv": {"out": 2, "kernel": 3}}]})
+        + extra,
+        encoding="utf-8",
+    )
     return path
 
 
-@pytest.mark.parametrize("args", [
-    ["list", "q\n" + FORGED + "\u202e"], ["kinds", FORGED], ["schema", "x", FORGED],
-    ["conv", "--input", "9", "--kernel", "3", FORGED], ["export", "lenet5", FORGED], ["diff", "lenet5", "lenet5", FORGED],
-    ["shapes", "--input", "3x\n" + FORGED, "lenet5"], ["no-such\n" + FORGED], ["shapes", "lenet5", "--no-such\n" + FORGED],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list", "q\n" + FORGED + "\u202e"],
+        ["kinds", FORGED],
+        ["schema", "x", FORGED],
+        ["conv", "--input", "9", "--kernel", "3", FORGED],
+        ["export", "lenet5", FORGED],
+        ["diff", "lenet5", "lenet5", FORGED],
+        ["shapes", "--input", "3x\n" + FORGED, "lenet5"],
+        ["no-such\n" + FORGED],
+        ["shapes", "lenet5", "--no-such\n" + FORGED],
+    ],
+)
 def test_click_usage_errors_quote_user_text_as_terminal_text(runner, args):
     result = runner.invoke(main, args)
     assert result.exit_code == 2, result.output
@@ -69,10 +81,19 @@ def test_a_file_name_at_the_start_of_an_error_line_is_no_command(runner, tmp_pat
         assert_log_safe(result.output)
 
 
-@pytest.mark.parametrize("args", [
-    ["shapes"], ["shapes", "--json"], ["params"], ["check"], ["check", "--format", "junit"], ["check", "--format", "json"],
-    ["report", "--format", "json"], ["report", "--format", "html"],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["shapes"],
+        ["shapes", "--json"],
+        ["params"],
+        ["check"],
+        ["check", "--format", "junit"],
+        ["check", "--format", "json"],
+        ["report", "--format", "json"],
+        ["report", "--format", "html"],
+    ],
+)
 def test_legacy_commands_are_escaped_in_every_printed_artifact(runner, tmp_path, args):
     spec = _spec(tmp_path, LEGACY, "\n")
     out = tmp_path / "out"
@@ -89,7 +110,9 @@ def test_legacy_commands_are_escaped_in_every_printed_artifact(runner, tmp_path,
 
 def test_an_unknown_key_with_a_legacy_command_is_escaped(runner, tmp_path):
     path = tmp_path / "k.yaml"
-    path.write_text('name: t\ninput: [1, 8, 8]\nlayers:\n  - conv: {out: 2, kernel: 3, "z ##[error file=R,line=1]L": 1}\n')
+    path.write_text(
+        'name: t\ninput: [1, 8, 8]\nlayers:\n  - conv: {out: 2, kernel: 3, "z ##[error file=R,line=1]L": 1}\n'
+    )
     for fmt in ("text", "junit", "json"):
         result = runner.invoke(main, ["check", str(path), "--format", fmt])
         assert result.exit_code == 2, result.output

@@ -11,11 +11,40 @@ import pytest
 from archcalc import bundled_names
 from archcalc.cli import main
 
-ROW_KEYS = {"path", "kind", "summary", "depth", "trainable", "input_shape", "output_shape", "units", "weights",
-            "biases", "params", "buffers", "counters", "connections", "macs", "flops", "activation_bytes",
-            "padded_connections", "convention"}  # fmt: skip
-TOTAL_KEYS = {"units", "weights", "biases", "params", "trainable_params", "frozen_params", "buffers", "counters",
-              "connections", "macs", "flops"}  # fmt: skip
+ROW_KEYS = {
+    "path",
+    "kind",
+    "summary",
+    "depth",
+    "trainable",
+    "input_shape",
+    "output_shape",
+    "units",
+    "weights",
+    "biases",
+    "params",
+    "buffers",
+    "counters",
+    "connections",
+    "macs",
+    "flops",
+    "activation_bytes",
+    "padded_connections",
+    "convention",
+}
+TOTAL_KEYS = {
+    "units",
+    "weights",
+    "biases",
+    "params",
+    "trainable_params",
+    "frozen_params",
+    "buffers",
+    "counters",
+    "connections",
+    "macs",
+    "flops",
+}
 
 
 def _json(runner, *args):
@@ -27,8 +56,17 @@ def _json(runner, *args):
 def test_shapes_table_has_every_column(runner):
     result = runner.invoke(main, ["shapes", "alexnet"], catch_exceptions=False)
     assert result.exit_code == 0
-    for text in ("55x55x96", "units", "weights", "biases", "connections", "MACs", "62,378,344", "1,135,256,096",
-                 "FLOPs (2 per MAC)"):  # fmt: skip
+    for text in (
+        "55x55x96",
+        "units",
+        "weights",
+        "biases",
+        "connections",
+        "MACs",
+        "62,378,344",
+        "1,135,256,096",
+        "FLOPs (2 per MAC)",
+    ):
         assert text in result.output, text
 
 
@@ -72,8 +110,10 @@ def test_params_report_separates_buffers(runner, tmp_path):
 
 def test_frozen_layers_are_not_trainable(runner, tmp_path):
     spec = tmp_path / "frozen.yaml"
-    spec.write_text("name: f\ninput: [10]\nlayers:\n  - block: {trainable: false, layers: [linear: {out: 5}]}\n"
-                    "  - linear: {out: 2}\n")  # fmt: skip
+    spec.write_text(
+        "name: f\ninput: [10]\nlayers:\n  - block: {trainable: false, layers: [linear: {out: 5}]}\n"
+        "  - linear: {out: 2}\n"
+    )
     t = _json(runner, "params", str(spec))["totals"]
     assert (t["params"], t["trainable_params"], t["frozen_params"]) == (55 + 12, 12, 55)
 
@@ -100,22 +140,27 @@ def test_kinds_lists_every_kind(runner):
     assert {row["kind"] for row in _json(runner, "kinds")} == set(KINDS)
 
 
-@pytest.mark.parametrize("args", [["shapes", "alexnet", "--json"], ["shapes", "resnet152"], ["params", "vgg16"],
-                                  ["list"], ["kinds"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args", [["shapes", "alexnet", "--json"], ["shapes", "resnet152"], ["params", "vgg16"], ["list"], ["kinds"]]
+)
 def test_static_path_imports_no_torch_or_rich(args):
     """The static commands import neither torch (the verifier's) nor rich (their tables are laid
     out directly): start-up time is most of what they cost."""
-    code = ("import sys; from archcalc.cli import main\n"
-            f"from click.testing import CliRunner; r = CliRunner().invoke(main, {args!r}, env={{'COLUMNS': '300'}})\n"
-            "assert r.exit_code == 0, r.output\n"
-            "bad = [m for m in ('torch', 'fvcore', 'rich') if m in sys.modules]; print(','.join(bad))")  # fmt: skip
+    code = (
+        "import sys; from archcalc.cli import main\n"
+        f"from click.testing import CliRunner; r = CliRunner().invoke(main, {args!r}, env={{'COLUMNS': '300'}})\n"
+        "assert r.exit_code == 0, r.output\n"
+        "bad = [m for m in ('torch', 'fvcore', 'rich') if m in sys.modules]; print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"the static path imported {out}"
 
 
 def test_importing_archcalc_loads_nothing_until_a_name_is_used():
-    code = ("import sys, archcalc\n"
-            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml', 'archcalc'))))")  # fmt: skip
+    code = (
+        "import sys, archcalc\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'yaml', 'archcalc'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "archcalc"
 
@@ -128,10 +173,12 @@ def test_console_script_runs():
 def test_public_names_survive_submodule_imports():
     """`analyze` and `explain` are also submodule names: importing the submodules must not shadow the
     functions (a lazily bound name would be replaced by its module)."""
-    code = ("import archcalc.analysis, archcalc.explanation, archcalc.calculator, archcalc.receptive\n"
-            "from archcalc import analyze, explain, conv_output, receptive_fields, load_spec\n"
-            "assert all(callable(f) for f in (analyze, explain, conv_output, receptive_fields))\n"
-            "print(analyze(load_spec('lenet5')).totals.params)")  # fmt: skip
+    code = (
+        "import archcalc.analysis, archcalc.explanation, archcalc.calculator, archcalc.receptive\n"
+        "from archcalc import analyze, explain, conv_output, receptive_fields, load_spec\n"
+        "assert all(callable(f) for f in (analyze, explain, conv_output, receptive_fields))\n"
+        "print(analyze(load_spec('lenet5')).totals.params)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "61706"
 
@@ -142,8 +189,15 @@ def _run(*args: str, code: str = "", **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, **kwargs)
 
 
-@pytest.mark.parametrize(("args", "status"), [(("shapes", "lenet5"), 0), (("shapes", "no-such-spec"), 2),
-                                              (("shapes", "lenet5", "--input", "0"), 2), (("--version",), 0)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (("shapes", "lenet5"), 0),
+        (("shapes", "no-such-spec"), 2),
+        (("shapes", "lenet5", "--input", "0"), 2),
+        (("--version",), 0),
+    ],
+)
 def test_run_keeps_the_exit_status_and_flushes_output(args, status):
     result = _run(*args)
     assert result.returncode == status, result.stderr
@@ -153,7 +207,9 @@ def test_run_keeps_the_exit_status_and_flushes_output(args, status):
 
 
 def test_run_still_runs_exit_handlers():
-    result = _run("shapes", "lenet5", code="import atexit; atexit.register(lambda: print('handler ran', file=sys.stderr))")
+    result = _run(
+        "shapes", "lenet5", code="import atexit; atexit.register(lambda: print('handler ran', file=sys.stderr))"
+    )
     assert result.returncode == 0 and "handler ran" in result.stderr
 
 
@@ -171,7 +227,9 @@ def test_a_closed_pipe_ends_quietly():
 
 def test_run_collects_garbage_again_once_the_command_starts():
     """run() pauses the cyclic collector for start-up only: a long verify or bench collects."""
-    code = ("import atexit, gc\n"
-            "atexit.register(lambda: print('enabled', gc.isenabled(), 'frozen', gc.get_freeze_count() > 0, file=sys.stderr))")  # fmt: skip
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('enabled', gc.isenabled(), 'frozen', gc.get_freeze_count() > 0, file=sys.stderr))"
+    )
     result = _run("shapes", "lenet5", code=code)
     assert result.returncode == 0 and "enabled True frozen True" in result.stderr, result.stderr

@@ -14,8 +14,11 @@ from archcalc.cli import main
 
 
 def test_compare_reproduces_the_seed_comparison_table(runner):
-    result = runner.invoke(main, ["compare", "lenet-1989", "lenet5-1998", "alexnet-2012", "--convention", "paper",
-                                  "--json"], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["compare", "lenet-1989", "lenet5-1998", "alexnet-2012", "--convention", "paper", "--json"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     lenet89, lenet98, alexnet = json.loads(result.stdout)["specs"]
     # LeNet-1989: all three columns exactly; "65,000 connections" is the paper's 64,660 rounded

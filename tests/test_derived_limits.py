@@ -51,14 +51,26 @@ COMMANDS = {
     "rf-json": ["rf", "{a}", "--json"],
     "memory": ["memory", "{a}"],
     "params": ["params", "{a}"],
-    "report": ["report", "{a}", "--format", "md", "--format", "json", "--format", "csv", "--format", "html",
-               "-o", "{out}"],
+    "report": [
+        "report",
+        "{a}",
+        "--format",
+        "md",
+        "--format",
+        "json",
+        "--format",
+        "csv",
+        "--format",
+        "html",
+        "-o",
+        "{out}",
+    ],
     "compare": ["compare", "{a}", "{a}"],
     "diff": ["diff", "{a}", "{a}"],
     "roofline": ["roofline", "{a}"],
     "check-1": ["check", "{a}", "--max-macs", "1"],
     "check-5M": ["check", "{a}", "--max-macs", "5M"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -70,8 +82,14 @@ def test_grown_size_is_bad_input_in_every_command(tmp_path, case, command):
     args = [arg.format(a=path, out=tmp_path / "out") for arg in COMMANDS[command]]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     env.pop("ARCHCALC_DEBUG", None)
-    result = subprocess.run([sys.executable, "-m", "archcalc.cli", *args], capture_output=True, text=True,
-                            timeout=TIMEOUT_S, env=env, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "archcalc.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        env=env,
+        cwd=ROOT,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
     assert "error[too_large]" in output or '"too_large"' in output, output
@@ -88,7 +106,9 @@ def _error(text: str) -> SpecError:
 
 # (what, the spec at exactly 2^40, the spec one past it); each derives that size in its line 4
 FLAT = "name: e\ninput: [{}, {}]\nlayers:\n  - flatten: {{}}\n  - linear: {{out: 1}}\n"
-CONCAT = "name: e\ninput: [{}, 1]\nlayers:\n  - parallel: {{merge: concat, branches: [[], [conv: {{out: 1, kernel: 1}}]]}}\n"
+CONCAT = (
+    "name: e\ninput: [{}, 1]\nlayers:\n  - parallel: {{merge: concat, branches: [[], [conv: {{out: 1, kernel: 1}}]]}}\n"
+)
 # length (L - 1) * stride + kernel, with L = 2
 TRANSPOSE = "name: e\ninput: [1, 2]\nlayers:\n  - conv_transpose: {{out: 1, kernel: {}, stride: 549755813888}}\n"
 EDGES = [
@@ -129,10 +149,22 @@ EXTREME_COMMANDS = {
     "check-json": ["check", "{a}", "--max-macs", "1", "--format", "json"],
     "memory": ["memory", "{a}"],
     "params": ["params", "{a}"],
-    "report": ["report", "{a}", "--format", "md", "--format", "json", "--format", "csv", "--format", "html",
-               "-o", "{out}"],
+    "report": [
+        "report",
+        "{a}",
+        "--format",
+        "md",
+        "--format",
+        "json",
+        "--format",
+        "csv",
+        "--format",
+        "html",
+        "-o",
+        "{out}",
+    ],
     "shapes": ["shapes", "{a}", "--explain"],
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("command", EXTREME_COMMANDS)
@@ -167,10 +199,13 @@ layers:
 """
 
 
-@pytest.mark.parametrize(("text", "centre", "in_json"), [
-    (RF_HALF, "1000000006.5", 1000000006.5),
-    (RF_PAST_FLOAT, "-9007199254740992.5", "-9007199254740992.5"),  # exact text where a float would round
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "centre", "in_json"),
+    [
+        (RF_HALF, "1000000006.5", 1000000006.5),
+        (RF_PAST_FLOAT, "-9007199254740992.5", "-9007199254740992.5"),  # exact text where a float would round
+    ],
+)
 def test_rf_centres_print_exactly(runner, tmp_path, text, centre, in_json):
     import json
 

@@ -9,10 +9,24 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["archcalc", "archcalc.arith", "archcalc.formulas", "archcalc.calculator", "archcalc.explanation",
-               "archcalc.receptive", "archcalc.report", "archcalc.sizes", "archcalc.limits", "archcalc.layers.base",
-               "archcalc.layers.conv", "archcalc.templates", "archcalc.loader", "archcalc.encode"],
-)  # fmt: skip
+    "module",
+    [
+        "archcalc",
+        "archcalc.arith",
+        "archcalc.formulas",
+        "archcalc.calculator",
+        "archcalc.explanation",
+        "archcalc.receptive",
+        "archcalc.report",
+        "archcalc.sizes",
+        "archcalc.limits",
+        "archcalc.layers.base",
+        "archcalc.layers.conv",
+        "archcalc.templates",
+        "archcalc.loader",
+        "archcalc.encode",
+    ],
+)
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0, f"{module}: {result}"
@@ -22,11 +36,13 @@ def test_calculator_commands_import_no_torch():
     import subprocess
     import sys
 
-    code = ("import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
-            "r = CliRunner()\n"
-            "for args in (['conv', '--input', '32', '--kernel', '3', '--channels', '3,8'], ['rf', 'alexnet'],\n"
-            "             ['shapes', 'lenet5', '--explain']):\n"
-            "    result = r.invoke(main, args); assert result.exit_code == 0, (args, result.output)\n"
-            "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
+        "r = CliRunner()\n"
+        "for args in (['conv', '--input', '32', '--kernel', '3', '--channels', '3,8'], ['rf', 'alexnet'],\n"
+        "             ['shapes', 'lenet5', '--explain']):\n"
+        "    result = r.invoke(main, args); assert result.exit_code == 0, (args, result.output)\n"
+        "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"the calculator path imported {out}"

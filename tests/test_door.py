@@ -49,12 +49,20 @@ def int_digit_limit(limit: int):
 def run_archcalc(*args: str, env: dict[str, str] | None = None, hide: str | None = None) -> subprocess.CompletedProcess:
     """The real CLI in a subprocess, with a timeout and a memory limit; `hide`: a package made
     unimportable (`sys.modules[name] = None`, as if it were not installed)."""
-    code = (f"import sys; sys.modules[{hide!r}] = None; " if hide else "import sys; ") + \
-        "from archcalc.cli import main; sys.argv[0] = 'archcalc'; main()"  # fmt: skip
+    code = (
+        f"import sys; sys.modules[{hide!r}] = None; " if hide else "import sys; "
+    ) + "from archcalc.cli import main; sys.argv[0] = 'archcalc'; main()"
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     full_env.pop("ARCHCALC_DEBUG", None)
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=TIMEOUT_S,
-                          preexec_fn=_limit_memory, env=full_env, cwd=ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        preexec_fn=_limit_memory,
+        env=full_env,
+        cwd=ROOT,
+    )
 
 
 def spec_error(text: str) -> SpecError:
@@ -98,7 +106,7 @@ BAD_SCALARS = [
     ("9" * 5000, "an integer of 5,000 digits"),
     ("-" + "9" * 41, "an integer of 41 digits"),
     ("0x" + "f" * 50, "an integer of 50 digits"),
-    ('!!int "1' + ':59' * 30 + '"', "an integer of 61 digits"),  # plain, a base-60 form is text
+    ('!!int "1' + ":59" * 30 + '"', "an integer of 61 digits"),  # plain, a base-60 form is text
     ('!!int "' + "7" * 100 + '"', "an integer of 100 digits"),
 ]
 
@@ -168,8 +176,10 @@ def test_no_scalar_escapes_as_anything_but_a_spec_error(tag, text, quoted):
 
 
 @settings(max_examples=400, deadline=None)
-@given(tag=st.sampled_from(["!!int", "!!float", "!!bool", "!!null", ""]),
-       text=st.one_of(NUMBERISH, st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)))  # fmt: skip
+@given(
+    tag=st.sampled_from(["!!int", "!!float", "!!bool", "!!null", ""]),
+    text=st.one_of(NUMBERISH, st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)),
+)
 def test_a_value_its_tag_cannot_take_is_bad_value(tag, text):
     """Well-formed YAML (printable ASCII, double-quoted) with a scalar tag: it loads as PyYAML
     would construct it, or it is error[bad_value] at its line, and nothing else, ever."""
@@ -208,12 +218,18 @@ def test_op_cost_terms_are_bounded_integers(term, value):
 
 
 @settings(max_examples=200, deadline=None)
-@given(per_input=st.integers(0, MAX_COST), per_vector=st.integers(-MAX_COST, MAX_COST),
-       others=st.lists(st.integers(0, MAX_COST), min_size=4, max_size=4))  # fmt: skip
+@given(
+    per_input=st.integers(0, MAX_COST),
+    per_vector=st.integers(-MAX_COST, MAX_COST),
+    others=st.lists(st.integers(0, MAX_COST), min_size=4, max_size=4),
+)
 def test_a_cost_that_validates_is_never_negative(per_input, per_vector, others):
     """per_vector alone may be negative, by at most per_input: every row of every shape costs >= 0."""
-    fields = dict(zip(["per_op_input", "per_output", "per_param", "affine_factor"], others),
-                  per_input=per_input, per_vector=per_vector)  # fmt: skip
+    fields = dict(
+        zip(["per_op_input", "per_output", "per_param", "affine_factor"], others),
+        per_input=per_input,
+        per_vector=per_vector,
+    )
     try:
         cost = OpCost.model_validate(fields)
     except ValueError:
@@ -221,7 +237,6 @@ def test_a_cost_that_validates_is_never_negative(per_input, per_vector, others):
         return
     for row in ROWS:
         assert cost.cost(row) >= 0, (fields, row.path)
-
 
 
 def test_reproduction_negative_relu_cost_is_refused(runner, tmp_path):
@@ -239,11 +254,28 @@ def test_reproduction_negative_relu_cost_is_refused(runner, tmp_path):
 @pytest.mark.parametrize("parse", [parse_count, parse_bytes])
 @pytest.mark.parametrize("python_limit", [0, 640], ids=["python-limit-lifted", "python-limit-lowest"])
 @pytest.mark.parametrize(
-    "value", ["9" * 5000, "1" + "0" * 400, "1_" * 41 + "1", MAX_BUDGET + 1, str(MAX_BUDGET + 1), "1000000000000000001T",
-              10**5000, "0." + "0" * 5000 + "1"],
-    ids=["5000-digits", "400-zeros", "underscored", "int-past-max", "text-past-max", "T-past-max", "int-10^5000",
-         "5000-decimals"],
-)  # fmt: skip
+    "value",
+    [
+        "9" * 5000,
+        "1" + "0" * 400,
+        "1_" * 41 + "1",
+        MAX_BUDGET + 1,
+        str(MAX_BUDGET + 1),
+        "1000000000000000001T",
+        10**5000,
+        "0." + "0" * 5000 + "1",
+    ],
+    ids=[
+        "5000-digits",
+        "400-zeros",
+        "underscored",
+        "int-past-max",
+        "text-past-max",
+        "T-past-max",
+        "int-10^5000",
+        "5000-decimals",
+    ],
+)
 def test_sizes_past_the_door_are_size_errors(parse, python_limit, value):
     with int_digit_limit(python_limit), pytest.raises(SizeError) as caught:
         parse(value)
@@ -298,7 +330,7 @@ BAD_MEASURED = {
     "5000-digits": ('{"params": ' + "9" * 5000 + "}", "an integer of 5,000 digits"),
     "41-digits-nested": ('{"x": [[{"y": -' + "1" * 41 + "}]]}", "an integer of 41 digits"),
     "negative-count": ('{"params": -5}', "params: is -5, but a measured figure is never negative"),
-    "negative-layer-count": ('{"layers": {"C1": {"macs": -1}}}', "layers[\"C1\"].macs: is -1"),
+    "negative-layer-count": ('{"layers": {"C1": {"macs": -1}}}', 'layers["C1"].macs: is -1'),
     "duplicate-key": ('{"params": 1, "params": 2}', "the key 'params' appears twice"),
     "lone-surrogate": ('{"spec": "lenet5", "tool": "\\ud800"}', "lone surrogate"),
     "not-utf8": (b'{"tool": "\xff"}', "is not valid UTF-8"),
@@ -314,8 +346,11 @@ def test_bad_measured_files_are_one_error(runner, tmp_path, name, python_limit):
     path = tmp_path / "m.json"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
     with int_digit_limit(python_limit):
-        result = runner.invoke(main, ["report", "lenet5", "--measured", str(path), "--format", "json", "-o",
-                                      str(tmp_path)], catch_exceptions=False)  # fmt: skip
+        result = runner.invoke(
+            main,
+            ["report", "lenet5", "--measured", str(path), "--format", "json", "-o", str(tmp_path)],
+            catch_exceptions=False,
+        )
     assert result.exit_code == 2, result.output
     assert "error[bad_measured]" in result.output and f"{path}" in result.output, result.output
     assert snippet in result.output, f"{snippet!r} not in {result.output!r}"
@@ -332,8 +367,11 @@ def test_measured_json_report_is_strict_json(runner, tmp_path):
     """A good measured file still reports, and the JSON report loads with NaN refused."""
     path = tmp_path / "m.json"
     path.write_text('{"spec": "lenet5", "tool": "t", "params": 61706, "ms": 0.25}')
-    result = runner.invoke(main, ["report", "lenet5", "--measured", str(path), "--format", "json", "-o",
-                                  str(tmp_path)], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["report", "lenet5", "--measured", str(path), "--format", "json", "-o", str(tmp_path)],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
 
     def refuse(name):
@@ -364,8 +402,9 @@ def test_measured_file_that_is_not_a_regular_file(tmp_path, target):
 # COLUMNS, missing extras, keys that look like pydantic's tags
 
 
-TERMINAL_SIZES = [("COLUMNS", v) for v in ("abc", "", "0", "-5", "1.5", "٣", "9" * 5000, str(10**12))] + \
-    [("LINES", v) for v in ("abc", "9" * 5000, str(10**12))]  # fmt: skip
+TERMINAL_SIZES = [("COLUMNS", v) for v in ("abc", "", "0", "-5", "1.5", "٣", "9" * 5000, str(10**12))] + [
+    ("LINES", v) for v in ("abc", "9" * 5000, str(10**12))
+]
 
 
 @pytest.mark.parametrize(("variable", "value"), TERMINAL_SIZES, ids=[f"{n}={v[:8]}" for n, v in TERMINAL_SIZES])

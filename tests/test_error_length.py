@@ -40,8 +40,11 @@ def test_every_field_of_an_error_is_cut():
 
 
 def _text(alphabet: str) -> st.SearchStrategy[str]:
-    return st.builds(lambda unit, n: (unit * (BIG // max(len(unit), 1) + 1))[:BIG] if n else unit,
-                     st.text(alphabet, min_size=1, max_size=8), st.just(1))  # fmt: skip
+    return st.builds(
+        lambda unit, n: (unit * (BIG // max(len(unit), 1) + 1))[:BIG] if n else unit,
+        st.text(alphabet, min_size=1, max_size=8),
+        st.just(1),
+    )
 
 
 SHAPES = {
@@ -53,7 +56,7 @@ SHAPES = {
     "budget-key": lambda t: {"budget": {t: 1}, "layers": ["relu"]},
     "block-parameter": lambda t: {"blocks": {"b": {"params": [t], "layers": ["relu"]}}, "layers": [{"use": "b"}]},
     "block-definition": lambda t: {"blocks": {t: {"layers": [{"conv": {"out": 4}}]}}, "layers": [{"use": t}]},
-}  # fmt: skip
+}
 
 
 @settings(max_examples=16, deadline=None, suppress_health_check=list(HealthCheck))

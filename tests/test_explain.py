@@ -67,7 +67,10 @@ def test_shapes_explain_cli(runner):
     assert "fc6: 9216 x 4096 + 4096 = 37,752,832 parameters" in result.output
     data = json.loads(runner.invoke(main, ["shapes", "alexnet", "--explain", "--json"], catch_exceptions=False).stdout)
     conv1 = data["layers"][0]
-    assert conv1["explain"][0] == {"what": "output (every dimension)", "formula": "(227 - 11 + 2*0)/4 + 1 = 55",
-                                   "value": 55}  # fmt: skip
+    assert conv1["explain"][0] == {
+        "what": "output (every dimension)",
+        "formula": "(227 - 11 + 2*0)/4 + 1 = 55",
+        "value": 55,
+    }
     plain = json.loads(runner.invoke(main, ["shapes", "alexnet", "--json"], catch_exceptions=False).stdout)
     assert "explain" not in plain["layers"][0]  # the JSON contract without --explain is unchanged

@@ -19,17 +19,32 @@ LENET_SEED_TABLE = {
 
 # Seed 001, "Full (simplified) AlexNet architecture": layer -> volume as HxWxC (or features)
 ALEXNET_SEED_VOLUMES = {
-    "conv1": (55, 55, 96), "pool1": (27, 27, 96), "norm1": (27, 27, 96),
-    "conv2": (27, 27, 256), "pool2": (13, 13, 256), "norm2": (13, 13, 256),
-    "conv3": (13, 13, 384), "conv4": (13, 13, 384), "conv5": (13, 13, 256),
-    "pool3": (6, 6, 256), "fc6": (4096,), "fc7": (4096,), "fc8": (1000,),
-}  # fmt: skip
+    "conv1": (55, 55, 96),
+    "pool1": (27, 27, 96),
+    "norm1": (27, 27, 96),
+    "conv2": (27, 27, 256),
+    "pool2": (13, 13, 256),
+    "norm2": (13, 13, 256),
+    "conv3": (13, 13, 384),
+    "conv4": (13, 13, 384),
+    "conv5": (13, 13, 256),
+    "pool3": (6, 6, 256),
+    "fc6": (4096,),
+    "fc7": (4096,),
+    "fc8": (1000,),
+}
 
 # published_numbers.md 3b, single tower at 227: params (weights + biases) per layer
 ALEXNET_PARAMS = {
-    "conv1": 34_944, "conv2": 614_656, "conv3": 885_120, "conv4": 1_327_488, "conv5": 884_992,
-    "fc6": 37_752_832, "fc7": 16_781_312, "fc8": 4_097_000,
-}  # fmt: skip
+    "conv1": 34_944,
+    "conv2": 614_656,
+    "conv3": 885_120,
+    "conv4": 1_327_488,
+    "conv5": 884_992,
+    "fc6": 37_752_832,
+    "fc7": 16_781_312,
+    "fc8": 4_097_000,
+}
 
 
 @pytest.fixture(scope="module")

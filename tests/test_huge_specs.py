@@ -60,10 +60,18 @@ def test_counts_past_two_to_the_63(tmp_path, runner):
     assert f"MACs: {macs:,}" in table  # the summary line stays exact
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (999_999_999_999_999, "999,999,999,999,999"), (EXACT_BELOW, "1P"), (1_135_256_096, "1,135,256,096"),
-    (2**64, "18.4E"), (10**24, "1Y"), (10**27, "1e+27"), (-(10**18), "-1E"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (999_999_999_999_999, "999,999,999,999,999"),
+        (EXACT_BELOW, "1P"),
+        (1_135_256_096, "1,135,256,096"),
+        (2**64, "18.4E"),
+        (10**24, "1Y"),
+        (10**27, "1e+27"),
+        (-(10**18), "-1E"),
+    ],
+)
 def test_table_number_rule(value, text):
     assert fmt_count(value) == text
 
@@ -90,7 +98,9 @@ def test_long_tables_print_every_row_fast(tmp_path, runner):
 
     times = RICH_ROWS_LIMIT + 500
     path = tmp_path / "long.yaml"
-    path.write_text(f"name: long\ninput: [8, 16, 16]\nlayers:\n  - repeat: {{times: {times}, layers: [conv: {{out: 8, kernel: 3, padding: 1}}]}}\n")
+    path.write_text(
+        f"name: long\ninput: [8, 16, 16]\nlayers:\n  - repeat: {{times: {times}, layers: [conv: {{out: 8, kernel: 3, padding: 1}}]}}\n"
+    )
     result = runner.invoke(main, ["shapes", str(path)], catch_exceptions=False, env={"COLUMNS": "60"})
     assert result.exit_code == 0
     lines = result.output.splitlines()

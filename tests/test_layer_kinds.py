@@ -19,31 +19,103 @@ nn = torch.nn
 # (id, kind, layers YAML, input shape [C, ...], torch module for the same layers, MACs expected by
 #  torch's FlopCounterMode / 2 — None where torch counts nothing for the kind)
 CASES = [
-    ("conv2d", "conv", "- conv: {out: 8, kernel: 3, padding: 1}", (3, 16, 16),
-     lambda: nn.Conv2d(3, 8, 3, padding=1), True),
-    ("conv1d-stride-dilation", "conv", "- conv: {out: 4, kernel: 5, stride: 2, dilation: 2}", (2, 40),
-     lambda: nn.Conv1d(2, 4, 5, stride=2, dilation=2), True),
-    ("conv3d-nobias", "conv", "- conv: {out: 4, kernel: [3, 3, 1], bias: false}", (2, 6, 7, 8),
-     lambda: nn.Conv3d(2, 4, (3, 3, 1), bias=False), True),
-    ("conv-groups", "conv", "- conv: {out: 8, kernel: 3, groups: 2}", (4, 9, 9),
-     lambda: nn.Conv2d(4, 8, 3, groups=2), True),
-    ("conv-depthwise", "conv", "- conv: {out: 6, kernel: 3, groups: depthwise, padding: 1}", (6, 10, 10),
-     lambda: nn.Conv2d(6, 6, 3, padding=1, groups=6), True),
-    ("conv-same-stride1", "conv", "- conv: {out: 5, kernel: 4, padding: same}", (3, 11, 11),
-     lambda: nn.Sequential(nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(3, 5, 4)), True),
-    ("conv-per-side", "conv", "- conv: {out: 2, kernel: 3, padding: [[0, 2], [1, 0]]}", (1, 8, 8),
-     lambda: nn.Sequential(nn.ZeroPad2d((1, 0, 0, 2)), nn.Conv2d(1, 2, 3)), True),
-    ("conv-transpose", "conv_transpose", "- conv_transpose: {out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1}",
-     (6, 5, 5), lambda: nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1), True),
-    ("maxpool-ceil", "maxpool", "- maxpool: {kernel: 3, stride: 2, ceil_mode: true}", (3, 14, 14),
-     lambda: nn.MaxPool2d(3, 2, ceil_mode=True), None),
-    ("maxpool-pad", "maxpool", "- maxpool: {kernel: 3, stride: 2, padding: 1}", (3, 15, 15),
-     lambda: nn.MaxPool2d(3, 2, padding=1), None),
+    (
+        "conv2d",
+        "conv",
+        "- conv: {out: 8, kernel: 3, padding: 1}",
+        (3, 16, 16),
+        lambda: nn.Conv2d(3, 8, 3, padding=1),
+        True,
+    ),
+    (
+        "conv1d-stride-dilation",
+        "conv",
+        "- conv: {out: 4, kernel: 5, stride: 2, dilation: 2}",
+        (2, 40),
+        lambda: nn.Conv1d(2, 4, 5, stride=2, dilation=2),
+        True,
+    ),
+    (
+        "conv3d-nobias",
+        "conv",
+        "- conv: {out: 4, kernel: [3, 3, 1], bias: false}",
+        (2, 6, 7, 8),
+        lambda: nn.Conv3d(2, 4, (3, 3, 1), bias=False),
+        True,
+    ),
+    (
+        "conv-groups",
+        "conv",
+        "- conv: {out: 8, kernel: 3, groups: 2}",
+        (4, 9, 9),
+        lambda: nn.Conv2d(4, 8, 3, groups=2),
+        True,
+    ),
+    (
+        "conv-depthwise",
+        "conv",
+        "- conv: {out: 6, kernel: 3, groups: depthwise, padding: 1}",
+        (6, 10, 10),
+        lambda: nn.Conv2d(6, 6, 3, padding=1, groups=6),
+        True,
+    ),
+    (
+        "conv-same-stride1",
+        "conv",
+        "- conv: {out: 5, kernel: 4, padding: same}",
+        (3, 11, 11),
+        lambda: nn.Sequential(nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(3, 5, 4)),
+        True,
+    ),
+    (
+        "conv-per-side",
+        "conv",
+        "- conv: {out: 2, kernel: 3, padding: [[0, 2], [1, 0]]}",
+        (1, 8, 8),
+        lambda: nn.Sequential(nn.ZeroPad2d((1, 0, 0, 2)), nn.Conv2d(1, 2, 3)),
+        True,
+    ),
+    (
+        "conv-transpose",
+        "conv_transpose",
+        "- conv_transpose: {out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1}",
+        (6, 5, 5),
+        lambda: nn.ConvTranspose2d(6, 4, 3, stride=2, padding=1, output_padding=1),
+        True,
+    ),
+    (
+        "maxpool-ceil",
+        "maxpool",
+        "- maxpool: {kernel: 3, stride: 2, ceil_mode: true}",
+        (3, 14, 14),
+        lambda: nn.MaxPool2d(3, 2, ceil_mode=True),
+        None,
+    ),
+    (
+        "maxpool-pad",
+        "maxpool",
+        "- maxpool: {kernel: 3, stride: 2, padding: 1}",
+        (3, 15, 15),
+        lambda: nn.MaxPool2d(3, 2, padding=1),
+        None,
+    ),
     ("avgpool", "avgpool", "- avgpool: {kernel: 2}", (3, 9, 9), lambda: nn.AvgPool2d(2), None),
-    ("adaptive-avg", "adaptive_avgpool", "- adaptive_avgpool: {output_size: 6}", (4, 13, 13),
-     lambda: nn.AdaptiveAvgPool2d(6), None),
-    ("adaptive-max", "adaptive_maxpool", "- adaptive_maxpool: {output_size: [2, 3]}", (4, 7, 8),
-     lambda: nn.AdaptiveMaxPool2d((2, 3)), None),
+    (
+        "adaptive-avg",
+        "adaptive_avgpool",
+        "- adaptive_avgpool: {output_size: 6}",
+        (4, 13, 13),
+        lambda: nn.AdaptiveAvgPool2d(6),
+        None,
+    ),
+    (
+        "adaptive-max",
+        "adaptive_maxpool",
+        "- adaptive_maxpool: {output_size: [2, 3]}",
+        (4, 7, 8),
+        lambda: nn.AdaptiveMaxPool2d((2, 3)),
+        None,
+    ),
     ("global-avg", "global_avgpool", "- global_avgpool", (5, 7, 7), lambda: nn.AdaptiveAvgPool2d(1), None),
     ("global-max", "global_maxpool", "- global_maxpool", (5, 4, 6), lambda: nn.AdaptiveMaxPool2d(1), None),
     ("flatten", "flatten", "- flatten", (3, 4, 5), lambda: nn.Flatten(), None),
@@ -54,17 +126,38 @@ CASES = [
     ("batchnorm-1d", "batchnorm", "- batchnorm: {affine: false}", (6,), lambda: nn.BatchNorm1d(6, affine=False), None),
     ("lrn", "lrn", "- lrn: {size: 5, k: 2}", (8, 5, 5), lambda: nn.LocalResponseNorm(5, k=2), None),
     ("leaky", "leaky_relu", "- leaky_relu: {negative_slope: 0.2}", (3, 4, 4), lambda: nn.LeakyReLU(0.2), None),
-    ("block", "block", "- block: {layers: [conv: {out: 4, kernel: 3}, relu]}", (3, 8, 8),
-     lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()), True),
-    ("repeat", "repeat", "- repeat: {times: 3, layers: [conv: {out: 3, kernel: 3, padding: 1}]}", (3, 8, 8),
-     lambda: nn.Sequential(*[nn.Conv2d(3, 3, 3, padding=1) for _ in range(3)]), True),
+    (
+        "block",
+        "block",
+        "- block: {layers: [conv: {out: 4, kernel: 3}, relu]}",
+        (3, 8, 8),
+        lambda: nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()),
+        True,
+    ),
+    (
+        "repeat",
+        "repeat",
+        "- repeat: {times: 3, layers: [conv: {out: 3, kernel: 3, padding: 1}]}",
+        (3, 8, 8),
+        lambda: nn.Sequential(*[nn.Conv2d(3, 3, 3, padding=1) for _ in range(3)]),
+        True,
+    ),
 ]
 
 _ACTIVATIONS = {
-    "relu": nn.ReLU, "relu6": nn.ReLU6, "gelu": nn.GELU, "silu": nn.SiLU, "mish": nn.Mish, "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid, "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid,
-    "softmax": lambda: nn.Softmax(dim=1), "log_softmax": lambda: nn.LogSoftmax(dim=1), "identity": nn.Identity,
-}  # fmt: skip
+    "relu": nn.ReLU,
+    "relu6": nn.ReLU6,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "mish": nn.Mish,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "hardswish": nn.Hardswish,
+    "hardsigmoid": nn.Hardsigmoid,
+    "softmax": lambda: nn.Softmax(dim=1),
+    "log_softmax": lambda: nn.LogSoftmax(dim=1),
+    "identity": nn.Identity,
+}
 CASES += [(kind, kind, f"- {kind}", (3, 4, 4), factory, None) for kind, factory in _ACTIVATIONS.items()]
 
 
@@ -82,22 +175,53 @@ class _Parallel(nn.Module):
 
 
 CASES += [
-    ("parallel-concat", "parallel",
-     "- parallel: {merge: concat, branches: [[conv: {out: 2, kernel: 1}], [conv: {out: 3, kernel: 3, padding: 1}], []]}",
-     (4, 6, 6), lambda: _Parallel([nn.Conv2d(4, 2, 1), nn.Conv2d(4, 3, 3, padding=1), nn.Identity()], "concat"), True),
-    ("parallel-add", "parallel", "- parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], []]}",
-     (4, 6, 6), lambda: _Parallel([nn.Conv2d(4, 4, 1), nn.Identity()], "add"), True),
-    ("parallel-mul-se", "parallel",
-     "- parallel: {merge: mul, branches: [[], [global_avgpool, conv: {out: 2, kernel: 1}, relu, conv: {out: 8, kernel: 1}, sigmoid]]}",
-     (8, 5, 5), lambda: _Parallel([nn.Identity(), nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 2, 1), nn.ReLU(),
-                                                                nn.Conv2d(2, 8, 1), nn.Sigmoid())], "mul"), True),
-    ("parallel-mul-spatial-gate", "parallel",
-     "- parallel: {merge: mul, branches: [[conv: {out: 1, kernel: 3, padding: 1}, sigmoid], [conv: {out: 4, kernel: 1}]]}",
-     (3, 6, 6), lambda: _Parallel([nn.Sequential(nn.Conv2d(3, 1, 3, padding=1), nn.Sigmoid()), nn.Conv2d(3, 4, 1)], "mul"), True),
-    ("residual-projection", "residual",
-     "- residual: {body: [conv: {out: 8, kernel: 3, stride: 2, padding: 1}], shortcut: [conv: {out: 8, kernel: 1, stride: 2}]}",
-     (4, 8, 8), lambda: _Parallel([nn.Conv2d(4, 8, 3, 2, 1), nn.Conv2d(4, 8, 1, 2)], "add"), True),
-]  # fmt: skip
+    (
+        "parallel-concat",
+        "parallel",
+        "- parallel: {merge: concat, branches: [[conv: {out: 2, kernel: 1}], [conv: {out: 3, kernel: 3, padding: 1}], []]}",
+        (4, 6, 6),
+        lambda: _Parallel([nn.Conv2d(4, 2, 1), nn.Conv2d(4, 3, 3, padding=1), nn.Identity()], "concat"),
+        True,
+    ),
+    (
+        "parallel-add",
+        "parallel",
+        "- parallel: {merge: add, branches: [[conv: {out: 4, kernel: 1}], []]}",
+        (4, 6, 6),
+        lambda: _Parallel([nn.Conv2d(4, 4, 1), nn.Identity()], "add"),
+        True,
+    ),
+    (
+        "parallel-mul-se",
+        "parallel",
+        "- parallel: {merge: mul, branches: [[], [global_avgpool, conv: {out: 2, kernel: 1}, relu, conv: {out: 8, kernel: 1}, sigmoid]]}",
+        (8, 5, 5),
+        lambda: _Parallel(
+            [
+                nn.Identity(),
+                nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(8, 2, 1), nn.ReLU(), nn.Conv2d(2, 8, 1), nn.Sigmoid()),
+            ],
+            "mul",
+        ),
+        True,
+    ),
+    (
+        "parallel-mul-spatial-gate",
+        "parallel",
+        "- parallel: {merge: mul, branches: [[conv: {out: 1, kernel: 3, padding: 1}, sigmoid], [conv: {out: 4, kernel: 1}]]}",
+        (3, 6, 6),
+        lambda: _Parallel([nn.Sequential(nn.Conv2d(3, 1, 3, padding=1), nn.Sigmoid()), nn.Conv2d(3, 4, 1)], "mul"),
+        True,
+    ),
+    (
+        "residual-projection",
+        "residual",
+        "- residual: {body: [conv: {out: 8, kernel: 3, stride: 2, padding: 1}], shortcut: [conv: {out: 8, kernel: 1, stride: 2}]}",
+        (4, 8, 8),
+        lambda: _Parallel([nn.Conv2d(4, 8, 3, 2, 1), nn.Conv2d(4, 8, 1, 2)], "add"),
+        True,
+    ),
+]
 
 
 class _TableConv(nn.Module):
@@ -126,7 +250,9 @@ class _MaskedConv(nn.Module):
         self.register_buffer("mask", mask)
 
     def forward(self, x):
-        return nn.functional.conv2d(x, self.conv.weight * self.mask, self.conv.bias, self.conv.stride, self.conv.padding)
+        return nn.functional.conv2d(
+            x, self.conv.weight * self.mask, self.conv.bias, self.conv.stride, self.conv.padding
+        )
 
 
 class _UnsharedBias(nn.Module):
@@ -157,26 +283,69 @@ _TABLE = [[0], [0, 1], [1, 2], [0, 1, 2]]
 _LENET89_H2 = [list(range(0, 8))] * 4 + [list(range(4, 12))] * 4 + [[0, 1, 2, 3, 8, 9, 10, 11]] * 4
 
 CASES += [
-    ("conv-table", "conv", f"- conv: {{out: 4, kernel: 3, table: {_TABLE}}}", (3, 8, 8),
-     lambda: _TableConv(_TABLE, 3), True),
-    ("conv-table-stride-pad", "conv", f"- conv: {{out: 4, kernel: 3, stride: 2, padding: 1, connection_table: {_TABLE}}}",
-     (3, 9, 9), lambda: _TableConv(_TABLE, 3, stride=2, padding=1), True),
-    ("conv-bias-per-unit", "conv", "- conv: {out: 3, kernel: 3, stride: 2, padding: 1, bias: per_unit}", (2, 9, 9),
-     lambda: _UnsharedBias(nn.Conv2d(2, 3, 3, 2, 1, bias=False), (3, 5, 5)), True),
-    ("conv-bias-per-position", "conv", "- conv: {out: 3, kernel: 1, bias: per_position}", (4, 6, 7),
-     lambda: _UnsharedBias(nn.Conv2d(4, 3, 1, bias=False), (1, 6, 7)), True),
-    ("conv-table-per-unit-lenet89-h2", "conv",
-     f"- conv: {{out: 12, kernel: 5, stride: 2, padding: 2, table: {_LENET89_H2}, bias: per_unit}}", (12, 8, 8),
-     lambda: _UnsharedBias(_TableConv(_LENET89_H2, 5, stride=2, padding=2, bias=False), (12, 4, 4)), True),
-    ("subsample", "subsample", "- subsample: {kernel: 2}", (6, 10, 10),
-     lambda: nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(6, 6, 1, groups=6)), True),
-    ("subsample-nobias-stride", "subsample", "- subsample: {kernel: 3, stride: 2, bias: false}", (4, 11, 11),
-     lambda: nn.Sequential(nn.AvgPool2d(3, 2), nn.Conv2d(4, 4, 1, groups=4, bias=False)), True),
+    (
+        "conv-table",
+        "conv",
+        f"- conv: {{out: 4, kernel: 3, table: {_TABLE}}}",
+        (3, 8, 8),
+        lambda: _TableConv(_TABLE, 3),
+        True,
+    ),
+    (
+        "conv-table-stride-pad",
+        "conv",
+        f"- conv: {{out: 4, kernel: 3, stride: 2, padding: 1, connection_table: {_TABLE}}}",
+        (3, 9, 9),
+        lambda: _TableConv(_TABLE, 3, stride=2, padding=1),
+        True,
+    ),
+    (
+        "conv-bias-per-unit",
+        "conv",
+        "- conv: {out: 3, kernel: 3, stride: 2, padding: 1, bias: per_unit}",
+        (2, 9, 9),
+        lambda: _UnsharedBias(nn.Conv2d(2, 3, 3, 2, 1, bias=False), (3, 5, 5)),
+        True,
+    ),
+    (
+        "conv-bias-per-position",
+        "conv",
+        "- conv: {out: 3, kernel: 1, bias: per_position}",
+        (4, 6, 7),
+        lambda: _UnsharedBias(nn.Conv2d(4, 3, 1, bias=False), (1, 6, 7)),
+        True,
+    ),
+    (
+        "conv-table-per-unit-lenet89-h2",
+        "conv",
+        f"- conv: {{out: 12, kernel: 5, stride: 2, padding: 2, table: {_LENET89_H2}, bias: per_unit}}",
+        (12, 8, 8),
+        lambda: _UnsharedBias(_TableConv(_LENET89_H2, 5, stride=2, padding=2, bias=False), (12, 4, 4)),
+        True,
+    ),
+    (
+        "subsample",
+        "subsample",
+        "- subsample: {kernel: 2}",
+        (6, 10, 10),
+        lambda: nn.Sequential(nn.AvgPool2d(2), nn.Conv2d(6, 6, 1, groups=6)),
+        True,
+    ),
+    (
+        "subsample-nobias-stride",
+        "subsample",
+        "- subsample: {kernel: 3, stride: 2, bias: false}",
+        (4, 11, 11),
+        lambda: nn.Sequential(nn.AvgPool2d(3, 2), nn.Conv2d(4, 4, 1, groups=4, bias=False)),
+        True,
+    ),
     ("rbf", "rbf", "- rbf: {out: 10}", (84,), lambda: _RBF(84, 10), True),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("table", "kwargs"), [(_TABLE, {}), (_TABLE, {"stride": 2, "padding": 1})], ids=["plain", "stride-pad"])
+@pytest.mark.parametrize(
+    ("table", "kwargs"), [(_TABLE, {}), (_TABLE, {"stride": 2, "padding": 1})], ids=["plain", "stride-pad"]
+)
 def test_connection_table_is_a_masked_conv(table, kwargs):
     """The per-map oracle computes the masked dense conv, and the mask holds exactly archcalc's weights."""
     torch.manual_seed(0)
@@ -191,7 +360,9 @@ def test_connection_table_is_a_masked_conv(table, kwargs):
     assert gap < 1e-5, f"per-map convs and the masked conv differ by up to {gap}"
     yaml = f"- conv: {{out: 4, kernel: 3, table: {table}, stride: {kwargs.get('stride', 1)}, padding: {kwargs.get('padding', 0)}}}"
     analysis = analyse_text(yaml, "[3, 9, 9]")
-    assert analysis.totals.weights == int(masked.mask.sum()), f"weights: archcalc {analysis.totals.weights}, mask {int(masked.mask.sum())}"
+    assert analysis.totals.weights == int(masked.mask.sum()), (
+        f"weights: archcalc {analysis.totals.weights}, mask {int(masked.mask.sum())}"
+    )
 
 
 def test_every_kind_has_a_row():
@@ -208,7 +379,9 @@ def test_kind_matches_torch(yaml, shape, factory, has_macs):
     x = torch.randn(2, *shape)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         y = module(x)
-    assert tuple(y.shape[1:]) == analysis.output_shape, f"shape: archcalc {analysis.output_shape}, torch {tuple(y.shape[1:])}"
+    assert tuple(y.shape[1:]) == analysis.output_shape, (
+        f"shape: archcalc {analysis.output_shape}, torch {tuple(y.shape[1:])}"
+    )
     torch_params = sum(p.numel() for p in module.parameters())
     assert analysis.totals.params == torch_params, f"params: archcalc {analysis.totals.params}, torch {torch_params}"
     torch_buffers = sum(b.numel() for b in module.buffers())

@@ -25,8 +25,19 @@ k: [1, '1', 1, 0x10, 1_000]
 def test_each_scalar_keeps_its_own_type():
     data, _ = parse_yaml(TEXT, "x.yaml")
     assert data == yaml.safe_load(TEXT)
-    assert data == {"a": 1, "b": "1", "c": 1, "d": "1", "e": True, "f": "true", "g": 1.5, "h": None, "i": None,
-                    "j": "null", "k": [1, "1", 1, 16, 1000]}  # fmt: skip
+    assert data == {
+        "a": 1,
+        "b": "1",
+        "c": 1,
+        "d": "1",
+        "e": True,
+        "f": "true",
+        "g": 1.5,
+        "h": None,
+        "i": None,
+        "j": "null",
+        "k": [1, "1", 1, 16, 1000],
+    }
     assert [type(v) for v in data["k"]] == [int, str, int, int, int]
 
 

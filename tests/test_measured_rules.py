@@ -32,15 +32,18 @@ BAD = [
     ("path-number", {"layers": [{"path": 3, "params": 1}]}, "layers[0]", "`path` must be a string"),
     ("name-null", {"layers": [{"name": None}]}, "layers[0]", "`name` must be a string"),
     ("no-path", {"layers": [{"params": 1}]}, "layers[0]", "needs a `path`"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("data", "where", "fragment"), [row[1:] for row in BAD], ids=[row[0] for row in BAD])
 def test_a_bad_measured_figure_is_one_error(runner, tmp_path, data, where, fragment):
     path = tmp_path / "m.json"
     path.write_text(json.dumps(data))
-    result = runner.invoke(main, ["report", "lenet5", "--measured", str(path), "--format", "json", "-o",
-                                  str(tmp_path / "out")], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["report", "lenet5", "--measured", str(path), "--format", "json", "-o", str(tmp_path / "out")],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 2, result.output
     assert f"{path}: error[bad_measured]: {where}: " in result.output and fragment in result.output, result.output
     assert not (tmp_path / "out").exists()
@@ -48,13 +51,21 @@ def test_a_bad_measured_figure_is_one_error(runner, tmp_path, data, where, fragm
 
 def test_text_lists_and_records_stay_ignored(runner, tmp_path):
     """A verifier's JSON holds records under count names (`"params": {"static": ..}`): not figures, not refused."""
-    data = {"spec": "lenet5", "tool": "t", "device": "cpu", "ok": True,
-            "totals": {"params": 61706, "macs": {"status": "ok"}, "note": "text", "runs": [1, -2], "cuda": None},
-            "layers": {"C1": {"params": 156, "kind": "conv", "shape": [6, 28, 28]}}}  # fmt: skip
+    data = {
+        "spec": "lenet5",
+        "tool": "t",
+        "device": "cpu",
+        "ok": True,
+        "totals": {"params": 61706, "macs": {"status": "ok"}, "note": "text", "runs": [1, -2], "cuda": None},
+        "layers": {"C1": {"params": 156, "kind": "conv", "shape": [6, 28, 28]}},
+    }
     path = tmp_path / "m.json"
     path.write_text(json.dumps(data))
-    result = runner.invoke(main, ["report", "lenet5", "--measured", str(path), "--format", "json", "-o",
-                                  str(tmp_path)], catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["report", "lenet5", "--measured", str(path), "--format", "json", "-o", str(tmp_path)],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     measured = json.loads((tmp_path / "lenet5.json").read_text())["measured"]
     assert [f["key"] for f in measured["totals"]] == ["params"]

@@ -26,52 +26,125 @@ USE_HEAD = (
 #  line of the written layer or branch, text the message must hold)
 COLLISIONS = [
     # the reproductions of issue 13
-    ("residual-body-named-add", f"- residual: {{name: r, body: [{CONV}, name: add}}]}}", 4,
-     "body layer 0 is named 'add', as is the residual's merge row"),
-    ("residual-body-named-shortcut", f"- residual: {{name: r, body: [{CONV}, name: shortcut}}]}}", 4,
-     "body layer 0 is named 'shortcut', as is the residual's shortcut"),
+    (
+        "residual-body-named-add",
+        f"- residual: {{name: r, body: [{CONV}, name: add}}]}}",
+        4,
+        "body layer 0 is named 'add', as is the residual's merge row",
+    ),
+    (
+        "residual-body-named-shortcut",
+        f"- residual: {{name: r, body: [{CONV}, name: shortcut}}]}}",
+        4,
+        "body layer 0 is named 'shortcut', as is the residual's shortcut",
+    ),
     # a residual, in block form, with a projection shortcut and the clash further down its body
-    ("residual-projection-body-add",
-     f"- residual:\n    body:\n      - {CONV}}}\n      - relu: {{name: add}}\n    shortcut: [conv: {{out: 4, kernel: 1}}]", 7,
-     "body layer 1 is named 'add', as is the residual's merge row"),
-    ("residual-body-block-named-shortcut", "- residual:\n    body:\n      - block: {name: shortcut, layers: [relu]}", 6,
-     "is named 'shortcut', as is the residual's shortcut"),
-    ("residual-shortcut-layers", "- residual:\n    body: [relu]\n    shortcut:\n      - relu: {name: p}\n      - relu: {name: p}",
-     8, "layer 1 is named 'p', as is layer 0 (line 7)"),
+    (
+        "residual-projection-body-add",
+        f"- residual:\n    body:\n      - {CONV}}}\n      - relu: {{name: add}}\n    shortcut: [conv: {{out: 4, kernel: 1}}]",
+        7,
+        "body layer 1 is named 'add', as is the residual's merge row",
+    ),
+    (
+        "residual-body-block-named-shortcut",
+        "- residual:\n    body:\n      - block: {name: shortcut, layers: [relu]}",
+        6,
+        "is named 'shortcut', as is the residual's shortcut",
+    ),
+    (
+        "residual-shortcut-layers",
+        "- residual:\n    body: [relu]\n    shortcut:\n      - relu: {name: p}\n      - relu: {name: p}",
+        8,
+        "layer 1 is named 'p', as is layer 0 (line 7)",
+    ),
     # a parallel: its merge row is named after the merge
-    *[(f"parallel-branch-named-{merge}", f"- parallel:\n    merge: {merge}\n    branches:\n      - [relu]\n"
-       f"      - {{name: {merge}, layers: [relu]}}", 8, f"branch 1 is named '{merge}', as is the parallel's merge row")
-      for merge in ("concat", "add", "mul")],
-    ("parallel-branch-named-b1", "- parallel:\n    merge: add\n    branches:\n      - [relu]\n      - {name: b1, layers: [relu]}",
-     8, "branch 1 is named 'b1', as is branch 0 (unnamed: named by its position) (line 7)"),
-    ("parallel-branch-named-b2-first", "- parallel:\n    merge: add\n    branches:\n      - {name: b2, layers: [relu]}\n"
-     "      - [relu]", 7, "branch 0 is named 'b2', as is branch 1 (unnamed: named by its position) (line 8)"),
-    ("parallel-two-branches-alike", "- parallel:\n    merge: add\n    branches:\n      - {name: x, layers: [relu]}\n"
-     "      - {name: x, layers: [relu]}", 8, "branch 1 is named 'x', as is branch 0 (line 7)"),
-    ("parallel-branch-layers", "- parallel:\n    merge: add\n    branches:\n      - [relu, {relu: {name: relu1}}]", 7,
-     "layer 1 is named 'relu1', as is layer 0 (an unnamed relu: named by kind and count)"),
+    *[
+        (
+            f"parallel-branch-named-{merge}",
+            f"- parallel:\n    merge: {merge}\n    branches:\n      - [relu]\n"
+            f"      - {{name: {merge}, layers: [relu]}}",
+            8,
+            f"branch 1 is named '{merge}', as is the parallel's merge row",
+        )
+        for merge in ("concat", "add", "mul")
+    ],
+    (
+        "parallel-branch-named-b1",
+        "- parallel:\n    merge: add\n    branches:\n      - [relu]\n      - {name: b1, layers: [relu]}",
+        8,
+        "branch 1 is named 'b1', as is branch 0 (unnamed: named by its position) (line 7)",
+    ),
+    (
+        "parallel-branch-named-b2-first",
+        "- parallel:\n    merge: add\n    branches:\n      - {name: b2, layers: [relu]}\n      - [relu]",
+        7,
+        "branch 0 is named 'b2', as is branch 1 (unnamed: named by its position) (line 8)",
+    ),
+    (
+        "parallel-two-branches-alike",
+        "- parallel:\n    merge: add\n    branches:\n      - {name: x, layers: [relu]}\n"
+        "      - {name: x, layers: [relu]}",
+        8,
+        "branch 1 is named 'x', as is branch 0 (line 7)",
+    ),
+    (
+        "parallel-branch-layers",
+        "- parallel:\n    merge: add\n    branches:\n      - [relu, {relu: {name: relu1}}]",
+        7,
+        "layer 1 is named 'relu1', as is layer 0 (an unnamed relu: named by kind and count)",
+    ),
     # lists at every level: the top, a block, a repeat, automatic names before and after
     ("top-written-twice", "- relu: {name: a}\n- relu: {name: a}", 5, "layer 1 is named 'a', as is layer 0 (line 4)"),
-    ("top-automatic-after", "- relu: {name: conv2}\n- " + CONV + "}\n- " + CONV + "}", 4,
-     "layer 0 is named 'conv2', as is layer 2 (an unnamed conv: named by kind and count) (line 6)"),
-    ("top-automatic-before", "- " + CONV + "}\n- " + CONV + ", name: conv1}", 5,
-     "layer 1 is named 'conv1', as is layer 0 (an unnamed conv: named by kind and count) (line 4)"),
+    (
+        "top-automatic-after",
+        "- relu: {name: conv2}\n- " + CONV + "}\n- " + CONV + "}",
+        4,
+        "layer 0 is named 'conv2', as is layer 2 (an unnamed conv: named by kind and count) (line 6)",
+    ),
+    (
+        "top-automatic-before",
+        "- " + CONV + "}\n- " + CONV + ", name: conv1}",
+        5,
+        "layer 1 is named 'conv1', as is layer 0 (an unnamed conv: named by kind and count) (line 4)",
+    ),
     ("block-layers", "- block:\n    layers:\n      - relu\n      - relu: {name: relu1}", 7, "layer 1 is named 'relu1'"),
-    ("repeat-layers", "- repeat:\n    times: 2\n    layers:\n      - relu: {name: x}\n      - relu: {name: x}", 8,
-     "layer 1 is named 'x', as is layer 0 (line 7)"),
+    (
+        "repeat-layers",
+        "- repeat:\n    times: 2\n    layers:\n      - relu: {name: x}\n      - relu: {name: x}",
+        8,
+        "layer 1 is named 'x', as is layer 0 (line 7)",
+    ),
     # every container kind's automatic name (kind and count) against a written one
-    *[(f"{kind}-automatic-name", f"- {layer}\n- relu: {{name: {kind}1}}", 5,
-       f"layer 1 is named '{kind}1', as is layer 0 (an unnamed {kind}: named by kind and count) (line 4)")
-      for kind, layer in (("block", "block: {layers: [relu]}"), ("residual", "residual: {body: [relu]}"),
-                          ("parallel", "parallel: {merge: add, branches: [[relu]]}"),
-                          ("repeat", "repeat: {times: 2, layers: [relu]}"))],
+    *[
+        (
+            f"{kind}-automatic-name",
+            f"- {layer}\n- relu: {{name: {kind}1}}",
+            5,
+            f"layer 1 is named '{kind}1', as is layer 0 (an unnamed {kind}: named by kind and count) (line 4)",
+        )
+        for kind, layer in (
+            ("block", "block: {layers: [relu]}"),
+            ("residual", "residual: {body: [relu]}"),
+            ("parallel", "parallel: {merge: add, branches: [[relu]]}"),
+            ("repeat", "repeat: {times: 2, layers: [relu]}"),
+        )
+    ],
     # use: sites are blocks named by the site (`name:`) or after the block and count (blk1)
     ("use-automatic-name", USE_HEAD + "  - use: blk\n  - relu: {name: blk1}\n", 10, "layer 1 is named 'blk1'"),
-    ("use-named-add-in-body", USE_HEAD + "  - residual:\n      body: [{use: blk, name: add}]\n", 10,
-     "body layer 0 is named 'add', as is the residual's merge row"),
-    ("template-residual-body-named-add", "name: t\ninput: [4, 8, 8]\nblocks:\n  res:\n    layers:\n      - residual:\n"
-     "          body: [relu: {name: add}]\nlayers:\n  - use: res\n", 7, "body layer 0 is named 'add'"),
-]  # fmt: skip
+    (
+        "use-named-add-in-body",
+        USE_HEAD + "  - residual:\n      body: [{use: blk, name: add}]\n",
+        10,
+        "body layer 0 is named 'add', as is the residual's merge row",
+    ),
+    (
+        "template-residual-body-named-add",
+        "name: t\ninput: [4, 8, 8]\nblocks:\n  res:\n    layers:\n      - residual:\n"
+        "          body: [relu: {name: add}]\nlayers:\n  - use: res\n",
+        7,
+        "body layer 0 is named 'add'",
+    ),
+]
 
 
 def _text(layers: str) -> str:
@@ -97,17 +170,29 @@ NEAR_MISSES = [
     ("shortcut-layer-named-shortcut", "- residual:\n    body: [relu]\n    shortcut: [relu: {name: shortcut}]"),
     ("body-block-holding-add", "- residual:\n    body: [block: {name: x, layers: [relu: {name: add}]}]"),
     ("branch-layer-named-concat", "- parallel:\n    merge: concat\n    branches: [[relu: {name: concat}], [relu]]"),
-    ("branch-named-add-merge-concat", "- parallel:\n    merge: concat\n    branches: [{name: add, layers: [relu]}, [relu]]"),
-    ("branch-named-b3-of-two", "- parallel:\n    merge: add\n    branches: [{name: b2, layers: [relu]}, {name: b3, layers: []}]"),
+    (
+        "branch-named-add-merge-concat",
+        "- parallel:\n    merge: concat\n    branches: [{name: add, layers: [relu]}, [relu]]",
+    ),
+    (
+        "branch-named-b3-of-two",
+        "- parallel:\n    merge: add\n    branches: [{name: b2, layers: [relu]}, {name: b3, layers: []}]",
+    ),
     ("add-and-shortcut-outside-residuals", "- relu: {name: add}\n- relu: {name: shortcut}\n- relu: {name: concat}"),
     ("repeat-layer-named-0", "- repeat: {name: r, times: 3, layers: [relu: {name: '0'}, relu: {name: '1'}]}"),
     ("nested-residuals", "- residual:\n    name: add\n    body: [residual: {name: r, body: [relu]}]"),
     ("template-add-one-level-down", USE_HEAD + "  - residual:\n      body: [use: inner]\n"),
-    ("use-sites-named-apart", USE_HEAD + "  - use: blk\n  - use: blk\n  - {use: blk, name: blk3}\n  - residual: {body: [use: blk]}\n"),
+    (
+        "use-sites-named-apart",
+        USE_HEAD + "  - use: blk\n  - use: blk\n  - {use: blk, name: blk3}\n  - residual: {body: [use: blk]}\n",
+    ),
     # the words the built Fork module once used for its own attributes
     ("residual-layers-named-paths-and-merge", "- residual:\n    body: [relu: {name: paths}, relu: {name: merge}]"),
-    ("branches-named-paths-and-merge", "- parallel:\n    merge: add\n    branches: [{name: paths, layers: [relu]}, [relu: {name: merge}]]"),
-]  # fmt: skip
+    (
+        "branches-named-paths-and-merge",
+        "- parallel:\n    merge: add\n    branches: [{name: paths, layers: [relu]}, [relu: {name: merge}]]",
+    ),
+]
 
 
 @pytest.mark.parametrize("layers", [c[1] for c in NEAR_MISSES], ids=[c[0] for c in NEAR_MISSES])

@@ -58,14 +58,19 @@ def check_against_torch(spec):
     handles = []
     for row in analysis.rows:
         module = model.get_submodule(row.path)
-        handles.append(module.register_forward_hook(
-            lambda _m, _i, out, path=row.path: seen.__setitem__(path, tuple(out.shape[1:]))))  # fmt: skip
+        handles.append(
+            module.register_forward_hook(
+                lambda _m, _i, out, path=row.path: seen.__setitem__(path, tuple(out.shape[1:]))
+            )
+        )
     x = torch.randn(1, *spec.input)
     with torch.no_grad():
         y = model(x)
     for handle in handles:
         handle.remove()
-    assert tuple(y.shape[1:]) == analysis.output_shape, f"output: torch {tuple(y.shape[1:])}, archcalc {analysis.output_shape}"
+    assert tuple(y.shape[1:]) == analysis.output_shape, (
+        f"output: torch {tuple(y.shape[1:])}, archcalc {analysis.output_shape}"
+    )
     for row in analysis.rows:
         module = model.get_submodule(row.path)
         assert seen[row.path] == row.out_shape, f"{row.path}: torch {seen[row.path]}, archcalc {row.out_shape}"
@@ -73,7 +78,9 @@ def check_against_torch(spec):
         assert params == row.params, f"{row.path}: torch params {params}, archcalc {row.params}"
         buffers = sum(b.numel() for b in module.buffers() if _is_float(b))
         counters = sum(b.numel() for b in module.buffers() if not _is_float(b))
-        assert (buffers, counters) == (row.buffers, row.counters), f"{row.path}: torch {(buffers, counters)}, archcalc {(row.buffers, row.counters)}"
+        assert (buffers, counters) == (row.buffers, row.counters), (
+            f"{row.path}: torch {(buffers, counters)}, archcalc {(row.buffers, row.counters)}"
+        )
     total = sum(p.numel() for p in model.parameters())
     assert total == analysis.totals.params, f"params: torch {total}, archcalc {analysis.totals.params}"
     assert module_mismatches(analysis, model) == []
@@ -81,7 +88,9 @@ def check_against_torch(spec):
     by_module = fv.by_module()
     for row in analysis.rows:
         if row.path in by_module:
-            assert by_module[row.path] == FVCORE.ops(row), f"{row.path}: fvcore {by_module[row.path]}, archcalc {FVCORE.ops(row)}"
+            assert by_module[row.path] == FVCORE.ops(row), (
+                f"{row.path}: fvcore {by_module[row.path]}, archcalc {FVCORE.ops(row)}"
+            )
     expected = convention_totals(analysis, FVCORE)["ops"]
     assert fv.total() == expected, f"fvcore total {fv.total()}, archcalc under fvcore's convention {expected}"
     flops = count_torch(model, tuple(spec.input))
@@ -168,13 +177,30 @@ def test_regression_avgpool3d_needs_the_unpadded_input_to_hold_the_kernel():
     with pytest.raises(SpecError) as info:
         analyze(parse_spec(bad, "t.yaml"))
     assert info.value.code == "kernel_too_large" and "avg_pool3d" in str(info.value)
-    assert not torch_accepts(Probe((1, 2, 2, 2), "avgpool", {"kernel_size": (1, 1, 3), "stride": 1, "padding": (0, 0, 1)}, "", ()))
-    for ok in ("  - avgpool: {kernel: [1, 1, 3], stride: 1, padding: [0, 0, 1]}\n",  # now 3 wide: fine
-               "  - maxpool: {kernel: [1, 1, 3], stride: 1, padding: [0, 0, 1]}\n"):
-        check_against_torch(parse_spec(f"name: t\ninput: [1, 2, 2, 3]\nlayers:\n{ok}" if "avg" in ok
-                                       else f"name: t\ninput: [1, 2, 2, 2]\nlayers:\n{ok}", "t.yaml"))
-    check_against_torch(parse_spec(bad.replace("avgpool", "avgpool").replace("[1, 2, 2, 2]", "[1, 2, 2]")
-                                   .replace("[1, 1, 3]", "[1, 3]").replace("[0, 0, 1]", "[0, 1]"), "t.yaml"))
+    assert not torch_accepts(
+        Probe((1, 2, 2, 2), "avgpool", {"kernel_size": (1, 1, 3), "stride": 1, "padding": (0, 0, 1)}, "", ())
+    )
+    for ok in (
+        "  - avgpool: {kernel: [1, 1, 3], stride: 1, padding: [0, 0, 1]}\n",  # now 3 wide: fine
+        "  - maxpool: {kernel: [1, 1, 3], stride: 1, padding: [0, 0, 1]}\n",
+    ):
+        check_against_torch(
+            parse_spec(
+                f"name: t\ninput: [1, 2, 2, 3]\nlayers:\n{ok}"
+                if "avg" in ok
+                else f"name: t\ninput: [1, 2, 2, 2]\nlayers:\n{ok}",
+                "t.yaml",
+            )
+        )
+    check_against_torch(
+        parse_spec(
+            bad.replace("avgpool", "avgpool")
+            .replace("[1, 2, 2, 2]", "[1, 2, 2]")
+            .replace("[1, 1, 3]", "[1, 3]")
+            .replace("[0, 0, 1]", "[0, 1]"),
+            "t.yaml",
+        )
+    )
 
 
 def test_regression_ceil_mode_pool_window_may_hang_past_the_input():
@@ -200,6 +226,8 @@ def test_regression_same_padding_on_a_pool_obeys_torchs_limit():
     with pytest.raises(SpecError) as info:
         analyze(parse_spec(text, "t.yaml"))
     assert info.value.code == "padding_too_large"
-    assert not torch_accepts(Probe((1, 3, 2, 2), "maxpool", {"kernel_size": (3, 1, 1), "padding": (2, 0, 0), "dilation": (2, 1, 1)}, "", ()))
+    assert not torch_accepts(
+        Probe((1, 3, 2, 2), "maxpool", {"kernel_size": (3, 1, 1), "padding": (2, 0, 0), "dilation": (2, 1, 1)}, "", ())
+    )
     uneven = "name: t\ninput: [1, 4, 4]\nlayers:\n  - maxpool: {kernel: 4, stride: 1, padding: same}\n"  # pads 1 + 2: a pad layer
     check_against_torch(parse_spec(uneven, "t.yaml"))

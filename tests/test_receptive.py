@@ -31,11 +31,28 @@ def _table(rows, paths=None):
 
 
 # By hand: r' = r + (K - 1)*j, j' = j*S, start' = start - P*j, from r = 1, j = 1, start = 0.
-LENET = {"C1": (5, 1, 0), "tanh1": (5, 1, 0), "S2": (6, 2, 0), "C3": (14, 2, 0), "S4": (16, 4, 0),
-         "flatten1": "whole", "F5": "whole", "output": "whole"}  # fmt: skip
-ALEXNET = {"conv1": (11, 4, 0), "pool1": (19, 8, 0), "norm1": (19, 8, 0), "conv2": (51, 8, -16), "pool2": (67, 16, -16),
-           "conv3": (99, 16, -32), "conv4": (131, 16, -48), "conv5": (163, 16, -64), "pool3": (195, 32, -64),
-           "fc6": "whole"}  # fmt: skip
+LENET = {
+    "C1": (5, 1, 0),
+    "tanh1": (5, 1, 0),
+    "S2": (6, 2, 0),
+    "C3": (14, 2, 0),
+    "S4": (16, 4, 0),
+    "flatten1": "whole",
+    "F5": "whole",
+    "output": "whole",
+}
+ALEXNET = {
+    "conv1": (11, 4, 0),
+    "pool1": (19, 8, 0),
+    "norm1": (19, 8, 0),
+    "conv2": (51, 8, -16),
+    "pool2": (67, 16, -16),
+    "conv3": (99, 16, -32),
+    "conv4": (131, 16, -48),
+    "conv5": (163, 16, -64),
+    "pool3": (195, 32, -64),
+    "fc6": "whole",
+}
 
 
 @pytest.mark.parametrize(("spec", "expected"), [("lenet5", LENET), ("alexnet", ALEXNET)], ids=["lenet5", "alexnet"])
@@ -50,20 +67,39 @@ def _vgg16_spec():
         for i in range(1, count + 1):
             layers += [f"- conv: {{name: conv{stage}_{i}, out: {channels}, kernel: 3, padding: 1}}", "- relu"]
         layers.append(f"- maxpool: {{name: pool{stage}, kernel: 2}}")
-    layers += ["- flatten", "- linear: {name: fc6, out: 4096}", "- relu", "- linear: {name: fc7, out: 4096}",
-               "- relu", "- linear: {name: fc8, out: 1000}"]  # fmt: skip
+    layers += [
+        "- flatten",
+        "- linear: {name: fc6, out: 4096}",
+        "- relu",
+        "- linear: {name: fc7, out: 4096}",
+        "- relu",
+        "- linear: {name: fc8, out: 1000}",
+    ]
     return parse_spec(spec_text("\n".join(layers), "[3, 224, 224]", name="vgg16"), "vgg16.yaml")
 
 
 # By hand, VGG16 (13 convs 3x3/1 pad 1, 5 pools 2x2/2): each conv adds 2*j, each pool adds j and doubles j.
 VGG16 = {
-    "conv1_1": (3, 1, -1), "conv1_2": (5, 1, -2), "pool1": (6, 2, -2),
-    "conv2_1": (10, 2, -4), "conv2_2": (14, 2, -6), "pool2": (16, 4, -6),
-    "conv3_1": (24, 4, -10), "conv3_2": (32, 4, -14), "conv3_3": (40, 4, -18), "pool3": (44, 8, -18),
-    "conv4_1": (60, 8, -26), "conv4_2": (76, 8, -34), "conv4_3": (92, 8, -42), "pool4": (100, 16, -42),
-    "conv5_1": (132, 16, -58), "conv5_2": (164, 16, -74), "conv5_3": (196, 16, -90), "pool5": (212, 32, -90),
+    "conv1_1": (3, 1, -1),
+    "conv1_2": (5, 1, -2),
+    "pool1": (6, 2, -2),
+    "conv2_1": (10, 2, -4),
+    "conv2_2": (14, 2, -6),
+    "pool2": (16, 4, -6),
+    "conv3_1": (24, 4, -10),
+    "conv3_2": (32, 4, -14),
+    "conv3_3": (40, 4, -18),
+    "pool3": (44, 8, -18),
+    "conv4_1": (60, 8, -26),
+    "conv4_2": (76, 8, -34),
+    "conv4_3": (92, 8, -42),
+    "pool4": (100, 16, -42),
+    "conv5_1": (132, 16, -58),
+    "conv5_2": (164, 16, -74),
+    "conv5_3": (196, 16, -90),
+    "pool5": (212, 32, -90),
     "fc6": "whole",
-}  # fmt: skip
+}
 
 
 def test_vgg16_by_hand():
@@ -128,7 +164,9 @@ def _extent(grad, axis):
 
 def _pick_unit(field, out, n):
     """An output unit whose field lies inside the image (the middle one of those), else the middle unit."""
-    inside = [u for u in range(out) if field.start + u * field.jump >= 0 and field.start + u * field.jump + field.size <= n]
+    inside = [
+        u for u in range(out) if field.start + u * field.jump >= 0 and field.start + u * field.jump + field.size <= n
+    ]
     return inside[len(inside) // 2] if inside else out // 2
 
 
@@ -155,15 +193,26 @@ def _check_against_gradient(rows, module, input_sizes):
     return exact
 
 
-_conv = st.fixed_dictionaries({
-    "kind": st.just("conv"), "kernel": st.tuples(st.integers(1, 4), st.integers(1, 4)),
-    "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)), "padding": st.tuples(st.integers(0, 2), st.integers(0, 2)),
-    "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)),
-})  # fmt: skip
-_pool = st.integers(1, 3).flatmap(lambda k: st.fixed_dictionaries({
-    "kind": st.just("avgpool"), "kernel": st.just((k, k)), "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "padding": st.just((k // 2, 0)), "dilation": st.just((1, 1)),
-}))  # fmt: skip
+_conv = st.fixed_dictionaries(
+    {
+        "kind": st.just("conv"),
+        "kernel": st.tuples(st.integers(1, 4), st.integers(1, 4)),
+        "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+        "padding": st.tuples(st.integers(0, 2), st.integers(0, 2)),
+        "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    }
+)
+_pool = st.integers(1, 3).flatmap(
+    lambda k: st.fixed_dictionaries(
+        {
+            "kind": st.just("avgpool"),
+            "kernel": st.just((k, k)),
+            "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+            "padding": st.just((k // 2, 0)),
+            "dilation": st.just((1, 1)),
+        }
+    )
+)
 
 
 def _yaml(layer):
@@ -181,8 +230,10 @@ def _torch_layer(layer):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(layers=st.lists(st.one_of(_conv, _pool), min_size=1, max_size=4), sizes=st.tuples(st.integers(12, 40),
-       st.integers(12, 40)))  # fmt: skip
+@given(
+    layers=st.lists(st.one_of(_conv, _pool), min_size=1, max_size=4),
+    sizes=st.tuples(st.integers(12, 40), st.integers(12, 40)),
+)
 def test_random_nets_match_the_gradient_region(layers, sizes):
     yaml = "\n".join(_yaml(layer) for layer in layers)
     try:
@@ -229,8 +280,9 @@ def test_branches_against_the_gradient():
 
 def test_transposed_conv_field_bounds_every_unit():
     """A transposed conv's units see unequal numbers of inputs; the field bounds every one of them."""
-    rows = receptive_fields(parse_spec(spec_text("- conv_transpose: {out: 1, kernel: 3, stride: 2, padding: 1}",
-                                                 "[1, 6]"), "x.yaml"))  # fmt: skip
+    rows = receptive_fields(
+        parse_spec(spec_text("- conv_transpose: {out: 1, kernel: 3, stride: 2, padding: 1}", "[1, 6]"), "x.yaml")
+    )
     field = rows[-1].axes[0]
     assert (field.size, field.jump, field.start) == (2, Fraction(1, 2), Fraction(-1, 2))
     conv = nn.ConvTranspose1d(1, 1, 3, stride=2, padding=1, bias=False).double()
@@ -257,4 +309,6 @@ def test_transposed_conv_field_bounds_every_unit():
 def test_bundled_zoo_final_fields(spec, size, jump):
     rows = [r for r in receptive_fields(load_spec(spec)) if r.axes and not r.axes[0].whole]
     field = rows[-1].axes[0]
-    assert (field.size, field.jump) == (size, jump), f"{spec}: archcalc {(field.size, field.jump)}, expected {(size, jump)}"
+    assert (field.size, field.jump) == (size, jump), (
+        f"{spec}: archcalc {(field.size, field.jump)}, expected {(size, jump)}"
+    )

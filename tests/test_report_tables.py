@@ -37,5 +37,7 @@ def test_footer_is_the_convention_totals(name, convention):
         keys["params"] = "params"
     for column, key in keys.items():
         cells = _column_sum(table, column)
-        assert footer[column] == report.fmt_count(cells), f"{column}: footer {footer[column]}, cells add up to {cells:,}"
+        assert footer[column] == report.fmt_count(cells), (
+            f"{column}: footer {footer[column]}, cells add up to {cells:,}"
+        )
         assert cells == totals[key], f"{column}: table {cells:,}, convention_totals {totals[key]:,}"

@@ -32,18 +32,30 @@ def test_markdown_report_links_its_chart_and_labels_every_figure(runner, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet5.md", "lenet5.svg"]
     text = (tmp_path / "lenet5.md").read_text()
     assert "](lenet5.svg)" in text and (tmp_path / "lenet5.svg").read_text().startswith("<svg")
-    for fragment in ("| parameters (weights + biases) | 61,706 (61.7K) = 61,470 weights + 236 biases |",
-                     "| MACs (multiply-accumulates per example) | 416,520 (417K) |",
-                     "| FLOPs (2 per MAC) | 833,040 (833K) |", "| depth (weight layers: conv and linear) | 5 |",
-                     "| activation memory at fp32 | 31.6 KiB (32,376 B) |", "32x32x1"):  # fmt: skip
+    for fragment in (
+        "| parameters (weights + biases) | 61,706 (61.7K) = 61,470 weights + 236 biases |",
+        "| MACs (multiply-accumulates per example) | 416,520 (417K) |",
+        "| FLOPs (2 per MAC) | 833,040 (833K) |",
+        "| depth (weight layers: conv and linear) | 5 |",
+        "| activation memory at fp32 | 31.6 KiB (32,376 B) |",
+        "32x32x1",
+    ):
         assert fragment in text, fragment
     assert re.search(r"\bFLOPs\b(?! \(2 per MAC\)| = 2 × MACs)", text) is None  # never an unlabelled FLOPs
 
 
-@pytest.mark.parametrize(("spec", "quantity", "kind"), [
-    ("lenet5", "units", "conv"), ("lenet5", "connections", "conv"), ("lenet5", "parameters", "linear"),
-    ("alexnet", "units", "conv"), ("alexnet", "connections", "conv"), ("alexnet", "parameters", "linear"),
-], ids=lambda v: str(v))  # fmt: skip
+@pytest.mark.parametrize(
+    ("spec", "quantity", "kind"),
+    [
+        ("lenet5", "units", "conv"),
+        ("lenet5", "connections", "conv"),
+        ("lenet5", "parameters", "linear"),
+        ("alexnet", "units", "conv"),
+        ("alexnet", "connections", "conv"),
+        ("alexnet", "parameters", "linear"),
+    ],
+    ids=lambda v: str(v),
+)
 def test_seed_002_rule_of_thumb_is_visible(runner, tmp_path, spec, quantity, kind):
     """'Most of the units and connections are in the convolution layers; most of the weights in the FC ones.'"""
     _report(runner, tmp_path, spec)
@@ -88,9 +100,12 @@ MEASURED = {
     "spec": "lenet5",
     "tool": "a test double of the torch verifier",
     "totals": {"params": LENET["params"], "macs": LENET["macs"] + 10, "latency_ms": 0.25, "device": "cpu"},
-    "layers": [{"path": "C1", "params": 156, "macs": 117_600}, {"path": "F5", "params": 48_000},
-               {"path": "not_a_layer", "params": 1}],
-}  # fmt: skip
+    "layers": [
+        {"path": "C1", "params": 156, "macs": 117_600},
+        {"path": "F5", "params": 48_000},
+        {"path": "not_a_layer", "params": 1},
+    ],
+}
 
 
 def test_measured_figures_are_held_against_static_ones(runner, tmp_path):
@@ -109,12 +124,16 @@ def test_measured_figures_are_held_against_static_ones(runner, tmp_path):
     assert "## Measured" in text and "| macs | 416,530 | 416,520 | 10 | NO |" in text
 
 
-@pytest.mark.parametrize(("content", "fragment"), [
-    ("{not json", "not valid JSON"),
-    ('{"spec": "alexnet", "totals": {"params": 1}}', "match no spec"),
-    ('{"spec": "lenet5", "layers": [{"params": 1}]}', "needs a `path`"),
-    ("[1, 2]", "is an object"),
-], ids=["syntax", "other-spec", "layer-without-path", "not-an-object"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"spec": "alexnet", "totals": {"params": 1}}', "match no spec"),
+        ('{"spec": "lenet5", "layers": [{"params": 1}]}', "needs a `path`"),
+        ("[1, 2]", "is an object"),
+    ],
+    ids=["syntax", "other-spec", "layer-without-path", "not-an-object"],
+)
 def test_bad_measured_json_exit_2(runner, tmp_path, content, fragment):
     measured = tmp_path / "m.json"
     measured.write_text(content)
@@ -132,7 +151,9 @@ def test_committed_reports_are_current(runner, tmp_path):
     _report(runner, tmp_path, "--all")
     fresh = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     # performance.md is written by `python -m benchmarks`, not by `archcalc report`
-    committed = {p.name: p.read_bytes() for p in REPORTS.iterdir() if p.name != "performance.md"} if REPORTS.is_dir() else {}
+    committed = (
+        {p.name: p.read_bytes() for p in REPORTS.iterdir() if p.name != "performance.md"} if REPORTS.is_dir() else {}
+    )
     assert sorted(fresh) == sorted(committed), "run `archcalc report --all -o reports/` and commit the result"
     stale = [name for name in fresh if fresh[name] != committed[name]]
     assert not stale, f"reports/ is out of date for {stale}: run `archcalc report --all -o reports/`"
@@ -175,10 +196,20 @@ def _probe(page: Path, tmp_path: Path, width: int) -> dict:
     probed = tmp_path / f"probe-{width}-{page.name}"
     probed.write_text(page.read_text().replace("</body>", PROBE + "\n</body>"))
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--window-size={width},900",
-         "--dump-dom", probed.as_uri()],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={width},900",
+            "--dump-dom",
+            probed.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     match = re.search(r'data-probe="([^"]*)"', result.stdout)
     assert match, f"chromium rendered no probe result (rc {result.returncode}): {result.stderr[-2000:]}"
     return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
@@ -233,8 +264,19 @@ def test_compare_side_by_side_json(runner):
 
 def test_compare_table_text(runner):
     out = runner.invoke(main, ["compare", "lenet5", "alexnet"], catch_exceptions=False).output
-    for text in ("units", "parameters", "connections", "MACs", "input (HxWxC)", "32x32x1", "227x227x3", "8,094",
-                 "894,984", "61,706", "62,378,344"):  # fmt: skip
+    for text in (
+        "units",
+        "parameters",
+        "connections",
+        "MACs",
+        "input (HxWxC)",
+        "32x32x1",
+        "227x227x3",
+        "8,094",
+        "894,984",
+        "61,706",
+        "62,378,344",
+    ):
         assert text in out, text
 
 
@@ -249,8 +291,9 @@ layers:
 def test_compare_paper_convention_per_spec(runner, tmp_path):
     spec = tmp_path / "paper.yaml"
     spec.write_text(PAPER)
-    result = runner.invoke(main, ["compare", str(spec), "lenet5", "--convention", "paper", "--json"],
-                           catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main, ["compare", str(spec), "lenet5", "--convention", "paper", "--json"], catch_exceptions=False
+    )
     paper, lenet = json.loads(result.stdout)["specs"]
     assert paper["connections"] == 117_600 + 4_704 and paper["ops"] == 2 * 117_600 and paper["ops_label"] == "FLOPs"
     assert lenet["convention_fallback"] is True and lenet["connections"] == LENET["connections"]
@@ -267,7 +310,9 @@ WIDER = (ROOT / "specs" / "lenet5.yaml").read_text().replace("{name: F5, out: 12
 
 def test_diff_per_layer_and_total_deltas(runner, tmp_path):
     wider = tmp_path / "wider.yaml"
-    wider.write_text(WIDER.replace("  - tanh\n  - linear: {name: output", "  - dropout\n  - tanh\n  - linear: {name: output"))
+    wider.write_text(
+        WIDER.replace("  - tanh\n  - linear: {name: output", "  - dropout\n  - tanh\n  - linear: {name: output")
+    )
     result = runner.invoke(main, ["diff", "lenet5", str(wider), "--json"], catch_exceptions=False)
     data = json.loads(result.stdout)
     layers = {e["path"]: e for e in data["layers"]}

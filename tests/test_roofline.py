@@ -28,7 +28,8 @@ from .helpers import analyse_text
 
 
 @pytest.mark.parametrize(
-    "module", [archcalc.roofline, archcalc.devices, archcalc.training, archcalc.bench.timing, archcalc.bench.run],
+    "module",
+    [archcalc.roofline, archcalc.devices, archcalc.training, archcalc.bench.timing, archcalc.bench.run],
     ids=lambda m: m.__name__,
 )
 def test_doctests(module):
@@ -43,11 +44,15 @@ RES = """
 """
 
 
-@pytest.mark.parametrize(("path", "read"), [
-    ("stem", 3 * 8 * 8),                     # the input
-    ("r.add", 2 * 4 * 8 * 8),                # body output + the identity shortcut
-    ("p.concat", (2 + 4) * 8 * 8),           # both branch outputs
-], ids=["conv", "residual-add", "concat"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "read"),
+    [
+        ("stem", 3 * 8 * 8),  # the input
+        ("r.add", 2 * 4 * 8 * 8),  # body output + the identity shortcut
+        ("p.concat", (2 + 4) * 8 * 8),  # both branch outputs
+    ],
+    ids=["conv", "residual-add", "concat"],
+)
 def test_traffic_reads_what_the_op_reads(path, read):
     rows = {r.path: r for r in analyse_text(RES, "[3, 8, 8]").rows}
     t = traffic(rows[path], "bf16", batch=4)
@@ -67,10 +72,19 @@ def test_views_move_nothing_and_bounds_pick_the_larger_time():
     assert slow_memory.bound_s == slow_memory.memory_s and slow_compute.bound_s == slow_compute.compute_s
 
 
-@pytest.mark.parametrize(("name", "key"), [
-    ("NVIDIA H100 80GB HBM3", "h100"), ("NVIDIA H100 PCIe", "h100-pcie"), ("NVIDIA H200", "h200"),
-    ("NVIDIA A100-SXM4-80GB", "a100"), ("NVIDIA L4", "l4"), ("Tesla T4", "t4"), ("AMD Instinct MI300X", None),
-], ids=lambda v: str(v))  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("NVIDIA H100 80GB HBM3", "h100"),
+        ("NVIDIA H100 PCIe", "h100-pcie"),
+        ("NVIDIA H200", "h200"),
+        ("NVIDIA A100-SXM4-80GB", "a100"),
+        ("NVIDIA L4", "l4"),
+        ("Tesla T4", "t4"),
+        ("AMD Instinct MI300X", None),
+    ],
+    ids=lambda v: str(v),
+)
 def test_device_names_match_the_table(name, key):
     row = match_device(name)
     assert (row.key if row else None) == key
@@ -95,12 +109,16 @@ FROZEN_BRANCH = """
 """
 
 
-@pytest.mark.parametrize(("yaml", "expected"), [
-    # frozen below the first trainable layer: no gradient of any kind; above it: input gradient only
-    (FROZEN_STEM, {"stem.conv1": (0, 0), "stem.conv2": (0, 0), "head": (0, 1), "fc": (1, 0)}),
-    # a frozen branch whose input needs no gradient gets none; the trainable branch its weight gradient
-    (FROZEN_BRANCH, {"a": (0, 0), "p.b1.t": (0, 1), "p.b2.f": (0, 0)}),
-], ids=["frozen-stem", "frozen-branch"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("yaml", "expected"),
+    [
+        # frozen below the first trainable layer: no gradient of any kind; above it: input gradient only
+        (FROZEN_STEM, {"stem.conv1": (0, 0), "stem.conv2": (0, 0), "head": (0, 1), "fc": (1, 0)}),
+        # a frozen branch whose input needs no gradient gets none; the trainable branch its weight gradient
+        (FROZEN_BRANCH, {"a": (0, 0), "p.b1.t": (0, 1), "p.b2.f": (0, 0)}),
+    ],
+    ids=["frozen-stem", "frozen-branch"],
+)
 def test_gradients_follow_trainable_layers(yaml, expected):
     analysis = analyse_text(yaml, "[3, 9, 9]")
     got = {b.path: (bool(b.input_grad), bool(b.weight_grad)) for b in backward_macs(analysis) if b.forward}
@@ -118,12 +136,17 @@ def test_training_memory_parts():
 def test_inference_peak_holds_residual_inputs_until_the_merge():
     # input 1x4x4 (16), conv -> 16 elements, residual body of two convs, add: while the body's second
     # conv writes its output, the block input (shortcut), the body's first output and the new one live
-    analysis = analyse_text("""
+    analysis = analyse_text(
+        """
 - conv: {out: 1, kernel: 3, padding: 1}
 - residual: {body: [conv: {out: 1, kernel: 3, padding: 1}, conv: {out: 1, kernel: 3, padding: 1}]}
-""", "[1, 4, 4]")  # fmt: skip
+""",
+        "[1, 4, 4]",
+    )
     assert inference_peak(analysis, "fp32", 1) == 3 * 16 * 4
-    chain = analyse_text("- conv: {out: 1, kernel: 3, padding: 1}\n- conv: {out: 1, kernel: 3, padding: 1}", "[1, 4, 4]")
+    chain = analyse_text(
+        "- conv: {out: 1, kernel: 3, padding: 1}\n- conv: {out: 1, kernel: 3, padding: 1}", "[1, 4, 4]"
+    )
     assert inference_peak(chain, "fp32", 2) == 2 * 16 * 4 * 2
 
 
@@ -190,8 +213,11 @@ def test_cuda_device_without_gpu_is_an_error():
 
 
 def test_roofline_command_json(runner):
-    result = runner.invoke(main, ["roofline", "lenet5", "--device", "a100", "--dtype", "fp16", "--batch", "8", "--json"],
-                           catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main,
+        ["roofline", "lenet5", "--device", "a100", "--dtype", "fp16", "--batch", "8", "--json"],
+        catch_exceptions=False,
+    )
     data = json.loads(result.output)
     c1 = data["layers"][0]
     assert c1["flops"] == 2 * 117_600 * 8 and c1["bound_by"] == "memory"  # LeNet's C1 is far below A100's ridge
@@ -204,19 +230,22 @@ def test_roofline_dtype_the_device_lacks_is_a_usage_error(runner):
 
 
 def test_memory_command_json(runner):
-    result = runner.invoke(main, ["memory", "lenet5", "--batch", "4", "--optimizer", "sgd-momentum", "--json"],
-                           catch_exceptions=False)  # fmt: skip
+    result = runner.invoke(
+        main, ["memory", "lenet5", "--batch", "4", "--optimizer", "sgd-momentum", "--json"], catch_exceptions=False
+    )
     data = json.loads(result.output)
     assert data["macs_per_example"] == {"forward": 416_520, "input_grad": 298_920, "weight_grad": 416_520}
     assert data["memory_bytes"]["optimizer_state"] == data["memory_bytes"]["gradients"]
 
 
-@pytest.mark.parametrize("args", [["roofline", "resnet18", "--device", "h100"], ["memory", "resnet18"]],
-                         ids=["roofline", "memory"])  # fmt: skip
+@pytest.mark.parametrize(
+    "args", [["roofline", "resnet18", "--device", "h100"], ["memory", "resnet18"]], ids=["roofline", "memory"]
+)
 def test_static_performance_commands_import_no_torch(args):
-    code = ("import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
-            f"r = CliRunner().invoke(main, {args!r}); assert r.exit_code == 0, r.output\n"
-            "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))")  # fmt: skip
+    code = (
+        "import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
+        f"r = CliRunner().invoke(main, {args!r}); assert r.exit_code == 0, r.output\n"
+        "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"{args[0]} imported {out}"
-

@@ -8,12 +8,16 @@ import pytest
 from archcalc.cli import main
 from archcalc.fields import MAX_ROWS
 
-SPEC = ("name: t\ninput: [3, 8, 8]\nlayers:\n"
-        f"  - repeat: {{times: 2, layers: [repeat: {{times: {MAX_ROWS // 2 + 1}, layers: [relu]}}]}}\n")  # fmt: skip
+SPEC = (
+    "name: t\ninput: [3, 8, 8]\nlayers:\n"
+    f"  - repeat: {{times: 2, layers: [repeat: {{times: {MAX_ROWS // 2 + 1}, layers: [relu]}}]}}\n"
+)
 
 
-@pytest.mark.parametrize("args", [["rf"], ["rf", "--json"], ["shapes", "--explain"], ["shapes"], ["memory"],
-                                  ["roofline"], ["params"], ["check"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [["rf"], ["rf", "--json"], ["shapes", "--explain"], ["shapes"], ["memory"], ["roofline"], ["params"], ["check"]],
+)
 def test_every_command_refuses_too_many_rows_before_walking(runner, tmp_path, args):
     path = tmp_path / "rows.yaml"
     path.write_text(SPEC)

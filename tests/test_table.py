@@ -91,9 +91,16 @@ def test_text_the_direct_layout_cannot_measure_is_not_simple(text):
     assert not table.simple()
 
 
-@pytest.mark.parametrize(("text", "shown"), [("two\nlines", "two\\nlines"), ("tab\there", "tab\\there"),
-                                             ("esc\x1b[2J", "esc\\x1b[2J"), ("rtl\u202e", "rtl\\u202e")],
-                         ids=["newline", "tab", "escape", "bidi"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("two\nlines", "two\\nlines"),
+        ("tab\there", "tab\\there"),
+        ("esc\x1b[2J", "esc\\x1b[2J"),
+        ("rtl\u202e", "rtl\\u202e"),
+    ],
+    ids=["newline", "tab", "escape", "bidi"],
+)
 def test_a_cell_is_one_line_of_terminal_text(text, shown):
     table = _table(title=text)
     table.add_row(text, "", "", "")
@@ -125,7 +132,9 @@ def test_a_table_wider_than_the_output_goes_to_rich_which_wraps_it(runner):
 
 def test_a_name_in_cjk_goes_to_rich_which_measures_it(runner, tmp_path):
     path = tmp_path / "cjk.yaml"
-    path.write_text("name: cjk\ninput: [3, 8, 8]\nlayers:\n  - conv: {name: 畳み込み, out: 4, kernel: 3}\n", encoding="utf-8")
+    path.write_text(
+        "name: cjk\ninput: [3, 8, 8]\nlayers:\n  - conv: {name: 畳み込み, out: 4, kernel: 3}\n", encoding="utf-8"
+    )
     result = runner.invoke(main, ["shapes", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if "畳み込み" in line)
@@ -135,9 +144,15 @@ def test_a_name_in_cjk_goes_to_rich_which_measures_it(runner, tmp_path):
     assert cell_len(line) == cell_len(header)  # rich measured the wide characters: the borders line up
 
 
-@pytest.mark.parametrize(("env", "styled"), [({}, False), ({"FORCE_COLOR": "1"}, True),
-                                             ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
-                                             ({"FORCE_COLOR": "1", "TERM": "dumb"}, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env", "styled"),
+    [
+        ({}, False),
+        ({"FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        ({"FORCE_COLOR": "1", "TERM": "dumb"}, False),
+    ],
+)
 def test_styles_follow_no_color_and_force_color(runner, env, styled):
     """Off a terminal the output is plain; FORCE_COLOR styles it anyway, NO_COLOR and TERM=dumb never."""
     full = {"NO_COLOR": "", "FORCE_COLOR": "", "TERM": "xterm", "COLUMNS": "200", **env}

@@ -23,38 +23,62 @@ HEAD = "name: t\ninput: [3, 8, 8]\nblocks:\n"
 def _shared_layers(layers: int, uses: int) -> str:
     """A parameter holding `layers` layers, passed on and used `uses` times (the value is shared)."""
     sites = "".join(f"      - {{use: b, name: u{i}, with: {{ls: $ls}}}}\n" for i in range(uses))
-    return (HEAD + "  b:\n    params: [ls]\n    layers: [{block: {layers: $ls}}]\n  c:\n    params: [ls]\n    layers:\n"
-            + sites + "layers:\n  - use: c\n    with:\n      ls: [" + ", ".join(["relu"] * layers) + "]\n")  # fmt: skip
+    return (
+        HEAD
+        + "  b:\n    params: [ls]\n    layers: [{block: {layers: $ls}}]\n  c:\n    params: [ls]\n    layers:\n"
+        + sites
+        + "layers:\n  - use: c\n    with:\n      ls: ["
+        + ", ".join(["relu"] * layers)
+        + "]\n"
+    )
 
 
 def _long_name(expressions: int, uses: int) -> str:
     sites = "".join(f"  - {{use: b, name: u{i}, with: {{w: 1}}}}\n" for i in range(uses))
-    return HEAD + "  b:\n    params: [w]\n    layers: [{relu: {name: '" + "${w}" * expressions + "'}}]\nlayers:\n" + sites
+    return (
+        HEAD + "  b:\n    params: [w]\n    layers: [{relu: {name: '" + "${w}" * expressions + "'}}]\nlayers:\n" + sites
+    )
 
 
 def _expression(text: str, w: int = 4) -> str:
-    return HEAD + f"  b:\n    params: [w]\n    layers: [conv: {{out: '${{{text}}}', kernel: 1}}]\nlayers:\n  - {{use: b, with: {{w: {w}}}}}\n"
+    return (
+        HEAD
+        + f"  b:\n    params: [w]\n    layers: [conv: {{out: '${{{text}}}', kernel: 1}}]\nlayers:\n  - {{use: b, with: {{w: {w}}}}}\n"
+    )
 
 
 # name -> (spec text, what the CLI must say); each once hung, crashed or said something misleading
 CASES = {
     # 100,000 layers used 1,000 times: a 626 KB file, 10^8 layers to validate
-    "shared-100k-layers-1000-uses": (_shared_layers(100_000, 1_000),
-                                     Expected("spec_too_large", 6, "the blocks expand to more than 500,000 nodes")),
+    "shared-100k-layers-1000-uses": (
+        _shared_layers(100_000, 1_000),
+        Expected("spec_too_large", 6, "the blocks expand to more than 500,000 nodes"),
+    ),
     # a name of a million `${w}` used 20 times: charged before any is evaluated
-    "name-of-a-million-expressions": (_long_name(1_000_000, 20),
-                                      Expected("spec_too_large", 6, "this text holds 1,000,000")),
+    "name-of-a-million-expressions": (
+        _long_name(1_000_000, 20),
+        Expected("spec_too_large", 6, "this text holds 1,000,000"),
+    ),
     # a hundred thousand per use: the second use passes the limit on evaluations
-    "name-of-100k-expressions": (_long_name(100_000, 20),
-                                 Expected("spec_too_large", 6, "the blocks evaluate more than 100,000")),
+    "name-of-100k-expressions": (
+        _long_name(100_000, 20),
+        Expected("spec_too_large", 6, "the blocks evaluate more than 100,000"),
+    ),
     # 10^5 signs: Python's parser runs out of stack ("needs more memory"); the nesting is measured first
-    "signs-100k-deep": (_expression("-" * 100_000 + "w"),
-                        Expected("too_deep", 6, "nests parentheses and signs 100,000 deep, more than the limit of 50")),
-    "parentheses-100k-deep": (_expression("(" * 100_000 + "w" + ")" * 100_000), Expected("too_deep", 6, "100,000 deep")),
+    "signs-100k-deep": (
+        _expression("-" * 100_000 + "w"),
+        Expected("too_deep", 6, "nests parentheses and signs 100,000 deep, more than the limit of 50"),
+    ),
+    "parentheses-100k-deep": (
+        _expression("(" * 100_000 + "w" + ")" * 100_000),
+        Expected("too_deep", 6, "100,000 deep"),
+    ),
     # 5,000 factors of 1: the value is fine, the text is past what is parsed
-    "5000-factors": (_expression("*".join(["w"] * 5_000), w=1),
-                     Expected("bad_expression", 6, "is 9,999 characters long, more than the limit of 2,000")),
-}  # fmt: skip
+    "5000-factors": (
+        _expression("*".join(["w"] * 5_000), w=1),
+        Expected("bad_expression", 6, "is 9,999 characters long, more than the limit of 2,000"),
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -127,11 +151,15 @@ def test_expression_depth_at_its_edge(depth):
 
 def test_shared_value_costs_as_much_as_a_copy(monkeypatch):
     """A parameter's list used k times is charged like k written copies: one limit refuses both."""
-    inline = HEAD + "  b:\n    layers: [{block: {layers: [relu, relu, relu, relu, relu]}}]\nlayers:\n" + "".join(
-        f"  - {{use: b, name: u{i}}}\n" for i in range(40)
+    inline = (
+        HEAD
+        + "  b:\n    layers: [{block: {layers: [relu, relu, relu, relu, relu]}}]\nlayers:\n"
+        + "".join(f"  - {{use: b, name: u{i}}}\n" for i in range(40))
     )
-    shared = HEAD + "  b:\n    params: [ls]\n    layers: [{block: {layers: $ls}}]\nlayers:\n" + "".join(
-        f"  - {{use: b, name: u{i}, with: {{ls: [relu, relu, relu, relu, relu]}}}}\n" for i in range(40)
+    shared = (
+        HEAD
+        + "  b:\n    params: [ls]\n    layers: [{block: {layers: $ls}}]\nlayers:\n"
+        + "".join(f"  - {{use: b, name: u{i}, with: {{ls: [relu, relu, relu, relu, relu]}}}}\n" for i in range(40))
     )
     for limit in (300, 400, 500, 600):
         monkeypatch.setattr(templates, "MAX_NODES", limit)
@@ -175,8 +203,10 @@ def _doubling(levels: int, named: bool = False) -> str:
     blocks = ""
     for i in range(levels):
         if named:
-            blocks += (f"  b{i}:\n    layers: [{{use: b{i + 1}, name: l}}, {{use: b{i + 1}, name: r}}, "
-                       f"{{parallel: {{merge: add, branches: [[relu], [{{use: b{i + 1}, name: x}}]]}}}}]\n")  # fmt: skip
+            blocks += (
+                f"  b{i}:\n    layers: [{{use: b{i + 1}, name: l}}, {{use: b{i + 1}, name: r}}, "
+                f"{{parallel: {{merge: add, branches: [[relu], [{{use: b{i + 1}, name: x}}]]}}}}]\n"
+            )
         else:
             blocks += f"  b{i}:\n    layers: [{{use: b{i + 1}}}, {{use: b{i + 1}}}]\n"
     blocks += f"  b{levels}:\n    layers: [relu, {{conv: {{out: 3, kernel: 1}}}}]\n"
@@ -210,8 +240,9 @@ def test_doubling_chain_is_refused_at_once_through_the_cli(tmp_path):
 
     path = tmp_path / "doubling.yaml"
     path.write_text(_doubling(40))
-    result = subprocess.run([sys.executable, "-m", "archcalc.cli", "shapes", str(path)], capture_output=True,
-                            text=True, timeout=3, cwd=ROOT)  # a generous bound: the check takes milliseconds
+    result = subprocess.run(
+        [sys.executable, "-m", "archcalc.cli", "shapes", str(path)], capture_output=True, text=True, timeout=3, cwd=ROOT
+    )  # a generous bound: the check takes milliseconds
     assert result.returncode == 2 and "error[spec_too_large]" in result.stderr, result.stderr
 
 

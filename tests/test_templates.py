@@ -39,12 +39,14 @@ def _inception(nn, torch, c_in, c1, c3r, c3, c5r, c5, pp):
     class Inception(nn.Module):
         def __init__(self):
             super().__init__()
-            self.b = nn.ModuleList([
-                nn.Sequential(nn.Conv2d(c_in, c1, 1), nn.ReLU()),
-                nn.Sequential(nn.Conv2d(c_in, c3r, 1), nn.ReLU(), nn.Conv2d(c3r, c3, 3, padding=1), nn.ReLU()),
-                nn.Sequential(nn.Conv2d(c_in, c5r, 1), nn.ReLU(), nn.Conv2d(c5r, c5, 5, padding=2), nn.ReLU()),
-                nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(c_in, pp, 1), nn.ReLU()),
-            ])  # fmt: skip
+            self.b = nn.ModuleList(
+                [
+                    nn.Sequential(nn.Conv2d(c_in, c1, 1), nn.ReLU()),
+                    nn.Sequential(nn.Conv2d(c_in, c3r, 1), nn.ReLU(), nn.Conv2d(c3r, c3, 3, padding=1), nn.ReLU()),
+                    nn.Sequential(nn.Conv2d(c_in, c5r, 1), nn.ReLU(), nn.Conv2d(c5r, c5, 5, padding=2), nn.ReLU()),
+                    nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(c_in, pp, 1), nn.ReLU()),
+                ]
+            )
 
         def forward(self, x):
             return torch.cat([b(x) for b in self.b], 1)
@@ -61,8 +63,10 @@ def test_template_expands_and_matches_torch():
     module = nn.Sequential(
         _inception(nn, torch, 16, 4, 3, 5, 2, 3, 4),
         _inception(nn, torch, 16, 2, 2, 2, 2, 2, 2),
-        nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.Conv2d(8, 8, 1), nn.Conv2d(8, 8, 1),
-    ).eval()  # fmt: skip
+        nn.Conv2d(8, 8, 3, stride=2, padding=1),
+        nn.Conv2d(8, 8, 1),
+        nn.Conv2d(8, 8, 1),
+    ).eval()
     x = torch.randn(1, 16, 12, 12)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         y = module(x)
@@ -90,31 +94,96 @@ SELF = "  me:\n    layers: [use: me]\n"
 # (id, file, code, line, text in the message)
 BAD = [
     ("missing-parameter", HEAD + "layers:\n  - use: cb\n", "missing_parameter", 10, "block 'cb' needs parameter 'c'"),
-    ("unknown-parameter", HEAD + "layers:\n  - use: cb\n    with: {c: 4, kk: 5}\n", "unknown_parameter", 11,
-     "block 'cb' has no parameter 'kk'"),
+    (
+        "unknown-parameter",
+        HEAD + "layers:\n  - use: cb\n    with: {c: 4, kk: 5}\n",
+        "unknown_parameter",
+        11,
+        "block 'cb' has no parameter 'kk'",
+    ),
     ("unknown-block", HEAD + "layers:\n  - use: cbb\n", "unknown_block", 10, "did you mean 'cb'"),
-    ("recursive-indirect", HEAD + LOOP + "layers:\n  - use: a\n    with: {c: 4}\n", "recursive_block", 14,
-     "block 'a' uses itself (a -> b -> a)"),
-    ("recursive-direct", HEAD + SELF + "layers:\n  - use: me\n", "recursive_block", 10, "block 'me' uses itself (me -> me)"),
-    ("undeclared-reference", "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\n    layers: [conv: {out: $cc, kernel: 1}]\n"
-     "layers:\n  - {use: x, with: {c: 2}}\n", "unknown_parameter", 6, "`$cc` is not a parameter of block 'x'"),
-    ("bad-value-points-at-use-site", HEAD + "layers:\n  - use: cb\n    with: {c: 0}\n", "bad_value", 11,
-     "value of `$c`"),
-    ("layer-error-inside-block", HEAD + "layers:\n  - use: cb\n    with: {c: 4, k: 40}\n", "kernel_too_large", 11,
-     "in block 'cb' (line 4), used at line 10"),
-    ("bad-expression", "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\n    layers: [conv: {out: '${c ** 2}', kernel: 1}]\n"
-     "layers:\n  - {use: x, with: {c: 2}}\n", "bad_expression", 6, "cannot evaluate"),
-    ("division-by-zero", "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\n    layers: [conv: {out: '${4 // c}', kernel: 1}]\n"
-     "layers:\n  - {use: x, with: {c: 0}}\n", "bad_expression", 6, "division by zero"),
+    (
+        "recursive-indirect",
+        HEAD + LOOP + "layers:\n  - use: a\n    with: {c: 4}\n",
+        "recursive_block",
+        14,
+        "block 'a' uses itself (a -> b -> a)",
+    ),
+    (
+        "recursive-direct",
+        HEAD + SELF + "layers:\n  - use: me\n",
+        "recursive_block",
+        10,
+        "block 'me' uses itself (me -> me)",
+    ),
+    (
+        "undeclared-reference",
+        "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\n    layers: [conv: {out: $cc, kernel: 1}]\n"
+        "layers:\n  - {use: x, with: {c: 2}}\n",
+        "unknown_parameter",
+        6,
+        "`$cc` is not a parameter of block 'x'",
+    ),
+    (
+        "bad-value-points-at-use-site",
+        HEAD + "layers:\n  - use: cb\n    with: {c: 0}\n",
+        "bad_value",
+        11,
+        "value of `$c`",
+    ),
+    (
+        "layer-error-inside-block",
+        HEAD + "layers:\n  - use: cb\n    with: {c: 4, k: 40}\n",
+        "kernel_too_large",
+        11,
+        "in block 'cb' (line 4), used at line 10",
+    ),
+    (
+        "bad-expression",
+        "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\n    layers: [conv: {out: '${c ** 2}', kernel: 1}]\n"
+        "layers:\n  - {use: x, with: {c: 2}}\n",
+        "bad_expression",
+        6,
+        "cannot evaluate",
+    ),
+    (
+        "division-by-zero",
+        "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\n    layers: [conv: {out: '${4 // c}', kernel: 1}]\n"
+        "layers:\n  - {use: x, with: {c: 0}}\n",
+        "bad_expression",
+        6,
+        "division by zero",
+    ),
     ("with-not-mapping", HEAD + "layers:\n  - use: cb\n    with: 3\n", "wrong_type", 11, "`with:` takes a mapping"),
-    ("unknown-use-field", HEAD + "layers:\n  - use: cb\n    wiht: {c: 3}\n", "unknown_field", 11, "did you mean 'with'"),
-    ("block-without-layers", "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\nlayers:\n  - relu\n",
-     "missing_field", 4, "block 'x' needs a non-empty list of `layers`"),
-    ("bad-param-name", "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [2c]\n    layers: [relu]\nlayers:\n  - relu\n",
-     "bad_value", 5, "must be a name"),
-    ("blocks-not-mapping", "name: t\ninput: [3, 8, 8]\nblocks: [x]\nlayers:\n  - relu\n", "wrong_type", 3,
-     "`blocks:` takes a mapping"),
-]  # fmt: skip
+    (
+        "unknown-use-field",
+        HEAD + "layers:\n  - use: cb\n    wiht: {c: 3}\n",
+        "unknown_field",
+        11,
+        "did you mean 'with'",
+    ),
+    (
+        "block-without-layers",
+        "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\nlayers:\n  - relu\n",
+        "missing_field",
+        4,
+        "block 'x' needs a non-empty list of `layers`",
+    ),
+    (
+        "bad-param-name",
+        "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [2c]\n    layers: [relu]\nlayers:\n  - relu\n",
+        "bad_value",
+        5,
+        "must be a name",
+    ),
+    (
+        "blocks-not-mapping",
+        "name: t\ninput: [3, 8, 8]\nblocks: [x]\nlayers:\n  - relu\n",
+        "wrong_type",
+        3,
+        "`blocks:` takes a mapping",
+    ),
+]
 
 
 @pytest.mark.parametrize(("text", "code", "line", "snippet"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
@@ -134,7 +203,10 @@ def test_template_bomb_is_stopped(monkeypatch):
     from archcalc import templates
 
     monkeypatch.setattr(templates, "MAX_NODES", 20_000)  # the same check, reached sooner
-    blocks = "".join(f"  b{i}:\n    layers: [{{use: b{i + 1}}}, {{use: b{i + 1}}}, {{use: b{i + 1}}}, {{use: b{i + 1}}}]\n" for i in range(12))
+    blocks = "".join(
+        f"  b{i}:\n    layers: [{{use: b{i + 1}}}, {{use: b{i + 1}}}, {{use: b{i + 1}}}, {{use: b{i + 1}}}]\n"
+        for i in range(12)
+    )
     text = f"name: t\ninput: [3, 8, 8]\nblocks:\n{blocks}  b12:\n    layers: [relu]\nlayers:\n  - use: b0\n"
     with pytest.raises(SpecError) as info:
         parse_spec(text, "bomb.yaml")
@@ -143,7 +215,11 @@ def test_template_bomb_is_stopped(monkeypatch):
 
 def test_mul_broadcast_mismatch_is_an_error(tmp_path, runner):
     path = tmp_path / "bad.yaml"
-    path.write_text("name: t\ninput: [4, 6, 6]\nlayers:\n  - parallel:\n      merge: mul\n"
-                    "      branches: [[], [global_avgpool, conv: {out: 3, kernel: 1}]]\n")  # fmt: skip
+    path.write_text(
+        "name: t\ninput: [4, 6, 6]\nlayers:\n  - parallel:\n      merge: mul\n"
+        "      branches: [[], [global_avgpool, conv: {out: 3, kernel: 1}]]\n"
+    )
     result = runner.invoke(main, ["shapes", str(path)], catch_exceptions=False)
-    assert result.exit_code == 2 and "error[branch_mismatch]" in result.output and "cannot be multiplied" in result.output
+    assert (
+        result.exit_code == 2 and "error[branch_mismatch]" in result.output and "cannot be multiplied" in result.output
+    )

@@ -56,8 +56,12 @@ def _write(path: Path, data: dict) -> Path:
 
 
 def _spec(**fields) -> dict:
-    return {"name": "t", **fields, "input": [1, 8, 8], "layers": fields.pop("layers", None)
-            or [{"conv": {"out": 4, "kernel": 3}}, "relu"]}  # fmt: skip
+    return {
+        "name": "t",
+        **fields,
+        "input": [1, 8, 8],
+        "layers": fields.pop("layers", None) or [{"conv": {"out": 4, "kernel": 3}}, "relu"],
+    }
 
 
 def _streams(result) -> str:
@@ -107,12 +111,65 @@ class _Tags(HTMLParser):
         self.attrs |= {name for name, _ in attrs}
 
 
-HTML_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "h1", "h2", "p", "strong", "div", "ul", "li",
-             "table", "thead", "tbody", "tfoot", "tr", "th", "td", "figure", "figcaption", "svg", "rect", "text", "g",
-             "line", "a", "code"}  # fmt: skip
-HTML_ATTRS = {"lang", "charset", "name", "content", "class", "xmlns", "width", "height", "viewbox", "role",
-              "aria-labelledby", "font-family", "font-size", "id", "x", "y", "fill", "font-weight", "x1", "y1", "x2",
-              "y2", "stroke", "text-anchor", "href"}  # fmt: skip
+HTML_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "h1",
+    "h2",
+    "p",
+    "strong",
+    "div",
+    "ul",
+    "li",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "tr",
+    "th",
+    "td",
+    "figure",
+    "figcaption",
+    "svg",
+    "rect",
+    "text",
+    "g",
+    "line",
+    "a",
+    "code",
+}
+HTML_ATTRS = {
+    "lang",
+    "charset",
+    "name",
+    "content",
+    "class",
+    "xmlns",
+    "width",
+    "height",
+    "viewbox",
+    "role",
+    "aria-labelledby",
+    "font-family",
+    "font-size",
+    "id",
+    "x",
+    "y",
+    "fill",
+    "font-weight",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "stroke",
+    "text-anchor",
+    "href",
+}
 SVG_TAGS = {"svg", "title", "rect", "text", "g", "line"}
 
 
@@ -142,7 +199,7 @@ def strict_json(text: str):
 # The issue's reproductions, as written
 
 
-PWN_TITLE = "x\"\"\"\nimport os; os.system('echo PWNED > pwned.txt')\n\"\"\""
+PWN_TITLE = 'x"""\nimport os; os.system(\'echo PWNED > pwned.txt\')\n"""'
 
 
 @pytest.mark.parametrize("title", [PWN_TITLE, "C:\\xnets"], ids=["triple-quote-code", "backslash-x"])
@@ -160,9 +217,29 @@ def test_exported_source_holds_the_title_as_a_literal(runner, tmp_path, monkeypa
     assert isinstance(namespace["model"], torch.nn.Module)
 
 
-@pytest.mark.parametrize("name", ["forward", "training", "train", "eval", "parameters", "to", "cuda", "state_dict",
-                                  "add_module", "register_buffer", "apply", "half", "type", "pop", "append",
-                                  "_modules", "__init__", "_x"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name",
+    [
+        "forward",
+        "training",
+        "train",
+        "eval",
+        "parameters",
+        "to",
+        "cuda",
+        "state_dict",
+        "add_module",
+        "register_buffer",
+        "apply",
+        "half",
+        "type",
+        "pop",
+        "append",
+        "_modules",
+        "__init__",
+        "_x",
+    ],
+)
 @pytest.mark.parametrize("where", ["layer", "residual", "branch"])
 def test_a_name_torch_holds_as_an_attribute_is_refused(runner, tmp_path, name, where):
     conv = {"conv": {"out": 1, "kernel": 1, "name": name}}
@@ -189,10 +266,15 @@ def test_the_reserved_names_cover_every_attribute_of_torch_containers():
     from archcalc.fields import _check_layer_name
     from archcalc.verify.modules import Fork
 
-    containers = [nn.Module(), nn.Sequential(), nn.Sequential(OrderedDict(a=nn.ReLU())),
-                  Fork(OrderedDict(a=nn.ReLU()), [["a"]], "a")]  # fmt: skip
-    spellable = {n for c in containers for n in dir(c) if n and n[0] not in "+-" and all(ch.isalnum() or ch in "_+-"
-                                                                                          for ch in n)}  # fmt: skip
+    containers = [
+        nn.Module(),
+        nn.Sequential(),
+        nn.Sequential(OrderedDict(a=nn.ReLU())),
+        Fork(OrderedDict(a=nn.ReLU()), [["a"]], "a"),
+    ]
+    spellable = {
+        n for c in containers for n in dir(c) if n and n[0] not in "+-" and all(ch.isalnum() or ch in "_+-" for ch in n)
+    }
     missing = {n for n in spellable if not n.startswith("_") and n not in MODULE_ATTRIBUTES and n != "a"}
     assert not missing, f"add to fields.MODULE_ATTRIBUTES: {sorted(missing)}"
     for name in sorted(spellable - {"a"}):
@@ -200,10 +282,14 @@ def test_the_reserved_names_cover_every_attribute_of_torch_containers():
             _check_layer_name(name)
 
 
-@pytest.mark.parametrize("fields", [
-    {"title": "<img src=x onerror=alert(2)>"},
-    {"notes": "a\r<script>alert(1)</script>\r\r# Injected"},
-], ids=["title-img", "notes-script-heading"])  # fmt: skip
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"title": "<img src=x onerror=alert(2)>"},
+        {"notes": "a\r<script>alert(1)</script>\r\r# Injected"},
+    ],
+    ids=["title-img", "notes-script-heading"],
+)
 def test_markdown_report_carries_no_raw_html(runner, tmp_path, fields):
     spec = _write(tmp_path / "s.yaml", _spec(**fields))
     result = _invoke(runner, ["report", str(spec), "-o", str(tmp_path), "--format", "md", "--format", "html"])
@@ -216,10 +302,20 @@ def test_markdown_report_carries_no_raw_html(runner, tmp_path, fields):
 
 def test_measured_strings_carry_no_raw_html(runner, tmp_path):
     measured = tmp_path / "m.json"
-    measured.write_text(json.dumps({"spec": "lenet5", "tool": "x\n\n<script>alert(1)</script>", "params": 61706,
-                                    "layers": [{"path": "<b>x</b>\n# H", "params": 1}]}))  # fmt: skip
-    result = _invoke(runner, ["report", "lenet5", "--measured", str(measured), "-o", str(tmp_path),
-                              "--format", "md", "--format", "html"])  # fmt: skip
+    measured.write_text(
+        json.dumps(
+            {
+                "spec": "lenet5",
+                "tool": "x\n\n<script>alert(1)</script>",
+                "params": 61706,
+                "layers": [{"path": "<b>x</b>\n# H", "params": 1}],
+            }
+        )
+    )
+    result = _invoke(
+        runner,
+        ["report", "lenet5", "--measured", str(measured), "-o", str(tmp_path), "--format", "md", "--format", "html"],
+    )
     assert result.exit_code == 0, result.output
     assert_markdown_writes_no_element((tmp_path / "lenet5.md").read_text(encoding="utf-8"), headings=6, images=1)
     assert_html_writes_no_element((tmp_path / "lenet5.html").read_text(encoding="utf-8"))
@@ -228,9 +324,17 @@ def test_measured_strings_carry_no_raw_html(runner, tmp_path):
 FORGED_KEY = "k\n::error file=README.md,line=1::INJECTED"
 
 
-@pytest.mark.parametrize("args", [["shapes"], ["check"], ["check", "--format", "junit"],
-                                  ["check", "--format", "github"], ["check", "--format", "json"]],
-                         ids=["shapes", "check-text", "check-junit", "check-github", "check-json"])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["shapes"],
+        ["check"],
+        ["check", "--format", "junit"],
+        ["check", "--format", "github"],
+        ["check", "--format", "json"],
+    ],
+    ids=["shapes", "check-text", "check-junit", "check-github", "check-json"],
+)
 def test_an_unknown_key_with_a_newline_forges_no_annotation(runner, tmp_path, args):
     spec = _write(tmp_path / "s.yaml", _spec(layers=[{"conv": {"out": 4, "kernel": 3, FORGED_KEY: 1}}]))
     result = _invoke(runner, [*args, str(spec)])
@@ -251,10 +355,16 @@ def test_a_file_name_with_a_newline_forges_no_annotation(runner, tmp_path):
 
 
 def test_a_convention_description_forges_no_annotation(runner, tmp_path):
-    spec = _write(tmp_path / "s.yaml", _spec(convention={"name": "p\n::error::n", "description": "x\n::error::forged",
-                                                         "ops_label": "L\n::warning::w"}))  # fmt: skip
-    for args in (["shapes", str(spec), "--convention", "paper"], ["compare", str(spec), "lenet5", "--convention",
-                                                                   "paper"]):  # fmt: skip
+    spec = _write(
+        tmp_path / "s.yaml",
+        _spec(
+            convention={"name": "p\n::error::n", "description": "x\n::error::forged", "ops_label": "L\n::warning::w"}
+        ),
+    )
+    for args in (
+        ["shapes", str(spec), "--convention", "paper"],
+        ["compare", str(spec), "lenet5", "--convention", "paper"],
+    ):
         result = _invoke(runner, args)
         assert result.exit_code == 0, result.output
         assert "forged" in result.output or "compare" in args
@@ -273,9 +383,15 @@ def test_junit_is_well_formed_with_a_control_character_in_a_key(runner, tmp_path
 @pytest.mark.parametrize("text", ["a\\[", "\\[bold]x", "[/]", "a\\\\[red]b[/red]", "a\\[b x[y]"])
 def test_rich_markup_in_user_text_is_text(runner, tmp_path, where, text):
     if where == "block-parameter":
-        spec = _write(tmp_path / "s.yaml", {"name": "t", "input": [1, 8, 8],
-                                            "blocks": {"b": {"params": [text], "layers": ["relu"]}},
-                                            "layers": [{"use": "b"}]})  # fmt: skip
+        spec = _write(
+            tmp_path / "s.yaml",
+            {
+                "name": "t",
+                "input": [1, 8, 8],
+                "blocks": {"b": {"params": [text], "layers": ["relu"]}},
+                "layers": [{"use": "b"}],
+            },
+        )
     else:
         bad = _spec(layers=[{"conv": {"out": 4, "kernel": 3, "bad": 1}}])
         spec = _write(tmp_path / f"{text.replace('/', '_')}.yaml", bad)
@@ -287,8 +403,9 @@ def test_rich_markup_in_user_text_is_text(runner, tmp_path, where, text):
 
 
 def test_a_nan_argument_is_refused_not_exported(runner, tmp_path):
-    spec = _write(tmp_path / "s.yaml", {"name": "t", "input": [4],
-                                        "layers": [{"leaky_relu": {"negative_slope": "NAN"}}]})  # fmt: skip
+    spec = _write(
+        tmp_path / "s.yaml", {"name": "t", "input": [4], "layers": [{"leaky_relu": {"negative_slope": "NAN"}}]}
+    )
     spec.write_text(spec.read_text().replace("NAN", ".nan"))
     result = _invoke(runner, ["export", str(spec), "--to", "torch"])
     assert result.exit_code == 2 and "nan" not in result.stdout.lower(), result.output
@@ -301,11 +418,21 @@ def test_json_is_strict():
         json_text({"params": float("inf")})
 
 
-@pytest.mark.parametrize(("cell", "written"), [("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+1", "'+1"),
-                                               ("-1+1", "'-1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"),
-                                               ("\r=1", "'\r=1"), ("a=1", "a=1"), (-5, -5), (0, 0)],
-                         ids=["equals", "plus", "minus", "at", "tab", "cr", "inner", "negative-int",
-                              "zero"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+1", "'+1"),
+        ("-1+1", "'-1+1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("a=1", "a=1"),
+        (-5, -5),
+        (0, 0),
+    ],
+    ids=["equals", "plus", "minus", "at", "tab", "cr", "inner", "negative-int", "zero"],
+)
 def test_csv_cells_that_a_spreadsheet_would_run_are_inert(cell, written):
     assert csv_cell(cell) == written
 
@@ -313,9 +440,14 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_inert(cell, written):
 # ---------------------------------------------------------------------------------------------
 # No writer escapes by hand: each goes through archcalc/encode.py
 
-WRITERS = [*sorted((ROOT / "archcalc" / "render").glob("*.py")), *sorted((ROOT / "archcalc" / "commands").glob("*.py")),
-           ROOT / "archcalc" / "verify" / "build.py", ROOT / "archcalc" / "report.py", ROOT / "archcalc" / "table.py",
-           ROOT / "archcalc" / "errors.py"]  # fmt: skip
+WRITERS = [
+    *sorted((ROOT / "archcalc" / "render").glob("*.py")),
+    *sorted((ROOT / "archcalc" / "commands").glob("*.py")),
+    ROOT / "archcalc" / "verify" / "build.py",
+    ROOT / "archcalc" / "report.py",
+    ROOT / "archcalc" / "table.py",
+    ROOT / "archcalc" / "errors.py",
+]
 ESCAPING_LITERALS = {"|", "\n", "\r", "%", "[", "<", ">", "&", '"', "'", "\\"}
 
 
@@ -331,8 +463,12 @@ def test_writers_encode_only_through_the_encode_module(path):
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if name in ("escape", "dumps", "repr", "quote", "quoteattr"):
                 found.append(f"line {node.lineno}: {name}()")
-            if name == "replace" and node.args and isinstance(node.args[0], ast.Constant) \
-                    and node.args[0].value in ESCAPING_LITERALS:
+            if (
+                name == "replace"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and node.args[0].value in ESCAPING_LITERALS
+            ):
                 found.append(f"line {node.lineno}: .replace({node.args[0].value!r}, ...)")
         if isinstance(node, ast.FormattedValue) and node.conversion == ord("r") and path.name == "build.py":
             found.append(f"line {node.lineno}: !r in generated source")
@@ -347,25 +483,105 @@ def test_writers_encode_only_through_the_encode_module(path):
 EXAMPLES = int(os.environ.get("ARCHCALC_HOSTILE_EXAMPLES", "0")) or None
 BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 PAYLOADS = [
-    '"""\nimport builtins; builtins.ARCHCALC_PWNED = True\n"""', "'''\nARCHCALC_PWNED = 1\n'''",
-    "')\nARCHCALC_PWNED = 1\n#", '\\\nARCHCALC_PWNED = 1', '"\nARCHCALC_PWNED = 1\n"',
-    '"', "'", '"""', "'''", "\\", "\\x", "C:\\xnets", "\\N{", "\\u12", "{", "}", "{{x}}", "%", "%0A", "%25", "::",
-    "::error::", ",", ":", "<script>alert(1)</script>", "<img src=x onerror=alert(2)>", "</td>", "<!--", "-->",
-    "]]>", "<![CDATA[", "&amp;", "&lt;", "&#x41;", "[/]", "[red]", "[bold]x[/bold]", "\\[", "\\\\[", "[link=x]",
-    ":smile:", "${", "${w}", "$x$", "\u202e", "\u202a", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c",
-    "=cmd|' /C calc'!A0", "+1", "-1", "@SUM(1)", "\t", "# H", "=====", "---", "| a |", "*e*", "**s**", "_e_",
-    "`c`", "~~s~~", "[l](javascript:alert(1))", "![i](http://x/i.png)", "<http://x>", "\x00", "\x01", "\x07",
-    "\x08", "\x1b[2J", "\x1b]8;;http://x\x07", "\x7f", "\x9b", "\ufeff", "\ufffe", "\U0001f600", "漢字", "e\u0301",
-]  # fmt: skip
-hostile = st.lists(st.one_of(st.sampled_from(PAYLOADS), st.sampled_from(BREAKS).map(lambda b: b + "::error::" + MARKER),
-                             st.sampled_from(BREAKS).map(lambda b: b + MARKER), st.text(max_size=4)),
-                   min_size=1, max_size=6).map("".join)  # fmt: skip
+    '"""\nimport builtins; builtins.ARCHCALC_PWNED = True\n"""',
+    "'''\nARCHCALC_PWNED = 1\n'''",
+    "')\nARCHCALC_PWNED = 1\n#",
+    "\\\nARCHCALC_PWNED = 1",
+    '"\nARCHCALC_PWNED = 1\n"',
+    '"',
+    "'",
+    '"""',
+    "'''",
+    "\\",
+    "\\x",
+    "C:\\xnets",
+    "\\N{",
+    "\\u12",
+    "{",
+    "}",
+    "{{x}}",
+    "%",
+    "%0A",
+    "%25",
+    "::",
+    "::error::",
+    ",",
+    ":",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(2)>",
+    "</td>",
+    "<!--",
+    "-->",
+    "]]>",
+    "<![CDATA[",
+    "&amp;",
+    "&lt;",
+    "&#x41;",
+    "[/]",
+    "[red]",
+    "[bold]x[/bold]",
+    "\\[",
+    "\\\\[",
+    "[link=x]",
+    ":smile:",
+    "${",
+    "${w}",
+    "$x$",
+    "\u202e",
+    "\u202a",
+    "\u2066",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "=cmd|' /C calc'!A0",
+    "+1",
+    "-1",
+    "@SUM(1)",
+    "\t",
+    "# H",
+    "=====",
+    "---",
+    "| a |",
+    "*e*",
+    "**s**",
+    "_e_",
+    "`c`",
+    "~~s~~",
+    "[l](javascript:alert(1))",
+    "![i](http://x/i.png)",
+    "<http://x>",
+    "\x00",
+    "\x01",
+    "\x07",
+    "\x08",
+    "\x1b[2J",
+    "\x1b]8;;http://x\x07",
+    "\x7f",
+    "\x9b",
+    "\ufeff",
+    "\ufffe",
+    "\U0001f600",
+    "漢字",
+    "e\u0301",
+]
+hostile = st.lists(
+    st.one_of(
+        st.sampled_from(PAYLOADS),
+        st.sampled_from(BREAKS).map(lambda b: b + "::error::" + MARKER),
+        st.sampled_from(BREAKS).map(lambda b: b + MARKER),
+        st.text(max_size=4),
+    ),
+    min_size=1,
+    max_size=6,
+).map("".join)
 GENERATED = re.compile(r"(conv|relu|residual|parallel|b)\d+|add|concat|mul|shortcut")
-layer_name = st.text(st.characters(codec="utf-8").filter(lambda c: c.isalnum() or c in "_+-"), min_size=1,
-                     max_size=12).filter(lambda n: n[0] not in "+-_" and n not in MODULE_ATTRIBUTES
-                                         and not GENERATED.fullmatch(n))  # fmt: skip
+layer_name = st.text(
+    st.characters(codec="utf-8").filter(lambda c: c.isalnum() or c in "_+-"), min_size=1, max_size=12
+).filter(lambda n: n[0] not in "+-_" and n not in MODULE_ATTRIBUTES and not GENERATED.fullmatch(n))
 file_name = hostile.map(lambda t: t.replace("/", "").replace("\x00", "")[:80]).filter(
-    lambda t: t not in ("", ".", ".."))
+    lambda t: t not in ("", ".", "..")
+)
 
 # CI (derandomized by conftest.py): 60 examples per test, about 40 s on two cores in all;
 # ARCHCALC_HOSTILE_EXAMPLES=10000 runs that many per test by hand.
@@ -377,19 +593,35 @@ def hostile_specs(draw) -> dict:
     names = draw(st.lists(layer_name, min_size=4, max_size=4, unique=True))
     conv = {"conv": {"out": 4, "kernel": 3, "padding": 1, "name": names[0]}}
     residual = {"residual": {"name": names[1], "body": [{"conv": {"out": 4, "kernel": 3, "padding": 1}}]}}
-    parallel = {"parallel": {"name": names[2], "merge": "concat",
-                             "branches": [{"name": names[3], "layers": []}, {"layers": ["relu"]}]}}  # fmt: skip
-    return {"name": "t", "title": draw(hostile), "family": draw(hostile), "source": draw(hostile),
-            "notes": draw(hostile),
-            "convention": {"name": draw(hostile), "description": draw(hostile), "ops_label": draw(hostile),
-                           "ops_per_mac": 2},
-            "budget": {"max_params": 10},
-            "input": [1, 8, 8], "layers": [conv, residual, parallel, "flatten", {"linear": {"out": 3}}]}  # fmt: skip
+    parallel = {
+        "parallel": {
+            "name": names[2],
+            "merge": "concat",
+            "branches": [{"name": names[3], "layers": []}, {"layers": ["relu"]}],
+        }
+    }
+    return {
+        "name": "t",
+        "title": draw(hostile),
+        "family": draw(hostile),
+        "source": draw(hostile),
+        "notes": draw(hostile),
+        "convention": {
+            "name": draw(hostile),
+            "description": draw(hostile),
+            "ops_label": draw(hostile),
+            "ops_per_mac": 2,
+        },
+        "budget": {"max_params": 10},
+        "input": [1, 8, 8],
+        "layers": [conv, residual, parallel, "flatten", {"linear": {"out": 3}}],
+    }
 
 
 def _user_strings(spec: dict) -> list[str]:
-    return [spec[k] for k in ("title", "family", "source", "notes")] + [spec["convention"][k] for k in
-                                                                        ("name", "description", "ops_label")]
+    return [spec[k] for k in ("title", "family", "source", "notes")] + [
+        spec["convention"][k] for k in ("name", "description", "ops_label")
+    ]
 
 
 @PROPERTY
@@ -415,8 +647,12 @@ def test_hostile_text_export_parses_builds_and_runs_nothing_else(spec):
 def test_hostile_text_reports_write_no_element_the_input_wrote(spec, tool, measured_path, source_file):
     loaded = parse_spec(_yaml(spec), source_file)
     analysis = analyze(loaded)
-    measured = measured_from_dict({"tool": tool, "params": 1, "layers": [{"path": measured_path, "params": 1}]},
-                                  analysis, analysis.memory("fp32"), source_file)  # fmt: skip
+    measured = measured_from_dict(
+        {"tool": tool, "params": 1, "layers": [{"path": measured_path, "params": 1}]},
+        analysis,
+        analysis.memory("fp32"),
+        source_file,
+    )
     report = build_report(analysis, "fp32", measured)
     available = formats()
     assert_markdown_writes_no_element(available["md"].report(report, "t.svg"), headings=6, images=1)
@@ -448,8 +684,11 @@ def test_hostile_text_starts_no_line_of_terminal_or_ci_output(runner, cli_folder
     folder = cli_folder / str(abs(hash((name, spec["title"]))))
     folder.mkdir(exist_ok=True)
     path = _write(folder / f"{name}.yaml", spec)
-    for args in (["shapes", str(path), "--convention", "paper"], ["params", str(path)],
-                 ["compare", str(path), str(path), "--convention", "paper"]):  # fmt: skip
+    for args in (
+        ["shapes", str(path), "--convention", "paper"],
+        ["params", str(path)],
+        ["compare", str(path), str(path), "--convention", "paper"],
+    ):
         result = _invoke(runner, args)
         assert result.exit_code == 0, result.output
         assert_no_forged_lines(_streams(result))
@@ -471,8 +710,12 @@ def test_hostile_text_in_errors_starts_no_line(runner, cli_folder, text, where):
     data = {
         "key": _spec(layers=[{"conv": {"out": 4, "kernel": 3, text: 1}}]),
         "budget-key": _spec(budget={text: 1}),
-        "block-parameter": {"name": "t", "input": [1, 8, 8], "blocks": {"b": {"params": [text], "layers": ["relu"]}},
-                            "layers": [{"use": "b"}]},
+        "block-parameter": {
+            "name": "t",
+            "input": [1, 8, 8],
+            "blocks": {"b": {"params": [text], "layers": ["relu"]}},
+            "layers": [{"use": "b"}],
+        },
         "layer-name": _spec(layers=[{"conv": {"out": 4, "kernel": 3, "name": text}}]),
         "kind": _spec(layers=[{text: {"out": 4}}]),
         "file": _spec(layers=[{"conv": {"out": 4, "kernel": 3, "bad": 1}}]),
@@ -495,8 +738,14 @@ def test_hostile_text_in_errors_starts_no_line(runner, cli_folder, text, where):
 
 
 def test_a_spec_error_is_terminal_text_with_archcalc_s_own_line_breaks():
-    err = SpecError("bad_value", "got 'x\n::error::m'", hint="h\r\x1b[2Jh", note="n\u2028" + MARKER,
-                    layer="l\x85" + MARKER, file=f"f\n{MARKER}.yaml")  # fmt: skip
+    err = SpecError(
+        "bad_value",
+        "got 'x\n::error::m'",
+        hint="h\r\x1b[2Jh",
+        note="n\u2028" + MARKER,
+        layer="l\x85" + MARKER,
+        file=f"f\n{MARKER}.yaml",
+    )
     lines = str(err).splitlines()
     assert len(lines) == 3 and lines[1].startswith("  hint: ") and lines[2].startswith("  note: "), lines
     assert_no_forged_lines(str(err))

@@ -35,10 +35,17 @@ EXTRA = [
     ("maxpool-same", "- maxpool: {kernel: 2, stride: 2, padding: same}", (3, 7, 7)),
     ("avgpool-per-side", "- avgpool: {kernel: 3, stride: 2, padding: [[0, 1], [1, 0]]}", (2, 8, 8)),
     ("conv-same-stride2", "- conv: {out: 4, kernel: 3, stride: 2, padding: same}\n- batchnorm\n- relu", (3, 9, 9)),
-    ("residual-bn-gap", "- residual: {body: [conv: {out: 3, kernel: 3, padding: 1}, batchnorm]}\n- global_avgpool",
-     (3, 6, 6)),
-    ("frozen", "- block: {trainable: false, layers: [conv: {out: 2, kernel: 3}]}\n- flatten\n- linear: {out: 2}", (1, 6, 6)),
-]  # fmt: skip
+    (
+        "residual-bn-gap",
+        "- residual: {body: [conv: {out: 3, kernel: 3, padding: 1}, batchnorm]}\n- global_avgpool",
+        (3, 6, 6),
+    ),
+    (
+        "frozen",
+        "- block: {trainable: false, layers: [conv: {out: 2, kernel: 3}]}\n- flatten\n- linear: {out: 2}",
+        (1, 6, 6),
+    ),
+]
 KIND_SPECS = [(c[0], c[2], c[3]) for c in CASES] + EXTRA
 # the counters archcalc verify itself runs (their totals are checked on its result); the others
 IN_VERIFY = ("fvcore", "torch")
@@ -60,8 +67,10 @@ def _spec(yaml: str, shape: tuple[int, ...]):
 
 def _uneven_adaptive_pool(spec) -> bool:
     """An adaptive average pool whose windows differ in size: thop divides them in floating point."""
-    return any(r.op == "adaptive_avg_pool" and any(n % o for n, o in zip(r.in_shape[1:], r.out_shape[1:]))
-               for r in analyze(spec).rows)  # fmt: skip
+    return any(
+        r.op == "adaptive_avg_pool" and any(n % o for n, o in zip(r.in_shape[1:], r.out_shape[1:]))
+        for r in analyze(spec).rows
+    )
 
 
 @functools.cache
@@ -118,7 +127,9 @@ def test_bundled_spec_verifies(name):
     assert result.failures == 0, result.to_dict()
     for tool, column in zip(IN_VERIFY, ("macs", "flops")):
         ours, theirs = convention_totals(analysis, PRESETS[tool])["ops"], result.totals[column].theirs
-        assert ours == theirs, f"{name} {list(spec.input)}: archcalc --convention {tool} gives {ours:,}, {tool} {theirs:,}"
+        assert ours == theirs, (
+            f"{name} {list(spec.input)}: archcalc --convention {tool} gives {ours:,}, {tool} {theirs:,}"
+        )
 
 
 def _preset_cases():
@@ -137,7 +148,9 @@ def test_preset_reproduces_its_tool_exactly(spec, tool):
         pytest.skip("thop divides window sizes in floating point for uneven adaptive pooling")
     ours = convention_totals(analyze(spec), PRESETS[tool])["ops"]
     theirs = COUNTERS[tool](build_model(spec).eval(), tuple(spec.input))
-    assert ours == theirs, f"{tool} {list(spec.input)}: archcalc --convention {tool} gives {ours:,}, {tool} gives {theirs:,}"
+    assert ours == theirs, (
+        f"{tool} {list(spec.input)}: archcalc --convention {tool} gives {ours:,}, {tool} gives {theirs:,}"
+    )
 
 
 def test_verify_all_passes(runner):
@@ -182,10 +195,14 @@ def test_verify_needs_a_spec(runner):
 
 def test_export_torch_source_runs(runner, tmp_path):
     path = tmp_path / "net.yaml"
-    path.write_text(spec_text(
-        "- conv: {out: 4, kernel: 3, stride: 2, padding: same}\n- maxpool: {kernel: 2, stride: 1, padding: same}\n"
-        "- residual: {body: [conv: {out: 4, kernel: 3, padding: 1}, batchnorm]}\n"
-        "- parallel: {merge: concat, branches: [[conv: {out: 2, kernel: 1}], []]}\n- global_avgpool", "[3, 9, 9]"))
+    path.write_text(
+        spec_text(
+            "- conv: {out: 4, kernel: 3, stride: 2, padding: same}\n- maxpool: {kernel: 2, stride: 1, padding: same}\n"
+            "- residual: {body: [conv: {out: 4, kernel: 3, padding: 1}, batchnorm]}\n"
+            "- parallel: {merge: concat, branches: [[conv: {out: 2, kernel: 1}], []]}\n- global_avgpool",
+            "[3, 9, 9]",
+        )
+    )
     for ref in (str(path), "alexnet"):
         result = runner.invoke(main, ["export", ref, "--to", "torch"], catch_exceptions=False)
         assert result.exit_code == 0, result.output
@@ -212,4 +229,7 @@ def test_export_onnx_needs_output(runner):
 
 def test_render_is_plain_torch():
     source = render(load_spec("lenet5"))
-    assert "nn.Conv2d(in_channels=1, out_channels=6, kernel_size=(5, 5)" in source and "archcalc" not in source.split('"""')[2]
+    assert (
+        "nn.Conv2d(in_channels=1, out_channels=6, kernel_size=(5, 5)" in source
+        and "archcalc" not in source.split('"""')[2]
+    )

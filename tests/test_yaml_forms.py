@@ -69,11 +69,14 @@ def test_each_yaml_form_in_each_kind_of_field(form, field):
         assert value == expected and type(value) is type(expected)
 
 
-@pytest.mark.parametrize(("form", "reading", "fix"), [
-    ("017", "octal 15, YAML 1.2 as 17", "(17)"),
-    ("-017", "octal -15, YAML 1.2 as -17", "(-17)"),
-    ("0_17", "octal 15, YAML 1.2 as text", "(17)"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("form", "reading", "fix"),
+    [
+        ("017", "octal 15, YAML 1.2 as 17", "(17)"),
+        ("-017", "octal -15, YAML 1.2 as -17", "(-17)"),
+        ("0_17", "octal 15, YAML 1.2 as text", "(17)"),
+    ],
+)
 def test_a_leading_zero_is_called_ambiguous_with_both_readings(form, reading, fix):
     with pytest.raises(SpecError) as caught:
         parse_spec(_spec("", f"conv: {{out: {form}, kernel: 1}}"), "f.yaml")
@@ -87,8 +90,11 @@ def test_quoted_forms_are_text():
 
 
 def test_the_reported_reproductions():
-    for text in (_spec("", "conv: {out: 017, kernel: 1}"), _spec("", "conv: {out: 190:20:30, kernel: 1}"),
-                 _spec("budget: {max_macs: 190:20:30}")):  # fmt: skip
+    for text in (
+        _spec("", "conv: {out: 017, kernel: 1}"),
+        _spec("", "conv: {out: 190:20:30, kernel: 1}"),
+        _spec("budget: {max_macs: 190:20:30}"),
+    ):
         with pytest.raises(SpecError):
             parse_spec(text, "f.yaml")
     assert parse_spec(_spec("notes: 12:30:00"), "f.yaml").notes == "12:30:00"
@@ -145,8 +151,11 @@ def test_the_reported_key_reproductions():
 
 
 def test_names_that_look_odd_are_still_names():
-    spec = parse_spec("name: t\ninput: [3, 8, 8]\nblocks: {b1: {params: [w_2], layers: [relu]}}\n"
-                      "layers: [{use: b1, with: {w_2: 1}}]\n", "f.yaml")  # fmt: skip
+    spec = parse_spec(
+        "name: t\ninput: [3, 8, 8]\nblocks: {b1: {params: [w_2], layers: [relu]}}\n"
+        "layers: [{use: b1, with: {w_2: 1}}]\n",
+        "f.yaml",
+    )
     assert spec.layers
 
 
@@ -175,8 +184,7 @@ def _layer_spec(kind: str, field: str, value: str) -> str:
     return f"name: t\ninput: [3, 8, 8]\nlayers:\n  - {kind}: {{{field}: {value}}}\n"
 
 
-@pytest.mark.parametrize(("kind", "field", "inside", "outside"), EDGES,
-                         ids=[f"{k}.{f}-{o}" for k, f, _, o in EDGES])  # fmt: skip
+@pytest.mark.parametrize(("kind", "field", "inside", "outside"), EDGES, ids=[f"{k}.{f}-{o}" for k, f, _, o in EDGES])
 def test_each_real_field_passes_just_inside_and_fails_just_outside(kind, field, inside, outside):
     spec = parse_spec(_layer_spec(kind, field, inside), "f.yaml")
     assert getattr(spec.layers[0], field) == float(inside)
@@ -185,15 +193,18 @@ def test_each_real_field_passes_just_inside_and_fails_just_outside(kind, field, 
     assert caught.value.code == "bad_value" and caught.value.position.line == 4, str(caught.value)
 
 
-@pytest.mark.parametrize(("layer", "message"), [
-    ("batchnorm: {eps: -1, momentum: -3}", "'eps' must be a number >= 1.17549e-38"),
-    ("batchnorm: {momentum: 1.5}", "'momentum' must be a number in [0, 1]"),
-    ("lrn: {size: 3, k: -1}", "'k' must be a number >= 1.17549e-38"),
-    ("lrn: {size: 3, alpha: -1}", "'alpha' must be a number >= 0"),
-    ("lrn: {size: 3, beta: -1}", "'beta' must be a number >= 0"),
-    ("lrn: {size: 3, k: 0.5, beta: 300}", "'k' to the power beta must be at least 2^-126"),
-    ("batchnorm: {eps: 1.0e-300}", "'eps' must be a number >= 1.17549e-38"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ("batchnorm: {eps: -1, momentum: -3}", "'eps' must be a number >= 1.17549e-38"),
+        ("batchnorm: {momentum: 1.5}", "'momentum' must be a number in [0, 1]"),
+        ("lrn: {size: 3, k: -1}", "'k' must be a number >= 1.17549e-38"),
+        ("lrn: {size: 3, alpha: -1}", "'alpha' must be a number >= 0"),
+        ("lrn: {size: 3, beta: -1}", "'beta' must be a number >= 0"),
+        ("lrn: {size: 3, k: 0.5, beta: 300}", "'k' to the power beta must be at least 2^-126"),
+        ("batchnorm: {eps: 1.0e-300}", "'eps' must be a number >= 1.17549e-38"),
+    ],
+)
 def test_the_reported_float_reproductions_state_the_range(layer, message):
     with pytest.raises(SpecError) as caught:
         parse_spec(f"name: t\ninput: [3, 8, 8]\nlayers:\n  - {layer}\n", "f.yaml")
@@ -212,10 +223,17 @@ def test_every_real_field_of_every_layer_kind_has_a_stated_range():
                 assert any((k, name) in covered for k in kinds), f"{cls.__name__}.{name} has no row in EDGES"
 
 
-@pytest.mark.parametrize(("k", "beta", "ok"), [
-    ("0.5", "126", True), ("0.5", "126.01", False), ("1.0e-30", "1", True), ("1.0e-30", "2", False),
-    ("2", "1.0e+300", True), ("1", "1.0e+300", True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("k", "beta", "ok"),
+    [
+        ("0.5", "126", True),
+        ("0.5", "126.01", False),
+        ("1.0e-30", "1", True),
+        ("1.0e-30", "2", False),
+        ("2", "1.0e+300", True),
+        ("1", "1.0e+300", True),
+    ],
+)
 def test_lrn_k_to_the_power_beta_stays_a_normal_float32(k, beta, ok):
     text = f"name: t\ninput: [3, 8, 8]\nlayers:\n  - lrn: {{size: 3, k: {k}, beta: {beta}}}\n"
     if ok:

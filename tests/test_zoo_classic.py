@@ -104,7 +104,9 @@ PAPER_TOTALS = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "units", "params", "connections", "ops"), PAPER_TOTALS, ids=[r[0] for r in PAPER_TOTALS])
+@pytest.mark.parametrize(
+    ("spec", "units", "params", "connections", "ops"), PAPER_TOTALS, ids=[r[0] for r in PAPER_TOTALS]
+)
 def test_paper_totals(spec, units, params, connections, ops):
     analysis, paper = _paper(spec)
     got = convention_totals(analysis, paper)
@@ -112,7 +114,9 @@ def test_paper_totals(spec, units, params, connections, ops):
     assert got == want, f"{spec}: archcalc {got}, expected {want}"
 
 
-@pytest.mark.parametrize(("spec", "units", "params", "connections", "ops"), PAPER_TOTALS, ids=[r[0] for r in PAPER_TOTALS])
+@pytest.mark.parametrize(
+    ("spec", "units", "params", "connections", "ops"), PAPER_TOTALS, ids=[r[0] for r in PAPER_TOTALS]
+)
 def test_paper_totals_through_the_cli(runner, spec, units, params, connections, ops):
     result = runner.invoke(main, ["shapes", spec, "--convention", "paper", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -158,9 +162,15 @@ def test_lenet_1989_65000_connections_is_a_rounding():
 
 
 ALEXNET_PAPER_NEURONS = [  # section 3.5: 253,440-186,624-64,896-64,896-43,264-4096-4096-1000
-    ("conv1", 253_440), ("conv2", 186_624), ("conv3", 64_896), ("conv4", 64_896), ("conv5", 43_264),
-    ("fc6", 4_096), ("fc7", 4_096), ("fc8", 1_000),
-]  # fmt: skip
+    ("conv1", 253_440),
+    ("conv2", 186_624),
+    ("conv3", 64_896),
+    ("conv4", 64_896),
+    ("conv5", 43_264),
+    ("fc6", 4_096),
+    ("fc7", 4_096),
+    ("fc8", 1_000),
+]
 
 
 @pytest.mark.parametrize(("layer", "printed"), ALEXNET_PAPER_NEURONS, ids=[r[0] for r in ALEXNET_PAPER_NEURONS])
@@ -241,7 +251,9 @@ PER_LAYER = [("alexnet-2012", *r) for r in ALEXNET_2012] + [("alexnet-torchvisio
 def test_alexnet_layers(spec, layer, shape, units, params, macs):
     row = _row(analyze(load_spec(spec)), layer)
     got = (row.out_shape, row.units, row.params, row.macs)
-    assert got == (shape, units, params, macs), f"{spec} {layer}: archcalc {got}, expected {(shape, units, params, macs)}"
+    assert got == (shape, units, params, macs), (
+        f"{spec} {layer}: archcalc {got}, expected {(shape, units, params, macs)}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -305,18 +317,42 @@ def test_seed_volumes(spec, layer, shape):
 
 def _zfnet(nn):
     return nn.Sequential(
-        nn.Conv2d(3, 96, 7, 2, 1), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True), nn.LocalResponseNorm(5, 5e-4, 0.75, 2),
-        nn.Conv2d(96, 256, 5, 2), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True), nn.LocalResponseNorm(5, 5e-4, 0.75, 2),
-        nn.Conv2d(256, 512, 3, 1, 1), nn.ReLU(), nn.Conv2d(512, 1024, 3, 1, 1), nn.ReLU(),
-        nn.Conv2d(1024, 512, 3, 1, 1), nn.ReLU(), nn.MaxPool2d(3, 2), nn.Flatten(),
-        nn.Linear(512 * 6 * 6, 4096), nn.ReLU(), nn.Dropout(), nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(),
+        nn.Conv2d(3, 96, 7, 2, 1),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2, ceil_mode=True),
+        nn.LocalResponseNorm(5, 5e-4, 0.75, 2),
+        nn.Conv2d(96, 256, 5, 2),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2, ceil_mode=True),
+        nn.LocalResponseNorm(5, 5e-4, 0.75, 2),
+        nn.Conv2d(256, 512, 3, 1, 1),
+        nn.ReLU(),
+        nn.Conv2d(512, 1024, 3, 1, 1),
+        nn.ReLU(),
+        nn.Conv2d(1024, 512, 3, 1, 1),
+        nn.ReLU(),
+        nn.MaxPool2d(3, 2),
+        nn.Flatten(),
+        nn.Linear(512 * 6 * 6, 4096),
+        nn.ReLU(),
+        nn.Dropout(),
+        nn.Linear(4096, 4096),
+        nn.ReLU(),
+        nn.Dropout(),
         nn.Linear(4096, 1000),
-    )  # fmt: skip
+    )
 
 
 def _simple_cnn(nn):
-    return nn.Sequential(nn.Conv2d(3, 10, 3), nn.ReLU(), nn.Conv2d(10, 20, 5, 2), nn.ReLU(), nn.Conv2d(20, 40, 5, 2),
-                         nn.ReLU(), nn.Flatten())  # fmt: skip
+    return nn.Sequential(
+        nn.Conv2d(3, 10, 3),
+        nn.ReLU(),
+        nn.Conv2d(10, 20, 5, 2),
+        nn.ReLU(),
+        nn.Conv2d(20, 40, 5, 2),
+        nn.ReLU(),
+        nn.Flatten(),
+    )
 
 
 def _alphago(nn, torch, k):
@@ -334,8 +370,10 @@ def _alphago(nn, torch, k):
     return nn.Sequential(*layers, nn.Conv2d(k, 1, 1, bias=False), PositionBias(), nn.Flatten(), nn.Softmax(1))
 
 
-@pytest.mark.parametrize("spec", ["zfnet", "simple-cnn", "alphago-policy", "alphago-policy-k128",
-                                  "alphago-policy-k256", "alphago-policy-k384"])  # fmt: skip
+@pytest.mark.parametrize(
+    "spec",
+    ["zfnet", "simple-cnn", "alphago-policy", "alphago-policy-k128", "alphago-policy-k256", "alphago-policy-k384"],
+)
 def test_against_a_torch_build(spec):
     torch = pytest.importorskip("torch")
     from torch.utils.flop_counter import FlopCounterMode
@@ -360,8 +398,18 @@ def test_against_a_torch_build(spec):
 # ---------------------------------------------------------------------------------------------
 # The zoo's bookkeeping
 
-ZOO = ["lenet5-1998", "lenet-1989", "alexnet-2012", "alexnet-torchvision", "zfnet", "alphago-policy",
-       "alphago-policy-k128", "alphago-policy-k256", "alphago-policy-k384", "simple-cnn"]  # fmt: skip
+ZOO = [
+    "lenet5-1998",
+    "lenet-1989",
+    "alexnet-2012",
+    "alexnet-torchvision",
+    "zfnet",
+    "alphago-policy",
+    "alphago-policy-k128",
+    "alphago-policy-k256",
+    "alphago-policy-k384",
+    "simple-cnn",
+]
 
 
 @pytest.mark.parametrize("spec", ZOO)

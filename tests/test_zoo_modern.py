@@ -46,22 +46,35 @@ def test_totals(name, params, macs):
 
 
 # VGG Table 2, "number of parameters (in millions)", rounded; and weights only (the CS231n count)
-VGG_TABLE2 = [("vgg11", 133, 132_851_392), ("vgg11-lrn", 133, 132_851_392), ("vgg13", 133, 133_035_712),
-              ("vgg16-c", 134, 133_625_536), ("vgg16", 138, 138_344_128), ("vgg19", 144, 143_652_544)]  # fmt: skip
+VGG_TABLE2 = [
+    ("vgg11", 133, 132_851_392),
+    ("vgg11-lrn", 133, 132_851_392),
+    ("vgg13", 133, 133_035_712),
+    ("vgg16-c", 134, 133_625_536),
+    ("vgg16", 138, 138_344_128),
+    ("vgg19", 144, 143_652_544),
+]
 
 
 @pytest.mark.parametrize(("name", "millions", "weights"), VGG_TABLE2, ids=[t[0] for t in VGG_TABLE2])
 def test_vgg_table2(name, millions, weights):
     totals = analyze(load_spec(name)).totals
-    assert round(totals.params / 1e6) == millions, f"{name}: {totals.params:,} rounds to {round(totals.params / 1e6)}M, paper {millions}M"
+    assert round(totals.params / 1e6) == millions, (
+        f"{name}: {totals.params:,} rounds to {round(totals.params / 1e6)}M, paper {millions}M"
+    )
     assert totals.weights == weights
 
 
 # ResNet Table 1 "FLOPs" (multiply-adds, Section 3.3), in 10^9, printed with one decimal: the
 # paper's v1 (stride on the first 1x1) agrees to the printed digit, sometimes truncated (3.66 -> 3.6,
 # 3.86 -> 3.8), sometimes rounded (7.57 -> 7.6, 11.28 -> 11.3).
-RESNET_TABLE1 = [("resnet18", "1.8"), ("resnet34", "3.6"), ("resnet50-v1", "3.8"), ("resnet101-v1", "7.6"),
-                 ("resnet152-v1", "11.3")]  # fmt: skip
+RESNET_TABLE1 = [
+    ("resnet18", "1.8"),
+    ("resnet34", "3.6"),
+    ("resnet50-v1", "3.8"),
+    ("resnet101-v1", "7.6"),
+    ("resnet152-v1", "11.3"),
+]
 
 
 @pytest.mark.parametrize(("name", "printed"), RESNET_TABLE1, ids=[t[0] for t in RESNET_TABLE1])
@@ -103,8 +116,13 @@ GOOGLENET_MISMATCH = {
     "inception5a": (1_042_432, 51_079_168),
 }
 # Params rows off by more than the rounding of a printed K (ops agree): 1-7 % from the recomputation
-GOOGLENET_PARAMS_OFF = {"inception4a": 375_552, "inception4c": 509_440, "inception4d": 604_672,
-                        "inception4e": 867_328, "inception5b": 1_442_816}  # fmt: skip
+GOOGLENET_PARAMS_OFF = {
+    "inception4a": 375_552,
+    "inception4c": 509_440,
+    "inception4d": 604_672,
+    "inception4e": 867_328,
+    "inception5b": 1_442_816,
+}
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +132,9 @@ def googlenet_rows():
     return {row.name: row for row in convention_rows(analysis, convention)}, convention
 
 
-@pytest.mark.parametrize(("row", "output", "depth", "params_k", "ops_m"), GOOGLENET_TABLE1, ids=[r[0] for r in GOOGLENET_TABLE1])
+@pytest.mark.parametrize(
+    ("row", "output", "depth", "params_k", "ops_m"), GOOGLENET_TABLE1, ids=[r[0] for r in GOOGLENET_TABLE1]
+)
 def test_googlenet_table1_row(googlenet_rows, row, output, depth, params_k, ops_m):
     rows, convention = googlenet_rows
     got = rows[row]
@@ -123,7 +143,9 @@ def test_googlenet_table1_row(googlenet_rows, row, output, depth, params_k, ops_
     assert got.depth == (6 if row.startswith("inception") else depth)
     in_k = got.params_in_unit(convention)
     if row in GOOGLENET_MISMATCH:
-        assert (got.params, got.ops) == GOOGLENET_MISMATCH[row], f"{row}: archcalc {got.params:,} weights / {got.ops:,} MACs"
+        assert (got.params, got.ops) == GOOGLENET_MISMATCH[row], (
+            f"{row}: archcalc {got.params:,} weights / {got.ops:,} MACs"
+        )
         assert abs(in_k - Fraction(params_k)) > 1 and abs(Fraction(got.ops, 10**6) - ops_m) > 1
         return
     # ops: the printed million is the recomputation rounded or truncated (4a: 73.6 -> 73)
@@ -162,8 +184,9 @@ SEED_EXAMPLES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "branch", "weights", "macs"), SEED_EXAMPLES,
-                         ids=[f"{n}-{b}" if b else n for n, b, _, _ in SEED_EXAMPLES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "branch", "weights", "macs"), SEED_EXAMPLES, ids=[f"{n}-{b}" if b else n for n, b, _, _ in SEED_EXAMPLES]
+)
 def test_seed_examples(name, branch, weights, macs):
     analysis = analyze(load_spec(name))
     rows = [r for r in analysis.rows if branch is None or r.path.startswith(f"compare.{branch}.")]

@@ -66,9 +66,11 @@ def cpu_probe(torch: Any, dtype: Any, seconds: float = 0.2, n: int = 512) -> Pea
         dst.copy_(src)
         copy_best = min(copy_best, time.perf_counter() - t0)
     return Peak(
-        f"CPU ({torch.get_num_threads()} threads)", 2 * n**3 / best, 2 * src.numel() * 4 / copy_best,
+        f"CPU ({torch.get_num_threads()} threads)",
+        2 * n**3 / best,
+        2 * src.numel() * 4 / copy_best,
         f"measured: best {n}x{n} matmul and 32 MiB copy over {seconds:g} s each",
-    )  # fmt: skip
+    )
 
 
 def device_peak(torch: Any, device: str, dtype: str) -> Peak:
@@ -121,19 +123,32 @@ class BenchResult:
     def to_dict(self) -> dict[str, Any]:
         ceiling = self.peak.flops_per_s
         return {
-            "spec": self.spec, "device": self.device, "device_name": self.peak.name,
+            "spec": self.spec,
+            "device": self.device,
+            "device_name": self.peak.name,
             "peak": {"flops_per_s": ceiling, "bytes_per_s": self.peak.bytes_per_s, "source": self.peak.source},
-            "dtype": self.dtype, "mode": "train" if self.train else "inference", "channels_last": self.channels_last,
-            "compile": self.compiled, "flops_convention": "FLOPs = 2 x MACs (analyzer's MACs; training adds the "
-            "backward MACs of archcalc.training)", "memory_measure": self.memory_measure,
-            "batches": [{
-                "batch": b.batch, "iters": b.summary.iters, "median_ms": b.summary.median_s * 1e3,
-                "p95_ms": b.summary.p95_s * 1e3, "images_per_s": b.images_per_s, "flops": b.flops,
-                "achieved_tflops": b.achieved_flops_per_s / 1e12,
-                "achieved_over_peak": b.achieved_flops_per_s / ceiling if ceiling else None,
-                "peak_memory_bytes": b.peak_memory_bytes,
-            } for b in self.batches],
-        }  # fmt: skip
+            "dtype": self.dtype,
+            "mode": "train" if self.train else "inference",
+            "channels_last": self.channels_last,
+            "compile": self.compiled,
+            "flops_convention": "FLOPs = 2 x MACs (analyzer's MACs; training adds the "
+            "backward MACs of archcalc.training)",
+            "memory_measure": self.memory_measure,
+            "batches": [
+                {
+                    "batch": b.batch,
+                    "iters": b.summary.iters,
+                    "median_ms": b.summary.median_s * 1e3,
+                    "p95_ms": b.summary.p95_s * 1e3,
+                    "images_per_s": b.images_per_s,
+                    "flops": b.flops,
+                    "achieved_tflops": b.achieved_flops_per_s / 1e12,
+                    "achieved_over_peak": b.achieved_flops_per_s / ceiling if ceiling else None,
+                    "peak_memory_bytes": b.peak_memory_bytes,
+                }
+                for b in self.batches
+            ],
+        }
 
 
 def prepare(analysis: Analysis, device: str, dtype: str, channels_last: bool, train: bool):
@@ -158,9 +173,11 @@ def _example(torch: Any, analysis: Analysis, batch: int, device: str, dtype: str
 def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
     """One iteration: inference under inference_mode, or forward, backward and an SGD step."""
     if not train:
+
         def infer() -> Any:
             with torch.inference_mode():
                 return model(x)
+
         return infer
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9) if params else None
@@ -172,14 +189,22 @@ def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
         if optimizer is not None:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+
     return train_step
 
 
 def bench(
-    analysis: Analysis, device: str = "auto", batches: tuple[int, ...] = (1, 32, 128), dtype: str = "fp32",
-    channels_last: bool = False, compile: bool = False, train: bool = False, iters: int = 20, warmup: int = 5,
+    analysis: Analysis,
+    device: str = "auto",
+    batches: tuple[int, ...] = (1, 32, 128),
+    dtype: str = "fp32",
+    channels_last: bool = False,
+    compile: bool = False,
+    train: bool = False,
+    iters: int = 20,
+    warmup: int = 5,
     progress: Callable[[int], Callable[[], None]] | None = None,
-) -> BenchResult:  # fmt: skip
+) -> BenchResult:
     """Measure the spec at each batch size; `progress(total)` returns a per-iteration callback."""
     import torch
 
@@ -190,17 +215,30 @@ def bench(
     macs = analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
     cuda = device.startswith("cuda")
     result = BenchResult(
-        analysis.spec.name, device, device_peak(torch, device, dtype), dtype, train, channels_last, compile,
-        "torch.cuda.max_memory_allocated (bytes held by tensors, this batch)" if cuda
+        analysis.spec.name,
+        device,
+        device_peak(torch, device, dtype),
+        dtype,
+        train,
+        channels_last,
+        compile,
+        "torch.cuda.max_memory_allocated (bytes held by tensors, this batch)"
+        if cuda
         else "peak resident set size of the process (ru_maxrss: interpreter, torch and all batches so far)",
-    )  # fmt: skip
+    )
     advance = progress(len(batches) * iters) if progress else (lambda: None)
     for batch in batches:
         x = _example(torch, analysis, batch, device, dtype, channels_last)
         if cuda:
             torch.cuda.reset_peak_memory_stats()
-        times = measure(step_fn(torch, model, x, train), clock_for(device), warmup, iters,
-                        sync=lambda: synchronize(device), advance=advance)  # fmt: skip
+        times = measure(
+            step_fn(torch, model, x, train),
+            clock_for(device),
+            warmup,
+            iters,
+            sync=lambda: synchronize(device),
+            advance=advance,
+        )
         memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
         result.batches.append(BatchResult(batch, summarize(times), 2 * macs * batch, memory))
     return result
@@ -213,9 +251,15 @@ class LayerTime:
 
 
 def per_layer(
-    analysis: Analysis, device: str = "auto", batch: int = 1, dtype: str = "fp32", channels_last: bool = False,
-    iters: int = 10, warmup: int = 2, progress: Callable[[int], Callable[[], None]] | None = None,
-) -> tuple[str, Peak, list[LayerTime]]:  # fmt: skip
+    analysis: Analysis,
+    device: str = "auto",
+    batch: int = 1,
+    dtype: str = "fp32",
+    channels_last: bool = False,
+    iters: int = 10,
+    warmup: int = 2,
+    progress: Callable[[int], Callable[[], None]] | None = None,
+) -> tuple[str, Peak, list[LayerTime]]:
     """Time each row's module alone on the inputs it receives in a full forward pass (captured by
     forward pre-hooks on the device, so no copy enters the timed loop)."""
     import torch
@@ -224,8 +268,11 @@ def per_layer(
     model = prepare(analysis, device, dtype, channels_last, train=False)
     modules = dict(model.named_modules())
     inputs: dict[str, tuple] = {}
-    hooks = [modules[r.path].register_forward_pre_hook(lambda m, args, path=r.path: inputs.setdefault(path, args))
-             for r in analysis.rows if r.path in modules]  # fmt: skip
+    hooks = [
+        modules[r.path].register_forward_pre_hook(lambda m, args, path=r.path: inputs.setdefault(path, args))
+        for r in analysis.rows
+        if r.path in modules
+    ]
     with torch.inference_mode():
         model(_example(torch, analysis, batch, device, dtype, channels_last))
     for hook in hooks:

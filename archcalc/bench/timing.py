@@ -89,9 +89,13 @@ def synchronize(device: str, cuda: Any = None) -> None:
 
 
 def measure(
-    step: Callable[[], Any], clock: Clock, warmup: int, iters: int, sync: Callable[[], None] = lambda: None,
+    step: Callable[[], Any],
+    clock: Clock,
+    warmup: int,
+    iters: int,
+    sync: Callable[[], None] = lambda: None,
     advance: Callable[[], None] = lambda: None,
-) -> list[float]:  # fmt: skip
+) -> list[float]:
     """Run `step` `warmup` times untimed, wait (`sync`), then `iters` timed times; seconds each.
     `advance` is called after each timed iteration (a progress bar)."""
     for _ in range(warmup):

@@ -28,7 +28,7 @@ from .common import (
     handles_errors,
     input_option,
     json_option,
-    spec_argument,  # fmt: skip
+    spec_argument,
     with_input,
 )
 from .files import write_atomic
@@ -54,15 +54,34 @@ def _us(seconds: float) -> str:
 
 def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | None = None) -> Table:
     table = Table(title=title, header_style="bold")
-    columns = ["layer", "kind", "FLOPs (2/MAC)", "bytes", "FLOP/byte", "compute µs", "memory µs", "bound µs", "bound by"]
+    columns = [
+        "layer",
+        "kind",
+        "FLOPs (2/MAC)",
+        "bytes",
+        "FLOP/byte",
+        "compute µs",
+        "memory µs",
+        "bound µs",
+        "bound by",
+    ]
     if measured is not None:
         columns += ["measured µs", "efficiency"]
     for name in columns:
         table.add_column(name, justify="left" if name in ("layer", "kind", "bound by") else "right")
     for b in bounds:
         t = b.traffic
-        cells = [t.path, t.kind, fmt_int(t.flops), fmt_int(t.bytes), f"{t.intensity:.1f}", _us(b.compute_s),
-                 _us(b.memory_s), _us(b.bound_s), b.limit]  # fmt: skip
+        cells = [
+            t.path,
+            t.kind,
+            fmt_int(t.flops),
+            fmt_int(t.bytes),
+            f"{t.intensity:.1f}",
+            _us(b.compute_s),
+            _us(b.memory_s),
+            _us(b.bound_s),
+            b.limit,
+        ]
         if measured is not None:
             took = measured.get(t.path)
             cells += [_us(took) if took else "", f"{b.bound_s / took:.0%}" if took else ""]
@@ -72,10 +91,20 @@ def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | 
 
 def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
     t = b.traffic
-    entry = {"path": t.path, "kind": t.kind, "flops": t.flops, "input_bytes": t.input_bytes,
-             "weight_bytes": t.weight_bytes, "output_bytes": t.output_bytes, "bytes": t.bytes,
-             "intensity": t.intensity, "compute_s": b.compute_s, "memory_s": b.memory_s, "bound_s": b.bound_s,
-             "bound_by": b.limit}  # fmt: skip
+    entry = {
+        "path": t.path,
+        "kind": t.kind,
+        "flops": t.flops,
+        "input_bytes": t.input_bytes,
+        "weight_bytes": t.weight_bytes,
+        "output_bytes": t.output_bytes,
+        "bytes": t.bytes,
+        "intensity": t.intensity,
+        "compute_s": b.compute_s,
+        "memory_s": b.memory_s,
+        "bound_s": b.bound_s,
+        "bound_by": b.limit,
+    }
     if measured is not None:
         entry |= {"measured_s": measured, "efficiency": b.bound_s / measured if measured else None}
     return entry
@@ -100,19 +129,32 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
     bounds = roofline(analysis.rows, dtype, batch, flops_s, peak.bytes_per_s)
     total = sum(b.bound_s for b in bounds)
     if as_json:
-        out.json({"spec": analysis.spec.name, "device": peak.key, "device_name": peak.name, "source": peak.source,
-                  "dtype": dtype, "batch": batch, "peak_flops_per_s": flops_s, "bytes_per_s": peak.bytes_per_s,
-                  "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s), "bound_s": total,
-                  "layers": [_bound_dict(b) for b in bounds]})  # fmt: skip
+        out.json(
+            {
+                "spec": analysis.spec.name,
+                "device": peak.key,
+                "device_name": peak.name,
+                "source": peak.source,
+                "dtype": dtype,
+                "batch": batch,
+                "peak_flops_per_s": flops_s,
+                "bytes_per_s": peak.bytes_per_s,
+                "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s),
+                "bound_s": total,
+                "layers": [_bound_dict(b) for b in bounds],
+            }
+        )
         return
     out.out.print(_bounds_table(f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline", bounds))
     memory_bound = sum(b.limit == "memory" for b in bounds)
     out.out.print(
         f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
         f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte; {memory_bound} of {len(bounds)} layers memory-bound; "
-        f"sum of bounds {total * 1e3:.3f} ms ({batch / total:,.0f} images/s at best)" if total else "no work",
+        f"sum of bounds {total * 1e3:.3f} ms ({batch / total:,.0f} images/s at best)"
+        if total
+        else "no work",
         soft_wrap=True,
-    )  # fmt: skip
+    )
 
 
 @click.command("memory")
@@ -131,15 +173,38 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
     mem = training_memory(analysis, dtype, batch, optimizer)
     forward = analysis.totals.macs
     backward = {"input_grad": sum(g.input_grad for g in grads), "weight_grad": sum(g.weight_grad for g in grads)}
-    parts = {"params": mem.params, "buffers": mem.buffers, "gradients": mem.gradients,
-             "optimizer_state": mem.optimizer_state, "saved_activations": mem.saved_activations}  # fmt: skip
+    parts = {
+        "params": mem.params,
+        "buffers": mem.buffers,
+        "gradients": mem.gradients,
+        "optimizer_state": mem.optimizer_state,
+        "saved_activations": mem.saved_activations,
+    }
     if as_json:
-        out.json({"spec": analysis.spec.name, "dtype": dtype, "batch": batch, "optimizer": optimizer,
-                  "macs_per_example": {"forward": forward, **backward},
-                  "layers": [{"path": g.path, "forward_macs": g.forward, "input_grad_macs": g.input_grad,
-                              "weight_grad_macs": g.weight_grad} for g in grads if g.forward],
-                  "memory_bytes": {**parts, "training_total": mem.training_total,
-                                   "inference_peak_activations": mem.inference_peak}})  # fmt: skip
+        out.json(
+            {
+                "spec": analysis.spec.name,
+                "dtype": dtype,
+                "batch": batch,
+                "optimizer": optimizer,
+                "macs_per_example": {"forward": forward, **backward},
+                "layers": [
+                    {
+                        "path": g.path,
+                        "forward_macs": g.forward,
+                        "input_grad_macs": g.input_grad,
+                        "weight_grad_macs": g.weight_grad,
+                    }
+                    for g in grads
+                    if g.forward
+                ],
+                "memory_bytes": {
+                    **parts,
+                    "training_total": mem.training_total,
+                    "inference_peak_activations": mem.inference_peak,
+                },
+            }
+        )
         return
     table = Table(title=f"{analysis.spec.name}: backward MACs per example", header_style="bold")
     for name in ("layer", "forward MACs", "input grad MACs", "weight grad MACs"):
@@ -150,12 +215,20 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
     table.add_row("total", fmt_int(forward), fmt_int(backward["input_grad"]), fmt_int(backward["weight_grad"]))
     out.out.print(table)
     step = forward + sum(backward.values())
-    out.out.print(f"training step: {fmt_int(step)} MACs per example = FLOPs (2 per MAC): {fmt_int(2 * step)} "
-                  f"({step / forward:.2f}x the forward)" if forward else "no MACs", soft_wrap=True)  # fmt: skip
-    out.out.print(f"memory at {dtype}, batch {batch}, {optimizer}: " + "; ".join(
-        f"{k.replace('_', ' ')} {fmt_bytes(v)}" for k, v in parts.items()) +
-        f"; training total {fmt_bytes(mem.training_total)}; inference peak of live activations "
-        f"{fmt_bytes(mem.inference_peak)}", soft_wrap=True)  # fmt: skip
+    out.out.print(
+        f"training step: {fmt_int(step)} MACs per example = FLOPs (2 per MAC): {fmt_int(2 * step)} "
+        f"({step / forward:.2f}x the forward)"
+        if forward
+        else "no MACs",
+        soft_wrap=True,
+    )
+    out.out.print(
+        f"memory at {dtype}, batch {batch}, {optimizer}: "
+        + "; ".join(f"{k.replace('_', ' ')} {fmt_bytes(v)}" for k, v in parts.items())
+        + f"; training total {fmt_bytes(mem.training_total)}; inference peak of live activations "
+        f"{fmt_bytes(mem.inference_peak)}",
+        soft_wrap=True,
+    )
 
 
 def _progress(out: Output, enabled: bool):
@@ -164,8 +237,14 @@ def _progress(out: Output, enabled: bool):
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                   TimeRemainingColumn(), console=out.err, transient=True)  # fmt: skip
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=out.err,
+        transient=True,
+    )
 
     def start(total: int):
         task = bar.add_task("timing", total=total)
@@ -189,9 +268,21 @@ def _progress(out: Output, enabled: bool):
 @input_option
 @handles_errors
 @needs_extra
-def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: str, channels_last: bool,
-          compile_: bool, train: bool, per_layer: bool, iters: int, warmup: int, json_out: Path | None,
-          input_shape) -> None:  # fmt: skip
+def bench(
+    out: Output,
+    spec: str,
+    device: str,
+    batches: tuple[int, ...],
+    dtype: str,
+    channels_last: bool,
+    compile_: bool,
+    train: bool,
+    per_layer: bool,
+    iters: int,
+    warmup: int,
+    json_out: Path | None,
+    input_shape,
+) -> None:
     """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
     (2 x the analyzer's MACs) against the device's peak, and peak memory."""
     from ..bench.run import BenchError
@@ -208,10 +299,14 @@ def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: 
         if bar is not None:
             bar.start()
         if per_layer:
-            used, peak, times = run_per_layer(analysis, device, batches[0], dtype, channels_last, iters, warmup, progress)
+            used, peak, times = run_per_layer(
+                analysis, device, batches[0], dtype, channels_last, iters, warmup, progress
+            )
             result = _per_layer_report(out, analysis, used, peak, times, batches[0], dtype, json_out is None)
         else:
-            measured = run_bench(analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress)
+            measured = run_bench(
+                analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress
+            )
             result = measured.to_dict()
             if json_out is None:
                 _bench_report(out, result)
@@ -226,33 +321,60 @@ def bench(out: Output, spec: str, device: str, batches: tuple[int, ...], dtype: 
 
 
 def _bench_report(out: Output, r: dict[str, Any]) -> None:
-    table = Table(title=f"{r['spec']} on {r['device_name']}, {r['dtype']}, {r['mode']}"
-                  + (", channels-last" if r["channels_last"] else "") + (", compiled" if r["compile"] else ""),
-                  header_style="bold")  # fmt: skip
+    table = Table(
+        title=f"{r['spec']} on {r['device_name']}, {r['dtype']}, {r['mode']}"
+        + (", channels-last" if r["channels_last"] else "")
+        + (", compiled" if r["compile"] else ""),
+        header_style="bold",
+    )
     for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of peak", "peak memory"):
         table.add_column(name, justify="right")
     for b in r["batches"]:
         share = f"{b['achieved_over_peak']:.1%}" if b["achieved_over_peak"] is not None else "n/a"
-        table.add_row(str(b["batch"]), f"{b['median_ms']:.3f}", f"{b['p95_ms']:.3f}", f"{b['images_per_s']:,.1f}",
-                      f"{b['achieved_tflops']:.4f}", share, fmt_bytes(b["peak_memory_bytes"]))  # fmt: skip
+        table.add_row(
+            str(b["batch"]),
+            f"{b['median_ms']:.3f}",
+            f"{b['p95_ms']:.3f}",
+            f"{b['images_per_s']:,.1f}",
+            f"{b['achieved_tflops']:.4f}",
+            share,
+            fmt_bytes(b["peak_memory_bytes"]),
+        )
     out.out.print(table)
     peak = r["peak"]
     ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
-    out.out.print(f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). "
-                  f"Memory: {r['memory_measure']}.", soft_wrap=True)  # fmt: skip
+    out.out.print(
+        f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). Memory: {r['memory_measure']}.",
+        soft_wrap=True,
+    )
 
 
 def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: int, dtype: str, show: bool) -> dict:
     measured = {t.path: t.summary.median_s for t in times}
     if peak.flops_per_s is None:
         raise click.UsageError(f"no peak figures for {peak.name} at {dtype}: cannot compute roofline bounds")
-    bounds = [bound(traffic(row, dtype, batch), peak.flops_per_s, peak.bytes_per_s) for row in analysis.rows
-              if row.path in measured]  # fmt: skip
+    bounds = [
+        bound(traffic(row, dtype, batch), peak.flops_per_s, peak.bytes_per_s)
+        for row in analysis.rows
+        if row.path in measured
+    ]
     if show:
-        out.out.print(_bounds_table(f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone",
-                                    bounds, measured))  # fmt: skip
-        out.out.print(f"peak {peak.flops_per_s / 1e12:.3f} TFLOP/s, {peak.bytes_per_s / 1e9:.1f} GB/s ({peak.source}); "
-                      "efficiency = roofline bound / measured median", soft_wrap=True)  # fmt: skip
-    return {"spec": analysis.spec.name, "device": device, "device_name": peak.name, "dtype": dtype, "batch": batch,
-            "peak": {"flops_per_s": peak.flops_per_s, "bytes_per_s": peak.bytes_per_s, "source": peak.source},
-            "layers": [_bound_dict(b, measured[b.traffic.path]) for b in bounds]}  # fmt: skip
+        out.out.print(
+            _bounds_table(
+                f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone", bounds, measured
+            )
+        )
+        out.out.print(
+            f"peak {peak.flops_per_s / 1e12:.3f} TFLOP/s, {peak.bytes_per_s / 1e9:.1f} GB/s ({peak.source}); "
+            "efficiency = roofline bound / measured median",
+            soft_wrap=True,
+        )
+    return {
+        "spec": analysis.spec.name,
+        "device": device,
+        "device_name": peak.name,
+        "dtype": dtype,
+        "batch": batch,
+        "peak": {"flops_per_s": peak.flops_per_s, "bytes_per_s": peak.bytes_per_s, "source": peak.source},
+        "layers": [_bound_dict(b, measured[b.traffic.path]) for b in bounds],
+    }

@@ -71,9 +71,13 @@ def _folder_specs(folder: Path) -> list[Path]:
             if name in dirs or path.suffix in SPEC_SUFFIXES or path.is_dir():
                 why = _escapes(path, root)
                 if why is not None:
-                    raise SpecError("unsafe_link", f"{path} is a symbolic link that {why}; `archcalc check` does "
-                                    f"not follow links out of the folder it checks", file=str(path),
-                                    hint="check the target by its own path, or replace the link by the file")  # fmt: skip
+                    raise SpecError(
+                        "unsafe_link",
+                        f"{path} is a symbolic link that {why}; `archcalc check` does "
+                        f"not follow links out of the folder it checks",
+                        file=str(path),
+                        hint="check the target by its own path, or replace the link by the file",
+                    )
                 if name in files and path.suffix in SPEC_SUFFIXES and path.is_file():
                     found.append(path)
     return sorted(found)
@@ -87,8 +91,12 @@ def spec_files(refs: tuple[str, ...]) -> list[str]:
         if path.is_dir():
             files = _folder_specs(path)
             if not files:
-                raise SpecError("no_specs", f"no *.yaml or *.yml spec files in {ref}", file=ref,
-                                hint="give spec files, bundled spec names or a folder that holds specs")  # fmt: skip
+                raise SpecError(
+                    "no_specs",
+                    f"no *.yaml or *.yml spec files in {ref}",
+                    file=ref,
+                    hint="give spec files, bundled spec names or a folder that holds specs",
+                )
             found.extend(str(p) for p in files)
         else:
             found.append(ref)
@@ -111,8 +119,11 @@ def check_one(ref: str, cli_budget: Budget, input_shape: tuple[int, ...] | None,
         results += evaluate(analysis, spec.budget, "spec", dtype)
     results += evaluate(analysis, cli_budget, "cli", dtype)
     positions = spec._source.positions if spec._source is not None else {}
-    lines = {name: (p.line, p.column) for (section, name), p in
-             ((k, v) for k, v in positions.items() if len(k) == 2) if section == "budget"}  # fmt: skip
+    lines = {
+        name: (p.line, p.column)
+        for (section, name), p in ((k, v) for k, v in positions.items() if len(k) == 2)
+        if section == "budget"
+    }
     return SpecCheck(file=file, name=spec.name, results=tuple(results), lines=lines)
 
 
@@ -132,23 +143,58 @@ def _coloured(text: str) -> Any:
 
 @click.command()
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...")
-@click.option("--max-params", callback=_size_option(parse_count), metavar="N",
-              help="Most parameters (weights + biases): 5M, 2.5G, 61706.")
-@click.option("--max-macs", callback=_size_option(parse_count), metavar="N",
-              help="Most multiply-accumulates per example: 2G, 720M.")
-@click.option("--max-activations", callback=_size_option(parse_bytes), metavar="SIZE",
-              help="Most activation memory per example: 100MB (10^6 B), 96MiB (2^20 B).")
-@click.option("--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32", show_default=True,
-              help="Element type for memory limits (a spec's budget may name its own).")
+@click.option(
+    "--max-params",
+    callback=_size_option(parse_count),
+    metavar="N",
+    help="Most parameters (weights + biases): 5M, 2.5G, 61706.",
+)
+@click.option(
+    "--max-macs",
+    callback=_size_option(parse_count),
+    metavar="N",
+    help="Most multiply-accumulates per example: 2G, 720M.",
+)
+@click.option(
+    "--max-activations",
+    callback=_size_option(parse_bytes),
+    metavar="SIZE",
+    help="Most activation memory per example: 100MB (10^6 B), 96MiB (2^20 B).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(list(DTYPE_BYTES)),
+    default="fp32",
+    show_default=True,
+    help="Element type for memory limits (a spec's budget may name its own).",
+)
 @input_option
-@click.option("--format", "fmt", type=click.Choice(list(formats.FORMATS)), default="text", show_default=True,
-              help="text for people; github (workflow annotations), junit (XML) or json for CI systems.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the result to this file (e.g. junit.xml) instead of standard output.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(formats.FORMATS)),
+    default="text",
+    show_default=True,
+    help="text for people; github (workflow annotations), junit (XML) or json for CI systems.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the result to this file (e.g. junit.xml) instead of standard output.",
+)
 @handles_errors
-def check(out: Output, specs: tuple[str, ...], max_params: int | None, max_macs: int | None,
-          max_activations: int | None, dtype: str, input_shape: tuple[int, ...] | None, fmt: str,
-          output: Path | None) -> None:  # fmt: skip
+def check(
+    out: Output,
+    specs: tuple[str, ...],
+    max_params: int | None,
+    max_macs: int | None,
+    max_activations: int | None,
+    dtype: str,
+    input_shape: tuple[int, ...] | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
     """Check specs against budgets: exit 0 all hold, 1 a budget is exceeded, 2 a spec is invalid.
 
     SPEC_OR_DIR is a spec file, a bundled spec name or a folder (its *.yaml files, recursively).
@@ -168,8 +214,12 @@ def check(out: Output, specs: tuple[str, ...], max_params: int | None, max_macs:
 
 
 @click.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the schema to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the schema to this file instead of standard output.",
+)
 @handles_errors
 def schema(out: Output, output: Path | None) -> None:
     """The JSON Schema of the spec format, for editors (YAML language server) and validators."""

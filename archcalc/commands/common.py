@@ -118,8 +118,10 @@ class Output:
             self.out.print(table.to_rich())
             return
         color = _color()
-        text = "\n".join(click.style(line, **{style: True}) if style and color is not False else line
-                         for line, style in table.lines(unicode=_unicode_stdout()))  # fmt: skip
+        text = "\n".join(
+            click.style(line, **{style: True}) if style and color is not False else line
+            for line, style in table.lines(unicode=_unicode_stdout())
+        )
         click.echo(text, color=color)
 
     def error(self, message: str) -> None:
@@ -155,8 +157,11 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
         except Exception as err:
             if _out_of_memory(err):  # a real run (verify, bench) of a design too large for this machine
                 reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                too_large = SpecError("too_large_to_run", f"the run needs more memory than this machine has: {reason}",
-                                      hint="use a smaller --batch or --input; the static commands count any size")  # fmt: skip
+                too_large = SpecError(
+                    "too_large_to_run",
+                    f"the run needs more memory than this machine has: {reason}",
+                    hint="use a smaller --batch or --input; the static commands count any size",
+                )
                 if as_json:
                     out.json({"error": too_large.to_dict()})
                 else:
@@ -165,8 +170,10 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
             # a bug in archcalc: say so in one line
             if os.environ.get("ARCHCALC_DEBUG"):
                 raise
-            out.error(f"internal error: {type(err).__name__}: {term_text(err)}\n  this is a bug in archcalc; "
-                      "ARCHCALC_DEBUG=1 shows the traceback")  # fmt: skip
+            out.error(
+                f"internal error: {type(err).__name__}: {term_text(err)}\n  this is a bug in archcalc; "
+                "ARCHCALC_DEBUG=1 shows the traceback"
+            )
             sys.exit(ExitCode.INTERNAL)
 
     return wrapper
@@ -197,13 +204,19 @@ def with_input(spec: Spec, shape: tuple[int, ...] | None) -> Spec:
 
 spec_argument = click.argument("spec", metavar="SPEC")
 input_option = click.option(
-    "--input", "input_shape", callback=_parse_input, metavar="CxHxW",
+    "--input",
+    "input_shape",
+    callback=_parse_input,
+    metavar="CxHxW",
     help="Analyse at another input size: 3x224x224 (channels first) or 224 (every spatial size).",
-)  # fmt: skip
+)
 dtype_option = click.option(
-    "--dtype", type=click.Choice(list(DTYPE_BYTES)), default="fp32", show_default=True,
+    "--dtype",
+    type=click.Choice(list(DTYPE_BYTES)),
+    default="fp32",
+    show_default=True,
     help="Element type for memory figures.",
-)  # fmt: skip
+)
 # The largest batch the static estimates take (roofline, memory, bench): far past any real batch,
 # and small enough that every figure stays a sane integer.
 MAX_BATCH = 2**24
@@ -237,7 +250,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print a mach
 
 def convention_option(default: str = "archcalc"):
     return click.option(
-        "--convention", default=default, show_default=True, metavar="NAME",
+        "--convention",
+        default=default,
+        show_default=True,
+        metavar="NAME",
         help="Count params, connections and ops as a paper or tool does: archcalc, torch, ..., "
         "or `paper` for the convention the spec declares for its source.",
-    )  # fmt: skip
+    )

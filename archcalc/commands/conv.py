@@ -84,12 +84,22 @@ def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, chann
 
 
 @click.command()
-@click.option("--input", "size", callback=_sizes, required=True, metavar="W[xW...]",
-              help="Spatial input size: 227, or per dimension 227x227 (no channels).")
+@click.option(
+    "--input",
+    "size",
+    callback=_sizes,
+    required=True,
+    metavar="W[xW...]",
+    help="Spatial input size: 227, or per dimension 227x227 (no channels).",
+)
 @click.option("--kernel", callback=_sizes, metavar="K[xK...]", help="Kernel size: 3 or 3x5.")
 @click.option("--stride", callback=_sizes, metavar="S[xS...]", help="Stride (default 1; pooling too).")
-@click.option("--padding", callback=_padding, metavar="P",
-              help="same | valid | N | L,R, or per dimension: 1x2, 0,1x1,2 (default 0).")
+@click.option(
+    "--padding",
+    callback=_padding,
+    metavar="P",
+    help="same | valid | N | L,R, or per dimension: 1x2, 0,1x1,2 (default 0).",
+)
 @click.option("--dilation", callback=_sizes, metavar="D[xD...]", help="Dilation (default 1).")
 @click.option("--transposed", is_flag=True, help="A transposed convolution (PyTorch's ConvTranspose).")
 @click.option("--output-padding", callback=_sizes, metavar="A[xA...]", help="Transposed: extra output size.")
@@ -98,13 +108,32 @@ def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, chann
 @click.option("--channels", callback=_channels, metavar="IN,OUT", help="Channels, for weights, biases and MACs.")
 @click.option("--groups", type=BoundedInt(1, MAX_SIZE), default=1, show_default=True, help="Grouped convolution.")
 @click.option("--no-bias", is_flag=True, help="A layer without bias.")
-@click.option("--output", callback=_sizes, metavar="N[xN...]",
-              help="Solve: the output size wanted; leave out the one unknown (--padding, --stride or --kernel; "
-              "with neither --padding nor --stride, the padding at stride 1).")
+@click.option(
+    "--output",
+    callback=_sizes,
+    metavar="N[xN...]",
+    help="Solve: the output size wanted; leave out the one unknown (--padding, --stride or --kernel; "
+    "with neither --padding nor --stride, the padding at stride 1).",
+)
 @json_option
 @handles_errors
-def conv(out: Output, size, kernel, stride, padding, dilation, transposed, output_padding, pool, ceil, channels,
-         groups, no_bias, output, as_json: bool) -> None:  # fmt: skip
+def conv(
+    out: Output,
+    size,
+    kernel,
+    stride,
+    padding,
+    dilation,
+    transposed,
+    output_padding,
+    pool,
+    ceil,
+    channels,
+    groups,
+    no_bias,
+    output,
+    as_json: bool,
+) -> None:
     """One layer's output size with the formula, notes and PyTorch call; or solve for an unknown.
 
     \b
@@ -115,15 +144,28 @@ def conv(out: Output, size, kernel, stride, padding, dilation, transposed, outpu
     op = _check_usage(pool, transposed, ceil, output_padding, channels, groups)
     dilation = dilation or (1,)
     if output is not None:
-        missing = [name for name, value in (("padding", padding), ("stride", stride), ("kernel", kernel)) if value is None]
+        missing = [
+            name for name, value in (("padding", padding), ("stride", stride), ("kernel", kernel)) if value is None
+        ]
         if missing == ["padding", "stride"]:  # the stride has a default (1): solve for the padding
             missing, stride = ["padding"], (1,)
         if len(missing) != 1:
             given = "all of them are given" if not missing else f"{' and '.join('--' + m for m in missing)} are missing"
-            raise click.UsageError(f"--output solves for one unknown: leave out exactly one of --padding, --stride, "
-                                   f"--kernel ({given})")  # fmt: skip
-        solves = solve_conv(missing[0], size, output, kernel, stride, padding, dilation, op=op,  # type: ignore[arg-type]
-                       output_padding=output_padding, ceil_mode=ceil)  # fmt: skip
+            raise click.UsageError(
+                f"--output solves for one unknown: leave out exactly one of --padding, --stride, --kernel ({given})"
+            )
+        solves = solve_conv(
+            missing[0],
+            size,
+            output,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            op=op,  # type: ignore[arg-type]
+            output_padding=output_padding,
+            ceil_mode=ceil,
+        )
         if as_json:
             out.json({"unknown": missing[0], **calc_report.solve_dict(solves)})
         else:
@@ -132,9 +174,19 @@ def conv(out: Output, size, kernel, stride, padding, dilation, transposed, outpu
         return
     if kernel is None:
         raise click.UsageError("--kernel is required (or give --output to solve for it)")
-    result = conv_arithmetic(size, kernel, stride or 1, 0 if padding is None else padding, dilation, op=op,
-                             output_padding=output_padding or 0, ceil_mode=ceil, channels=channels, groups=groups,
-                             bias=not no_bias)  # fmt: skip
+    result = conv_arithmetic(
+        size,
+        kernel,
+        stride or 1,
+        0 if padding is None else padding,
+        dilation,
+        op=op,
+        output_padding=output_padding or 0,
+        ceil_mode=ceil,
+        channels=channels,
+        groups=groups,
+        bias=not no_bias,
+    )
     if as_json:
         out.json(calc_report.conv_dict(result))
         return
@@ -154,8 +206,9 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
     shape = tuple(loaded.input)
     if as_json:
         names = SPATIAL_NAMES.get(len(shape) - 1, ())
-        out.json({"spec": {"name": loaded.name, "input_shape": list(shape)},
-                  "layers": calc_report.rf_dict(rows, names)})  # fmt: skip
+        out.json(
+            {"spec": {"name": loaded.name, "input_shape": list(shape)}, "layers": calc_report.rf_dict(rows, names)}
+        )
         return
     title = f"{loaded.name}: receptive fields"
     out.out.print(calc_report.rf_table(title, shape, rows))

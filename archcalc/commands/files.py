@@ -26,8 +26,12 @@ from ..errors import SpecError
 
 def _cannot_write(path: Path, err: OSError) -> SpecError:
     """An output path that cannot be written is the user's to fix (exit 2), not a bug (exit 4)."""
-    return SpecError("cannot_write", f"cannot write the file: {err.strerror or err}", file=str(path),
-                     hint="choose an output folder you can write to (-o DIR)")  # fmt: skip
+    return SpecError(
+        "cannot_write",
+        f"cannot write the file: {err.strerror or err}",
+        file=str(path),
+        hint="choose an output folder you can write to (-o DIR)",
+    )
 
 
 def _mode_for(path: Path) -> int:
@@ -79,8 +83,12 @@ def _direct(path: Path) -> bool:
         return True
     if stat.S_ISREG(mode):
         return _through_descriptor(path)
-    raise SpecError("cannot_write", f"cannot write the file: it is {_kind(mode)}, not a file",
-                    file=str(path), hint="name a regular file (or a character device such as /dev/null, or a pipe)")  # fmt: skip
+    raise SpecError(
+        "cannot_write",
+        f"cannot write the file: it is {_kind(mode)}, not a file",
+        file=str(path),
+        hint="name a regular file (or a character device such as /dev/null, or a pipe)",
+    )
 
 
 @contextmanager
@@ -149,7 +157,7 @@ def _staged(path: Path) -> Iterator[Path]:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def write_atomic(path: Path | str, text: str) -> None:

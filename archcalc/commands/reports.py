@@ -33,8 +33,9 @@ def _read_measured(files: tuple[Path, ...]) -> dict[str | None, tuple[str, dict]
     return found
 
 
-def build_reports(refs: list[str], dtype: str, input_shape: tuple[int, ...] | None,
-                  measured_files: tuple[Path, ...]) -> list[Report]:  # fmt: skip
+def build_reports(
+    refs: list[str], dtype: str, input_shape: tuple[int, ...] | None, measured_files: tuple[Path, ...]
+) -> list[Report]:
     measured = _read_measured(measured_files)
     reports = []
     for ref in refs:
@@ -45,14 +46,22 @@ def build_reports(refs: list[str], dtype: str, input_shape: tuple[int, ...] | No
             entry = measured.pop(None)
         figures = measured_from_dict(entry[1], analysis, memory, entry[0]) if entry else None
         if any(r.name == analysis.spec.name for r in reports):
-            raise SpecError("duplicate_report", f"two of the specs given are named '{analysis.spec.name}': their "
-                            "reports would be written to the same files", file=ref,
-                            hint="give each spec its own `name:` (reports are named after it)")  # fmt: skip
+            raise SpecError(
+                "duplicate_report",
+                f"two of the specs given are named '{analysis.spec.name}': their "
+                "reports would be written to the same files",
+                file=ref,
+                hint="give each spec its own `name:` (reports are named after it)",
+            )
         reports.append(build_report(analysis, dtype, figures))
     if measured:
         path = next(iter(measured.values()))[0]
-        raise SpecError("bad_measured", "these measured figures match no spec being reported", file=path,
-                        hint='name the spec in the JSON: "spec": "alexnet" (one file per spec)')  # fmt: skip
+        raise SpecError(
+            "bad_measured",
+            "these measured figures match no spec being reported",
+            file=path,
+            hint='name the spec in the JSON: "spec": "alexnet" (one file per spec)',
+        )
     return reports
 
 
@@ -92,17 +101,42 @@ def write_reports(reports: list[Report], fmts: tuple[str, ...], directory: Path,
 @click.command()
 @click.argument("specs", nargs=-1, metavar="SPEC...")
 @click.option("--all", "all_specs", is_flag=True, help="Every bundled spec, with an index page (for reports/).")
-@click.option("--format", "fmts", multiple=True, type=click.Choice(["md", "html", "json", "csv"]),
-              help="Output format; repeat for several. Default: md (with --all: md and html).")
-@click.option("-o", "--output", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              show_default=True, help="Folder to write the reports into.")
+@click.option(
+    "--format",
+    "fmts",
+    multiple=True,
+    type=click.Choice(["md", "html", "json", "csv"]),
+    help="Output format; repeat for several. Default: md (with --all: md and html).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder to write the reports into.",
+)
 @dtype_option
 @input_option
-@click.option("--measured", "measured_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A verify or bench JSON with measured totals/per-layer figures (README: reports); repeatable.")
+@click.option(
+    "--measured",
+    "measured_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A verify or bench JSON with measured totals/per-layer figures (README: reports); repeatable.",
+)
 @handles_errors
-def report(out: Output, specs: tuple[str, ...], all_specs: bool, fmts: tuple[str, ...], directory: Path, dtype: str,
-           input_shape: tuple[int, ...] | None, measured_files: tuple[Path, ...]) -> None:  # fmt: skip
+def report(
+    out: Output,
+    specs: tuple[str, ...],
+    all_specs: bool,
+    fmts: tuple[str, ...],
+    directory: Path,
+    dtype: str,
+    input_shape: tuple[int, ...] | None,
+    measured_files: tuple[Path, ...],
+) -> None:
     """Write a report per spec: summary, per-layer table, where parameters and MACs sit, a chart."""
     if all_specs == bool(specs):
         raise click.UsageError("give spec names or files, or --all (not both)")
@@ -128,15 +162,17 @@ def _analyses(refs: tuple[str, ...], input_shape: tuple[int, ...] | None) -> lis
 @input_option
 @json_option
 @handles_errors
-def compare(out: Output, specs: tuple[str, ...], convention: str, dtype: str, input_shape: tuple[int, ...] | None,
-            as_json: bool) -> None:  # fmt: skip
+def compare(
+    out: Output, specs: tuple[str, ...], convention: str, dtype: str, input_shape: tuple[int, ...] | None, as_json: bool
+) -> None:
     """Designs side by side: input, units, parameters, connections, MACs, depth, memory."""
     columns = [comparing.column(a, convention, dtype) for a in _analyses(specs, input_shape)]
     if as_json:
         out.json(comparing.compare_dict(columns))
         return
-    table = Table(title="compare" + (f" (convention: {convention})" if convention != "archcalc" else ""),
-                  header_style="bold")  # fmt: skip
+    table = Table(
+        title="compare" + (f" (convention: {convention})" if convention != "archcalc" else ""), header_style="bold"
+    )
     table.add_column("")
     for c in columns:
         table.add_column(c.name + ("*" if c.fallback else ""), justify="right")
@@ -170,18 +206,23 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
     table.add_column("status", no_wrap=True)
     table.add_column("output (A → B)", no_wrap=True)
     for name in comparing.DIFF_FIELDS:
-        table.add_column(f"Δ {name}", justify="right", no_wrap=True,
-                         footer=comparing.signed(result.totals[name][2]))  # fmt: skip
+        table.add_column(f"Δ {name}", justify="right", no_wrap=True, footer=comparing.signed(result.totals[name][2]))
     for entry in result.layers:
         if entry.status == "same" and not all_layers:
             continue
         shapes = " → ".join(dict.fromkeys(fmt_shape(s) for s in (entry.shape_a, entry.shape_b) if s is not None))
         style = {"added": "green", "removed": "red", "changed": "yellow"}.get(entry.status)
-        table.add_row(entry.path, entry.status, shapes, *(comparing.signed(entry.delta(n)) or "·"
-                                                          for n in comparing.DIFF_FIELDS), style=style)  # fmt: skip
+        table.add_row(
+            entry.path,
+            entry.status,
+            shapes,
+            *(comparing.signed(entry.delta(n)) or "·" for n in comparing.DIFF_FIELDS),
+            style=style,
+        )
     out.out.print(table)
     for name in comparing.DIFF_FIELDS:
         before, after, delta = result.totals[name]
         change = f" ({100 * delta / before:+.1f}%)" if before else ""
-        out.out.print(f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}",
-                      soft_wrap=True)  # fmt: skip
+        out.out.print(
+            f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}", soft_wrap=True
+        )

@@ -35,7 +35,12 @@ def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
 @json_option
 @handles_errors
 def shapes(
-    out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, convention: str, explain: bool,
+    out: Output,
+    spec: str,
+    input_shape: tuple[int, ...] | None,
+    dtype: str,
+    convention: str,
+    explain: bool,
     as_json: bool,
 ) -> None:
     """Per-layer output volume, units, weights, biases, connections and MACs, with totals."""
@@ -83,16 +88,22 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
     analysis = _analyse(spec, input_shape)
     memory = analysis.memory(dtype)
     if as_json:
-        out.json({
-            "spec": report.spec_dict(analysis),
-            "layers": [
-                {k: v for k, v in report.row_dict(row, DTYPE_BYTES[dtype]).items()
-                 if k in ("path", "kind", "trainable", "weights", "biases", "params", "buffers", "counters")}
-                for row in analysis.rows if row.params or row.buffers or row.counters
-            ],
-            "totals": report.totals_dict(analysis.totals),
-            "memory": report.memory_dict(memory),
-        })  # fmt: skip
+        out.json(
+            {
+                "spec": report.spec_dict(analysis),
+                "layers": [
+                    {
+                        k: v
+                        for k, v in report.row_dict(row, DTYPE_BYTES[dtype]).items()
+                        if k in ("path", "kind", "trainable", "weights", "biases", "params", "buffers", "counters")
+                    }
+                    for row in analysis.rows
+                    if row.params or row.buffers or row.counters
+                ],
+                "totals": report.totals_dict(analysis.totals),
+                "memory": report.memory_dict(memory),
+            }
+        )
         return
     out.table(report.params_table(analysis), huge=report.RICH_ROWS_LIMIT)
     for line in report.params_lines(analysis, memory):
@@ -109,22 +120,35 @@ def list_(out: Output, as_json: bool) -> None:
         analysis = analyze(load_spec(name))
         entries.append(analysis)
     if as_json:
-        out.json([
-            {**report.spec_dict(a), "params": a.totals.params, "macs": a.totals.macs, "units": a.totals.units}
-            for a in entries
-        ])  # fmt: skip
+        out.json(
+            [
+                {**report.spec_dict(a), "params": a.totals.params, "macs": a.totals.macs, "units": a.totals.units}
+                for a in entries
+            ]
+        )
         return
     table = TextTable(title="bundled specs, by family")
-    for column, justify in (("family", "left"), ("name", "left"), ("title", "left"), ("input", "right"),
-                            ("params", "right"), ("MACs", "right")):  # fmt: skip
+    for column, justify in (
+        ("family", "left"),
+        ("name", "left"),
+        ("title", "left"),
+        ("input", "right"),
+        ("params", "right"),
+        ("MACs", "right"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     previous = None
     for a in sorted(entries, key=lambda a: (a.spec.family, a.spec.name)):
         if previous is not None and a.spec.family != previous:
             table.add_section()
-        table.add_row(a.spec.family if a.spec.family != previous else "", a.spec.name, a.spec.title,
-                      report.fmt_shape(a.input_shape), report.fmt_int(a.totals.params),
-                      report.fmt_int(a.totals.macs))  # fmt: skip
+        table.add_row(
+            a.spec.family if a.spec.family != previous else "",
+            a.spec.name,
+            a.spec.title,
+            report.fmt_shape(a.input_shape),
+            report.fmt_int(a.totals.params),
+            report.fmt_int(a.totals.macs),
+        )
         previous = a.spec.family
     out.table(table)
 

@@ -61,23 +61,33 @@ def _verification_table(result: Any) -> Table:
     for name in ("layer", "kind", "shape", "params", "buffers", "MACs vs fvcore", "FLOPs vs torch"):
         table.add_column(name)
     for layer in result.layers:
-        table.add_row(layer.path, layer.kind, *(_cell_text(layer.cells[c]) for c in
-                                                 ("shape", "params", "buffers", "macs", "flops") if c in layer.cells))
+        table.add_row(
+            layer.path,
+            layer.kind,
+            *(_cell_text(layer.cells[c]) for c in ("shape", "params", "buffers", "macs", "flops") if c in layer.cells),
+        )
     return table
 
 
 def _reconcile_table(name: str, rows: list[dict]) -> Table:
     table = Table(title=f"{name}: what each tool counts", header_style="bold")
-    for column, justify in (("tool", "left"), ("measured", "right"), ("archcalc predicts", "right"),
-                            ("", "center"), ("vs archcalc MACs", "right"), ("terms", "left")):  # fmt: skip
+    for column, justify in (
+        ("tool", "left"),
+        ("measured", "right"),
+        ("archcalc predicts", "right"),
+        ("", "center"),
+        ("vs archcalc MACs", "right"),
+        ("terms", "left"),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for r in rows:
         mark = MARKS["ok" if r["ok"] else "fail"]
         terms = ", ".join(f"{k} {fmt_int(v)}" for k, v in r["terms"].items())
         measured = fmt_int(r["measured"]) if r["measured"] is not None else f"error: {r['error']}"
         diff = f"{r['vs_archcalc']:+,}" if r["vs_archcalc"] is not None else ""
-        table.add_row(f"{r['tool']} ({r['label']})", measured, fmt_int(r["predicted"]), Text(mark[0], style=mark[1]),
-                      diff, terms)  # fmt: skip
+        table.add_row(
+            f"{r['tool']} ({r['label']})", measured, fmt_int(r["predicted"]), Text(mark[0], style=mark[1]), diff, terms
+        )
     return table
 
 
@@ -86,12 +96,21 @@ def _reconcile_table(name: str, rows: list[dict]) -> Table:
 @click.option("--all", "all_specs", is_flag=True, help="Verify every bundled spec.")
 @input_option
 @click.option("--batch", default=2, show_default=True, type=BoundedInt(1, 64), help="Batch size of the run.")
-@click.option("--reconcile", is_flag=True, help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals.")
+@click.option(
+    "--reconcile", is_flag=True, help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals."
+)
 @json_option
 @handles_errors
 @needs_extra
-def verify(out: Output, specs: tuple[str, ...], all_specs: bool, input_shape: tuple[int, ...] | None,
-           batch: int, reconcile: bool, as_json: bool) -> None:  # fmt: skip
+def verify(
+    out: Output,
+    specs: tuple[str, ...],
+    all_specs: bool,
+    input_shape: tuple[int, ...] | None,
+    batch: int,
+    reconcile: bool,
+    as_json: bool,
+) -> None:
     """Build each spec in PyTorch and confirm shapes, params, buffers, MACs (fvcore) and FLOPs (torch).
 
     A difference a counter's own convention explains is shown with both numbers (≈); any other
@@ -120,21 +139,32 @@ def verify(out: Output, specs: tuple[str, ...], all_specs: bool, input_shape: tu
             out.out.print(_verification_table(result))
             t = result.totals
             out.out.print(
-                "totals: " + "; ".join(f"{k} {MARKS[c.status][0]} {fmt_int(c.ours)}" +
-                                       (f" vs {fmt_int(c.theirs)}" if c.status != "ok" else "")
-                                       for k, c in t.items()), soft_wrap=True)  # fmt: skip
+                "totals: "
+                + "; ".join(
+                    f"{k} {MARKS[c.status][0]} {fmt_int(c.ours)}"
+                    + (f" vs {fmt_int(c.theirs)}" if c.status != "ok" else "")
+                    for k, c in t.items()
+                ),
+                soft_wrap=True,
+            )
             if result.skipped_ops:
                 skipped = ", ".join(f"{op} x{n}" for op, n in result.skipped_ops.items())
-                out.out.print(Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"),
-                              soft_wrap=True)  # fmt: skip
+                out.out.print(
+                    Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"), soft_wrap=True
+                )
             if reconcile:
                 out.out.print(_reconcile_table(name, entry["reconcile"]))
             if result.error:
                 out.out.print(Text(result.error, style="red"), soft_wrap=True)
             verdict = "FAILED" if result.failures else "verified"
-            layers = f"{len(result.layers)} layers" + ("" if result.error else " (each its own module of the built model)")
-            out.out.print(f"{result.spec}: {verdict}: {layers}, {result.failures} mismatches, "
-                          f"{result.conventions} differences explained by a counter's convention", soft_wrap=True)
+            layers = f"{len(result.layers)} layers" + (
+                "" if result.error else " (each its own module of the built model)"
+            )
+            out.out.print(
+                f"{result.spec}: {verdict}: {layers}, {result.failures} mismatches, "
+                f"{result.conventions} differences explained by a counter's convention",
+                soft_wrap=True,
+            )
     if as_json:
         out.json({"ok": failures == 0, "specs": results})
     if failures:

@@ -23,11 +23,26 @@ from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
 from .structure import Block, Branch, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
-    Conv, ConvTranspose, MaxPool, AvgPool, AdaptivePool, GlobalPool, Flatten, Linear,
-    Activation, LeakyReLU, Dropout, BatchNorm, LocalResponseNorm,
-    Subsample, RBF,
-    Block, Parallel, Residual, Repeat,
-)  # fmt: skip
+    Conv,
+    ConvTranspose,
+    MaxPool,
+    AvgPool,
+    AdaptivePool,
+    GlobalPool,
+    Flatten,
+    Linear,
+    Activation,
+    LeakyReLU,
+    Dropout,
+    BatchNorm,
+    LocalResponseNorm,
+    Subsample,
+    RBF,
+    Block,
+    Parallel,
+    Residual,
+    Repeat,
+)
 
 
 def _kinds_of(cls: type[Layer]) -> tuple[str, ...]:
@@ -39,12 +54,25 @@ KINDS: tuple[str, ...] = tuple(KIND_TO_CLASS)
 
 # Spellings people bring from other frameworks, accepted as the canonical kind.
 KIND_ALIASES: dict[str, str] = {
-    "conv1d": "conv", "conv2d": "conv", "conv3d": "conv", "convolution": "conv",
-    "deconv": "conv_transpose", "convtranspose": "conv_transpose", "conv_transpose2d": "conv_transpose",
-    "fc": "linear", "dense": "linear", "maxpool2d": "maxpool", "max_pool": "maxpool",
-    "avgpool2d": "avgpool", "avg_pool": "avgpool", "bn": "batchnorm", "batchnorm2d": "batchnorm",
-    "batch_norm": "batchnorm", "swish": "silu", "local_response_norm": "lrn",
-}  # fmt: skip
+    "conv1d": "conv",
+    "conv2d": "conv",
+    "conv3d": "conv",
+    "convolution": "conv",
+    "deconv": "conv_transpose",
+    "convtranspose": "conv_transpose",
+    "conv_transpose2d": "conv_transpose",
+    "fc": "linear",
+    "dense": "linear",
+    "maxpool2d": "maxpool",
+    "max_pool": "maxpool",
+    "avgpool2d": "avgpool",
+    "avg_pool": "avgpool",
+    "bn": "batchnorm",
+    "batchnorm2d": "batchnorm",
+    "batch_norm": "batchnorm",
+    "swish": "silu",
+    "local_response_norm": "lrn",
+}
 
 
 def suggest_kind(kind: str) -> str | None:
@@ -74,9 +102,10 @@ def normalize_layer(value: Any) -> Any:
             body = {}
         if not isinstance(body, dict):
             raise PydanticCustomError(
-                "wrong_type", "the short form `{kind}: ...` takes a mapping of fields, got {got}",
+                "wrong_type",
+                "the short form `{kind}: ...` takes a mapping of fields, got {got}",
                 {"kind": kind, "got": repr(body)},
-            )  # fmt: skip
+            )
     elif isinstance(value, dict):
         kind, body = value["kind"], {k: v for k, v in value.items() if k != "kind"}
     else:
@@ -105,7 +134,6 @@ else:
 structure.LayerSpec = LayerSpec
 
 
-
 def field_aliases() -> dict[str, tuple[str, ...]]:
     """Canonical field name -> every name accepted for it in a spec (for locating errors)."""
     aliases: dict[str, tuple[str, ...]] = {}
@@ -117,9 +145,42 @@ def field_aliases() -> dict[str, tuple[str, ...]]:
 
 
 __all__ = [
-    "ACTIVATION_KINDS", "KINDS", "KIND_ALIASES", "KIND_TO_CLASS", "LAYER_CLASSES", "SPATIAL_NAMES",
-    "Activation", "AdaptivePool", "AvgPool", "BatchNorm", "Block", "Branch", "Conv", "ConvTranspose",
-    "Counts", "Dropout", "TorchCall", "layer_names", "Flatten", "GlobalPool", "Layer", "LayerSpec", "LeakyReLU", "Linear",
-    "LocalResponseNorm", "MaxPool", "Parallel", "RBF", "Repeat", "Residual", "Shape", "Subsample", "Walker", "Window",
-    "field_aliases", "normalize_layer", "resolve_window", "suggest_kind",
-]  # fmt: skip
+    "ACTIVATION_KINDS",
+    "KINDS",
+    "KIND_ALIASES",
+    "KIND_TO_CLASS",
+    "LAYER_CLASSES",
+    "SPATIAL_NAMES",
+    "Activation",
+    "AdaptivePool",
+    "AvgPool",
+    "BatchNorm",
+    "Block",
+    "Branch",
+    "Conv",
+    "ConvTranspose",
+    "Counts",
+    "Dropout",
+    "TorchCall",
+    "layer_names",
+    "Flatten",
+    "GlobalPool",
+    "Layer",
+    "LayerSpec",
+    "LeakyReLU",
+    "Linear",
+    "LocalResponseNorm",
+    "MaxPool",
+    "Parallel",
+    "RBF",
+    "Repeat",
+    "Residual",
+    "Shape",
+    "Subsample",
+    "Walker",
+    "Window",
+    "field_aliases",
+    "normalize_layer",
+    "resolve_window",
+    "suggest_kind",
+]

@@ -119,10 +119,17 @@ def check_claims(claims: list[Claim], hint: str) -> None:
             continue
         here, there = (other, claim) if other.written and not claim.written else (claim, other)
         raise PydanticCustomError(
-            "duplicate_name", "{what} is named '{name}', as is {other_what}",
-            {"what": here.what, "name": claim.name, "other_what": there.what, "at": here.at, "other": there.at,
-             "hint": hint},
-        )  # fmt: skip
+            "duplicate_name",
+            "{what} is named '{name}', as is {other_what}",
+            {
+                "what": here.what,
+                "name": claim.name,
+                "other_what": there.what,
+                "at": here.at,
+                "other": there.at,
+                "hint": hint,
+            },
+        )
 
 
 LIST_HINT = "give each layer its own `name` (an unnamed layer is named after its kind and count: conv1, relu2)"
@@ -163,9 +170,13 @@ class RFStep(NamedTuple):
 class FieldWalker(Protocol):
     """The receptive-field pass: containers call `run`, leaves call `record` (archcalc.receptive)."""
 
-    def run(self, layers: list[Any], shape: Shape, field: Any, scope: Any, loc: tuple[str | int, ...]) -> tuple[Shape, Any]: ...
+    def run(
+        self, layers: list[Any], shape: Shape, field: Any, scope: Any, loc: tuple[str | int, ...]
+    ) -> tuple[Shape, Any]: ...
 
-    def step(self, scope: Any, kind: str, in_shape: Shape, out_shape: Shape, field: Any, step: RFStep | None) -> Any: ...
+    def step(
+        self, scope: Any, kind: str, in_shape: Shape, out_shape: Shape, field: Any, step: RFStep | None
+    ) -> Any: ...
 
     def merge(self, scope: Any, kind: str, in_shape: Shape, out_shape: Shape, fields: list[Any]) -> Any: ...
 
@@ -182,8 +193,13 @@ def check_shape(out: Shape, what: str = "its output") -> Shape:
     """
     for axis, n in enumerate(out):
         if n > MAX_SIZE:
-            name = ("feature count" if len(out) == 1 else "channel count" if axis == 0
-                    else f"size along {SPATIAL_NAMES[len(out) - 1][axis - 1]}")  # fmt: skip
+            name = (
+                "feature count"
+                if len(out) == 1
+                else "channel count"
+                if axis == 0
+                else f"size along {SPATIAL_NAMES[len(out) - 1][axis - 1]}"
+            )
             # one step from bounded inputs and parameters: below 2^200, so its digits print at once
             raise LayerError(
                 "too_large",

@@ -41,11 +41,20 @@ class Subsample(_Pool):
     def torch_call(self, shape: Shape) -> TorchCall:
         win = self.window(shape)
         dims, channels = len(win.out), shape[0]
-        pool = TorchCall(f"AvgPool{dims}d", {"kernel_size": win.kernel, "stride": win.stride, "ceil_mode": self.ceil_mode})
+        pool = TorchCall(
+            f"AvgPool{dims}d", {"kernel_size": win.kernel, "stride": win.stride, "ceil_mode": self.ceil_mode}
+        )
         pool = padded_call(pool, win.padding)
-        coefficient = TorchCall(f"Conv{dims}d", {
-            "in_channels": channels, "out_channels": channels, "kernel_size": 1, "groups": channels, "bias": self.bias,
-        })  # fmt: skip
+        coefficient = TorchCall(
+            f"Conv{dims}d",
+            {
+                "in_channels": channels,
+                "out_channels": channels,
+                "kernel_size": 1,
+                "groups": channels,
+                "bias": self.bias,
+            },
+        )
         return TorchCall("Sequential", parts=(*(pool.parts or (pool,)), coefficient))
 
     def describe(self, shape: Shape) -> str:

@@ -60,9 +60,7 @@ class Conv(Layer):
     groups: Groups = 1
     # Which input maps each output map sees (row o lists the input maps of output map o): the
     # partial connectivity of LeNet-5's C3 (its Table I) and LeNet-1989's H2. None: all of them.
-    connection_table: ConnectionTable | None = Field(
-        None, validation_alias=AliasChoices("connection_table", "table")
-    )
+    connection_table: ConnectionTable | None = Field(None, validation_alias=AliasChoices("connection_table", "table"))
     bias: Bias = True
 
     @field_validator("connection_table")
@@ -73,15 +71,17 @@ class Conv(Layer):
         out = info.data.get("out_channels")
         if out is not None and len(table) != out:
             raise PydanticCustomError(
-                "bad_value", "has {rows} rows but the layer has {out} output maps (out_channels); "
+                "bad_value",
+                "has {rows} rows but the layer has {out} output maps (out_channels); "
                 "give one row per output map, listing the input maps it sees",
                 {"rows": len(table), "out": out},
-            )  # fmt: skip
+            )
         if info.data.get("groups", 1) != 1:
             raise PydanticCustomError(
-                "bad_value", "and groups cannot be combined: a connection table already says which input "
+                "bad_value",
+                "and groups cannot be combined: a connection table already says which input "
                 "maps each output map sees (a grouped conv is the block-diagonal table)",
-            )  # fmt: skip
+            )
         return table
 
     def table_fan_ins(self, in_channels: int) -> tuple[int, ...]:
@@ -148,10 +148,16 @@ class Conv(Layer):
         win = self.window(shape)
         geometry = {"kernel_size": win.kernel, "stride": win.stride, "dilation": win.dilation}
         if self.connection_table is None:
-            conv = TorchCall(f"Conv{len(win.out)}d", {
-                "in_channels": shape[0], "out_channels": self.out_channels, **geometry,
-                "groups": self.group_count(shape[0]), "bias": self.bias is True,
-            })  # fmt: skip
+            conv = TorchCall(
+                f"Conv{len(win.out)}d",
+                {
+                    "in_channels": shape[0],
+                    "out_channels": self.out_channels,
+                    **geometry,
+                    "groups": self.group_count(shape[0]),
+                    "bias": self.bias is True,
+                },
+            )
         else:  # one conv per output map over the maps its row names (verify/modules.py)
             conv = TorchCall("TableConv", {"table": self.connection_table, **geometry, "bias": self.bias is True})
         call = padded_call(conv, win.padding)
@@ -183,13 +189,15 @@ class Conv(Layer):
             kernel = " x ".join(map(str, win.kernel))
             params = Derivation(
                 "parameters",
-                f"{links} links x ({kernel})" + (f" + {counts.biases}" if counts.biases else "")
+                f"{links} links x ({kernel})"
+                + (f" + {counts.biases}" if counts.biases else "")
                 + f" = {counts.weights + counts.biases:,} parameters",
                 counts.weights + counts.biases,
-            )  # fmt: skip
+            )
             positions = " x ".join(map(str, win.out))
-            macs = Derivation("MACs", f"{positions} positions x {links} links x ({kernel}) = {counts.macs:,} MACs",
-                              counts.macs)  # fmt: skip
+            macs = Derivation(
+                "MACs", f"{positions} positions x {links} links x ({kernel}) = {counts.macs:,} MACs", counts.macs
+            )
             return (*win.derivations(), params, macs)
         fan_in = (shape[0] // self.group_count(shape[0]), *win.kernel)
         return (
@@ -264,11 +272,20 @@ class ConvTranspose(Layer):
 
     def torch_call(self, shape: Shape) -> TorchCall:
         geo = self.geometry(shape)
-        return TorchCall(f"ConvTranspose{len(geo['out'])}d", {
-            "in_channels": shape[0], "out_channels": self.out_channels, "kernel_size": geo["kernel_size"],
-            "stride": geo["stride"], "padding": geo["padding"], "output_padding": geo["output_padding"],
-            "groups": self.group_count(shape[0]), "bias": self.bias, "dilation": geo["dilation"],
-        })  # fmt: skip
+        return TorchCall(
+            f"ConvTranspose{len(geo['out'])}d",
+            {
+                "in_channels": shape[0],
+                "out_channels": self.out_channels,
+                "kernel_size": geo["kernel_size"],
+                "stride": geo["stride"],
+                "padding": geo["padding"],
+                "output_padding": geo["output_padding"],
+                "groups": self.group_count(shape[0]),
+                "bias": self.bias,
+                "dilation": geo["dilation"],
+            },
+        )
 
     def describe(self, shape: Shape) -> str:
         geo = self.geometry(shape)

@@ -70,12 +70,19 @@ class Linear(Layer):
 
 # kind -> the torch module that computes it (softmaxes over channels, dim 1)
 ACTIVATION_MODULES: dict[str, TorchCall] = {
-    "relu": TorchCall("ReLU"), "relu6": TorchCall("ReLU6"), "gelu": TorchCall("GELU"), "silu": TorchCall("SiLU"),
-    "mish": TorchCall("Mish"), "tanh": TorchCall("Tanh"), "sigmoid": TorchCall("Sigmoid"),
-    "hardswish": TorchCall("Hardswish"), "hardsigmoid": TorchCall("Hardsigmoid"),
-    "softmax": TorchCall("Softmax", {"dim": 1}), "log_softmax": TorchCall("LogSoftmax", {"dim": 1}),
+    "relu": TorchCall("ReLU"),
+    "relu6": TorchCall("ReLU6"),
+    "gelu": TorchCall("GELU"),
+    "silu": TorchCall("SiLU"),
+    "mish": TorchCall("Mish"),
+    "tanh": TorchCall("Tanh"),
+    "sigmoid": TorchCall("Sigmoid"),
+    "hardswish": TorchCall("Hardswish"),
+    "hardsigmoid": TorchCall("Hardsigmoid"),
+    "softmax": TorchCall("Softmax", {"dim": 1}),
+    "log_softmax": TorchCall("LogSoftmax", {"dim": 1}),
     "identity": TorchCall("Identity"),
-}  # fmt: skip
+}
 ACTIVATION_KINDS = tuple(ACTIVATION_MODULES)
 
 
@@ -125,8 +132,7 @@ class BatchNorm(Layer):
     # torch divides by sqrt(running_var + eps): eps >= float32's smallest normal keeps it finite on a
     # constant channel (variance 0); running = (1 - momentum) * running + momentum * batch is an
     # average only for momentum in [0, 1]
-    eps: real_in(FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0"
-                 ) = 1e-5  # type: ignore[valid-type]
+    eps: real_in(FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0") = 1e-5  # type: ignore[valid-type]
     momentum: real_in(0, 1, why="the running statistics are a weighted average") = 0.1  # type: ignore[valid-type]
     affine: bool = True
     track_running_stats: bool = True
@@ -145,7 +151,9 @@ class BatchNorm(Layer):
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
         c = shape[0]
-        lines = [Derivation("output", f"element-wise per channel, output = input ({'x'.join(map(str, (*shape[1:], c)))})")]
+        lines = [
+            Derivation("output", f"element-wise per channel, output = input ({'x'.join(map(str, (*shape[1:], c)))})")
+        ]
         if self.affine:
             lines.append(Derivation("parameters", f"{c} gamma + {c} beta = {2 * c:,} parameters", 2 * c))
         if self.track_running_stats:
@@ -154,10 +162,16 @@ class BatchNorm(Layer):
 
     def torch_call(self, shape: Shape) -> TorchCall:
         # [C] and [C, L] are BatchNorm1d's (N, C) and (N, C, L); [C, H, W] is 2d, [C, D, H, W] 3d
-        return TorchCall(f"BatchNorm{max(len(shape) - 1, 1)}d", {
-            "num_features": shape[0], "eps": self.eps, "momentum": self.momentum, "affine": self.affine,
-            "track_running_stats": self.track_running_stats,
-        })  # fmt: skip
+        return TorchCall(
+            f"BatchNorm{max(len(shape) - 1, 1)}d",
+            {
+                "num_features": shape[0],
+                "eps": self.eps,
+                "momentum": self.momentum,
+                "affine": self.affine,
+                "track_running_stats": self.track_running_stats,
+            },
+        )
 
 
 class LocalResponseNorm(Layer):
@@ -172,8 +186,7 @@ class LocalResponseNorm(Layer):
     # a negative one multiplies instead of normalising (finite, but no longer a response normalisation).
     alpha: real_in(0, why="a negative alpha can make the base k + alpha * mean(a^2) negative: NaN") = 1e-4  # type: ignore[valid-type]
     beta: real_in(0, why="the normalisation divides by the base to the power beta") = 0.75  # type: ignore[valid-type]
-    k: real_in(FLOAT32_TINY, why="torch divides a zero input by k ** beta in float32, where a smaller k is 0"
-               ) = 1.0  # type: ignore[valid-type]
+    k: real_in(FLOAT32_TINY, why="torch divides a zero input by k ** beta in float32, where a smaller k is 0") = 1.0  # type: ignore[valid-type]
 
     @field_validator("k")
     @classmethod
@@ -181,10 +194,11 @@ class LocalResponseNorm(Layer):
         beta = info.data.get("beta")
         if beta is not None and beta * log2(k) < log2(FLOAT32_TINY):  # k ** beta, by logs: never overflows
             raise PydanticCustomError(
-                "bad_value", "to the power beta must be at least 2^-126 (float32's smallest normal number: torch "
+                "bad_value",
+                "to the power beta must be at least 2^-126 (float32's smallest normal number: torch "
                 "divides a zero input by it), got k={k} and beta={beta}; raise k or lower beta",
                 {"k": repr(k), "beta": repr(beta)},
-            )  # fmt: skip
+            )
         return k
 
     def counts(self, shape: Shape) -> Counts:

@@ -166,8 +166,10 @@ class AdaptivePool(Layer):
                 text = f"{n} -> {o}: windows of {n // o}, stride {n // o} ({n} divides by {o})"
             else:
                 widths = arith.adaptive_widths(n, o)
-                text = (f"{n} -> {o}: window i spans [floor(i*{n}/{o}), ceil((i+1)*{n}/{o})), "
-                        f"{' or '.join(map(str, widths))} positions wide")  # fmt: skip
+                text = (
+                    f"{n} -> {o}: window i spans [floor(i*{n}/{o}), ceil((i+1)*{n}/{o})), "
+                    f"{' or '.join(map(str, widths))} positions wide"
+                )
             lines.append(Derivation(f"output {name}", text, o))
         return tuple(lines)
 

@@ -58,9 +58,12 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
         out.append(wide.pop() if wide else 1)
     units = prod(out)
     return Counts(
-        out_shape=tuple(out), units=units, connections=units * len(shapes), op="mul",
+        out_shape=tuple(out),
+        units=units,
+        connections=units * len(shapes),
+        op="mul",
         op_in_elements=sum(prod(s) for s in shapes),
-    )  # fmt: skip
+    )
 
 
 def _merge(kind: str, shapes: list[Shape]) -> Counts:
@@ -94,9 +97,13 @@ def _merged(kind: str, shapes: list[Shape]) -> Counts:
         )
     units = prod(first)
     return Counts(
-        out_shape=first, units=units, connections=units * len(shapes), op="add",
-        elementwise_adds=units * (len(shapes) - 1), op_in_elements=units * len(shapes),
-    )  # fmt: skip
+        out_shape=first,
+        units=units,
+        connections=units * len(shapes),
+        op="add",
+        elementwise_adds=units * (len(shapes) - 1),
+        op_in_elements=units * len(shapes),
+    )
 
 
 def merge_derivations(kind: str, counts: Counts) -> tuple[Derivation, ...]:
@@ -158,12 +165,21 @@ class Parallel(Layer):
     @model_validator(mode="after")
     def _one_namespace(self) -> Parallel:
         """The branches and the merge row (named after the merge: concat, add, mul) share a level."""
-        claims = [Claim(name, f"branch {i}" if branch.name else f"branch {i} (unnamed: named by its position)",
-                        ("branches", i), written=bool(branch.name))
-                  for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))]  # fmt: skip
+        claims = [
+            Claim(
+                name,
+                f"branch {i}" if branch.name else f"branch {i} (unnamed: named by its position)",
+                ("branches", i),
+                written=bool(branch.name),
+            )
+            for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
+        ]
         claims.append(Claim(self.merge, f"the parallel's merge row (merge: {self.merge})"))
-        check_claims(claims, "give each branch its own `name` (an unnamed branch is b1, b2, ... by position), "
-                     "none named after the merge (concat, add, mul): they are one step of the same paths")  # fmt: skip
+        check_claims(
+            claims,
+            "give each branch its own `name` (an unnamed branch is b1, b2, ... by position), "
+            "none named after the merge (concat, add, mul): they are one step of the same paths",
+        )
         return self
 
     def rows(self) -> int:
@@ -207,11 +223,15 @@ class Residual(Layer):
 
     @model_validator(mode="after")
     def _one_namespace(self) -> Residual:
-        check_claims([*layer_claims(self.body, ("body",)),
-                      Claim(self.SHORTCUT, f"the residual's shortcut ('{self.SHORTCUT}': its projection layers' path)"),
-                      Claim(self.MERGE, f"the residual's merge row ('{self.MERGE}': body + shortcut)")],
-                     f"rename the layer: a residual's body layers sit beside its generated '{self.SHORTCUT}' and "
-                     f"'{self.MERGE}' in one step of the path")  # fmt: skip
+        check_claims(
+            [
+                *layer_claims(self.body, ("body",)),
+                Claim(self.SHORTCUT, f"the residual's shortcut ('{self.SHORTCUT}': its projection layers' path)"),
+                Claim(self.MERGE, f"the residual's merge row ('{self.MERGE}': body + shortcut)"),
+            ],
+            f"rename the layer: a residual's body layers sit beside its generated '{self.SHORTCUT}' and "
+            f"'{self.MERGE}' in one step of the path",
+        )
         return self
 
     def rows(self) -> int:

@@ -65,8 +65,10 @@ def summary(checks: list[SpecCheck]) -> str:
     invalid = sum(c.error is not None for c in checks)
     results = [r for c in checks for r in c.results]
     over = sum(not r.ok for r in results)
-    return (f"{len(checks)} spec(s): {invalid} invalid; {len(results)} budget(s) checked, {over} exceeded"
-            f" -> exit {int(exit_code(checks))}")  # fmt: skip
+    return (
+        f"{len(checks)} spec(s): {invalid} invalid; {len(results)} budget(s) checked, {over} exceeded"
+        f" -> exit {int(exit_code(checks))}"
+    )
 
 
 def _annotation(level: str, file: str, line: int, col: int, title: str, message: str) -> str:
@@ -81,15 +83,21 @@ def github(checks: list[SpecCheck]) -> str:
         if check.error is not None:
             line, col = check.where()
             err = check.error.to_dict()  # its user text cut to the limits every error shows
-            message = (f"{err['layer']}: " if err["layer"] else "") + err["message"] + \
-                (f" (hint: {err['hint']})" if err["hint"] else "")
-            lines.append(_annotation("error", check.file, line, col, f"archcalc: invalid spec [{err['code']}]", message))
+            message = (
+                (f"{err['layer']}: " if err["layer"] else "")
+                + err["message"]
+                + (f" (hint: {err['hint']})" if err["hint"] else "")
+            )
+            lines.append(
+                _annotation("error", check.file, line, col, f"archcalc: invalid spec [{err['code']}]", message)
+            )
             continue
         for result in check.results:
             if not result.ok:
                 line, col = check.where(result)
-                lines.append(_annotation("error", check.file, line, col, f"archcalc budget {result.budget}",
-                                         describe(result)))  # fmt: skip
+                lines.append(
+                    _annotation("error", check.file, line, col, f"archcalc budget {result.budget}", describe(result))
+                )
     lines.append(summary(checks))
     return "\n".join(lines)
 
@@ -105,7 +113,9 @@ def junit(checks: list[SpecCheck]) -> str:
         tests += 1
         if check.error is not None:
             errors += 1
-            err = ET.SubElement(case, "error", message=xml_text(check.error.to_dict()["message"]), type=xml_text(check.error.code))
+            err = ET.SubElement(
+                case, "error", message=xml_text(check.error.to_dict()["message"]), type=xml_text(check.error.code)
+            )
             err.text = str(check.error)  # terminal text: its fields are encoded, its only line breaks are archcalc's
             continue
         for result in check.results:
@@ -129,18 +139,30 @@ def as_dict(checks: list[SpecCheck]) -> dict[str, Any]:
     """Stable keys, exact integers."""
     specs = []
     for check in checks:
-        specs.append({
-            "file": check.file,
-            "name": check.name,
-            "valid": check.error is None,
-            "ok": check.ok,
-            "error": check.error.to_dict() if check.error is not None else None,
-            "budgets": [
-                {"budget": r.budget, "origin": r.origin, "quantity": r.quantity, "unit": r.unit, "dtype": r.dtype,
-                 "limit": r.limit, "value": r.value, "excess": r.excess, "ok": r.ok, "line": check.where(r)[0]}
-                for r in check.results
-            ],
-        })  # fmt: skip
+        specs.append(
+            {
+                "file": check.file,
+                "name": check.name,
+                "valid": check.error is None,
+                "ok": check.ok,
+                "error": check.error.to_dict() if check.error is not None else None,
+                "budgets": [
+                    {
+                        "budget": r.budget,
+                        "origin": r.origin,
+                        "quantity": r.quantity,
+                        "unit": r.unit,
+                        "dtype": r.dtype,
+                        "limit": r.limit,
+                        "value": r.value,
+                        "excess": r.excess,
+                        "ok": r.ok,
+                        "line": check.where(r)[0],
+                    }
+                    for r in check.results
+                ],
+            }
+        )
     return {"ok": all(c.ok for c in checks), "exit_code": int(exit_code(checks)), "specs": specs}
 
 

@@ -45,15 +45,17 @@ def summary(report: Report) -> Table:
         ("input", input_text(report)),
         ("output", fmt_shape(a.output_shape)),
         ("depth (weight layers: conv and linear)", str(report.depth)),
-        ("parameters (weights + biases)", f"{fmt_int(t.params)} ({fmt_si(t.params)}) = "
-                                          f"{fmt_int(t.weights)} weights + {fmt_int(t.biases)} biases"),
+        (
+            "parameters (weights + biases)",
+            f"{fmt_int(t.params)} ({fmt_si(t.params)}) = {fmt_int(t.weights)} weights + {fmt_int(t.biases)} biases",
+        ),
         ("MACs (multiply-accumulates per example)", f"{fmt_int(t.macs)} ({fmt_si(t.macs)})"),
         ("FLOPs (2 per MAC)", f"{fmt_int(t.flops)} ({fmt_si(t.flops)})"),
         ("units (activations per example)", fmt_int(t.units)),
         ("connections", fmt_int(t.connections)),
         (f"activation memory at {m.dtype}", f"{fmt_bytes(m.activations)} ({fmt_int(m.activations)} B)"),
         (f"parameter memory at {m.dtype}", f"{fmt_bytes(m.params)} ({fmt_int(m.params)} B)"),
-    )  # fmt: skip
+    )
     if t.buffers or t.counters:
         rows += (("buffers (non-trainable)", f"{fmt_int(t.buffers)} + {fmt_int(t.counters)} int64 counters"),)
     return Table(("quantity", "value"), "ll", rows, compact=True)
@@ -61,8 +63,11 @@ def summary(report: Report) -> Table:
 
 def leaders(report: Report) -> list[str]:
     """`Most parameters: linear layers, 94.0% (58,631,144 of 62,378,344).`"""
-    return [f"Most {QUANTITY_LABELS[x.quantity]}: {x.kind} layers, {pct(x.value, x.total)} "
-            f"({fmt_int(x.value)} of {fmt_int(x.total)})" for x in report.leaders]  # fmt: skip
+    return [
+        f"Most {QUANTITY_LABELS[x.quantity]}: {x.kind} layers, {pct(x.value, x.total)} "
+        f"({fmt_int(x.value)} of {fmt_int(x.total)})"
+        for x in report.leaders
+    ]
 
 
 def by_kind(report: Report) -> Table:
@@ -70,24 +75,77 @@ def by_kind(report: Report) -> Table:
     rows = []
     for k in report.by_kind:
         s = k.totals
-        rows.append((k.kind, str(k.layers), fmt_cell(s.units), _pct_cell(s.units, t.units), fmt_cell(s.params),
-                     _pct_cell(s.params, t.params), fmt_cell(s.connections), _pct_cell(s.connections, t.connections),
-                     fmt_cell(s.macs), _pct_cell(s.macs, t.macs)))  # fmt: skip
-    return Table(("kind", "layers", "units", "% units", "params", "% params", "connections", "% conn.", "MACs",
-                  "% MACs"), "lrrrrrrrrr", tuple(rows))  # fmt: skip
+        rows.append(
+            (
+                k.kind,
+                str(k.layers),
+                fmt_cell(s.units),
+                _pct_cell(s.units, t.units),
+                fmt_cell(s.params),
+                _pct_cell(s.params, t.params),
+                fmt_cell(s.connections),
+                _pct_cell(s.connections, t.connections),
+                fmt_cell(s.macs),
+                _pct_cell(s.macs, t.macs),
+            )
+        )
+    return Table(
+        ("kind", "layers", "units", "% units", "params", "% params", "connections", "% conn.", "MACs", "% MACs"),
+        "lrrrrrrrrr",
+        tuple(rows),
+    )
 
 
 def layers(report: Report) -> Table:
     a, t = report.analysis, report.analysis.totals
     rows = [("input", "", "", fmt_shape(a.input_shape), "", "", "", "", "", "", "")]
     for row in a.rows:
-        rows.append((row.path, row.kind, row.summary, fmt_shape(row.out_shape), fmt_cell(row.units),
-                     fmt_cell(row.weights), fmt_cell(row.biases), fmt_cell(row.connections), fmt_cell(row.macs),
-                     _pct_cell(row.params, t.params), _pct_cell(row.macs, t.macs)))  # fmt: skip
-    footer = ("total", "", "", fmt_shape(a.output_shape), fmt_int(t.units), fmt_int(t.weights), fmt_int(t.biases),
-              fmt_int(t.connections), fmt_int(t.macs), "100%" if t.params else "", "100%" if t.macs else "")  # fmt: skip
-    return Table(("layer", "kind", "hyper-parameters", "output (HxWxC)", "units", "weights", "biases", "connections",
-                  "MACs", "% params", "% MACs"), "lllrrrrrrrr", tuple(rows), footer)  # fmt: skip
+        rows.append(
+            (
+                row.path,
+                row.kind,
+                row.summary,
+                fmt_shape(row.out_shape),
+                fmt_cell(row.units),
+                fmt_cell(row.weights),
+                fmt_cell(row.biases),
+                fmt_cell(row.connections),
+                fmt_cell(row.macs),
+                _pct_cell(row.params, t.params),
+                _pct_cell(row.macs, t.macs),
+            )
+        )
+    footer = (
+        "total",
+        "",
+        "",
+        fmt_shape(a.output_shape),
+        fmt_int(t.units),
+        fmt_int(t.weights),
+        fmt_int(t.biases),
+        fmt_int(t.connections),
+        fmt_int(t.macs),
+        "100%" if t.params else "",
+        "100%" if t.macs else "",
+    )
+    return Table(
+        (
+            "layer",
+            "kind",
+            "hyper-parameters",
+            "output (HxWxC)",
+            "units",
+            "weights",
+            "biases",
+            "connections",
+            "MACs",
+            "% params",
+            "% MACs",
+        ),
+        "lllrrrrrrrr",
+        tuple(rows),
+        footer,
+    )
 
 
 def _num(value: int | float | None) -> str:
@@ -97,8 +155,16 @@ def _num(value: int | float | None) -> str:
 
 
 def measured_totals(measured: Measured) -> Table:
-    rows = tuple((f.key, _num(f.measured), _num(f.static), _num(f.delta),
-                  "" if f.matches is None else ("yes" if f.matches else "NO")) for f in measured.totals)  # fmt: skip
+    rows = tuple(
+        (
+            f.key,
+            _num(f.measured),
+            _num(f.static),
+            _num(f.delta),
+            "" if f.matches is None else ("yes" if f.matches else "NO"),
+        )
+        for f in measured.totals
+    )
     return Table(("figure", "measured", "archcalc (static)", "measured − static", "match"), "lrrrl", rows)
 
 
@@ -106,10 +172,19 @@ def measured_layers(measured: Measured) -> Table:
     rows = []
     for path, figures in measured.layers:
         for f in figures:
-            rows.append((path, f.key, _num(f.measured), _num(f.static), _num(f.delta),
-                         "" if f.matches is None else ("yes" if f.matches else "NO")))  # fmt: skip
-    return Table(("layer", "figure", "measured", "archcalc (static)", "measured − static", "match"), "llrrrl",
-                 tuple(rows))  # fmt: skip
+            rows.append(
+                (
+                    path,
+                    f.key,
+                    _num(f.measured),
+                    _num(f.static),
+                    _num(f.delta),
+                    "" if f.matches is None else ("yes" if f.matches else "NO"),
+                )
+            )
+    return Table(
+        ("layer", "figure", "measured", "archcalc (static)", "measured − static", "match"), "llrrrl", tuple(rows)
+    )
 
 
 def measured_note(measured: Measured) -> str:
@@ -134,9 +209,31 @@ def index(reports: list[Report]) -> Table:
     rows = []
     for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name)):
         a, t = r.analysis, r.analysis.totals
-        rows.append((r.name, a.spec.family, a.spec.title, fmt_shape(a.input_shape), str(r.depth), fmt_int(t.params),
-                     fmt_int(t.macs), fmt_bytes(r.memory.activations)))  # fmt: skip
+        rows.append(
+            (
+                r.name,
+                a.spec.family,
+                a.spec.title,
+                fmt_shape(a.input_shape),
+                str(r.depth),
+                fmt_int(t.params),
+                fmt_int(t.macs),
+                fmt_bytes(r.memory.activations),
+            )
+        )
     # units are in each report; the index keeps to what fits a laptop screen beside the titles
-    return Table(("spec", "family", "title", "input (HxWxC)", "depth", "parameters", "MACs",
-                  f"activations ({reports[0].memory.dtype if reports else 'fp32'})"), "lllrrrrr", tuple(rows),
-                 wrap=(2,))  # fmt: skip
+    return Table(
+        (
+            "spec",
+            "family",
+            "title",
+            "input (HxWxC)",
+            "depth",
+            "parameters",
+            "MACs",
+            f"activations ({reports[0].memory.dtype if reports else 'fp32'})",
+        ),
+        "lllrrrrr",
+        tuple(rows),
+        wrap=(2,),
+    )

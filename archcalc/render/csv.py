@@ -11,8 +11,21 @@ from ..encode import csv_cell
 from ..report import fmt_shape
 from . import Format
 
-COLUMNS = ("path", "kind", "summary", "output_shape", "units", "weights", "biases", "params", "buffers",
-           "connections", "macs", "flops", "activation_bytes")  # fmt: skip
+COLUMNS = (
+    "path",
+    "kind",
+    "summary",
+    "output_shape",
+    "units",
+    "weights",
+    "biases",
+    "params",
+    "buffers",
+    "connections",
+    "macs",
+    "flops",
+    "activation_bytes",
+)
 
 
 def _write(rows: list[list[object]]) -> str:
@@ -20,8 +33,9 @@ def _write(rows: list[list[object]]) -> str:
     Text cells are quoted (the csv module quotes only around its line terminator, so a CR in a name
     would otherwise split a row for a reader); numbers are not."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows([csv_cell(c) for c in row]
-                                                                                    for row in rows)  # fmt: skip
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows(
+        [csv_cell(c) for c in row] for row in rows
+    )
     return buffer.getvalue()
 
 
@@ -32,18 +46,59 @@ def report(r: Report, chart_file: str | None) -> str:
         counts = static_row(row, size)
         rows.append([row.path, row.kind, row.summary, fmt_shape(row.out_shape), *(counts[c] for c in COLUMNS[4:])])
     t = r.analysis.totals
-    rows.append(["total", "", "", fmt_shape(r.analysis.output_shape), t.units, t.weights, t.biases, t.params,
-                 t.buffers, t.connections, t.macs, t.flops, r.memory.activations])  # fmt: skip
+    rows.append(
+        [
+            "total",
+            "",
+            "",
+            fmt_shape(r.analysis.output_shape),
+            t.units,
+            t.weights,
+            t.biases,
+            t.params,
+            t.buffers,
+            t.connections,
+            t.macs,
+            t.flops,
+            r.memory.activations,
+        ]
+    )
     return _write(rows)
 
 
 def index(reports: list[Report], files: dict[str, str]) -> str:
-    rows: list[list[object]] = [["spec", "family", "input_shape", "weight_layers", "params", "macs", "flops", "units",
-                                 "connections", "activation_bytes", "file"]]  # fmt: skip
+    rows: list[list[object]] = [
+        [
+            "spec",
+            "family",
+            "input_shape",
+            "weight_layers",
+            "params",
+            "macs",
+            "flops",
+            "units",
+            "connections",
+            "activation_bytes",
+            "file",
+        ]
+    ]
     for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name)):
         t = r.analysis.totals
-        rows.append([r.name, r.analysis.spec.family, "x".join(map(str, r.analysis.input_shape)), r.depth, t.params,
-                     t.macs, t.flops, t.units, t.connections, r.memory.activations, files[r.name]])  # fmt: skip
+        rows.append(
+            [
+                r.name,
+                r.analysis.spec.family,
+                "x".join(map(str, r.analysis.input_shape)),
+                r.depth,
+                t.params,
+                t.macs,
+                t.flops,
+                t.units,
+                t.connections,
+                r.memory.activations,
+                files[r.name],
+            ]
+        )
     return _write(rows)
 
 

@@ -61,43 +61,75 @@ def table(t: Table, first_is_html: bool = False) -> str:
         cells = "".join(f"<td{cls[a]}>{html_text(c)}</td>" for c, a in zip(t.footer, t.align))
         foot = f"<tfoot><tr>{cells}</tr></tfoot>"
     wrap, table_class = ('"scroll compact"', ' class="compact"') if t.compact else ('"scroll"', "")
-    return (f'<div class={wrap}><table{table_class}><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body)
-            + f"\n</tbody>{foot}</table></div>")  # fmt: skip
+    return (
+        f"<div class={wrap}><table{table_class}><thead><tr>{head}</tr></thead><tbody>\n"
+        + "\n".join(body)
+        + f"\n</tbody>{foot}</table></div>"
+    )
 
 
 def _page(title: str, body: list[str]) -> str:
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html_text(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>", "<main>",
-        *body, "</main>", "</body>", "</html>",
-    ]) + "\n"  # fmt: skip
+    return (
+        "\n".join(
+            [
+                "<!DOCTYPE html>",
+                '<html lang="en">',
+                "<head>",
+                '<meta charset="utf-8">',
+                '<meta name="viewport" content="width=device-width, initial-scale=1">',
+                f"<title>{html_text(title)}</title>",
+                f"<style>{CSS}</style>",
+                "</head>",
+                "<body>",
+                "<main>",
+                *body,
+                "</main>",
+                "</body>",
+                "</html>",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _cards(r: Report) -> str:
     t = r.analysis.totals
-    items = (("parameters", fmt_si(t.params)), ("MACs", fmt_si(t.macs)), ("FLOPs (2 per MAC)", fmt_si(t.flops)),
-             (f"activations ({r.memory.dtype})", fmt_bytes(r.memory.activations)),
-             ("weight layers", str(r.depth)))  # fmt: skip
-    cards = "".join(f'<div class="card"><div class="label">{html_text(label)}</div>'
-                    f'<div class="value">{html_text(value)}</div></div>' for label, value in items)  # fmt: skip
+    items = (
+        ("parameters", fmt_si(t.params)),
+        ("MACs", fmt_si(t.macs)),
+        ("FLOPs (2 per MAC)", fmt_si(t.flops)),
+        (f"activations ({r.memory.dtype})", fmt_bytes(r.memory.activations)),
+        ("weight layers", str(r.depth)),
+    )
+    cards = "".join(
+        f'<div class="card"><div class="label">{html_text(label)}</div>'
+        f'<div class="value">{html_text(value)}</div></div>'
+        for label, value in items
+    )
     return f'<div class="cards">{cards}</div>'
 
 
 def report(r: Report, chart_file: str | None) -> str:
     body = [f"<h1>{html_text(content.title(r))}</h1>"]
-    body += [f'<p class="meta"><strong>{label}.</strong> {html_text(text)}</p>'
-             for label, text in content.source_lines(r)]  # fmt: skip
+    body += [
+        f'<p class="meta"><strong>{label}.</strong> {html_text(text)}</p>' for label, text in content.source_lines(r)
+    ]
     body += [_cards(r), "<h2>Summary</h2>", table(content.summary(r))]
     body += ["<h2>Where the parameters and the compute sit</h2>", '<ul class="leaders">']
     body += [f"<li>{html_text(line)}</li>" for line in content.leaders(r)] + ["</ul>", table(content.by_kind(r))]
-    body += ["<figure>", svg.chart(r).rstrip("\n"),
-             "<figcaption>Each weight layer's share of all parameters beside its share of all MACs.</figcaption>",
-             "</figure>"]  # fmt: skip
+    body += [
+        "<figure>",
+        svg.chart(r).rstrip("\n"),
+        "<figcaption>Each weight layer's share of all parameters beside its share of all MACs.</figcaption>",
+        "</figure>",
+    ]
     body += ["<h2>Layers</h2>", table(content.layers(r))]
     if r.measured is not None:
-        body += ["<h2>Measured</h2>", f"<p>{html_text(content.measured_note(r.measured))}</p>",
-                 table(content.measured_totals(r.measured))]  # fmt: skip
+        body += [
+            "<h2>Measured</h2>",
+            f"<p>{html_text(content.measured_note(r.measured))}</p>",
+            table(content.measured_totals(r.measured)),
+        ]
         if r.measured.layers:
             body += ["<p></p>", table(content.measured_layers(r.measured))]
     body += ["<h2>Conventions</h2>", '<ul class="conventions">']
@@ -108,11 +140,15 @@ def report(r: Report, chart_file: str | None) -> str:
 def index(reports: list[Report], files: dict[str, str]) -> str:
     t = content.index(reports)
     rows = tuple((f'<a href="{html_text(files[row[0]])}">{html_text(row[0])}</a>', *row[1:]) for row in t.rows)
-    body = ["<h1>archcalc reports</h1>",
-            '<p class="meta">Every bundled spec, analysed statically (<code>archcalc report --all</code>).</p>',
-            table(Table(t.headers, t.align, rows, wrap=t.wrap), first_is_html=True), "<h2>Conventions</h2>",
-            '<ul class="conventions">', *(f"<li>{html_text(line)}</li>" for line in content.CONVENTIONS),
-            "</ul>"]  # fmt: skip
+    body = [
+        "<h1>archcalc reports</h1>",
+        '<p class="meta">Every bundled spec, analysed statically (<code>archcalc report --all</code>).</p>',
+        table(Table(t.headers, t.align, rows, wrap=t.wrap), first_is_html=True),
+        "<h2>Conventions</h2>",
+        '<ul class="conventions">',
+        *(f"<li>{html_text(line)}</li>" for line in content.CONVENTIONS),
+        "</ul>",
+    ]
     return _page("archcalc reports", body)
 
 

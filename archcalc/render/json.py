@@ -12,19 +12,34 @@ from . import Format
 
 def _measured(m: Measured) -> dict[str, Any]:
     def figures(items):
-        return [{"key": f.key, "measured": f.measured, "static": f.static, "delta": f.delta, "match": f.matches}
-                for f in items]  # fmt: skip
+        return [
+            {"key": f.key, "measured": f.measured, "static": f.static, "delta": f.delta, "match": f.matches}
+            for f in items
+        ]
 
-    return {"source": m.source, "tool": m.tool, "totals": figures(m.totals),
-            "layers": [{"path": path, "figures": figures(items)} for path, items in m.layers],
-            "unmatched_layers": list(m.unmatched_layers)}  # fmt: skip
+    return {
+        "source": m.source,
+        "tool": m.tool,
+        "totals": figures(m.totals),
+        "layers": [{"path": path, "figures": figures(items)} for path, items in m.layers],
+        "unmatched_layers": list(m.unmatched_layers),
+    }
 
 
 def document(r: Report) -> dict[str, Any]:
     data = analysis_dict(r.analysis, r.memory)
     data["summary"] = {"depth": r.depth, "depth_counts": "layers that multiply-accumulate (conv, linear)"}
-    data["by_kind"] = [{"kind": k.kind, "layers": k.layers, "units": k.totals.units, "params": k.totals.params,
-                        "connections": k.totals.connections, "macs": k.totals.macs} for k in r.by_kind]  # fmt: skip
+    data["by_kind"] = [
+        {
+            "kind": k.kind,
+            "layers": k.layers,
+            "units": k.totals.units,
+            "params": k.totals.params,
+            "connections": k.totals.connections,
+            "macs": k.totals.macs,
+        }
+        for k in r.by_kind
+    ]
     data["leaders"] = [{"quantity": x.quantity, "kind": x.kind, "value": x.value, "total": x.total} for x in r.leaders]
     data["measured"] = _measured(r.measured) if r.measured is not None else None
     return data
@@ -35,10 +50,20 @@ def report(r: Report, chart_file: str | None) -> str:
 
 
 def index(reports: list[Report], files: dict[str, str]) -> str:
-    entries = [{"name": r.name, "family": r.analysis.spec.family, "title": r.analysis.spec.title,
-                "input_shape": list(r.analysis.input_shape), "depth": r.depth, "params": r.analysis.totals.params,
-                "macs": r.analysis.totals.macs, "units": r.analysis.totals.units, "file": files[r.name]}
-               for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name))]  # fmt: skip
+    entries = [
+        {
+            "name": r.name,
+            "family": r.analysis.spec.family,
+            "title": r.analysis.spec.title,
+            "input_shape": list(r.analysis.input_shape),
+            "depth": r.depth,
+            "params": r.analysis.totals.params,
+            "macs": r.analysis.totals.macs,
+            "units": r.analysis.totals.units,
+            "file": files[r.name],
+        }
+        for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name))
+    ]
     return json_text({"reports": entries}) + "\n"
 
 

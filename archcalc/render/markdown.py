@@ -13,8 +13,9 @@ def table(t: Table, first_is_markdown: bool = False) -> str:
     rule = {"l": "---", "r": "---:"}
     lines = ["| " + " | ".join(map(md_text, t.headers)) + " |", "|" + "|".join(rule[a] for a in t.align) + "|"]
     for row in t.rows:
-        lines.append("| " + " | ".join(c if first_is_markdown and i == 0 else md_text(c) for i, c in enumerate(row))
-                     + " |")  # fmt: skip
+        lines.append(
+            "| " + " | ".join(c if first_is_markdown and i == 0 else md_text(c) for i, c in enumerate(row)) + " |"
+        )
     if t.footer:
         lines.append("| " + " | ".join(f"**{md_text(c)}**" if c else "" for c in t.footer) + " |")
     return "\n".join(lines)
@@ -32,8 +33,14 @@ def report(r: Report, chart_file: str | None) -> str:
         out += [f"![{md_text(r.name)}: share of parameters and of MACs per layer]({md_url(chart_file)})", ""]
     out += ["## Layers", "", table(content.layers(r)), ""]
     if r.measured is not None:
-        out += ["## Measured", "", md_text(content.measured_note(r.measured)), "",
-                table(content.measured_totals(r.measured)), ""]  # fmt: skip
+        out += [
+            "## Measured",
+            "",
+            md_text(content.measured_note(r.measured)),
+            "",
+            table(content.measured_totals(r.measured)),
+            "",
+        ]
         if r.measured.layers:
             out += [table(content.measured_layers(r.measured)), ""]
     out += ["## Conventions", ""] + [f"- {md_text(line)}" for line in content.CONVENTIONS]
@@ -43,8 +50,16 @@ def report(r: Report, chart_file: str | None) -> str:
 def index(reports: list[Report], files: dict[str, str]) -> str:
     t = content.index(reports)
     rows = tuple((f"[{md_text(row[0])}]({md_url(files[row[0]])})", *row[1:]) for row in t.rows)
-    out = ["# archcalc reports", "", "Every bundled spec, analysed statically (`archcalc report --all`).", "",
-           table(Table(t.headers, t.align, rows), first_is_markdown=True), "", "## Conventions", ""]  # fmt: skip
+    out = [
+        "# archcalc reports",
+        "",
+        "Every bundled spec, analysed statically (`archcalc report --all`).",
+        "",
+        table(Table(t.headers, t.align, rows), first_is_markdown=True),
+        "",
+        "## Conventions",
+        "",
+    ]
     return "\n".join(out + [f"- {md_text(line)}" for line in content.CONVENTIONS]) + "\n"
 
 

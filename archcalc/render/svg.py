@@ -38,7 +38,7 @@ def _axis_max(top: float) -> int:
 
 
 def _label(path: str) -> str:
-    return path if len(path) <= MAX_LABEL else "…" + path[-(MAX_LABEL - 1):]
+    return path if len(path) <= MAX_LABEL else "…" + path[-(MAX_LABEL - 1) :]
 
 
 def chart(report: Report) -> str:
@@ -74,17 +74,25 @@ def chart(report: Report) -> str:
         out.append(f'<text x="{_num(x)}" y="{bottom + 16}" text-anchor="middle" fill="#555">{tick}%</text>')
     for i, (row, p, m) in enumerate(data):
         y = TOP + ROW * i
-        out.append(f'<g><title>{html_text(row.path)} ({html_text(row.kind)}): parameters {row.params:,} ({p:.1f}%), '
-                   f'MACs {row.macs:,} ({m:.1f}%)</title>')  # fmt: skip
-        out.append(f'<text x="{left - 8}" y="{_num(y + BAR + 4)}" text-anchor="end" fill="#222">'
-                   f'{html_text(_label(row.path))}</text>')  # fmt: skip
+        out.append(
+            f"<g><title>{html_text(row.path)} ({html_text(row.kind)}): parameters {row.params:,} ({p:.1f}%), "
+            f"MACs {row.macs:,} ({m:.1f}%)</title>"
+        )
+        out.append(
+            f'<text x="{left - 8}" y="{_num(y + BAR + 4)}" text-anchor="end" fill="#222">'
+            f"{html_text(_label(row.path))}</text>"
+        )
         for j, (key, value, count) in enumerate((("params", p, row.params), ("macs", m, row.macs))):
             width = plot * value / scale
             by = y + j * BAR
-            out.append(f'<rect x="{left}" y="{by}" width="{_num(max(width, 0.5 if count else 0))}" height="{BAR - 1}" '
-                       f'fill="{COLORS[key]}"/>')  # fmt: skip
-            out.append(f'<text x="{_num(left + width + 4)}" y="{by + BAR - 1}" font-size="10" fill="#444">'
-                       f'{value:.1f}% ({fmt_si(count)})</text>')  # fmt: skip
+            out.append(
+                f'<rect x="{left}" y="{by}" width="{_num(max(width, 0.5 if count else 0))}" height="{BAR - 1}" '
+                f'fill="{COLORS[key]}"/>'
+            )
+            out.append(
+                f'<text x="{_num(left + width + 4)}" y="{by + BAR - 1}" font-size="10" fill="#444">'
+                f"{value:.1f}% ({fmt_si(count)})</text>"
+            )
         out.append("</g>")
     out.append(f'<line x1="{left}" y1="{TOP - 4}" x2="{left}" y2="{bottom}" stroke="#888"/>')
     out.append("</svg>")

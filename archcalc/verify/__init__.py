@@ -11,8 +11,13 @@ from ..errors import SpecError
 EXTRA_HINT = "install the verify extra: pip install 'archcalc[verify]' (torch first, see README)"
 COUNTERS_HINT = "install the counters extra: pip install 'archcalc[counters]'"
 # The extra that brings each optional package (pyproject.toml); any other package: the verify extra.
-EXTRA_OF = {"ptflops": COUNTERS_HINT, "torchinfo": COUNTERS_HINT, "thop": COUNTERS_HINT, "onnx": COUNTERS_HINT,
-            "onnxscript": COUNTERS_HINT}  # fmt: skip
+EXTRA_OF = {
+    "ptflops": COUNTERS_HINT,
+    "torchinfo": COUNTERS_HINT,
+    "thop": COUNTERS_HINT,
+    "onnx": COUNTERS_HINT,
+    "onnxscript": COUNTERS_HINT,
+}
 
 
 class MissingExtra(Exception):

@@ -62,8 +62,11 @@ class _Planner:
         taken = self.taken.setdefault(id(owner), set())
         for name in names:
             if name in taken:
-                raise SpecError("duplicate_name", f"two modules would be named '{'.'.join((*path, name))}' in the "
-                                "built model", hint="this is a bug in archcalc: please report it")  # fmt: skip
+                raise SpecError(
+                    "duplicate_name",
+                    f"two modules would be named '{'.'.join((*path, name))}' in the built model",
+                    hint="this is a bug in archcalc: please report it",
+                )
             taken.add(name)
 
     def emit(self, scope: _Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
@@ -78,8 +81,12 @@ class _Planner:
             try:
                 call = layer.torch_call(shape)
             except NotImplementedError as err:
-                raise SpecError("no_torch_builder", str(err), layer=".".join(path),
-                                hint="add a torch_call method to the kind's class") from None  # fmt: skip
+                raise SpecError(
+                    "no_torch_builder",
+                    str(err),
+                    layer=".".join(path),
+                    hint="add a torch_call method to the kind's class",
+                ) from None
             node = Node(name, ".".join(path), call, scope.trainable and layer.trainable)
             if node.is_container:
                 self.frames.append((node, path))
@@ -90,7 +97,7 @@ class _Planner:
             nodes.append(node)
         if self.frames:
             owner, owner_path = self.frames[-1]
-            rel = scope.path[len(owner_path):]
+            rel = scope.path[len(owner_path) :]
             owner.runs.append((".".join(rel) or None, nodes))
             self._take(owner, [node.name for node in nodes] if not rel else [".".join(rel)], owner_path)
         else:
@@ -239,8 +246,14 @@ def _node_source(node: Node, indent: str) -> str:
                 named += [(c.name, _node_source(c, deeper + "    ")) for c in nodes]
                 paths.append([c.name for c in nodes])
             else:
-                named.append((sub, _sequential_source(
-                    [(c.name, _node_source(c, deeper + "    ")) for c in nodes], deeper + "    ")))  # fmt: skip
+                named.append(
+                    (
+                        sub,
+                        _sequential_source(
+                            [(c.name, _node_source(c, deeper + "    ")) for c in nodes], deeper + "    "
+                        ),
+                    )
+                )
                 paths.append([sub])
         if node.call.cls == "Chain":
             src = _sequential_source(named, indent)

@@ -69,13 +69,19 @@ class Verification:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "spec": self.spec, "input_shape": list(self.input_shape), "batch": self.batch, "error": self.error,
-            "ok": self.failures == 0, "failures": self.failures, "convention_differences": self.conventions,
-            "layers": [{"path": lc.path, "kind": lc.kind, **{k: asdict(c) for k, c in lc.cells.items()}}
-                       for lc in self.layers],
+            "spec": self.spec,
+            "input_shape": list(self.input_shape),
+            "batch": self.batch,
+            "error": self.error,
+            "ok": self.failures == 0,
+            "failures": self.failures,
+            "convention_differences": self.conventions,
+            "layers": [
+                {"path": lc.path, "kind": lc.kind, **{k: asdict(c) for k, c in lc.cells.items()}} for lc in self.layers
+            ],
             "totals": {k: asdict(c) for k, c in self.totals.items()},
             "skipped_ops": {"fvcore": self.skipped_ops},
-        }  # fmt: skip
+        }
 
 
 def _explain(convention: Convention, row: Row) -> str:
@@ -155,8 +161,9 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
     rows_by_path = {row.path: row for row in analysis.rows}
     handles = [
         modules[path].register_forward_hook(lambda m, i, o, path=path: shapes.__setitem__(path, tuple(o.shape[1:])))
-        for path in rows_by_path if path in modules
-    ]  # fmt: skip
+        for path in rows_by_path
+        if path in modules
+    ]
     x = torch.randn(batch, *analysis.input_shape)
     with FlopCounterMode(display=False) as flop_counter, torch.no_grad():
         model(x)
@@ -179,8 +186,7 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
             "buffers": compare(row.buffers + row.counters, _unique_numel(module.buffers())),
         }
         for column, (name, convention) in COUNTER_OF.items():
-            measured = (fv_by_module.get(row.path, 0) if name == "fvcore"
-                        else torch_flops.get(f"{root}.{row.path}", 0))  # fmt: skip
+            measured = fv_by_module.get(row.path, 0) if name == "fvcore" else torch_flops.get(f"{root}.{row.path}", 0)
             ours = row.macs * convention.ops_per_mac
             cells[column] = compare(ours, measured // batch, convention.ops(row), _explain(convention, row))
         layers.append(LayerCheck(row.path, row.kind, cells))
@@ -190,10 +196,14 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
         "params": compare(t.params, _unique_numel(model.parameters())),
         "trainable": compare(t.trainable_params, _unique_numel(p for p in model.parameters() if p.requires_grad)),
         "buffers": compare(t.buffers + t.counters, _unique_numel(model.buffers())),
-        "macs": compare(t.macs, fv.total() // batch, sum(PRESETS["fvcore"].ops(r) for r in analysis.rows),
-                        "fvcore counts batch norm and 2-D adaptive average pooling"),
+        "macs": compare(
+            t.macs,
+            fv.total() // batch,
+            sum(PRESETS["fvcore"].ops(r) for r in analysis.rows),
+            "fvcore counts batch norm and 2-D adaptive average pooling",
+        ),
         "flops": compare(t.flops, flop_counter.get_total_flops() // batch),
-    }  # fmt: skip
+    }
     skipped = {op: n for op, n in fv.unsupported_ops().items()}
     problems = module_mismatches(analysis, model)
     error = None
@@ -223,9 +233,16 @@ def reconcile(analysis: Analysis) -> list[dict[str, Any]]:
             error = None
         except Exception as err:  # a tool that cannot run is reported, not hidden
             measured, error = None, f"{type(err).__name__}: {err}"
-        out.append({
-            "tool": name, "label": convention.ops_label, "measured": measured, "predicted": predicted,
-            "ok": measured == predicted, "terms": terms, "error": error,
-            "vs_archcalc": (measured - analysis.totals.macs) if measured is not None else None,
-        })  # fmt: skip
+        out.append(
+            {
+                "tool": name,
+                "label": convention.ops_label,
+                "measured": measured,
+                "predicted": predicted,
+                "ok": measured == predicted,
+                "terms": terms,
+                "error": error,
+                "vs_archcalc": (measured - analysis.totals.macs) if measured is not None else None,
+            }
+        )
     return out

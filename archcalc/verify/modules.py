@@ -60,7 +60,6 @@ class Fork(nn.Module):
         return self._modules[self._merge](*outs)
 
 
-
 class TableConv(nn.Module):
     """A convolution with a connection table (LeNet-5's C3): output map o sees input maps table[o].
 
