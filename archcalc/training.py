@@ -1,7 +1,7 @@
 """What a training step costs and what memory a network needs, from the spec alone (no torch).
 
-A dataflow walk (the analyzer's Walker protocol) follows the tensors: which tensor each row reads
-and writes, and whether it requires a gradient. From that:
+One pass over the lowered graph (archcalc/graph.py) follows the tensors: which tensor each row
+reads and writes, and whether it requires a gradient. From that:
 - backward MACs per row: input gradient and weight gradient;
 - memory: parameters, gradients, optimizer state, the activations autograd saves for backward,
   and the peak of live activations at inference.
@@ -9,12 +9,12 @@ and writes, and whether it requires a gradient. From that:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import prod
 from typing import Any
 
 from .analysis import COUNTER_BYTES, Analysis, Row, dtype_bytes
-from .layers import Counts, Shape
+from .layers import Shape
 
 # ops whose output is their input (a view, or the input itself): no new tensor at inference
 ALIAS_OPS = frozenset({"flatten", "identity"})
@@ -93,67 +93,28 @@ class Step:
     output_grad: bool  # its output requires a gradient (autograd records it)
 
 
-@dataclass
-class _Frame:
-    depth: int
-    entry: tuple[int, bool]
-    outs: list[tuple[int, bool]] = field(default_factory=list)
-
-
-class _Flow:
-    """The Walker that follows tensors: (id, requires_grad) through sequences and forks."""
-
-    def __init__(self, rows: tuple[Row, ...], input_shape: Shape) -> None:
-        self.rows = iter(rows)
-        self.steps: list[Step] = []
-        self.shapes: dict[int, Shape] = {0: input_shape}
-        self.current: tuple[int, bool] = (0, False)  # the network input needs no gradient
-        self.depth = 0
-        self.forks: list[_Frame] = []
-        self.trainable = [True]
-
-    def child(self, scope: Any, name: str, field: Any) -> Any:
-        return scope
-
-    def run(self, layers: list[Any], shape: Shape, scope: Any, field: Any) -> Shape:
-        self.depth += 1
-        branch = self.forks and self.forks[-1].depth == self.depth - 1
-        if branch:
-            self.current = self.forks[-1].entry
-        for layer in layers:
-            self.trainable.append(self.trainable[-1] and layer.trainable)
-            if layer.forks:
-                self.forks.append(_Frame(self.depth, self.current))
-            shape = layer.walk(shape, self, scope)
-            if layer.forks:
-                self.forks.pop()
-            self.trainable.pop()
-        if branch:
-            self.forks[-1].outs.append(self.current)
-        self.depth -= 1
-        return shape
-
-    def emit(self, scope: Any, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
-        row = next(self.rows)
-        merging = self.forks and self.forks[-1].depth == self.depth
-        sources = self.forks[-1].outs if merging else [self.current]
-        input_grad = any(grad for _, grad in sources)
-        trains = self.trainable[-1] and row.params > 0
-        if row.op in ALIAS_OPS and not merging:
-            out = sources[0][0]
-        else:
-            out = len(self.shapes)
-            self.shapes[out] = row.out_shape
-        self.steps.append(Step(row, tuple(t for t, _ in sources), out, trains, input_grad, input_grad or trains))
-        self.current = (out, input_grad or trains)
-
-
 def dataflow(analysis: Analysis) -> tuple[list[Step], dict[int, Shape]]:
     """Each row as a step reading and writing tensor ids (0 is the network input), in execution
-    order, with the gradients it needs; and every tensor's shape (per example)."""
-    flow = _Flow(analysis.rows, analysis.input_shape)
-    flow.run(analysis.spec.layers, analysis.input_shape, None, ("layers",))
-    return flow.steps, flow.shapes
+    order, with the gradients it needs; and every tensor's shape (per example). One pass over the
+    lowered graph: a view or identity writes no tensor of its own, so it and its readers read its
+    input's tensor (its saved input is the producer's saved output: one tensor)."""
+    graph = analysis.graph
+    alias: dict[int, int] = {}  # a view's tensor -> the tensor it views
+    grad = {0: False}  # tensor -> whether it requires a gradient; the network input needs none
+    shapes = {0: graph.input_shape}
+    steps = []
+    for node, row in zip(graph.nodes, analysis.rows):
+        inputs = tuple(alias.get(t, t) for t in node.inputs)
+        input_grad = any(grad[t] for t in inputs)
+        trains = row.trainable and row.params > 0
+        if row.op in ALIAS_OPS and not node.is_merge:
+            out = alias[node.output] = inputs[0]
+        else:
+            out = node.output
+            shapes[out] = row.out_shape
+        grad[out] = input_grad or trains
+        steps.append(Step(row, inputs, out, trains, input_grad, input_grad or trains))
+    return steps, shapes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -271,7 +232,8 @@ def inference_peak(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> i
     for i, s in enumerate(steps):
         for tid in s.inputs:
             last_use[root(tid)] = i
-    last_use.setdefault(root(steps[-1].output) if steps else 0, len(steps))  # the result outlives the run
+    for tid in analysis.graph.outputs:  # the results outlive the run (a step's output: its tensor, views resolved)
+        last_use[root(steps[tid - 1].output if tid else 0)] = len(steps)
     live = {0: prod(shapes[0]) * size * batch}
     peak = sum(live.values())
     for i, s in enumerate(steps):

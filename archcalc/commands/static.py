@@ -160,7 +160,7 @@ def kinds(out: Output, as_json: bool) -> None:
     """The layer kinds a spec may use, with their fields."""
     rows = []
     for kind, cls in KIND_TO_CLASS.items():
-        fields = [f for f in cls.model_fields if f not in ("kind",)]
+        fields = [info.alias or f for f, info in cls.model_fields.items() if f != "kind"]  # `from`, not from_
         rows.append({"kind": kind, "fields": fields, "doc": (cls.__doc__ or "").strip().splitlines()[0]})
     if as_json:
         out.json(rows)

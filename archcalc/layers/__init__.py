@@ -2,7 +2,7 @@
 
 A kind is declared once, in its module: its fields (named after torch's constructor arguments,
 with short aliases for hand-written YAML), its shape inference and counts (`counts`) and its
-one-line description (`describe`). Containers implement `walk` instead. Nothing anywhere
+one-line description (`describe`). Containers implement `lower` instead (archcalc/graph.py). Nothing anywhere
 switches on the kind: to add one, write its class and list it in `LAYER_CLASSES` below.
 """
 
@@ -15,12 +15,12 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import close_matches
 from . import structure
-from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Walker, Window, layer_names, resolve_window
+from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Window, layer_names, resolve_window
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
-from .structure import Block, Branch, Parallel, Repeat, Residual
+from .structure import Block, Branch, Merge, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
     Conv,
@@ -42,6 +42,7 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     Parallel,
     Residual,
     Repeat,
+    Merge,
 )
 
 
@@ -171,13 +172,13 @@ __all__ = [
     "Linear",
     "LocalResponseNorm",
     "MaxPool",
+    "Merge",
     "Parallel",
     "RBF",
     "Repeat",
     "Residual",
     "Shape",
     "Subsample",
-    "Walker",
     "Window",
     "field_aliases",
     "normalize_layer",
