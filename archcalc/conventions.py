@@ -15,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
 from .errors import SpecError, close_matches
+from .layers import OPS
+from .layers.ops import Op, tool_costs
 from .limits import MAX_COST
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from fractions import Fraction
 
     from .analysis import Analysis, Row
@@ -202,10 +205,11 @@ _UNIT_TERMS = {
 }
 
 
-def _preset(**fields: object) -> Convention:
+def _preset(ops: Iterable[Op] = OPS.values(), **fields: object) -> Convention:
     """A preset from the constants below, unvalidated: validating them here would build the
-    Convention validator in every command's start-up. tests/test_conventions.py validates each."""
-    costs = fields.pop("op_costs", {})
+    Convention validator in every command's start-up. tests/test_conventions.py validates each.
+    The tool's per-op costs come from the op records (`Op.costs`, declared with their kinds)."""
+    costs = tool_costs(ops, str(fields["name"]))
     for model, names in ((Convention, fields), *((OpCost, cost) for cost in costs.values())):  # type: ignore[attr-defined]
         unknown = set(names) - set(model.model_fields)  # model_construct would drop a misspelt name silently
         if unknown:
@@ -230,10 +234,6 @@ PRESETS: dict[str, Convention] = {
         " (eval: 1 per element, 2 with affine) and 2-D adaptive average pooling (1 per input element);"
         " skips max/avg pooling, activations and adds",
         ops_label="fvcore flops",
-        op_costs={
-            "batch_norm": {"per_input": 1, "affine_factor": 2},
-            "adaptive_avg_pool": {"per_input": 1, "ranks": (2,)},
-        },
     ),
     "ptflops": _preset(
         name="ptflops",
@@ -243,21 +243,6 @@ PRESETS: dict[str, Convention] = {
         ops_label="ptflops MACs",
         bias_adds=True,
         elementwise_adds=True,
-        op_costs={
-            "batch_norm": {"per_input": 1, "affine_factor": 2},
-            "relu": {"per_input": 2},
-            "gelu": {"per_input": 2},
-            "leaky_relu": {"per_input": 1},
-            "relu6": {"per_input": 1},
-            "silu": {"per_input": 1},
-            "softmax": {"per_input": 1},
-            "max_pool": {"per_op_input": 2},
-            "avg_pool": {"per_op_input": 2},
-            "adaptive_avg_pool": {"per_op_input": 2},
-            "adaptive_max_pool": {"per_op_input": 2},
-            "lrn": {"per_input": 3, "per_op_input": 1},
-            "mul": {"per_output": 1},  # torch.mul, patched as a functional (squeeze-and-excitation)
-        },
     ),
     "torchinfo": _preset(
         name="torchinfo",
@@ -268,7 +253,6 @@ PRESETS: dict[str, Convention] = {
         bias_adds=True,
         unshared_bias_per_param=True,
         transposed_on_output=True,
-        op_costs={"batch_norm": {"per_param": 1}},
     ),
     "thop": _preset(
         name="thop",
@@ -277,12 +261,6 @@ PRESETS: dict[str, Convention] = {
         " softmax 3n - 1 per vector; ReLU, max pooling and adds count 0",
         ops_label="thop MACs",
         transposed_on_output=True,
-        op_costs={
-            "batch_norm": {"per_input": 2, "affine_factor": 2},
-            "avg_pool": {"per_output": 1},
-            "adaptive_avg_pool": {"per_input": 1, "per_output": 1},
-            "softmax": {"per_input": 3, "per_vector": -1},
-        },
     ),
 }
 
