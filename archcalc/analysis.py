@@ -10,21 +10,11 @@ from contextlib import contextmanager
 from math import prod
 from typing import Any, NamedTuple
 
+from .dtypes import COUNTER_BYTES, dtype_bytes
 from .errors import LayerError, Loc, SpecError, format_loc
 from .fields import MAX_ROWS
 from .layers import Counts, Shape, layer_names
 from .spec import Spec
-
-DTYPE_BYTES: dict[str, int] = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
-COUNTER_BYTES = 8  # num_batches_tracked and friends are int64 whatever the model's dtype
-
-
-def dtype_bytes(dtype: str) -> int:
-    """Bytes per element of a named dtype (fp32, fp16, bf16, int8, fp64)."""
-    try:
-        return DTYPE_BYTES[dtype]
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
 class Row(NamedTuple):

@@ -9,22 +9,61 @@ says how it differs from archcalc's.
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
-from .errors import SpecError, close_matches
 from .layers import OPS
 from .layers.ops import Op, tool_costs
 from .limits import MAX_COST
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from fractions import Fraction
 
-    from .analysis import Analysis, Row
-    from .spec import Spec
+    from .layers import Shape
+
+
+class Row(Protocol):
+    """What a convention reads of one analysed row (analysis.Row). Stated here, not imported: the
+    spec holds a convention, and the analyzer imports the spec, so conventions stay below both."""
+
+    @property
+    def trainable(self) -> bool: ...
+    @property
+    def in_shape(self) -> Shape: ...
+    @property
+    def out_shape(self) -> Shape: ...
+    @property
+    def units(self) -> int: ...
+    @property
+    def weights(self) -> int: ...
+    @property
+    def biases(self) -> int: ...
+    @property
+    def buffers(self) -> int: ...
+    @property
+    def counters(self) -> int: ...
+    @property
+    def params(self) -> int: ...
+    @property
+    def connections(self) -> int: ...
+    @property
+    def padded_connections(self) -> int: ...
+    @property
+    def macs(self) -> int: ...
+    @property
+    def macs_on_output(self) -> int: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def op_in_elements(self) -> int: ...
+    @property
+    def bias_adds(self) -> int: ...
+    @property
+    def elementwise_adds(self) -> int: ...
+    @property
+    def unshared_bias(self) -> bool: ...
 
 
 # One op count charged per element, parameter or vector: a whole number, never negative, bounded.
@@ -133,16 +172,6 @@ class Convention(BaseModel):
         if self.units_weighted_layers_only and not (row.weights or row.biases):
             return 0
         return row.units
-
-    def unit_column(self, analysis: Analysis) -> list[int]:
-        """Units per row; the output layer is the last row that produces units."""
-        producing = [i for i, row in enumerate(analysis.rows) if row.units]
-        last = producing[-1] if producing else -1
-        return [self.units(row, output=i == last) for i, row in enumerate(analysis.rows)]
-
-    def input_units(self, analysis: Analysis) -> int:
-        """The input's units when this convention counts them (else 0)."""
-        return prod(analysis.input_shape) if self.input_units_counted else 0
 
     def connections(self, row: Row) -> int:
         edges = row.padded_connections if self.padding_is_connection else row.connections
@@ -263,71 +292,3 @@ PRESETS: dict[str, Convention] = {
         transposed_on_output=True,
     ),
 }
-
-
-def resolve_convention(name: str, spec: Spec | None = None) -> Convention:
-    """A named preset, or `paper`: the convention the spec declares for its source."""
-    if name == "paper":
-        if spec is None or spec.convention is None:
-            raise SpecError(
-                "no_paper_convention",
-                f"spec '{spec.name if spec else '?'}' declares no `convention:` for its source",
-                hint="use a named convention: " + ", ".join(PRESETS),
-            )
-        return spec.convention
-    if name in PRESETS:
-        return PRESETS[name]
-    close = close_matches(name, [*PRESETS, "paper"])
-    raise SpecError(
-        "unknown_convention",
-        f"unknown convention '{name}'",
-        hint=(f"did you mean '{close[0]}'? " if close else "") + "choose one of: " + ", ".join([*PRESETS, "paper"]),
-    )
-
-
-def convention_totals(analysis: Analysis, convention: Convention) -> dict[str, int]:
-    """units, params, connections and ops summed over the rows under a convention."""
-    rows = analysis.rows
-    return {
-        "units": convention.input_units(analysis) + sum(convention.unit_column(analysis)),
-        "params": sum(convention.params(r) for r in rows),
-        "connections": sum(convention.connections(r) for r in rows),
-        "ops": sum(convention.ops(r) for r in rows),
-    }
-
-
-class ConventionRow(NamedTuple):
-    """One row of a published table: a top-level layer (its leaves summed) or one leaf.
-
-    depth counts the layers with multiply-accumulates (conv, linear), as the GoogLeNet table's
-    "depth" column does; params and ops are exact, under the convention.
-    """
-
-    name: str
-    out_shape: tuple[int, ...]
-    depth: int
-    params: int
-    ops: int
-
-    def params_in_unit(self, convention: Convention) -> Fraction:
-        from fractions import Fraction  # only GoogLeNet's table (params in K) needs it
-
-        return Fraction(self.params, convention.params_unit)
-
-
-def convention_rows(analysis: Analysis, convention: Convention) -> list[ConventionRow]:
-    """The rows of a table under a convention: one per leaf, or one per top-level layer."""
-    groups: dict[str, list[Row]] = {}
-    for row in analysis.rows:
-        key = row.path.split(".")[0] if convention.rows == "blocks" else row.path
-        groups.setdefault(key, []).append(row)
-    return [
-        ConventionRow(
-            name=name,
-            out_shape=rows[-1].out_shape,
-            depth=sum(1 for r in rows if r.macs),
-            params=sum(convention.params(r) for r in rows),
-            ops=sum(convention.ops(r) for r in rows),
-        )
-        for name, rows in groups.items()
-    ]

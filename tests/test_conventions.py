@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from archcalc import SpecError
-from archcalc.conventions import PRESETS, Convention, convention_totals, resolve_convention
+from archcalc.conventions import PRESETS, Convention
+from archcalc.counted import convention_totals, resolve_convention
 from archcalc.layers import Op, Saves
 
 from .helpers import analyse_text
