@@ -62,7 +62,7 @@ class Op:
     name: str
     saves: Saves | None = None
     alias: Alias = "never"
-    costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
 
     @property
     def moves_data(self) -> bool:
