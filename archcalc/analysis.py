@@ -8,20 +8,10 @@ from __future__ import annotations
 from math import prod
 from typing import NamedTuple
 
+from .dtypes import COUNTER_BYTES, dtype_bytes
 from .graph import Graph, Node, lower
 from .layers import Shape
 from .spec import Spec
-
-DTYPE_BYTES: dict[str, int] = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
-COUNTER_BYTES = 8  # num_batches_tracked and friends are int64 whatever the model's dtype
-
-
-def dtype_bytes(dtype: str) -> int:
-    """Bytes per element of a named dtype (fp32, fp16, bf16, int8, fp64)."""
-    try:
-        return DTYPE_BYTES[dtype]
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
 class Row(NamedTuple):

@@ -14,71 +14,14 @@ from math import prod
 from typing import Any
 
 from .analysis import COUNTER_BYTES, Analysis, Row, dtype_bytes
-from .layers import Shape
+from .layers import OPS, Shape
+from .layers.ops import op_rule
 
-# ops whose output is their input (a view, or the input itself): no new tensor at inference
-ALIAS_OPS = frozenset({"flatten", "identity"})
+# ops whose output is their input (a view, or the input itself): no new tensor at inference; each
+# op's rules are declared with the kind that produces it (archcalc/layers/ops.py)
+ALIAS_OPS = frozenset(name for name, op in OPS.items() if op.alias == "always")
 # ... and at inference only (dropout returns its input in eval mode)
-EVAL_ALIAS_OPS = ALIAS_OPS | {"dropout"}
-
-
-@dataclass(frozen=True)
-class Saves:
-    """What torch's autograd saves for one op's backward, once a gradient flows through it.
-
-    input / output: the op's input or output tensor (shared with its neighbours, counted once);
-    input_if_weight_grad: the input, only when the weight trains (addmm saves mat1 for the weight
-    gradient alone); inputs: every input of a merge (mul); indices: int64, one per output element
-    (max pooling's argmax); temporaries: intermediate tensors of the output's size at the dtype
-    (dropout's scaled mask; LRN's intermediate quotient and power); padded_input: a tensor of the
-    elements the op reads after its own padding (LRN's channel-padded squares);
-    stats: fp32 values per channel (batch norm's saved mean and inverse std); unless_global: the
-    input is saved only when the pooling is not global (torch computes a global average as a
-    mean, whose backward needs only the shape).
-    Measured with torch.autograd.graph.saved_tensors_hooks (tests/test_bench.py checks it).
-    """
-
-    input: bool = False
-    output: bool = False
-    input_if_weight_grad: bool = False
-    inputs: bool = False
-    indices: bool = False
-    temporaries: int = 0
-    padded_input: bool = False
-    stats: int = 0
-    unless_global: bool = False
-
-
-# op (the row's `op`, the torch functional it runs) -> what autograd saves. An op must be here or in
-# SAVES_NOTHING: a kind with a new op fails loudly (and a test), never counts zero bytes by omission.
-SAVES: dict[str, Saves] = {
-    "conv": Saves(input=True),
-    "conv_transpose": Saves(input=True),
-    "linear": Saves(input_if_weight_grad=True),
-    "batch_norm": Saves(input=True, stats=2),
-    "max_pool": Saves(input=True, indices=True),
-    "adaptive_max_pool": Saves(input=True, indices=True),
-    "avg_pool": Saves(input=True),
-    "adaptive_avg_pool": Saves(input=True, unless_global=True),
-    "relu": Saves(output=True),
-    "sigmoid": Saves(output=True),
-    "tanh": Saves(output=True),
-    "softmax": Saves(output=True),
-    "log_softmax": Saves(output=True),
-    "relu6": Saves(input=True),
-    "leaky_relu": Saves(input=True),
-    "gelu": Saves(input=True),
-    "silu": Saves(input=True),
-    "mish": Saves(input=True),
-    "hardswish": Saves(input=True),
-    "hardsigmoid": Saves(input=True),
-    "dropout": Saves(temporaries=1),
-    "mul": Saves(inputs=True),
-    # F.local_response_norm runs pad, avg_pool3d, mul, add, pow, div: they save the input, the
-    # channel-padded squares and two output-sized intermediates
-    "lrn": Saves(input=True, padded_input=True, temporaries=2),
-}
-SAVES_NOTHING = ALIAS_OPS | {"concat", "add"}  # views, and ops whose backward needs no tensor
+EVAL_ALIAS_OPS = frozenset(name for name, op in OPS.items() if op.alias != "never")
 
 
 @dataclass(frozen=True)
@@ -186,14 +129,10 @@ def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> li
         saved[(path, what)] = SavedTensor((path, what), path, what, nbytes)
 
     for s in steps:
-        if s.row.op in SAVES_NOTHING or not s.output_grad:
+        if not s.output_grad:
             continue
-        rule = SAVES.get(s.row.op)
-        if rule is None:
-            raise ValueError(
-                f"no rule for what autograd saves for op '{s.row.op}' ({s.row.path}, {s.row.kind}): "
-                "add it to SAVES or SAVES_NOTHING in archcalc/training.py"
-            )
+        rule = op_rule(OPS, s.row.op, f"{s.row.path}, {s.row.kind}").saves
+        assert rule is not None  # register_ops refuses an op without one
         path, out_elems = s.row.path, prod(s.row.out_shape) * batch
         global_pool = all(n == 1 for n in s.row.out_shape[1:])
         if rule.input and not (rule.unless_global and global_pool):

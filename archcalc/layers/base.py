@@ -14,6 +14,7 @@ from .. import arith
 from ..errors import LayerError, close_matches
 from ..fields import MAX_SIZE, LayerName, PadPair
 from ..formulas import Derivation, volume, window_formula
+from .ops import Op
 
 Shape = tuple[int, ...]
 
@@ -342,6 +343,9 @@ class Layer(BaseModel):
     )
     # merge kinds (add, concat, mul) combine several tensors (`merge_counts`) rather than map one
     merges: ClassVar[bool] = False
+    # the ops its rows run, each with its rules (layers/ops.py); every kind states them, `()` for a
+    # container with no row of its own, or `register_ops` refuses it at import
+    ops: ClassVar[tuple[Op, ...] | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -28,6 +28,13 @@ from .base import (
     graph_list,
     layer_claims,
 )
+from .ops import Op, Saves
+
+# the merge ops: add's and concat's backward needs no tensor; mul's needs every input (each
+# gradient is the other inputs' product); ptflops counts merge adds (elementwise_adds) and torch.mul
+ADD = Op("add", Saves())
+CONCAT = Op("concat", Saves())
+MUL = Op("mul", Saves(inputs=True), costs={"ptflops": {"per_output": 1}})  # squeeze-and-excitation's scaling
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -62,7 +69,7 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
         out_shape=tuple(out),
         units=units,
         connections=units * len(shapes),
-        op="mul",
+        op=MUL.name,
         op_in_elements=sum(prod(s) for s in shapes),
     )
 
@@ -88,7 +95,9 @@ def _merged(kind: str, shapes: list[Shape]) -> Counts:
                 hint="every branch must keep the same spatial size (check strides and padding)",
             )
         return Counts(
-            out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat", op_in_elements=sum(prod(s) for s in shapes)
+            out_shape=(sum(s[0] for s in shapes), *first[1:]),
+            op=CONCAT.name,
+            op_in_elements=sum(prod(s) for s in shapes),
         )
     if any(s != first for s in shapes):
         raise LayerError(
@@ -101,7 +110,7 @@ def _merged(kind: str, shapes: list[Shape]) -> Counts:
         out_shape=first,
         units=units,
         connections=units * len(shapes),
-        op="add",
+        op=ADD.name,
         elementwise_adds=units * (len(shapes) - 1),
         op_in_elements=units * len(shapes),
     )
@@ -125,6 +134,7 @@ class Merge(Layer):
     `residual` generate one for their branches."""
 
     kind: Literal["add", "concat", "mul"]
+    ops = (ADD, CONCAT, MUL)
     merges: ClassVar[bool] = True
 
     def merge_counts(self, shapes: list[Shape]) -> Counts:
@@ -147,6 +157,7 @@ class Block(Layer):
     """A named sequential group of layers."""
 
     kind: Literal["block"]
+    ops = ()  # its layers' rows only
     layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
 
     def rows(self) -> int:
@@ -176,6 +187,7 @@ class Parallel(Layer):
     (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
 
     kind: Literal["parallel"]
+    ops = (CONCAT, ADD, MUL)  # its merge row's
     merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
@@ -225,6 +237,7 @@ class Residual(Layer):
     """body(x) + shortcut(x); the shortcut is the identity unless layers are given (projection)."""
 
     kind: Literal["residual"]
+    ops = (ADD,)  # its merge row's
     body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
     shortcut: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(default_factory=list)
     # the names a residual generates beside its body's layers: the shortcut's step of the path
@@ -263,6 +276,7 @@ class Repeat(Layer):
     """The same layers applied `times` times in sequence (copies named 0, 1, ...)."""
 
     kind: Literal["repeat"]
+    ops = ()  # its copies' rows only
     times: Size
     layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
 
