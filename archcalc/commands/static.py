@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from .. import report
@@ -158,7 +160,7 @@ def list_(out: Output, as_json: bool) -> None:
 @handles_errors
 def kinds(out: Output, as_json: bool) -> None:
     """The layer kinds a spec may use, with their fields."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for kind, cls in KIND_TO_CLASS.items():
         fields = [f for f in cls.model_fields if f not in ("kind",)]
         rows.append({"kind": kind, "fields": fields, "doc": (cls.__doc__ or "").strip().splitlines()[0]})

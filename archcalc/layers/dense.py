@@ -101,7 +101,7 @@ class Activation(Layer):
 class LeakyReLU(Activation):
     """ReLU with a slope for negative inputs."""
 
-    kind: Literal["leaky_relu"]  # type: ignore[assignment]
+    kind: Literal["leaky_relu"]
     negative_slope: Finite = 0.01  # any finite slope: a product of finite numbers (a negative one flips the sign)
 
     def describe(self, shape: Shape) -> str:
@@ -114,7 +114,7 @@ class LeakyReLU(Activation):
 class Dropout(Activation):
     """Dropout: identity at inference, no units or connections of its own."""
 
-    kind: Literal["dropout"]  # type: ignore[assignment]
+    kind: Literal["dropout"]
     p: Probability = 0.5
 
     def describe(self, shape: Shape) -> str:

@@ -55,9 +55,9 @@ class Fork(nn.Module):
         for path in self._paths:
             y = x
             for name in path:
-                y = self._modules[name](y)
+                y = self.get_submodule(name)(y)
             outs.append(y)
-        return self._modules[self._merge](*outs)
+        return self.get_submodule(self._merge)(*outs)
 
 
 class TableConv(nn.Module):
