@@ -6,7 +6,7 @@ import click
 from rich.text import Text
 
 from .. import calc_report
-from ..calculator import conv_arithmetic, solve_conv
+from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
 from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
 from ..limits import flag_int, shown
@@ -69,7 +69,7 @@ def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return c_in, c_out
 
 
-def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, channels, groups: int) -> str:
+def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, channels, groups: int) -> Op:
     if pool and transposed:
         raise click.UsageError("--pool and --transposed exclude each other")
     if ceil and not pool:
@@ -144,9 +144,8 @@ def conv(
     op = _check_usage(pool, transposed, ceil, output_padding, channels, groups)
     dilation = dilation or (1,)
     if output is not None:
-        missing = [
-            name for name, value in (("padding", padding), ("stride", stride), ("kernel", kernel)) if value is None
-        ]
+        flags: tuple[tuple[Unknown, object], ...] = (("padding", padding), ("stride", stride), ("kernel", kernel))
+        missing: list[Unknown] = [name for name, value in flags if value is None]
         if missing == ["padding", "stride"]:  # the stride has a default (1): solve for the padding
             missing, stride = ["padding"], (1,)
         if len(missing) != 1:
@@ -162,7 +161,7 @@ def conv(
             stride,
             padding,
             dilation,
-            op=op,  # type: ignore[arg-type]
+            op=op,
             output_padding=output_padding,
             ceil_mode=ceil,
         )

@@ -45,6 +45,22 @@ def bias_count(mode: bool | str, out_shape: Shape) -> int:
     return out_shape[0] if mode else 0
 
 
+def _group_count(groups: int | Literal["depthwise"], in_channels: int, out_channels: int) -> int:
+    """The groups of a conv or transposed conv at this input (depthwise: one per input map), refused unless they
+    divide both channel counts."""
+    count = in_channels if groups == "depthwise" else groups
+    for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if channels % count:
+            divisors = [g for g in range(1, min(channels, 64) + 1) if channels % g == 0]
+            raise LayerError(
+                "groups_mismatch",
+                f"groups={count} does not divide {what}={channels}",
+                field="groups",
+                hint=f"use a divisor of {channels}, such as {', '.join(map(str, divisors[:8]))}",
+            )
+    return count
+
+
 CONV = Op("conv", Saves(input=True))
 CONV_TRANSPOSE = Op("conv_transpose", Saves(input=True))
 
@@ -90,12 +106,12 @@ class Conv(Layer):
             )
         return table
 
-    def table_fan_ins(self, in_channels: int) -> tuple[int, ...]:
+    def table_fan_ins(self, table: tuple[tuple[int, ...], ...], in_channels: int) -> tuple[int, ...]:
         """Input maps seen by each output map, from the connection table (one entry per row).
 
         Without a table every map sees c_in / groups: `links` multiplies instead of listing them,
         as out_channels may be 2^40."""
-        for number, row in enumerate(self.connection_table):
+        for number, row in enumerate(table):
             bad = [i for i in row if i >= in_channels]
             if bad:
                 raise LayerError(
@@ -105,26 +121,16 @@ class Conv(Layer):
                     field="connection_table",
                     hint=f"use input map indices from 0 to {in_channels - 1}",
                 )
-        return tuple(len(row) for row in self.connection_table)
+        return tuple(len(row) for row in table)
 
     def links(self, in_channels: int) -> int:
         """(input map, output map) pairs, each carrying one kernel: out x c_in/groups, or the table's sum."""
         if self.connection_table is None:
             return self.out_channels * (in_channels // self.group_count(in_channels))
-        return sum(self.table_fan_ins(in_channels))
+        return sum(self.table_fan_ins(self.connection_table, in_channels))
 
     def group_count(self, in_channels: int) -> int:
-        groups = in_channels if self.groups == "depthwise" else self.groups
-        for what, channels in (("in_channels", in_channels), ("out_channels", self.out_channels)):
-            if channels % groups:
-                divisors = [g for g in range(1, min(channels, 64) + 1) if channels % g == 0]
-                raise LayerError(
-                    "groups_mismatch",
-                    f"groups={groups} does not divide {what}={channels}",
-                    field="groups",
-                    hint=f"use a divisor of {channels}, such as {', '.join(map(str, divisors[:8]))}",
-                )
-        return groups
+        return _group_count(self.groups, in_channels, self.out_channels)
 
     def window(self, shape: Shape) -> Window:
         _, sizes = _spatial(shape, self.kind)
@@ -233,7 +239,8 @@ class ConvTranspose(Layer):
     groups: Groups = 1
     bias: bool = True
 
-    group_count = Conv.group_count
+    def group_count(self, in_channels: int) -> int:
+        return _group_count(self.groups, in_channels, self.out_channels)
 
     def geometry(self, shape: Shape) -> dict[str, tuple[int, ...]]:
         _, sizes = _spatial(shape, self.kind)
