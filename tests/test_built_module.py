@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 from archcalc.verify.build import build_model  # noqa: E402
-from archcalc.verify.check import module_mismatches  # noqa: E402
+from archcalc.verify.verification import module_mismatches  # noqa: E402
 
 from .test_verify import KIND_SPECS, small  # noqa: E402
 

@@ -442,6 +442,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_inert(cell, written):
 
 WRITERS = [
     *sorted((ROOT / "archcalc" / "render").glob("*.py")),
+    *sorted((ROOT / "archcalc" / "check").glob("*.py")),
     *sorted((ROOT / "archcalc" / "commands").glob("*.py")),
     ROOT / "archcalc" / "verify" / "build.py",
     ROOT / "archcalc" / "report.py",

@@ -117,8 +117,8 @@ def verify(
     difference (✗) makes the exit code 1.
     """
     from ..verify import require
-    from ..verify.check import reconcile as run_reconcile
-    from ..verify.check import verify_analysis
+    from ..verify.verification import reconcile as run_reconcile
+    from ..verify.verification import verify_analysis
 
     require("torch", "archcalc verify")
     require("fvcore", "archcalc verify")

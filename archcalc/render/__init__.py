@@ -24,7 +24,7 @@ class Format:
 
 
 def formats() -> dict[str, Format]:
-    """The formats by name (imported here, lazily, so `archcalc.render.checks` loads alone)."""
+    """The formats by name (imported here, lazily, so importing the package stays cheap)."""
     from . import csv, html, json, markdown
 
     return {f.name: f for f in (markdown.FORMAT, html.FORMAT, json.FORMAT, csv.FORMAT)}
