@@ -15,7 +15,7 @@ from .analysis import Analysis, Row
 from .breakdown import depth
 from .conventions import ARCHCALC, Convention, convention_totals, resolve_convention
 from .layers import Shape
-from .report import fmt_bytes, fmt_int, fmt_shape
+from .numfmt import fmt_bytes, fmt_int, fmt_shape
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import pytest
         "archcalc.calculator",
         "archcalc.explanation",
         "archcalc.receptive",
-        "archcalc.report",
+        "archcalc.numfmt",
         "archcalc.sizes",
         "archcalc.limits",
         "archcalc.layers.base",

@@ -28,7 +28,7 @@ from archcalc.conventions import OpCost
 from archcalc.limits import MAX_BUDGET, MAX_COST, MAX_DIGITS
 from archcalc.loader import parse_yaml
 from archcalc.measured import MAX_MEASURED_BYTES, parse_measured
-from archcalc.report import fmt_bytes, fmt_si
+from archcalc.numfmt import fmt_bytes, fmt_si
 from archcalc.sizes import SizeError, parse_bytes, parse_count
 
 from .helpers import spec_text

@@ -17,7 +17,7 @@ from ..devices import DEVICES, device_peak
 from ..encode import json_text, term_text
 from ..limits import flag_int, shown
 from ..loader import load_spec
-from ..report import fmt_bytes, fmt_int
+from ..numfmt import fmt_bytes, fmt_int
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from .common import (

@@ -15,7 +15,7 @@ from ..analysis import analyze
 from ..encode import term_text
 from ..errors import ExitCode
 from ..loader import bundled_names, load_spec
-from ..report import fmt_int
+from ..numfmt import fmt_int
 from .common import BoundedInt, Output, handles_errors, input_option, json_option, with_input
 from .files import atomic_path, write_atomic
 
