@@ -1,6 +1,6 @@
 """The performance suite: archcalc against torchinfo, fvcore and ptflops, measured side by side.
 
-Run from the repository root: `python -m benchmarks` (needs the `bench` extra). It prints every
+Run from the repository root: `python -m speed` (needs the `speed` extra). It prints every
 figure, writes reports/performance.md, and exits 1 when a target is missed:
 
 - resnet152 analysed in-process at least 100x faster than torchinfo.summary, each given the network
@@ -604,7 +604,7 @@ def markdown(
     lines = [
         "# archcalc performance",
         "",
-        f"Produced by `{command}` (benchmarks/run.py) in {elapsed:,.0f} s. Times are wall clock, best of the",
+        f"Produced by `{command}` (speed/run.py) in {elapsed:,.0f} s. Times are wall clock, best of the",
         "runs (CPU time beside where it helps); a loaded machine shows as wall well above CPU.",
         "",
         f"- machine: {info['cpu']}; {info['os']}; Python {info['python']}",
@@ -719,7 +719,7 @@ def markdown(
         lines += [
             "## Scaling with the number of layers",
             "",
-            "Generated chains (benchmarks/nets.py) of conv, batchnorm and relu; best of the runs.",
+            "Generated chains (speed/nets.py) of conv, batchnorm and relu; best of the runs.",
             "",
             "| layers | load + analyze | analyze only |",
             "|---:|---:|---:|",
@@ -752,7 +752,7 @@ def markdown(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m speed", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs of archcalc and of processes")
     parser.add_argument("--tool-runs", type=int, default=2, help="timed runs of each torch tool")
     parser.add_argument("--process-runs", type=int, default=15, help="timed runs of `archcalc shapes resnet152`")
@@ -761,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(ROOT / "reports" / "performance.md"))
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
-    command = "python -m benchmarks" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    command = "python -m speed" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     start = time.perf_counter()
     log = lambda text: print(text, flush=True)  # noqa: E731
 

@@ -1,1 +1,0 @@
-"""archcalc's performance suite (not part of the pytest run): `python -m benchmarks`."""

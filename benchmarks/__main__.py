@@ -1,7 +1,0 @@
-"""`python -m benchmarks`: run the suite, write reports/performance.md, exit 1 on a missed target."""
-
-import sys
-
-from .run import main
-
-sys.exit(main())

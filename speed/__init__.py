@@ -1,0 +1,1 @@
+"""archcalc's performance suite (not part of the pytest run): `python -m speed`."""
