@@ -23,7 +23,7 @@ import pytest
         "archcalc.layers.base",
         "archcalc.layers.conv",
         "archcalc.templates",
-        "archcalc.loader",
+        "archcalc.yaml_builder",
         "archcalc.encode",
     ],
 )

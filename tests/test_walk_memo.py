@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.analysis import ROOT, Scope, _sum, _Walker, walk_spec
-from archcalc.loader import bundled_names
+from archcalc.bundled import bundled_names
 
 from .strategies import valid_specs
 

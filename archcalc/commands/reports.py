@@ -11,9 +11,10 @@ from rich.text import Text
 from .. import compare as comparing
 from ..analysis import Analysis, analyze
 from ..breakdown import Breakdown, build_breakdown, measured_from_dict, spec_name_of
+from ..bundled import bundled_names
 from ..encode import term_text
 from ..errors import SpecError
-from ..loader import bundled_names, load_spec
+from ..loader import load_spec
 from ..measured import read_measured
 from ..numfmt import fmt_int, fmt_shape
 from ..report import formats, svg

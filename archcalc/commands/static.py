@@ -6,9 +6,10 @@ import click
 
 from .. import analysis_view, numfmt
 from ..analysis import DTYPE_BYTES, Analysis, analyze
+from ..bundled import bundled_names
 from ..conventions import resolve_convention
 from ..layers import KIND_TO_CLASS
-from ..loader import bundled_names, load_spec
+from ..loader import load_spec
 from ..table import TextTable
 from .common import (
     Output,

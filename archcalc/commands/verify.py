@@ -12,9 +12,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis import analyze
+from ..bundled import bundled_names
 from ..encode import term_text
 from ..errors import ExitCode
-from ..loader import bundled_names, load_spec
+from ..loader import load_spec
 from ..numfmt import fmt_int
 from .common import BoundedInt, Output, handles_errors, input_option, json_option, with_input
 from .files import atomic_path, write_atomic
