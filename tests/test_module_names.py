@@ -14,7 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RENAMES = [
     ("archcalc/checking.py", "archcalc/check/budgets.py", "budgets.py", r"archcalc[./]checking\b|\.\.?checking import"),
     ("archcalc/render/checks.py", "archcalc/check/formats.py", "formats.py", r"render[./]checks\b"),
-    ("archcalc/verify/check.py", "archcalc/verify/verification.py", "verification.py", r"verify[./]check\b"),
+    (
+        "archcalc/verify/check.py",
+        "archcalc/verify/verification.py",
+        "verification.py",
+        r"verify[./]check\b|verify import check\b",
+    ),
     ("archcalc/render", "archcalc/report", "archcalc/report/", r"archcalc[./]render\b|\.\.render import"),
     (
         "archcalc/report.py",
