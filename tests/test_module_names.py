@@ -25,7 +25,7 @@ RENAMES = [
         "archcalc/report.py",
         "archcalc/analysis_view.py",
         "analysis_view.py",
-        r"archcalc/report\.py|\.\. import report\b",
+        r"archcalc/report\.py|\.\. import report\b|from archcalc import report\b",
     ),
     ("benchmarks", "speed", "speed/", r"python -m benchmarks|benchmarks/|from benchmarks\b"),
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from .. import analysis_view, numfmt
-from ..analysis import DTYPE_BYTES, Analysis, analyze
+from ..analysis import Analysis, analyze
 from ..bundled import bundled_names
-from ..conventions import resolve_convention
+from ..counted import count, resolve_convention
+from ..dtypes import DTYPE_BYTES
 from ..layers import KIND_TO_CLASS
 from ..loader import load_spec
 from ..table import TextTable
@@ -46,7 +47,7 @@ def shapes(
 ) -> None:
     """Per-layer output volume, units, weights, biases, connections and MACs, with totals."""
     analysis = _analyse(spec, input_shape)
-    counting = resolve_convention(convention, analysis.spec)
+    counted = count(analysis, resolve_convention(convention, analysis.spec))
     memory = analysis.memory(dtype)
     derivations = None
     if explain:
@@ -54,7 +55,7 @@ def shapes(
 
         derivations = explain_spec(analysis.spec)
     if as_json:
-        data = analysis_view.analysis_dict(analysis, memory, counting)
+        data = analysis_view.analysis_dict(analysis, memory, counted)
         if derivations is not None:
             from .. import calc_report
 
@@ -63,16 +64,16 @@ def shapes(
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
-    out.table(analysis_view.shapes_table(analysis, counting), huge=analysis_view.RICH_ROWS_LIMIT)
+    out.table(analysis_view.shapes_table(analysis, counted), huge=analysis_view.RICH_ROWS_LIMIT)
     if derivations is not None:
         from .. import calc_report
 
         out.line("derivations:")
         for line, filler in calc_report.explain_lines(derivations):
             out.line("  " + line, style="dim" if filler else None)
-    if counting.rows == "blocks" or counting.params_unit != 1:
-        out.table(analysis_view.convention_table(analysis, counting))
-    for line in analysis_view.summary_lines(analysis, memory, counting):
+    if counted.convention.rows == "blocks" or counted.convention.params_unit != 1:
+        out.table(analysis_view.convention_table(analysis, counted))
+    for line in analysis_view.summary_lines(analysis, memory, counted):
         out.line(line)
     for line in analysis_view.CONVENTION_LINES:
         out.line(line, style="dim")
@@ -166,7 +167,7 @@ def kinds(out: Output, as_json: bool) -> None:
     """The layer kinds a spec may use, with their fields."""
     rows = []
     for kind, cls in KIND_TO_CLASS.items():
-        fields = [f for f in cls.model_fields if f not in ("kind",)]
+        fields = [info.alias or f for f, info in cls.model_fields.items() if f != "kind"]  # `from`, not from_
         rows.append({"kind": kind, "fields": fields, "doc": (cls.__doc__ or "").strip().splitlines()[0]})
     if as_json:
         out.json(rows)

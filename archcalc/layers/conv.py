@@ -27,6 +27,7 @@ from .base import (
     padded_call,
     resolve_window,
 )
+from .ops import Op, Saves
 
 
 def bias_count(mode: bool | str, out_shape: Shape) -> int:
@@ -44,6 +45,10 @@ def bias_count(mode: bool | str, out_shape: Shape) -> int:
     return out_shape[0] if mode else 0
 
 
+CONV = Op("conv", Saves(input=True))
+CONV_TRANSPOSE = Op("conv_transpose", Saves(input=True))
+
+
 class Conv(Layer):
     """N-d convolution (1-, 2- or 3-D); groups, dilation, padding, connection table, unshared biases.
 
@@ -52,6 +57,7 @@ class Conv(Layer):
     """
 
     kind: Literal["conv"]
+    ops = (CONV,)
     out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
     kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
     stride: SizeTuple = (1,)
@@ -139,7 +145,7 @@ class Conv(Layer):
             connections=links * win.covered(),
             macs=links * prod(win.kernel) * positions,
             padded_connections=links * prod(win.kernel) * positions,
-            op="conv",
+            op=CONV.name,
             bias_adds=self.out_channels * positions if self.bias else 0,
             unshared_bias=not isinstance(self.bias, bool),
         )
@@ -217,6 +223,7 @@ class ConvTranspose(Layer):
     """Transposed ("fractionally strided") convolution; MACs counted on input positions."""
 
     kind: Literal["conv_transpose"]
+    ops = (CONV_TRANSPOSE,)
     out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
     kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
     stride: SizeTuple = (1,)
@@ -265,7 +272,7 @@ class ConvTranspose(Layer):
             connections=c_in * (self.out_channels // groups) * covered,
             macs=c_in * prod(sizes) * per_input,
             padded_connections=c_in * prod(sizes) * per_input,
-            op="conv_transpose",
+            op=CONV_TRANSPOSE.name,
             bias_adds=self.out_channels * prod(geo["out"]) if self.bias else 0,
             macs_on_output=self.out_channels * prod(geo["out"]) * (c_in // groups) * prod(geo["kernel_size"]),
         )

@@ -25,6 +25,30 @@ from .base import (
     padded_call,
     resolve_window,
 )
+from .ops import Op, Saves
+
+# max pooling saves its argmax (int64 indices) besides the input; a global average is a mean, whose
+# backward needs only the shape. ptflops counts a pool twice per element read (module hook and patched
+# functional); fvcore counts 2-D adaptive average pooling; thop an average per output (and its window)
+MAX_POOL = Op("max_pool", Saves(input=True, indices=True), costs={"ptflops": {"per_op_input": 2}})
+AVG_POOL = Op("avg_pool", Saves(input=True), costs={"ptflops": {"per_op_input": 2}, "thop": {"per_output": 1}})
+ADAPTIVE_AVG_POOL = Op(
+    "adaptive_avg_pool",
+    Saves(input=True, unless_global=True),
+    costs={
+        "fvcore": {"per_input": 1, "ranks": (2,)},
+        "ptflops": {"per_op_input": 2},
+        "thop": {"per_input": 1, "per_output": 1},
+    },
+)
+ADAPTIVE_MAX_POOL = Op("adaptive_max_pool", Saves(input=True, indices=True), costs={"ptflops": {"per_op_input": 2}})
+# adaptive and global pooling kind -> the op torch runs
+ADAPTIVE_OPS = {
+    "adaptive_avgpool": ADAPTIVE_AVG_POOL,
+    "adaptive_maxpool": ADAPTIVE_MAX_POOL,
+    "global_avgpool": ADAPTIVE_AVG_POOL,
+    "global_maxpool": ADAPTIVE_MAX_POOL,
+}
 
 
 class _Pool(Layer):
@@ -55,8 +79,8 @@ class _Pool(Layer):
                     )
         return win
 
-    # torch's op name and the value its explicit (asymmetric) padding holds
-    torch_op: ClassVar[str] = ""
+    # torch's op and the value its explicit (asymmetric) padding holds
+    torch_op: ClassVar[Op]
     pad_value: ClassVar[float] = 0.0
 
     def counts(self, shape: Shape) -> Counts:
@@ -68,7 +92,7 @@ class _Pool(Layer):
             units=channels * prod(win.out),
             connections=channels * win.covered(),
             padded_connections=channels * prod(win.out) * prod(win.kernel),
-            op=self.torch_op,
+            op=self.torch_op.name,
             op_in_elements=channels * prod(n + a + b for n, (a, b) in zip(win.sizes, win.padding))
             if separate_pad
             else None,
@@ -97,7 +121,8 @@ class MaxPool(_Pool):
 
     kind: Literal["maxpool"]
     dilation: SizeTuple = (1,)
-    torch_op = "max_pool"
+    torch_op = MAX_POOL
+    ops = (MAX_POOL,)
     pad_value = float("-inf")  # a max never picks the padding
 
     def _torch_kwargs(self, win: Window) -> dict:
@@ -109,7 +134,8 @@ class AvgPool(_Pool):
 
     kind: Literal["avgpool"]
     count_include_pad: bool = True
-    torch_op = "avg_pool"
+    torch_op = AVG_POOL
+    ops = (AVG_POOL,)
 
     def window(self, shape: Shape) -> Window:
         win = super().window(shape)
@@ -136,6 +162,7 @@ class AdaptivePool(Layer):
     """Adaptive pooling to a fixed output size (PyTorch's window rule)."""
 
     kind: Literal["adaptive_avgpool", "adaptive_maxpool"]
+    ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)
     output_size: SizeTuple = Field(validation_alias=AliasChoices("output_size", "out", "size"))
 
     def counts(self, shape: Shape) -> Counts:
@@ -145,7 +172,7 @@ class AdaptivePool(Layer):
             out_shape=(channels, *out),
             units=channels * prod(out),
             connections=channels * prod(arith.adaptive_covered(n, o) for n, o in zip(sizes, out)),
-            op=self.kind.replace("pool", "_pool"),
+            op=ADAPTIVE_OPS[self.kind].name,
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -188,6 +215,7 @@ class GlobalPool(Layer):
     """Pooling over all spatial positions; keeps singleton dimensions, as torch does."""
 
     kind: Literal["global_avgpool", "global_maxpool"]
+    ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)  # torch pools to size 1
 
     def counts(self, shape: Shape) -> Counts:
         channels, sizes = _spatial(shape, self.kind)
@@ -195,7 +223,7 @@ class GlobalPool(Layer):
             out_shape=(channels, *(1,) * len(sizes)),
             units=channels,
             connections=channels * prod(sizes),
-            op=self.kind.replace("global_", "adaptive_").replace("pool", "_pool"),
+            op=ADAPTIVE_OPS[self.kind].name,
         )
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
