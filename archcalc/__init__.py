@@ -45,7 +45,7 @@ _EXPORTS: dict[str, str] = {
     "KINDS": "layers",
     "Counts": "layers",
     "Layer": "layers",
-    "bundled_names": "loader",
+    "bundled_names": "bundled",
     "load_spec": "loader",
     "parse_spec": "loader",
     "AxisField": "receptive",
@@ -86,11 +86,12 @@ assert set(__all__) == {*_EXPORTS, "list_specs"}
 
 if TYPE_CHECKING:
     from .analysis import Analysis, Memory, Row, Totals, analyze, dtype_bytes
+    from .bundled import bundled_names
     from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
     from .errors import ExitCode, SpecError
     from .explanation import explain
     from .layers import KINDS, Counts, Layer
-    from .loader import bundled_names, load_spec, parse_spec
+    from .loader import load_spec, parse_spec
     from .receptive import AxisField, FieldRow, receptive_fields
     from .spec import Spec
 
@@ -113,6 +114,7 @@ __version__ = "0.1.0"
 
 def list_specs() -> list[Spec]:
     """Every bundled spec, loaded and validated, sorted by name."""
-    from .loader import bundled_names, load_spec
+    from .bundled import bundled_names
+    from .loader import load_spec
 
     return [load_spec(name) for name in bundled_names()]

@@ -2,7 +2,7 @@
 and compute sit (by layer and by kind), and measured figures held against the static ones.
 
 Pure: an Analysis (and optionally a measured-figures mapping) in, frozen values out. The renderers
-in archcalc/render/ only format these values.
+in archcalc/report/ only format these values.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ class Measured:
 
 
 @dataclass(frozen=True)
-class Report:
+class Breakdown:
     """Everything one report shows."""
 
     analysis: Analysis
@@ -116,9 +116,9 @@ def leaders(analysis: Analysis, shares: tuple[KindShare, ...]) -> tuple[Leader, 
     return tuple(out)
 
 
-def build_report(analysis: Analysis, dtype: str = "fp32", measured: Measured | None = None) -> Report:
+def build_breakdown(analysis: Analysis, dtype: str = "fp32", measured: Measured | None = None) -> Breakdown:
     shares = kind_shares(analysis)
-    return Report(
+    return Breakdown(
         analysis=analysis,
         memory=analysis.memory(dtype),
         counted=count(analysis),

@@ -1,7 +1,7 @@
 """Budgets: limits a design must stay within (parameters, MACs, activation memory).
 
 A spec may carry its own `budget:` section; `archcalc check` adds limits given on the command line.
-Holding a budget against an analysis is archcalc.checking's job; this module is only the model,
+Holding a budget against an analysis is archcalc.check.budgets's job; this module is only the model,
 which every spec load needs.
 """
 

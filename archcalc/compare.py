@@ -16,7 +16,7 @@ from .breakdown import depth
 from .conventions import ARCHCALC, Convention
 from .counted import convention_totals, resolve_convention
 from .layers import Shape
-from .report import fmt_bytes, fmt_int, fmt_shape
+from .numfmt import fmt_bytes, fmt_int, fmt_shape
 
 
 @dataclass(frozen=True)

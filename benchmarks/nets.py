@@ -1,4 +1,4 @@
-"""Generated specs for the benchmarks: a plain chain of N leaf layers, written out as YAML.
+"""Generated specs for the speed suite: a plain chain of N leaf layers, written out as YAML.
 
 The layers are listed one by one (no `repeat`), so the loader, the validator and the analyzer all
 see N layers: conv 3x3 (8 -> 8 channels, padding 1), batchnorm, relu, cycled, and a classifier.

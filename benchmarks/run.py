@@ -1,6 +1,6 @@
 """The performance suite: archcalc against torchinfo, fvcore and ptflops, measured side by side.
 
-Run from the repository root: `python -m benchmarks` (needs the `bench` extra). It prints every
+Run from the repository root: `python -m benchmarks` (needs the `speed` extra). It prints every
 figure, writes reports/performance.md, and exits 1 when a target is missed:
 
 - resnet152 analysed in-process at least 100x faster than torchinfo.summary, each given the network
@@ -477,14 +477,14 @@ def _hand_loop(torch: Any, model: Any, x: Any, iters: int, warmup: int) -> float
 
 
 def bench_harness(log: Callable[[str], None]) -> dict[str, Any]:
-    """archcalc bench's timing harness (archcalc.bench: prepare, step_fn, measure, summarize) against a
+    """archcalc bench's timing harness (archcalc.throughput: prepare, step_fn, measure, summarize) against a
     hand-written torch loop on the same module, input batch, dtype and device (CPU), in alternating
     rounds so that load on the machine falls on both alike; images/s compared."""
     import torch
 
     from archcalc import analyze, load_spec
-    from archcalc.bench.run import _example, prepare, step_fn
-    from archcalc.bench.timing import clock_for, measure, summarize
+    from archcalc.throughput.run import _example, prepare, step_fn
+    from archcalc.throughput.timing import clock_for, measure, summarize
 
     # One torch thread: with two, any other process on a 2-core machine stalls torch's thread
     # barriers and swings a timing tenfold, on whichever harness happens to be running.

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from archcalc import loader
+from archcalc import yaml_builder
 from archcalc.fields import MAX_ROWS
 
 CORPUS = Path(__file__).parent / "bad_specs"
@@ -58,10 +58,12 @@ def _generated(directory: Path) -> dict[str, Expected]:
     with big.open("wb") as handle:
         handle.write(b"name: big\ninput: [8, 16, 16]\nlayers:\n")
         handle.write(layer * (10_000_000 // len(layer) + 1))
-    cases[big.name] = Expected("spec_too_large", None, f"larger than the limit of {loader.MAX_FILE_BYTES:,} bytes")
+    cases[big.name] = Expected(
+        "spec_too_large", None, f"larger than the limit of {yaml_builder.MAX_FILE_BYTES:,} bytes"
+    )
     deep = directory / "nested-100k-brackets.yaml"  # once crashed libyaml's composer (SIGSEGV)
     deep.write_text("name: t\ninput: [3, 8, 8]\nlayers: " + "[" * 100_000 + "]" * 100_000 + "\n")
-    cases[deep.name] = Expected("too_deep", 3, f"nests deeper than {loader.MAX_DEPTH} levels")
+    cases[deep.name] = Expected("too_deep", 3, f"nests deeper than {yaml_builder.MAX_DEPTH} levels")
     chain = directory / "blocks-70-deep.yaml"  # each block uses the next: past the templates' nesting limit
     text = "name: t\ninput: [3, 8, 8]\nblocks:\n" + "".join(
         f"  b{i}:\n    layers: [use: b{i + 1}]\n" for i in range(70)
@@ -208,25 +210,25 @@ def test_device_file_is_refused_without_reading_it():
     ("limit", "value"), [("MAX_FILE_BYTES", 8 * 2**20), ("MAX_NODES", 2_000_000), ("MAX_DEPTH", 200)]
 )
 def test_loader_limits_are_what_the_corpus_assumes(limit, value):
-    assert getattr(loader, limit) == value
+    assert getattr(yaml_builder, limit) == value
 
 
 def test_limits_are_enforced_at_their_edge(monkeypatch):
     """Each loader limit refuses one past it and accepts the limit itself (small limits, same code)."""
     from archcalc import SpecError, parse_spec
 
-    monkeypatch.setattr(loader, "MAX_NODES", 20)
+    monkeypatch.setattr(yaml_builder, "MAX_NODES", 20)
     ok = (
         "name: t\ninput: [3, 8, 8]\nlayers: [" + ", ".join(["relu"] * 13) + "]\n"
     )  # mapping, name, input (1 + 3), layers (1 + 13): 20 nodes
     parse_spec(ok)
     with pytest.raises(SpecError, match="more than 20 YAML nodes"):
         parse_spec(ok.replace("[relu", "[relu, relu"))
-    monkeypatch.setattr(loader, "MAX_DEPTH", 4)
-    monkeypatch.setattr(loader, "MAX_NODES", 2_000_000)
+    monkeypatch.setattr(yaml_builder, "MAX_DEPTH", 4)
+    monkeypatch.setattr(yaml_builder, "MAX_NODES", 2_000_000)
     parse_spec("name: t\ninput: [3, 8, 8]\nlayers: [{block: {layers: [relu]}}]\n")  # layers.0.block.layers: 4
     with pytest.raises(SpecError, match="deeper than 4 levels"):
         parse_spec("name: t\ninput: [3, 8, 8]\nlayers: [{block: {layers: [relu]}}]\nx: [[[[[1]]]]]\n")
-    monkeypatch.setattr(loader, "MAX_FILE_BYTES", 50)
+    monkeypatch.setattr(yaml_builder, "MAX_FILE_BYTES", 50)
     with pytest.raises(SpecError, match="larger than the limit of 50 bytes"):
         parse_spec(b"name: t\ninput: [3, 8, 8]\nlayers: [relu]\n# padding past fifty bytes\n")

@@ -16,7 +16,7 @@ from .test_roofline import FROZEN_BRANCH, FROZEN_STEM
 
 torch = pytest.importorskip("torch")
 
-from archcalc.bench.oracle import saved_bytes, training_flops  # noqa: E402
+from archcalc.throughput.oracle import saved_bytes, training_flops  # noqa: E402
 
 BATCH = 2
 KINDS = """

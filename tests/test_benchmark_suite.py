@@ -1,4 +1,4 @@
-"""The benchmark suite's bookkeeping, not its timings (those are measured by `python -m benchmarks`,
+"""The speed suite's bookkeeping, not its timings (those are measured by `python -m benchmarks`,
 never asserted in pytest): target verdicts and the exit code, the fits, the import-time parse, and a
 one-net run whose report shows each tool's totals agreeing with archcalc's."""
 

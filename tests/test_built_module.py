@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 from archcalc.verify.build import build_model  # noqa: E402
-from archcalc.verify.check import module_mismatches  # noqa: E402
+from archcalc.verify.verification import module_mismatches  # noqa: E402
 
 from .test_verify import KIND_SPECS, small  # noqa: E402
 
@@ -117,9 +117,9 @@ def test_verify_says_the_model_is_the_spec(runner):
 
 
 def test_verify_fails_when_the_model_is_not_the_spec(runner, monkeypatch):
-    from archcalc.verify import check
+    from archcalc.verify import verification
 
-    monkeypatch.setattr(check, "module_mismatches", lambda analysis, model: ["row 'x' has no module"])
+    monkeypatch.setattr(verification, "module_mismatches", lambda analysis, model: ["row 'x' has no module"])
     result = runner.invoke(main, ["verify", "lenet5", "--json"], catch_exceptions=False)
     assert result.exit_code == 1, result.output
     assert "row 'x' has no module" in result.output

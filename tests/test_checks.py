@@ -125,7 +125,7 @@ LENET_BUDGET = "budget:\n  max_params: {params}\n  max_macs: 1M\n  max_activatio
 def folder(tmp_path):
     """Two valid specs: one within its budget, LeNet-5 with a parameter budget it exceeds by 1,706."""
     lenet = tmp_path / "lenet5.yaml"
-    from archcalc.loader import specs_dir
+    from archcalc.bundled import specs_dir
 
     lenet.write_text((specs_dir() / "lenet5.yaml").read_text() + LENET_BUDGET.format(params="60K"))
     _write(tmp_path, "small", "budget: {max_params: 1K}\n")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcalc import analyze, bundled_names, load_spec
-from archcalc import report as report_module
+from archcalc import analysis_view, analyze, bundled_names, load_spec
 from archcalc.conventions import PRESETS, Convention
 from archcalc.counted import count, resolve_convention
 
@@ -16,10 +15,10 @@ CONVENTIONS = [*sorted(PRESETS), "paper"]
 
 def _render(analysis, counted) -> list[str]:
     memory = analysis.memory("fp32")
-    texts = ["".join(t for t, _ in report_module.shapes_table(analysis, counted).lines())]
-    texts.append("".join(t for t, _ in report_module.convention_table(analysis, counted).lines()))
-    texts += report_module.summary_lines(analysis, memory, counted)
-    texts.append(repr(report_module.analysis_dict(analysis, memory, counted)))
+    texts = ["".join(t for t, _ in analysis_view.shapes_table(analysis, counted).lines())]
+    texts.append("".join(t for t, _ in analysis_view.convention_table(analysis, counted).lines()))
+    texts += analysis_view.summary_lines(analysis, memory, counted)
+    texts.append(repr(analysis_view.analysis_dict(analysis, memory, counted)))
     return texts
 
 

@@ -26,10 +26,10 @@ from archcalc import SpecError, analyze, load_spec, parse_spec
 from archcalc.cli import main
 from archcalc.conventions import OpCost
 from archcalc.limits import MAX_BUDGET, MAX_COST, MAX_DIGITS
-from archcalc.loader import parse_yaml
 from archcalc.measured import MAX_MEASURED_BYTES, parse_measured
-from archcalc.report import fmt_bytes, fmt_si
+from archcalc.numfmt import fmt_bytes, fmt_si
 from archcalc.sizes import SizeError, parse_bytes, parse_count
+from archcalc.yaml_builder import parse_yaml
 
 from .helpers import spec_text
 from .test_bad_specs import ROOT, TIMEOUT_S, _limit_memory

@@ -75,7 +75,7 @@ def test_outputs_order_is_the_spec_order_not_the_layer_order():
 @pytest.mark.parametrize("name", ["fpn.yaml", "cross-stage.yaml"])
 def test_the_examples_verify_against_torch_layer_by_layer(name):
     pytest.importorskip("torch")
-    from archcalc.verify.check import verify_analysis
+    from archcalc.verify.verification import verify_analysis
 
     analysis = analyze(load_spec(str(EXAMPLES / name)).with_input((3, 64, 64)))
     result = verify_analysis(analysis)

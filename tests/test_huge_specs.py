@@ -10,7 +10,7 @@ import pytest
 
 from archcalc import analyze, parse_spec
 from archcalc.cli import main
-from archcalc.report import EXACT_BELOW, fmt_count, fmt_si
+from archcalc.numfmt import EXACT_BELOW, fmt_count, fmt_si
 
 # 4 linear layers of 2^20 x 2^20 (with biases), then a 3x3 conv of 1,024 maps on a 2^20 x 2^20 image
 TRILLION = """\
@@ -94,7 +94,7 @@ def test_hundred_thousand_layers_exact():
 def test_long_tables_print_every_row_fast(tmp_path, runner):
     """Past RICH_ROWS_LIMIT rows the table is laid out directly even when wider than the output
     (rich's layout would take minutes): every row, and the totals."""
-    from archcalc.report import RICH_ROWS_LIMIT
+    from archcalc.analysis_view import RICH_ROWS_LIMIT
 
     times = RICH_ROWS_LIMIT + 500
     path = tmp_path / "long.yaml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import yaml
 
-from archcalc.loader import parse_yaml
+from archcalc.yaml_builder import parse_yaml
 
 TEXT = """\
 a: 1

@@ -205,7 +205,7 @@ def test_the_same_words_one_level_apart_are_valid(layers):
 def test_the_near_misses_build_the_analysed_module(layers):
     pytest.importorskip("torch")
     from archcalc.verify.build import build_model
-    from archcalc.verify.check import module_mismatches
+    from archcalc.verify.verification import module_mismatches
 
     spec = parse_spec(_text(layers), "near.yaml")
     assert module_mismatches(analyze(spec), build_model(spec)) == []

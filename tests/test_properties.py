@@ -27,8 +27,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 from archcalc.verify.build import build_model  # noqa: E402
-from archcalc.verify.check import module_mismatches  # noqa: E402
 from archcalc.verify.counters import count_torch, fvcore_analysis  # noqa: E402
+from archcalc.verify.verification import module_mismatches  # noqa: E402
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
 PROFILES = {

@@ -12,10 +12,10 @@ from math import prod
 import pytest
 
 from archcalc import analyze, load_spec
-from archcalc.bench.timing import CudaClock, HostClock, clock_for, measure, summarize
 from archcalc.cli import main
 from archcalc.devices import DEVICES, match_device
 from archcalc.roofline import bound, traffic
+from archcalc.throughput.timing import CudaClock, HostClock, clock_for, measure, summarize
 from archcalc.training import backward_macs, inference_peak, training_memory
 
 from .helpers import analyse_text
@@ -186,7 +186,7 @@ def test_host_clock_times_each_call():
 
 
 def test_cuda_device_without_gpu_is_an_error():
-    from archcalc.bench.run import BenchError, resolve_device
+    from archcalc.throughput.run import BenchError, resolve_device
 
     with pytest.raises(BenchError, match="no CUDA device"):
         resolve_device("cuda", cuda_available=False)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from archcalc.bundled import specs_dir
 from archcalc.cli import main
-from archcalc.loader import specs_dir
 from archcalc.schema import spec_schema
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,12 +26,12 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from archcalc import analyze, parse_spec
-from archcalc.breakdown import build_report, measured_from_dict
+from archcalc.breakdown import build_breakdown, measured_from_dict
 from archcalc.cli import main
 from archcalc.encode import FORMULA_START, csv_cell, json_text
 from archcalc.errors import SpecError
 from archcalc.fields import MODULE_ATTRIBUTES
-from archcalc.render import formats, svg
+from archcalc.report import formats, svg
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKER = "INJECTED-LINE"  # hostile text puts it right after a line break: no output line may begin with it
@@ -441,10 +441,11 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_inert(cell, written):
 # No writer escapes by hand: each goes through archcalc/encode.py
 
 WRITERS = [
-    *sorted((ROOT / "archcalc" / "render").glob("*.py")),
+    *sorted((ROOT / "archcalc" / "report").glob("*.py")),
+    *sorted((ROOT / "archcalc" / "check").glob("*.py")),
     *sorted((ROOT / "archcalc" / "commands").glob("*.py")),
     ROOT / "archcalc" / "verify" / "build.py",
-    ROOT / "archcalc" / "report.py",
+    ROOT / "archcalc" / "analysis_view.py",
     ROOT / "archcalc" / "table.py",
     ROOT / "archcalc" / "errors.py",
 ]
@@ -653,7 +654,7 @@ def test_hostile_text_reports_write_no_element_the_input_wrote(spec, tool, measu
         analysis.memory("fp32"),
         source_file,
     )
-    report = build_report(analysis, "fp32", measured)
+    report = build_breakdown(analysis, "fp32", measured)
     available = formats()
     assert_markdown_writes_no_element(available["md"].report(report, "t.svg"), headings=6, images=1)
     assert_html_writes_no_element(available["html"].report(report, None))

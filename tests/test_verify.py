@@ -29,8 +29,8 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 from archcalc.verify.build import build_model, render  # noqa: E402
-from archcalc.verify.check import verify_analysis  # noqa: E402
 from archcalc.verify.counters import COUNTERS  # noqa: E402
+from archcalc.verify.verification import verify_analysis  # noqa: E402
 
 # every kind, plus padding the builder must express with a separate pad op
 EXTRA = [

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.analysis import _sum
+from archcalc.bundled import bundled_names
 from archcalc.graph import ROOT, Lowering, Scope
-from archcalc.loader import bundled_names
 
 from .strategies import valid_specs
 

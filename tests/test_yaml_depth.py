@@ -11,13 +11,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from archcalc import loader
+from archcalc import loader, yaml_builder
 from archcalc.errors import SpecError
 
 HEAD = "name: t\ninput: [3, 8, 8]\nlayers: "
 
 
-@pytest.mark.parametrize("depth", [loader.MAX_DEPTH + 1, 500, 999, 1_001, 5_000, 100_000])
+@pytest.mark.parametrize("depth", [yaml_builder.MAX_DEPTH + 1, 500, 999, 1_001, 5_000, 100_000])
 def test_deep_flow_nesting_is_too_deep_at_any_depth(depth):
     with pytest.raises(SpecError) as caught:
         loader.parse_spec(HEAD + "[" * depth + "]" * depth + "\n", "deep.yaml")
@@ -27,7 +27,7 @@ def test_deep_flow_nesting_is_too_deep_at_any_depth(depth):
 
 def test_a_parser_error_of_any_wording_past_the_limit_is_too_deep(monkeypatch):
     """A parser that gives up past archcalc's limit with words archcalc has never seen."""
-    depth = loader.MAX_DEPTH + 50
+    depth = yaml_builder.MAX_DEPTH + 50
     text = HEAD + "[" * depth + "]" * depth + "\n"
 
     def refusing_parser(stream, Loader=None):  # noqa: N803 - yaml.parse's own argument name
@@ -35,7 +35,7 @@ def test_a_parser_error_of_any_wording_past_the_limit_is_too_deep(monkeypatch):
         mark = yaml.Mark("deep.yaml", len(HEAD) + depth - 1, 2, len("layers: ") + depth - 1, text, 0)
         raise yaml.parser.ParserError(None, None, "a limit this parser version invented", mark)
 
-    monkeypatch.setattr(loader.yaml, "parse", refusing_parser)
+    monkeypatch.setattr(yaml_builder.yaml, "parse", refusing_parser)
     with pytest.raises(SpecError) as caught:
         loader.parse_spec(text, "deep.yaml")
     assert caught.value.code == "too_deep", str(caught.value)
@@ -48,7 +48,7 @@ def test_a_parser_error_within_the_limit_stays_a_syntax_error(monkeypatch):
         yield yaml.StreamStartEvent()
         raise yaml.parser.ParserError(None, None, "exceeded maximum nesting depth", yaml.Mark("x", 28, 2, 10, text, 0))
 
-    monkeypatch.setattr(loader.yaml, "parse", failing_parser)
+    monkeypatch.setattr(yaml_builder.yaml, "parse", failing_parser)
     with pytest.raises(SpecError) as caught:
         loader.parse_spec(text, "shallow.yaml")
     assert caught.value.code == "yaml_syntax"
@@ -66,4 +66,4 @@ def test_a_parser_error_within_the_limit_stays_a_syntax_error(monkeypatch):
     ],
 )
 def test_flow_depth_ignores_brackets_in_text(text, end, depth):
-    assert loader.flow_depth(text, end) == depth
+    assert yaml_builder.flow_depth(text, end) == depth

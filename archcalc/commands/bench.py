@@ -17,7 +17,7 @@ from ..devices import DEVICES, device_peak
 from ..encode import json_text, term_text
 from ..limits import flag_int, shown
 from ..loader import load_spec
-from ..report import fmt_bytes, fmt_int
+from ..numfmt import fmt_bytes, fmt_int
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from .common import (
@@ -285,9 +285,9 @@ def bench(
 ) -> None:
     """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
     (2 x the analyzer's MACs) against the device's peak, and peak memory."""
-    from ..bench.run import BenchError
-    from ..bench.run import bench as run_bench
-    from ..bench.run import per_layer as run_per_layer
+    from ..throughput.run import BenchError
+    from ..throughput.run import bench as run_bench
+    from ..throughput.run import per_layer as run_per_layer
     from ..verify import require
 
     if per_layer and (train or compile_):

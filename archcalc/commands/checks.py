@@ -13,12 +13,12 @@ import click
 
 from ..analysis import analyze
 from ..budget import Budget
-from ..checking import SpecCheck, evaluate, exit_code
+from ..check import formats
+from ..check.budgets import SpecCheck, evaluate, exit_code
 from ..dtypes import DTYPE_BYTES
 from ..encode import json_text
 from ..errors import SpecError
 from ..loader import load_spec
-from ..render import checks as formats
 from ..schema import spec_schema
 from ..sizes import SizeError, parse_bytes, parse_count
 from .common import Output, handles_errors, input_option, with_input

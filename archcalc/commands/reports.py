@@ -10,13 +10,14 @@ from rich.text import Text
 
 from .. import compare as comparing
 from ..analysis import Analysis, analyze
-from ..breakdown import Report, build_report, measured_from_dict, spec_name_of
+from ..breakdown import Breakdown, build_breakdown, measured_from_dict, spec_name_of
+from ..bundled import bundled_names
 from ..encode import term_text
 from ..errors import SpecError
-from ..loader import bundled_names, load_spec
+from ..loader import load_spec
 from ..measured import read_measured
-from ..render import formats, svg
-from ..report import fmt_int, fmt_shape
+from ..numfmt import fmt_int, fmt_shape
+from ..report import formats, svg
 from .common import Output, convention_option, dtype_option, handles_errors, input_option, json_option, with_input
 from .files import write_atomic
 
@@ -33,11 +34,11 @@ def _read_measured(files: tuple[Path, ...]) -> dict[str | None, tuple[str, dict]
     return found
 
 
-def build_reports(
+def build_breakdowns(
     refs: list[str], dtype: str, input_shape: tuple[int, ...] | None, measured_files: tuple[Path, ...]
-) -> list[Report]:
+) -> list[Breakdown]:
     measured = _read_measured(measured_files)
-    reports: list[Report] = []
+    reports: list[Breakdown] = []
     for ref in refs:
         analysis = analyze(with_input(load_spec(ref), input_shape))
         memory = analysis.memory(dtype)
@@ -53,7 +54,7 @@ def build_reports(
                 file=ref,
                 hint="give each spec its own `name:` (reports are named after it)",
             )
-        reports.append(build_report(analysis, dtype, figures))
+        reports.append(build_breakdown(analysis, dtype, figures))
     if measured:
         path = next(iter(measured.values()))[0]
         raise SpecError(
@@ -65,7 +66,7 @@ def build_reports(
     return reports
 
 
-def write_reports(reports: list[Report], fmts: tuple[str, ...], directory: Path, with_index: bool) -> list[Path]:
+def write_reports(reports: list[Breakdown], fmts: tuple[str, ...], directory: Path, with_index: bool) -> list[Path]:
     """Write every report in every format (and the SVG chart beside markdown); returns the files written.
 
     When one file cannot be written, the error lists those this run wrote before it, so a partial
@@ -141,7 +142,7 @@ def report(
     if all_specs == bool(specs):
         raise click.UsageError("give spec names or files, or --all (not both)")
     refs = bundled_names() if all_specs else list(specs)
-    reports = build_reports(refs, dtype, input_shape, measured_files)
+    reports = build_breakdowns(refs, dtype, input_shape, measured_files)
     written = write_reports(reports, fmts or (ALL_FORMATS if all_specs else ("md",)), directory, all_specs)
     for path in written:
         out.out.print(f"wrote {term_text(str(path))}", soft_wrap=True)

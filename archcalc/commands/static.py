@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
-from .. import report
+from .. import analysis_view, numfmt
 from ..analysis import Analysis, analyze
+from ..bundled import bundled_names
 from ..counted import count, resolve_convention
 from ..dtypes import DTYPE_BYTES
 from ..layers import KIND_TO_CLASS
-from ..loader import bundled_names, load_spec
+from ..loader import load_spec
 from ..table import TextTable
 from .common import (
     Output,
@@ -56,7 +57,7 @@ def shapes(
 
         derivations = explain_spec(analysis.spec)
     if as_json:
-        data = report.analysis_dict(analysis, memory, counted)
+        data = analysis_view.analysis_dict(analysis, memory, counted)
         if derivations is not None:
             from .. import calc_report
 
@@ -65,7 +66,7 @@ def shapes(
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
-    out.table(report.shapes_table(analysis, counted), huge=report.RICH_ROWS_LIMIT)
+    out.table(analysis_view.shapes_table(analysis, counted), huge=analysis_view.RICH_ROWS_LIMIT)
     if derivations is not None:
         from .. import calc_report
 
@@ -73,10 +74,10 @@ def shapes(
         for line, filler in calc_report.explain_lines(derivations):
             out.line("  " + line, style="dim" if filler else None)
     if counted.convention.rows == "blocks" or counted.convention.params_unit != 1:
-        out.table(report.convention_table(analysis, counted))
-    for line in report.summary_lines(analysis, memory, counted):
+        out.table(analysis_view.convention_table(analysis, counted))
+    for line in analysis_view.summary_lines(analysis, memory, counted):
         out.line(line)
-    for line in report.CONVENTION_LINES:
+    for line in analysis_view.CONVENTION_LINES:
         out.line(line, style="dim")
 
 
@@ -93,23 +94,23 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
     if as_json:
         out.json(
             {
-                "spec": report.spec_dict(analysis),
+                "spec": analysis_view.spec_dict(analysis),
                 "layers": [
                     {
                         k: v
-                        for k, v in report.row_dict(row, DTYPE_BYTES[dtype]).items()
+                        for k, v in analysis_view.row_dict(row, DTYPE_BYTES[dtype]).items()
                         if k in ("path", "kind", "trainable", "weights", "biases", "params", "buffers", "counters")
                     }
                     for row in analysis.rows
                     if row.params or row.buffers or row.counters
                 ],
-                "totals": report.totals_dict(analysis.totals),
-                "memory": report.memory_dict(memory),
+                "totals": analysis_view.totals_dict(analysis.totals),
+                "memory": analysis_view.memory_dict(memory),
             }
         )
         return
-    out.table(report.params_table(analysis), huge=report.RICH_ROWS_LIMIT)
-    for line in report.params_lines(analysis, memory):
+    out.table(analysis_view.params_table(analysis), huge=analysis_view.RICH_ROWS_LIMIT)
+    for line in analysis_view.params_lines(analysis, memory):
         out.line(line)
 
 
@@ -125,7 +126,12 @@ def list_(out: Output, as_json: bool) -> None:
     if as_json:
         out.json(
             [
-                {**report.spec_dict(a), "params": a.totals.params, "macs": a.totals.macs, "units": a.totals.units}
+                {
+                    **analysis_view.spec_dict(a),
+                    "params": a.totals.params,
+                    "macs": a.totals.macs,
+                    "units": a.totals.units,
+                }
                 for a in entries
             ]
         )
@@ -148,9 +154,9 @@ def list_(out: Output, as_json: bool) -> None:
             a.spec.family if a.spec.family != previous else "",
             a.spec.name,
             a.spec.title,
-            report.fmt_shape(a.input_shape),
-            report.fmt_int(a.totals.params),
-            report.fmt_int(a.totals.macs),
+            numfmt.fmt_shape(a.input_shape),
+            numfmt.fmt_int(a.totals.params),
+            numfmt.fmt_int(a.totals.macs),
         )
         previous = a.spec.family
     out.table(table)

@@ -12,10 +12,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ..analysis import analyze
+from ..bundled import bundled_names
 from ..encode import term_text
 from ..errors import ExitCode
-from ..loader import bundled_names, load_spec
-from ..report import fmt_int
+from ..loader import load_spec
+from ..numfmt import fmt_int
 from .common import BoundedInt, Output, handles_errors, input_option, json_option, with_input
 from .files import atomic_path, write_atomic
 
@@ -117,8 +118,8 @@ def verify(
     difference (✗) makes the exit code 1.
     """
     from ..verify import require
-    from ..verify.check import reconcile as run_reconcile
-    from ..verify.check import verify_analysis
+    from ..verify.verification import reconcile as run_reconcile
+    from ..verify.verification import verify_analysis
 
     require("torch", "archcalc verify")
     require("fvcore", "archcalc verify")

@@ -40,7 +40,7 @@ def compare(ours: Any, theirs: Any, expected: Any = None, note: str = "") -> Cel
 
 
 @dataclass
-class LayerCheck:
+class LayerVerdict:
     path: str
     kind: str
     cells: dict[str, Cell]
@@ -53,7 +53,7 @@ class Verification:
     spec: str
     input_shape: tuple[int, ...]
     batch: int
-    layers: list[LayerCheck]
+    layers: list[LayerVerdict]
     totals: dict[str, Cell]
     skipped_ops: dict[str, int] = field(default_factory=dict)  # fvcore: ops it counted as 0
     error: str | None = None
@@ -178,7 +178,7 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
     for row in analysis.rows:
         module = modules.get(row.path)
         if module is None:
-            layers.append(LayerCheck(row.path, row.kind, {"shape": Cell(FAIL, row.out_shape, None, "no module")}))
+            layers.append(LayerVerdict(row.path, row.kind, {"shape": Cell(FAIL, row.out_shape, None, "no module")}))
             continue
         cells = {
             "shape": compare(row.out_shape, shapes.get(row.path)),
@@ -189,7 +189,7 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
             measured = fv_by_module.get(row.path, 0) if name == "fvcore" else torch_flops.get(f"{root}.{row.path}", 0)
             ours = row.macs * convention.ops_per_mac
             cells[column] = compare(ours, measured // batch, convention.ops(row), _explain(convention, row))
-        layers.append(LayerCheck(row.path, row.kind, cells))
+        layers.append(LayerVerdict(row.path, row.kind, cells))
 
     t = analysis.totals
     totals = {

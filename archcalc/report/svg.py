@@ -9,9 +9,9 @@ and its conv layers (95% of the MACs) read side by side.
 
 from __future__ import annotations
 
-from ..breakdown import Report, share
+from ..breakdown import Breakdown, share
 from ..encode import html_text
-from ..report import fmt_si
+from ..numfmt import fmt_si
 
 WIDTH = 760
 BAR = 9  # height of one bar
@@ -41,7 +41,7 @@ def _label(path: str) -> str:
     return path if len(path) <= MAX_LABEL else "…" + path[-(MAX_LABEL - 1) :]
 
 
-def chart(report: Report) -> str:
+def chart(report: Breakdown) -> str:
     """An SVG document (no XML prolog, so it embeds inline in HTML as is)."""
     rows = report.chart_rows
     t = report.analysis.totals

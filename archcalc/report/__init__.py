@@ -1,6 +1,6 @@
-"""Report formatters: one module per output format behind one interface (`Format`).
+"""The `archcalc report` formatters: one module per output format behind one interface (`Format`).
 
-Each format turns a `breakdown.Report` into text, and a list of reports into an index page; none
+Each format turns a `breakdown.Breakdown` into a report, and a list of them into an index page; none
 computes a number. `svg.chart` draws the chart that markdown links and HTML embeds.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..breakdown import Report
+from ..breakdown import Breakdown
 
 
 @dataclass(frozen=True)
@@ -18,13 +18,13 @@ class Format:
 
     name: str
     extension: str
-    report: Callable[[Report, str | None], str]
-    index: Callable[[list[Report], dict[str, str]], str]
+    report: Callable[[Breakdown, str | None], str]
+    index: Callable[[list[Breakdown], dict[str, str]], str]
     wants_chart_file: bool = False
 
 
 def formats() -> dict[str, Format]:
-    """The formats by name (imported here, lazily, so `archcalc.render.checks` loads alone)."""
+    """The formats by name (imported here, lazily, so importing the package stays cheap)."""
     from . import csv, html, json, markdown
 
     return {f.name: f for f in (markdown.FORMAT, html.FORMAT, json.FORMAT, csv.FORMAT)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from archcalc import analyze, bundled_names, load_spec, report
+from archcalc import analysis_view, analyze, bundled_names, load_spec, numfmt
 from archcalc.conventions import PRESETS
 from archcalc.counted import convention_totals, count, resolve_convention
 
@@ -31,14 +31,14 @@ CASES = [(name, convention) for name in bundled_names() for convention in sorted
 def test_footer_is_the_convention_totals(name, convention):
     analysis = analyze(load_spec(name))
     counting = resolve_convention(convention, analysis.spec)
-    table = report.shapes_table(analysis, count(analysis, counting))
+    table = analysis_view.shapes_table(analysis, count(analysis, counting))
     footer, totals = _footer(table), convention_totals(analysis, counting)
     keys = {"units": "units", "connections": "connections", counting.ops_label: "ops"}
     if "params" in footer:
         keys["params"] = "params"
     for column, key in keys.items():
         cells = _column_sum(table, column)
-        assert footer[column] == report.fmt_count(cells), (
+        assert footer[column] == numfmt.fmt_count(cells), (
             f"{column}: footer {footer[column]}, cells add up to {cells:,}"
         )
         assert cells == totals[key], f"{column}: table {cells:,}, convention_totals {totals[key]:,}"

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .budget import Budget
-from .errors import ExitCode
+from ..budget import Budget
+from ..errors import ExitCode
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from ..analysis import Analysis
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ..arith import ratio
-from ..checking import BudgetResult, SpecCheck, exit_code
 from ..encode import ci_log_safe, gh_data, gh_prop, json_text, term_text, xml_text
-from ..report import fmt_bytes, fmt_int, fmt_si
+from ..numfmt import fmt_bytes, fmt_int, fmt_si
+from .budgets import BudgetResult, SpecCheck, exit_code
 
 
 def fmt_value(result: BudgetResult, value: int) -> str:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..breakdown import QUANTITY_LABELS, Measured, Report, share
-from ..report import CONVENTION_LINES, fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_si
+from ..analysis_view import CONVENTION_LINES
+from ..breakdown import QUANTITY_LABELS, Breakdown, Measured, share
+from ..numfmt import fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_si
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Table:
     wrap: tuple[int, ...] = ()  # columns of free text that may wrap (titles), so wide tables still fit
 
 
-def title(report: Report) -> str:
+def title(report: Breakdown) -> str:
     spec = report.analysis.spec
     return f"{spec.name}: {spec.title}" if spec.title else spec.name
 
@@ -34,12 +35,12 @@ def _pct_cell(part: int, whole: int) -> str:
     return pct(part, whole) if part else "·"
 
 
-def input_text(report: Report) -> str:
+def input_text(report: Breakdown) -> str:
     a = report.analysis
     return f"{fmt_shape(a.input_shape)} (HxWxC; [{', '.join(str(s) for s in a.input_shape)}] channels first)"
 
 
-def summary(report: Report) -> Table:
+def summary(report: Breakdown) -> Table:
     a, t, m = report.analysis, report.analysis.totals, report.memory
     rows: tuple[tuple[str, str], ...] = (
         ("input", input_text(report)),
@@ -61,7 +62,7 @@ def summary(report: Report) -> Table:
     return Table(("quantity", "value"), "ll", rows, compact=True)
 
 
-def leaders(report: Report) -> list[str]:
+def leaders(report: Breakdown) -> list[str]:
     """`Most parameters: linear layers, 94.0% (58,631,144 of 62,378,344).`"""
     return [
         f"Most {QUANTITY_LABELS[x.quantity]}: {x.kind} layers, {pct(x.value, x.total)} "
@@ -70,7 +71,7 @@ def leaders(report: Report) -> list[str]:
     ]
 
 
-def by_kind(report: Report) -> Table:
+def by_kind(report: Breakdown) -> Table:
     t = report.analysis.totals
     rows = []
     for k in report.by_kind:
@@ -96,7 +97,7 @@ def by_kind(report: Report) -> Table:
     )
 
 
-def layers(report: Report) -> Table:
+def layers(report: Breakdown) -> Table:
     a, t = report.analysis, report.analysis.totals
     rows = [("input", "", "", fmt_shape(a.input_shape), "", "", "", "", "", "", "")]
     for row in a.rows:
@@ -194,7 +195,7 @@ def measured_note(measured: Measured) -> str:
     return text
 
 
-def source_lines(report: Report) -> list[tuple[str, str]]:
+def source_lines(report: Breakdown) -> list[tuple[str, str]]:
     spec = report.analysis.spec
     return [(label, text) for label, text in (("Source", spec.source), ("Notes", spec.notes)) if text]
 
@@ -205,7 +206,7 @@ CONVENTIONS = CONVENTION_LINES + (
 )
 
 
-def index(reports: list[Report]) -> Table:
+def index(reports: list[Breakdown]) -> Table:
     rows = []
     for r in sorted(reports, key=lambda r: (r.analysis.spec.family, r.name)):
         a, t = r.analysis, r.analysis.totals

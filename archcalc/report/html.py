@@ -1,10 +1,10 @@
-"""Report -> one self-contained HTML page (inline CSS, the SVG chart embedded inline, no scripts)."""
+"""Breakdown -> one self-contained HTML page (inline CSS, the SVG chart embedded inline, no scripts)."""
 
 from __future__ import annotations
 
-from ..breakdown import Report
+from ..breakdown import Breakdown
 from ..encode import html_text
-from ..report import fmt_bytes, fmt_si
+from ..numfmt import fmt_bytes, fmt_si
 from . import Format, content, svg
 from .content import Table
 
@@ -92,7 +92,7 @@ def _page(title: str, body: list[str]) -> str:
     )
 
 
-def _cards(r: Report) -> str:
+def _cards(r: Breakdown) -> str:
     t = r.analysis.totals
     items = (
         ("parameters", fmt_si(t.params)),
@@ -109,7 +109,7 @@ def _cards(r: Report) -> str:
     return f'<div class="cards">{cards}</div>'
 
 
-def report(r: Report, chart_file: str | None) -> str:
+def report(r: Breakdown, chart_file: str | None) -> str:
     body = [f"<h1>{html_text(content.title(r))}</h1>"]
     body += [
         f'<p class="meta"><strong>{label}.</strong> {html_text(text)}</p>' for label, text in content.source_lines(r)
@@ -137,7 +137,7 @@ def report(r: Report, chart_file: str | None) -> str:
     return _page(content.title(r), body)
 
 
-def index(reports: list[Report], files: dict[str, str]) -> str:
+def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     t = content.index(reports)
     rows = tuple((f'<a href="{html_text(files[row[0]])}">{html_text(row[0])}</a>', *row[1:]) for row in t.rows)
     body = [

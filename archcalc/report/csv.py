@@ -1,4 +1,4 @@
-"""Report -> CSV: the per-layer table with exact integers, one row per layer and a total row."""
+"""Breakdown -> CSV: the per-layer table with exact integers, one row per layer and a total row."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import csv
 import io
 
 from ..analysis import dtype_bytes
-from ..breakdown import Report, static_row
+from ..breakdown import Breakdown, static_row
 from ..encode import csv_cell
-from ..report import fmt_shape
+from ..numfmt import fmt_shape
 from . import Format
 
 COLUMNS = (
@@ -39,7 +39,7 @@ def _write(rows: list[list[object]]) -> str:
     return buffer.getvalue()
 
 
-def report(r: Report, chart_file: str | None) -> str:
+def report(r: Breakdown, chart_file: str | None) -> str:
     size = dtype_bytes(r.memory.dtype)
     rows: list[list[object]] = [list(COLUMNS)]
     for row in r.analysis.rows:
@@ -66,7 +66,7 @@ def report(r: Report, chart_file: str | None) -> str:
     return _write(rows)
 
 
-def index(reports: list[Report], files: dict[str, str]) -> str:
+def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     rows: list[list[object]] = [
         [
             "spec",

@@ -1,8 +1,8 @@
-"""Report -> GitHub-flavoured markdown, linking the SVG chart written beside it."""
+"""Breakdown -> GitHub-flavoured markdown, linking the SVG chart written beside it."""
 
 from __future__ import annotations
 
-from ..breakdown import Report
+from ..breakdown import Breakdown
 from ..encode import md_text, md_url
 from . import Format, content
 from .content import Table
@@ -21,7 +21,7 @@ def table(t: Table, first_is_markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
-def report(r: Report, chart_file: str | None) -> str:
+def report(r: Breakdown, chart_file: str | None) -> str:
     out = [f"# {md_text(content.title(r))}", ""]
     for label, text in content.source_lines(r):
         out += [f"**{label}.** {md_text(text)}", ""]
@@ -47,7 +47,7 @@ def report(r: Report, chart_file: str | None) -> str:
     return "\n".join(out) + "\n"
 
 
-def index(reports: list[Report], files: dict[str, str]) -> str:
+def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     t = content.index(reports)
     rows = tuple((f"[{md_text(row[0])}]({md_url(files[row[0]])})", *row[1:]) for row in t.rows)
     out = [

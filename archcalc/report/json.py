@@ -1,12 +1,12 @@
-"""Report -> JSON: `archcalc shapes --json`'s document plus depth, shares by kind and measured figures."""
+"""Breakdown -> JSON: `archcalc shapes --json`'s document plus depth, shares by kind and measured figures."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..breakdown import Measured, Report
+from ..analysis_view import analysis_dict
+from ..breakdown import Breakdown, Measured
 from ..encode import json_text
-from ..report import analysis_dict
 from . import Format
 
 
@@ -26,7 +26,7 @@ def _measured(m: Measured) -> dict[str, Any]:
     }
 
 
-def document(r: Report) -> dict[str, Any]:
+def document(r: Breakdown) -> dict[str, Any]:
     data = analysis_dict(r.analysis, r.memory, r.counted)
     data["summary"] = {"depth": r.depth, "depth_counts": "layers that multiply-accumulate (conv, linear)"}
     data["by_kind"] = [
@@ -45,11 +45,11 @@ def document(r: Report) -> dict[str, Any]:
     return data
 
 
-def report(r: Report, chart_file: str | None) -> str:
+def report(r: Breakdown, chart_file: str | None) -> str:
     return json_text(document(r)) + "\n"
 
 
-def index(reports: list[Report], files: dict[str, str]) -> str:
+def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     entries = [
         {
             "name": r.name,
