@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from math import prod
 from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
@@ -11,7 +10,18 @@ from pydantic_core import PydanticCustomError
 from .. import arith
 from ..errors import LayerError
 from ..fields import Bias, ConnectionTable, Groups, NonNegativeTuple, Padding, Size, SizeTuple
-from ..formulas import Derivation, macs_derivation, params_derivation, transposed_formula
+from ..formulas import Derivation, transposed_formula
+from ..formulas.conv import (
+    KernelCounts,
+    bias_count,
+    conv_counts,
+    conv_derivations,
+    group_count,
+    transposed_counts,
+    transposed_covered,
+    transposed_derivations,
+    transposed_sizes,
+)
 from .base import (
     SPATIAL_NAMES,
     Counts,
@@ -29,19 +39,24 @@ from .base import (
 )
 
 
-def bias_count(mode: bool | str, out_shape: Shape) -> int:
-    """Biases of a layer with output [C, *spatial]: C shared (`true`), none (`false`), one per
-    output element (`per_unit`, LeNet-1989's unshared biases) or one per spatial position
-    shared over the maps (`per_position`, AlphaGo's final 1x1 conv).
-
-    >>> bias_count(True, (12, 8, 8)), bias_count("per_unit", (12, 8, 8)), bias_count("per_position", (1, 19, 19))
-    (12, 768, 361)
-    """
-    if mode == "per_unit":
-        return prod(out_shape)
-    if mode == "per_position":
-        return prod(out_shape[1:])
-    return out_shape[0] if mode else 0
+def _kernel_layer_counts(
+    out_shape: Shape, cost: KernelCounts, op: str, has_bias: bool, unshared_bias: bool = False
+) -> Counts:
+    """A conv's or transposed conv's Counts: a dense implementation also multiplies the taps that
+    land on padding, so padded_connections = MACs; one bias add per output unit."""
+    return Counts(
+        out_shape=out_shape,
+        units=cost.units,
+        weights=cost.weights,
+        biases=cost.biases,
+        connections=cost.connections,
+        macs=cost.macs,
+        padded_connections=cost.macs,
+        op=op,
+        bias_adds=cost.units if has_bias else 0,
+        macs_on_output=cost.macs_on_output,
+        unshared_bias=unshared_bias,
+    )
 
 
 class Conv(Layer):
@@ -89,7 +104,7 @@ class Conv(Layer):
 
         Without a table every map sees c_in / groups: `links` multiplies instead of listing them,
         as out_channels may be 2^40."""
-        for number, row in enumerate(self.connection_table):
+        for number, row in enumerate(self.connection_table or ()):
             bad = [i for i in row if i >= in_channels]
             if bad:
                 raise LayerError(
@@ -99,7 +114,7 @@ class Conv(Layer):
                     field="connection_table",
                     hint=f"use input map indices from 0 to {in_channels - 1}",
                 )
-        return tuple(len(row) for row in self.connection_table)
+        return tuple(len(row) for row in self.connection_table or ())
 
     def links(self, in_channels: int) -> int:
         """(input map, output map) pairs, each carrying one kernel: out x c_in/groups, or the table's sum."""
@@ -108,17 +123,7 @@ class Conv(Layer):
         return sum(self.table_fan_ins(in_channels))
 
     def group_count(self, in_channels: int) -> int:
-        groups = in_channels if self.groups == "depthwise" else self.groups
-        for what, channels in (("in_channels", in_channels), ("out_channels", self.out_channels)):
-            if channels % groups:
-                divisors = [g for g in range(1, min(channels, 64) + 1) if channels % g == 0]
-                raise LayerError(
-                    "groups_mismatch",
-                    f"groups={groups} does not divide {what}={channels}",
-                    field="groups",
-                    hint=f"use a divisor of {channels}, such as {', '.join(map(str, divisors[:8]))}",
-                )
-        return groups
+        return group_count(self.groups, in_channels, self.out_channels)
 
     def window(self, shape: Shape) -> Window:
         _, sizes = _spatial(shape, self.kind)
@@ -128,20 +133,12 @@ class Conv(Layer):
         c_in, _ = _spatial(shape, self.kind)
         win = self.window(shape)
         # links: (input map, output map) pairs; each carries one kernel and covered() edges
-        links = self.links(c_in)
         out_shape = (self.out_channels, *win.out)
-        positions = prod(win.out)
-        return Counts(
-            out_shape=out_shape,
-            units=self.out_channels * positions,
-            weights=links * prod(win.kernel),
-            biases=bias_count(self.bias, out_shape),
-            connections=links * win.covered(),
-            macs=links * prod(win.kernel) * positions,
-            padded_connections=links * prod(win.kernel) * positions,
-            op="conv",
-            bias_adds=self.out_channels * positions if self.bias else 0,
-            unshared_bias=not isinstance(self.bias, bool),
+        cost = conv_counts(
+            self.links(c_in), self.out_channels, win.kernel, win.out, win.covered(), bias_count(self.bias, out_shape)
+        )
+        return _kernel_layer_counts(
+            out_shape, cost, "conv", bool(self.bias), unshared_bias=not isinstance(self.bias, bool)
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -200,17 +197,17 @@ class Conv(Layer):
             )
             return (*win.derivations(), params, macs)
         fan_in = (shape[0] // self.group_count(shape[0]), *win.kernel)
-        return (
-            *win.derivations(),
-            params_derivation(self.out_channels, fan_in, counts.biases),
-            macs_derivation((*win.out, self.out_channels), fan_in),
-        )
+        return (*win.derivations(), *conv_derivations(self.out_channels, fan_in, win.out, counts.biases))
 
     def rf_step(self, shape: Shape) -> RFStep:
         return self.window(shape).rf_step()
 
 
 _BIAS_TEXT = {True: "", False: ", no bias", "per_unit": ", bias per unit", "per_position": ", bias per position"}
+
+
+# a transposed conv's per-dimension hyper-parameters, in `transposed_sizes`'s order
+_TRANSPOSED_KEYS = ("kernel_size", "stride", "padding", "output_padding", "dilation")
 
 
 class ConvTranspose(Layer):
@@ -226,7 +223,8 @@ class ConvTranspose(Layer):
     groups: Groups = 1
     bias: bool = True
 
-    group_count = Conv.group_count
+    def group_count(self, in_channels: int) -> int:
+        return group_count(self.groups, in_channels, self.out_channels)
 
     def geometry(self, shape: Shape) -> dict[str, tuple[int, ...]]:
         _, sizes = _spatial(shape, self.kind)
@@ -238,37 +236,18 @@ class ConvTranspose(Layer):
             "output_padding": _expand(self.output_padding, dims, "output_padding"),
             "dilation": _expand(self.dilation, dims, "dilation"),
         }
-        geo["out"] = tuple(
-            arith.transposed_output_size(n, k, s, p, op, d)
-            for n, k, s, p, op, d in zip(
-                sizes, geo["kernel_size"], geo["stride"], geo["padding"], geo["output_padding"], geo["dilation"]
-            )
-        )
+        geo["out"] = transposed_sizes(sizes, *(geo[key] for key in _TRANSPOSED_KEYS))
         return geo
 
     def counts(self, shape: Shape) -> Counts:
         c_in, sizes = _spatial(shape, self.kind)
-        groups = self.group_count(c_in)
         geo = self.geometry(shape)
-        per_input = (self.out_channels // groups) * prod(geo["kernel_size"])
-        covered = prod(
-            arith.transposed_covered_pairs(n, o, k, s, p, d)
-            for n, o, k, s, p, d in zip(
-                sizes, geo["out"], geo["kernel_size"], geo["stride"], geo["padding"], geo["dilation"]
-            )
+        kernel, stride, padding, _, dilation = (geo[key] for key in _TRANSPOSED_KEYS)
+        covered = transposed_covered(sizes, geo["out"], kernel, stride, padding, dilation)
+        cost = transposed_counts(
+            c_in, self.out_channels, self.group_count(c_in), sizes, kernel, geo["out"], covered, self.bias
         )
-        return Counts(
-            out_shape=(self.out_channels, *geo["out"]),
-            units=self.out_channels * prod(geo["out"]),
-            weights=c_in * per_input,
-            biases=self.out_channels if self.bias else 0,
-            connections=c_in * (self.out_channels // groups) * covered,
-            macs=c_in * prod(sizes) * per_input,
-            padded_connections=c_in * prod(sizes) * per_input,
-            op="conv_transpose",
-            bias_adds=self.out_channels * prod(geo["out"]) if self.bias else 0,
-            macs_on_output=self.out_channels * prod(geo["out"]) * (c_in // groups) * prod(geo["kernel_size"]),
-        )
+        return _kernel_layer_counts((self.out_channels, *geo["out"]), cost, "conv_transpose", self.bias)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         geo = self.geometry(shape)
@@ -309,11 +288,7 @@ class ConvTranspose(Layer):
             names = SPATIAL_NAMES[len(lines)]
             outputs = tuple(Derivation(f"output {n}", line, o) for n, line, o in zip(names, lines, geo["out"]))
         fan = (self.out_channels // self.group_count(c_in), *geo["kernel_size"])
-        return (
-            *outputs,
-            params_derivation(c_in, fan, self.out_channels if self.bias else 0),
-            macs_derivation((*sizes, c_in), fan, "inputs"),
-        )
+        return (*outputs, *transposed_derivations(c_in, fan, sizes, self.out_channels if self.bias else 0))
 
     def rf_step(self, shape: Shape) -> RFStep:
         geo = self.geometry(shape)

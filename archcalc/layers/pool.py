@@ -11,6 +11,7 @@ from .. import arith
 from ..errors import LayerError
 from ..fields import Padding, SizeTuple
 from ..formulas import Derivation, volume
+from ..formulas.pool import check_pool_padding
 from .base import (
     SPATIAL_NAMES,
     Counts,
@@ -41,18 +42,7 @@ class _Pool(Layer):
         )
         # Symmetric padding (written, or SAME's when it splits evenly) goes to torch's pooling op,
         # which limits it; asymmetric padding is a pad layer before the op (verify/build.py), unlimited.
-        if all(a == b for a, b in win.padding):
-            # torch's limit is half the kernel size, not of the dilated span (max_pool2d checks
-            # `pad <= kernel_size / 2` first): kernel 4, dilation 2 takes padding 2 at most
-            for (before, after), k in zip(win.padding, win.kernel):
-                half = k // 2
-                if max(before, after) > half:
-                    raise LayerError(
-                        "padding_too_large",
-                        f"pooling padding {max(before, after)} exceeds half the kernel ({half})",
-                        field="padding",
-                        hint=f"use padding of at most {half}",
-                    )
+        check_pool_padding(win.kernel, win.padding)
         return win
 
     # torch's op name and the value its explicit (asymmetric) padding holds
