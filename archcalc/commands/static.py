@@ -55,19 +55,19 @@ def shapes(
     if as_json:
         data = report.analysis_dict(analysis, memory, counting)
         if derivations is not None:
-            from .. import calc_report
+            from .. import explanation_text
 
-            by_path = calc_report.explain_dicts(derivations)
+            by_path = explanation_text.explain_dicts(derivations)
             for row in data["layers"]:
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
     out.table(report.shapes_table(analysis, counting), huge=report.RICH_ROWS_LIMIT)
     if derivations is not None:
-        from .. import calc_report
+        from .. import explanation_text
 
         out.line("derivations:")
-        for line, filler in calc_report.explain_lines(derivations):
+        for line, filler in explanation_text.explain_lines(derivations):
             out.line("  " + line, style="dim" if filler else None)
     if counting.rows == "blocks" or counting.params_unit != 1:
         out.table(report.convention_table(analysis, counting))
