@@ -23,7 +23,7 @@ class KernelCounts:
     """What one layer of kernels costs per example (weights and biases apart, MACs per dense tap).
 
     `macs_on_output`: a transposed convolution's MACs counted on its output positions, as
-    torch.utils.flop_counter does (None for a convolution, where both ways agree).
+    torchinfo and thop do (None for a convolution, where both ways agree).
     """
 
     units: int
@@ -129,8 +129,9 @@ def transposed_counts(
     """A transposed convolution: every input position scatters through C_out/G x prod(K) taps.
 
     weights = C_in x C_out/G x prod(K) (torch's weight C_in x C_out/G x K...); MACs on input
-    positions C_in x prod(W) x C_out/G x prod(K) (fvcore's transposed conv_flop_count), and on output
-    positions C_out x prod(out) x C_in/G x prod(K) (torch.utils.flop_counter's); connections =
+    positions C_in x prod(W) x C_out/G x prod(K) (fvcore's and torch.utils.flop_counter's
+    transposed conv_flop_count), and on output positions C_out x prod(out) x C_in/G x prod(K)
+    (torchinfo's and thop's); connections =
     C_in x C_out/G x the covered (input, output) pairs (`arith.transposed_covered_pairs`).
 
     >>> transposed_counts(4, 2, 1, (3,), (3,), (7,), 9, True)
