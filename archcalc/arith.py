@@ -306,11 +306,17 @@ def uncovered_positions(
     def unread(first: int, last: int) -> int:
         return last - first + 1 - read(first, last)
 
+    def unread_from(first: int) -> Callable[[int], bool]:  # [first, last] holds an unread position
+        return lambda last: unread(first, last) > 0
+
+    def read_from(first: int) -> Callable[[int], bool]:  # [first, last] holds a read position
+        return lambda last: read(first, last) > 0
+
     found: list[tuple[int, int]] = []
     at = 0
     while at < size and len(found) < runs and unread(at, size - 1):
-        start = first_where(at, size - 1, lambda x, at=at: unread(at, x) > 0)
-        at = first_where(start, size - 1, lambda x, start=start: read(start, x) > 0)  # the next position read, or size
+        start = first_where(at, size - 1, unread_from(at))
+        at = first_where(start, size - 1, read_from(start))  # the next position read, or size
         found.append((start + 1, at))
     more = at < size and unread(at, size - 1) > 0
     return Gaps(unread(0, size - 1), tuple(found), more, unread(size - 1, size - 1) == 1)

@@ -8,6 +8,8 @@ from rich.text import Text
 from .. import receptive_text
 from ..calculator import conv_arithmetic, solve_conv
 from ..calculator import text as calculator_text
+from ..calculator.inputs import Op
+from ..calculator.solve import Unknown
 from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
 from ..limits import flag_int, shown
@@ -70,7 +72,14 @@ def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return c_in, c_out
 
 
-def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, channels, groups: int) -> str:
+def _check_usage(
+    pool: bool,
+    transposed: bool,
+    ceil: bool,
+    output_padding: tuple[int, ...] | None,
+    channels: tuple[int, int] | None,
+    groups: int,
+) -> Op:
     if pool and transposed:
         raise click.UsageError("--pool and --transposed exclude each other")
     if ceil and not pool:
@@ -145,9 +154,8 @@ def conv(
     op = _check_usage(pool, transposed, ceil, output_padding, channels, groups)
     dilation = dilation or (1,)
     if output is not None:
-        missing = [
-            name for name, value in (("padding", padding), ("stride", stride), ("kernel", kernel)) if value is None
-        ]
+        knowns: tuple[tuple[Unknown, object], ...] = (("padding", padding), ("stride", stride), ("kernel", kernel))
+        missing = [name for name, value in knowns if value is None]
         if missing == ["padding", "stride"]:  # the stride has a default (1): solve for the padding
             missing, stride = ["padding"], (1,)
         if len(missing) != 1:
@@ -163,7 +171,7 @@ def conv(
             stride,
             padding,
             dilation,
-            op=op,  # type: ignore[arg-type]
+            op=op,
             output_padding=output_padding,
             ceil_mode=ceil,
         )
