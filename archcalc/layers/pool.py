@@ -11,7 +11,7 @@ from .. import arith
 from ..errors import LayerError
 from ..fields import Padding, SizeTuple
 from ..formulas import Derivation, volume
-from ..formulas.pool import check_pool_padding
+from ..formulas.pool import adaptive_connections, check_pool_padding, pool_counts
 from .base import (
     SPATIAL_NAMES,
     Counts,
@@ -52,16 +52,14 @@ class _Pool(Layer):
     def counts(self, shape: Shape) -> Counts:
         win = self.window(shape)
         channels = shape[0]
-        separate_pad = any(a != b for a, b in win.padding)
+        pooled = pool_counts(channels, win.sizes, win.kernel, win.out, win.padding, win.covered())
         return Counts(
             out_shape=(channels, *win.out),
-            units=channels * prod(win.out),
-            connections=channels * win.covered(),
-            padded_connections=channels * prod(win.out) * prod(win.kernel),
+            units=pooled.units,
+            connections=pooled.connections,
+            padded_connections=pooled.padded_connections,
             op=self.torch_op,
-            op_in_elements=channels * prod(n + a + b for n, (a, b) in zip(win.sizes, win.padding))
-            if separate_pad
-            else None,
+            op_in_elements=pooled.op_in_elements,
         )
 
     def _torch_kwargs(self, win: Window) -> dict:
@@ -134,7 +132,7 @@ class AdaptivePool(Layer):
         return Counts(
             out_shape=(channels, *out),
             units=channels * prod(out),
-            connections=channels * prod(arith.adaptive_covered(n, o) for n, o in zip(sizes, out)),
+            connections=adaptive_connections(channels, sizes, out),
             op=self.kind.replace("pool", "_pool"),
         )
 
