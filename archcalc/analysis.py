@@ -1,30 +1,17 @@
-"""The static analyzer: a pure fold over a spec's layers into per-layer rows and totals.
+"""The static analyzer: the lowered graph's nodes (archcalc/graph.py) as table rows, and their totals.
 
 No I/O, no printing, no torch. Exact Python integers throughout, so counts past 2^63 stay exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from math import prod
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from .errors import LayerError, Loc, SpecError, format_loc
-from .fields import MAX_ROWS
-from .layers import Counts, Shape, layer_names
+from .dtypes import COUNTER_BYTES, dtype_bytes
+from .graph import Graph, Node, lower
+from .layers import Shape
 from .spec import Spec
-
-DTYPE_BYTES: dict[str, int] = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
-COUNTER_BYTES = 8  # num_batches_tracked and friends are int64 whatever the model's dtype
-
-
-def dtype_bytes(dtype: str) -> int:
-    """Bytes per element of a named dtype (fp32, fp16, bf16, int8, fp64)."""
-    try:
-        return DTYPE_BYTES[dtype]
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPE_BYTES)}") from None
 
 
 class Row(NamedTuple):
@@ -114,12 +101,14 @@ class Analysis(NamedTuple):
 
     spec: Spec
     input_shape: Shape
-    rows: tuple[Row, ...]
+    rows: tuple[Row, ...]  # one per graph node, in the same order
     totals: Totals
+    graph: Graph
 
     @property
     def output_shape(self) -> Shape:
-        return self.rows[-1].out_shape if self.rows else self.input_shape
+        """The shape of the network's (first) output."""
+        return self.graph.shapes[self.graph.outputs[0]]
 
     def memory(self, dtype: str = "fp32") -> Memory:
         """Memory of parameters, buffers and all units (activations) for one example."""
@@ -150,139 +139,32 @@ def _sum(rows: list[Row] | tuple[Row, ...]) -> Totals:
     return Totals(units, weights, biases, buffers, counters, connections, macs, trainable)
 
 
-class Scope(NamedTuple):
-    """Where the walk is: the dotted path of names, the spec location, whether weights train.
-
-    `at` is the (location, path, kind) of the layer that errors are reported against; the label
-    is formatted only when an error needs it, not once per layer.
-    """
-
-    path: tuple[str, ...]
-    loc: Loc
-    trainable: bool
-    at: tuple[Loc, tuple[str, ...], str] | None = None
-
-    @property
-    def label(self) -> str:
-        if self.at is None:
-            return ""
-        loc, path, kind = self.at
-        return f"{format_loc(loc)} '{'.'.join(path)}' ({kind})"
-
-
-def named_layers(layers: list[Any], scope: Scope, field: Loc) -> Iterator[tuple[Any, Scope]]:
-    """Each layer of a list with its scope, named by `layer_names` (kind and count when unnamed)."""
-    base = scope.loc + field
-    for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
-        loc = base + (index,)
-        path = scope.path + (name,)
-        yield layer, Scope(path, loc, scope.trainable and layer.trainable, (loc, path, layer.kind))
-
-
-def locate(err: LayerError, scope: Scope) -> SpecError:
-    """A layer's LayerError as a SpecError naming the layer and its spec location."""
-    where = scope.loc + ((err.field,) if err.field else ())
-    return SpecError(err.code, err.message, loc=where, hint=err.hint, layer=scope.label)
-
-
-@contextmanager
-def located(scope: Scope) -> Iterator[None]:
-    """Turn a layer's LayerError into a SpecError naming the layer and its spec location."""
-    try:
-        yield
-    except LayerError as err:
-        raise locate(err, scope) from None
-
-
-class _Walker:
-    """Walks the layer tree depth-first, naming unnamed layers and collecting rows.
-
-    A layer object visited again on the same input (every copy of a `repeat` after the first:
-    ResNet-152's 36-block stage) gives the same rows under another path, so they are copied
-    from its first visit rather than computed again. The walk is a pure function of the layer,
-    its input shape and whether it trains, which is the memo's key; the memo lives as long as
-    one analysis.
-    """
-
-    memoize = True
-
-    def __init__(self) -> None:
-        self.rows: list[Row] = []
-        # (id(layer), input shape, trainable) -> (first row, end row, path, output shape)
-        self._seen: dict[tuple[int, Shape, bool], tuple[int, int, tuple[str, ...], Shape]] = {}
-
-    def child(self, scope: Scope, name: str, field: Loc) -> Scope:
-        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.at)
-
-    def run(self, layers: list[Any], shape: Shape, scope: Scope, field: Loc) -> Shape:
-        for layer, child in named_layers(layers, scope, field):
-            try:
-                shape = self.visit(layer, shape, child)
-            except LayerError as err:
-                raise locate(err, child) from None
-        return shape
-
-    def visit(self, layer: Any, shape: Shape, scope: Scope) -> Shape:
-        """One layer of the walk; subclasses (archcalc.explanation) hook in here."""
-        if not self.memoize:
-            return layer.walk(shape, self, scope)
-        key = (id(layer), shape, scope.trainable)
-        seen = self._seen.get(key)
-        if seen is not None:
-            return self._copy(seen, scope.path)
-        start = len(self.rows)
-        out = layer.walk(shape, self, scope)
-        self._seen[key] = (start, len(self.rows), scope.path, out)
-        return out
-
-    def _copy(self, seen: tuple[int, int, tuple[str, ...], Shape], path: tuple[str, ...]) -> Shape:
-        """The rows of an earlier visit again, renamed from its path to this one."""
-        start, end, first_path, out = seen
-        self._check_room(end - start)
-        # the same object sits at the same depth wherever it recurs (a repeat's copies are siblings)
-        new, cut = ".".join(path), len(".".join(first_path))
-        rows, make = self.rows, tuple.__new__  # Row._replace, without its per-call overhead
-        for row in rows[start:end]:
-            rows.append(make(Row, (new + row[0][cut:], *row[1:])))
-        return out
-
-    def _check_room(self, more: int) -> None:
-        if len(self.rows) + more > MAX_ROWS:  # nested repeats multiply: stop at the limit, not at the end
-            raise LayerError(
-                "too_many_layers", f"the network has more than {MAX_ROWS:,} layers", hint="use fewer or smaller repeats"
-            )
-
-    def emit(self, scope: Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
-        self._check_room(1)
-        macs = counts.macs
-        self.rows.append(
-            Row(
-                ".".join(scope.path),
-                kind,
-                summary,
-                len(scope.path) - 1,
-                scope.trainable,
-                in_shape,
-                counts.out_shape,
-                counts.units,
-                counts.weights,
-                counts.biases,
-                counts.buffers,
-                counts.counters,
-                counts.connections,
-                macs,
-                counts.connections if counts.padded_connections is None else counts.padded_connections,
-                counts.op,
-                counts.bias_adds,
-                counts.elementwise_adds,
-                macs if counts.macs_on_output is None else counts.macs_on_output,
-                prod(in_shape) if counts.op_in_elements is None else counts.op_in_elements,
-                counts.unshared_bias,
-            )
-        )
-
-
-ROOT = Scope((), (), True)
+def _row(node: Node) -> Row:
+    """A graph node as a table row: its counts, with the terms other tools count filled in."""
+    counts = node.counts
+    return Row(
+        path=node.path,
+        kind=node.kind,
+        summary=node.summary,
+        depth=node.depth,
+        trainable=node.trainable,
+        in_shape=node.in_shape,
+        out_shape=counts.out_shape,
+        units=counts.units,
+        weights=counts.weights,
+        biases=counts.biases,
+        buffers=counts.buffers,
+        counters=counts.counters,
+        connections=counts.connections,
+        macs=counts.macs,
+        padded_connections=counts.connections if counts.padded_connections is None else counts.padded_connections,
+        op=counts.op,
+        bias_adds=counts.bias_adds,
+        elementwise_adds=counts.elementwise_adds,
+        macs_on_output=counts.macs if counts.macs_on_output is None else counts.macs_on_output,
+        op_in_elements=prod(node.in_shape) if counts.op_in_elements is None else counts.op_in_elements,
+        unshared_bias=counts.unshared_bias,
+    )
 
 
 def clear_caches() -> None:
@@ -295,34 +177,12 @@ def clear_caches() -> None:
         cached.cache_clear()
 
 
-def walk_spec(spec: Spec, walk: Callable[[], Any]) -> Any:
-    """Run a walk over a spec's layers; a SpecError gets the spec file's line and column.
-
-    Every walk (analysis, receptive fields, explanations, the training flow) is refused here, before
-    it starts, when the spec has more rows than MAX_ROWS: counted from the spec, not by walking."""
-    rows = sum(layer.rows() for layer in spec.layers)
-    if rows > MAX_ROWS:
-        raise SpecError(
-            "too_many_layers",
-            f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
-            file=spec._source.file if spec._source else None,
-            hint="use fewer or smaller repeats",
-        )
-    try:
-        return walk()
-    except SpecError as err:
-        source = spec._source
-        raise (source.locate_error(err) if source is not None else err) from None
-
-
 def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
     """Analyse a spec: every layer's output shape and counts, and their totals.
 
     Raises SpecError (with file and line when the spec was loaded from a file) when a layer
     cannot be applied to what reaches it.
     """
-    shape = tuple(input_shape or spec.input)
-    walker = _Walker()
-    walk_spec(spec, lambda: walker.run(spec.layers, shape, ROOT, ("layers",)))
-    rows = tuple(walker.rows)
-    return Analysis(spec=spec, input_shape=shape, rows=rows, totals=_sum(rows))
+    graph = lower(spec, input_shape)
+    rows = tuple(map(_row, graph.nodes))
+    return Analysis(spec=spec, input_shape=graph.input_shape, rows=rows, totals=_sum(rows), graph=graph)

@@ -13,6 +13,7 @@ from typing import Any
 
 from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
 from .arith import ratio
+from .counted import Counted, count
 from .errors import SpecError
 
 SHARE_QUANTITIES = ("units", "params", "connections", "macs")
@@ -82,6 +83,7 @@ class Report:
 
     analysis: Analysis
     memory: Memory
+    counted: Counted  # archcalc's own convention, applied once (the JSON document's per-row values)
     depth: int
     by_kind: tuple[KindShare, ...]
     leaders: tuple[Leader, ...]
@@ -119,6 +121,7 @@ def build_report(analysis: Analysis, dtype: str = "fp32", measured: Measured | N
     return Report(
         analysis=analysis,
         memory=analysis.memory(dtype),
+        counted=count(analysis),
         depth=depth(analysis),
         by_kind=shares,
         leaders=leaders(analysis, shares),

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from .dtypes import DTYPE_BYTES
 from .sizes import SizeError, parse_bytes, parse_count
 
 
@@ -45,8 +46,6 @@ class Budget(BaseModel):
     @field_validator("dtype")
     @classmethod
     def _known_dtype(cls, value: str | None) -> str | None:
-        from .analysis import DTYPE_BYTES
-
         if value is not None and value not in DTYPE_BYTES:
             raise PydanticCustomError(
                 "bad_value", "must be one of {names}, got {got}", {"names": ", ".join(DTYPE_BYTES), "got": repr(value)}

@@ -13,7 +13,8 @@ from typing import Any
 
 from .analysis import Analysis, Row
 from .breakdown import depth
-from .conventions import ARCHCALC, Convention, convention_totals, resolve_convention
+from .conventions import ARCHCALC, Convention
+from .counted import convention_totals, resolve_convention
 from .layers import Shape
 from .report import fmt_bytes, fmt_int, fmt_shape
 

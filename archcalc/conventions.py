@@ -9,19 +9,61 @@ says how it differs from archcalc's.
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING, Annotated, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
-from .errors import SpecError, close_matches
+from .layers import OPS
+from .layers.ops import Op, tool_costs
 from .limits import MAX_COST
 
 if TYPE_CHECKING:
-    from fractions import Fraction
+    from collections.abc import Iterable
 
-    from .analysis import Analysis, Row
-    from .spec import Spec
+    from .layers import Shape
+
+
+class Row(Protocol):
+    """What a convention reads of one analysed row (analysis.Row). Stated here, not imported: the
+    spec holds a convention, and the analyzer imports the spec, so conventions stay below both."""
+
+    @property
+    def trainable(self) -> bool: ...
+    @property
+    def in_shape(self) -> Shape: ...
+    @property
+    def out_shape(self) -> Shape: ...
+    @property
+    def units(self) -> int: ...
+    @property
+    def weights(self) -> int: ...
+    @property
+    def biases(self) -> int: ...
+    @property
+    def buffers(self) -> int: ...
+    @property
+    def counters(self) -> int: ...
+    @property
+    def params(self) -> int: ...
+    @property
+    def connections(self) -> int: ...
+    @property
+    def padded_connections(self) -> int: ...
+    @property
+    def macs(self) -> int: ...
+    @property
+    def macs_on_output(self) -> int: ...
+    @property
+    def op(self) -> str: ...
+    @property
+    def op_in_elements(self) -> int: ...
+    @property
+    def bias_adds(self) -> int: ...
+    @property
+    def elementwise_adds(self) -> int: ...
+    @property
+    def unshared_bias(self) -> bool: ...
 
 
 # One op count charged per element, parameter or vector: a whole number, never negative, bounded.
@@ -131,16 +173,6 @@ class Convention(BaseModel):
             return 0
         return row.units
 
-    def unit_column(self, analysis: Analysis) -> list[int]:
-        """Units per row; the output layer is the last row that produces units."""
-        producing = [i for i, row in enumerate(analysis.rows) if row.units]
-        last = producing[-1] if producing else -1
-        return [self.units(row, output=i == last) for i, row in enumerate(analysis.rows)]
-
-    def input_units(self, analysis: Analysis) -> int:
-        """The input's units when this convention counts them (else 0)."""
-        return prod(analysis.input_shape) if self.input_units_counted else 0
-
     def connections(self, row: Row) -> int:
         edges = row.padded_connections if self.padding_is_connection else row.connections
         return edges + (row.units if self.bias_is_connection and row.biases else 0)
@@ -202,10 +234,11 @@ _UNIT_TERMS = {
 }
 
 
-def _preset(**fields: object) -> Convention:
+def _preset(ops: Iterable[Op] = OPS.values(), **fields: object) -> Convention:
     """A preset from the constants below, unvalidated: validating them here would build the
-    Convention validator in every command's start-up. tests/test_conventions.py validates each."""
-    costs = fields.pop("op_costs", {})
+    Convention validator in every command's start-up. tests/test_conventions.py validates each.
+    The tool's per-op costs come from the op records (`Op.costs`, declared with their kinds)."""
+    costs = tool_costs(ops, str(fields["name"]))
     for model, names in ((Convention, fields), *((OpCost, cost) for cost in costs.values())):  # type: ignore[attr-defined]
         unknown = set(names) - set(model.model_fields)  # model_construct would drop a misspelt name silently
         if unknown:
@@ -230,10 +263,6 @@ PRESETS: dict[str, Convention] = {
         " (eval: 1 per element, 2 with affine) and 2-D adaptive average pooling (1 per input element);"
         " skips max/avg pooling, activations and adds",
         ops_label="fvcore flops",
-        op_costs={
-            "batch_norm": {"per_input": 1, "affine_factor": 2},
-            "adaptive_avg_pool": {"per_input": 1, "ranks": (2,)},
-        },
     ),
     "ptflops": _preset(
         name="ptflops",
@@ -243,21 +272,6 @@ PRESETS: dict[str, Convention] = {
         ops_label="ptflops MACs",
         bias_adds=True,
         elementwise_adds=True,
-        op_costs={
-            "batch_norm": {"per_input": 1, "affine_factor": 2},
-            "relu": {"per_input": 2},
-            "gelu": {"per_input": 2},
-            "leaky_relu": {"per_input": 1},
-            "relu6": {"per_input": 1},
-            "silu": {"per_input": 1},
-            "softmax": {"per_input": 1},
-            "max_pool": {"per_op_input": 2},
-            "avg_pool": {"per_op_input": 2},
-            "adaptive_avg_pool": {"per_op_input": 2},
-            "adaptive_max_pool": {"per_op_input": 2},
-            "lrn": {"per_input": 3, "per_op_input": 1},
-            "mul": {"per_output": 1},  # torch.mul, patched as a functional (squeeze-and-excitation)
-        },
     ),
     "torchinfo": _preset(
         name="torchinfo",
@@ -268,7 +282,6 @@ PRESETS: dict[str, Convention] = {
         bias_adds=True,
         unshared_bias_per_param=True,
         transposed_on_output=True,
-        op_costs={"batch_norm": {"per_param": 1}},
     ),
     "thop": _preset(
         name="thop",
@@ -277,79 +290,5 @@ PRESETS: dict[str, Convention] = {
         " softmax 3n - 1 per vector; ReLU, max pooling and adds count 0",
         ops_label="thop MACs",
         transposed_on_output=True,
-        op_costs={
-            "batch_norm": {"per_input": 2, "affine_factor": 2},
-            "avg_pool": {"per_output": 1},
-            "adaptive_avg_pool": {"per_input": 1, "per_output": 1},
-            "softmax": {"per_input": 3, "per_vector": -1},
-        },
     ),
 }
-
-
-def resolve_convention(name: str, spec: Spec | None = None) -> Convention:
-    """A named preset, or `paper`: the convention the spec declares for its source."""
-    if name == "paper":
-        if spec is None or spec.convention is None:
-            raise SpecError(
-                "no_paper_convention",
-                f"spec '{spec.name if spec else '?'}' declares no `convention:` for its source",
-                hint="use a named convention: " + ", ".join(PRESETS),
-            )
-        return spec.convention
-    if name in PRESETS:
-        return PRESETS[name]
-    close = close_matches(name, [*PRESETS, "paper"])
-    raise SpecError(
-        "unknown_convention",
-        f"unknown convention '{name}'",
-        hint=(f"did you mean '{close[0]}'? " if close else "") + "choose one of: " + ", ".join([*PRESETS, "paper"]),
-    )
-
-
-def convention_totals(analysis: Analysis, convention: Convention) -> dict[str, int]:
-    """units, params, connections and ops summed over the rows under a convention."""
-    rows = analysis.rows
-    return {
-        "units": convention.input_units(analysis) + sum(convention.unit_column(analysis)),
-        "params": sum(convention.params(r) for r in rows),
-        "connections": sum(convention.connections(r) for r in rows),
-        "ops": sum(convention.ops(r) for r in rows),
-    }
-
-
-class ConventionRow(NamedTuple):
-    """One row of a published table: a top-level layer (its leaves summed) or one leaf.
-
-    depth counts the layers with multiply-accumulates (conv, linear), as the GoogLeNet table's
-    "depth" column does; params and ops are exact, under the convention.
-    """
-
-    name: str
-    out_shape: tuple[int, ...]
-    depth: int
-    params: int
-    ops: int
-
-    def params_in_unit(self, convention: Convention) -> Fraction:
-        from fractions import Fraction  # only GoogLeNet's table (params in K) needs it
-
-        return Fraction(self.params, convention.params_unit)
-
-
-def convention_rows(analysis: Analysis, convention: Convention) -> list[ConventionRow]:
-    """The rows of a table under a convention: one per leaf, or one per top-level layer."""
-    groups: dict[str, list[Row]] = {}
-    for row in analysis.rows:
-        key = row.path.split(".")[0] if convention.rows == "blocks" else row.path
-        groups.setdefault(key, []).append(row)
-    return [
-        ConventionRow(
-            name=name,
-            out_shape=rows[-1].out_shape,
-            depth=sum(1 for r in rows if r.macs),
-            params=sum(convention.params(r) for r in rows),
-            ops=sum(convention.ops(r) for r in rows),
-        )
-        for name, rows in groups.items()
-    ]

@@ -564,8 +564,8 @@ def _layer_label(data: Any, loc: Loc) -> tuple[str | None, type | None]:
 
 def _field_names(model: type) -> list[str]:
     names = []
-    for fname in model.model_fields:  # type: ignore[attr-defined]
-        names.append(fname)
+    for fname, info in model.model_fields.items():  # type: ignore[attr-defined]
+        names.append(info.alias or fname)  # the name a spec writes: `from`, not from_
         names.extend(_ALIASES.get(fname, ()))
     return sorted(set(names))
 
@@ -607,6 +607,17 @@ def _clean_loc(loc: Loc, data: Any) -> Loc:
     return tuple(out)
 
 
+# the graph form's errors (layers/base.py check_references): their message and hint as written
+GRAPH_ERRORS = (
+    "unknown_reference",
+    "forward_reference",
+    "cycle",
+    "unused_output",
+    "missing_from",
+    "too_few_inputs",
+    "too_many_inputs",
+)
+
 _BOUNDS = (
     "greater_than_equal",
     "greater_than",
@@ -634,7 +645,7 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
     loc, kind, msg = tuple(first["loc"]), first["type"], first["msg"]
     clean = _clean_loc(loc, data)
     ctx = first.get("ctx") or {}
-    if kind == "duplicate_name" and ctx.get("at") is not None:  # layers/base.py check_claims: the layer named
+    if ctx.get("at") is not None:  # layers/base.py check_claims and check_references: the layer named
         loc, clean = loc + tuple(ctx["at"]), clean + tuple(ctx["at"])
         other = source.locate(clean[: -len(ctx["at"])] + tuple(ctx["other"])) if ctx.get("other") else None
         msg += f" (line {other.line})" if other else ""
@@ -663,7 +674,7 @@ def _spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError
             names = [n for n in _field_names(model) if n != "kind"]
             close = close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
-    elif kind in ("unknown_kind", "missing_kind", "duplicate_name"):
+    elif kind in ("unknown_kind", "missing_kind", "duplicate_name", *GRAPH_ERRORS):
         code, message, hint = kind, msg, ctx.get("hint")
     elif kind in ("wrong_type", "bad_value"):
         code, message = kind, f"{what} {msg}"

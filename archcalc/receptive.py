@@ -1,8 +1,8 @@
 """Receptive fields: for every layer, the input region one output unit sees, per spatial dimension.
 
 Pure. Each layer kind says how it moves positions (`Layer.rf_step`: a window's span, stride
-and leading padding, or "the whole input"); containers combine their paths (`receptive`). This
-module holds the field arithmetic and the walk. The recurrence (Araujo, Norris & Sim, "Computing
+and leading padding, or "the whole input"); a merge takes the union of its inputs' fields. This
+module holds the field arithmetic and one pass over the lowered graph. The recurrence (Araujo, Norris & Sim, "Computing
 receptive fields of convolutional neural networks", Distill 2019), with r the field size, j the
 jump (distance in input pixels between neighbouring units) and s the input pixel under the first
 tap of unit 0, for a window of span K = D*(k - 1) + 1, stride S and leading padding P:
@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .analysis import ROOT, Scope, located, named_layers, walk_spec
+from .errors import SpecError
+from .graph import Graph, Node, located, lower
 from .layers import Shape
 from .layers.base import RFStep
 from .spec import Spec
@@ -127,36 +128,32 @@ def union(fields: list[Field]) -> tuple[Field, str | None]:
     return tuple(out), note
 
 
-class _FieldWalker:
-    """Walks the layer tree with the analyzer's names, carrying the field along each path."""
+def _step_row(node: Node, field: Field, input_sizes: tuple[int, ...]) -> FieldRow:
+    """A layer's field: its kind's step (`rf_step`) applied to the field of the tensor it reads."""
+    with located(node):
+        step = node.layer.rf_step(node.in_shape)
+    new = apply_step(field, step, input_sizes)
+    note = None
+    if new and new[0].whole and not (field[0].whole or step is None or step.whole):
+        note = f"the field passes {MAX_FIELD:,} input pixels: taken as the whole input (an upper bound)"
+    return FieldRow(node.path, node.kind, node.out_shape, new, note)
 
-    def __init__(self, input_sizes: tuple[int, ...]) -> None:
-        self.input_sizes = input_sizes
-        self.rows: list[FieldRow] = []
 
-    def child(self, scope: Scope, name: str, field: tuple[str | int, ...]) -> Scope:
-        return Scope(scope.path + (name,), scope.loc + field, scope.trainable, scope.at)
-
-    def run(self, layers: list, shape: Shape, field: Field, scope: Scope, loc: tuple) -> tuple[Shape, Field]:
-        for layer, child in named_layers(layers, scope, loc):
-            with located(child):
-                shape, field = layer.receptive(shape, field, self, child)
-        return shape, field
-
-    def step(
-        self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, field: Field, step: RFStep | None
-    ) -> Field:
-        new = apply_step(field, step, self.input_sizes)
-        note = None
-        if new and new[0].whole and not (field[0].whole or step is None or step.whole):
-            note = f"the field passes {MAX_FIELD:,} input pixels: taken as the whole input (an upper bound)"
-        self.rows.append(FieldRow(".".join(scope.path), kind, out_shape, new, note))
-        return new
-
-    def merge(self, scope: Scope, kind: str, in_shape: Shape, out_shape: Shape, fields: list[Field]) -> Field:
-        new, note = union(fields)
-        self.rows.append(FieldRow(".".join(scope.path), kind, out_shape, new, note))
-        return new
+def graph_fields(graph: Graph) -> tuple[FieldRow, ...]:
+    """One pass over the graph carrying each tensor's field: a layer steps the field of the tensor
+    it reads, a merge takes the union of the fields it merges."""
+    sizes = graph.input_shape[1:]
+    fields: list[Field] = [tuple(AxisField(1, 1, 0) for _ in sizes)]  # tensor id -> its field
+    rows = []
+    for node in graph.nodes:
+        if node.is_merge:
+            new, note = union([fields[t] for t in node.inputs])
+            row = FieldRow(node.path, node.kind, node.out_shape, new, note)
+        else:
+            row = _step_row(node, fields[node.inputs[0]], sizes)
+        fields.append(row.axes)
+        rows.append(row)
+    return tuple(rows)
 
 
 def receptive_fields(spec: Spec, input_shape: Shape | None = None) -> tuple[FieldRow, ...]:
@@ -169,9 +166,8 @@ def receptive_fields(spec: Spec, input_shape: Shape | None = None) -> tuple[Fiel
     >>> last.axes[0].size, last.axes[0].jump, last.axes[0].start, last.axes[0].center
     (195, 32, -64, Fraction(33, 1))
     """
-    shape = tuple(input_shape or spec.input)
-    sizes = shape[1:]
-    walker = _FieldWalker(sizes)
-    start: Field = tuple(AxisField(1, 1, 0) for _ in sizes)
-    walk_spec(spec, lambda: walker.run(spec.layers, shape, start, ROOT, ("layers",)))
-    return tuple(walker.rows)
+    graph = lower(spec, input_shape)
+    try:
+        return graph_fields(graph)
+    except SpecError as err:
+        raise (spec._source.locate_error(err) if spec._source is not None else err) from None

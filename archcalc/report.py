@@ -6,7 +6,8 @@ from typing import Any
 
 from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
 from .arith import ratio
-from .conventions import ARCHCALC, Convention, convention_rows, convention_totals
+from .conventions import ARCHCALC
+from .counted import Counted
 from .formulas import volume
 from .layers import Shape
 from .table import TextTable
@@ -123,28 +124,29 @@ def fmt_cell(value: int) -> str:
     return fmt_count(value) if value else "·"
 
 
-def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextTable:
+def shapes_table(analysis: Analysis, counted: Counted) -> TextTable:
     """Per-layer table: name, kind, hyper-parameters, output volume, units, weights, biases,
     connections, MACs (or the convention's ops), and a totals row.
 
-    Each column is computed once and the footer is its sum (convention_totals' figures, which
-    tests/test_report_tables.py holds it to)."""
+    The counted columns come from `counted` (the convention applied once); each footer is its
+    column's sum (the counted totals, which tests/test_report_tables.py holds it to)."""
     spec = analysis.spec
     rows = analysis.rows
+    convention = counted.convention
     table = TextTable(title=f"{spec.name}: {spec.title}" if spec.title else spec.name, show_footer=True)
-    input_units = convention.input_units(analysis)
+    input_units = counted.input_units
     columns = [
-        ("units", convention.unit_column(analysis)),
+        ("units", counted.column("units")),
         ("weights", [row.weights for row in rows]),
         ("biases", [row.biases for row in rows]),
     ]
     # A convention other than archcalc's gets a params column of its own: a paper's per-layer
     # "parameters" (LeNet-5's C1: 156) are weights and biases as that paper counts them.
     if convention != ARCHCALC:
-        columns.append(("params", [convention.params(row) for row in rows]))
+        columns.append(("params", counted.column("params")))
     columns += [
-        ("connections", [convention.connections(row) for row in rows]),
-        (convention.ops_label, [convention.ops(row) for row in rows]),
+        ("connections", counted.column("connections")),
+        (convention.ops_label, counted.column("ops")),
     ]
     table.add_column("layer", footer="total")
     table.add_column("kind")
@@ -178,9 +180,10 @@ def shapes_table(analysis: Analysis, convention: Convention = ARCHCALC) -> TextT
 RICH_ROWS_LIMIT = 2000
 
 
-def convention_table(analysis: Analysis, convention: Convention) -> TextTable:
+def convention_table(analysis: Analysis, counted: Counted) -> TextTable:
     """The table a publication prints, under its convention: one row per top-level layer (or leaf),
     params and ops exact, and params also in the publication's unit (GoogLeNet: K = 1024)."""
+    convention = counted.convention
     table = TextTable(title=f"{analysis.spec.name} as {convention.name} counts it")
     unit = convention.params_unit
     for column in (
@@ -192,7 +195,7 @@ def convention_table(analysis: Analysis, convention: Convention) -> TextTable:
         convention.ops_label,
     ):
         table.add_column(column, justify="left" if column == "layer" else "right")
-    for row in convention_rows(analysis, convention):
+    for row in counted.published:
         in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
         table.add_row(
             row.name,
@@ -205,12 +208,13 @@ def convention_table(analysis: Analysis, convention: Convention) -> TextTable:
     return table
 
 
-def summary_lines(analysis: Analysis, memory: Memory, convention: Convention = ARCHCALC) -> list[str]:
+def summary_lines(analysis: Analysis, memory: Memory, counted: Counted) -> list[str]:
     """The headline numbers under a table, each with its unit named."""
     t = analysis.totals
+    convention = counted.convention
     lines = []
     if convention != ARCHCALC:
-        under = convention_totals(analysis, convention)
+        under = counted.totals
         lines.append(
             f"convention: {convention.name} ({'; '.join(convention.differences()) or 'as archcalc'}): "
             f"units {fmt_int(under['units'])}, params {fmt_int(under['params'])}, connections {fmt_int(under['connections'])}, "
@@ -333,7 +337,7 @@ def spec_dict(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-def analysis_dict(analysis: Analysis, memory: Memory, convention: Convention = ARCHCALC) -> dict[str, Any]:
+def analysis_dict(analysis: Analysis, memory: Memory, counted: Counted) -> dict[str, Any]:
     """The full machine-readable result of `archcalc shapes --json`.
 
     Rows and totals are always in archcalc's conventions; `convention` holds the chosen
@@ -341,22 +345,21 @@ def analysis_dict(analysis: Analysis, memory: Memory, convention: Convention = A
     """
     size = dtype_bytes(memory.dtype)
     layers = []
-    units = convention.unit_column(analysis)
-    for i, row in enumerate(analysis.rows):
+    for row, under in zip(analysis.rows, counted.rows):
         entry = row_dict(row, size)
         entry["convention"] = {
-            "units": units[i],
-            "params": convention.params(row),
-            "connections": convention.connections(row),
-            "ops": convention.ops(row),
+            "units": under.units,
+            "params": under.params,
+            "connections": under.connections,
+            "ops": under.ops,
         }
         layers.append(entry)
     return {
         "spec": spec_dict(analysis),
         "conventions": CONVENTIONS,
         "convention": {
-            **convention.model_dump(),
-            "totals": convention_totals(analysis, convention),
+            **counted.convention.model_dump(),
+            "totals": counted.totals,
             "rows": [
                 {
                     "name": r.name,
@@ -365,7 +368,7 @@ def analysis_dict(analysis: Analysis, memory: Memory, convention: Convention = A
                     "params": r.params,
                     "ops": r.ops,
                 }
-                for r in convention_rows(analysis, convention)
+                for r in counted.published
             ],
         },
         "layers": layers,

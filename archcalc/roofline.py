@@ -14,11 +14,8 @@ from math import prod
 
 from .analysis import Row, dtype_bytes
 from .arith import ratio
-from .training import EVAL_ALIAS_OPS
-
-# ops that move no data: a view (flatten) or the input itself (identity; dropout at inference),
-# the same set the memory model treats as aliases at inference
-NO_TRAFFIC_OPS = EVAL_ALIAS_OPS
+from .layers import OPS
+from .layers.ops import op_rule
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +50,7 @@ def traffic(row: Row, dtype: str = "fp32", batch: int = 1) -> Traffic:
     (4096, 624, 18816, 235200)
     """
     size = dtype_bytes(dtype)
-    if row.op in NO_TRAFFIC_OPS:
+    if not op_rule(OPS, row.op, f"{row.path}, {row.kind}").moves_data:  # a view, or its input itself
         return Traffic(row.path, row.kind, 0, 0, 0, 0)
     return Traffic(
         path=row.path,

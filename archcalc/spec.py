@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from .budget import Budget
 from .conventions import Convention
 from .errors import SpecError
-from .fields import MAX_SIZE, Size
+from .fields import MAX_SIZE, LayerName, Size
 from .layers import LayerSpec
-from .layers.base import unique_names
+from .layers.base import check_references, unique_names
 
 
 class Spec(BaseModel):
@@ -29,9 +29,21 @@ class Spec(BaseModel):
     input: tuple[Size, ...] = Field(min_length=1, max_length=4)
     layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
     budget: Budget | None = None  # limits `archcalc check` enforces (max_params, max_macs, max_activations)
+    # the graph form: the top-level layers whose outputs the network returns (default: the last)
+    outputs: list[LayerName] | None = Field(
+        default=None,
+        min_length=1,
+        description="graph form: the top-level layers the network returns (default: the last)",
+    )
 
     # Where the spec came from, so errors found later (in the analyzer) can name file and line.
     _source: Any = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _graph(self) -> Spec:
+        """The top-level list keeps the graph form's rules, with `outputs:` counting as reads."""
+        check_references(self.layers, self.outputs, ("layers",))
+        return self
 
     def with_input(self, shape: tuple[int, ...]) -> Spec:
         """The same network on another input size (`--input 3x224x224`), within the spec's limits."""

@@ -1,7 +1,7 @@
 """What a training step costs and what memory a network needs, from the spec alone (no torch).
 
-A dataflow walk (the analyzer's Walker protocol) follows the tensors: which tensor each row reads
-and writes, and whether it requires a gradient. From that:
+One pass over the lowered graph (archcalc/graph.py) follows the tensors: which tensor each row
+reads and writes, and whether it requires a gradient. From that:
 - backward MACs per row: input gradient and weight gradient;
 - memory: parameters, gradients, optimizer state, the activations autograd saves for backward,
   and the peak of live activations at inference.
@@ -9,76 +9,19 @@ and writes, and whether it requires a gradient. From that:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import prod
 from typing import Any
 
 from .analysis import COUNTER_BYTES, Analysis, Row, dtype_bytes
-from .layers import Counts, Shape
+from .layers import OPS, Shape
+from .layers.ops import op_rule
 
-# ops whose output is their input (a view, or the input itself): no new tensor at inference
-ALIAS_OPS = frozenset({"flatten", "identity"})
+# ops whose output is their input (a view, or the input itself): no new tensor at inference; each
+# op's rules are declared with the kind that produces it (archcalc/layers/ops.py)
+ALIAS_OPS = frozenset(name for name, op in OPS.items() if op.alias == "always")
 # ... and at inference only (dropout returns its input in eval mode)
-EVAL_ALIAS_OPS = ALIAS_OPS | {"dropout"}
-
-
-@dataclass(frozen=True)
-class Saves:
-    """What torch's autograd saves for one op's backward, once a gradient flows through it.
-
-    input / output: the op's input or output tensor (shared with its neighbours, counted once);
-    input_if_weight_grad: the input, only when the weight trains (addmm saves mat1 for the weight
-    gradient alone); inputs: every input of a merge (mul); indices: int64, one per output element
-    (max pooling's argmax); temporaries: intermediate tensors of the output's size at the dtype
-    (dropout's scaled mask; LRN's intermediate quotient and power); padded_input: a tensor of the
-    elements the op reads after its own padding (LRN's channel-padded squares);
-    stats: fp32 values per channel (batch norm's saved mean and inverse std); unless_global: the
-    input is saved only when the pooling is not global (torch computes a global average as a
-    mean, whose backward needs only the shape).
-    Measured with torch.autograd.graph.saved_tensors_hooks (tests/test_bench.py checks it).
-    """
-
-    input: bool = False
-    output: bool = False
-    input_if_weight_grad: bool = False
-    inputs: bool = False
-    indices: bool = False
-    temporaries: int = 0
-    padded_input: bool = False
-    stats: int = 0
-    unless_global: bool = False
-
-
-# op (the row's `op`, the torch functional it runs) -> what autograd saves. An op must be here or in
-# SAVES_NOTHING: a kind with a new op fails loudly (and a test), never counts zero bytes by omission.
-SAVES: dict[str, Saves] = {
-    "conv": Saves(input=True),
-    "conv_transpose": Saves(input=True),
-    "linear": Saves(input_if_weight_grad=True),
-    "batch_norm": Saves(input=True, stats=2),
-    "max_pool": Saves(input=True, indices=True),
-    "adaptive_max_pool": Saves(input=True, indices=True),
-    "avg_pool": Saves(input=True),
-    "adaptive_avg_pool": Saves(input=True, unless_global=True),
-    "relu": Saves(output=True),
-    "sigmoid": Saves(output=True),
-    "tanh": Saves(output=True),
-    "softmax": Saves(output=True),
-    "log_softmax": Saves(output=True),
-    "relu6": Saves(input=True),
-    "leaky_relu": Saves(input=True),
-    "gelu": Saves(input=True),
-    "silu": Saves(input=True),
-    "mish": Saves(input=True),
-    "hardswish": Saves(input=True),
-    "hardsigmoid": Saves(input=True),
-    "dropout": Saves(temporaries=1),
-    "mul": Saves(inputs=True),
-    # F.local_response_norm runs pad, avg_pool3d, mul, add, pow, div: they save the input, the
-    # channel-padded squares and two output-sized intermediates
-    "lrn": Saves(input=True, padded_input=True, temporaries=2),
-}
-SAVES_NOTHING = ALIAS_OPS | {"concat", "add"}  # views, and ops whose backward needs no tensor
+EVAL_ALIAS_OPS = frozenset(name for name, op in OPS.items() if op.alias != "never")
 
 
 @dataclass(frozen=True)
@@ -93,67 +36,28 @@ class Step:
     output_grad: bool  # its output requires a gradient (autograd records it)
 
 
-@dataclass
-class _Frame:
-    depth: int
-    entry: tuple[int, bool]
-    outs: list[tuple[int, bool]] = field(default_factory=list)
-
-
-class _Flow:
-    """The Walker that follows tensors: (id, requires_grad) through sequences and forks."""
-
-    def __init__(self, rows: tuple[Row, ...], input_shape: Shape) -> None:
-        self.rows = iter(rows)
-        self.steps: list[Step] = []
-        self.shapes: dict[int, Shape] = {0: input_shape}
-        self.current: tuple[int, bool] = (0, False)  # the network input needs no gradient
-        self.depth = 0
-        self.forks: list[_Frame] = []
-        self.trainable = [True]
-
-    def child(self, scope: Any, name: str, field: Any) -> Any:
-        return scope
-
-    def run(self, layers: list[Any], shape: Shape, scope: Any, field: Any) -> Shape:
-        self.depth += 1
-        branch = self.forks and self.forks[-1].depth == self.depth - 1
-        if branch:
-            self.current = self.forks[-1].entry
-        for layer in layers:
-            self.trainable.append(self.trainable[-1] and layer.trainable)
-            if layer.forks:
-                self.forks.append(_Frame(self.depth, self.current))
-            shape = layer.walk(shape, self, scope)
-            if layer.forks:
-                self.forks.pop()
-            self.trainable.pop()
-        if branch:
-            self.forks[-1].outs.append(self.current)
-        self.depth -= 1
-        return shape
-
-    def emit(self, scope: Any, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
-        row = next(self.rows)
-        merging = self.forks and self.forks[-1].depth == self.depth
-        sources = self.forks[-1].outs if merging else [self.current]
-        input_grad = any(grad for _, grad in sources)
-        trains = self.trainable[-1] and row.params > 0
-        if row.op in ALIAS_OPS and not merging:
-            out = sources[0][0]
-        else:
-            out = len(self.shapes)
-            self.shapes[out] = row.out_shape
-        self.steps.append(Step(row, tuple(t for t, _ in sources), out, trains, input_grad, input_grad or trains))
-        self.current = (out, input_grad or trains)
-
-
 def dataflow(analysis: Analysis) -> tuple[list[Step], dict[int, Shape]]:
     """Each row as a step reading and writing tensor ids (0 is the network input), in execution
-    order, with the gradients it needs; and every tensor's shape (per example)."""
-    flow = _Flow(analysis.rows, analysis.input_shape)
-    flow.run(analysis.spec.layers, analysis.input_shape, None, ("layers",))
-    return flow.steps, flow.shapes
+    order, with the gradients it needs; and every tensor's shape (per example). One pass over the
+    lowered graph: a view or identity writes no tensor of its own, so it and its readers read its
+    input's tensor (its saved input is the producer's saved output: one tensor)."""
+    graph = analysis.graph
+    alias: dict[int, int] = {}  # a view's tensor -> the tensor it views
+    grad = {0: False}  # tensor -> whether it requires a gradient; the network input needs none
+    shapes = {0: graph.input_shape}
+    steps = []
+    for node, row in zip(graph.nodes, analysis.rows):
+        inputs = tuple(alias.get(t, t) for t in node.inputs)
+        input_grad = any(grad[t] for t in inputs)
+        trains = row.trainable and row.params > 0
+        if row.op in ALIAS_OPS and not node.is_merge:
+            out = alias[node.output] = inputs[0]
+        else:
+            out = node.output
+            shapes[out] = row.out_shape
+        grad[out] = input_grad or trains
+        steps.append(Step(row, inputs, out, trains, input_grad, input_grad or trains))
+    return steps, shapes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,14 +129,10 @@ def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> li
         saved[(path, what)] = SavedTensor((path, what), path, what, nbytes)
 
     for s in steps:
-        if s.row.op in SAVES_NOTHING or not s.output_grad:
+        if not s.output_grad:
             continue
-        rule = SAVES.get(s.row.op)
-        if rule is None:
-            raise ValueError(
-                f"no rule for what autograd saves for op '{s.row.op}' ({s.row.path}, {s.row.kind}): "
-                "add it to SAVES or SAVES_NOTHING in archcalc/training.py"
-            )
+        rule = op_rule(OPS, s.row.op, f"{s.row.path}, {s.row.kind}").saves
+        assert rule is not None  # register_ops refuses an op without one
         path, out_elems = s.row.path, prod(s.row.out_shape) * batch
         global_pool = all(n == 1 for n in s.row.out_shape[1:])
         if rule.input and not (rule.unless_global and global_pool):
@@ -271,7 +171,8 @@ def inference_peak(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> i
     for i, s in enumerate(steps):
         for tid in s.inputs:
             last_use[root(tid)] = i
-    last_use.setdefault(root(steps[-1].output) if steps else 0, len(steps))  # the result outlives the run
+    for tid in analysis.graph.outputs:  # the results outlive the run (a step's output: its tensor, views resolved)
+        last_use[root(steps[tid - 1].output if tid else 0)] = len(steps)
     live = {0: prod(shapes[0]) * size * batch}
     peak = sum(live.values())
     for i, s in enumerate(steps):

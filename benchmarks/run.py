@@ -242,7 +242,8 @@ def paired_ratios(analyse: Callable[[], Any], summary: Callable[[], Any], setup:
 def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callable[[str], None]) -> list[Comparison]:
     from archcalc import analyze
     from archcalc.analysis import clear_caches
-    from archcalc.conventions import PRESETS, convention_totals
+    from archcalc.conventions import PRESETS
+    from archcalc.counted import convention_totals
     from archcalc.verify.build import build_model
 
     # archcalc first, for every net, with no torch model alive: a heap full of modules makes

@@ -154,19 +154,3 @@ def test_bench_cuda_without_gpu_is_a_usage_error(runner):
 def test_per_layer_refuses_train(runner):
     result = runner.invoke(main, ["bench", "lenet5", "--per-layer", "--train"])
     assert result.exit_code == 2 and "--per-layer" in result.output
-
-
-def test_every_op_has_a_saved_tensor_rule():
-    """Every op any kind produces (the per-kind table and the bundled specs) is in SAVES or
-    SAVES_NOTHING, so a new kind cannot slip into the memory model as zero saved bytes."""
-    from archcalc import analyze, bundled_names, load_spec, parse_spec
-    from archcalc.training import SAVES, SAVES_NOTHING
-
-    from .helpers import spec_text
-    from .test_layer_kinds import CASES
-
-    analyses = [analyze(load_spec(name)) for name in bundled_names()]
-    analyses += [analyze(parse_spec(spec_text(c[2], str(list(c[3]))), "case.yaml")) for c in CASES]
-    ops = {(row.op, row.kind) for a in analyses for row in a.rows}
-    missing = sorted((op, kind) for op, kind in ops if op not in SAVES and op not in SAVES_NOTHING)
-    assert not missing, f"ops with no saved-tensor rule: {missing}"

@@ -70,8 +70,8 @@ BROKEN = [
     ("layer-dropped", lambda m: m.get_submodule("r")._modules.pop("relu1"), "row 'r.relu1' (relu) has no module"),
     (
         "stray-module",
-        lambda m: m.get_submodule("p.b2").append(torch.nn.Conv2d(4, 4, 1)),
-        "module 'p.b2.0' (Conv2d) is no row's",
+        lambda m: m.get_submodule("p").add_module("stray", torch.nn.Conv2d(4, 4, 1)),
+        "module 'p.stray' (Conv2d) is no row's",
     ),
     (
         "wrong-parameters",
@@ -102,7 +102,7 @@ def test_rows_sharing_a_path_are_found(monkeypatch):
     from archcalc.verify import build
 
     monkeypatch.setattr(structure, "check_claims", lambda claims, hint: None)
-    monkeypatch.setattr(build._Planner, "_take", lambda self, owner, names, path: None)
+    monkeypatch.setattr(build, "_claim", lambda taken, name, prefix: None)
     spec = parse_spec(
         spec_text("- residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1, name: add}]}", "[4, 8, 8]"),
         "r.yaml",

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from archcalc.cli import main
-from archcalc.conventions import Convention, convention_totals
+from archcalc.conventions import Convention
+from archcalc.counted import convention_totals
 from archcalc.formulas.conv import bias_count
 
 from .helpers import analyse_text, assert_one_error, spec_text

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from archcalc import SpecError
-from archcalc.conventions import PRESETS, Convention, convention_totals, resolve_convention
+from archcalc.conventions import PRESETS, Convention
+from archcalc.counted import convention_totals, resolve_convention
+from archcalc.layers import Op, Saves
 
 from .helpers import analyse_text
 
@@ -60,7 +62,11 @@ def test_presets_are_valid_conventions(name):
     assert set(preset.model_dump()) == set(Convention.model_fields)
 
 
-@pytest.mark.parametrize("fields", [{"bias_add": True}, {"op_costs": {"relu": {"per_inputs": 1}}}])
+@pytest.mark.parametrize(
+    "fields",
+    [{"bias_add": True}, {"ops": [Op("relu", Saves(), costs={"x": {"per_inputs": 1}})]}],
+    ids=["convention-field", "op-cost-field"],
+)
 def test_a_misspelt_preset_field_fails_at_import_not_silently(fields):
     from archcalc.conventions import _preset
 

@@ -340,7 +340,38 @@ CASES += [
         True,
     ),
     ("rbf", "rbf", "- rbf: {out: 10}", (84,), lambda: _RBF(84, 10), True),
+    # the graph form's merge kinds: a reads the input, b reads a, the merge reads both
+    *(
+        (
+            f"{kind}-graph-form",
+            kind,
+            f"- {{conv: {{name: a, out: 4, kernel: 3, padding: 1}}}}\n- {second}\n- {{kind: {kind}, from: [a, b]}}",
+            (3, 8, 8),
+            lambda kind=kind: _GraphMerge(kind),
+            True,
+        )
+        for kind, second in (
+            ("add", "{conv: {name: b, out: 4, kernel: 1}}"),
+            ("concat", "{conv: {name: b, out: 2, kernel: 1}}"),
+            ("mul", "{global_avgpool: {name: b}}"),
+        )
+    ),
 ]
+
+
+class _GraphMerge(nn.Module):
+    """a = conv3x3(x); b = conv1x1(a) (mul: b = a's global average); merge(a, b)."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = {"add": nn.Conv2d(4, 4, 1), "concat": nn.Conv2d(4, 2, 1), "mul": nn.AdaptiveAvgPool2d(1)}[kind]
+
+    def forward(self, x):
+        a = self.a(x)
+        b = self.b(a)
+        return {"add": lambda: a + b, "concat": lambda: torch.cat([a, b], 1), "mul": lambda: a * b}[self.kind]()
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,8 @@ import yaml
 from hypothesis import HealthCheck, event, given, note, settings
 
 from archcalc import SpecError, analyze, parse_spec
-from archcalc.conventions import PRESETS, convention_totals
+from archcalc.conventions import PRESETS
+from archcalc.counted import convention_totals
 
 from .strategies import Probe, near_valid_specs, valid_specs
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from archcalc import analyze, bundled_names, load_spec, report
-from archcalc.conventions import PRESETS, convention_totals, resolve_convention
+from archcalc.conventions import PRESETS
+from archcalc.counted import convention_totals, count, resolve_convention
 
 
 def _footer(table) -> dict[str, str]:
@@ -30,7 +31,7 @@ CASES = [(name, convention) for name in bundled_names() for convention in sorted
 def test_footer_is_the_convention_totals(name, convention):
     analysis = analyze(load_spec(name))
     counting = resolve_convention(convention, analysis.spec)
-    table = report.shapes_table(analysis, counting)
+    table = report.shapes_table(analysis, count(analysis, counting))
     footer, totals = _footer(table), convention_totals(analysis, counting)
     keys = {"units": "units", "connections": "connections", counting.ops_label: "ops"}
     if "params" in footer:

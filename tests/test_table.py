@@ -9,7 +9,8 @@ from rich.console import Console
 
 from archcalc import analyze, bundled_names, load_spec, report
 from archcalc.cli import main
-from archcalc.conventions import PRESETS, resolve_convention
+from archcalc.conventions import PRESETS
+from archcalc.counted import count, resolve_convention
 from archcalc.table import TextTable
 
 
@@ -36,7 +37,7 @@ def _same(table: TextTable, unicode: bool = True) -> None:
 @pytest.mark.parametrize("name", bundled_names())
 def test_zoo_tables_match_rich(name):
     analysis = analyze(load_spec(name))
-    _same(report.shapes_table(analysis))
+    _same(report.shapes_table(analysis, count(analysis)))
     _same(report.params_table(analysis))
 
 
@@ -44,8 +45,8 @@ def test_zoo_tables_match_rich(name):
 def test_convention_tables_match_rich(convention):
     analysis = analyze(load_spec("googlenet"))
     counting = resolve_convention(convention, analysis.spec)
-    _same(report.shapes_table(analysis, counting))
-    _same(report.convention_table(analysis, counting))
+    _same(report.shapes_table(analysis, count(analysis, counting)))
+    _same(report.convention_table(analysis, count(analysis, counting)))
 
 
 def _table(title: str = "t: [b]title[/b]") -> TextTable:
@@ -118,7 +119,7 @@ def test_shapes_output_is_the_direct_layout_without_rich(runner, monkeypatch):
     result = runner.invoke(main, ["shapes", "alexnet"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     analysis = analyze(load_spec("alexnet"))
-    table = "".join(text + "\n" for text, _ in report.shapes_table(analysis).lines())
+    table = "".join(text + "\n" for text, _ in report.shapes_table(analysis, count(analysis)).lines())
     assert result.output.startswith(table)
 
 

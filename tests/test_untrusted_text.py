@@ -264,13 +264,13 @@ def test_the_reserved_names_cover_every_attribute_of_torch_containers():
     from torch import nn
 
     from archcalc.fields import _check_layer_name
-    from archcalc.verify.modules import Fork
+    from archcalc.verify.modules import Graph
 
     containers = [
         nn.Module(),
         nn.Sequential(),
         nn.Sequential(OrderedDict(a=nn.ReLU())),
-        Fork(OrderedDict(a=nn.ReLU()), [["a"]], "a"),
+        Graph(OrderedDict(a=nn.ReLU()), [("a", (0,), 1)], 0, (1,)),
     ]
     spellable = {
         n for c in containers for n in dir(c) if n and n[0] not in "+-" and all(ch.isalnum() or ch in "_+-" for ch in n)

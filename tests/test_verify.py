@@ -17,7 +17,8 @@ import pytest
 
 from archcalc import analyze, bundled_names, load_spec, parse_spec
 from archcalc.cli import main
-from archcalc.conventions import PRESETS, convention_totals
+from archcalc.conventions import PRESETS
+from archcalc.counted import convention_totals
 from archcalc.errors import SpecError
 
 from .helpers import spec_text

@@ -17,6 +17,11 @@ F = torch.nn.functional
 _TABLE = [[0], [0, 2], [1, 2], [0, 1, 2]]
 
 
+def _first(model):
+    """The built model's first layer module (the model is a Graph of the spec's layers)."""
+    return next(iter(model.children()))
+
+
 def _build(yaml: str, shape: tuple[int, ...]):
     torch.manual_seed(0)
     return build_model(parse_spec(spec_text(yaml, str(list(shape))), "inline.yaml")).eval()
@@ -25,13 +30,13 @@ def _build(yaml: str, shape: tuple[int, ...]):
 @pytest.mark.parametrize("padding", ["1", "same"], ids=["symmetric", "same-per-side"])
 def test_table_conv_is_the_masked_dense_conv(padding):
     model = _build(f"- conv: {{out: 4, kernel: 4, stride: 2, padding: {padding}, table: {_TABLE}}}", (3, 9, 9))
-    conv = model[0] if padding == "1" else model[0][1]
+    conv = _first(model) if padding == "1" else _first(model)[1]
     dense = torch.zeros(4, 3, 4, 4)
     for out, (part, row) in enumerate(zip(conv.maps, _TABLE)):
         dense[out, row] = part.weight[0]
     bias = torch.cat([part.bias for part in conv.maps])
     x = torch.randn(2, 3, 9, 9)
-    pads = (1, 1, 1, 1) if padding == "1" else model[0][0].padding
+    pads = (1, 1, 1, 1) if padding == "1" else _first(model)[0].padding
     with torch.no_grad():
         gap = (model(x) - F.conv2d(F.pad(x, pads), dense, bias, stride=2)).abs().max().item()
     assert gap < 1e-5, f"per-map convs and the masked dense conv differ by up to {gap}"
@@ -40,7 +45,7 @@ def test_table_conv_is_the_masked_dense_conv(padding):
 @pytest.mark.parametrize(("mode", "bias_shape"), [("per_unit", (1, 3, 4, 5)), ("per_position", (1, 1, 4, 5))])
 def test_unshared_bias_is_added_per_unit_or_per_position(mode, bias_shape):
     model = _build(f"- conv: {{out: 3, kernel: 3, bias: {mode}}}", (2, 6, 7))
-    conv, bias = model[0]
+    conv, bias = _first(model)
     assert conv.bias is None and tuple(bias.bias.shape) == bias_shape
     with torch.no_grad():
         bias.bias.normal_()
@@ -51,7 +56,7 @@ def test_unshared_bias_is_added_per_unit_or_per_position(mode, bias_shape):
 
 def test_subsample_is_a_scaled_window_average_plus_bias():
     model = _build("- subsample: {kernel: 2}", (3, 6, 6))
-    pool, coef = model[0]
+    pool, coef = _first(model)
     x = torch.randn(2, 3, 6, 6)
     with torch.no_grad():
         expected = F.avg_pool2d(x, 2) * coef.weight.view(1, 3, 1, 1) + coef.bias.view(1, 3, 1, 1)
@@ -61,7 +66,7 @@ def test_subsample_is_a_scaled_window_average_plus_bias():
 
 def test_rbf_outputs_squared_euclidean_distances():
     model = _build("- rbf: {out: 10}", (84,))
-    weight = model[0].linear.weight
+    weight = _first(model).linear.weight
     x = torch.randn(3, 84)
     with torch.no_grad():
         expected = ((x[:, None, :] - weight[None]) ** 2).sum(-1)

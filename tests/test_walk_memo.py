@@ -1,6 +1,6 @@
-"""The analyzer copies the rows of a layer it has already walked on the same input (every copy
-of a `repeat` after the first). These tests hold the copied analysis equal, row for row, to a
-walk that computes every layer, on the whole zoo and on random specs."""
+"""Lowering copies the nodes of a layer it has already lowered on the same input (every copy of a
+`repeat` after the first). These tests hold the copied analysis equal, row for row, to a lowering
+that computes every layer, on the whole zoo and on random specs."""
 
 from __future__ import annotations
 
@@ -8,20 +8,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from archcalc import analyze, load_spec, parse_spec
-from archcalc.analysis import ROOT, Scope, _sum, _Walker, walk_spec
+from archcalc.analysis import _row, _sum
+from archcalc.graph import ROOT, Lowering, Scope
 from archcalc.loader import bundled_names
 
 from .strategies import valid_specs
 
 
-class _PlainWalker(_Walker):
+class _PlainLowering(Lowering):
     memoize = False
 
 
 def _plain_rows(spec):
-    walker = _PlainWalker()
-    walk_spec(spec, lambda: walker.run(spec.layers, tuple(spec.input), ROOT, ("layers",)))
-    return tuple(walker.rows)
+    lowering = _PlainLowering(tuple(spec.input))
+    lowering.sequence(spec.layers, 0, ROOT, ("layers",))
+    return tuple(map(_row, lowering.nodes))
 
 
 def _assert_same(spec):
@@ -74,10 +75,10 @@ def test_the_same_layer_frozen_and_trainable_is_not_copied_across():
     """The copy key holds whether the weights train: the same object walked in a frozen scope and
     then in a trainable one (no spec can reach this today: the key is defensive) keeps each flag."""
     spec = parse_spec("name: one\ninput: [4, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1}\n", "one.yaml")
-    walker, layer = _Walker(), spec.layers[0]
-    walker.visit(layer, (4, 8, 8), Scope(("frozen",), (), False))
-    walker.visit(layer, (4, 8, 8), Scope(("trains",), (), True))
-    assert [(row.path, row.trainable) for row in walker.rows] == [("frozen", False), ("trains", True)]
+    lowering, layer = Lowering((4, 8, 8)), spec.layers[0]
+    lowering.visit(layer, (0,), Scope(("frozen",), (), False))
+    lowering.visit(layer, (0,), Scope(("trains",), (), True))
+    assert [(node.path, node.trainable) for node in lowering.nodes] == [("frozen", False), ("trains", True)]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

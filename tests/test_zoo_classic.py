@@ -16,7 +16,7 @@ import pytest
 
 from archcalc import analyze, load_spec
 from archcalc.cli import main
-from archcalc.conventions import convention_totals, resolve_convention
+from archcalc.counted import convention_totals, resolve_convention
 
 
 def _paper(name: str):

@@ -11,7 +11,7 @@ from fractions import Fraction
 import pytest
 
 from archcalc import analyze, load_spec
-from archcalc.conventions import convention_rows, resolve_convention
+from archcalc.counted import convention_rows, resolve_convention
 
 # (spec, params = weights + biases, MACs of conv + linear at the spec's input)
 TOTALS = [

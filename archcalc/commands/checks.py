@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from ..analysis import DTYPE_BYTES, analyze
+from ..analysis import analyze
 from ..budget import Budget
 from ..checking import SpecCheck, evaluate, exit_code
+from ..dtypes import DTYPE_BYTES
 from ..encode import json_text
 from ..errors import SpecError
 from ..loader import load_spec

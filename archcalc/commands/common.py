@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..analysis import DTYPE_BYTES
+from ..dtypes import DTYPE_BYTES
 from ..encode import json_text, term_text
 from ..errors import ExitCode, SpecError
 from ..fields import MAX_SIZE

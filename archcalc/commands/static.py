@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 
 from .. import report
-from ..analysis import DTYPE_BYTES, Analysis, analyze
-from ..conventions import resolve_convention
+from ..analysis import Analysis, analyze
+from ..counted import count, resolve_convention
+from ..dtypes import DTYPE_BYTES
 from ..layers import KIND_TO_CLASS
 from ..loader import bundled_names, load_spec
 from ..table import TextTable
@@ -45,7 +46,7 @@ def shapes(
 ) -> None:
     """Per-layer output volume, units, weights, biases, connections and MACs, with totals."""
     analysis = _analyse(spec, input_shape)
-    counting = resolve_convention(convention, analysis.spec)
+    counted = count(analysis, resolve_convention(convention, analysis.spec))
     memory = analysis.memory(dtype)
     derivations = None
     if explain:
@@ -53,7 +54,7 @@ def shapes(
 
         derivations = explain_spec(analysis.spec)
     if as_json:
-        data = report.analysis_dict(analysis, memory, counting)
+        data = report.analysis_dict(analysis, memory, counted)
         if derivations is not None:
             from .. import explanation_text
 
@@ -62,16 +63,16 @@ def shapes(
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
-    out.table(report.shapes_table(analysis, counting), huge=report.RICH_ROWS_LIMIT)
+    out.table(report.shapes_table(analysis, counted), huge=report.RICH_ROWS_LIMIT)
     if derivations is not None:
         from .. import explanation_text
 
         out.line("derivations:")
         for line, filler in explanation_text.explain_lines(derivations):
             out.line("  " + line, style="dim" if filler else None)
-    if counting.rows == "blocks" or counting.params_unit != 1:
-        out.table(report.convention_table(analysis, counting))
-    for line in report.summary_lines(analysis, memory, counting):
+    if counted.convention.rows == "blocks" or counted.convention.params_unit != 1:
+        out.table(report.convention_table(analysis, counted))
+    for line in report.summary_lines(analysis, memory, counted):
         out.line(line)
     for line in report.CONVENTION_LINES:
         out.line(line, style="dim")
@@ -160,7 +161,7 @@ def kinds(out: Output, as_json: bool) -> None:
     """The layer kinds a spec may use, with their fields."""
     rows = []
     for kind, cls in KIND_TO_CLASS.items():
-        fields = [f for f in cls.model_fields if f not in ("kind",)]
+        fields = [info.alias or f for f, info in cls.model_fields.items() if f != "kind"]  # `from`, not from_
         rows.append({"kind": kind, "fields": fields, "doc": (cls.__doc__ or "").strip().splitlines()[0]})
     if as_json:
         out.json(rows)

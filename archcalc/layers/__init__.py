@@ -1,9 +1,11 @@
 """The layer kinds: one pydantic model per kind, each holding every rule of its kind.
 
 A kind is declared once, in its module: its fields (named after torch's constructor arguments,
-with short aliases for hand-written YAML), its shape inference and counts (`counts`) and its
-one-line description (`describe`). Containers implement `walk` instead. Nothing anywhere
-switches on the kind: to add one, write its class and list it in `LAYER_CLASSES` below.
+with short aliases for hand-written YAML), its shape inference and counts (`counts`), its
+one-line description (`describe`) and the ops its rows run (`ops`: each `Op` record carries what
+autograd saves, whether it moves data, what each tool counts). Containers implement `lower`
+instead (how they become nodes of the graph, archcalc/graph.py). Nothing anywhere switches on
+the kind: to add one, write its class (and its ops) and list it in `LAYER_CLASSES` below.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import close_matches
 from . import structure
-from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Walker, Window, layer_names, resolve_window
+from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Window, layer_names, resolve_window
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
+from .ops import Op, Saves, register_ops
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
-from .structure import Block, Branch, Parallel, Repeat, Residual
+from .structure import Block, Branch, Merge, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
     Conv,
@@ -42,12 +45,16 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     Parallel,
     Residual,
     Repeat,
+    Merge,
 )
 
 
 def _kinds_of(cls: type[Layer]) -> tuple[str, ...]:
     return tuple(cls.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
 
+
+# every op a kind's rows run, with its rules; a kind whose op lacks a rule is refused here, at import
+OPS: dict[str, Op] = register_ops(LAYER_CLASSES)
 
 KIND_TO_CLASS: dict[str, type[Layer]] = {kind: cls for cls in LAYER_CLASSES for kind in _kinds_of(cls)}
 KINDS: tuple[str, ...] = tuple(KIND_TO_CLASS)
@@ -171,13 +178,16 @@ __all__ = [
     "Linear",
     "LocalResponseNorm",
     "MaxPool",
+    "Merge",
+    "OPS",
+    "Op",
     "Parallel",
     "RBF",
     "Repeat",
     "Residual",
+    "Saves",
     "Shape",
     "Subsample",
-    "Walker",
     "Window",
     "field_aliases",
     "normalize_layer",

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache, wraps
 from math import prod
-from typing import Any, ClassVar, NamedTuple, Protocol
+from typing import Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from .. import arith
-from ..errors import LayerError
+from ..errors import LayerError, close_matches
 from ..fields import MAX_SIZE, LayerName, PadPair
 from ..formulas import Derivation, volume, window_formula
+from .ops import Op
 
 Shape = tuple[int, ...]
 
@@ -142,16 +143,6 @@ def unique_names(layers: list[Any]) -> list[Any]:
     return layers
 
 
-class Walker(Protocol):
-    """The analyzer's side of a walk: containers call `run`, leaves call `emit`."""
-
-    def run(self, layers: list[Any], shape: Shape, scope: Any, field: tuple[str | int, ...]) -> Shape: ...
-
-    def emit(self, scope: Any, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None: ...
-
-    def child(self, scope: Any, name: str, field: tuple[str | int, ...]) -> Any: ...
-
-
 class RFStep(NamedTuple):
     """How a layer maps positions along each spatial dimension, for receptive fields.
 
@@ -167,20 +158,124 @@ class RFStep(NamedTuple):
     transposed: bool = False
 
 
-class FieldWalker(Protocol):
-    """The receptive-field pass: containers call `run`, leaves call `record` (archcalc.receptive)."""
+def _graph_error(code: str, message: str, at: tuple[str | int, ...], hint: str, **ctx: Any) -> PydanticCustomError:
+    return PydanticCustomError(code, message, {**ctx, "at": at, "hint": hint})
 
-    def run(
-        self, layers: list[Any], shape: Shape, field: Any, scope: Any, loc: tuple[str | int, ...]
-    ) -> tuple[Shape, Any]: ...
 
-    def step(
-        self, scope: Any, kind: str, in_shape: Shape, out_shape: Shape, field: Any, step: RFStep | None
-    ) -> Any: ...
+def check_references(layers: list[Any], outputs: list[str] | None = None, field: tuple[str | int, ...] = ()) -> None:
+    """The graph form's rules for one list of layers (`from:` names earlier siblings):
+    every name it reads is an earlier sibling (a later one is a forward reference, or a cycle when
+    that layer reads this one back); a merge kind reads two or more, any other kind one; and every
+    layer's output is used: read by a later sibling (the next one reads it unless it has `from:`),
+    the list's last, or (at the top) named in `outputs:`.
+    """
+    names = layer_names(layers)
+    index_of = {name: i for i, name in enumerate(names)}
+    reads: list[tuple[int, ...]] = []
+    for i, layer in enumerate(layers):
+        sources = layer.sources()
+        at = (*field, i, "from")
+        if sources is None:
+            if layer.merges:
+                raise _graph_error(
+                    "missing_from",
+                    "this {kind} layer merges earlier layers but names none",
+                    (*field, i),
+                    "add `from: [a, b]` naming the layers it merges",
+                    kind=layer.kind,
+                )
+            reads.append((i - 1,) if i else ())
+            continue
+        if len(sources) < 2 and layer.merges:
+            raise _graph_error(
+                "too_few_inputs",
+                "this {kind} layer merges two or more layers, `from` names one",
+                at,
+                "name every layer it merges: `from: [a, b]`",
+                kind=layer.kind,
+            )
+        if len(sources) > 1 and not layer.merges:
+            raise _graph_error(
+                "too_many_inputs",
+                "this {kind} layer reads one layer, `from` names {count}",
+                at,
+                "merge them first with an add, concat or mul layer (`{kind: add, from: [a, b]}`), then read the merge",
+                kind=layer.kind,
+                count=len(sources),
+            )
+        found = []
+        for source in sources:
+            j = index_of.get(source)
+            if j is None:
+                close = close_matches(source, names[:i], n=1)
+                hint = (
+                    f"did you mean '{close[0]}'?"
+                    if close
+                    else f"name one of the layers before it in the same list ({', '.join(names[:i][-8:]) or 'none'});"
+                    " a layer inside a block or branch reads only its own list: give the block itself `from:`"
+                )
+                raise _graph_error(
+                    "unknown_reference", "`from` names '{name}', which is no layer of this list", at, hint, name=source
+                )
+            if j >= i:
+                cyclic = j == i or _reaches(layers, names, j, i)
+                raise _graph_error(
+                    "cycle" if cyclic else "forward_reference",
+                    "`from` names '{name}', "
+                    + ("which reads this layer's output: a cycle" if cyclic else "which comes later in the list"),
+                    at,
+                    "a layer reads only layers before it: "
+                    + ("break the loop" if cyclic else "move it after the layer it reads"),
+                    name=source,
+                )
+            found.append(j)
+        reads.append(tuple(found))
+    used = {j for sources in reads for j in sources} | {len(layers) - 1}
+    for name in outputs or ():
+        if name not in index_of:
+            close = close_matches(name, names, n=1)
+            raise _graph_error(
+                "unknown_reference",
+                "`outputs` names '{name}', which is no top-level layer",
+                ("outputs",),
+                f"did you mean '{close[0]}'?" if close else "name top-level layers",
+                name=name,
+            )
+        used.add(index_of[name])
+    for j, name in enumerate(names):
+        if j not in used:
+            raise _graph_error(
+                "unused_output",
+                "the output of '{name}' is read by no layer",
+                (*field, j),
+                "read it with `from:` in a later layer, name it in the spec's `outputs:`, or remove it",
+                name=name,
+            )
 
-    def merge(self, scope: Any, kind: str, in_shape: Shape, out_shape: Shape, fields: list[Any]) -> Any: ...
 
-    def child(self, scope: Any, name: str, field: tuple[str | int, ...]) -> Any: ...
+def _reaches(layers: list[Any], names: list[str], start: int, target: int) -> bool:
+    """Whether layer `start` reads layer `target`, directly or through the layers it reads."""
+    index_of = {name: i for i, name in enumerate(names)}
+    seen, todo = set(), [start]
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        sources = layers[i].sources()
+        reads = [i - 1] if sources is None and i else [index_of[s] for s in sources or () if s in index_of]
+        if target in reads:
+            return True
+        todo.extend(r for r in reads if r >= 0)
+    return False
+
+
+def graph_list(layers: list[Any]) -> list[Any]:
+    """A container's list of layers: names differ (`unique_names`) and its `from:` references
+    keep the graph form's rules (`check_references`)."""
+    unique_names(layers)
+    check_references(layers)
+    return layers
 
 
 def check_shape(out: Shape, what: str = "its output") -> Shape:
@@ -239,9 +334,18 @@ class Layer(BaseModel):
 
     name: LayerName | None = None
     trainable: bool = True
-    # containers whose children run on the same input and are merged (parallel, residual); a
-    # dataflow walk (archcalc/training.py) starts each child run from the container's input
-    forks: ClassVar[bool] = False
+    # the graph form: the earlier siblings this layer reads (one name; a merge kind: several),
+    # instead of the layer before it
+    from_: LayerName | list[LayerName] | None = Field(
+        default=None,
+        alias="from",
+        description="graph form: the earlier layer of this list it reads (a merge kind: two or more)",
+    )
+    # merge kinds (add, concat, mul) combine several tensors (`merge_counts`) rather than map one
+    merges: ClassVar[bool] = False
+    # the ops its rows run, each with its rules (layers/ops.py); every kind states them, `()` for a
+    # container with no row of its own, or `register_ops` refuses it at import
+    ops: ClassVar[tuple[Op, ...] | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -253,10 +357,16 @@ class Layer(BaseModel):
         if own is not None and not getattr(own, "bounded", False):
             cls.counts = _bounded(own)  # type: ignore[method-assign]
 
-    def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
-        counts = self.counts(shape)
-        walker.emit(scope, self.kind, self.describe(shape), shape, counts)  # type: ignore[attr-defined]
-        return counts.out_shape
+    def sources(self) -> tuple[str, ...] | None:
+        """The sibling names `from:` gives (None: the layer reads the one before it)."""
+        if self.from_ is None:
+            return None
+        return (self.from_,) if isinstance(self.from_, str) else tuple(self.from_)
+
+    def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
+        """Add this layer to the graph (`archcalc.graph.Lowering`): a leaf is one node reading one
+        tensor; containers override this to lower their contents (the one walk of the tree)."""
+        return lowering.leaf(self, inputs[0], scope)
 
     def rows(self) -> int:
         """How many rows the analysis of this layer produces (containers: their contents and merge)."""
@@ -294,11 +404,6 @@ class Layer(BaseModel):
             f"{self.kind} changes the spatial size {shape[1:]} -> {out[1:]} but declares no receptive-field step",  # type: ignore[attr-defined]
             hint="give the kind an rf_step method (archcalc/layers/base.py: RFStep)",
         )
-
-    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
-        """Leaves: apply `rf_step` to the field; containers override this to combine paths."""
-        out = self.counts(shape).out_shape
-        return out, walker.step(scope, self.kind, shape, out, field, self.rf_step(shape))  # type: ignore[attr-defined]
 
     def torch_call(self, shape: Shape) -> TorchCall:
         """The torch module that computes this layer on an input of `shape` (channels first)."""

@@ -9,7 +9,8 @@ from pydantic import AliasChoices, Field
 from ..fields import Size
 from ..formulas.dense import dense_edges
 from .base import Counts, Layer, Shape, TorchCall, _flat, padded_call
-from .pool import _Pool
+from .dense import LINEAR
+from .pool import AVG_POOL, _Pool
 
 
 class Subsample(_Pool):
@@ -27,7 +28,8 @@ class Subsample(_Pool):
 
     kind: Literal["subsample"]
     bias: bool = True
-    torch_op = "avg_pool"  # what the counters see, besides the 1x1 conv's MACs and bias adds
+    torch_op = AVG_POOL  # what the counters see, besides the 1x1 conv's MACs and bias adds
+    ops = (AVG_POOL,)
 
     def counts(self, shape: Shape) -> Counts:
         pooled = super().counts(shape)
@@ -74,6 +76,7 @@ class RBF(Layer):
     """
 
     kind: Literal["rbf"]
+    ops = (LINEAR,)  # torch computes the distances as a linear layer
     out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"))
 
     def counts(self, shape: Shape) -> Counts:
@@ -84,7 +87,7 @@ class RBF(Layer):
             weights=edges,
             connections=edges,
             macs=edges,
-            op="linear",
+            op=LINEAR.name,
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:

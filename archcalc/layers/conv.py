@@ -37,6 +37,7 @@ from .base import (
     padded_call,
     resolve_window,
 )
+from .ops import Op, Saves
 
 
 def _kernel_layer_counts(
@@ -59,6 +60,10 @@ def _kernel_layer_counts(
     )
 
 
+CONV = Op("conv", Saves(input=True))
+CONV_TRANSPOSE = Op("conv_transpose", Saves(input=True))
+
+
 class Conv(Layer):
     """N-d convolution (1-, 2- or 3-D); groups, dilation, padding, connection table, unshared biases.
 
@@ -67,6 +72,7 @@ class Conv(Layer):
     """
 
     kind: Literal["conv"]
+    ops = (CONV,)
     out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
     kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
     stride: SizeTuple = (1,)
@@ -138,7 +144,7 @@ class Conv(Layer):
             self.links(c_in), self.out_channels, win.kernel, win.out, win.covered(), bias_count(self.bias, out_shape)
         )
         return _kernel_layer_counts(
-            out_shape, cost, "conv", bool(self.bias), unshared_bias=not isinstance(self.bias, bool)
+            out_shape, cost, CONV.name, bool(self.bias), unshared_bias=not isinstance(self.bias, bool)
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -214,6 +220,7 @@ class ConvTranspose(Layer):
     """Transposed ("fractionally strided") convolution; MACs counted on input positions."""
 
     kind: Literal["conv_transpose"]
+    ops = (CONV_TRANSPOSE,)
     out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
     kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
     stride: SizeTuple = (1,)
@@ -247,7 +254,7 @@ class ConvTranspose(Layer):
         cost = transposed_counts(
             c_in, self.out_channels, self.group_count(c_in), sizes, kernel, geo["out"], covered, self.bias
         )
-        return _kernel_layer_counts((self.out_channels, *geo["out"]), cost, "conv_transpose", self.bias)
+        return _kernel_layer_counts((self.out_channels, *geo["out"]), cost, CONV_TRANSPOSE.name, self.bias)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         geo = self.geometry(shape)

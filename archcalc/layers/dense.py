@@ -12,15 +12,37 @@ from ..fields import FLOAT32_TINY, Finite, Probability, Size, real_in
 from ..formulas import Derivation, macs_derivation, params_derivation
 from ..formulas.dense import dense_edges, lrn_connections
 from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
+from .ops import Op, Saves
+
+FLATTEN = Op("flatten", Saves(), alias="always")  # a view
+LINEAR = Op("linear", Saves(input_if_weight_grad=True))
+# the scaled mask for backward; the input itself in eval mode
+DROPOUT = Op("dropout", Saves(temporaries=1), alias="eval")
+BATCH_NORM = Op(
+    "batch_norm",
+    Saves(input=True, stats=2),  # the mean and inverse std, fp32 per channel
+    costs={
+        "fvcore": {"per_input": 1, "affine_factor": 2},
+        "ptflops": {"per_input": 1, "affine_factor": 2},
+        "torchinfo": {"per_param": 1},
+        "thop": {"per_input": 2, "affine_factor": 2},
+    },
+)
+# F.local_response_norm runs pad, avg_pool3d, mul, add, pow, div: they save the input, the
+# channel-padded squares and two output-sized intermediates; ptflops counts its mul, avg_pool, add
+LRN = Op(
+    "lrn", Saves(input=True, padded_input=True, temporaries=2), costs={"ptflops": {"per_input": 3, "per_op_input": 1}}
+)
 
 
 class Flatten(Layer):
     """[C, H, W] -> [C*H*W]; a view, so it produces no new units."""
 
     kind: Literal["flatten"]
+    ops = (FLATTEN,)
 
     def counts(self, shape: Shape) -> Counts:
-        return Counts(out_shape=(prod(shape),), op="flatten")
+        return Counts(out_shape=(prod(shape),), op=FLATTEN.name)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Flatten")
@@ -37,6 +59,7 @@ class Linear(Layer):
     """Fully connected layer on a flat input."""
 
     kind: Literal["linear"]
+    ops = (LINEAR,)
     out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"))
     bias: bool = True
 
@@ -49,7 +72,7 @@ class Linear(Layer):
             biases=self.out_features if self.bias else 0,
             connections=edges,
             macs=edges,
-            op="linear",
+            op=LINEAR.name,
             bias_adds=self.out_features if self.bias else 0,
         )
 
@@ -84,15 +107,36 @@ ACTIVATION_MODULES: dict[str, TorchCall] = {
     "identity": TorchCall("Identity"),
 }
 ACTIVATION_KINDS = tuple(ACTIVATION_MODULES)
+# kind -> its op: an activation saves its output when its derivative is a function of the output
+# (relu, sigmoid, tanh, softmax), else its input; ptflops and thop charge some per element
+ACTIVATION_OPS: dict[str, Op] = {
+    "relu": Op("relu", Saves(output=True), costs={"ptflops": {"per_input": 2}}),
+    "relu6": Op("relu6", Saves(input=True), costs={"ptflops": {"per_input": 1}}),
+    "gelu": Op("gelu", Saves(input=True), costs={"ptflops": {"per_input": 2}}),
+    "silu": Op("silu", Saves(input=True), costs={"ptflops": {"per_input": 1}}),
+    "mish": Op("mish", Saves(input=True)),
+    "tanh": Op("tanh", Saves(output=True)),
+    "sigmoid": Op("sigmoid", Saves(output=True)),
+    "hardswish": Op("hardswish", Saves(input=True)),
+    "hardsigmoid": Op("hardsigmoid", Saves(input=True)),
+    "softmax": Op(
+        "softmax",
+        Saves(output=True),
+        costs={"ptflops": {"per_input": 1}, "thop": {"per_input": 3, "per_vector": -1}},
+    ),
+    "log_softmax": Op("log_softmax", Saves(output=True)),
+    "identity": Op("identity", Saves(), alias="always"),  # the input itself
+}
 
 
 class Activation(Layer):
     """A parameter-free element-wise function, applied in place: no new units, no connections."""
 
     kind: Literal[ACTIVATION_KINDS]  # type: ignore[valid-type]
+    ops = tuple(ACTIVATION_OPS.values())
 
     def counts(self, shape: Shape) -> Counts:
-        return Counts(out_shape=shape, op=self.kind)
+        return Counts(out_shape=shape, op=self.kind)  # each activation's op is named after its kind
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return ACTIVATION_MODULES[self.kind]
@@ -102,6 +146,7 @@ class LeakyReLU(Activation):
     """ReLU with a slope for negative inputs."""
 
     kind: Literal["leaky_relu"]  # type: ignore[assignment]
+    ops = (Op("leaky_relu", Saves(input=True), costs={"ptflops": {"per_input": 1}}),)  # op named after the kind
     negative_slope: Finite = 0.01  # any finite slope: a product of finite numbers (a negative one flips the sign)
 
     def describe(self, shape: Shape) -> str:
@@ -115,6 +160,7 @@ class Dropout(Activation):
     """Dropout: identity at inference, no units or connections of its own."""
 
     kind: Literal["dropout"]  # type: ignore[assignment]
+    ops = (DROPOUT,)
     p: Probability = 0.5
 
     def describe(self, shape: Shape) -> str:
@@ -129,6 +175,7 @@ class BatchNorm(Layer):
     mean and variance as buffers, plus torch's int64 `num_batches_tracked` counter."""
 
     kind: Literal["batchnorm"]
+    ops = (BATCH_NORM,)
     # torch divides by sqrt(running_var + eps): eps >= float32's smallest normal keeps it finite on a
     # constant channel (variance 0); running = (1 - momentum) * running + momentum * batch is an
     # average only for momentum in [0, 1]
@@ -146,7 +193,7 @@ class BatchNorm(Layer):
             biases=channels if self.affine else 0,
             buffers=2 * channels if self.track_running_stats else 0,
             counters=1 if self.track_running_stats else 0,
-            op="batch_norm",
+            op=BATCH_NORM.name,
         )
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
@@ -178,6 +225,7 @@ class LocalResponseNorm(Layer):
     """AlexNet's local response normalisation across `size` neighbouring channels."""
 
     kind: Literal["lrn"]
+    ops = (LRN,)
     size: Size = 5
     # torch: b = a / (k + alpha / size * sum of a^2 over `size` maps) ** beta. With k > 0 and alpha >= 0 the
     # base is at least k > 0, so the power is real and the division is by a positive number for any input
@@ -208,7 +256,7 @@ class LocalResponseNorm(Layer):
             units=prod(shape),
             connections=lrn_connections(channels, self.size, prod(shape[1:])),
             padded_connections=prod(shape) * self.size,
-            op="lrn",
+            op=LRN.name,
             # torch averages squares over the input padded by size - 1 channels
             op_in_elements=(channels + self.size - 1) * prod(shape[1:]),
         )

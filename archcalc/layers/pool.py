@@ -26,6 +26,30 @@ from .base import (
     padded_call,
     resolve_window,
 )
+from .ops import Op, Saves
+
+# max pooling saves its argmax (int64 indices) besides the input; a global average is a mean, whose
+# backward needs only the shape. ptflops counts a pool twice per element read (module hook and patched
+# functional); fvcore counts 2-D adaptive average pooling; thop an average per output (and its window)
+MAX_POOL = Op("max_pool", Saves(input=True, indices=True), costs={"ptflops": {"per_op_input": 2}})
+AVG_POOL = Op("avg_pool", Saves(input=True), costs={"ptflops": {"per_op_input": 2}, "thop": {"per_output": 1}})
+ADAPTIVE_AVG_POOL = Op(
+    "adaptive_avg_pool",
+    Saves(input=True, unless_global=True),
+    costs={
+        "fvcore": {"per_input": 1, "ranks": (2,)},
+        "ptflops": {"per_op_input": 2},
+        "thop": {"per_input": 1, "per_output": 1},
+    },
+)
+ADAPTIVE_MAX_POOL = Op("adaptive_max_pool", Saves(input=True, indices=True), costs={"ptflops": {"per_op_input": 2}})
+# adaptive and global pooling kind -> the op torch runs
+ADAPTIVE_OPS = {
+    "adaptive_avgpool": ADAPTIVE_AVG_POOL,
+    "adaptive_maxpool": ADAPTIVE_MAX_POOL,
+    "global_avgpool": ADAPTIVE_AVG_POOL,
+    "global_maxpool": ADAPTIVE_MAX_POOL,
+}
 
 
 class _Pool(Layer):
@@ -45,8 +69,8 @@ class _Pool(Layer):
         check_pool_padding(win.kernel, win.padding)
         return win
 
-    # torch's op name and the value its explicit (asymmetric) padding holds
-    torch_op: ClassVar[str] = ""
+    # torch's op and the value its explicit (asymmetric) padding holds
+    torch_op: ClassVar[Op]
     pad_value: ClassVar[float] = 0.0
 
     def counts(self, shape: Shape) -> Counts:
@@ -58,7 +82,7 @@ class _Pool(Layer):
             units=pooled.units,
             connections=pooled.connections,
             padded_connections=pooled.padded_connections,
-            op=self.torch_op,
+            op=self.torch_op.name,
             op_in_elements=pooled.op_in_elements,
         )
 
@@ -85,7 +109,8 @@ class MaxPool(_Pool):
 
     kind: Literal["maxpool"]
     dilation: SizeTuple = (1,)
-    torch_op = "max_pool"
+    torch_op = MAX_POOL
+    ops = (MAX_POOL,)
     pad_value = float("-inf")  # a max never picks the padding
 
     def _torch_kwargs(self, win: Window) -> dict:
@@ -97,7 +122,8 @@ class AvgPool(_Pool):
 
     kind: Literal["avgpool"]
     count_include_pad: bool = True
-    torch_op = "avg_pool"
+    torch_op = AVG_POOL
+    ops = (AVG_POOL,)
 
     def window(self, shape: Shape) -> Window:
         win = super().window(shape)
@@ -124,6 +150,7 @@ class AdaptivePool(Layer):
     """Adaptive pooling to a fixed output size (PyTorch's window rule)."""
 
     kind: Literal["adaptive_avgpool", "adaptive_maxpool"]
+    ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)
     output_size: SizeTuple = Field(validation_alias=AliasChoices("output_size", "out", "size"))
 
     def counts(self, shape: Shape) -> Counts:
@@ -133,7 +160,7 @@ class AdaptivePool(Layer):
             out_shape=(channels, *out),
             units=channels * prod(out),
             connections=adaptive_connections(channels, sizes, out),
-            op=self.kind.replace("pool", "_pool"),
+            op=ADAPTIVE_OPS[self.kind].name,
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -176,6 +203,7 @@ class GlobalPool(Layer):
     """Pooling over all spatial positions; keeps singleton dimensions, as torch does."""
 
     kind: Literal["global_avgpool", "global_maxpool"]
+    ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)  # torch pools to size 1
 
     def counts(self, shape: Shape) -> Counts:
         channels, sizes = _spatial(shape, self.kind)
@@ -183,7 +211,7 @@ class GlobalPool(Layer):
             out_shape=(channels, *(1,) * len(sizes)),
             units=channels,
             connections=channels * prod(sizes),
-            op=self.kind.replace("global_", "adaptive_").replace("pool", "_pool"),
+            op=ADAPTIVE_OPS[self.kind].name,
         )
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:

@@ -1,11 +1,14 @@
 """Structural kinds: named blocks, parallel branches (concat, add or mul), residuals, repetition.
 
 They hold other layers (annotated as the `LayerSpec` union, resolved by the registry in
-`__init__.py`) and implement `walk` instead of `counts`.
+`__init__.py`) and implement `lower` (how they become graph nodes) instead of `counts`. The merge
+kinds (`add`, `concat`, `mul`) combine tensors: a container generates them, and the graph form
+writes them with `from:`.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from math import prod
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
@@ -17,16 +20,21 @@ from ..formulas import Derivation, volume
 from .base import (
     Claim,
     Counts,
-    FieldWalker,
     Layer,
     Shape,
     TorchCall,
-    Walker,
     check_claims,
     check_shape,
+    graph_list,
     layer_claims,
-    unique_names,
 )
+from .ops import Op, Saves
+
+# the merge ops: add's and concat's backward needs no tensor; mul's needs every input (each
+# gradient is the other inputs' product); ptflops counts merge adds (elementwise_adds) and torch.mul
+ADD = Op("add", Saves())
+CONCAT = Op("concat", Saves())
+MUL = Op("mul", Saves(inputs=True), costs={"ptflops": {"per_output": 1}})  # squeeze-and-excitation's scaling
 
 if TYPE_CHECKING:
     LayerSpec = Layer
@@ -61,7 +69,7 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
         out_shape=tuple(out),
         units=units,
         connections=units * len(shapes),
-        op="mul",
+        op=MUL.name,
         op_in_elements=sum(prod(s) for s in shapes),
     )
 
@@ -87,7 +95,9 @@ def _merged(kind: str, shapes: list[Shape]) -> Counts:
                 hint="every branch must keep the same spatial size (check strides and padding)",
             )
         return Counts(
-            out_shape=(sum(s[0] for s in shapes), *first[1:]), op="concat", op_in_elements=sum(prod(s) for s in shapes)
+            out_shape=(sum(s[0] for s in shapes), *first[1:]),
+            op=CONCAT.name,
+            op_in_elements=sum(prod(s) for s in shapes),
         )
     if any(s != first for s in shapes):
         raise LayerError(
@@ -100,7 +110,7 @@ def _merged(kind: str, shapes: list[Shape]) -> Counts:
         out_shape=first,
         units=units,
         connections=units * len(shapes),
-        op="add",
+        op=ADD.name,
         elementwise_adds=units * (len(shapes) - 1),
         op_in_elements=units * len(shapes),
     )
@@ -118,20 +128,43 @@ def merge_derivations(kind: str, counts: Counts) -> tuple[Derivation, ...]:
     return (Derivation("output", text, counts.units),)
 
 
+class Merge(Layer):
+    """Tensors combined into one: `concat` along channels, element-wise `add`, or `mul` with
+    broadcasting. Written in the graph form as `{kind: add, from: [a, b]}`; `parallel` and
+    `residual` generate one for their branches."""
+
+    kind: Literal["add", "concat", "mul"]
+    ops = (ADD, CONCAT, MUL)
+    merges: ClassVar[bool] = True
+
+    def merge_counts(self, shapes: list[Shape]) -> Counts:
+        return _merge(self.kind, shapes)
+
+    def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
+        return lowering.merge(scope, self, f"{len(inputs)} inputs", inputs, lowering.shapes[inputs[0]])
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall("Merge", {"op": self.kind})
+
+
+@cache
+def merge_layer(kind: str) -> Merge:
+    """The merge layer a container generates (one per merge kind, made on first use)."""
+    return Merge(kind=kind)  # type: ignore[arg-type]
+
+
 class Block(Layer):
     """A named sequential group of layers."""
 
     kind: Literal["block"]
-    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
+    ops = ()  # its layers' rows only
+    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
 
     def rows(self) -> int:
         return sum(layer.rows() for layer in self.layers)
 
-    def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
-        return walker.run(self.layers, shape, scope, ("layers",))
-
-    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
-        return walker.run(self.layers, shape, field, scope, ("layers",))
+    def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
+        return lowering.sequence(self.layers, inputs[0], scope, ("layers",))
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")
@@ -142,7 +175,7 @@ class Branch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: LayerName | None = None
-    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(default_factory=list)
+    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(default_factory=list)
 
 
 def _branch_from_list(value: Any) -> Any:
@@ -154,7 +187,7 @@ class Parallel(Layer):
     (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
 
     kind: Literal["parallel"]
-    forks: ClassVar[bool] = True
+    ops = (CONCAT, ADD, MUL)  # its merge row's
     merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
@@ -185,25 +218,16 @@ class Parallel(Layer):
     def rows(self) -> int:
         return 1 + sum(layer.rows() for branch in self.branches for layer in branch.layers)
 
-    def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
-        outs = []
-        for i, (branch, name) in enumerate(zip(self.branches, self.branch_names())):
-            sub = walker.child(scope, name, ("branches", i))
-            outs.append(walker.run(branch.layers, shape, sub, ("layers",)))
-        counts = _merge(self.merge, outs)
-        walker.emit(walker.child(scope, self.merge, ()), self.merge, f"{len(outs)} branches", shape, counts)
-        return counts.out_shape
-
-    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
-        """Every branch starts from the same field; the merge takes the largest over paths."""
-        outs, fields = [], []
-        for i, (branch, name) in enumerate(zip(self.branches, self.branch_names())):
-            sub = walker.child(scope, name, ("branches", i))
-            out, branch_field = walker.run(branch.layers, shape, field, sub, ("layers",))
-            outs.append(out)
-            fields.append(branch_field)
-        out_shape = _merge(self.merge, outs).out_shape
-        return out_shape, walker.merge(walker.child(scope, self.merge, ()), self.merge, shape, out_shape, fields)
+    def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
+        """Every branch reads the parallel's input; a merge node of the `merge` kind reads them all."""
+        outs = tuple(
+            lowering.sequence(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
+            for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
+        )
+        summary = f"{len(outs)} branches"
+        return lowering.merge(
+            scope.child(self.merge, ()), merge_layer(self.merge), summary, outs, lowering.shapes[inputs[0]]
+        )
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Fork", {"merge": self.merge})
@@ -213,9 +237,9 @@ class Residual(Layer):
     """body(x) + shortcut(x); the shortcut is the identity unless layers are given (projection)."""
 
     kind: Literal["residual"]
-    forks: ClassVar[bool] = True
-    body: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
-    shortcut: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(default_factory=list)
+    ops = (ADD,)  # its merge row's
+    body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
+    shortcut: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(default_factory=list)
     # the names a residual generates beside its body's layers: the shortcut's step of the path
     # (an identity shortcut too: the built module holds it, empty) and the merge row
     SHORTCUT: ClassVar[str] = "shortcut"
@@ -237,21 +261,12 @@ class Residual(Layer):
     def rows(self) -> int:
         return 1 + sum(layer.rows() for layer in (*self.body, *self.shortcut))
 
-    def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
-        body = walker.run(self.body, shape, scope, ("body",))
-        short = walker.run(self.shortcut, shape, walker.child(scope, self.SHORTCUT, ()), ("shortcut",))
-        counts = _merge("add", [body, short])
-        walker.emit(walker.child(scope, self.MERGE, ()), "add", "residual", shape, counts)
-        return counts.out_shape
-
-    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
-        """The body's field and the shortcut's (the input's own, for the identity), merged."""
-        body, body_field = walker.run(self.body, shape, field, scope, ("body",))
-        shortcut = walker.child(scope, self.SHORTCUT, ())
-        short, short_field = walker.run(self.shortcut, shape, field, shortcut, ("shortcut",))
-        out_shape = _merge("add", [body, short]).out_shape
-        merge = walker.child(scope, self.MERGE, ())
-        return out_shape, walker.merge(merge, "add", shape, out_shape, [body_field, short_field])
+    def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
+        """The body and the shortcut (the identity when empty) read the input; an add node merges them."""
+        body = lowering.sequence(self.body, inputs[0], scope, ("body",))
+        short = lowering.sequence(self.shortcut, inputs[0], scope.child(self.SHORTCUT, ()), ("shortcut",))
+        merge = scope.child(self.MERGE, ())
+        return lowering.merge(merge, merge_layer("add"), "residual", (body, short), lowering.shapes[inputs[0]])
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Fork", {"merge": "add"})
@@ -261,13 +276,14 @@ class Repeat(Layer):
     """The same layers applied `times` times in sequence (copies named 0, 1, ...)."""
 
     kind: Literal["repeat"]
+    ops = ()  # its copies' rows only
     times: Size
-    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
 
     def rows(self) -> int:
         return self.times * sum(layer.rows() for layer in self.layers)
 
-    def walk(self, shape: Shape, walker: Walker, scope: Any) -> Shape:
+    def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         if self.rows() > MAX_ROWS:
             raise LayerError(
                 "too_many_layers",
@@ -275,14 +291,10 @@ class Repeat(Layer):
                 field="times",
                 hint="a network of this many layers cannot be analysed layer by layer; use fewer repeats",
             )
+        tensor = inputs[0]
         for copy in range(self.times):
-            shape = walker.run(self.layers, shape, walker.child(scope, str(copy), ()), ("layers",))
-        return shape
-
-    def receptive(self, shape: Shape, field: Any, walker: FieldWalker, scope: Any) -> tuple[Shape, Any]:
-        for copy in range(self.times):
-            shape, field = walker.run(self.layers, shape, field, walker.child(scope, str(copy), ()), ("layers",))
-        return shape, field
+            tensor = lowering.sequence(self.layers, tensor, scope.child(str(copy), ()), ("layers",))
+        return tensor
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")

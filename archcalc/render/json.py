@@ -27,7 +27,7 @@ def _measured(m: Measured) -> dict[str, Any]:
 
 
 def document(r: Report) -> dict[str, Any]:
-    data = analysis_dict(r.analysis, r.memory)
+    data = analysis_dict(r.analysis, r.memory, r.counted)
     data["summary"] = {"depth": r.depth, "depth_counts": "layers that multiply-accumulate (conv, linear)"}
     data["by_kind"] = [
         {

@@ -1,123 +1,123 @@
-"""Spec -> torch module, through a plan: the layer tree as plain data (`Node`s), then instantiated
-(`instantiate`) or printed as source (`render`), so both come from the same builder logic.
+"""Spec -> torch module, through a plan: the lowered graph (archcalc/graph.py) grouped by its
+row paths into `Part`s, then instantiated (`instantiate`) or printed as source (`render`), so both
+come from the same builder logic.
 
 Each kind says which torch module computes it (`Layer.torch_call`, next to the kind's class);
-this module only assembles. Containers (`Chain`, `Fork`) are filled by walking the container
-with the same Walker protocol the analyzer uses, so module names are the analyzer's row paths.
+this module only assembles. Every level of the row paths is a `Graph` module running its children
+as steps over tensor ids, so the module names are the analyzer's row paths.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..encode import py_identifier, py_literal
 from ..errors import SpecError
-from ..layers import Counts, Shape, TorchCall, layer_names
+from ..graph import Node, lower
+from ..layers import TorchCall
 from ..spec import Spec
 
 
-@dataclass
-class Node:
-    """One module of the plan: its attribute name, the row path it computes, its constructor."""
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One module of the plan: its name in its level, the row path, the tensors it reads and the
+    one it writes; a layer's module has its constructor (`call`), a level of the paths its parts."""
 
     name: str
     path: str
-    call: TorchCall
+    inputs: tuple[int, ...]
+    output: int
+    call: TorchCall | None = None
     trainable: bool = True
-    runs: list[tuple[str | None, list[Node]]] = field(default_factory=list)  # containers: (sub-name, nodes)
-    merge: str | None = None  # Fork: the name of its merge module
+    parts: tuple[Part, ...] = ()
 
     @property
-    def is_container(self) -> bool:
-        return self.call.cls in CONTAINERS
+    def entry(self) -> int:
+        """A level's input tensor (every level of a lowered spec reads one tensor from outside)."""
+        return self.inputs[0]
 
 
-CONTAINERS = ("Chain", "Fork")
+def _torch_call(node: Node) -> TorchCall:
+    try:
+        return node.layer.torch_call(node.in_shape)
+    except NotImplementedError as err:
+        raise SpecError(
+            "no_torch_builder", str(err), layer=node.path, hint="add a torch_call method to the kind's class"
+        ) from None
 
 
-@dataclass(frozen=True)
-class _Scope:
-    path: tuple[str, ...]
-    trainable: bool
+def _bug(code: str, message: str) -> SpecError:
+    """The plan breaks a rule the spec's validation and the lowering keep (check_claims: one name
+    per level; a level reads one tensor): building it would give another model than the analysed
+    one, so it stops here instead."""
+    return SpecError(code, message, hint="this is a bug in archcalc: please report it")
 
 
-class _Planner:
-    """The Walker that plans modules: leaves become nodes, containers collect their runs."""
-
-    def __init__(self) -> None:
-        self.frames: list[tuple[Node, tuple[str, ...]]] = []
-        self.top: list[Node] = []
-        self.taken: dict[int, set[str]] = {}  # id(container node) -> its children's names
-
-    def child(self, scope: _Scope, name: str, field: Any) -> _Scope:
-        return _Scope(scope.path + (name,), scope.trainable)
-
-    def _take(self, owner: Node | None, names: list[str], path: tuple[str, ...]) -> None:
-        """Each container's children have different names, or one module would replace another.
-        The spec's validation (layers/base.py check_claims) makes this hold; a builder that broke
-        it would build a model other than the analysed one, so it stops here instead."""
-        taken = self.taken.setdefault(id(owner), set())
-        for name in names:
-            if name in taken:
-                raise SpecError(
-                    "duplicate_name",
-                    f"two modules would be named '{'.'.join((*path, name))}' in the built model",
-                    hint="this is a bug in archcalc: please report it",
-                )
-            taken.add(name)
-
-    def emit(self, scope: _Scope, kind: str, summary: str, in_shape: Shape, counts: Counts) -> None:
-        node, owner_path = self.frames[-1]
-        node.merge = scope.path[-1]
-        self._take(node, [node.merge], owner_path)
-
-    def run(self, layers: list[Any], shape: Shape, scope: _Scope, field: Any) -> Shape:
-        nodes = []
-        for layer, name in zip(layers, layer_names(layers)):
-            path = scope.path + (name,)
-            try:
-                call = layer.torch_call(shape)
-            except NotImplementedError as err:
-                raise SpecError(
-                    "no_torch_builder",
-                    str(err),
-                    layer=".".join(path),
-                    hint="add a torch_call method to the kind's class",
-                ) from None
-            node = Node(name, ".".join(path), call, scope.trainable and layer.trainable)
-            if node.is_container:
-                self.frames.append((node, path))
-                shape = layer.walk(shape, self, _Scope(path, node.trainable))
-                self.frames.pop()
-            else:
-                shape = layer.counts(shape).out_shape
-            nodes.append(node)
-        if self.frames:
-            owner, owner_path = self.frames[-1]
-            rel = scope.path[len(owner_path) :]
-            owner.runs.append((".".join(rel) or None, nodes))
-            self._take(owner, [node.name for node in nodes] if not rel else [".".join(rel)], owner_path)
-        else:
-            self.top = nodes
-            self._take(None, [node.name for node in nodes], ())
-        return shape
+def _claim(taken: set[str], name: str, prefix: str) -> None:
+    """One module per name in a level, or one would replace another in the built model."""
+    if name in taken:
+        raise _bug("duplicate_name", f"two modules would be named '{prefix}{name}' in the built model")
+    taken.add(name)
 
 
-def plan(spec: Spec) -> list[Node]:
-    """The spec's top-level modules as plain data (no torch import)."""
-    planner = _Planner()
-    planner.run(spec.layers, tuple(spec.input), _Scope((), True), ("layers",))
-    return planner.top
+def _parts(nodes: tuple[Node, ...], depth: int, prefix: str) -> tuple[Part, ...]:
+    """The nodes under one level of the paths as that level's parts, in order: a node at this
+    depth is a layer's module; a run of nodes sharing the next name is a level of its own."""
+    parts: list[Part] = []
+    taken: set[str] = set()
+    i = 0
+    while i < len(nodes):
+        names = nodes[i].path.split(".")
+        name = names[depth]
+        _claim(taken, name, prefix)
+        if len(names) == depth + 1:
+            node = nodes[i]
+            parts.append(Part(name, node.path, node.inputs, node.output, _torch_call(node), node.trainable))
+            i += 1
+            continue
+        j = i
+        while j < len(nodes) and len(split := nodes[j].path.split(".")) > depth + 1 and split[depth] == name:
+            j += 1
+        group = nodes[i:j]
+        written = {node.output for node in group}
+        entry = {t for node in group for t in node.inputs} - written
+        if len(entry) != 1:
+            raise _bug("builder_bug", f"'{prefix}{name}' reads {len(entry)} tensors from outside its level, not one")
+        parts.append(
+            Part(
+                name,
+                f"{prefix}{name}",
+                tuple(entry),
+                group[-1].output,
+                parts=_parts(group, depth + 1, f"{prefix}{name}."),
+            )
+        )
+        i = j
+    return tuple(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The whole module tree: the top level's parts (reading tensor 0) and the tensors returned."""
+
+    parts: tuple[Part, ...]
+    outputs: tuple[int, ...]
+
+
+def plan(spec: Spec) -> Plan:
+    """The spec's module tree as plain data (no torch import)."""
+    graph = lower(spec)
+    return Plan(_parts(graph.nodes, 0, ""), graph.outputs)
 
 
 # ---------------------------------------------------------------------------------------------
 # instantiate: plan -> torch modules
 
 
-def _make(call: TorchCall):
+def _make(call: TorchCall) -> Any:
     from torch import nn
 
     from . import modules
@@ -128,48 +128,31 @@ def _make(call: TorchCall):
     return cls(**call.kwargs)
 
 
-def _children(node: Node) -> tuple[OrderedDict, list[list[str]]]:
-    """A container's children by name, and the names each run applies in order."""
-    from torch import nn
-
-    children: OrderedDict[str, Any] = OrderedDict()
-    paths = []
-    for sub, nodes in node.runs:
-        if sub is None:
-            for child in nodes:
-                children[child.name] = instantiate(child)
-            paths.append([child.name for child in nodes])
-        else:
-            children[sub] = nn.Sequential(OrderedDict((c.name, instantiate(c)) for c in nodes))
-            paths.append([sub])
-    return children, paths
+def _steps(parts: tuple[Part, ...]) -> list[tuple[str, tuple[int, ...], int]]:
+    return [(part.name, part.inputs, part.output) for part in parts]
 
 
-def instantiate(node: Node):
-    """The torch module for one planned node (and its children)."""
-    from torch import nn
-
+def instantiate(part: Part) -> Any:
+    """The torch module for one planned part (a level: a Graph of its parts)."""
     from . import modules
 
-    if node.call.cls == "Chain":
-        module = nn.Sequential(_children(node)[0])
-    elif node.call.cls == "Fork":
-        children, paths = _children(node)
-        children[node.merge] = modules.Merge(node.call.kwargs["merge"])
-        module = modules.Fork(children, paths, node.merge)
-    else:
-        module = _make(node.call)
-    if not node.trainable:
+    if part.call is None:
+        children = OrderedDict((child.name, instantiate(child)) for child in part.parts)
+        return modules.Graph(children, _steps(part.parts), part.entry, (part.output,))
+    module = _make(part.call)
+    if not part.trainable:
         module.requires_grad_(False)
     return module
 
 
-def build_model(spec: Spec):
-    """The spec as an nn.Sequential whose module names are the analyzer's row paths."""
-    from torch import nn
+def build_model(spec: Spec) -> Any:
+    """The spec as a Graph module whose module names are the analyzer's row paths."""
+    from . import modules
 
     try:
-        return nn.Sequential(OrderedDict((node.name, instantiate(node)) for node in plan(spec)))
+        built = plan(spec)
+        children = OrderedDict((part.name, instantiate(part)) for part in built.parts)
+        return modules.Graph(children, _steps(built.parts), 0, built.outputs)
     except SpecError:
         raise
     except (TypeError, ValueError, KeyError, RuntimeError) as err:
@@ -199,20 +182,17 @@ def _call_source(call: TorchCall) -> str:
     return f"{'' if _is_helper(call.cls) else 'nn.'}{call.cls}({args})"
 
 
-def _helpers_used(nodes: list[Node]) -> set[str]:
-    """The classes of verify/modules.py the plan uses (a Fork brings its Merge)."""
-    used: set[str] = set()
-    calls = [node.call for node in nodes]
+def _helpers_used(parts: tuple[Part, ...]) -> set[str]:
+    """The classes of verify/modules.py the plan uses (Graph always: every level is one)."""
+    used = {"Graph"}
+    calls = [part.call for part in parts if part.call is not None]
     while calls:
         call = calls.pop()
         calls.extend(call.parts)
         if _is_helper(call.cls):
             used.add(call.cls)
-    for node in nodes:
-        if node.call.cls == "Fork":
-            used |= {"Fork", "Merge"}
-        for _, children in node.runs:
-            used |= _helpers_used(children)
+    for part in parts:
+        used |= _helpers_used(part.parts) if part.parts else set()
     return used
 
 
@@ -230,51 +210,33 @@ def _helpers_source(used: set[str]) -> str:
     return "\n\n" + "\n\n\n".join(ordered) + "\n" if ordered else ""
 
 
-def _sequential_source(named: list[tuple[str, str]], indent: str) -> str:
-    if not named:
-        return "nn.Sequential()"
-    inner = "".join(f"{indent}    ({py_literal(name)}, {src}),\n" for name, src in named)
-    return f"nn.Sequential(OrderedDict([\n{inner}{indent}]))"
-
-
-def _node_source(node: Node, indent: str) -> str:
+def _graph_source(parts: tuple[Part, ...], entry: int, outputs: tuple[int, ...], indent: str) -> str:
+    """A Graph(...) expression: its children, then its steps, entry and outputs as literals."""
     deeper = indent + "    "
-    if node.is_container:
-        named, paths = [], []
-        for sub, nodes in node.runs:
-            if sub is None:
-                named += [(c.name, _node_source(c, deeper + "    ")) for c in nodes]
-                paths.append([c.name for c in nodes])
-            else:
-                named.append(
-                    (
-                        sub,
-                        _sequential_source(
-                            [(c.name, _node_source(c, deeper + "    ")) for c in nodes], deeper + "    "
-                        ),
-                    )
-                )
-                paths.append([sub])
-        if node.call.cls == "Chain":
-            src = _sequential_source(named, indent)
-        else:
-            named.append((node.merge, f"Merge({py_literal(node.call.kwargs['merge'])})"))
-            inner = "".join(f"{deeper}    ({py_literal(name)}, {s}),\n" for name, s in named)
-            src = f"Fork(OrderedDict([\n{inner}{deeper}]), paths={py_literal(paths)}, merge={py_literal(node.merge)})"
-    else:
-        try:
-            src = _call_source(node.call)
-        except ValueError as err:  # a NaN argument: no literal, no meaning
-            raise SpecError("bad_value", f"cannot export this layer: {err}", layer=node.path) from None
-    return src if node.trainable else f"{src}.requires_grad_(False)"
+    children = "".join(f"{deeper}    ({py_literal(p.name)}, {_part_source(p, deeper + '    ')}),\n" for p in parts)
+    steps = py_literal(_steps(parts))
+    return (
+        f"Graph(\n{deeper}OrderedDict([\n{children}{deeper}]),\n"
+        f"{deeper}steps={steps},\n{deeper}entry={entry},\n{deeper}outputs={py_literal(outputs)},\n{indent})"
+    )
+
+
+def _part_source(part: Part, indent: str) -> str:
+    if part.call is None:
+        return _graph_source(part.parts, part.entry, (part.output,), indent)
+    try:
+        src = _call_source(part.call)
+    except ValueError as err:  # a NaN argument: no literal, no meaning
+        raise SpecError("bad_value", f"cannot export this layer: {err}", layer=part.path) from None
+    return src if part.trainable else f"{src}.requires_grad_(False)"
 
 
 def render(spec: Spec) -> str:
     """Readable PyTorch source for the spec: a function returning the module, plus the helper
     classes it uses. Executing it defines `build()` and `model`."""
-    nodes = plan(spec)
-    body = _sequential_source([(n.name, _node_source(n, "    ")) for n in nodes], "    ")
-    helpers = _helpers_source(_helpers_used(nodes))
+    built = plan(spec)
+    body = _graph_source(built.parts, 0, built.outputs, "    ")
+    helpers = _helpers_source(_helpers_used(built.parts))
     build = py_identifier("build_" + "".join(c if c.isascii() and c.isalnum() else "_" for c in spec.name))
     return (
         '"""A PyTorch module generated by `archcalc export --to torch` from the spec named in NAME (its\n'

@@ -18,6 +18,8 @@ def write_onnx(spec: Spec, path: str) -> None:
 
     model = build_model(spec).eval()
     x = torch.randn(1, *spec.input)
+    # one name per tensor the network returns (the graph form's `outputs:` may name several)
+    outputs = ["output", *(f"output{i}" for i in range(1, len(spec.outputs or ())))]
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), path, input_names=["input"], output_names=["output"], dynamo=False)
+        torch.onnx.export(model, (x,), path, input_names=["input"], output_names=outputs, dynamo=False)

@@ -1,4 +1,4 @@
-"""The torch modules archcalc needs beyond torch.nn: paths that fork and merge (Fork, Merge), and
+"""The torch modules archcalc needs beyond torch.nn: a graph of steps (Graph) and its merges (Merge), and
 the early networks' units: convolutions with a connection table, unshared biases, Euclidean RBF.
 
 Each is small and readable, because `archcalc export --to torch` copies their source into the
@@ -34,30 +34,37 @@ class Merge(nn.Module):
         return self.op
 
 
-class Fork(nn.Module):
-    """Runs several paths on the same input and merges their outputs (parallel branches, residual).
+class Graph(nn.Module):
+    """Runs its children as the steps of a graph: each step reads tensors by id and writes one.
 
-    `paths` lists, per path, the names of the children it applies in order (an empty path is
-    the identity); the child named `merge` combines the path outputs. The children are named by
-    the spec, so the fork's own attributes start with an underscore, which no layer name may:
-    a layer called `paths` or `merge` is a child like any other.
+    `steps` lists, in order, (child name, ids of the tensors it reads, id of the tensor it writes);
+    tensor `entry` is this module's input, and it returns the tensors `outputs` names (one: that
+    tensor). A child is a layer's module, a merge, or a Graph of a deeper level of the names, so the
+    module names are the analysis's row paths. The children are named by the spec, so the graph's
+    own attributes start with an underscore, which no layer name may.
     """
 
-    def __init__(self, children: OrderedDict[str, nn.Module], paths: list[list[str]], merge: str):
+    def __init__(
+        self,
+        children: OrderedDict[str, nn.Module],
+        steps: list[tuple[str, tuple[int, ...], int]],
+        entry: int,
+        outputs: tuple[int, ...],
+    ):
         super().__init__()
         for name, module in children.items():
             self.add_module(name, module)
-        self._paths = paths
-        self._merge = merge
+        self._steps = steps
+        self._entry = entry
+        self._outputs = outputs
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = []
-        for path in self._paths:
-            y = x
-            for name in path:
-                y = self._modules[name](y)
-            outs.append(y)
-        return self._modules[self._merge](*outs)
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        tensors = {self._entry: x}
+        for name, inputs, output in self._steps:
+            tensors[output] = self._modules[name](*(tensors[i] for i in inputs))
+        if len(self._outputs) == 1:
+            return tensors[self._outputs[0]]
+        return tuple(tensors[i] for i in self._outputs)
 
 
 class TableConv(nn.Module):

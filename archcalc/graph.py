@@ -1,0 +1,270 @@
+"""Lowering: a spec's nested layers as one flat graph, the single walk every command starts from.
+
+`lower(spec)` visits the layer tree once and returns a `Graph`: nodes in topological (execution)
+order, each reading tensors by id and writing one new tensor. Nested `block`, `residual`,
+`parallel`, `repeat` and templates (`use:`) are spec syntax: each container says how it lowers
+(`Layer.lower`), a merge is a node of its own, and a layer may read any earlier sibling by name
+(`from:`). Every consumer (analysis rows, explanations, receptive fields, the training flow,
+the torch builder) is one pass over `Graph.nodes`; none of them walks the tree again.
+
+Pure: no I/O, no torch. Tensor 0 is the network input; node i writes tensor i + 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from .errors import LayerError, Loc, SpecError, format_loc
+from .fields import MAX_ROWS
+from .layers.base import Counts, Shape, layer_names
+
+if TYPE_CHECKING:
+    from .layers.base import Layer
+    from .spec import Spec
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One leaf layer or merge point: what it reads and writes, its shapes and counts, where it is.
+
+    `layer` is the kind's model (a merge a container generates holds the shared merge layer of its
+    kind); `inputs` are tensor ids, `output` the tensor it writes; `in_shape` is the shape of its
+    first input (a container's merge: the container's input, as the tables have always shown);
+    `trainable` says whether its parameters train; `loc` is its place in the spec (for errors).
+    """
+
+    path: str
+    kind: str
+    layer: Layer
+    inputs: tuple[int, ...]
+    output: int
+    in_shape: Shape
+    counts: Counts
+    summary: str
+    depth: int
+    trainable: bool
+    loc: Loc
+
+    @property
+    def out_shape(self) -> Shape:
+        return self.counts.out_shape
+
+    @property
+    def is_merge(self) -> bool:
+        """Whether the node combines several tensors (a merge kind: add, concat, mul)."""
+        return self.layer.merges
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """A lowered network: nodes in execution order, every tensor's shape, the output tensors."""
+
+    input_shape: Shape
+    nodes: tuple[Node, ...]
+    shapes: tuple[Shape, ...]  # tensor id -> shape (per example); 0 is the input
+    outputs: tuple[int, ...]  # the tensors the network returns
+
+    def node_writing(self, tensor: int) -> Node | None:
+        """The node that writes a tensor (None for the network input)."""
+        return self.nodes[tensor - 1] if tensor > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where lowering is: the dotted path of names, the spec location, whether weights train.
+
+    `at` is the (location, path, kind) of the layer errors are reported against; its label is
+    formatted only when an error needs it, not once per layer.
+    """
+
+    path: tuple[str, ...]
+    loc: Loc
+    trainable: bool
+    at: tuple[Loc, tuple[str, ...], str] | None = None
+
+    @property
+    def label(self) -> str:
+        if self.at is None:
+            return ""
+        loc, path, kind = self.at
+        return f"{format_loc(loc)} '{'.'.join(path)}' ({kind})"
+
+    def child(self, name: str, field: Loc) -> Scope:
+        """A step down the path that is not a layer of its own (a branch, a copy, a merge row)."""
+        return Scope((*self.path, name), self.loc + field, self.trainable, self.at)
+
+
+ROOT = Scope((), (), True)
+
+
+def locate(err: LayerError, scope: Scope) -> SpecError:
+    """A layer's LayerError as a SpecError naming the layer and its spec location."""
+    where = scope.loc + ((err.field,) if err.field else ())
+    return SpecError(err.code, err.message, loc=where, hint=err.hint, layer=scope.label)
+
+
+def node_scope(node: Node) -> Scope:
+    """The scope a node was lowered in, for errors a later pass finds (a receptive-field step)."""
+    path = tuple(node.path.split("."))
+    return Scope(path, node.loc, node.trainable, (node.loc, path, node.kind))
+
+
+@contextmanager
+def located(node: Node) -> Iterator[None]:
+    """Turn a LayerError a pass raises for a node into a SpecError naming the layer and its line."""
+    try:
+        yield
+    except LayerError as err:
+        raise locate(err, node_scope(node)) from None
+
+
+class Lowering:
+    """Builds a Graph: containers call `sequence`, `leaf` and `merge` from their `lower` method.
+
+    A layer object lowered again on the same input (every copy of a `repeat` after the first:
+    ResNet-152's 36-block stage) gives the same nodes under another path, so they are copied from
+    its first lowering rather than computed again: a visit reads only its input tensor and the
+    tensors it writes itself (`from:` names siblings only), so the copy is the first one shifted.
+    The memo is keyed by the layer object, its input shape and whether it trains.
+    """
+
+    memoize = True  # tests turn copying off to hold the copies equal to computed nodes
+
+    def __init__(self, input_shape: Shape) -> None:
+        self.nodes: list[Node] = []
+        self.shapes: list[Shape] = [input_shape]
+        # (id(layer), input shape, trainable) -> (first node, end node, its input tensor, path)
+        self._seen: dict[tuple[int, Shape, bool], tuple[int, int, int, tuple[str, ...]]] = {}
+
+    def sequence(
+        self, layers: list[Any], tensor: int, scope: Scope, field: Loc, written: dict[str, int] | None = None
+    ) -> int:
+        """Lower a list of layers: each reads the one before it, or the siblings its `from:` names;
+        the list's value is its last layer's output. `written` collects each layer's output tensor
+        by name (the spec's `outputs:` name top-level layers)."""
+        base = scope.loc + field
+        written = {} if written is None else written
+        for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
+            loc = base + (index,)
+            path = (*scope.path, name)
+            child = Scope(path, loc, scope.trainable and layer.trainable, (loc, path, layer.kind))
+            sources = layer.sources()
+            inputs = (tensor,) if sources is None else tuple(written[source] for source in sources)
+            try:
+                tensor = self.visit(layer, inputs, child)
+            except LayerError as err:
+                raise locate(err, child) from None
+            written[name] = tensor
+        return tensor
+
+    def visit(self, layer: Any, inputs: tuple[int, ...], scope: Scope) -> int:
+        if len(inputs) != 1 or not self.memoize:
+            return layer.lower(self, inputs, scope)
+        key = (id(layer), self.shapes[inputs[0]], scope.trainable)
+        seen = self._seen.get(key)
+        if seen is not None:
+            return self._copy(seen, inputs[0], scope.path)
+        start = len(self.nodes)
+        out = layer.lower(self, inputs, scope)
+        self._seen[key] = (start, len(self.nodes), inputs[0], scope.path)
+        return out
+
+    def _copy(self, seen: tuple[int, int, int, tuple[str, ...]], tensor: int, path: tuple[str, ...]) -> int:
+        """The nodes of an earlier visit again, renamed from its path to this one and reading
+        this visit's input; the tensors they write are shifted as the nodes are."""
+        start, end, first_input, first_path = seen
+        if end == start:  # an empty visit: its value is its input
+            return tensor
+        self._check_room(end - start)
+        shift = len(self.nodes) - start
+        # the same object sits at the same depth wherever it recurs (a repeat's copies are siblings)
+        new, cut = ".".join(path), len(".".join(first_path))
+        nodes, shapes = self.nodes, self.shapes
+        for node in self.nodes[start:end]:
+            inputs = tuple(tensor if t == first_input else t + shift for t in node.inputs)
+            nodes.append(replace(node, path=new + node.path[cut:], inputs=inputs, output=node.output + shift))
+            shapes.append(node.counts.out_shape)
+        return self.nodes[end - 1].output + shift
+
+    def _check_room(self, more: int) -> None:
+        if len(self.nodes) + more > MAX_ROWS:  # nested repeats multiply: stop at the limit, not at the end
+            raise LayerError(
+                "too_many_layers",
+                f"the network has more than {MAX_ROWS:,} layers",
+                hint="use fewer or smaller repeats",
+            )
+
+    def leaf(self, layer: Any, tensor: int, scope: Scope) -> int:
+        """A layer that computes one tensor from one: its counts from its kind's rules."""
+        shape = self.shapes[tensor]
+        counts = layer.counts(shape)
+        return self.add(scope, layer, layer.kind, layer.describe(shape), (tensor,), shape, counts)
+
+    def merge(self, scope: Scope, layer: Any, summary: str, inputs: tuple[int, ...], in_shape: Shape) -> int:
+        """A merge node: the merge kind's counts over the shapes of the tensors it reads."""
+        counts = layer.merge_counts([self.shapes[t] for t in inputs])
+        return self.add(scope, layer, layer.kind, summary, inputs, in_shape, counts)
+
+    def add(
+        self,
+        scope: Scope,
+        layer: Any,
+        kind: str,
+        summary: str,
+        inputs: tuple[int, ...],
+        in_shape: Shape,
+        counts: Counts,
+    ) -> int:
+        self._check_room(1)
+        output = len(self.shapes)
+        self.nodes.append(
+            Node(
+                path=".".join(scope.path),
+                kind=kind,
+                layer=layer,
+                inputs=inputs,
+                output=output,
+                in_shape=in_shape,
+                counts=counts,
+                summary=summary,
+                depth=len(scope.path) - 1,
+                trainable=scope.trainable,
+                loc=scope.loc,
+            )
+        )
+        self.shapes.append(counts.out_shape)
+        return output
+
+
+def lower(spec: Spec, input_shape: Shape | None = None) -> Graph:
+    """The spec as a flat graph on `input_shape` (default: the spec's input).
+
+    Refused before it starts when the spec has more rows than MAX_ROWS (counted from the spec,
+    not by lowering it); a SpecError gets the spec file's line and column.
+
+    >>> from archcalc import load_spec
+    >>> g = lower(load_spec("lenet5"))
+    >>> [n.path for n in g.nodes[:3]], g.nodes[0].inputs, g.nodes[0].output, g.shapes[1]
+    (['C1', 'tanh1', 'S2'], (0,), 1, (6, 28, 28))
+    """
+    shape = tuple(input_shape or spec.input)
+    source = spec._source
+    rows = sum(layer.rows() for layer in spec.layers)
+    if rows > MAX_ROWS:
+        raise SpecError(
+            "too_many_layers",
+            f"the network has {rows:,} layers, more than the limit of {MAX_ROWS:,}",
+            file=source.file if source else None,
+            hint="use fewer or smaller repeats",
+        )
+    lowering = Lowering(shape)
+    try:
+        top: dict[str, int] = {}
+        last = lowering.sequence(spec.layers, 0, ROOT, ("layers",), top)
+    except SpecError as err:
+        raise (source.locate_error(err) if source is not None else err) from None
+    outputs = tuple(top[name] for name in spec.outputs) if spec.outputs else (last,)
+    return Graph(shape, tuple(lowering.nodes), tuple(lowering.shapes), outputs)

@@ -1,0 +1,126 @@
+"""The elementary ops a kind produces (a row's `op`) and every rule keyed by one: what autograd saves
+for its backward, whether its output is its input (and so moves no data), what each tool counts.
+
+An `Op` record is declared beside the kind that produces it and listed in that kind's `ops`; the
+training model, the roofline and the counting conventions look rules up here (`OPS`), so a new
+op's rules are written once, with its kind. `register_ops` refuses, at import, a kind whose op
+lacks a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+# never: the op writes a new tensor; always: its output is a view of its input (flatten) or the
+# input itself (identity); eval: the input itself at inference only (dropout in eval mode)
+Alias = Literal["never", "always", "eval"]
+
+# The tools whose counting conventions charge ops by name (archcalc/conventions.py's presets)
+TOOLS = ("fvcore", "ptflops", "torchinfo", "thop")
+
+
+@dataclass(frozen=True, slots=True)
+class Saves:
+    """What torch's autograd saves for one op's backward, once a gradient flows through it.
+
+    `Saves()`: nothing (a view, or an op whose backward needs no tensor: add, concat).
+    input / output: the op's input or output tensor (shared with its neighbours, counted once);
+    input_if_weight_grad: the input, only when the weight trains (addmm saves mat1 for the weight
+    gradient alone); inputs: every input of a merge (mul); indices: int64, one per output element
+    (max pooling's argmax); temporaries: intermediate tensors of the output's size at the dtype
+    (dropout's scaled mask; LRN's intermediate quotient and power); padded_input: a tensor of the
+    elements the op reads after its own padding (LRN's channel-padded squares);
+    stats: fp32 values per channel (batch norm's saved mean and inverse std); unless_global: the
+    input is saved only when the pooling is not global (torch computes a global average as a
+    mean, whose backward needs only the shape).
+    Measured with torch.autograd.graph.saved_tensors_hooks (tests/test_bench.py checks it).
+    """
+
+    input: bool = False
+    output: bool = False
+    input_if_weight_grad: bool = False
+    inputs: bool = False
+    indices: bool = False
+    temporaries: int = 0
+    padded_input: bool = False
+    stats: int = 0
+    unless_global: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One elementary op (the torch functional a row runs) and its rules.
+
+    saves: what autograd saves for its backward (None: not stated, refused by `register_ops`, so
+    a new op never counts zero bytes by omission); alias: whether its output is its input (see
+    `Alias`); costs: tool name (`TOOLS`) -> that tool's charge for the op, as the fields of
+    conventions.OpCost (a tool not named charges nothing for it).
+    """
+
+    name: str
+    saves: Saves | None = None
+    alias: Alias = "never"
+    costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
+
+    @property
+    def moves_data(self) -> bool:
+        """The roofline's traffic: an op whose output is its input at inference reads and writes
+        nothing; any other reads its input and parameters once and writes its output once."""
+        return self.alias == "never"
+
+
+class OpRuleError(TypeError):
+    """A kind declared without the rules of its ops: a programming error, raised at import."""
+
+
+def register_ops(classes: Iterable[type]) -> dict[str, Op]:
+    """Every op the kinds produce, by name, each checked to carry its rules.
+
+    A kind lists its ops in `ops` (`()` for a container that only holds other layers: no row of
+    its own); two kinds may share an op only as the same record, so each rule is stated once.
+    """
+    ops: dict[str, Op] = {}
+    for cls in classes:
+        kind_ops: tuple[Op, ...] | None = getattr(cls, "ops", None)
+        if kind_ops is None:
+            raise OpRuleError(
+                f"kind {cls.__name__} lists no ops: name the Op records its rows run in its `ops`"
+                " (`ops = ()` for a container with no row of its own)"
+            )
+        for op in kind_ops:
+            if op.saves is None:
+                raise OpRuleError(
+                    f"op '{op.name}' of kind {cls.__name__} has no rule for what autograd saves for its backward:"
+                    " give its Op a `saves=Saves(...)` (`Saves()` when it saves nothing)"
+                )
+            unknown = set(op.costs) - set(TOOLS)
+            if unknown:
+                raise OpRuleError(
+                    f"op '{op.name}' of kind {cls.__name__} has costs for unknown tools {sorted(unknown)}:"
+                    f" the tools are {', '.join(TOOLS)}"
+                )
+            other = ops.setdefault(op.name, op)
+            if other is not op:
+                raise OpRuleError(
+                    f"op '{op.name}' of kind {cls.__name__} is declared twice, with rules {op} and {other}:"
+                    " share one Op record between the kinds that produce it"
+                )
+    return ops
+
+
+def op_rule(ops: Mapping[str, Op], name: str, where: str) -> Op:
+    """The rules of op `name`; `where` names the row, for the message if the op is unknown
+    (a kind whose `counts` returns an op it does not list in `ops`: a bug in that kind)."""
+    try:
+        return ops[name]
+    except KeyError:
+        raise ValueError(
+            f"op '{name}' ({where}) is not in any kind's `ops`: list its Op record in the kind that produces it"
+        ) from None
+
+
+def tool_costs(ops: Iterable[Op], tool: str) -> dict[str, dict[str, Any]]:
+    """op name -> what `tool` charges for it, for the ops that tool counts."""
+    return {op.name: dict(op.costs[tool]) for op in ops if tool in op.costs}

@@ -1,0 +1,107 @@
+"""The graph form of the spec language (`from:`, merge kinds, `outputs:`): designs that are not
+nested, analysed, built in torch and exported, agreeing with the nested forms where both apply."""
+
+from __future__ import annotations
+
+import runpy
+from pathlib import Path
+
+import pytest
+
+from archcalc import analyze, load_spec, parse_spec
+from archcalc.graph import lower
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _spec(layers: str, shape: str = "[4, 8, 8]", tail: str = "") -> str:
+    return f"name: g\ninput: {shape}\nlayers:\n{layers}{tail}"
+
+
+def test_the_feature_pyramid_returns_three_levels():
+    analysis = analyze(load_spec(str(EXAMPLES / "fpn.yaml")))
+    graph = analysis.graph
+    shapes = [graph.shapes[t] for t in graph.outputs]
+    assert shapes == [(128, 32, 32), (128, 16, 16), (128, 8, 8)], shapes
+    by_path = {node.path: node for node in graph.nodes}
+    writer = {node.output: node.path for node in graph.nodes}
+    assert [writer[t] for t in by_path["m4"].inputs] == ["lat4", "up5"]
+    assert [writer[t] for t in by_path["lat3"].inputs] == ["c3.relu1"]
+    assert analysis.output_shape == (128, 32, 32)
+
+
+def test_nested_and_graph_forms_of_one_residual_block_count_alike():
+    nested = _spec(
+        "  - conv: {name: x, out: 4, kernel: 3, padding: 1}\n"
+        "  - residual: {name: r, body: [conv: {out: 4, kernel: 3, padding: 1}, relu, conv: {out: 4, kernel: 3, padding: 1}]}\n"
+    )
+    graph = _spec(
+        "  - conv: {name: x, out: 4, kernel: 3, padding: 1}\n"
+        "  - conv: {name: c1, out: 4, kernel: 3, padding: 1}\n"
+        "  - relu\n"
+        "  - conv: {name: c2, out: 4, kernel: 3, padding: 1}\n"
+        "  - add: {from: [c2, x]}\n"
+    )
+    a, b = analyze(parse_spec(nested, "n.yaml")), analyze(parse_spec(graph, "g.yaml"))
+    assert a.totals == b.totals, f"nested {a.totals}, graph form {b.totals}"
+    assert [r.out_shape for r in a.rows] == [r.out_shape for r in b.rows]
+    assert [len(n.inputs) for n in a.graph.nodes] == [len(n.inputs) for n in b.graph.nodes] == [1, 1, 1, 1, 2]
+
+
+def test_a_repeat_of_a_block_with_references_copies_them_per_copy():
+    """Each copy of a repeated block reads its own copy's tensors, not the first copy's."""
+    text = _spec(
+        "  - repeat:\n      times: 3\n      layers:\n"
+        "        - block: {name: blk, layers: [conv: {name: a, out: 4, kernel: 1}, relu, {kind: add, from: [a, relu1]}]}\n"
+    )
+    graph = lower(parse_spec(text, "r.yaml"))
+    writer = {node.output: node.path for node in graph.nodes}
+    merges = [node for node in graph.nodes if node.kind == "add"]
+    assert [[writer[t] for t in m.inputs] for m in merges] == [
+        [f"repeat1.{i}.blk.a", f"repeat1.{i}.blk.relu1"] for i in range(3)
+    ]
+    assert graph.nodes[3].inputs == (merges[0].output,)  # the second copy reads the first's merge
+
+
+def test_outputs_order_is_the_spec_order_not_the_layer_order():
+    text = _spec(
+        "  - conv: {name: a, out: 4, kernel: 1}\n  - conv: {name: b, out: 2, kernel: 1}\n",
+        tail="outputs: [b, a]\n",
+    )
+    graph = lower(parse_spec(text, "o.yaml"))
+    assert [graph.shapes[t] for t in graph.outputs] == [(2, 8, 8), (4, 8, 8)]
+
+
+@pytest.mark.parametrize("name", ["fpn.yaml", "cross-stage.yaml"])
+def test_the_examples_verify_against_torch_layer_by_layer(name):
+    pytest.importorskip("torch")
+    from archcalc.verify.check import verify_analysis
+
+    analysis = analyze(load_spec(str(EXAMPLES / name)).with_input((3, 64, 64)))
+    result = verify_analysis(analysis)
+    assert result.error is None, result.error
+    assert result.failures == 0, [(c.path, c.cells) for c in result.layers]
+
+
+def test_the_exported_feature_pyramid_runs_and_returns_every_level(tmp_path):
+    torch = pytest.importorskip("torch")
+    from archcalc.verify.build import render
+
+    spec = load_spec(str(EXAMPLES / "fpn.yaml"))
+    path = tmp_path / "fpn.py"
+    path.write_text(render(spec))
+    model = runpy.run_path(str(path))["model"]
+    outputs = model(torch.randn(1, 3, 256, 256))
+    assert [tuple(t.shape[1:]) for t in outputs] == [(128, 32, 32), (128, 16, 16), (128, 8, 8)]
+    params = sum(p.numel() for p in model.parameters())
+    assert params == analyze(spec).totals.params, f"exported {params}, analysed {analyze(spec).totals.params}"
+
+
+def test_the_feature_pyramid_exports_to_onnx_with_three_outputs(tmp_path):
+    pytest.importorskip("torch")
+    onnx = pytest.importorskip("onnx")
+    from archcalc.verify.export import write_onnx
+
+    path = tmp_path / "fpn.onnx"
+    write_onnx(load_spec(str(EXAMPLES / "fpn.yaml")).with_input((3, 64, 64)), str(path))
+    assert [o.name for o in onnx.load(str(path)).graph.output] == ["output", "output1", "output2"]
