@@ -5,7 +5,6 @@ No I/O, no printing, no torch. Exact Python integers throughout, so counts past 
 
 from __future__ import annotations
 
-from math import prod
 from typing import NamedTuple
 
 from .dtypes import COUNTER_BYTES, dtype_bytes
@@ -13,46 +12,9 @@ from .graph import Graph, Node, lower
 from .layers import Shape
 from .spec import Spec
 
-
-class Row(NamedTuple):
-    """One leaf layer (or merge point) of the analysed network, per example.
-
-    A named tuple, not a frozen dataclass: a network has hundreds to tens of thousands of rows,
-    and a frozen dataclass costs several times as much to construct.
-    """
-
-    path: str
-    kind: str
-    summary: str
-    depth: int
-    trainable: bool
-    in_shape: Shape
-    out_shape: Shape
-    units: int
-    weights: int
-    biases: int
-    buffers: int
-    counters: int
-    connections: int
-    macs: int
-    padded_connections: int
-    # terms other tools count (Counts documents them); conventions.py weighs them
-    op: str = ""
-    bias_adds: int = 0
-    elementwise_adds: int = 0
-    macs_on_output: int = 0
-    op_in_elements: int = 0
-    unshared_bias: bool = False
-
-    @property
-    def params(self) -> int:
-        """Trainable-kind parameters: weights + biases."""
-        return self.weights + self.biases
-
-    @property
-    def flops(self) -> int:
-        """FLOPs under the 2-per-multiply-accumulate convention (torch.utils.flop_counter)."""
-        return 2 * self.macs
+# One row of the analysis per graph node: its path, kind, shapes and counts per example (the
+# node's own properties; `Row.to_dict()` lists them). A node is a row: nothing is copied.
+Row = Node
 
 
 class Totals(NamedTuple):
@@ -101,7 +63,7 @@ class Analysis(NamedTuple):
 
     spec: Spec
     input_shape: Shape
-    rows: tuple[Row, ...]  # one per graph node, in the same order
+    rows: tuple[Row, ...]  # the graph's nodes, in execution order
     totals: Totals
     graph: Graph
 
@@ -127,43 +89,25 @@ class Analysis(NamedTuple):
 def _sum(rows: list[Row] | tuple[Row, ...]) -> Totals:
     units = weights = biases = buffers = counters = connections = macs = trainable = 0
     for row in rows:
-        units += row.units
-        weights += row.weights
-        biases += row.biases
-        buffers += row.buffers
-        counters += row.counters
-        connections += row.connections
-        macs += row.macs
-        if row.trainable:
-            trainable += row.weights + row.biases
-    return Totals(units, weights, biases, buffers, counters, connections, macs, trainable)
-
-
-def _row(node: Node) -> Row:
-    """A graph node as a table row: its counts, with the terms other tools count filled in."""
-    counts = node.counts
-    return Row(
-        path=node.path,
-        kind=node.kind,
-        summary=node.summary,
-        depth=node.depth,
-        trainable=node.trainable,
-        in_shape=node.in_shape,
-        out_shape=counts.out_shape,
-        units=counts.units,
-        weights=counts.weights,
-        biases=counts.biases,
-        buffers=counts.buffers,
-        counters=counts.counters,
-        connections=counts.connections,
-        macs=counts.macs,
-        padded_connections=counts.connections if counts.padded_connections is None else counts.padded_connections,
-        op=counts.op,
-        bias_adds=counts.bias_adds,
-        elementwise_adds=counts.elementwise_adds,
-        macs_on_output=counts.macs if counts.macs_on_output is None else counts.macs_on_output,
-        op_in_elements=prod(node.in_shape) if counts.op_in_elements is None else counts.op_in_elements,
-        unshared_bias=counts.unshared_bias,
+        counts = row.call.counts  # the row's properties read these: once each here
+        units += counts.units
+        weights += counts.weights
+        biases += counts.biases
+        buffers += counts.buffers
+        counters += counts.counters
+        connections += counts.connections
+        macs += counts.macs
+        if row.call.trainable:
+            trainable += counts.weights + counts.biases
+    return Totals(
+        units=units,
+        weights=weights,
+        biases=biases,
+        buffers=buffers,
+        counters=counters,
+        connections=connections,
+        macs=macs,
+        trainable_params=trainable,
     )
 
 
@@ -184,5 +128,5 @@ def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
     cannot be applied to what reaches it.
     """
     graph = lower(spec, input_shape)
-    rows = tuple(map(_row, graph.nodes))
+    rows = graph.nodes
     return Analysis(spec=spec, input_shape=graph.input_shape, rows=rows, totals=_sum(rows), graph=graph)

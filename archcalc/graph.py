@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from math import prod
 from typing import TYPE_CHECKING, Any
 
 from .errors import LayerError, Loc, SpecError, format_loc
@@ -27,20 +28,18 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True, slots=True)
-class Node:
-    """One leaf layer or merge point: what it reads and writes, its shapes and counts, where it is.
+class Call:
+    """A layer called on an input: what it computes and costs, and where the spec writes it.
 
-    `layer` is the kind's model (a merge a container generates holds the shared merge layer of its
-    kind); `inputs` are tensor ids, `output` the tensor it writes; `in_shape` is the shape of its
-    first input (a container's merge: the container's input, as the tables have always shown);
-    `trainable` says whether its parameters train; `loc` is its place in the spec (for errors).
+    The copies of a repeated layer share one Call (only their paths and tensors differ). `layer`
+    is the kind's model (a merge a container generates holds the shared merge layer of its kind);
+    `in_shape` is the shape of its first input (a container's merge: the container's input, as the
+    tables have always shown); `trainable` says whether its parameters train; `loc` is its place in
+    the spec, for errors.
     """
 
-    path: str
     kind: str
     layer: Layer
-    inputs: tuple[int, ...]
-    output: int
     in_shape: Shape
     counts: Counts
     summary: str
@@ -48,14 +47,168 @@ class Node:
     trainable: bool
     loc: Loc
 
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One leaf layer or merge point of the graph: its path, the tensors it reads (`inputs`, ids)
+    and the one it writes (`output`), and its `call` (what it computes, its shapes and counts)."""
+
+    path: str
+    inputs: tuple[int, ...]
+    output: int
+    call: Call
+
     @property
-    def out_shape(self) -> Shape:
-        return self.counts.out_shape
+    def kind(self) -> str:
+        return self.call.kind
+
+    @property
+    def layer(self) -> Layer:
+        return self.call.layer
+
+    @property
+    def in_shape(self) -> Shape:
+        return self.call.in_shape
+
+    @property
+    def counts(self) -> Counts:
+        return self.call.counts
+
+    @property
+    def summary(self) -> str:
+        return self.call.summary
+
+    @property
+    def depth(self) -> int:
+        return self.call.depth
+
+    @property
+    def trainable(self) -> bool:
+        return self.call.trainable
+
+    @property
+    def loc(self) -> Loc:
+        return self.call.loc
 
     @property
     def is_merge(self) -> bool:
         """Whether the node combines several tensors (a merge kind: add, concat, mul)."""
         return self.layer.merges
+
+    # A node is also the analysis's row (archcalc.analysis.Row): its counts per example, read from
+    # its call's `counts` rather than copied (a repeat's copies share their first copy's call).
+    # Counts documents each term.
+
+    @property
+    def out_shape(self) -> Shape:
+        return self.call.counts.out_shape
+
+    @property
+    def units(self) -> int:
+        return self.call.counts.units
+
+    @property
+    def weights(self) -> int:
+        return self.call.counts.weights
+
+    @property
+    def biases(self) -> int:
+        return self.call.counts.biases
+
+    @property
+    def buffers(self) -> int:
+        return self.call.counts.buffers
+
+    @property
+    def counters(self) -> int:
+        return self.call.counts.counters
+
+    @property
+    def connections(self) -> int:
+        return self.call.counts.connections
+
+    @property
+    def macs(self) -> int:
+        return self.call.counts.macs
+
+    @property
+    def padded_connections(self) -> int:
+        padded = self.call.counts.padded_connections
+        return self.call.counts.connections if padded is None else padded
+
+    @property
+    def op(self) -> str:
+        return self.call.counts.op
+
+    @property
+    def bias_adds(self) -> int:
+        return self.call.counts.bias_adds
+
+    @property
+    def elementwise_adds(self) -> int:
+        return self.call.counts.elementwise_adds
+
+    @property
+    def macs_on_output(self) -> int:
+        on_output = self.call.counts.macs_on_output
+        return self.call.counts.macs if on_output is None else on_output
+
+    @property
+    def op_in_elements(self) -> int:
+        elements = self.call.counts.op_in_elements
+        return prod(self.call.in_shape) if elements is None else elements
+
+    @property
+    def unshared_bias(self) -> bool:
+        return self.call.counts.unshared_bias
+
+    @property
+    def params(self) -> int:
+        """Trainable-kind parameters: weights + biases."""
+        return self.call.counts.weights + self.call.counts.biases
+
+    @property
+    def flops(self) -> int:
+        """FLOPs under the 2-per-multiply-accumulate convention (torch.utils.flop_counter)."""
+        return 2 * self.call.counts.macs
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row's fields as a plain dict (shapes as tuples), for the Python API and pandas.
+
+        >>> from archcalc import analyze, load_spec
+        >>> row = analyze(load_spec("lenet5")).rows[0].to_dict()
+        >>> row["path"], row["out_shape"], row["params"], row["macs"]
+        ('C1', (6, 28, 28), 156, 117600)
+        """
+        return {name: getattr(self, name) for name in ROW_FIELDS}
+
+
+# The fields of an analysis row, in table order (Node.to_dict; the Python API documents them).
+ROW_FIELDS = (
+    "path",
+    "kind",
+    "summary",
+    "depth",
+    "trainable",
+    "in_shape",
+    "out_shape",
+    "units",
+    "weights",
+    "biases",
+    "params",
+    "buffers",
+    "counters",
+    "connections",
+    "padded_connections",
+    "macs",
+    "flops",
+    "op",
+    "bias_adds",
+    "elementwise_adds",
+    "macs_on_output",
+    "op_in_elements",
+    "unshared_bias",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +219,6 @@ class Graph:
     nodes: tuple[Node, ...]
     shapes: tuple[Shape, ...]  # tensor id -> shape (per example); 0 is the input
     outputs: tuple[int, ...]  # the tensors the network returns
-
-    def node_writing(self, tensor: int) -> Node | None:
-        """The node that writes a tensor (None for the network input)."""
-        return self.nodes[tensor - 1] if tensor > 0 else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +332,14 @@ class Lowering:
         # the same object sits at the same depth wherever it recurs (a repeat's copies are siblings)
         new, cut = ".".join(path), len(".".join(first_path))
         nodes, shapes = self.nodes, self.shapes
-        for node in self.nodes[start:end]:
-            inputs = tuple(tensor if t == first_input else t + shift for t in node.inputs)
-            nodes.append(replace(node, path=new + node.path[cut:], inputs=inputs, output=node.output + shift))
-            shapes.append(node.counts.out_shape)
+        for node in nodes[start:end]:
+            inputs = node.inputs
+            if len(inputs) == 1:  # most nodes: spare a generator
+                inputs = (tensor,) if inputs[0] == first_input else (inputs[0] + shift,)
+            else:
+                inputs = tuple(tensor if t == first_input else t + shift for t in inputs)
+            nodes.append(Node(path=new + node.path[cut:], inputs=inputs, output=node.output + shift, call=node.call))
+            shapes.append(shapes[node.output])
         return self.nodes[end - 1].output + shift
 
     def _check_room(self, more: int) -> None:
@@ -220,21 +373,17 @@ class Lowering:
     ) -> int:
         self._check_room(1)
         output = len(self.shapes)
-        self.nodes.append(
-            Node(
-                path=".".join(scope.path),
-                kind=kind,
-                layer=layer,
-                inputs=inputs,
-                output=output,
-                in_shape=in_shape,
-                counts=counts,
-                summary=summary,
-                depth=len(scope.path) - 1,
-                trainable=scope.trainable,
-                loc=scope.loc,
-            )
+        call = Call(
+            kind=kind,
+            layer=layer,
+            in_shape=in_shape,
+            counts=counts,
+            summary=summary,
+            depth=len(scope.path) - 1,
+            trainable=scope.trainable,
+            loc=scope.loc,
         )
+        self.nodes.append(Node(path=".".join(scope.path), inputs=inputs, output=output, call=call))
         self.shapes.append(counts.out_shape)
         return output
 
