@@ -306,17 +306,17 @@ def uncovered_positions(
     def unread(first: int, last: int) -> int:
         return last - first + 1 - read(first, last)
 
-    def unread_from(first: int) -> Callable[[int], bool]:  # [first, last] holds an unread position
-        return lambda last: unread(first, last) > 0
+    def next_unread(at: int) -> int:  # the first position at or after `at` that no window reads
+        return first_where(at, size - 1, lambda x: unread(at, x) > 0)
 
-    def read_from(first: int) -> Callable[[int], bool]:  # [first, last] holds a read position
-        return lambda last: read(first, last) > 0
+    def next_read(start: int) -> int:  # the next position read after a run that starts at `start`, or size
+        return first_where(start, size - 1, lambda x: read(start, x) > 0)
 
     found: list[tuple[int, int]] = []
     at = 0
     while at < size and len(found) < runs and unread(at, size - 1):
-        start = first_where(at, size - 1, unread_from(at))
-        at = first_where(start, size - 1, read_from(start))  # the next position read, or size
+        start = next_unread(at)
+        at = next_read(start)
         found.append((start + 1, at))
     more = at < size and unread(at, size - 1) > 0
     return Gaps(unread(0, size - 1), tuple(found), more, unread(size - 1, size - 1) == 1)

@@ -84,7 +84,8 @@ class LazyGroup(click.Group):
 def _encoded(err: click.ClickException) -> click.ClickException:
     from .encode import term_text  # on the error path only
 
-    err.message = term_text(err.message)
+    # click declares `message` Final; it is re-encoded in place to keep the error's class, context and exit code
+    err.message = term_text(err.message)  # type: ignore[misc]
     return err
 
 

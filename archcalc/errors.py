@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import NamedTuple
@@ -46,7 +47,7 @@ class ExitCode(IntEnum):
     INTERNAL = 4  # a bug in archcalc: reported in one line, never as a traceback
 
 
-def close_matches(word: str, choices: list[str], n: int = 1, cutoff: float = 0.6) -> list[str]:
+def close_matches(word: str, choices: Iterable[str], n: int = 1, cutoff: float = 0.6) -> list[str]:
     """difflib's nearest choices to a misspelt word; difflib is imported here, on the error path
     only, to keep it out of every command's start-up."""
     import difflib

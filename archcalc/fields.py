@@ -121,7 +121,7 @@ def real_in(
             )
         return value
 
-    bounds = {} if minimum is None else {"gt" if exclusive else "ge": minimum}
+    bounds: dict[str, Any] = {} if minimum is None else {"gt" if exclusive else "ge": minimum}
     if maximum is not None:
         bounds["le"] = maximum
     return Annotated[float, Strict(), BeforeValidator(check), Field(**bounds)]

@@ -123,8 +123,8 @@ def union(fields: list[Field]) -> tuple[Field, str | None]:
         end = max(axis.start + axis.size - 1 for axis in axes)
         jumps = {axis.jump for axis in axes}
         if len(jumps) > 1:
-            note = f"paths move with different jumps ({', '.join(map(str, sorted(jumps)))}); the largest is kept"  # type: ignore[arg-type]
-        out.append(AxisField(_plain(end - start + 1), max(jumps), start))  # type: ignore[type-var]
+            note = f"paths move with different jumps ({', '.join(map(str, sorted(jumps)))}); the largest is kept"
+        out.append(AxisField(_plain(end - start + 1), max(jumps), start))
     return tuple(out), note
 
 

@@ -110,11 +110,11 @@ class TextTable:
         justify = [column.justify for column in self.columns]
 
         def rule(kind: int) -> str:
-            left, line, divider, right = box[kind]
+            left, line, divider, right = tuple(box[kind])  # the row's four characters
             return left + divider.join(line * (w + 2) for w in inner) + right
 
         def cells(texts: tuple[str, ...], kind: int) -> str:
-            left, _, divider, right = box[kind]
+            left, _, divider, right = tuple(box[kind])
             padded = []
             for text, width, how in zip(texts, inner, justify):
                 if how == "right":

@@ -163,7 +163,8 @@ class _Expander:
                 out[key] = self.expand(item, orig + (key,), new + (key,), env, stack, note)
             return out
         if isinstance(value, list):
-            out_list, uses = [], {}
+            out_list: list[Any] = []
+            uses: dict[str, int] = {}
             for i, item in enumerate(value):
                 if isinstance(item, dict) and "use" in item and "name" not in item and isinstance(item["use"], str):
                     block = self.substitute(item["use"], orig + (i, "use"), env, stack, note).value

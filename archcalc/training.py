@@ -166,7 +166,10 @@ def inference_peak(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> i
     for s in steps:
         if s.row.op in EVAL_ALIAS_OPS and len(s.inputs) == 1:
             alias[s.output] = alias.get(s.inputs[0], s.inputs[0])
-    root = lambda tid: alias.get(tid, tid)  # noqa: E731
+
+    def root(tid: int) -> int:
+        return alias.get(tid, tid)
+
     last_use: dict[int, int] = {}
     for i, s in enumerate(steps):
         for tid in s.inputs:

@@ -31,8 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -249,12 +250,18 @@ def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callabl
     # archcalc first, for every net, with no torch model alive: a heap full of modules makes
     # every cyclic-GC pass slower, which would charge the torch tools' memory to archcalc.
     # Its caches are emptied before every run: each run analyses from nothing.
+    def analyze_loaded(load: Callable[[], Any]) -> Any:
+        return analyze(load())
+
+    def built(spec: Any) -> Any:
+        return build_model(spec).eval()
+
     ours = {}
     for name in names:
         load = _load(name)
         spec = load()
-        full = timed(lambda load=load: analyze(load()), runs, setup=clear_caches)
-        alone, _ = timed(lambda spec=spec: analyze(spec), runs, setup=clear_caches)
+        full = timed(partial(analyze_loaded, load), runs, setup=clear_caches)
+        alone, _ = timed(partial(analyze, spec), runs, setup=clear_caches)
         ours[name] = (*full, alone)
     import torch
 
@@ -264,13 +271,11 @@ def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callabl
         for name in names:
             timing, analysis, alone = ours[name]
             spec, shape = analysis.spec, tuple(analysis.spec.input)
-            build, model = timed(lambda spec=spec: build_model(spec).eval(), 1, warmup=0)
+            build, model = timed(partial(built, spec), 1, warmup=0)
             model(torch.randn(1, *shape))  # warm torch's kernels once, for every tool alike
             tools = {}
             for tool in TOOLS:
-                t, totals = timed(
-                    lambda tool=tool, model=model, shape=shape: RUNNERS[tool](model, shape), tool_runs, warmup=0
-                )
+                t, totals = timed(partial(RUNNERS[tool], model, shape), tool_runs, warmup=0)
                 under = convention_totals(analysis, PRESETS[tool])
                 tools[tool] = (t, totals, {"params": under["params"], "ops": under["ops"]})
                 log(
@@ -279,8 +284,8 @@ def compare_in_process(names: list[str], runs: int, tool_runs: int, log: Callabl
             paired = None
             if name == TARGET_NET:
                 paired = paired_ratios(
-                    lambda spec=spec: analyze(spec),
-                    lambda model=model, shape=shape: RUNNERS["torchinfo"](model, shape),
+                    partial(analyze, spec),
+                    partial(RUNNERS["torchinfo"], model, shape),
                     clear_caches,
                 )
                 log(
@@ -398,7 +403,7 @@ def _importtime(stderr: str) -> tuple[float, list[tuple[str, float]]]:
     """Total of `python -X importtime` output for IMPORTS (microseconds -> s), and where it goes:
     self time summed per top-level package (pydantic, click, archcalc, the standard library's
     modules each under its own name), heaviest first."""
-    total, by_package = 0.0, {}
+    total, by_package = 0.0, dict[str, float]()
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "|" not in line or "cumulative" in line:
             continue
@@ -418,12 +423,15 @@ def _importtime(stderr: str) -> tuple[float, list[tuple[str, float]]]:
 def scaling(runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     from archcalc import analyze, parse_spec
 
+    def load_and_analyze(text: str) -> Any:
+        return analyze(parse_spec(text))
+
     points = []
     for n in SCALING:
         text = chain_yaml(n)
-        t_total, analysis = timed(lambda text=text: analyze(parse_spec(text)), runs)
+        t_total, analysis = timed(partial(load_and_analyze, text), runs)
         spec = parse_spec(text)
-        t_analyze, _ = timed(lambda spec=spec: analyze(spec), runs)
+        t_analyze, _ = timed(partial(analyze, spec), runs)
         assert len(analysis.rows) == n, (n, len(analysis.rows))
         points.append((n, t_total.best, t_analyze.best))
         log(f"  {n:>6,} layers: load + analyze {ms(t_total.best):>10}, analyze {ms(t_analyze.best):>10}")
@@ -439,7 +447,7 @@ def scaling(runs: int, log: Callable[[str], None]) -> dict[str, Any]:
     return {"points": points, "fit": fit}
 
 
-def _linear_fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+def _linear_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
     """Least squares y = slope * x + intercept."""
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
@@ -494,7 +502,8 @@ def bench_harness(log: Callable[[str], None]) -> dict[str, Any]:
         return _hand_loop(torch, model, x, HARNESS_ITERS, HARNESS_WARMUP)
 
     ours_once(), hand_once()  # an untimed round each: the first run of new shapes pays one-off costs
-    ours, hand = [], []
+    ours: list[float] = []
+    hand: list[float] = []
     for round_ in range(HARNESS_ROUNDS):  # alternate which goes first, so drift falls on both alike
         for which in ((ours_once, ours), (hand_once, hand))[:: 1 if round_ % 2 == 0 else -1]:
             which[1].append(which[0]())
@@ -680,13 +689,16 @@ def markdown(
         ]
         for c in comparisons:
             for tool in TOOLS:
-                _, theirs, ours = c.tools[tool]
+                _, tool_totals, our_totals = c.tools[tool]
                 agree = (
-                    "params " + _agree(ours["params"], theirs["params"]) + ", ops " + _agree(ours["ops"], theirs["ops"])
+                    "params "
+                    + _agree(our_totals["params"], tool_totals["params"])
+                    + ", ops "
+                    + _agree(our_totals["ops"], tool_totals["ops"])
                 )
                 lines.append(
-                    f"| {c.name} | {tool} | {theirs['params']:,} | {ours['params']:,} | {theirs['ops']:,} | "
-                    f"{ours['ops']:,} | {agree} |"
+                    f"| {c.name} | {tool} | {tool_totals['params']:,} | {our_totals['params']:,} | "
+                    f"{tool_totals['ops']:,} | {our_totals['ops']:,} | {agree} |"
                 )
         lines.append("")
     if process:

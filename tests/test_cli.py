@@ -156,6 +156,19 @@ def test_static_path_imports_no_torch_or_rich(args):
     assert out == "", f"the static path imported {out}"
 
 
+def test_calculator_commands_import_no_torch():
+    code = (
+        "import sys; from click.testing import CliRunner; from archcalc.cli import main\n"
+        "r = CliRunner()\n"
+        "for args in (['conv', '--input', '32', '--kernel', '3', '--channels', '3,8'], ['rf', 'alexnet'],\n"
+        "             ['shapes', 'lenet5', '--explain']):\n"
+        "    result = r.invoke(main, args); assert result.exit_code == 0, (args, result.output)\n"
+        "print(','.join(m for m in ('torch', 'fvcore') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"the calculator path imported {out}"
+
+
 def test_importing_archcalc_loads_nothing_until_a_name_is_used():
     code = (
         "import sys, archcalc\n"

@@ -4,7 +4,6 @@ clock choice (a fake CUDA module stands in for the GPU), and the `roofline` / `m
 
 from __future__ import annotations
 
-import doctest
 import json
 import subprocess
 import sys
@@ -12,11 +11,6 @@ from math import prod
 
 import pytest
 
-import archcalc.bench.run
-import archcalc.bench.timing
-import archcalc.devices
-import archcalc.roofline
-import archcalc.training
 from archcalc import analyze, load_spec
 from archcalc.bench.timing import CudaClock, HostClock, clock_for, measure, summarize
 from archcalc.cli import main
@@ -25,17 +19,6 @@ from archcalc.roofline import bound, traffic
 from archcalc.training import backward_macs, inference_peak, training_memory
 
 from .helpers import analyse_text
-
-
-@pytest.mark.parametrize(
-    "module",
-    [archcalc.roofline, archcalc.devices, archcalc.training, archcalc.bench.timing, archcalc.bench.run],
-    ids=lambda m: m.__name__,
-)
-def test_doctests(module):
-    result = doctest.testmod(module)
-    assert result.failed == 0 and result.attempted > 0
-
 
 RES = """
 - conv: {name: stem, out: 4, kernel: 3, padding: 1}

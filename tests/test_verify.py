@@ -3,8 +3,9 @@ its tool's total exactly on the module the verifier builds, and the CLI's exit c
 
 Speed (the suite runs on a 2-core CI machine): torch runs on one thread here (these tensors are
 tiny; a second thread only adds synchronisation, and far more under load), and the per-spec
-checks run each bundled spec at the smallest of a few input sizes at which it still analyses.
-`test_verify_all_passes` runs `archcalc verify --all` at every spec's own input size.
+checks run each bundled spec at the smallest of a few input sizes at which it still analyses, and
+so does the default run's `archcalc verify --all`; `test_verify_all_passes_at_full_size` (marked
+slow: `pytest -m slow`, which .ci/run runs) runs it at every spec's own input size.
 """
 
 from __future__ import annotations
@@ -154,11 +155,24 @@ def test_preset_reproduces_its_tool_exactly(spec, tool):
     )
 
 
-def test_verify_all_passes(runner):
+def _verify_all(runner) -> None:
     result = runner.invoke(main, ["verify", "--all", "--json", "--batch", "1"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["ok"] and {s["spec"] for s in data["specs"]} == set(bundled_names())
+
+
+def test_verify_all_passes(runner, monkeypatch):
+    """`verify --all` with every bundled spec at its small input (one --input cannot fit them all)."""
+    import archcalc.commands.verify
+
+    monkeypatch.setattr(archcalc.commands.verify, "load_spec", small)
+    _verify_all(runner)
+
+
+@pytest.mark.slow
+def test_verify_all_passes_at_full_size(runner):
+    _verify_all(runner)
 
 
 def test_verify_table_and_reconcile(runner):

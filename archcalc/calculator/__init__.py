@@ -2,7 +2,8 @@
 `solve` (which padding, stride or kernel gives a wanted output), `text` (both as lines and JSON)."""
 
 from .forward import ConvResult, DimResult, LayerCost, conv_arithmetic, conv_output, transposed_output
-from .solve import SOLUTIONS_LISTED, DimSolve, Solution, solve_conv
+from .inputs import Op
+from .solve import SOLUTIONS_LISTED, DimSolve, Solution, Unknown, solve_conv
 
 __all__ = [
     "SOLUTIONS_LISTED",
@@ -10,7 +11,9 @@ __all__ = [
     "DimResult",
     "DimSolve",
     "LayerCost",
+    "Op",
     "Solution",
+    "Unknown",
     "conv_arithmetic",
     "conv_output",
     "solve_conv",

@@ -171,7 +171,7 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
             if os.environ.get("ARCHCALC_DEBUG"):
                 raise
             out.error(
-                f"internal error: {type(err).__name__}: {term_text(err)}\n  this is a bug in archcalc; "
+                f"internal error: {type(err).__name__}: {term_text(str(err))}\n  this is a bug in archcalc; "
                 "ARCHCALC_DEBUG=1 shows the traceback"
             )
             sys.exit(ExitCode.INTERNAL)

@@ -6,10 +6,8 @@ import click
 from rich.text import Text
 
 from .. import receptive_text
-from ..calculator import conv_arithmetic, solve_conv
+from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
 from ..calculator import text as calculator_text
-from ..calculator.inputs import Op
-from ..calculator.solve import Unknown
 from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
 from ..limits import flag_int, shown
@@ -154,8 +152,8 @@ def conv(
     op = _check_usage(pool, transposed, ceil, output_padding, channels, groups)
     dilation = dilation or (1,)
     if output is not None:
-        knowns: tuple[tuple[Unknown, object], ...] = (("padding", padding), ("stride", stride), ("kernel", kernel))
-        missing = [name for name, value in knowns if value is None]
+        flags: tuple[tuple[Unknown, object], ...] = (("padding", padding), ("stride", stride), ("kernel", kernel))
+        missing: list[Unknown] = [name for name, value in flags if value is None]
         if missing == ["padding", "stride"]:  # the stride has a default (1): solve for the padding
             missing, stride = ["padding"], (1,)
         if len(missing) != 1:

@@ -117,9 +117,9 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     pipe or descriptor link at `path` (see _direct) is instead written with what the writer wrote."""
     path = Path(path)
     if _direct(path):
-        with _staged(path) as tmp:
-            yield tmp
-            with _opened_directly(path) as fd, open(tmp, "rb") as source:
+        with _staged(path) as staged:
+            yield staged
+            with _opened_directly(path) as fd, open(staged, "rb") as source:
                 while chunk := source.read(1 << 20):
                     _write_all(fd, chunk)
         return

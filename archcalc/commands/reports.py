@@ -37,7 +37,7 @@ def build_reports(
     refs: list[str], dtype: str, input_shape: tuple[int, ...] | None, measured_files: tuple[Path, ...]
 ) -> list[Report]:
     measured = _read_measured(measured_files)
-    reports = []
+    reports: list[Report] = []
     for ref in refs:
         analysis = analyze(with_input(load_spec(ref), input_shape))
         memory = analysis.memory(dtype)

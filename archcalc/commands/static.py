@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from .. import report
@@ -159,7 +161,7 @@ def list_(out: Output, as_json: bool) -> None:
 @handles_errors
 def kinds(out: Output, as_json: bool) -> None:
     """The layer kinds a spec may use, with their fields."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for kind, cls in KIND_TO_CLASS.items():
         fields = [info.alias or f for f, info in cls.model_fields.items() if f != "kind"]  # `from`, not from_
         rows.append({"kind": kind, "fields": fields, "doc": (cls.__doc__ or "").strip().splitlines()[0]})

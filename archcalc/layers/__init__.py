@@ -96,6 +96,7 @@ def _unknown_kind(kind: Any) -> PydanticCustomError:
 
 def normalize_layer(value: Any) -> Any:
     """`relu` -> {kind: relu}; `{conv: {out: 96}}` -> {kind: conv, out: 96}; aliases resolved."""
+    body: Any  # the short form's value is checked below
     if isinstance(value, str):
         kind, body = value, {}
     elif isinstance(value, dict) and "kind" not in value:

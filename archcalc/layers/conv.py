@@ -105,12 +105,12 @@ class Conv(Layer):
             )
         return table
 
-    def table_fan_ins(self, in_channels: int) -> tuple[int, ...]:
+    def table_fan_ins(self, table: tuple[tuple[int, ...], ...], in_channels: int) -> tuple[int, ...]:
         """Input maps seen by each output map, from the connection table (one entry per row).
 
         Without a table every map sees c_in / groups: `links` multiplies instead of listing them,
         as out_channels may be 2^40."""
-        for number, row in enumerate(self.connection_table or ()):
+        for number, row in enumerate(table):
             bad = [i for i in row if i >= in_channels]
             if bad:
                 raise LayerError(
@@ -120,13 +120,13 @@ class Conv(Layer):
                     field="connection_table",
                     hint=f"use input map indices from 0 to {in_channels - 1}",
                 )
-        return tuple(len(row) for row in self.connection_table or ())
+        return tuple(len(row) for row in table)
 
     def links(self, in_channels: int) -> int:
         """(input map, output map) pairs, each carrying one kernel: out x c_in/groups, or the table's sum."""
         if self.connection_table is None:
             return self.out_channels * (in_channels // self.group_count(in_channels))
-        return sum(self.table_fan_ins(in_channels))
+        return sum(self.table_fan_ins(self.connection_table, in_channels))
 
     def group_count(self, in_channels: int) -> int:
         return group_count(self.groups, in_channels, self.out_channels)

@@ -145,7 +145,7 @@ class Activation(Layer):
 class LeakyReLU(Activation):
     """ReLU with a slope for negative inputs."""
 
-    kind: Literal["leaky_relu"]  # type: ignore[assignment]
+    kind: Literal["leaky_relu"]
     ops = (Op("leaky_relu", Saves(input=True), costs={"ptflops": {"per_input": 1}}),)  # op named after the kind
     negative_slope: Finite = 0.01  # any finite slope: a product of finite numbers (a negative one flips the sign)
 
@@ -159,7 +159,7 @@ class LeakyReLU(Activation):
 class Dropout(Activation):
     """Dropout: identity at inference, no units or connections of its own."""
 
-    kind: Literal["dropout"]  # type: ignore[assignment]
+    kind: Literal["dropout"]
     ops = (DROPOUT,)
     p: Probability = 0.5
 

@@ -150,7 +150,7 @@ class Merge(Layer):
 @cache
 def merge_layer(kind: str) -> Merge:
     """The merge layer a container generates (one per merge kind, made on first use)."""
-    return Merge(kind=kind)  # type: ignore[arg-type]
+    return Merge(kind=kind)
 
 
 class Block(Layer):

@@ -41,7 +41,7 @@ def input_text(report: Report) -> str:
 
 def summary(report: Report) -> Table:
     a, t, m = report.analysis, report.analysis.totals, report.memory
-    rows = (
+    rows: tuple[tuple[str, str], ...] = (
         ("input", input_text(report)),
         ("output", fmt_shape(a.output_shape)),
         ("depth (weight layers: conv and linear)", str(report.depth)),

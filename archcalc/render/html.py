@@ -58,8 +58,8 @@ def table(t: Table, first_is_html: bool = False) -> str:
         body.append("<tr>" + "".join(cells) + "</tr>")
     foot = ""
     if t.footer:
-        cells = "".join(f"<td{cls[a]}>{html_text(c)}</td>" for c, a in zip(t.footer, t.align))
-        foot = f"<tfoot><tr>{cells}</tr></tfoot>"
+        foot_cells = "".join(f"<td{cls[a]}>{html_text(c)}</td>" for c, a in zip(t.footer, t.align))
+        foot = f"<tfoot><tr>{foot_cells}</tr></tfoot>"
     wrap, table_class = ('"scroll compact"', ' class="compact"') if t.compact else ('"scroll"', "")
     return (
         f"<div class={wrap}><table{table_class}><thead><tr>{head}</tr></thead><tbody>\n"

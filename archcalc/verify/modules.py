@@ -61,7 +61,7 @@ class Graph(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         tensors = {self._entry: x}
         for name, inputs, output in self._steps:
-            tensors[output] = self._modules[name](*(tensors[i] for i in inputs))
+            tensors[output] = self.get_submodule(name)(*(tensors[i] for i in inputs))
         if len(self._outputs) == 1:
             return tensors[self._outputs[0]]
         return tuple(tensors[i] for i in self._outputs)
