@@ -11,7 +11,7 @@ import pytest
 from archcalc.cli import main
 from archcalc.conventions import Convention
 from archcalc.counted import convention_totals
-from archcalc.layers.conv import bias_count
+from archcalc.formulas.conv import bias_count
 
 from .helpers import analyse_text, assert_one_error, spec_text
 

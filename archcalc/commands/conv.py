@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 from rich.text import Text
 
-from .. import calc_report
+from .. import receptive_text
 from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
+from ..calculator import text as calculator_text
 from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
 from ..limits import flag_int, shown
@@ -69,7 +70,14 @@ def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return c_in, c_out
 
 
-def _check_usage(pool: bool, transposed: bool, ceil: bool, output_padding, channels, groups: int) -> Op:
+def _check_usage(
+    pool: bool,
+    transposed: bool,
+    ceil: bool,
+    output_padding: tuple[int, ...] | None,
+    channels: tuple[int, int] | None,
+    groups: int,
+) -> Op:
     if pool and transposed:
         raise click.UsageError("--pool and --transposed exclude each other")
     if ceil and not pool:
@@ -166,9 +174,9 @@ def conv(
             ceil_mode=ceil,
         )
         if as_json:
-            out.json({"unknown": missing[0], **calc_report.solve_dict(solves)})
+            out.json({"unknown": missing[0], **calculator_text.solve_dict(solves)})
         else:
-            for line in calc_report.solve_lines(solves):
+            for line in calculator_text.solve_lines(solves):
                 out.out.print(line, soft_wrap=True)
         return
     if kernel is None:
@@ -187,9 +195,9 @@ def conv(
         bias=not no_bias,
     )
     if as_json:
-        out.json(calc_report.conv_dict(result))
+        out.json(calculator_text.conv_dict(result))
         return
-    for line in calc_report.conv_lines(result):
+    for line in calculator_text.conv_lines(result):
         out.out.print(line, soft_wrap=True)
 
 
@@ -206,9 +214,9 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
     if as_json:
         names = SPATIAL_NAMES.get(len(shape) - 1, ())
         out.json(
-            {"spec": {"name": loaded.name, "input_shape": list(shape)}, "layers": calc_report.rf_dict(rows, names)}
+            {"spec": {"name": loaded.name, "input_shape": list(shape)}, "layers": receptive_text.rf_dict(rows, names)}
         )
         return
     title = f"{loaded.name}: receptive fields"
-    out.out.print(calc_report.rf_table(title, shape, rows))
-    out.out.print(Text(calc_report.RF_LEGEND, style="dim"), soft_wrap=True)
+    out.out.print(receptive_text.rf_table(title, shape, rows))
+    out.out.print(Text(receptive_text.RF_LEGEND, style="dim"), soft_wrap=True)

@@ -59,19 +59,19 @@ def shapes(
     if as_json:
         data = analysis_view.analysis_dict(analysis, memory, counted)
         if derivations is not None:
-            from .. import calc_report
+            from .. import explanation_text
 
-            by_path = calc_report.explain_dicts(derivations)
+            by_path = explanation_text.explain_dicts(derivations)
             for row in data["layers"]:
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
     out.table(analysis_view.shapes_table(analysis, counted), huge=analysis_view.RICH_ROWS_LIMIT)
     if derivations is not None:
-        from .. import calc_report
+        from .. import explanation_text
 
         out.line("derivations:")
-        for line, filler in calc_report.explain_lines(derivations):
+        for line, filler in explanation_text.explain_lines(derivations):
             out.line("  " + line, style="dim" if filler else None)
     if counted.convention.rows == "blocks" or counted.convention.params_unit != 1:
         out.table(analysis_view.convention_table(analysis, counted))

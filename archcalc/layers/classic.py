@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 
 from ..fields import Size
+from ..formulas.dense import dense_edges
 from .base import Counts, Layer, Shape, TorchCall, _flat, padded_call
 from .dense import LINEAR
 from .pool import AVG_POOL, _Pool
@@ -79,7 +80,7 @@ class RBF(Layer):
     out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"))
 
     def counts(self, shape: Shape) -> Counts:
-        edges = _flat(shape, self.kind) * self.out_features
+        edges = dense_edges(_flat(shape, self.kind), self.out_features)
         return Counts(
             out_shape=(self.out_features,),
             units=self.out_features,

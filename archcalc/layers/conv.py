@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from math import prod
 from typing import Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
@@ -11,7 +10,18 @@ from pydantic_core import PydanticCustomError
 from .. import arith
 from ..errors import LayerError
 from ..fields import Bias, ConnectionTable, Groups, NonNegativeTuple, Padding, Size, SizeTuple
-from ..formulas import Derivation, macs_derivation, params_derivation, transposed_formula
+from ..formulas import Derivation, transposed_formula
+from ..formulas.conv import (
+    KernelCounts,
+    bias_count,
+    conv_counts,
+    conv_derivations,
+    group_count,
+    transposed_counts,
+    transposed_covered,
+    transposed_derivations,
+    transposed_sizes,
+)
 from .base import (
     SPATIAL_NAMES,
     Counts,
@@ -30,35 +40,24 @@ from .base import (
 from .ops import Op, Saves
 
 
-def bias_count(mode: bool | str, out_shape: Shape) -> int:
-    """Biases of a layer with output [C, *spatial]: C shared (`true`), none (`false`), one per
-    output element (`per_unit`, LeNet-1989's unshared biases) or one per spatial position
-    shared over the maps (`per_position`, AlphaGo's final 1x1 conv).
-
-    >>> bias_count(True, (12, 8, 8)), bias_count("per_unit", (12, 8, 8)), bias_count("per_position", (1, 19, 19))
-    (12, 768, 361)
-    """
-    if mode == "per_unit":
-        return prod(out_shape)
-    if mode == "per_position":
-        return prod(out_shape[1:])
-    return out_shape[0] if mode else 0
-
-
-def _group_count(groups: int | Literal["depthwise"], in_channels: int, out_channels: int) -> int:
-    """The groups of a conv or transposed conv at this input (depthwise: one per input map), refused unless they
-    divide both channel counts."""
-    count = in_channels if groups == "depthwise" else groups
-    for what, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if channels % count:
-            divisors = [g for g in range(1, min(channels, 64) + 1) if channels % g == 0]
-            raise LayerError(
-                "groups_mismatch",
-                f"groups={count} does not divide {what}={channels}",
-                field="groups",
-                hint=f"use a divisor of {channels}, such as {', '.join(map(str, divisors[:8]))}",
-            )
-    return count
+def _kernel_layer_counts(
+    out_shape: Shape, cost: KernelCounts, op: str, has_bias: bool, unshared_bias: bool = False
+) -> Counts:
+    """A conv's or transposed conv's Counts: a dense implementation also multiplies the taps that
+    land on padding, so padded_connections = MACs; one bias add per output unit."""
+    return Counts(
+        out_shape=out_shape,
+        units=cost.units,
+        weights=cost.weights,
+        biases=cost.biases,
+        connections=cost.connections,
+        macs=cost.macs,
+        padded_connections=cost.macs,
+        op=op,
+        bias_adds=cost.units if has_bias else 0,
+        macs_on_output=cost.macs_on_output,
+        unshared_bias=unshared_bias,
+    )
 
 
 CONV = Op("conv", Saves(input=True))
@@ -130,7 +129,7 @@ class Conv(Layer):
         return sum(self.table_fan_ins(self.connection_table, in_channels))
 
     def group_count(self, in_channels: int) -> int:
-        return _group_count(self.groups, in_channels, self.out_channels)
+        return group_count(self.groups, in_channels, self.out_channels)
 
     def window(self, shape: Shape) -> Window:
         _, sizes = _spatial(shape, self.kind)
@@ -140,20 +139,12 @@ class Conv(Layer):
         c_in, _ = _spatial(shape, self.kind)
         win = self.window(shape)
         # links: (input map, output map) pairs; each carries one kernel and covered() edges
-        links = self.links(c_in)
         out_shape = (self.out_channels, *win.out)
-        positions = prod(win.out)
-        return Counts(
-            out_shape=out_shape,
-            units=self.out_channels * positions,
-            weights=links * prod(win.kernel),
-            biases=bias_count(self.bias, out_shape),
-            connections=links * win.covered(),
-            macs=links * prod(win.kernel) * positions,
-            padded_connections=links * prod(win.kernel) * positions,
-            op=CONV.name,
-            bias_adds=self.out_channels * positions if self.bias else 0,
-            unshared_bias=not isinstance(self.bias, bool),
+        cost = conv_counts(
+            self.links(c_in), self.out_channels, win.kernel, win.out, win.covered(), bias_count(self.bias, out_shape)
+        )
+        return _kernel_layer_counts(
+            out_shape, cost, CONV.name, bool(self.bias), unshared_bias=not isinstance(self.bias, bool)
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -212,17 +203,17 @@ class Conv(Layer):
             )
             return (*win.derivations(), params, macs)
         fan_in = (shape[0] // self.group_count(shape[0]), *win.kernel)
-        return (
-            *win.derivations(),
-            params_derivation(self.out_channels, fan_in, counts.biases),
-            macs_derivation((*win.out, self.out_channels), fan_in),
-        )
+        return (*win.derivations(), *conv_derivations(self.out_channels, fan_in, win.out, counts.biases))
 
     def rf_step(self, shape: Shape) -> RFStep:
         return self.window(shape).rf_step()
 
 
 _BIAS_TEXT = {True: "", False: ", no bias", "per_unit": ", bias per unit", "per_position": ", bias per position"}
+
+
+# a transposed conv's per-dimension hyper-parameters, in `transposed_sizes`'s order
+_TRANSPOSED_KEYS = ("kernel_size", "stride", "padding", "output_padding", "dilation")
 
 
 class ConvTranspose(Layer):
@@ -240,7 +231,7 @@ class ConvTranspose(Layer):
     bias: bool = True
 
     def group_count(self, in_channels: int) -> int:
-        return _group_count(self.groups, in_channels, self.out_channels)
+        return group_count(self.groups, in_channels, self.out_channels)
 
     def geometry(self, shape: Shape) -> dict[str, tuple[int, ...]]:
         _, sizes = _spatial(shape, self.kind)
@@ -252,37 +243,18 @@ class ConvTranspose(Layer):
             "output_padding": _expand(self.output_padding, dims, "output_padding"),
             "dilation": _expand(self.dilation, dims, "dilation"),
         }
-        geo["out"] = tuple(
-            arith.transposed_output_size(n, k, s, p, op, d)
-            for n, k, s, p, op, d in zip(
-                sizes, geo["kernel_size"], geo["stride"], geo["padding"], geo["output_padding"], geo["dilation"]
-            )
-        )
+        geo["out"] = transposed_sizes(sizes, *(geo[key] for key in _TRANSPOSED_KEYS))
         return geo
 
     def counts(self, shape: Shape) -> Counts:
         c_in, sizes = _spatial(shape, self.kind)
-        groups = self.group_count(c_in)
         geo = self.geometry(shape)
-        per_input = (self.out_channels // groups) * prod(geo["kernel_size"])
-        covered = prod(
-            arith.transposed_covered_pairs(n, o, k, s, p, d)
-            for n, o, k, s, p, d in zip(
-                sizes, geo["out"], geo["kernel_size"], geo["stride"], geo["padding"], geo["dilation"]
-            )
+        kernel, stride, padding, _, dilation = (geo[key] for key in _TRANSPOSED_KEYS)
+        covered = transposed_covered(sizes, geo["out"], kernel, stride, padding, dilation)
+        cost = transposed_counts(
+            c_in, self.out_channels, self.group_count(c_in), sizes, kernel, geo["out"], covered, self.bias
         )
-        return Counts(
-            out_shape=(self.out_channels, *geo["out"]),
-            units=self.out_channels * prod(geo["out"]),
-            weights=c_in * per_input,
-            biases=self.out_channels if self.bias else 0,
-            connections=c_in * (self.out_channels // groups) * covered,
-            macs=c_in * prod(sizes) * per_input,
-            padded_connections=c_in * prod(sizes) * per_input,
-            op=CONV_TRANSPOSE.name,
-            bias_adds=self.out_channels * prod(geo["out"]) if self.bias else 0,
-            macs_on_output=self.out_channels * prod(geo["out"]) * (c_in // groups) * prod(geo["kernel_size"]),
-        )
+        return _kernel_layer_counts((self.out_channels, *geo["out"]), cost, CONV_TRANSPOSE.name, self.bias)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         geo = self.geometry(shape)
@@ -323,11 +295,7 @@ class ConvTranspose(Layer):
             names = SPATIAL_NAMES[len(lines)]
             outputs = tuple(Derivation(f"output {n}", line, o) for n, line, o in zip(names, lines, geo["out"]))
         fan = (self.out_channels // self.group_count(c_in), *geo["kernel_size"])
-        return (
-            *outputs,
-            params_derivation(c_in, fan, self.out_channels if self.bias else 0),
-            macs_derivation((*sizes, c_in), fan, "inputs"),
-        )
+        return (*outputs, *transposed_derivations(c_in, fan, sizes, self.out_channels if self.bias else 0))
 
     def rf_step(self, shape: Shape) -> RFStep:
         geo = self.geometry(shape)

@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from .. import arith
 from ..fields import FLOAT32_TINY, Finite, Probability, Size, real_in
 from ..formulas import Derivation, macs_derivation, params_derivation
+from ..formulas.dense import dense_edges, lrn_connections
 from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 from .ops import Op, Saves
 
@@ -64,7 +64,7 @@ class Linear(Layer):
     bias: bool = True
 
     def counts(self, shape: Shape) -> Counts:
-        edges = _flat(shape, self.kind) * self.out_features
+        edges = dense_edges(_flat(shape, self.kind), self.out_features)
         return Counts(
             out_shape=(self.out_features,),
             units=self.out_features,
@@ -251,13 +251,10 @@ class LocalResponseNorm(Layer):
 
     def counts(self, shape: Shape) -> Counts:
         channels, _ = _spatial(shape, self.kind)  # torch normalises across maps: it needs [C, L] or more
-        # torch pads size//2 channels before and (size-1)//2 after each position: across channels
-        # it is a stride-1 window of `size` taps, so its real taps are a window's covered pairs
-        per_position = arith.covered_pairs(channels, channels, self.size, 1, self.size // 2)
         return Counts(
             out_shape=shape,
             units=prod(shape),
-            connections=per_position * prod(shape[1:]),
+            connections=lrn_connections(channels, self.size, prod(shape[1:])),
             padded_connections=prod(shape) * self.size,
             op=LRN.name,
             # torch averages squares over the input padded by size - 1 channels

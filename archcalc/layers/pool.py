@@ -11,6 +11,7 @@ from .. import arith
 from ..errors import LayerError
 from ..fields import Padding, SizeTuple
 from ..formulas import Derivation, volume
+from ..formulas.pool import adaptive_connections, check_pool_padding, pool_counts
 from .base import (
     SPATIAL_NAMES,
     Counts,
@@ -65,18 +66,7 @@ class _Pool(Layer):
         )
         # Symmetric padding (written, or SAME's when it splits evenly) goes to torch's pooling op,
         # which limits it; asymmetric padding is a pad layer before the op (verify/build.py), unlimited.
-        if all(a == b for a, b in win.padding):
-            # torch's limit is half the kernel size, not of the dilated span (max_pool2d checks
-            # `pad <= kernel_size / 2` first): kernel 4, dilation 2 takes padding 2 at most
-            for (before, after), k in zip(win.padding, win.kernel):
-                half = k // 2
-                if max(before, after) > half:
-                    raise LayerError(
-                        "padding_too_large",
-                        f"pooling padding {max(before, after)} exceeds half the kernel ({half})",
-                        field="padding",
-                        hint=f"use padding of at most {half}",
-                    )
+        check_pool_padding(win.kernel, win.padding)
         return win
 
     # torch's op and the value its explicit (asymmetric) padding holds
@@ -86,16 +76,14 @@ class _Pool(Layer):
     def counts(self, shape: Shape) -> Counts:
         win = self.window(shape)
         channels = shape[0]
-        separate_pad = any(a != b for a, b in win.padding)
+        pooled = pool_counts(channels, win.sizes, win.kernel, win.out, win.padding, win.covered())
         return Counts(
             out_shape=(channels, *win.out),
-            units=channels * prod(win.out),
-            connections=channels * win.covered(),
-            padded_connections=channels * prod(win.out) * prod(win.kernel),
+            units=pooled.units,
+            connections=pooled.connections,
+            padded_connections=pooled.padded_connections,
             op=self.torch_op.name,
-            op_in_elements=channels * prod(n + a + b for n, (a, b) in zip(win.sizes, win.padding))
-            if separate_pad
-            else None,
+            op_in_elements=pooled.op_in_elements,
         )
 
     def _torch_kwargs(self, win: Window) -> dict:
@@ -171,7 +159,7 @@ class AdaptivePool(Layer):
         return Counts(
             out_shape=(channels, *out),
             units=channels * prod(out),
-            connections=channels * prod(arith.adaptive_covered(n, o) for n, o in zip(sizes, out)),
+            connections=adaptive_connections(channels, sizes, out),
             op=ADAPTIVE_OPS[self.kind].name,
         )
 

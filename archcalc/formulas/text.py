@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from .arith import effective_kernel
+from ..arith import effective_kernel
 
 
 @dataclass(frozen=True, slots=True)
