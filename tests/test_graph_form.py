@@ -105,3 +105,23 @@ def test_the_feature_pyramid_exports_to_onnx_with_three_outputs(tmp_path):
     path = tmp_path / "fpn.onnx"
     write_onnx(load_spec(str(EXAMPLES / "fpn.yaml")).with_input((3, 64, 64)), str(path))
     assert [o.name for o in onnx.load(str(path)).graph.output] == ["output", "output1", "output2"]
+
+
+def test_the_inference_peak_of_a_wide_graph_is_linear_in_its_branches():
+    """10,000 branches of one tensor, all live until one concat reads them: the peak is the
+    branches and the concat (the input was freed after the last branch), found without scanning
+    every live tensor at every step (quadratic: about 10 s here)."""
+    import time
+
+    from archcalc.training import inference_peak
+
+    n, elements = 10_000, 2 * 2 * 2
+    lines = [f"  - conv: {{name: c{i}, out: 2, kernel: 1, from: x}}\n" for i in range(n)]
+    text = _spec("  - conv: {name: x, out: 2, kernel: 1}\n" + "".join(lines), "[2, 2, 2]")
+    text += "  - concat: {from: [" + ", ".join(f"c{i}" for i in range(n)) + "]}\n"
+    analysis = analyze(parse_spec(text, "wide.yaml"))
+    start = time.perf_counter()
+    peak = inference_peak(analysis)
+    seconds = time.perf_counter() - start
+    assert peak == 4 * (n * elements + n * elements), f"peak {peak} bytes, expected {4 * 2 * n * elements}"
+    assert seconds < 2.0, f"inference_peak took {seconds:.2f} s for {n:,} branches"
