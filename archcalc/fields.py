@@ -70,6 +70,10 @@ def _check_layer_name(value: str) -> str:
 
 LayerName = Annotated[str, Strict(), AfterValidator(_check_layer_name)]
 
+# A list of layer names (`from:`, `outputs:`) as the JSON schema states it: check_references
+# refuses an empty one, so the schema does too (an editor flags `from: []` as the loader would).
+LAYER_NAMES_SCHEMA: dict[str, Any] = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+
 
 def _check_finite(value: float) -> float:
     """A spec's reals (a slope, an epsilon) reach torch and exported source: NaN and the infinities

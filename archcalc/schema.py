@@ -157,6 +157,7 @@ def spec_schema() -> dict[str, Any]:
             "with": {"type": "object"},
             "name": {"type": "string"},
             "trainable": {"type": "boolean"},
+            "from": {"anyOf": [{"type": "string"}, fields.LAYER_NAMES_SCHEMA]},
         },
         "additionalProperties": False,
     }

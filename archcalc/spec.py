@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema, model_validator
 
 from .budget import Budget
 from .conventions import Convention
 from .errors import SpecError
-from .fields import MAX_SIZE, LayerName, Size
+from .fields import LAYER_NAMES_SCHEMA, MAX_SIZE, LayerName, Size
 from .layers import LayerSpec
 from .layers.base import check_references, unique_names
 
@@ -30,7 +30,7 @@ class Spec(BaseModel):
     layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
     budget: Budget | None = None  # limits `archcalc check` enforces (max_params, max_macs, max_activations)
     # the graph form: the top-level layers whose outputs the network returns (default: the last)
-    outputs: list[LayerName] | None = Field(
+    outputs: Annotated[list[LayerName], WithJsonSchema({**LAYER_NAMES_SCHEMA, "uniqueItems": True})] | None = Field(
         default=None,
         min_length=1,
         description="graph form: the top-level layers the network returns (default: the last)",

@@ -44,7 +44,7 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BLOCK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 REFERENCE = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 EXPRESSION = re.compile(r"\$\{([^}]*)\}")
-USE_KEYS = ("use", "with", "name", "trainable")
+USE_KEYS = ("use", "with", "name", "trainable", "from")
 TEMPLATE_KEYS = ("params", "layers", "description")
 # Expansion does work in proportion to what it writes, never to the numbers it computes, and each
 # of these stops one way a short file could ask for unbounded work:
@@ -396,6 +396,8 @@ class _Expander:
             self.place(new + ("trainable",), orig + ("trainable",))
             out["trainable"] = self.substitute(site["trainable"], orig + ("trainable",), env, stack, note).value
             self.share(out["trainable"], orig + ("trainable",))
+        if "from" in site:  # the graph form: the block reads the siblings the use site names
+            out["from"] = self.expand(site["from"], orig + ("from",), new + ("from",), env, stack, note)
         layers_orig = ("blocks", block, "layers")
         out["layers"] = [
             self.expand(layer, layers_orig + (i,), new + ("layers", i), bindings, (*stack, block), inner_note)

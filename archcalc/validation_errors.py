@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from .errors import Loc, SpecError, close_matches, format_loc
 from .layers import KIND_ALIASES, KIND_TO_CLASS, KINDS
+from .layers.base import GRAPH_ERRORS
 from .limits import shown
 from .spec import Spec
 from .yaml_builder import FIELD_ALIASES, SourceMap
@@ -99,17 +100,6 @@ def _clean_loc(loc: Loc, data: Any) -> Loc:
         out.append(part)
     return tuple(out)
 
-
-# the graph form's errors (layers/base.py check_references): their message and hint as written
-GRAPH_ERRORS = (
-    "unknown_reference",
-    "forward_reference",
-    "cycle",
-    "unused_output",
-    "missing_from",
-    "too_few_inputs",
-    "too_many_inputs",
-)
 
 _BOUNDS = (
     "greater_than_equal",

@@ -107,6 +107,66 @@ def test_the_feature_pyramid_exports_to_onnx_with_three_outputs(tmp_path):
     assert [o.name for o in onnx.load(str(path)).graph.output] == ["output", "output1", "output2"]
 
 
+def test_a_use_site_reads_the_sibling_its_from_names():
+    """`from:` on a `use:` site (and `$param` inside it) is the block's: the block reads that sibling."""
+    text = (
+        "name: g\ninput: [4, 8, 8]\n"
+        "blocks:\n  unit:\n    params: [src]\n    layers:\n"
+        "      - conv: {name: a, out: 4, kernel: 1}\n"
+        "      - conv: {name: b, out: 4, kernel: 1, from: a}\n"
+        "  pair:\n    params: [src]\n    layers:\n"
+        "      - conv: {name: p, out: 4, kernel: 1}\n"
+        "      - conv: {name: q, out: 4, kernel: 1}\n"
+        "      - {use: unit, name: u, from: [$src], with: {src: a}}\n"
+        "      - {kind: add, from: [u, q]}\n"
+        "layers:\n"
+        "  - conv: {name: stem, out: 4, kernel: 1}\n"
+        "  - conv: {name: x, out: 4, kernel: 1}\n"
+        "  - {use: pair, name: pr, from: stem, with: {src: p}}\n"
+        "  - {kind: add, from: [pr, x]}\n"
+    )
+    graph = lower(parse_spec(text, "u.yaml"))
+    writer = {node.output: node.path for node in graph.nodes}
+    reads = {node.path: [writer.get(t, "input") for t in node.inputs] for node in graph.nodes}
+    assert reads["pr.p"] == ["stem"], reads
+    assert reads["pr.u.a"] == ["pr.p"], reads
+    assert reads["pr.add1"] == ["pr.u.b", "pr.q"], reads
+    assert reads["add1"] == ["pr.add1", "x"], reads
+
+
+GRAPH_FORM_SCHEMA_CASES = [
+    (
+        "use-site-from",
+        "blocks: {u: {layers: [relu]}}\nlayers: [conv: {name: s, out: 2, kernel: 1}, {use: u, from: s}]\n",
+        True,
+    ),
+    ("from-list", "layers: [conv: {name: s, out: 2, kernel: 1}, relu: {from: [s]}]\n", True),
+    ("empty-from", "layers: [conv: {name: s, out: 2, kernel: 1}, relu: {from: []}]\n", False),
+    ("outputs-twice", "layers: [conv: {name: s, out: 2, kernel: 1}]\noutputs: [s, s]\n", False),
+    ("outputs-empty", "layers: [conv: {name: s, out: 2, kernel: 1}]\noutputs: []\n", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "loads"), [c[1:] for c in GRAPH_FORM_SCHEMA_CASES], ids=[c[0] for c in GRAPH_FORM_SCHEMA_CASES]
+)
+def test_the_schema_accepts_the_graph_form_the_loader_accepts(body, loads):
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+
+    from archcalc.errors import SpecError
+    from archcalc.schema import spec_schema
+
+    text = f"name: g\ninput: [2, 4, 4]\n{body}"
+    try:
+        parse_spec(text, "s.yaml")
+        loaded = True
+    except SpecError:
+        loaded = False
+    errors = [e.message for e in jsonschema.Draft202012Validator(spec_schema()).iter_errors(yaml.safe_load(text))]
+    assert (loaded, errors == []) == (loads, loads), f"loader accepts: {loaded}, schema errors: {errors}"
+
+
 def test_the_inference_peak_of_a_wide_graph_is_linear_in_its_branches():
     """10,000 branches of one tensor, all live until one concat reads them: the peak is the
     branches and the concat (the input was freed after the last branch), found without scanning

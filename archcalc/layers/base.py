@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache, wraps
 from math import prod
-from typing import Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .. import arith
 from ..errors import LayerError, close_matches
-from ..fields import MAX_SIZE, LayerName, PadPair
+from ..fields import LAYER_NAMES_SCHEMA, MAX_SIZE, LayerName, PadPair
 from ..formulas import Derivation, volume, window_formula
 from .ops import Op
 
@@ -158,7 +158,22 @@ class RFStep(NamedTuple):
     transposed: bool = False
 
 
+# the graph form's error codes (check_references): the loader reports their message and hint as written
+GRAPH_ERRORS = (
+    "unknown_reference",
+    "forward_reference",
+    "cycle",
+    "unused_output",
+    "missing_from",
+    "empty_from",
+    "too_few_inputs",
+    "too_many_inputs",
+    "duplicate_output",
+)
+
+
 def _graph_error(code: str, message: str, at: tuple[str | int, ...], hint: str, **ctx: Any) -> PydanticCustomError:
+    assert code in GRAPH_ERRORS, code  # else the loader would report it as a generic `invalid`
     return PydanticCustomError(code, message, {**ctx, "at": at, "hint": hint})
 
 
@@ -186,6 +201,14 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
                 )
             reads.append((i - 1,) if i else ())
             continue
+        if not sources:  # `from: []`: no input at all, not "the layer before" (that is no `from`)
+            raise _graph_error(
+                "empty_from",
+                "`from` names no layer: this {kind} layer would read nothing",
+                at,
+                "name the layers it reads, or leave `from` out to read the layer before it",
+                kind=layer.kind,
+            )
         if len(sources) < 2 and layer.merges:
             raise _graph_error(
                 "too_few_inputs",
@@ -231,7 +254,17 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
             found.append(j)
         reads.append(tuple(found))
     used = {j for sources in reads for j in sources} | {len(layers) - 1}
-    for name in outputs or ():
+    returned: set[str] = set()
+    for k, name in enumerate(outputs or ()):
+        if name in returned:  # the network would return one tensor twice
+            raise _graph_error(
+                "duplicate_output",
+                "`outputs` names '{name}' twice",
+                ("outputs", k),
+                "name each layer the network returns once",
+                name=name,
+            )
+        returned.add(name)
         if name not in index_of:
             close = close_matches(name, names, n=1)
             raise _graph_error(
@@ -336,7 +369,7 @@ class Layer(BaseModel):
     trainable: bool = True
     # the graph form: the earlier siblings this layer reads (one name; a merge kind: several),
     # instead of the layer before it
-    from_: LayerName | list[LayerName] | None = Field(
+    from_: LayerName | Annotated[list[LayerName], WithJsonSchema(LAYER_NAMES_SCHEMA)] | None = Field(
         default=None,
         alias="from",
         description="graph form: the earlier layer of this list it reads (a merge kind: two or more)",
