@@ -72,6 +72,11 @@ class Analysis(NamedTuple):
         """The shape of the network's (first) output."""
         return self.graph.shapes[self.graph.outputs[0]]
 
+    @property
+    def output_shapes(self) -> tuple[Shape, ...]:
+        """The shapes of every output the network returns (the spec's `outputs:`, else the last layer's)."""
+        return tuple(self.graph.shapes[t] for t in self.graph.outputs)
+
     def memory(self, dtype: str = "fp32") -> Memory:
         """Memory of parameters, buffers and all units (activations) for one example."""
         size = dtype_bytes(dtype)

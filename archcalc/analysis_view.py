@@ -11,7 +11,7 @@ from .arith import ratio
 from .conventions import ARCHCALC
 from .counted import Counted
 from .layers import Shape
-from .numfmt import fmt_bytes, fmt_cell, fmt_count, fmt_int, fmt_shape, fmt_si
+from .numfmt import fmt_bytes, fmt_cell, fmt_count, fmt_int, fmt_shape, fmt_shapes, fmt_si
 from .table import TextTable
 
 CONVENTIONS = {
@@ -60,7 +60,7 @@ def shapes_table(analysis: Analysis, counted: Counted) -> TextTable:
     table.add_column("layer", footer="total")
     table.add_column("kind")
     table.add_column("hyper-parameters")
-    table.add_column("output (HxWxC)", footer=fmt_shape(analysis.output_shape), justify="right")
+    table.add_column("output (HxWxC)", footer=fmt_shapes(analysis.output_shapes), justify="right")
     for name, values in columns:
         total = sum(values) + (input_units if name == "units" else 0)
         table.add_column(name, footer=fmt_count(total), justify="right")
@@ -243,6 +243,7 @@ def spec_dict(analysis: Analysis) -> dict[str, Any]:
         "source": spec.source,
         "input_shape": shape_list(analysis.input_shape),
         "output_shape": shape_list(analysis.output_shape),
+        "output_shapes": [shape_list(shape) for shape in analysis.output_shapes],
     }
 
 

@@ -16,7 +16,7 @@ from .breakdown import depth
 from .conventions import ARCHCALC, Convention
 from .counted import convention_totals, resolve_convention
 from .layers import Shape
-from .numfmt import fmt_bytes, fmt_int, fmt_shape
+from .numfmt import fmt_bytes, fmt_int, fmt_shape, fmt_shapes
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Column:
             "title": a.spec.title,
             "input_shape": list(a.input_shape),
             "output_shape": list(a.output_shape),
+            "output_shapes": [list(shape) for shape in a.output_shapes],
             "weight_layers": depth(a),
             "units": under["units"],
             "params": under["params"],
@@ -66,7 +67,7 @@ def compare_rows(columns: list[Column]) -> list[tuple[str, list[str]]]:
     dtype = columns[0].dtype if columns else "fp32"
     rows = [
         ("input (HxWxC)", [fmt_shape(tuple(f["input_shape"])) for f in figs]),
-        ("output", [fmt_shape(tuple(f["output_shape"])) for f in figs]),
+        ("output", [fmt_shapes(tuple(tuple(s) for s in f["output_shapes"])) for f in figs]),
         ("weight layers", [str(f["weight_layers"]) for f in figs]),
         ("units", [fmt_int(f["units"]) for f in figs]),
         ("parameters", [fmt_int(f["params"]) for f in figs]),

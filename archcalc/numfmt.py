@@ -97,6 +97,15 @@ def fmt_shape(shape: Shape) -> str:
     return volume(shape)
 
 
+def fmt_shapes(shapes: tuple[Shape, ...]) -> str:
+    """A network's outputs, every one (a feature pyramid returns several), in `outputs:` order.
+
+    >>> fmt_shapes(((128, 32, 32), (128, 16, 16)))
+    '32x32x128, 16x16x128'
+    """
+    return ", ".join(fmt_shape(shape) for shape in shapes)
+
+
 def fmt_cell(value: int) -> str:
     """A count in a table cell: fmt_count, and a dot for zero (every table, terminal or report)."""
     return fmt_count(value) if value else "·"

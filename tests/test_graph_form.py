@@ -185,3 +185,27 @@ def test_the_inference_peak_of_a_wide_graph_is_linear_in_its_branches():
     seconds = time.perf_counter() - start
     assert peak == 4 * (n * elements + n * elements), f"peak {peak} bytes, expected {4 * 2 * n * elements}"
     assert seconds < 2.0, f"inference_peak took {seconds:.2f} s for {n:,} branches"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["shapes"], ["compare", str(EXAMPLES / "cross-stage.yaml")], ["report", "--format", "md", "-o"]],
+    ids=["shapes", "compare", "report"],
+)
+def test_every_output_of_a_network_is_shown(runner, tmp_path, args):
+    """A network with several outputs shows all of them where it shows "the" output, not only the first."""
+    from archcalc.cli import main
+
+    command, rest = args[0], args[1:] + ([str(tmp_path)] if args[0] == "report" else [])
+    result = runner.invoke(main, [command, str(EXAMPLES / "fpn.yaml"), *rest], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    shown = result.output + "".join(path.read_text() for path in tmp_path.glob("*.md"))
+    assert "32x32x128, 16x16x128, 8x8x128" in shown, shown[-2000:]
+
+
+def test_the_json_result_lists_every_output():
+    from archcalc.analysis_view import spec_dict
+
+    got = spec_dict(analyze(load_spec(str(EXAMPLES / "fpn.yaml"))))
+    assert got["output_shapes"] == [[128, 32, 32], [128, 16, 16], [128, 8, 8]], got
+    assert got["output_shape"] == got["output_shapes"][0], got

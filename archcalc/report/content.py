@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..analysis_view import CONVENTION_LINES
 from ..breakdown import QUANTITY_LABELS, Breakdown, Measured, share
-from ..numfmt import fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_si
+from ..numfmt import fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_shapes, fmt_si
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def summary(report: Breakdown) -> Table:
     a, t, m = report.analysis, report.analysis.totals, report.memory
     rows: tuple[tuple[str, str], ...] = (
         ("input", input_text(report)),
-        ("output", fmt_shape(a.output_shape)),
+        ("output", fmt_shapes(a.output_shapes)),
         ("depth (weight layers: conv and linear)", str(report.depth)),
         (
             "parameters (weights + biases)",
@@ -120,7 +120,7 @@ def layers(report: Breakdown) -> Table:
         "total",
         "",
         "",
-        fmt_shape(a.output_shape),
+        fmt_shapes(a.output_shapes),
         fmt_int(t.units),
         fmt_int(t.weights),
         fmt_int(t.biases),
