@@ -209,3 +209,26 @@ def test_the_json_result_lists_every_output():
     got = spec_dict(analyze(load_spec(str(EXAMPLES / "fpn.yaml"))))
     assert got["output_shapes"] == [[128, 32, 32], [128, 16, 16], [128, 8, 8]], got
     assert got["output_shape"] == got["output_shapes"][0], got
+
+
+WIDE_MISMATCHES = [  # the odd input: add needs equal shapes, mul broadcastable ones, concat equal spatial sizes
+    ("add", "conv: {name: odd, out: 3, kernel: 1, from: x}", "[3, 2, 2]"),
+    ("mul", "conv: {name: odd, out: 3, kernel: 1, from: x}", "[3, 2, 2]"),
+    ("concat", "maxpool: {name: odd, kernel: 2, from: x}", "[2, 1, 1]"),
+]
+
+
+@pytest.mark.parametrize(("kind", "odd", "shape"), WIDE_MISMATCHES, ids=[c[0] for c in WIDE_MISMATCHES])
+def test_a_wide_merge_that_cannot_merge_names_the_odd_input(kind, odd, shape):
+    """A merge of 1,000 inputs, the last one unlike the others: the message names it, not a list
+    cut off long before it."""
+    from archcalc.errors import SpecError
+
+    n = 1000
+    lines = "".join(f"  - conv: {{name: c{i}, out: 2, kernel: 1, from: x}}\n" for i in range(n - 1))
+    text = _spec("  - conv: {name: x, out: 2, kernel: 1}\n" + lines + f"  - {odd}\n", "[2, 2, 2]")
+    text += f"  - {kind}: {{from: [" + ", ".join([*(f"c{i}" for i in range(n - 1)), "odd"]) + "]}\n"
+    with pytest.raises(SpecError) as caught:
+        analyze(parse_spec(text, "wide.yaml"))
+    message = caught.value.message
+    assert f"[2, 2, 2] x999 (first at position 1), {shape} x1 (first at position 1,000)" in message, message

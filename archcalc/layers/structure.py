@@ -8,6 +8,7 @@ writes them with `from:`.
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cache
 from math import prod
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
@@ -40,7 +41,24 @@ if TYPE_CHECKING:
     LayerSpec = Layer
 
 
-def _broadcast(shapes: list[Shape], listing: str) -> Counts:
+def _listing(shapes: list[Shape]) -> str:
+    """The merged shapes as an error quotes them: each one while they are few; past eight (a merge
+    of 10,000 inputs) each distinct shape once, with how many inputs have it and the position
+    (1-based, in `from:` or branch order) of the first, so the odd one is named, not cut off.
+
+    >>> _listing([(1, 4, 4)] * 9 + [(2, 4, 4)])
+    '[1, 4, 4] x9 (first at position 1), [2, 4, 4] x1 (first at position 10)'
+    """
+    if len(shapes) <= 8:
+        return ", ".join(str(list(s)) for s in shapes)
+    first: dict[Shape, int] = {}
+    for position, shape in enumerate(shapes, 1):
+        first.setdefault(shape, position)
+    count = Counter(shapes)
+    return ", ".join(f"{list(s)} x{count[s]:,} (first at position {first[s]:,})" for s in first)
+
+
+def _broadcast(shapes: list[Shape]) -> Counts:
     """Element-wise product with broadcasting: per dimension, sizes agree or are 1 (squeeze-and-
     excitation multiplies [C, H, W] by [C, 1, 1]). Ranks must agree: channels-first shapes aligned
     from the right (torch's rule) would pair a [C] vector with W, never what a spec means.
@@ -51,7 +69,7 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
     if any(len(s) != len(shapes[0]) for s in shapes):
         raise LayerError(
             "branch_mismatch",
-            f"branches cannot be multiplied: their outputs {listing} differ in rank",
+            f"branches cannot be multiplied: their outputs {_listing(shapes)} differ in rank",
             hint="keep singleton dimensions (global pooling does) so that shapes such as [C, 1, 1] broadcast",
         )
     out = []
@@ -60,7 +78,7 @@ def _broadcast(shapes: list[Shape], listing: str) -> Counts:
         if len(wide) > 1:
             raise LayerError(
                 "branch_mismatch",
-                f"branches cannot be multiplied: their outputs are {listing}",
+                f"branches cannot be multiplied: their outputs are {_listing(shapes)}",
                 hint="in every dimension the sizes must agree or be 1 (broadcast)",
             )
         out.append(wide.pop() if wide else 1)
@@ -84,14 +102,13 @@ def _merge(kind: str, shapes: list[Shape]) -> Counts:
 
 def _merged(kind: str, shapes: list[Shape]) -> Counts:
     first = shapes[0]
-    listing = ", ".join(str(list(s)) for s in shapes)
     if kind == "mul":
-        return _broadcast(shapes, listing)
+        return _broadcast(shapes)
     if kind == "concat":
         if any(len(s) != len(first) or s[1:] != first[1:] for s in shapes):
             raise LayerError(
                 "branch_mismatch",
-                f"branches cannot be concatenated along channels: their outputs are {listing}",
+                f"branches cannot be concatenated along channels: their outputs are {_listing(shapes)}",
                 hint="every branch must keep the same spatial size (check strides and padding)",
             )
         return Counts(
@@ -102,7 +119,7 @@ def _merged(kind: str, shapes: list[Shape]) -> Counts:
     if any(s != first for s in shapes):
         raise LayerError(
             "branch_mismatch",
-            f"branches cannot be added: their outputs are {listing}",
+            f"branches cannot be added: their outputs are {_listing(shapes)}",
             hint="use a projection shortcut (1x1 conv with the same stride and channels) to match shapes",
         )
     units = prod(first)
