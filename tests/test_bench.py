@@ -4,6 +4,7 @@ autograd saves through saved_tensors_hooks), and `archcalc bench` run for real o
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +20,7 @@ torch = pytest.importorskip("torch")
 from archcalc.throughput.oracle import saved_bytes, training_flops  # noqa: E402
 
 BATCH = 2
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 KINDS = """
 - conv: {out: 4, kernel: 3, padding: 1}
 - batchnorm
@@ -46,6 +48,9 @@ SPECS = {
     "frozen-stem": lambda: analyse_text(FROZEN_STEM, "[3, 9, 9]"),
     "frozen-branch": lambda: analyse_text(FROZEN_BRANCH, "[3, 9, 9]"),
     "every-saving-kind": lambda: analyse_text(KINDS, "[3, 8, 8]"),
+    # the graph form: merges of tensors from different depths, three outputs the loss reads
+    "fpn@64": lambda: analyze(load_spec(str(EXAMPLES / "fpn.yaml")).with_input((3, 64, 64))),
+    "cross-stage@32": lambda: analyze(load_spec(str(EXAMPLES / "cross-stage.yaml")).with_input((3, 32, 32))),
 }
 
 
@@ -113,6 +118,14 @@ def test_bench_cpu_train_table(runner):
     )
     assert result.exit_code == 0, result.output
     assert "train" in result.output and "achieved TFLOP/s" in result.output
+
+
+def test_bench_trains_a_network_with_several_outputs(runner):
+    """The training step's loss reads every output (fpn.yaml returns three): it crashed on the tuple."""
+    args = ["bench", str(EXAMPLES / "fpn.yaml"), "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0"]
+    result = runner.invoke(main, [*args, "--train", "--input", "3x32x32"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "train" in result.output and "achieved TFLOP/s" in result.output, result.output
 
 
 def test_bench_per_layer_json(tmp_path, runner):

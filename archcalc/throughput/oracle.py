@@ -10,6 +10,13 @@ from typing import Any
 from ..analysis import Analysis
 
 
+def scalar_loss(out: Any) -> Any:
+    """A scalar to differentiate: each output's mean square, summed (a network with several
+    `outputs:` returns a tuple of them, every one of which the backward pass must reach)."""
+    losses = [t.float().square().mean() for t in (out if isinstance(out, tuple) else (out,))]
+    return sum(losses[1:], losses[0])
+
+
 def _model_and_input(analysis: Analysis, batch: int):
     import torch
 
@@ -27,7 +34,7 @@ def training_flops(analysis: Analysis, batch: int = 2) -> dict[str, int]:
 
     with FlopCounterMode(display=False) as forward:
         out = model(x)
-    loss = out.float().square().mean()
+    loss = scalar_loss(out)
     backward_flops = 0
     if loss.requires_grad:
         with FlopCounterMode(display=False) as backward:

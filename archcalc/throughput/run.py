@@ -17,6 +17,7 @@ from typing import Any
 from ..analysis import Analysis
 from ..devices import match_device
 from ..training import backward_macs
+from .oracle import scalar_loss
 from .timing import Summary, clock_for, measure, summarize, synchronize
 
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
@@ -183,7 +184,7 @@ def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9) if params else None
 
     def train_step() -> None:
-        loss = model(x).float().square().mean()  # stays on the device: no .item() in the loop
+        loss = scalar_loss(model(x))  # stays on the device: no .item() in the loop
         if loss.requires_grad:
             loss.backward()
         if optimizer is not None:
