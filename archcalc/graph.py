@@ -287,6 +287,7 @@ class Lowering:
         self.shapes: list[Shape] = [input_shape]
         # (id(layer), input shape, trainable) -> (first node, end node, its input tensor, path)
         self._seen: dict[tuple[int, Shape, bool], tuple[int, int, int, tuple[str, ...]]] = {}
+        self._names: dict[int, list[str]] = {}  # id(a list of layers) -> its layers' names (the spec outlives this)
 
     def sequence(
         self, layers: list[Any], tensor: int, scope: Scope, field: Loc, written: dict[str, int] | None = None
@@ -296,12 +297,15 @@ class Lowering:
         by name (the spec's `outputs:` name top-level layers)."""
         base = scope.loc + field
         written = {} if written is None else written
-        for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
+        names = self._names.get(id(layers))
+        if names is None:  # a repeat lowers its list once per copy: name it once
+            names = self._names[id(layers)] = layer_names(layers)
+        for index, layer in enumerate(layers):
+            name = names[index]
             loc = base + (index,)
             path = (*scope.path, name)
             child = Scope(path, loc, scope.trainable and layer.trainable, (loc, path, layer.kind))
-            sources = layer.sources()
-            inputs = (tensor,) if sources is None else tuple(written[source] for source in sources)
+            inputs = (tensor,) if layer.from_ is None else tuple(written[source] for source in layer.sources())
             try:
                 tensor = self.visit(layer, inputs, child)
             except LayerError as err:
