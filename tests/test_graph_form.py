@@ -232,3 +232,28 @@ def test_a_wide_merge_that_cannot_merge_names_the_odd_input(kind, odd, shape):
         analyze(parse_spec(text, "wide.yaml"))
     message = caught.value.message
     assert f"[2, 2, 2] x999 (first at position 1), {shape} x1 (first at position 1,000)" in message, message
+
+
+def test_the_built_module_drops_a_tensor_after_its_last_reader():
+    """The Graph module frees what no later step reads (as nn.Sequential does), so bench measures
+    the live peak: conv a's output is gone when c runs (b was its last reader), while x, which the
+    final add reads, is still held."""
+    torch = pytest.importorskip("torch")
+    import weakref
+
+    from archcalc.verify.build import build_model
+
+    text = _spec(
+        "  - conv: {name: x, out: 4, kernel: 1}\n  - conv: {name: a, out: 4, kernel: 1}\n"
+        "  - conv: {name: b, out: 4, kernel: 1}\n  - conv: {name: c, out: 4, kernel: 1}\n"
+        "  - add: {from: [c, x]}\n"
+    )
+    model = build_model(parse_spec(text, "f.yaml")).eval()
+    seen: dict[str, weakref.ref] = {}
+    alive: dict[str, bool] = {}
+    model.x.register_forward_hook(lambda m, i, o: seen.__setitem__("x", weakref.ref(o)))
+    model.a.register_forward_hook(lambda m, i, o: seen.__setitem__("a", weakref.ref(o)))
+    model.c.register_forward_pre_hook(lambda m, i: alive.update({k: r() is not None for k, r in seen.items()}))
+    with torch.no_grad():
+        model(torch.randn(1, 4, 8, 8))
+    assert alive == {"x": True, "a": False}, alive

@@ -41,7 +41,9 @@ class Graph(nn.Module):
     tensor `entry` is this module's input, and it returns the tensors `outputs` names (one: that
     tensor). A child is a layer's module, a merge, or a Graph of a deeper level of the names, so the
     module names are the analysis's row paths. The children are named by the spec, so the graph's
-    own attributes start with an underscore, which no layer name may.
+    own attributes start with an underscore, which no layer name may. A tensor is dropped after
+    its last reader (`_frees`), as a chain of modules drops it: holding every one until the end
+    would make the measured memory of `archcalc bench` the sum of all activations, not their peak.
     """
 
     def __init__(
@@ -57,11 +59,19 @@ class Graph(nn.Module):
         self._steps = steps
         self._entry = entry
         self._outputs = outputs
+        last = {t: k for k, (_, inputs, _) in enumerate(steps) for t in inputs}
+        returned = set(outputs)
+        self._frees = [
+            [t for t in dict.fromkeys(inputs) if last[t] == k and t not in returned]
+            for k, (_, inputs, _) in enumerate(steps)
+        ]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         tensors = {self._entry: x}
-        for name, inputs, output in self._steps:
+        for (name, inputs, output), frees in zip(self._steps, self._frees):
             tensors[output] = self.get_submodule(name)(*(tensors[i] for i in inputs))
+            for t in frees:
+                del tensors[t]
         if len(self._outputs) == 1:
             return tensors[self._outputs[0]]
         return tuple(tensors[i] for i in self._outputs)
