@@ -58,7 +58,7 @@ def _listing(shapes: list[Shape]) -> str:
     return ", ".join(f"{list(s)} x{count[s]:,} (first at position {first[s]:,})" for s in first)
 
 
-def _broadcast(shapes: list[Shape]) -> Counts:
+def _broadcast(shapes: list[Shape], what: str) -> Counts:
     """Element-wise product with broadcasting: per dimension, sizes agree or are 1 (squeeze-and-
     excitation multiplies [C, H, W] by [C, 1, 1]). Ranks must agree: channels-first shapes aligned
     from the right (torch's rule) would pair a [C] vector with W, never what a spec means.
@@ -69,7 +69,7 @@ def _broadcast(shapes: list[Shape]) -> Counts:
     if any(len(s) != len(shapes[0]) for s in shapes):
         raise LayerError(
             "branch_mismatch",
-            f"branches cannot be multiplied: their outputs {_listing(shapes)} differ in rank",
+            f"{what} cannot be multiplied: their outputs {_listing(shapes)} differ in rank",
             hint="keep singleton dimensions (global pooling does) so that shapes such as [C, 1, 1] broadcast",
         )
     out = []
@@ -78,7 +78,7 @@ def _broadcast(shapes: list[Shape]) -> Counts:
         if len(wide) > 1:
             raise LayerError(
                 "branch_mismatch",
-                f"branches cannot be multiplied: their outputs are {_listing(shapes)}",
+                f"{what} cannot be multiplied: their outputs are {_listing(shapes)}",
                 hint="in every dimension the sizes must agree or be 1 (broadcast)",
             )
         out.append(wide.pop() if wide else 1)
@@ -92,24 +92,25 @@ def _broadcast(shapes: list[Shape]) -> Counts:
     )
 
 
-def _merge(kind: str, shapes: list[Shape]) -> Counts:
-    """Output of merging branch outputs by channel concatenation, element-wise addition, or
-    element-wise multiplication with broadcasting; its sizes within MAX_SIZE (`check_shape`)."""
-    counts = _merged(kind, shapes)
-    check_shape(counts.out_shape, f"the {kind} of its branches")
+def _merge(kind: str, shapes: list[Shape], what: str = "branches") -> Counts:
+    """Output of merging tensors by channel concatenation, element-wise addition, or element-wise
+    multiplication with broadcasting; its sizes within MAX_SIZE (`check_shape`). `what` names the
+    merged tensors in errors: a container's branches, or the layers a graph-form merge reads."""
+    counts = _merged(kind, shapes, what)
+    check_shape(counts.out_shape, f"the {kind} of {'its branches' if what == 'branches' else what}")
     return counts
 
 
-def _merged(kind: str, shapes: list[Shape]) -> Counts:
+def _merged(kind: str, shapes: list[Shape], what: str) -> Counts:
     first = shapes[0]
     if kind == "mul":
-        return _broadcast(shapes)
+        return _broadcast(shapes, what)
     if kind == "concat":
         if any(len(s) != len(first) or s[1:] != first[1:] for s in shapes):
             raise LayerError(
                 "branch_mismatch",
-                f"branches cannot be concatenated along channels: their outputs are {_listing(shapes)}",
-                hint="every branch must keep the same spatial size (check strides and padding)",
+                f"{what} cannot be concatenated along channels: their outputs are {_listing(shapes)}",
+                hint="every one must keep the same spatial size (check strides and padding)",
             )
         return Counts(
             out_shape=(sum(s[0] for s in shapes), *first[1:]),
@@ -119,7 +120,7 @@ def _merged(kind: str, shapes: list[Shape]) -> Counts:
     if any(s != first for s in shapes):
         raise LayerError(
             "branch_mismatch",
-            f"branches cannot be added: their outputs are {_listing(shapes)}",
+            f"{what} cannot be added: their outputs are {_listing(shapes)}",
             hint="use a projection shortcut (1x1 conv with the same stride and channels) to match shapes",
         )
     units = prod(first)
@@ -155,7 +156,9 @@ class Merge(Layer):
     merges: ClassVar[bool] = True
 
     def merge_counts(self, shapes: list[Shape]) -> Counts:
-        return _merge(self.kind, shapes)
+        # a merge written in the spec reads the layers its `from:` names; one a container generates
+        # (merge_layer: no `from:`) reads the container's branches
+        return _merge(self.kind, shapes, "branches" if self.from_ is None else "the layers it reads")
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         return lowering.merge(scope, self, f"{len(inputs)} inputs", inputs, lowering.shapes[inputs[0]])
