@@ -182,7 +182,7 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
     every name it reads is an earlier sibling (a later one is a forward reference, or a cycle when
     that layer reads this one back); a merge kind reads two or more, any other kind one; and every
     layer's output is used: read by a later sibling (the next one reads it unless it has `from:`),
-    the list's last, or (at the top) named in `outputs:`.
+    named in `outputs:` (at the top), or the list's last where no `outputs:` is given.
     """
     names = layer_names(layers)
     index_of = {name: i for i, name in enumerate(names)}
@@ -253,7 +253,9 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
                 )
             found.append(j)
         reads.append(tuple(found))
-    used = {j for sources in reads for j in sources} | {len(layers) - 1}
+    # the list's value is its last layer's output, unless `outputs:` says what the network returns:
+    # then a last layer it does not name is computed for nothing (and torch's tracers drop it)
+    used = {j for sources in reads for j in sources} | ({len(layers) - 1} if outputs is None else set())
     returned: set[str] = set()
     for k, name in enumerate(outputs or ()):
         if name in returned:  # the network would return one tensor twice
