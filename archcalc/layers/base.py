@@ -172,6 +172,18 @@ GRAPH_ERRORS = (
 )
 
 
+def quoted(name: str) -> str:
+    """A name as a reference error quotes it, with the code points of any letter past ASCII, so a
+    look-alike (Cyrillic 'а' for Latin 'a') is told apart from the name it resembles.
+
+    >>> quoted("c3"), quoted("\u0430")
+    ("'c3'", "'а' (U+0430)")
+    """
+    if name.isascii():
+        return f"'{name}'"
+    return f"'{name}' ({', '.join(f'U+{ord(c):04X}' for c in name if not c.isascii())})"
+
+
 def _graph_error(code: str, message: str, at: tuple[str | int, ...], hint: str, **ctx: Any) -> PydanticCustomError:
     assert code in GRAPH_ERRORS, code  # else the loader would report it as a generic `invalid`
     return PydanticCustomError(code, message, {**ctx, "at": at, "hint": hint})
@@ -238,7 +250,11 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
                     " a layer inside a block or branch reads only its own list: give the block itself `from:`"
                 )
                 raise _graph_error(
-                    "unknown_reference", "`from` names '{name}', which is no layer of this list", at, hint, name=source
+                    "unknown_reference",
+                    "`from` names {name}, which is no layer of this list",
+                    at,
+                    hint,
+                    name=quoted(source),
                 )
             if j >= i:
                 cyclic = j == i or _reaches(layers, names, j, i)
@@ -271,10 +287,10 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
             close = close_matches(name, names, n=1)
             raise _graph_error(
                 "unknown_reference",
-                "`outputs` names '{name}', which is no top-level layer",
-                ("outputs",),
+                "`outputs` names {name}, which is no top-level layer",
+                ("outputs", k),
                 f"did you mean '{close[0]}'?" if close else "name top-level layers",
-                name=name,
+                name=quoted(name),
             )
         used.add(index_of[name])
     for j, name in enumerate(names):
