@@ -48,7 +48,7 @@ class Totals:
         >>> from archcalc import analyze, load_spec
         >>> totals = analyze(load_spec("lenet5")).totals.to_dict()
         >>> totals["params"], totals["macs"], totals["flops"]
-        (60000, 405600, 811200)
+        (61706, 416520, 833040)
         """
         return {name: getattr(self, name) for name in TOTALS_FIELDS}
 
