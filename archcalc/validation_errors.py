@@ -20,7 +20,8 @@ _NO_KEY = object()  # a location step the spec's data does not hold
 
 def _layer_at(data: Any, loc: Loc) -> tuple[Loc, dict | None]:
     """The location and raw mapping of the innermost layer on `loc` (short forms unwrapped)."""
-    node, best_loc, best = data, (), None
+    node, best = data, None
+    best_loc: tuple[str | int, ...] = ()
     for i, part in enumerate(loc):
         try:
             node = node[part]

@@ -219,7 +219,8 @@ class _Builder:
         mark = event.start_mark
         hint = "keys are names such as `out`, `kernel` or a block's name; write the key as one"
         if kind is not yaml.ScalarEvent:
-            what = {yaml.SequenceStartEvent: "a list", yaml.MappingStartEvent: "a mapping"}.get(kind, "an alias")
+            kinds: dict[type, str] = {yaml.SequenceStartEvent: "a list", yaml.MappingStartEvent: "a mapping"}
+            what = kinds.get(kind, "an alias")
             raise self.error("bad_key", f"mapping keys must be names, got {what}", mark, hint=hint)
         tag = event.tag
         if tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
@@ -295,7 +296,7 @@ class _Builder:
                 loc=loc,
                 hint=f"write {_WHAT[tag]} in decimal, or quote it with no tag to make it text",
             )
-        node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)
+        node = yaml.ScalarNode(tag, text, mark, event.end_mark, event.style)  # type: ignore[arg-type]  # libyaml's Mark is PyYAML's Mark in all but name
         try:
             value = _CONSTRUCTORS[tag](_scalar, node)
         except Exception:  # PyYAML's constructor on untrusted text: any failure is the value's fault
@@ -413,6 +414,7 @@ class _Builder:
                     parent.value[parent.key] = value
                     parent.key = _NO_KEY
                 else:
+                    assert isinstance(parent.value, list)  # a sequence's frame holds a list
                     parent.value.append(value)
         return root
 
