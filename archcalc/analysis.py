@@ -5,7 +5,7 @@ No I/O, no printing, no torch. Exact Python integers throughout, so counts past 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from .dtypes import COUNTER_BYTES, dtype_bytes
 from .graph import Graph, Node, lower
@@ -17,7 +17,8 @@ from .spec import Spec
 Row = Node
 
 
-class Totals(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Totals:
     """Column sums over all rows."""
 
     units: int = 0
@@ -41,8 +42,35 @@ class Totals(NamedTuple):
     def flops(self) -> int:
         return 2 * self.macs
 
+    def to_dict(self) -> dict[str, int]:
+        """The sums and the figures derived from them as a plain dict (the JSON output's `totals`).
 
-class Memory(NamedTuple):
+        >>> from archcalc import analyze, load_spec
+        >>> totals = analyze(load_spec("lenet5")).totals.to_dict()
+        >>> totals["params"], totals["macs"], totals["flops"]
+        (61706, 416520, 833040)
+        """
+        return {name: getattr(self, name) for name in TOTALS_FIELDS}
+
+
+# The totals' fields and derived figures, in the JSON output's order (Totals.to_dict).
+TOTALS_FIELDS = (
+    "units",
+    "weights",
+    "biases",
+    "params",
+    "trainable_params",
+    "frozen_params",
+    "buffers",
+    "counters",
+    "connections",
+    "macs",
+    "flops",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
     """Bytes at one dtype: trainable parameters, buffers (+ int64 counters) and activations."""
 
     dtype: str
@@ -55,11 +83,9 @@ class Memory(NamedTuple):
         return self.params + self.buffers + self.activations
 
 
-class Analysis(NamedTuple):
-    """The result of analysing a spec: rows in execution order and their totals.
-
-    The result types here are named tuples, not dataclasses: cheaper to create and to define
-    (a dataclass costs about a millisecond of every command's start-up)."""
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The result of analysing a spec: rows in execution order and their totals."""
 
     spec: Spec
     input_shape: Shape
@@ -81,7 +107,12 @@ class Analysis(NamedTuple):
         """Memory of parameters, buffers and all units (activations) for one example."""
         size = dtype_bytes(dtype)
         t = self.totals
-        return Memory(dtype, t.params * size, t.buffers * size + t.counters * COUNTER_BYTES, t.units * size)
+        return Memory(
+            dtype=dtype,
+            params=t.params * size,
+            buffers=t.buffers * size + t.counters * COUNTER_BYTES,
+            activations=t.units * size,
+        )
 
     def by_kind(self) -> dict[str, Totals]:
         """Totals grouped by layer kind, in first-seen order (where parameters and compute sit)."""

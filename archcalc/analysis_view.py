@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
+from .analysis import Analysis, Memory, Row, dtype_bytes
 from .arith import ratio
 from .conventions import ARCHCALC
 from .counted import Counted
@@ -208,22 +208,6 @@ def row_dict(row: Row, bytes_per_unit: int) -> dict[str, Any]:
     }
 
 
-def totals_dict(totals: Totals) -> dict[str, int]:
-    return {
-        "units": totals.units,
-        "weights": totals.weights,
-        "biases": totals.biases,
-        "params": totals.params,
-        "trainable_params": totals.trainable_params,
-        "frozen_params": totals.frozen_params,
-        "buffers": totals.buffers,
-        "counters": totals.counters,
-        "connections": totals.connections,
-        "macs": totals.macs,
-        "flops": totals.flops,
-    }
-
-
 def memory_dict(memory: Memory) -> dict[str, Any]:
     return {
         "dtype": memory.dtype,
@@ -282,6 +266,6 @@ def analysis_dict(analysis: Analysis, memory: Memory, counted: Counted) -> dict[
             ],
         },
         "layers": layers,
-        "totals": totals_dict(analysis.totals),
+        "totals": analysis.totals.to_dict(),
         "memory": memory_dict(memory),
     }

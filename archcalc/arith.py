@@ -8,9 +8,9 @@ and PyTorch's definitions where the guide leaves a choice open (ceil mode, outpu
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd
-from typing import NamedTuple
 
 from .errors import LayerError
 
@@ -253,7 +253,8 @@ def adaptive_widths(size: int, out: int) -> tuple[int, ...]:
     return (low,) if low == high else (low, high)
 
 
-class Gaps(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Gaps:
     """Real input positions that no window reads, along one dimension.
 
     total: how many; runs: the first of their runs, 1-based inclusive (first, last), at most the
@@ -319,7 +320,7 @@ def uncovered_positions(
         at = next_read(start)
         found.append((start + 1, at))
     more = at < size and unread(at, size - 1) > 0
-    return Gaps(unread(0, size - 1), tuple(found), more, unread(size - 1, size - 1) == 1)
+    return Gaps(total=unread(0, size - 1), runs=tuple(found), more=more, drops_last=unread(size - 1, size - 1) == 1)
 
 
 def forward_inputs(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> tuple[int, int]:

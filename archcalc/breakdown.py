@@ -66,7 +66,7 @@ class MeasuredFigure:
         return None if self.static is None else self.measured == self.static
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Measured:
     """Figures measured by a verifier or a benchmark: totals and per-layer, matched by layer path."""
 
@@ -77,7 +77,7 @@ class Measured:
     unmatched_layers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Breakdown:
     """Everything one report shows."""
 
@@ -112,7 +112,7 @@ def leaders(analysis: Analysis, shares: tuple[KindShare, ...]) -> tuple[Leader, 
         if not total:
             continue
         best = max(shares, key=lambda s: (getattr(s.totals, quantity), -shares.index(s)))
-        out.append(Leader(quantity, best.kind, getattr(best.totals, quantity), total))
+        out.append(Leader(quantity=quantity, kind=best.kind, value=getattr(best.totals, quantity), total=total))
     return tuple(out)
 
 

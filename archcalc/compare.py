@@ -19,7 +19,7 @@ from .layers import Shape
 from .numfmt import fmt_bytes, fmt_int, fmt_shape, fmt_shapes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Column:
     """One design's figures for a comparison, under the convention chosen for it."""
 
@@ -57,8 +57,10 @@ class Column:
 def column(analysis: Analysis, convention: str, dtype: str = "fp32") -> Column:
     """`paper` takes the spec's declared convention, or archcalc's (flagged) when it declares none."""
     if convention == "paper" and analysis.spec.convention is None:
-        return Column(analysis, ARCHCALC, True, dtype)
-    return Column(analysis, resolve_convention(convention, analysis.spec), False, dtype)
+        return Column(analysis=analysis, convention=ARCHCALC, fallback=True, dtype=dtype)
+    return Column(
+        analysis=analysis, convention=resolve_convention(convention, analysis.spec), fallback=False, dtype=dtype
+    )
 
 
 def compare_rows(columns: list[Column]) -> list[tuple[str, list[str]]]:
@@ -96,7 +98,7 @@ def _counts(row: Row | None) -> dict[str, int]:
     return {name: getattr(row, name) if row is not None else 0 for name in DIFF_FIELDS}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerDelta:
     """One layer path in A, in B, or in both."""
 
@@ -113,7 +115,7 @@ class LayerDelta:
         return self.b[name] - self.a[name]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diff:
     a: Analysis
     b: Analysis
@@ -130,14 +132,14 @@ def _entry(path: str, ra: Row | None, rb: Row | None) -> LayerDelta:
         same = (ra.kind, ra.summary, ra.out_shape, _counts(ra)) == (rb.kind, rb.summary, rb.out_shape, _counts(rb))
         status = "same" if same else "changed"
     return LayerDelta(
-        path,
-        status,
-        ra.kind if ra else None,
-        rb.kind if rb else None,
-        ra.out_shape if ra else None,
-        rb.out_shape if rb else None,
-        _counts(ra),
-        _counts(rb),
+        path=path,
+        status=status,
+        kind_a=ra.kind if ra else None,
+        kind_b=rb.kind if rb else None,
+        shape_a=ra.out_shape if ra else None,
+        shape_b=rb.out_shape if rb else None,
+        a=_counts(ra),
+        b=_counts(rb),
     )
 
 
@@ -157,7 +159,7 @@ def diff(a: Analysis, b: Analysis) -> Diff:
         name: (getattr(a.totals, name), getattr(b.totals, name), getattr(b.totals, name) - getattr(a.totals, name))
         for name in DIFF_FIELDS
     }
-    return Diff(a, b, tuple(entries), totals)
+    return Diff(a=a, b=b, layers=tuple(entries), totals=totals)
 
 
 def signed(value: int) -> str:

@@ -8,6 +8,7 @@ says how it differs from archcalc's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from math import prod
 from typing import TYPE_CHECKING, Annotated, Literal, Protocol
 
@@ -19,7 +20,7 @@ from .layers.ops import Op, tool_costs
 from .limits import MAX_COST
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from .layers import Shape
 
@@ -234,38 +235,29 @@ _UNIT_TERMS = {
 }
 
 
-def _preset(ops: Iterable[Op] = OPS.values(), **fields: object) -> Convention:
-    """A preset from the constants below, unvalidated: validating them here would build the
-    Convention validator in every command's start-up. tests/test_conventions.py validates each.
+def _preset(name: str, fields: Mapping[str, object], ops: Iterable[Op] = OPS.values()) -> Convention:
+    """A preset, validated as a spec's `convention:` section is (a misspelt field is an error).
     The tool's per-op costs come from the op records (`Op.costs`, declared with their kinds)."""
-    costs = tool_costs(ops, str(fields["name"]))
-    for model, names in ((Convention, fields), *((OpCost, cost) for cost in costs.values())):  # type: ignore[attr-defined]
-        unknown = set(names) - set(model.model_fields)  # model_construct would drop a misspelt name silently
-        if unknown:
-            raise ValueError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
-    ops = {op: OpCost.model_construct(**cost) for op, cost in costs.items()}  # type: ignore[attr-defined]
-    return Convention.model_construct(**fields, op_costs=ops)
+    return Convention.model_validate({"name": name, **fields, "op_costs": tool_costs(ops, name)})
 
 
-ARCHCALC = Convention.model_construct()
+ARCHCALC = Convention()
 
-PRESETS: dict[str, Convention] = {
-    "archcalc": ARCHCALC,
-    "torch": _preset(
-        name="torch",
+# Each preset's fields but its name (the key) and its per-op costs (declared with the op records).
+_PRESET_FIELDS: dict[str, dict[str, object]] = {
+    "archcalc": {},
+    "torch": dict(
         description="torch.utils.flop_counter.FlopCounterMode: 2 FLOPs per multiply-accumulate, conv/linear only",
         ops_per_mac=2,
         ops_label="FLOPs",
     ),
-    "fvcore": _preset(
-        name="fvcore",
+    "fvcore": dict(
         description="fvcore FlopCountAnalysis: one 'flop' per multiply-add, no bias; also counts batch norm"
         " (eval: 1 per element, 2 with affine) and 2-D adaptive average pooling (1 per input element);"
         " skips max/avg pooling, activations and adds",
         ops_label="fvcore flops",
     ),
-    "ptflops": _preset(
-        name="ptflops",
+    "ptflops": dict(
         description="ptflops 0.7.5, pytorch backend, default config: MACs plus bias adds, batch norm, merge adds"
         " (torch.add) and products (torch.mul), pooling and some activations per element; ReLU, GELU and pooling modules count twice"
         " (module hook + patched functional), LRN counts its internal mul/avg_pool/add",
@@ -273,8 +265,7 @@ PRESETS: dict[str, Convention] = {
         bias_adds=True,
         elementwise_adds=True,
     ),
-    "torchinfo": _preset(
-        name="torchinfo",
+    "torchinfo": dict(
         description="torchinfo 1.8 total_mult_adds: every parameter of a leaf layer times its output positions"
         " (conv) or once (others): MACs plus bias adds, batch norm's 2 per channel, transposed conv on output;"
         " an unshared bias (its own leaf module) once per parameter",
@@ -283,8 +274,7 @@ PRESETS: dict[str, Convention] = {
         unshared_bias_per_param=True,
         transposed_on_output=True,
     ),
-    "thop": _preset(
-        name="thop",
+    "thop": dict(
         description="thop 0.1.1 profile: multiplies only (no bias), transposed conv on output positions, batch"
         " norm 2 per element (4 with affine), avg pool 1 per output, adaptive avg pool window + 1 per output,"
         " softmax 3n - 1 per vector; ReLU, max pooling and adds count 0",
@@ -292,3 +282,26 @@ PRESETS: dict[str, Convention] = {
         transposed_on_output=True,
     ),
 }
+
+
+class _Presets(Mapping[str, Convention]):
+    """The presets by name, each validated when first looked up: validating all of them at import
+    would build the OpCost validator and five conventions in the start-up of every command, most
+    of which read none (`archcalc shapes` reads only ARCHCALC). Listing the names builds nothing."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, Convention] = {"archcalc": ARCHCALC}
+
+    def __getitem__(self, name: str) -> Convention:
+        if name not in self._built:
+            self._built[name] = _preset(name, _PRESET_FIELDS[name])  # KeyError for an unknown name
+        return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_PRESET_FIELDS)
+
+    def __len__(self) -> int:
+        return len(_PRESET_FIELDS)
+
+
+PRESETS: Mapping[str, Convention] = _Presets()

@@ -85,7 +85,13 @@ def count(analysis: Analysis, convention: Convention = ARCHCALC) -> Counted:
     input_units = prod(analysis.input_shape) if convention.input_units_counted else 0
     totals = {name: sum(getattr(r, name) for r in rows) for name in COLUMNS}
     totals["units"] += input_units
-    return Counted(convention, input_units, rows, _published(analysis, convention, rows), totals)
+    return Counted(
+        convention=convention,
+        input_units=input_units,
+        rows=rows,
+        published=_published(analysis, convention, rows),
+        totals=totals,
+    )
 
 
 def _published(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DevicePeak:
     """One device's ceilings: TFLOP/s per dtype (2 FLOPs per multiply-accumulate) and GB/s."""
 
@@ -37,36 +37,68 @@ DEVICES: dict[str, DevicePeak] = {
     # NVIDIA H100 Tensor Core GPU datasheet (SXM5): FP32 67 TF, BF16/FP16 989.4 TF dense
     # (1,979 with sparsity), HBM3 3.35 TB/s
     "h100": DevicePeak(
-        "h100", "NVIDIA H100 SXM", {"fp32": 67.0, "bf16": 989.4, "fp16": 989.4}, 3350.0, "NVIDIA H100 datasheet, SXM5"
+        key="h100",
+        name="NVIDIA H100 SXM",
+        tflops={"fp32": 67.0, "bf16": 989.4, "fp16": 989.4},
+        bandwidth_gbs=3350.0,
+        source="NVIDIA H100 datasheet, SXM5",
     ),
     # same datasheet, PCIe card: FP32 51 TF, BF16/FP16 756 TF dense, HBM2e 2.0 TB/s
     "h100-pcie": DevicePeak(
-        "h100-pcie",
-        "NVIDIA H100 PCIe",
-        {"fp32": 51.0, "bf16": 756.0, "fp16": 756.0},
-        2000.0,
-        "NVIDIA H100 datasheet, PCIe",
+        key="h100-pcie",
+        name="NVIDIA H100 PCIe",
+        tflops={"fp32": 51.0, "bf16": 756.0, "fp16": 756.0},
+        bandwidth_gbs=2000.0,
+        source="NVIDIA H100 datasheet, PCIe",
     ),
     # NVIDIA H200 datasheet (SXM): the H100's compute, HBM3e 4.8 TB/s
     "h200": DevicePeak(
-        "h200", "NVIDIA H200 SXM", {"fp32": 67.0, "bf16": 989.4, "fp16": 989.4}, 4800.0, "NVIDIA H200 datasheet, SXM"
+        key="h200",
+        name="NVIDIA H200 SXM",
+        tflops={"fp32": 67.0, "bf16": 989.4, "fp16": 989.4},
+        bandwidth_gbs=4800.0,
+        source="NVIDIA H200 datasheet, SXM",
     ),
     # NVIDIA A100 datasheet (SXM 80GB): FP32 19.5 TF, BF16/FP16 312 TF dense, HBM2e 2,039 GB/s
     "a100": DevicePeak(
-        "a100",
-        "NVIDIA A100 SXM 80GB",
-        {"fp32": 19.5, "bf16": 312.0, "fp16": 312.0},
-        2039.0,
-        "NVIDIA A100 datasheet, SXM 80GB",
+        key="a100",
+        name="NVIDIA A100 SXM 80GB",
+        tflops={"fp32": 19.5, "bf16": 312.0, "fp16": 312.0},
+        bandwidth_gbs=2039.0,
+        source="NVIDIA A100 datasheet, SXM 80GB",
     ),
     # NVIDIA L4 datasheet: FP32 30.3 TF, BF16/FP16 121 TF dense (242 sparse), GDDR6 300 GB/s
-    "l4": DevicePeak("l4", "NVIDIA L4", {"fp32": 30.3, "bf16": 121.0, "fp16": 121.0}, 300.0, "NVIDIA L4 datasheet"),
+    "l4": DevicePeak(
+        key="l4",
+        name="NVIDIA L4",
+        tflops={"fp32": 30.3, "bf16": 121.0, "fp16": 121.0},
+        bandwidth_gbs=300.0,
+        source="NVIDIA L4 datasheet",
+    ),
     # NVIDIA A10 datasheet: FP32 31.2 TF, BF16/FP16 125 TF dense, GDDR6 600 GB/s
-    "a10": DevicePeak("a10", "NVIDIA A10", {"fp32": 31.2, "bf16": 125.0, "fp16": 125.0}, 600.0, "NVIDIA A10 datasheet"),
+    "a10": DevicePeak(
+        key="a10",
+        name="NVIDIA A10",
+        tflops={"fp32": 31.2, "bf16": 125.0, "fp16": 125.0},
+        bandwidth_gbs=600.0,
+        source="NVIDIA A10 datasheet",
+    ),
     # NVIDIA V100 datasheet (SXM2): FP32 15.7 TF, FP16 tensor 125 TF, HBM2 900 GB/s; no bf16
-    "v100": DevicePeak("v100", "NVIDIA V100 SXM2", {"fp32": 15.7, "fp16": 125.0}, 900.0, "NVIDIA V100 datasheet, SXM2"),
+    "v100": DevicePeak(
+        key="v100",
+        name="NVIDIA V100 SXM2",
+        tflops={"fp32": 15.7, "fp16": 125.0},
+        bandwidth_gbs=900.0,
+        source="NVIDIA V100 datasheet, SXM2",
+    ),
     # NVIDIA T4 datasheet: FP32 8.1 TF, FP16 tensor 65 TF, GDDR6 320 GB/s; no bf16
-    "t4": DevicePeak("t4", "NVIDIA T4", {"fp32": 8.1, "fp16": 65.0}, 320.0, "NVIDIA T4 datasheet"),
+    "t4": DevicePeak(
+        key="t4",
+        name="NVIDIA T4",
+        tflops={"fp32": 8.1, "fp16": 65.0},
+        bandwidth_gbs=320.0,
+        source="NVIDIA T4 datasheet",
+    ),
 }
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
-from typing import NamedTuple
 
 from .encode import term_text
 
@@ -66,8 +65,9 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-class Position(NamedTuple):
-    """A 1-based line and column in a spec file (a tuple: one is made per YAML node)."""
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A 1-based line and column in a spec file."""
 
     line: int
     column: int
@@ -79,6 +79,10 @@ class SpecError(Exception):
 
     `loc` is a path into the spec (`("layers", 3, "stride")`); the loader turns it into a file
     position. `layer` names the offending layer (`layers[3] 'conv2' (conv)`) when there is one.
+
+    An exception, not a record: it stays a mutable, unslotted dataclass, as exceptions carry
+    state of their own (traceback, context) and callers add to it (a dimension to `message`, a
+    `note`) as it propagates.
     """
 
     code: str

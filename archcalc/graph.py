@@ -243,10 +243,10 @@ class Scope:
 
     def child(self, name: str, field: Loc) -> Scope:
         """A step down the path that is not a layer of its own (a branch, a copy, a merge row)."""
-        return Scope((*self.path, name), self.loc + field, self.trainable, self.at)
+        return Scope(path=(*self.path, name), loc=self.loc + field, trainable=self.trainable, at=self.at)
 
 
-ROOT = Scope((), (), True)
+ROOT = Scope(path=(), loc=(), trainable=True)
 
 
 def locate(err: LayerError, scope: Scope) -> SpecError:
@@ -258,7 +258,7 @@ def locate(err: LayerError, scope: Scope) -> SpecError:
 def node_scope(node: Node) -> Scope:
     """The scope a node was lowered in, for errors a later pass finds (a receptive-field step)."""
     path = tuple(node.path.split("."))
-    return Scope(path, node.loc, node.trainable, (node.loc, path, node.kind))
+    return Scope(path=path, loc=node.loc, trainable=node.trainable, at=(node.loc, path, node.kind))
 
 
 @contextmanager
@@ -304,7 +304,7 @@ class Lowering:
             name = names[index]
             loc = base + (index,)
             path = (*scope.path, name)
-            child = Scope(path, loc, scope.trainable and layer.trainable, (loc, path, layer.kind))
+            child = Scope(path=path, loc=loc, trainable=scope.trainable and layer.trainable, at=(loc, path, layer.kind))
             inputs = (tensor,) if layer.from_ is None else tuple(written[source] for source in layer.sources())
             try:
                 tensor = self.visit(layer, inputs, child)
@@ -420,4 +420,4 @@ def lower(spec: Spec, input_shape: Shape | None = None) -> Graph:
     except SpecError as err:
         raise (source.locate_error(err) if source is not None else err) from None
     outputs = tuple(top[name] for name in spec.outputs) if spec.outputs else (last,)
-    return Graph(shape, tuple(lowering.nodes), tuple(lowering.shapes), outputs)
+    return Graph(input_shape=shape, nodes=tuple(lowering.nodes), shapes=tuple(lowering.shapes), outputs=outputs)

@@ -88,26 +88,31 @@ def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) 
     unit's extreme taps may fall on inserted zeros. A field past MAX_FIELD pixels (or a jump
     finer than 1/MAX_FIELD) is taken as the whole input.
 
-    >>> f = apply_step((AxisField(1, 1, 0),), RFStep((11,), (4,), (0,)), (227,))   # AlexNet conv1
+    >>> conv1 = RFStep(span=(11,), stride=(4,), pad_before=(0,))  # AlexNet conv1
+    >>> f = apply_step((AxisField(size=1, jump=1, start=0),), conv1, (227,))
     >>> f[0].size, f[0].jump, f[0].start
     (11, 4, 0)
     """
     if step is None:
         return field
     if step.whole or any(axis.whole for axis in field):
-        return tuple(AxisField(n, None, 0, True) for n in input_sizes)
+        return tuple(AxisField(size=n, jump=None, start=0, whole=True) for n in input_sizes)
     out = []
     for axis, span, stride, pad in zip(field, step.span, step.stride, step.pad_before):
         j = axis.jump
         if step.transposed:
             j = Fraction(j, stride)  # type: ignore[arg-type]
             out.append(
-                AxisField(_plain(axis.size + (span - 1) * j), _plain(j), _plain(axis.start - (span - 1 - pad) * j))
+                AxisField(
+                    size=_plain(axis.size + (span - 1) * j),
+                    jump=_plain(j),
+                    start=_plain(axis.start - (span - 1 - pad) * j),
+                )
             )
         else:
-            out.append(AxisField(axis.size + (span - 1) * j, j * stride, axis.start - pad * j))  # type: ignore[operator]
+            out.append(AxisField(size=axis.size + (span - 1) * j, jump=j * stride, start=axis.start - pad * j))  # type: ignore[operator]
     if any(_huge(value) for axis in out for value in (axis.size, axis.jump, axis.start)):  # type: ignore[arg-type]
-        return tuple(AxisField(n, None, 0, True) for n in input_sizes)
+        return tuple(AxisField(size=n, jump=None, start=0, whole=True) for n in input_sizes)
     return tuple(out)
 
 
@@ -124,7 +129,7 @@ def union(fields: list[Field]) -> tuple[Field, str | None]:
         jumps = {axis.jump for axis in axes}
         if len(jumps) > 1:
             note = f"paths move with different jumps ({', '.join(map(str, sorted(jumps)))}); the largest is kept"
-        out.append(AxisField(_plain(end - start + 1), max(jumps), start))
+        out.append(AxisField(size=_plain(end - start + 1), jump=max(jumps), start=start))
     return tuple(out), note
 
 
@@ -136,19 +141,19 @@ def _step_row(node: Node, field: Field, input_sizes: tuple[int, ...]) -> FieldRo
     note = None
     if new and new[0].whole and not (field[0].whole or step is None or step.whole):
         note = f"the field passes {MAX_FIELD:,} input pixels: taken as the whole input (an upper bound)"
-    return FieldRow(node.path, node.kind, node.out_shape, new, note)
+    return FieldRow(path=node.path, kind=node.kind, out_shape=node.out_shape, axes=new, note=note)
 
 
 def graph_fields(graph: Graph) -> tuple[FieldRow, ...]:
     """One pass over the graph carrying each tensor's field: a layer steps the field of the tensor
     it reads, a merge takes the union of the fields it merges."""
     sizes = graph.input_shape[1:]
-    fields: list[Field] = [tuple(AxisField(1, 1, 0) for _ in sizes)]  # tensor id -> its field
+    fields: list[Field] = [tuple(AxisField(size=1, jump=1, start=0) for _ in sizes)]  # tensor id -> its field
     rows = []
     for node in graph.nodes:
         if node.is_merge:
             new, note = union([fields[t] for t in node.inputs])
-            row = FieldRow(node.path, node.kind, node.out_shape, new, note)
+            row = FieldRow(path=node.path, kind=node.kind, out_shape=node.out_shape, axes=new, note=note)
         else:
             row = _step_row(node, fields[node.inputs[0]], sizes)
         fields.append(row.axes)

@@ -51,7 +51,7 @@ def traffic(row: Row, dtype: str = "fp32", batch: int = 1) -> Traffic:
     """
     size = dtype_bytes(dtype)
     if not op_rule(OPS, row.op, f"{row.path}, {row.kind}").moves_data:  # a view, or its input itself
-        return Traffic(row.path, row.kind, 0, 0, 0, 0)
+        return Traffic(path=row.path, kind=row.kind, flops=0, input_bytes=0, weight_bytes=0, output_bytes=0)
     return Traffic(
         path=row.path,
         kind=row.kind,

@@ -11,6 +11,7 @@ bundled spec's tables equal to rich's rendering). A table wider than the termina
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .encode import term_text
@@ -28,22 +29,18 @@ _NARROW = "·×→–—’“”…"
 TOP, HEAD, HEAD_ROW, MID, ROW, FOOT_ROW, FOOT, BOTTOM = range(8)
 
 
-# Plain classes, not dataclasses: every command imports this module, and each dataclass costs
-# about a millisecond of start-up to generate.
+@dataclass(frozen=True, slots=True)
 class Column:
-    __slots__ = ("header", "footer", "justify")
+    header: str
+    footer: str = ""
+    justify: Justify = "left"
 
-    def __init__(self, header: str, footer: str = "", justify: Justify = "left") -> None:
-        self.header, self.footer, self.justify = header, footer, justify
 
-
+@dataclass(frozen=True, slots=True)
 class Row:
-    __slots__ = ("cells", "style", "end_section")
-
-    def __init__(self, cells: tuple[str, ...], style: str | None = None) -> None:
-        self.cells = cells
-        self.style = style  # "dim" for a row that is context, not data (the input row)
-        self.end_section = False  # a rule after this row
+    cells: tuple[str, ...]
+    style: str | None = None  # "dim" for a row that is context, not data (the input row)
+    end_section: bool = False  # a rule after this row
 
 
 class TextTable:
@@ -60,17 +57,17 @@ class TextTable:
         self.rows: list[Row] = []
 
     def add_column(self, header: str, footer: str = "", justify: Justify = "left") -> None:
-        self.columns.append(Column(term_text(header), term_text(footer), justify))
+        self.columns.append(Column(header=term_text(header), footer=term_text(footer), justify=justify))
 
     def add_row(self, *cells: str, style: str | None = None) -> None:
         if len(cells) != len(self.columns):
             raise ValueError(f"a row of {len(cells)} cells in a table of {len(self.columns)} columns")
-        self.rows.append(Row(tuple(map(term_text, cells)), style))  # a cell is one line of terminal text
+        self.rows.append(Row(cells=tuple(map(term_text, cells)), style=style))  # a cell is one line of terminal text
 
     def add_section(self) -> None:
         """A rule under the last row added."""
         if self.rows:
-            self.rows[-1].end_section = True
+            self.rows[-1] = replace(self.rows[-1], end_section=True)
 
     def _texts(self) -> list[tuple[str, ...]]:
         """Per column: header, cells and (when shown) footer."""

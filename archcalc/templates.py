@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from .errors import Loc, Position, SpecError, close_matches
 
@@ -59,14 +60,18 @@ MAX_EXPRESSION_DEPTH = 50  # parentheses and signs nested inside one expression
 MAX_VALUE = 2**63 - 1
 
 
-class Binding(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Binding:
     """A parameter's value and where it is written in the file (for error positions)."""
 
     value: Any
     origin: Loc
 
 
-class Template(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A `blocks:` entry: its parameters, their defaults and its layers, expanded at each `use:`."""
+
     name: str
     params: tuple[str, ...]
     defaults: dict[str, Binding]
@@ -528,7 +533,7 @@ def _templates(raw: Any, file: str, positions: dict[Loc, Position]) -> dict[str,
             if param in params:
                 raise error("duplicate_key", f"parameter '{param}' of block '{name}' is listed twice", here)
             params.append(param)
-        templates[name] = Template(name, tuple(params), defaults, layers)
+        templates[name] = Template(name=name, params=tuple(params), defaults=defaults, layers=layers)
     return templates
 
 

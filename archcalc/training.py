@@ -24,7 +24,7 @@ ALIAS_OPS = frozenset(name for name, op in OPS.items() if op.alias == "always")
 EVAL_ALIAS_OPS = frozenset(name for name, op in OPS.items() if op.alias != "never")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One row in the dataflow: the tensors it reads and writes, and what needs gradients."""
 
@@ -56,7 +56,16 @@ def dataflow(analysis: Analysis) -> tuple[list[Step], dict[int, Shape]]:
             out = node.output
             shapes[out] = row.out_shape
         grad[out] = input_grad or trains
-        steps.append(Step(row, inputs, out, trains, input_grad, input_grad or trains))
+        steps.append(
+            Step(
+                row=row,
+                inputs=inputs,
+                output=out,
+                trains=trains,
+                input_grad=input_grad,
+                output_grad=input_grad or trains,
+            )
+        )
     return steps, shapes
 
 
@@ -92,7 +101,10 @@ def backward_macs(analysis: Analysis) -> list[BackwardMacs]:
     steps, _ = dataflow(analysis)
     return [
         BackwardMacs(
-            s.row.path, s.row.macs, s.row.macs if s.input_grad else 0, s.row.macs if s.trains and s.row.weights else 0
+            path=s.row.path,
+            forward=s.row.macs,
+            input_grad=s.row.macs if s.input_grad else 0,
+            weight_grad=s.row.macs if s.trains and s.row.weights else 0,
         )
         for s in steps
     ]
@@ -123,10 +135,13 @@ def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> li
     saved: dict[tuple[Any, ...], SavedTensor] = {}
 
     def tensor(tid: int, path: str, what: str) -> None:
-        saved.setdefault(("tensor", tid), SavedTensor(("tensor", tid), path, what, prod(shapes[tid]) * size * batch))
+        saved.setdefault(
+            ("tensor", tid),
+            SavedTensor(key=("tensor", tid), path=path, what=what, bytes=prod(shapes[tid]) * size * batch),
+        )
 
     def extra(path: str, what: str, nbytes: int) -> None:
-        saved[(path, what)] = SavedTensor((path, what), path, what, nbytes)
+        saved[(path, what)] = SavedTensor(key=(path, what), path=path, what=what, bytes=nbytes)
 
     for s in steps:
         if not s.output_grad:

@@ -29,8 +29,8 @@ _scalar = yaml.constructor.SafeConstructor()
 class SourceMap:
     """A spec file's name and the line/column of every node, keyed by path.
 
-    (Here and below, plain classes rather than dataclasses: a dataclass costs about a
-    millisecond of every command's start-up to generate.)"""
+    A builder, not a record: the parser fills it as the events stream in (as it does `_Frame`),
+    so it is a plain class with slots rather than a frozen dataclass."""
 
     __slots__ = ("file", "positions", "notes", "uses")
 

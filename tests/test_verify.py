@@ -10,6 +10,7 @@ slow: `pytest -m slow`, which .ci/run runs) runs it at every spec's own input si
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sys
@@ -189,7 +190,7 @@ def test_a_wrong_count_is_a_finding(runner, monkeypatch):
 
     def wrong(self, shape):
         counts = original(self, shape)
-        return counts._replace(macs=counts.macs + 1)
+        return dataclasses.replace(counts, macs=counts.macs + 1)
 
     monkeypatch.setattr(Linear, "counts", wrong)
     result = runner.invoke(main, ["verify", "lenet5"], catch_exceptions=False)

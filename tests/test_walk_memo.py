@@ -76,8 +76,8 @@ def test_the_same_layer_frozen_and_trainable_is_not_copied_across():
     then in a trainable one (no spec can reach this today: the key is defensive) keeps each flag."""
     spec = parse_spec("name: one\ninput: [4, 8, 8]\nlayers:\n  - conv: {out: 4, kernel: 1}\n", "one.yaml")
     lowering, layer = Lowering((4, 8, 8)), spec.layers[0]
-    lowering.visit(layer, (0,), Scope(("frozen",), (), False))
-    lowering.visit(layer, (0,), Scope(("trains",), (), True))
+    lowering.visit(layer, (0,), Scope(path=("frozen",), loc=(), trainable=False))
+    lowering.visit(layer, (0,), Scope(path=("trains",), loc=(), trainable=True))
     assert [(node.path, node.trainable) for node in lowering.nodes] == [("frozen", False), ("trains", True)]
 
 

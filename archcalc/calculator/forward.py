@@ -258,7 +258,7 @@ def _windowed(
         names, win.sizes, win.kernel, win.stride, win.dilation, win.padding, win.out
     ):
         room = n + pb + pa - arith.effective_kernel(k, d)
-        gaps = arith.Gaps(0, (), False, False)
+        gaps = arith.Gaps(total=0, runs=(), more=False, drops_last=False)
         if not (ceil_mode and room % s):
             gaps = arith.uncovered_positions(n, out, k, s, pb, d, runs=UNCOVERED_RUNS)
         results.append(

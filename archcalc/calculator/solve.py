@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from .. import arith, formulas
 from ..errors import LayerError, SpecError
@@ -86,7 +86,8 @@ def _meet(*spans: tuple[int, int] | None) -> tuple[int, int] | None:
     return (lo, hi) if lo <= hi else None
 
 
-class _Dim(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class _Dim:
     """One dimension's solve: the known numbers, and what each value of the unknown gives."""
 
     unknown: Unknown
@@ -195,10 +196,14 @@ class _Dim(NamedTuple):
         if self.transposed:
             op = self.output_padding(value, output)
             text = formulas.transposed_formula(self.n, k, s, pad[0], op, self.d, output)
-            return Solution(k, s, pad, self.d, op, True, text)
+            return Solution(
+                kernel=k, stride=s, padding=pad, dilation=self.d, output_padding=op, exact=True, formula=text
+            )
         room = self.n + sum(pad) - arith.effective_kernel(k, self.d)
         text = formulas.window_formula(self.n, k, s, pad[0], pad[1], self.d, output, self.ceil_mode)
-        return Solution(k, s, pad, self.d, 0, room % s == 0, text)
+        return Solution(
+            kernel=k, stride=s, padding=pad, dilation=self.d, output_padding=0, exact=room % s == 0, formula=text
+        )
 
 
 def _why_none(dim: _Dim, target: int, valid: tuple[int, int] | None) -> str:
@@ -258,7 +263,18 @@ def _solve_dim(
     does every output, so the valid values are one interval and the solutions another inside it:
     a few binary searches with the forward formula find both ends, exact by construction.
     """
-    dim = _Dim(unknown, n, k, s, pad, d, op_given, transposed, pool, ceil_mode)
+    dim = _Dim(
+        unknown=unknown,
+        n=n,
+        k=k,
+        s=s,
+        pad=pad,
+        d=d,
+        op_given=op_given,
+        transposed=transposed,
+        pool=pool,
+        ceil_mode=ceil_mode,
+    )
     span = dim.candidates(target)
     lo, hi = span.start, span.stop - 1
     valid = _meet(*(_true_span(lo, hi, limit) for limit in dim.limits()))
@@ -269,7 +285,9 @@ def _solve_dim(
         reason = _why_none(dim, target, valid)
         if pool and unknown == "padding":
             reason += "; pooling padding may not exceed half the kernel"
-        return DimSolve(axis, n, target, unknown, (), None, reason, 0)
+        return DimSolve(
+            axis=axis, size=n, target=target, unknown=unknown, solutions=(), open_from=None, reason=reason, count=0
+        )
     first, last = found
     step, open_from = 1, None
     if unknown == "stride" and last == hi and (not transposed or n == 1):
@@ -285,7 +303,16 @@ def _solve_dim(
     if count > SOLUTIONS_LISTED:
         shown[-1] = last  # the first ones and the last: the run between them is the same formula
     solutions = tuple(dim.solution(v, target) for v in shown)
-    return DimSolve(axis, n, target, unknown, solutions, open_from, None, count)
+    return DimSolve(
+        axis=axis,
+        size=n,
+        target=target,
+        unknown=unknown,
+        solutions=solutions,
+        open_from=open_from,
+        reason=None,
+        count=count,
+    )
 
 
 def solve_conv(

@@ -26,10 +26,15 @@ class Measure:
 
 
 MEASURES: dict[str, Measure] = {
-    "max_params": Measure("max_params", "parameters", "count", lambda a, dtype: a.totals.params),
-    "max_macs": Measure("max_macs", "MACs", "count", lambda a, dtype: a.totals.macs),
+    "max_params": Measure(
+        budget="max_params", quantity="parameters", unit="count", read=lambda a, dtype: a.totals.params
+    ),
+    "max_macs": Measure(budget="max_macs", quantity="MACs", unit="count", read=lambda a, dtype: a.totals.macs),
     "max_activations": Measure(
-        "max_activations", "activation memory", "bytes", lambda a, dtype: a.memory(dtype).activations
+        budget="max_activations",
+        quantity="activation memory",
+        unit="bytes",
+        read=lambda a, dtype: a.memory(dtype).activations,
     ),
 }
 
@@ -78,7 +83,7 @@ def evaluate(analysis: Analysis, budget: Budget, origin: str, default_dtype: str
     return results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SpecCheck:
     """The outcome of checking one spec file: valid or not, and every budget held against it.
 

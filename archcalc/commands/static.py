@@ -104,7 +104,7 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
                     for row in analysis.rows
                     if row.params or row.buffers or row.counters
                 ],
-                "totals": analysis_view.totals_dict(analysis.totals),
+                "totals": analysis.totals.to_dict(),
                 "memory": analysis_view.memory_dict(memory),
             }
         )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from functools import lru_cache, wraps
 from math import prod
-from typing import Annotated, Any, ClassVar, NamedTuple
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -21,8 +22,9 @@ Shape = tuple[int, ...]
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-class Counts(NamedTuple):
-    """What one layer produces and costs, per example (a named tuple: cheap to construct).
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What one layer produces and costs, per example.
 
     units: new activations it produces (element-wise layers applied in place produce none);
     weights / biases: multiplicative / additive trainable parameters; buffers: non-trainable
@@ -59,7 +61,8 @@ class Counts(NamedTuple):
     unshared_bias: bool = False
 
 
-class TorchCall(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class TorchCall:
     """A torch module constructor as plain data, so the layer kinds import no torch.
 
     `cls` names a class of torch.nn (`Conv2d`) or of archcalc.verify.modules (`Fork`); the builder
@@ -68,7 +71,7 @@ class TorchCall(NamedTuple):
     """
 
     cls: str
-    kwargs: dict[str, Any] = {}  # never mutated: shared by the calls that take no arguments
+    kwargs: dict[str, Any] = field(default_factory=dict)
     parts: tuple[TorchCall, ...] = ()
 
 
@@ -85,7 +88,8 @@ def layer_names(layers: list[Any]) -> list[str]:
     return names
 
 
-class Claim(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Claim:
     """A name put at one level of the row paths: a layer's or branch's (`written` in the spec, or
     automatic: conv1, b2) or one a container generates (a merge row, a shortcut). `at` is where
     the layer or branch sits, relative to the value being validated; None for a container's own."""
@@ -102,7 +106,7 @@ def layer_claims(layers: list[Any], field: tuple[str | int, ...] = ()) -> list[C
     for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
         what = " ".join((*map(str, field), f"layer {index}"))
         what += "" if layer.name else f" (an unnamed {layer.kind}: named by kind and count)"
-        claims.append(Claim(name, what, (*field, index), written=bool(layer.name)))
+        claims.append(Claim(name=name, what=what, at=(*field, index), written=bool(layer.name)))
     return claims
 
 
@@ -143,7 +147,8 @@ def unique_names(layers: list[Any]) -> list[Any]:
     return layers
 
 
-class RFStep(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class RFStep:
     """How a layer maps positions along each spatial dimension, for receptive fields.
 
     A window layer reads, for output o, inputs o*stride - pad_before + [0, span) (span: the
@@ -515,7 +520,8 @@ def _expand(values: tuple[int, ...], dims: int, field: str) -> tuple[int, ...]:
     return values
 
 
-class Window(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Window:
     """A sliding window resolved against one input: everything per spatial dimension."""
 
     sizes: tuple[int, ...]
@@ -545,7 +551,7 @@ class Window(NamedTuple):
 
     def rf_step(self) -> RFStep:
         spans = tuple(arith.effective_kernel(k, d) for k, d in zip(self.kernel, self.dilation))
-        return RFStep(spans, self.stride, tuple(p[0] for p in self.padding))
+        return RFStep(span=spans, stride=self.stride, pad_before=tuple(p[0] for p in self.padding))
 
     def summary(self) -> str:
         text = _dims_text(self.kernel)
@@ -598,4 +604,4 @@ def resolve_window(
             err.message = f"in dimension {SPATIAL_NAMES[dims][axis]}, {err.message}"
             err.args = (err.message,)
             raise
-    return Window(tuple(sizes), kernel, stride, dilation, pads, tuple(out))
+    return Window(sizes=tuple(sizes), kernel=kernel, stride=stride, dilation=dilation, padding=pads, out=tuple(out))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import AliasChoices, Field
@@ -34,7 +35,8 @@ class Subsample(_Pool):
     def counts(self, shape: Shape) -> Counts:
         pooled = super().counts(shape)
         channels = shape[0]
-        return pooled._replace(
+        return replace(
+            pooled,
             weights=channels,
             biases=channels if self.bias else 0,
             macs=pooled.units,

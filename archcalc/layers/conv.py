@@ -300,4 +300,4 @@ class ConvTranspose(Layer):
     def rf_step(self, shape: Shape) -> RFStep:
         geo = self.geometry(shape)
         spans = tuple(arith.effective_kernel(k, d) for k, d in zip(geo["kernel_size"], geo["dilation"]))
-        return RFStep(spans, geo["stride"], geo["padding"], transposed=True)
+        return RFStep(span=spans, stride=geo["stride"], pad_before=geo["padding"], transposed=True)

@@ -196,7 +196,7 @@ class AdaptivePool(Layer):
         if any(n % o for n, o in zip(sizes, out)):
             return RFStep(whole=True)
         strides = tuple(n // o for n, o in zip(sizes, out))
-        return RFStep(strides, strides, (0,) * len(sizes))
+        return RFStep(span=strides, stride=strides, pad_before=(0,) * len(sizes))
 
 
 class GlobalPool(Layer):

@@ -220,9 +220,9 @@ class Parallel(Layer):
         """The branches and the merge row (named after the merge: concat, add, mul) share a level."""
         claims = [
             Claim(
-                name,
-                f"branch {i}" if branch.name else f"branch {i} (unnamed: named by its position)",
-                ("branches", i),
+                name=name,
+                what=f"branch {i}" if branch.name else f"branch {i} (unnamed: named by its position)",
+                at=("branches", i),
                 written=bool(branch.name),
             )
             for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))

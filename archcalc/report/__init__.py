@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..breakdown import Breakdown
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Format:
     """One output format. `report(report, chart_file)`: chart_file is the SVG written beside it, or None."""
 

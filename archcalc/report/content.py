@@ -12,7 +12,7 @@ from ..breakdown import QUANTITY_LABELS, Breakdown, Measured, share
 from ..numfmt import fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_shapes, fmt_si
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Table:
     headers: tuple[str, ...]
     align: str  # one letter per column: l(eft) or r(ight)
@@ -59,7 +59,7 @@ def summary(report: Breakdown) -> Table:
     )
     if t.buffers or t.counters:
         rows += (("buffers (non-trainable)", f"{fmt_int(t.buffers)} + {fmt_int(t.counters)} int64 counters"),)
-    return Table(("quantity", "value"), "ll", rows, compact=True)
+    return Table(headers=("quantity", "value"), align="ll", rows=rows, compact=True)
 
 
 def leaders(report: Breakdown) -> list[str]:
@@ -91,9 +91,20 @@ def by_kind(report: Breakdown) -> Table:
             )
         )
     return Table(
-        ("kind", "layers", "units", "% units", "params", "% params", "connections", "% conn.", "MACs", "% MACs"),
-        "lrrrrrrrrr",
-        tuple(rows),
+        headers=(
+            "kind",
+            "layers",
+            "units",
+            "% units",
+            "params",
+            "% params",
+            "connections",
+            "% conn.",
+            "MACs",
+            "% MACs",
+        ),
+        align="lrrrrrrrrr",
+        rows=tuple(rows),
     )
 
 
@@ -130,7 +141,7 @@ def layers(report: Breakdown) -> Table:
         "100%" if t.macs else "",
     )
     return Table(
-        (
+        headers=(
             "layer",
             "kind",
             "hyper-parameters",
@@ -143,9 +154,9 @@ def layers(report: Breakdown) -> Table:
             "% params",
             "% MACs",
         ),
-        "lllrrrrrrrr",
-        tuple(rows),
-        footer,
+        align="lllrrrrrrrr",
+        rows=tuple(rows),
+        footer=footer,
     )
 
 
@@ -166,7 +177,9 @@ def measured_totals(measured: Measured) -> Table:
         )
         for f in measured.totals
     )
-    return Table(("figure", "measured", "archcalc (static)", "measured − static", "match"), "lrrrl", rows)
+    return Table(
+        headers=("figure", "measured", "archcalc (static)", "measured − static", "match"), align="lrrrl", rows=rows
+    )
 
 
 def measured_layers(measured: Measured) -> Table:
@@ -184,7 +197,9 @@ def measured_layers(measured: Measured) -> Table:
                 )
             )
     return Table(
-        ("layer", "figure", "measured", "archcalc (static)", "measured − static", "match"), "llrrrl", tuple(rows)
+        headers=("layer", "figure", "measured", "archcalc (static)", "measured − static", "match"),
+        align="llrrrl",
+        rows=tuple(rows),
     )
 
 
@@ -224,7 +239,7 @@ def index(reports: list[Breakdown]) -> Table:
         )
     # units are in each report; the index keeps to what fits a laptop screen beside the titles
     return Table(
-        (
+        headers=(
             "spec",
             "family",
             "title",
@@ -234,7 +249,7 @@ def index(reports: list[Breakdown]) -> Table:
             "MACs",
             f"activations ({reports[0].memory.dtype if reports else 'fp32'})",
         ),
-        "lllrrrrr",
-        tuple(rows),
+        align="lllrrrrr",
+        rows=tuple(rows),
         wrap=(2,),
     )

@@ -102,4 +102,4 @@ def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     return _write(rows)
 
 
-FORMAT = Format("csv", "csv", report, index)
+FORMAT = Format(name="csv", extension="csv", report=report, index=index)

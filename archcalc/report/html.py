@@ -143,7 +143,7 @@ def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     body = [
         "<h1>archcalc reports</h1>",
         '<p class="meta">Every bundled spec, analysed statically (<code>archcalc report --all</code>).</p>',
-        table(Table(t.headers, t.align, rows, wrap=t.wrap), first_is_html=True),
+        table(Table(headers=t.headers, align=t.align, rows=rows, wrap=t.wrap), first_is_html=True),
         "<h2>Conventions</h2>",
         '<ul class="conventions">',
         *(f"<li>{html_text(line)}</li>" for line in content.CONVENTIONS),
@@ -152,4 +152,4 @@ def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     return _page("archcalc reports", body)
 
 
-FORMAT = Format("html", "html", report, index)
+FORMAT = Format(name="html", extension="html", report=report, index=index)

@@ -67,4 +67,4 @@ def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     return json_text({"reports": entries}) + "\n"
 
 
-FORMAT = Format("json", "json", report, index)
+FORMAT = Format(name="json", extension="json", report=report, index=index)

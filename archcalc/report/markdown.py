@@ -55,7 +55,7 @@ def index(reports: list[Breakdown], files: dict[str, str]) -> str:
         "",
         "Every bundled spec, analysed statically (`archcalc report --all`).",
         "",
-        table(Table(t.headers, t.align, rows), first_is_markdown=True),
+        table(Table(headers=t.headers, align=t.align, rows=rows), first_is_markdown=True),
         "",
         "## Conventions",
         "",
@@ -63,4 +63,4 @@ def index(reports: list[Breakdown], files: dict[str, str]) -> str:
     return "\n".join(out + [f"- {md_text(line)}" for line in content.CONVENTIONS]) + "\n"
 
 
-FORMAT = Format("md", "md", report, index, wants_chart_file=True)
+FORMAT = Format(name="md", extension="md", report=report, index=index, wants_chart_file=True)

@@ -11,7 +11,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..analysis import Analysis
@@ -40,7 +40,7 @@ def resolve_device(wanted: str, cuda_available: bool) -> str:
     return wanted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Peak:
     """The device's ceilings the run is held against, and where they come from."""
 
@@ -67,10 +67,10 @@ def cpu_probe(torch: Any, dtype: Any, seconds: float = 0.2, n: int = 512) -> Pea
         dst.copy_(src)
         copy_best = min(copy_best, time.perf_counter() - t0)
     return Peak(
-        f"CPU ({torch.get_num_threads()} threads)",
-        2 * n**3 / best,
-        2 * src.numel() * 4 / copy_best,
-        f"measured: best {n}x{n} matmul and 32 MiB copy over {seconds:g} s each",
+        name=f"CPU ({torch.get_num_threads()} threads)",
+        flops_per_s=2 * n**3 / best,
+        bytes_per_s=2 * src.numel() * 4 / copy_best,
+        source=f"measured: best {n}x{n} matmul and 32 MiB copy over {seconds:g} s each",
     )
 
 
@@ -80,8 +80,13 @@ def device_peak(torch: Any, device: str, dtype: str) -> Peak:
         name = torch.cuda.get_device_name()
         row = match_device(name)
         if row is None or dtype not in row.tflops:
-            return Peak(name, None, None, "no datasheet row for this device and dtype in archcalc/devices.py")
-        return Peak(row.name, row.flops_per_s(dtype), row.bytes_per_s, row.source)
+            return Peak(
+                name=name,
+                flops_per_s=None,
+                bytes_per_s=None,
+                source="no datasheet row for this device and dtype in archcalc/devices.py",
+            )
+        return Peak(name=row.name, flops_per_s=row.flops_per_s(dtype), bytes_per_s=row.bytes_per_s, source=row.source)
     return cpu_probe(torch, getattr(torch, TORCH_DTYPES[dtype]))
 
 
@@ -91,7 +96,7 @@ def resident_peak_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class BatchResult:
     """One batch size's measurement."""
 
@@ -109,8 +114,10 @@ class BatchResult:
         return self.flops / self.summary.median_s
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class BenchResult:
+    """One spec's measurement: the device, the settings, and each batch size's result."""
+
     spec: str
     device: str
     peak: Peak
@@ -119,7 +126,7 @@ class BenchResult:
     channels_last: bool
     compiled: bool
     memory_measure: str
-    batches: list[BatchResult] = field(default_factory=list)
+    batches: tuple[BatchResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         ceiling = self.peak.flops_per_s
@@ -215,18 +222,8 @@ def bench(
         model = torch.compile(model)
     macs = analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
     cuda = device.startswith("cuda")
-    result = BenchResult(
-        analysis.spec.name,
-        device,
-        device_peak(torch, device, dtype),
-        dtype,
-        train,
-        channels_last,
-        compile,
-        "torch.cuda.max_memory_allocated (bytes held by tensors, this batch)"
-        if cuda
-        else "peak resident set size of the process (ru_maxrss: interpreter, torch and all batches so far)",
-    )
+    peak = device_peak(torch, device, dtype)  # probed before the batches run, as a CPU's ceilings are measured
+    measured: list[BatchResult] = []
     advance = progress(len(batches) * iters) if progress else (lambda: None)
     for batch in batches:
         x = _example(torch, analysis, batch, device, dtype, channels_last)
@@ -241,11 +238,25 @@ def bench(
             advance=advance,
         )
         memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
-        result.batches.append(BatchResult(batch, summarize(times), 2 * macs * batch, memory))
-    return result
+        measured.append(
+            BatchResult(batch=batch, summary=summarize(times), flops=2 * macs * batch, peak_memory_bytes=memory)
+        )
+    return BenchResult(
+        spec=analysis.spec.name,
+        device=device,
+        peak=peak,
+        dtype=dtype,
+        train=train,
+        channels_last=channels_last,
+        compiled=compile,
+        memory_measure="torch.cuda.max_memory_allocated (bytes held by tensors, this batch)"
+        if cuda
+        else "peak resident set size of the process (ru_maxrss: interpreter, torch and all batches so far)",
+        batches=tuple(measured),
+    )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerTime:
     path: str
     summary: Summary

@@ -75,7 +75,16 @@ def _parts(nodes: tuple[Node, ...], depth: int, prefix: str) -> tuple[Part, ...]
         _claim(taken, name, prefix)
         if len(names) == depth + 1:
             node = nodes[i]
-            parts.append(Part(name, node.path, node.inputs, node.output, _torch_call(node), node.trainable))
+            parts.append(
+                Part(
+                    name=name,
+                    path=node.path,
+                    inputs=node.inputs,
+                    output=node.output,
+                    call=_torch_call(node),
+                    trainable=node.trainable,
+                )
+            )
             i += 1
             continue
         j = i
@@ -88,10 +97,10 @@ def _parts(nodes: tuple[Node, ...], depth: int, prefix: str) -> tuple[Part, ...]
             raise _bug("builder_bug", f"'{prefix}{name}' reads {len(entry)} tensors from outside its level, not one")
         parts.append(
             Part(
-                name,
-                f"{prefix}{name}",
-                tuple(entry),
-                group[-1].output,
+                name=name,
+                path=f"{prefix}{name}",
+                inputs=tuple(entry),
+                output=group[-1].output,
                 parts=_parts(group, depth + 1, f"{prefix}{name}."),
             )
         )

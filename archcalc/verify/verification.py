@@ -20,7 +20,7 @@ COLUMNS = ("shape", "params", "buffers", "macs", "flops")
 COUNTER_OF = {"macs": ("fvcore", PRESETS["fvcore"]), "flops": ("torch", PRESETS["torch"])}
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Cell:
     """One comparison: archcalc's number, the other side's, and why they may differ."""
 
@@ -33,20 +33,20 @@ class Cell:
 def compare(ours: Any, theirs: Any, expected: Any = None, note: str = "") -> Cell:
     """ok when equal; `convention` when they differ exactly as the named convention predicts."""
     if ours == theirs:
-        return Cell(OK, ours, theirs)
+        return Cell(status=OK, ours=ours, theirs=theirs)
     if expected is not None and expected == theirs:
-        return Cell(CONVENTION, ours, theirs, note)
-    return Cell(FAIL, ours, theirs, f"expected {expected}" if expected is not None else "")
+        return Cell(status=CONVENTION, ours=ours, theirs=theirs, note=note)
+    return Cell(status=FAIL, ours=ours, theirs=theirs, note=f"expected {expected}" if expected is not None else "")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class LayerVerdict:
     path: str
     kind: str
     cells: dict[str, Cell]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class Verification:
     """The verdict on one spec."""
 
@@ -178,7 +178,11 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
     for row in analysis.rows:
         module = modules.get(row.path)
         if module is None:
-            layers.append(LayerVerdict(row.path, row.kind, {"shape": Cell(FAIL, row.out_shape, None, "no module")}))
+            layers.append(
+                LayerVerdict(
+                    row.path, row.kind, {"shape": Cell(status=FAIL, ours=row.out_shape, theirs=None, note="no module")}
+                )
+            )
             continue
         cells = {
             "shape": compare(row.out_shape, shapes.get(row.path)),
@@ -210,7 +214,15 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         error = "the built module is not the analysed spec: " + "; ".join(problems[:5]) + more
-    return Verification(analysis.spec.name, analysis.input_shape, batch, layers, totals, skipped, error)
+    return Verification(
+        spec=analysis.spec.name,
+        input_shape=analysis.input_shape,
+        batch=batch,
+        layers=layers,
+        totals=totals,
+        skipped_ops=skipped,
+        error=error,
+    )
 
 
 def reconcile(analysis: Analysis) -> list[dict[str, Any]]:

@@ -1,0 +1,112 @@
+"""One idiom per role: records are frozen slotted dataclasses built by keyword, the spec is pydantic.
+
+The code is read as text (ast), so a new record in any module, torch-side ones included, is held
+to the rule without importing it.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from archcalc import analyze, load_spec
+from archcalc.analysis import Totals
+from archcalc.cli import main
+from archcalc.conventions import _PRESET_FIELDS, PRESETS, Convention
+from archcalc.layers import TorchCall
+
+PACKAGE = Path(__file__).resolve().parent.parent / "archcalc"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+# Dataclasses that are not records, and why they may stay mutable and unslotted.
+NOT_RECORDS = {
+    "SpecError": "an exception: carries a traceback and gains a note or a dimension as it propagates",
+}
+
+
+def _classes(path: Path) -> list[ast.ClassDef]:
+    return [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)]
+
+
+def _dataclass_keywords(cls: ast.ClassDef) -> dict[str, object] | None:
+    """The keywords of a class's @dataclass decorator ({} when bare); None if it has none."""
+    for decorator in cls.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = ast.unparse(call.func if call else decorator)
+        if name in ("dataclass", "dataclasses.dataclass"):
+            return {k.arg: ast.literal_eval(k.value) for k in call.keywords} if call else {}
+    return None
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
+def test_no_named_tuples(path):
+    tuples = [c.name for c in _classes(path) if any(ast.unparse(b).endswith("NamedTuple") for b in c.bases)]
+    assert tuples == [], f"{path.name}: named tuples {tuples}: make them @dataclass(frozen=True, slots=True)"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=[str(p.relative_to(PACKAGE)) for p in MODULES])
+def test_every_dataclass_record_is_frozen_and_slotted(path):
+    loose = []
+    for cls in _classes(path):
+        keywords = _dataclass_keywords(cls)
+        if keywords is None or cls.name in NOT_RECORDS:
+            continue
+        if keywords.get("frozen") is not True or keywords.get("slots") is not True:
+            loose.append(f"{cls.name} {keywords}")
+    assert loose == [], f"{path.name}: {loose}: records are @dataclass(frozen=True, slots=True)"
+
+
+def test_the_exceptions_to_the_record_rule_exist():
+    """An allowance for a class that no longer exists would hide a new one of the same name."""
+    names = {c.name for path in MODULES for c in _classes(path) if _dataclass_keywords(c) is not None}
+    assert set(NOT_RECORDS) <= names, f"allowed {sorted(NOT_RECORDS)} vs dataclasses found {sorted(names)}"
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "resnet18", "googlenet"])
+def test_rows_and_totals_are_records_with_dicts(spec):
+    analysis = analyze(load_spec(spec))
+    row, totals = analysis.rows[-1], analysis.totals
+    for record in (row, totals, analysis, analysis.memory()):
+        assert not isinstance(record, tuple), f"{type(record).__name__} is a tuple"
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, dataclasses.fields(record)[0].name, None)
+    as_dict = row.to_dict()
+    assert as_dict == {name: getattr(row, name) for name in as_dict}, as_dict
+    assert as_dict["path"] == row.path and as_dict["macs"] == row.macs, (as_dict, row)
+    summed = {name: sum(r.to_dict()[name] for r in analysis.rows) for name in ("units", "weights", "biases", "macs")}
+    assert {name: totals.to_dict()[name] for name in summed} == summed, (totals.to_dict(), summed)
+
+
+@pytest.mark.parametrize("spec", ["lenet5", "mobilenet-v1"])
+def test_totals_to_dict_is_the_json_outputs_totals(runner, spec):
+    result = runner.invoke(main, ["shapes", spec, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    expected = json.loads(result.output)["totals"]
+    got = analyze(load_spec(spec)).totals.to_dict()
+    assert list(got.items()) == list(expected.items()), (got, expected)
+
+
+def test_totals_to_dict_includes_the_derived_figures():
+    totals = Totals(weights=6, biases=2, macs=5, trainable_params=6)
+    got = totals.to_dict()
+    assert (got["params"], got["frozen_params"], got["flops"]) == (8, 2, 10), got
+
+
+def test_a_torch_call_owns_its_kwargs():
+    """The NamedTuple's shared `{}` default is gone: each call gets a dict of its own."""
+    a, b = TorchCall("ReLU"), TorchCall("Tanh")
+    assert a.kwargs == {} and a.kwargs is not b.kwargs
+
+
+def test_presets_are_looked_up_validated_and_listed_without_building():
+    assert list(PRESETS) == list(_PRESET_FIELDS) and len(PRESETS) == len(_PRESET_FIELDS)
+    for name in PRESETS:
+        preset = PRESETS[name]
+        assert PRESETS[name] is preset, f"{name} built twice"
+        assert Convention.model_validate(preset.model_dump()) == preset, name
+    with pytest.raises(KeyError):
+        PRESETS["nope"]
