@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .spec import Spec
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     """A layer called on an input: what it computes and costs, and where the spec writes it.
 
@@ -36,6 +36,10 @@ class Call:
     `in_shape` is the shape of its first input (a container's merge: the container's input, as the
     tables have always shown); `trainable` says whether its parameters train; `loc` is its place in
     the spec, for errors.
+
+    Slotted, not `frozen`: one is made per layer of every analysis, and with this and Counts frozen
+    (each field set through object.__setattr__) an analysis cost a quarter more
+    (tests/test_records.py HOT_RECORDS). Never written after construction; the rows (Node) are frozen.
     """
 
     kind: str
@@ -51,7 +55,9 @@ class Call:
 @dataclass(frozen=True, slots=True)
 class Node:
     """One leaf layer or merge point of the graph: its path, the tensors it reads (`inputs`, ids)
-    and the one it writes (`output`), and its `call` (what it computes, its shapes and counts)."""
+    and the one it writes (`output`), and its `call` (what it computes, its shapes and counts).
+
+    """
 
     path: str
     inputs: tuple[int, ...]
@@ -221,18 +227,25 @@ class Graph:
     outputs: tuple[int, ...]  # the tensors the network returns
 
 
-@dataclass(frozen=True, slots=True)
 class Scope:
     """Where lowering is: the dotted path of names, the spec location, whether weights train.
 
     `at` is the (location, path, kind) of the layer errors are reported against; its label is
-    formatted only when an error needs it, not once per layer.
+    formatted only when an error needs it, not once per layer. The lowering's cursor, not a record:
+    nothing keeps it past the call it is passed to, and it is made for every layer of every list,
+    so it is a plain slotted class (a frozen dataclass's per-field `object.__setattr__` cost a
+    twentieth of an analysis, measured with callgrind on resnet152).
     """
 
-    path: tuple[str, ...]
-    loc: Loc
-    trainable: bool
-    at: tuple[Loc, tuple[str, ...], str] | None = None
+    __slots__ = ("path", "loc", "trainable", "at")
+
+    def __init__(
+        self, *, path: tuple[str, ...], loc: Loc, trainable: bool, at: tuple[Loc, tuple[str, ...], str] | None = None
+    ) -> None:
+        self.path = path
+        self.loc = loc
+        self.trainable = trainable
+        self.at = at
 
     @property
     def label(self) -> str:

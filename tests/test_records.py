@@ -26,6 +26,11 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 NOT_RECORDS = {
     "SpecError": "an exception: carries a traceback and gains a note or a dimension as it propagates",
 }
+# Records made once per layer of every analysis: slotted, never written after construction, but not
+# `frozen` (a frozen dataclass sets each field through object.__setattr__; with these two frozen, an
+# analysis of resnet152 ran about a quarter more instructions, measured with callgrind, and missed the
+# benchmarks' 100x target against torchinfo). Their docstrings say so. The rows themselves are frozen.
+HOT_RECORDS = {"Call", "Counts"}
 
 
 def _classes(path: Path) -> list[ast.ClassDef]:
@@ -55,6 +60,8 @@ def test_every_dataclass_record_is_frozen_and_slotted(path):
         keywords = _dataclass_keywords(cls)
         if keywords is None or cls.name in NOT_RECORDS:
             continue
+        if cls.name in HOT_RECORDS and keywords.get("slots") is True:
+            continue
         if keywords.get("frozen") is not True or keywords.get("slots") is not True:
             loose.append(f"{cls.name} {keywords}")
     assert loose == [], f"{path.name}: {loose}: records are @dataclass(frozen=True, slots=True)"
@@ -63,7 +70,8 @@ def test_every_dataclass_record_is_frozen_and_slotted(path):
 def test_the_exceptions_to_the_record_rule_exist():
     """An allowance for a class that no longer exists would hide a new one of the same name."""
     names = {c.name for path in MODULES for c in _classes(path) if _dataclass_keywords(c) is not None}
-    assert set(NOT_RECORDS) <= names, f"allowed {sorted(NOT_RECORDS)} vs dataclasses found {sorted(names)}"
+    allowed = set(NOT_RECORDS) | HOT_RECORDS
+    assert allowed <= names, f"allowed {sorted(allowed)} vs dataclasses found {sorted(names)}"
 
 
 @pytest.mark.parametrize("spec", ["lenet5", "resnet18", "googlenet"])

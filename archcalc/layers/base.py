@@ -22,7 +22,7 @@ Shape = tuple[int, ...]
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Counts:
     """What one layer produces and costs, per example.
 
@@ -42,6 +42,10 @@ class Counts:
     elements the op reads after padding it applies separately (SAME padding before a pool, LRN's
     channel padding; None: the input's elements); unshared_bias: the biases are a tensor of
     their own (one per unit or per position) added after the op, not the op's per-map bias.
+
+    Slotted but not `frozen`, like archcalc.graph.Call: one is made per layer of every analysis, and
+    with both frozen (each field set through object.__setattr__) an analysis cost a quarter more
+    (tests/test_records.py HOT_RECORDS). Never written after construction.
     """
 
     out_shape: Shape
