@@ -124,7 +124,8 @@ CLI_CASES = [
 @pytest.mark.parametrize(("args", "texts"), [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
 def test_conv_command(runner, args, texts):
     result = _run(runner, *args.split())
-    assert result.exit_code == 0, result.output
+    unanswered = any(text.startswith("none") for text in texts)  # a question with no answer: a finding
+    assert result.exit_code == (1 if unanswered else 0), result.output
     for text in texts:
         assert text in result.output, f"missing {text!r} in:\n{result.output}"
 
@@ -418,3 +419,22 @@ def test_conv_output_notebook_form():
     assert conv_output(227, 11, stride=4) == 55
     assert conv_output((227, 227), (11, 11), stride=4) == (55, 55)
     assert conv_output(14, 3, stride=2, ceil_mode=True) == 7
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code"),
+    [
+        (["--input", "224", "--kernel", "3", "--output", "100"], 1),  # no padding gives 100
+        (["--input", "224x224", "--kernel", "3", "--output", "100x222"], 1),  # one dimension has none
+        (["--input", "224", "--kernel", "3", "--output", "100", "--json"], 1),
+        (["--input", "224", "--kernel", "11", "--stride", "4", "--output", "55"], 0),
+        (["--input", "224", "--padding", "0", "--stride", "1", "--output", "222"], 0),
+    ],
+    ids=["no-padding", "one-dimension-of-two", "json", "answered", "kernel-answered"],
+)
+def test_a_question_with_no_answer_is_a_finding(runner, args, exit_code):
+    """`conv --output` with no solution exits 1 (a finding), with the reason; an answer exits 0."""
+    result = runner.invoke(main, ["conv", *args], catch_exceptions=False)
+    assert result.exit_code == exit_code, f"exit {result.exit_code}, expected {exit_code}: {result.output}"
+    if exit_code == 1 and "--json" not in args:
+        assert "none" in result.output, result.output

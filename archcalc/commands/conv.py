@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from rich.text import Text
 
 from .. import receptive_text
 from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
 from ..calculator import text as calculator_text
+from ..errors import ExitCode
 from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
 from ..limits import flag_int, shown
@@ -178,6 +181,8 @@ def conv(
         else:
             for line in calculator_text.solve_lines(solves):
                 out.out.print(line, soft_wrap=True)
+        if any(not dim.solutions and dim.open_from is None for dim in solves):
+            sys.exit(ExitCode.FINDING)  # a question with no answer is a finding, as a budget exceeded is
         return
     if kernel is None:
         raise click.UsageError("--kernel is required (or give --output to solve for it)")
