@@ -123,9 +123,27 @@ def _same_field(name: Any) -> str | None:
     return None
 
 
+def _first_error(errors: list[Any]) -> tuple[Any, list[str]]:
+    """The error to report, and the required fields the same mapping lacks beside it.
+
+    pydantic lists a missing field before an unknown one, but `kernal: 3` beside a missing
+    `kernel_size` is one mistake: the misspelt name is reported first (with its nearest valid name),
+    then what is missing."""
+    first = errors[0]
+    if first["type"] != "missing":
+        return first, []
+    parent = tuple(first["loc"])[:-1]
+    unknown = [e for e in errors if e["type"] == "extra_forbidden" and tuple(e["loc"])[:-1] == parent]
+    if not unknown:
+        return first, []
+    missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and tuple(e["loc"])[:-1] == parent]
+    return unknown[0], missing
+
+
 def spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
     """The first pydantic error as one SpecError with a message a person can act on."""
-    first = err.errors(include_url=False)[0]
+    errors = err.errors(include_url=False)
+    first, also_missing = _first_error(errors)
     loc, kind, msg = tuple(first["loc"]), first["type"], first["msg"]
     clean = _clean_loc(loc, data)
     ctx = first.get("ctx") or {}
@@ -158,6 +176,8 @@ def spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
             names = [n for n in _field_names(model) if n != "kind"]
             close = close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
+        if also_missing:  # what the layer still needs once the misspelt name is put right
+            hint += f"; it also lacks {', '.join(repr(name) for name in also_missing)}"
     elif kind in ("unknown_kind", "missing_kind", "duplicate_name", *GRAPH_ERRORS):
         code, message, hint = kind, msg, ctx.get("hint")
     elif kind in ("wrong_type", "bad_value"):
