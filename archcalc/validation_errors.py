@@ -177,7 +177,8 @@ def spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
             close = close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
         if also_missing:  # what the layer still needs once the misspelt name is put right
-            hint += f"; it also lacks {', '.join(repr(name) for name in also_missing)}"
+            lacks = f"it also lacks {', '.join(repr(name) for name in also_missing)}"
+            hint = f"{hint}; {lacks}" if hint else lacks
     elif kind in ("unknown_kind", "missing_kind", "duplicate_name", *GRAPH_ERRORS):
         code, message, hint = kind, msg, ctx.get("hint")
     elif kind in ("wrong_type", "bad_value"):
