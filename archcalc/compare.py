@@ -110,9 +110,23 @@ class LayerDelta:
     shape_b: Shape | None
     a: dict[str, int]
     b: dict[str, int]
+    summary_a: str | None = None  # the hyper-parameters column (`5x5/2 p1`)
+    summary_b: str | None = None
 
     def delta(self, name: str) -> int:
         return self.b[name] - self.a[name]
+
+    def what_changed(self) -> str:
+        """For a changed layer, what differs besides its counts: the kind and the hyper-parameters,
+        each as A → B (`avgpool → maxpool`); "its input" when only what reaches it changed."""
+        if self.status != "changed":
+            return ""
+        parts = []
+        if self.kind_a != self.kind_b:
+            parts.append(f"{self.kind_a} → {self.kind_b}")
+        if self.summary_a != self.summary_b:
+            parts.append(f"{self.summary_a or '-'} → {self.summary_b or '-'}")
+        return "; ".join(parts) or "its input"
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +154,8 @@ def _entry(path: str, ra: Row | None, rb: Row | None) -> LayerDelta:
         shape_b=rb.out_shape if rb else None,
         a=_counts(ra),
         b=_counts(rb),
+        summary_a=ra.summary if ra else None,
+        summary_b=rb.summary if rb else None,
     )
 
 
@@ -177,6 +193,8 @@ def diff_dict(d: Diff) -> dict[str, Any]:
                 "status": e.status,
                 "kind_a": e.kind_a,
                 "kind_b": e.kind_b,
+                "hyper_parameters_a": e.summary_a,
+                "hyper_parameters_b": e.summary_b,
                 "output_shape_a": list(e.shape_a) if e.shape_a else None,
                 "output_shape_b": list(e.shape_b) if e.shape_b else None,
                 "a": e.a,

@@ -333,3 +333,27 @@ def test_diff_removed_layers(runner, tmp_path):
     data = json.loads(runner.invoke(main, ["diff", "lenet5", str(shorter), "--json"], catch_exceptions=False).stdout)
     status = {e["path"]: e["status"] for e in data["layers"]}
     assert status["F6"] == "removed" and status["tanh4"] == "removed" and status["output"] == "changed"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("avgpool: {name: S4, kernel: 2}|maxpool: {name: S4, kernel: 2}", "avgpool → maxpool"),
+        ("avgpool: {name: S4, kernel: 2}|avgpool: {name: S4, kernel: 2, stride: 1}", "2x2/2 → 2x2"),
+        ("conv: {name: c1, out: 6, kernel: 5}|conv: {name: c1, out: 8, kernel: 5}", "6, 5x5 → 8, 5x5"),
+    ],
+    ids=["kind", "hyper-parameters", "width"],
+)
+def test_diff_says_what_changed(runner, tmp_path, change, expected):
+    """A changed layer's row says what changed (kind, hyper-parameters), not only that it did; the
+    JSON carries both sides' hyper-parameters."""
+    old, new = change.split("|")
+    base = "input: [1, 28, 28]\nlayers:\n  - conv: {name: c1, out: 6, kernel: 5}\n  - avgpool: {name: S4, kernel: 2}\n  - flatten\n"
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("name: a\n" + base)
+    b.write_text("name: b\n" + base.replace(old, new))
+    result = runner.invoke(main, ["diff", str(a), str(b)], catch_exceptions=False, env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and expected in result.output, result.output
+    data = json.loads(runner.invoke(main, ["diff", str(a), str(b), "--json"], catch_exceptions=False).output)
+    changed = [e for e in data["layers"] if e["status"] == "changed"]
+    assert changed and all("hyper_parameters_a" in e and "hyper_parameters_b" in e for e in changed), changed

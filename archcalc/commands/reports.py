@@ -205,6 +205,7 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
     table = Table(title=f"{first.spec.name} → {second.spec.name}", header_style="bold", show_footer=True)
     table.add_column("layer", footer="total", no_wrap=True)
     table.add_column("status", no_wrap=True)
+    table.add_column("what changed (A → B)")
     table.add_column("output (A → B)", no_wrap=True)
     for name in comparing.DIFF_FIELDS:
         table.add_column(f"Δ {name}", justify="right", no_wrap=True, footer=comparing.signed(result.totals[name][2]))
@@ -216,6 +217,7 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
         table.add_row(
             entry.path,
             entry.status,
+            entry.what_changed(),
             shapes,
             *(comparing.signed(entry.delta(n)) or "·" for n in comparing.DIFF_FIELDS),
             style=style,
