@@ -290,7 +290,7 @@ class Lowering:
     ResNet-152's 36-block stage) gives the same nodes under another path, so they are copied from
     its first lowering rather than computed again: a visit reads only its input tensor and the
     tensors it writes itself (`from:` names siblings only), so the copy is the first one shifted.
-    The memo is keyed by the layer object, its input shape and whether it trains.
+    The memo is keyed by the layer object, its input shape, whether it trains and its depth.
     """
 
     memoize = True  # tests turn copying off to hold the copies equal to computed nodes
@@ -298,8 +298,8 @@ class Lowering:
     def __init__(self, input_shape: Shape) -> None:
         self.nodes: list[Node] = []
         self.shapes: list[Shape] = [input_shape]
-        # (id(layer), input shape, trainable) -> (first node, end node, its input tensor, path)
-        self._seen: dict[tuple[int, Shape, bool], tuple[int, int, int, tuple[str, ...]]] = {}
+        # (id(layer), input shape, trainable, depth) -> (first node, end node, its input tensor, path)
+        self._seen: dict[tuple[int, Shape, bool, int], tuple[int, int, int, tuple[str, ...]]] = {}
         self._names: dict[int, list[str]] = {}  # id(a list of layers) -> its layers' names (the spec outlives this)
 
     def sequence(
@@ -329,7 +329,8 @@ class Lowering:
     def visit(self, layer: Any, inputs: tuple[int, ...], scope: Scope) -> int:
         if len(inputs) != 1 or not self.memoize:
             return layer.lower(self, inputs, scope)
-        key = (id(layer), self.shapes[inputs[0]], scope.trainable)
+        # the depth too: a copy keeps its first visit's Call, depth included
+        key = (id(layer), self.shapes[inputs[0]], scope.trainable, len(scope.path))
         seen = self._seen.get(key)
         if seen is not None:
             return self._copy(seen, inputs[0], scope.path)
@@ -346,7 +347,7 @@ class Lowering:
             return tensor
         self._check_room(end - start)
         shift = len(self.nodes) - start
-        # the same object sits at the same depth wherever it recurs (a repeat's copies are siblings)
+        # the key holds the depth, so the first visit's path has as many steps as this one's
         new, cut = ".".join(path), len(".".join(first_path))
         nodes, shapes = self.nodes, self.shapes
         for node in nodes[start:end]:
