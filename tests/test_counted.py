@@ -47,3 +47,7 @@ def test_published_rows_sum_to_the_totals(name, convention):
     totals = {key: counted.totals[key] for key in ("params", "ops")}
     assert summed == totals, f"published rows {summed} vs totals {totals}"
     assert counted.totals["units"] == sum(counted.column("units")) + counted.input_units
+    if convention == "archcalc":  # archcalc's own convention: the analysis's totals, counted apart
+        t = analysis.totals
+        assert (counted.totals["params"], counted.totals["ops"]) == (t.params, t.macs), (counted.totals, t)
+        assert counted.totals["units"] == t.units, (counted.totals["units"], t.units)

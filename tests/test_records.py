@@ -16,7 +16,7 @@ import pytest
 from archcalc import analyze, load_spec
 from archcalc.analysis import Totals
 from archcalc.cli import main
-from archcalc.conventions import _PRESET_FIELDS, PRESETS, Convention
+from archcalc.conventions import _PRESET_FIELDS, PRESETS, Convention, _Presets
 from archcalc.layers import TorchCall
 
 PACKAGE = Path(__file__).resolve().parent.parent / "archcalc"
@@ -74,6 +74,50 @@ def test_the_exceptions_to_the_record_rule_exist():
     assert allowed <= names, f"allowed {sorted(allowed)} vs dataclasses found {sorted(names)}"
 
 
+# The fields a row's dict holds, in order (README's Python API documents them).
+ROW_KEYS = [
+    "path",
+    "kind",
+    "summary",
+    "depth",
+    "trainable",
+    "in_shape",
+    "out_shape",
+    "units",
+    "weights",
+    "biases",
+    "params",
+    "buffers",
+    "counters",
+    "connections",
+    "padded_connections",
+    "macs",
+    "flops",
+    "op",
+    "bias_adds",
+    "elementwise_adds",
+    "macs_on_output",
+    "op_in_elements",
+    "unshared_bias",
+]
+
+
+def test_a_row_dict_holds_the_layers_counts():
+    """LeNet-5's C1: 6 maps of 5x5 over 1 input map on a 32x32 input (the course notes' figures)."""
+    c1 = analyze(load_spec("lenet5")).rows[0].to_dict()
+    expected = {
+        "path": "C1",
+        "out_shape": (6, 28, 28),
+        "units": 6 * 28 * 28,
+        "weights": 6 * 1 * 5 * 5,
+        "biases": 6,
+        "params": 6 * 1 * 5 * 5 + 6,
+        "macs": 6 * 28 * 28 * (1 * 5 * 5),
+        "flops": 2 * 6 * 28 * 28 * (1 * 5 * 5),
+    }
+    assert {key: c1[key] for key in expected} == expected, c1
+
+
 @pytest.mark.parametrize("spec", ["lenet5", "resnet18", "googlenet"])
 def test_rows_and_totals_are_records_with_dicts(spec):
     analysis = analyze(load_spec(spec))
@@ -83,8 +127,7 @@ def test_rows_and_totals_are_records_with_dicts(spec):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(record, dataclasses.fields(record)[0].name, None)
     as_dict = row.to_dict()
-    assert as_dict == {name: getattr(row, name) for name in as_dict}, as_dict
-    assert as_dict["path"] == row.path and as_dict["macs"] == row.macs, (as_dict, row)
+    assert list(as_dict) == ROW_KEYS, list(as_dict)
     summed = {name: sum(r.to_dict()[name] for r in analysis.rows) for name in ("units", "weights", "biases", "macs")}
     assert {name: totals.to_dict()[name] for name in summed} == summed, (totals.to_dict(), summed)
 
@@ -93,9 +136,15 @@ def test_rows_and_totals_are_records_with_dicts(spec):
 def test_totals_to_dict_is_the_json_outputs_totals(runner, spec):
     result = runner.invoke(main, ["shapes", spec, "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    expected = json.loads(result.output)["totals"]
+    data = json.loads(result.output)
+    expected = data["totals"]
     got = analyze(load_spec(spec)).totals.to_dict()
     assert list(got.items()) == list(expected.items()), (got, expected)
+    # and the totals are what the JSON's own rows add up to, not only the same dict again
+    for key in ("units", "weights", "biases", "params", "buffers", "counters", "connections", "macs", "flops"):
+        layers = sum(layer[key] for layer in data["layers"])
+        assert expected[key] == layers, f"{key}: totals {expected[key]}, the layers add up to {layers}"
+    assert expected["params"] == expected["weights"] + expected["biases"] and expected["flops"] == 2 * expected["macs"]
 
 
 def test_totals_to_dict_includes_the_derived_figures():
@@ -111,7 +160,11 @@ def test_a_torch_call_owns_its_kwargs():
 
 
 def test_presets_are_looked_up_validated_and_listed_without_building():
-    assert list(PRESETS) == list(_PRESET_FIELDS) and len(PRESETS) == len(_PRESET_FIELDS)
+    fresh = _Presets()
+    assert list(fresh) == list(_PRESET_FIELDS) and len(fresh) == len(_PRESET_FIELDS)
+    assert set(fresh._built) == {"archcalc"}, f"listing built {sorted(fresh._built)}"
+    fresh["fvcore"]
+    assert set(fresh._built) == {"archcalc", "fvcore"}, sorted(fresh._built)
     for name in PRESETS:
         preset = PRESETS[name]
         assert PRESETS[name] is preset, f"{name} built twice"
