@@ -40,7 +40,9 @@ def explain_graph(graph: Graph) -> tuple[Explained, ...]:
         Explained(
             node.path,
             node.kind,
-            merge_derivations(node.kind, node.counts) if node.is_merge else node.layer.explain(node.in_shape),
+            merge_derivations(node.kind, node.counts, len(node.inputs))
+            if node.is_merge
+            else node.layer.explain(node.in_shape),
         )
         for node in graph.nodes
     )

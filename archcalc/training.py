@@ -46,19 +46,19 @@ def dataflow(analysis: Analysis) -> tuple[list[Step], dict[int, Shape]]:
     grad = {0: False}  # tensor -> whether it requires a gradient; the network input needs none
     shapes = {0: graph.input_shape}
     steps = []
-    for node, row in zip(graph.nodes, analysis.rows):
+    for node in graph.nodes:  # a node is its analysis row (analysis.Row)
         inputs = tuple(alias.get(t, t) for t in node.inputs)
         input_grad = any(grad[t] for t in inputs)
-        trains = row.trainable and row.params > 0
-        if row.op in ALIAS_OPS and not node.is_merge:
+        trains = node.trainable and node.params > 0
+        if node.op in ALIAS_OPS and not node.is_merge:
             out = alias[node.output] = inputs[0]
         else:
             out = node.output
-            shapes[out] = row.out_shape
+            shapes[out] = node.out_shape
         grad[out] = input_grad or trains
         steps.append(
             Step(
-                row=row,
+                row=node,
                 inputs=inputs,
                 output=out,
                 trains=trains,

@@ -176,6 +176,10 @@ def spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
             names = [n for n in _field_names(model) if n != "kind"]
             close = close_matches(str(field_name), names, n=1, cutoff=0.6)
             hint = (f"did you mean '{close[0]}'? " if close else "") + f"valid fields: {', '.join(names)}"
+            if close:  # the suggested name puts right the field it spells (an alias: its canonical field)
+                fields = model.model_fields  # type: ignore[attr-defined]
+                meant = {close[0], *(f for f in fields if close[0] in FIELD_ALIASES.get(f, ()))}
+                also_missing = [name for name in also_missing if name not in meant]
         if also_missing:  # what the layer still needs once the misspelt name is put right
             lacks = f"it also lacks {', '.join(repr(name) for name in also_missing)}"
             hint = f"{hint}; {lacks}" if hint else lacks

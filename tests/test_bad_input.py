@@ -254,18 +254,21 @@ def test_a_run_too_large_for_the_machine_is_not_an_internal_error(runner, monkey
 @pytest.mark.parametrize(
     ("layer", "unknown", "nearest", "missing"),
     [
-        ("conv: {out: 4, kernal: 3}", "kernal", "kernel", ["kernel_size"]),
-        ("conv: {ot: 4, kernal: 3}", "ot", "out", ["out_channels", "kernel_size"]),
-        ("linear: {outt: 10}", "outt", "out", ["out_features"]),
+        ("conv: {out: 4, kernal: 3}", "kernal", "kernel", []),  # `kernel` is kernel_size's short name
+        ("conv: {ot: 4, kernal: 3}", "ot", "out", ["kernel_size"]),  # `out` supplies out_channels only
+        ("linear: {outt: 10}", "outt", "out", []),
+        ("{kind: conv, out_channels: 4, kernal_size: 3}", "kernal_size", "kernel_size", []),
     ],
-    ids=["kernal", "two-typos", "linear"],
+    ids=["kernal", "two-typos", "linear", "canonical-name"],
 )
 def test_a_misspelt_field_is_reported_before_the_field_it_leaves_missing(layer, unknown, nearest, missing):
     """pydantic lists the missing field first; the misspelling is the mistake to report, with its
-    nearest valid name, and the hint still says what is missing."""
+    nearest valid name, and the hint says what would still be missing once that name is used."""
     with pytest.raises(SpecError) as info:
         parse_spec(f"name: t\ninput: [3, 8, 8]\nlayers:\n  - {layer}\n", "typo.yaml")
     err = info.value
     assert (err.code, err.position.line) == ("unknown_field", 4), str(err)
     assert f"'{unknown}'" in err.message and f"did you mean '{nearest}'?" in (err.hint or ""), str(err)
     assert all(f"'{name}'" in (err.hint or "") for name in missing), str(err)
+    if not missing:  # the suggestion itself supplies the missing field: no "lacks" clause contradicting it
+        assert "lacks" not in (err.hint or ""), str(err)

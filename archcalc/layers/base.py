@@ -266,7 +266,7 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
                     name=quoted(source),
                 )
             if j >= i:
-                cyclic = j == i or _reaches(layers, names, j, i)
+                cyclic = j == i or _reaches(layers, index_of, j, i)
                 raise _graph_error(
                     "cycle" if cyclic else "forward_reference",
                     "`from` names '{name}', "
@@ -313,9 +313,9 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
             )
 
 
-def _reaches(layers: list[Any], names: list[str], start: int, target: int) -> bool:
-    """Whether layer `start` reads layer `target`, directly or through the layers it reads."""
-    index_of = {name: i for i, name in enumerate(names)}
+def _reaches(layers: list[Any], index_of: dict[str, int], start: int, target: int) -> bool:
+    """Whether layer `start` reads layer `target`, directly or through the layers it reads
+    (`index_of`: each layer's name to its position, as check_references built it)."""
     seen, todo = set(), [start]
     while todo:
         i = todo.pop()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..errors import LayerError
-from ..fields import MAX_ROWS, LayerName, Size
+from ..fields import LayerName, Size
 from ..formulas import Derivation, volume
 from .base import (
     Claim,
@@ -134,13 +134,12 @@ def _merged(kind: str, shapes: list[Shape], what: str) -> Counts:
     )
 
 
-def merge_derivations(kind: str, counts: Counts) -> tuple[Derivation, ...]:
-    """How a merge point's output comes about (`shapes --explain`), beside `_merge`'s rules: a
-    merge has no layer object of its own, so it is derived from its counts."""
+def merge_derivations(kind: str, counts: Counts, inputs: int) -> tuple[Derivation, ...]:
+    """How a merge node's output comes about (`shapes --explain`), beside `_merge`'s rules: from its
+    kind, its counts and how many tensors it reads."""
     out = counts.out_shape
     if kind == "concat":
         return (Derivation("output", f"branch outputs concatenated along channels -> {volume(out)}", out[0]),)
-    inputs = counts.connections // max(prod(out), 1)
     how = "added" if kind == "add" else "multiplied (broadcast)" if kind == "mul" else f"merged ({kind})"
     text = f"{inputs} inputs {how} element-wise -> {volume(out)}, {counts.units:,} units"
     return (Derivation("output", text, counts.units),)
@@ -304,13 +303,8 @@ class Repeat(Layer):
         return self.times * sum(layer.rows() for layer in self.layers)
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
-        if self.rows() > MAX_ROWS:
-            raise LayerError(
-                "too_many_layers",
-                f"repeating {self.times:,} times gives {self.rows():,} layers, more than the limit of {MAX_ROWS:,}",
-                field="times",
-                hint="a network of this many layers cannot be analysed layer by layer; use fewer repeats",
-            )
+        """`times` copies in sequence: `graph.lower` refuses a spec whose `rows()` pass MAX_ROWS
+        before lowering starts, so this loop is bounded by the limit, not by the number written."""
         tensor = inputs[0]
         for copy in range(self.times):
             tensor = lowering.sequence(self.layers, tensor, scope.child(str(copy), ()), ("layers",))
