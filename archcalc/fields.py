@@ -21,6 +21,11 @@ MAX_SIZE = 2**40
 MAX_ROWS = 1_000_000
 
 Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
+# what a spec writes for a Size (a field that holds None for "computed", too, shows this schema)
+SIZE_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_SIZE}
+# How many times something happens, none included (a `repeat` of 0 copies is the identity, so a
+# template's `times: "${n - 1}"` holds for n = 1).
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE)]
 
 # The attributes and methods of the torch containers a layer becomes a child of (nn.Module,
 # nn.Sequential, verify/modules.py's Fork). torch stores a child as an attribute, so a layer

@@ -5,8 +5,12 @@ Every table, summary and report writes its numbers through these, so each rule i
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .formulas import volume
-from .layers import Shape
+
+if TYPE_CHECKING:  # the layer kinds print their counts through this module: no import back at run time
+    from .layers import Shape
 
 
 def fmt_int(value: int) -> str:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..errors import LayerError
-from ..fields import LayerName, Size
+from ..fields import Count, LayerName
 from ..formulas import Derivation, volume
+from ..numfmt import fmt_int
 from .base import (
     Claim,
     Counts,
@@ -141,7 +142,7 @@ def merge_derivations(kind: str, counts: Counts, inputs: int) -> tuple[Derivatio
     if kind == "concat":
         return (Derivation("output", f"branch outputs concatenated along channels -> {volume(out)}", out[0]),)
     how = "added" if kind == "add" else "multiplied (broadcast)" if kind == "mul" else f"merged ({kind})"
-    text = f"{inputs} inputs {how} element-wise -> {volume(out)}, {counts.units:,} units"
+    text = f"{fmt_int(inputs)} inputs {how} element-wise -> {volume(out)}, {counts.units:,} units"
     return (Derivation("output", text, counts.units),)
 
 
@@ -160,7 +161,7 @@ class Merge(Layer):
         return _merge(self.kind, shapes, "branches" if self.from_ is None else "the layers it reads")
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
-        return lowering.merge(scope, self, f"{len(inputs)} inputs", inputs, lowering.shapes[inputs[0]])
+        return lowering.merge(scope, self, f"{fmt_int(len(inputs))} inputs", inputs, lowering.shapes[inputs[0]])
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Merge", {"op": self.kind})
@@ -243,7 +244,7 @@ class Parallel(Layer):
             lowering.sequence(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
             for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
         )
-        summary = f"{len(outs)} branches"
+        summary = f"{fmt_int(len(outs))} branches"
         return lowering.merge(
             scope.child(self.merge, ()), merge_layer(self.merge), summary, outs, lowering.shapes[inputs[0]]
         )
@@ -292,11 +293,12 @@ class Residual(Layer):
 
 
 class Repeat(Layer):
-    """The same layers applied `times` times in sequence (copies named 0, 1, ...)."""
+    """The same layers applied `times` times in sequence (copies named 0, 1, ...); 0 times is the
+    identity: no rows, the input passes through."""
 
     kind: Literal["repeat"]
     ops = ()  # its copies' rows only
-    times: Size
+    times: Count
     layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
 
     def rows(self) -> int:
