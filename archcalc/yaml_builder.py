@@ -468,6 +468,30 @@ def flow_depth(text: str, end: int) -> int:
     return deepest
 
 
+_EXPRESSION_TEXT = re.compile(r"\$\{[^}\n]{0,60}\}?")
+
+
+def _unquoted_expression(text: str, marks: list[Any]) -> str | None:
+    """The hint for a syntax error on a line holding a template expression: inside YAML's `[...]`
+    and `{...}` forms the braces of an unquoted `${c * 2}` are read as brackets, so the parser
+    stops there with a message about brackets that never names the cause.
+
+    >>> _unquoted_expression("layers: [conv: {out: ${c * 2}}]", [yaml.Mark("", 24, 0, 24, None, None)])
+    'quote the expression: write "${c * 2}" (unquoted, its braces are brackets in the [...] and {...} forms of YAML)'
+    """
+    for mark in marks:
+        start = text.rfind("\n", 0, mark.index) + 1
+        end = text.find("\n", mark.index)
+        found = _EXPRESSION_TEXT.search(text, start, end if end >= 0 else len(text))
+        if found:
+            expression = found.group() if found.group().endswith("}") else "${...}"
+            return (
+                f'quote the expression: write "{expression}" '
+                "(unquoted, its braces are brackets in the [...] and {...} forms of YAML)"
+            )
+    return None
+
+
 def _codepoint(character: int | str) -> int:
     return character if isinstance(character, int) else ord(character)
 
@@ -501,7 +525,8 @@ def parse_yaml(data: bytes | str, file: str = "<string>") -> tuple[Any, SourceMa
             f"malformed YAML: {problem}",
             file=file,
             position=position,
-            hint="check brackets, indentation and the `key: value` form near this line",
+            hint=_unquoted_expression(text, [m for m in (err.problem_mark, err.context_mark) if m is not None])
+            or "check brackets, indentation and the `key: value` form near this line",
         ) from None
     except yaml.reader.ReaderError as err:  # a character YAML does not allow (NUL, other controls)
         line = text.count("\n", 0, err.position) + 1
