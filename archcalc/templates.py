@@ -21,8 +21,8 @@ table:
 Expansion works on the plain data the loader built from YAML, before validation, so the
 analyzer only ever sees ordinary layers: a use site becomes a `block` named after it. Inside a
 template, a value written `$name` is replaced by the parameter's value (any YAML value), and
-`${expression}` by integer arithmetic over parameters (`${4 * width}`, `${blocks - 1}`; + - * //
-and parentheses). Templates may use other templates; a template that uses itself, directly or
+`${expression}` by exact arithmetic over parameters (`${4 * width}`, `${blocks - 1}`; + - * // /,
+parentheses, and min, max and round_to: template_functions.py) that ends in an integer. Templates may use other templates; a template that uses itself, directly or
 through others, is an error, never a recursion.
 
 Every node of the expanded data keeps the file position of the node it came from, and each use
@@ -35,11 +35,14 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
 from .errors import Loc, Position, SpecError, close_matches
+from .template_functions import FUNCTIONS, Function, Value
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BLOCK_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -228,7 +231,9 @@ class _Expander:
         )
 
     def evaluate(self, expression: str, orig: Loc, env: dict[str, Binding], block: str, note: str | None = None) -> int:
-        """Integer arithmetic over parameters: + - * // and parentheses, nothing else.
+        """Exact arithmetic over parameters: + - * // /, parentheses and the calls of
+        template_functions.FUNCTIONS (min, max, round_to), nothing else. `/` makes an exact
+        fraction; the result must be a whole number (round_to or // makes one), never a float.
 
         Bounded before Python's own limits can speak: how many expressions a spec evaluates
         (MAX_EXPRESSIONS), each one's nesting and length (MAX_EXPRESSION_DEPTH, _CHARS) before
@@ -262,23 +267,35 @@ class _Expander:
                 f"{where()} is {len(expression):,} characters long, more than the limit of {MAX_EXPRESSION_CHARS:,}",
                 hint="compute the value in steps, through parameters of nested blocks",
             )
-        bad_syntax = "write integer arithmetic over parameters, e.g. ${4 * width} or ${blocks - 1}"
+        bad_syntax = (
+            "write integer arithmetic over parameters (+ - * // /, min, max, round_to), "
+            "e.g. ${4 * width}, ${blocks - 1} or ${round_to(c * 3 / 4, 8)}"
+        )
         if tree is None:
             raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
 
-        def checked(result: int) -> int:
-            if abs(result) > MAX_VALUE:
+        def checked(result: Value) -> Value:
+            fraction = isinstance(result, Fraction)
+            if isinstance(result, Fraction):
+                top, bottom = abs(result.numerator), result.denominator
+                too_large = top > MAX_VALUE * bottom or bottom > MAX_VALUE
+            else:
+                too_large = abs(result) > MAX_VALUE
+            if too_large:
                 raise fail(
                     "bad_value",
                     f"{where()} reaches {_magnitude(result)}, past the limit of +-{MAX_VALUE:,} "
-                    "(2^63 - 1) for any value an expression computes",
+                    "(2^63 - 1) for any value an expression computes"
+                    + (", a fraction's numerator and denominator alike" if fraction else ""),
                     hint="sizes are at most 2^40; check the parameters passed in",
                 )
+            if isinstance(result, Fraction) and result.denominator == 1:
+                return int(result)  # a whole fraction is an integer: `c / 4` where 4 divides c
             return result
 
         # post-order over an explicit stack: a chain of a thousand `*` is as deep as its tree, and
         # Python's recursion limit is no bound we state
-        results: list[int] = []
+        results: list[Value] = []
         todo: list[tuple[ast.AST, bool]] = [(tree.body, False)]
         while todo:
             node, ready = todo.pop()
@@ -299,12 +316,67 @@ class _Expander:
                     todo += [(node, True), (node.right, False), (node.left, False)]
                     continue
                 right, left = results.pop(), results.pop()
-                if isinstance(node.op, ast.FloorDiv) and right == 0:
+                if isinstance(node.op, (ast.FloorDiv, ast.Div)) and right == 0:
                     raise fail("bad_expression", f"division by zero in {where()}")
                 results.append(checked(_OPERATORS[type(node.op)](left, right)))
+            elif isinstance(node, ast.Call):
+                function = self.function(node, fail, where)
+                if not ready:
+                    todo += [(node, True), *((arg, False) for arg in reversed(node.args))]
+                    continue
+                args = results[len(results) - len(node.args) :]
+                del results[len(results) - len(node.args) :]
+                results.append(checked(self.call(function, args, fail, where)))
             else:
                 raise fail("bad_expression", f"cannot evaluate {where()}", hint=bad_syntax)
-        return results[0]
+        value = results[0]
+        if isinstance(value, Fraction):  # `checked` made every whole one an int
+            raise fail(
+                "bad_expression",
+                f"{where()} is {value}, not an integer",
+                hint="round it: round_to(x, 8) as torchvision's _make_divisible, or // for the floor",
+            )
+        return value
+
+    def function(self, node: ast.Call, fail: Callable[..., SpecError], where: Callable[[], str]) -> Function:
+        """The function a call names, called with as many plain arguments as it takes."""
+        name = node.func.id if isinstance(node.func, ast.Name) else None
+        if name not in FUNCTIONS:
+            shown = name if name is not None else ast.unparse(node.func)[:40]
+            close = close_matches(shown, list(FUNCTIONS), n=1, cutoff=0.6)
+            raise fail(
+                "bad_expression",
+                f"unknown function '{shown}' in {where()}",
+                hint=(f"did you mean '{close[0]}'? " if close else "")
+                + f"the functions are: {', '.join(f.signature for f in FUNCTIONS.values())}",
+            )
+        function = FUNCTIONS[name]
+        low, high = function.arity
+        if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args) or not low <= len(node.args) <= high:
+            given = len(node.args) + len(node.keywords)
+            raise fail(
+                "bad_expression",
+                f"{name} takes {low if low == high else f'{low} or {high}'} arguments, "
+                f"written by position, got {given} in {where()}",
+                hint=f"write {function.signature}",
+            )
+        return function
+
+    def call(
+        self, function: Function, args: list[Value], fail: Callable[..., SpecError], where: Callable[[], str]
+    ) -> Value:
+        for position in function.integers:
+            if position < len(args) and type(args[position]) is not int:
+                raise fail(
+                    "bad_expression",
+                    f"argument {position + 1} of {function.signature.split('(')[0]} is {args[position]}, "
+                    f"not an integer, in {where()}",
+                    hint=f"write {function.signature}",
+                )
+        try:
+            return function.call(*args)
+        except ValueError as err:
+            raise fail("bad_expression", f"{err} in {where()}", hint=f"write {function.signature}") from None
 
     def use(
         self,
@@ -439,11 +511,12 @@ def _nesting(expression: str) -> int:
     return deepest
 
 
-_OPERATORS = {
+_OPERATORS: dict[type[ast.operator], Callable[[Value, Value], Value]] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
     ast.FloorDiv: lambda a, b: a // b,
+    ast.Div: lambda a, b: Fraction(a) / b,  # exact: a fraction, which round_to or // makes whole
 }
 
 
@@ -460,8 +533,19 @@ def _compile(expression: str) -> tuple[int, ast.Expression | None]:
         return depth, None
 
 
-def _magnitude(value: int) -> str:
-    """A huge value by its size, without converting it to decimal (Python refuses past 4,300 digits)."""
+def _magnitude(value: Value) -> str:
+    """A huge value by its size, without converting it to decimal (Python refuses past 4,300 digits).
+
+    >>> _magnitude(2**100), _magnitude(Fraction(1, 2**110))
+    ('about 2^100', 'a fraction of about 2^0 / 2^110')
+    """
+    if isinstance(value, Fraction) and value.denominator != 1:
+        if abs(value.numerator) < 10**30 and value.denominator < 10**30:
+            return str(value)
+        sign = "-" if value < 0 else ""
+        top, bottom = abs(value.numerator).bit_length() - 1, value.denominator.bit_length() - 1
+        return f"a fraction of about {sign}2^{top} / 2^{bottom}"
+    value = int(value)
     if abs(value) < 10**30:
         return f"{value:,}"
     return f"about {'-' if value < 0 else ''}2^{abs(value).bit_length() - 1}"
