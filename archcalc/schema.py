@@ -83,7 +83,12 @@ def _widen_fields(definition: dict, cls: type) -> None:
                 props.setdefault(alias, {**props[name], "title": f"{alias} (short for {name})"})
             if name in required:
                 required.remove(name)
-                alternatives.append({"anyOf": [{"required": [n]} for n in names]})
+                either: dict[str, Any] = {"anyOf": [{"required": [n]} for n in names]}
+                unless = getattr(cls, "REQUIRED_UNLESS", {}).get(name)
+                if unless is not None:  # required unless another field has a value (a depthwise conv's out)
+                    other, value = unless
+                    either = {"if": {"properties": {other: {"const": value}}, "required": [other]}, "else": either}
+                alternatives.append(either)
     if alternatives:
         definition["allOf"] = alternatives
     if required:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .. import arith
 from ..errors import LayerError
-from ..fields import Bias, ConnectionTable, Groups, NonNegativeTuple, Padding, Size, SizeTuple
+from ..fields import SIZE_SCHEMA, Bias, ConnectionTable, Groups, NonNegativeTuple, Padding, Size, SizeTuple
 from ..formulas import Derivation, transposed_formula
 from ..formulas.conv import (
     KernelCounts,
@@ -22,6 +22,7 @@ from ..formulas.conv import (
     transposed_derivations,
     transposed_sizes,
 )
+from ..numfmt import fmt_int
 from .base import (
     SPATIAL_NAMES,
     Counts,
@@ -73,7 +74,11 @@ class Conv(Layer):
 
     kind: Literal["conv"]
     ops = (CONV,)
-    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
+    # required, except by a depthwise conv: its output maps default to its input maps (None here,
+    # `out_maps` resolves it), as a spec never repeats what can be computed
+    out_channels: Annotated[Size | None, WithJsonSchema(SIZE_SCHEMA)] = Field(
+        validation_alias=AliasChoices("out_channels", "out")
+    )
     kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
     stride: SizeTuple = (1,)
     padding: Padding = ((0, 0),)
@@ -83,6 +88,31 @@ class Conv(Layer):
     # partial connectivity of LeNet-5's C3 (its Table I) and LeNet-1989's H2. None: all of them.
     connection_table: ConnectionTable | None = Field(None, validation_alias=AliasChoices("connection_table", "table"))
     bias: Bias = True
+
+    # for the JSON schema (archcalc/schema.py): a field required unless another field has a value
+    REQUIRED_UNLESS: ClassVar[dict[str, tuple[str, str]]] = {"out_channels": ("groups", "depthwise")}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _depthwise_out(cls, data: Any) -> Any:
+        """A depthwise conv written without `out` gets None, resolved to its input maps on use."""
+        if isinstance(data, dict) and data.get("groups") == "depthwise" and not {"out", "out_channels"} & data.keys():
+            return {**data, "out_channels": None}
+        return data
+
+    @model_validator(mode="after")
+    def _out_given(self) -> Conv:
+        if self.out_channels is None and self.groups != "depthwise":
+            raise PydanticCustomError(
+                "bad_value",
+                "of out_channels is null: only a depthwise conv (groups: depthwise) may leave it out (its "
+                "output maps are then its input maps); give `out: N`",
+            )
+        return self
+
+    def out_maps(self, in_channels: int) -> int:
+        """Its output maps: out_channels, or a depthwise conv's default, one per input map."""
+        return in_channels if self.out_channels is None else self.out_channels
 
     @field_validator("connection_table")
     @classmethod
@@ -125,11 +155,11 @@ class Conv(Layer):
     def links(self, in_channels: int) -> int:
         """(input map, output map) pairs, each carrying one kernel: out x c_in/groups, or the table's sum."""
         if self.connection_table is None:
-            return self.out_channels * (in_channels // self.group_count(in_channels))
+            return self.out_maps(in_channels) * (in_channels // self.group_count(in_channels))
         return sum(self.table_fan_ins(self.connection_table, in_channels))
 
     def group_count(self, in_channels: int) -> int:
-        return group_count(self.groups, in_channels, self.out_channels)
+        return group_count(self.groups, in_channels, self.out_maps(in_channels))
 
     def window(self, shape: Shape) -> Window:
         _, sizes = _spatial(shape, self.kind)
@@ -139,9 +169,9 @@ class Conv(Layer):
         c_in, _ = _spatial(shape, self.kind)
         win = self.window(shape)
         # links: (input map, output map) pairs; each carries one kernel and covered() edges
-        out_shape = (self.out_channels, *win.out)
+        out_shape = (self.out_maps(c_in), *win.out)
         cost = conv_counts(
-            self.links(c_in), self.out_channels, win.kernel, win.out, win.covered(), bias_count(self.bias, out_shape)
+            self.links(c_in), out_shape[0], win.kernel, win.out, win.covered(), bias_count(self.bias, out_shape)
         )
         return _kernel_layer_counts(
             out_shape, cost, CONV.name, bool(self.bias), unshared_bias=not isinstance(self.bias, bool)
@@ -155,7 +185,7 @@ class Conv(Layer):
                 f"Conv{len(win.out)}d",
                 {
                     "in_channels": shape[0],
-                    "out_channels": self.out_channels,
+                    "out_channels": self.out_maps(shape[0]),
                     **geometry,
                     "groups": self.group_count(shape[0]),
                     "bias": self.bias is True,
@@ -168,17 +198,18 @@ class Conv(Layer):
             return call
         # an unshared bias: the conv without one, then a bias tensor of its own, broadcast over the maps
         # when it is per position
-        bias_shape = (self.out_channels if self.bias == "per_unit" else 1, *win.out)
+        bias_shape = (self.out_maps(shape[0]) if self.bias == "per_unit" else 1, *win.out)
         return TorchCall("Sequential", parts=(*(call.parts or (call,)), TorchCall("Bias", {"shape": bias_shape})))
 
     def describe(self, shape: Shape) -> str:
-        text = f"{self.out_channels}, {self.window(shape).summary()}"
+        out = self.out_maps(shape[0])
+        text = f"{out}, {self.window(shape).summary()}"
         if self.connection_table is not None:
-            text += f" table {self.links(shape[0])} links"
+            text += f" table {fmt_int(self.links(shape[0]))} links"
         else:
             groups = self.group_count(shape[0])
             if groups != 1:
-                text += " dw" if groups == shape[0] == self.out_channels else f" g{groups}"
+                text += " dw" if groups == shape[0] == out else f" g{groups}"
         return text + _BIAS_TEXT[self.bias]
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
@@ -203,7 +234,7 @@ class Conv(Layer):
             )
             return (*win.derivations(), params, macs)
         fan_in = (shape[0] // self.group_count(shape[0]), *win.kernel)
-        return (*win.derivations(), *conv_derivations(self.out_channels, fan_in, win.out, counts.biases))
+        return (*win.derivations(), *conv_derivations(self.out_maps(shape[0]), fan_in, win.out, counts.biases))
 
     def rf_step(self, shape: Shape) -> RFStep:
         return self.window(shape).rf_step()
