@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from archcalc import parse_spec
 from archcalc.bundled import specs_dir
 from archcalc.cli import main
 from archcalc.schema import spec_schema
@@ -60,6 +61,15 @@ BAD = [
     ("  - {kind: linear, outt: 3}", "misspelt canonical field"),
     ("  - reluu", "unknown short kind"),
     ("  - conv: {kernel: 3}", "missing out"),
+    ("  - conv: {kernel: 3, groups: 2}", "missing out of a grouped conv"),
+    ("  - repeat: {times: -1, layers: [relu]}", "negative repeat"),
+]
+
+# what the schema accepts since issue 15: a depthwise conv's out is its input channels, a repeat may be 0
+GOOD = [
+    ("  - conv: {kernel: 3, groups: depthwise}", "depthwise conv without out"),
+    ("  - {kind: conv, kernel_size: 3, groups: depthwise}", "canonical depthwise conv without out"),
+    ("  - repeat: {times: 0, layers: [relu]}", "repeat of zero copies"),
 ]
 
 
@@ -81,3 +91,10 @@ def test_schema_is_valid_and_accepts_bundled_and_readme_specs(validator):
 def test_schema_rejects_mistakes(validator, layer, why):
     data = yaml.safe_load(f"name: x\ninput: [3, 8, 8]\nlayers:\n{layer}\n")
     assert list(validator.iter_errors(data)), why
+
+
+@pytest.mark.parametrize(("layer", "why"), GOOD, ids=[why for _, why in GOOD])
+def test_schema_accepts_what_archcalc_accepts(validator, layer, why):
+    text = f"name: x\ninput: [3, 8, 8]\nlayers:\n{layer}\n"
+    parse_spec(text, "x.yaml")  # archcalc accepts it
+    assert [e.message for e in validator.iter_errors(yaml.safe_load(text))] == [], why
