@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import close_matches
 from . import structure
-from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Window, layer_names, resolve_window
+from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Window, layer_names, own_kinds, resolve_window
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
@@ -49,14 +49,10 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
 )
 
 
-def _kinds_of(cls: type[Layer]) -> tuple[str, ...]:
-    return tuple(cls.model_fields["kind"].annotation.__args__)  # type: ignore[union-attr]
-
-
 # every op a kind's rows run, with its rules; a kind whose op lacks a rule is refused here, at import
 OPS: dict[str, Op] = register_ops(LAYER_CLASSES)
 
-KIND_TO_CLASS: dict[str, type[Layer]] = {kind: cls for cls in LAYER_CLASSES for kind in _kinds_of(cls)}
+KIND_TO_CLASS: dict[str, type[Layer]] = {kind: cls for cls in LAYER_CLASSES for kind in own_kinds(cls)}
 KINDS: tuple[str, ...] = tuple(KIND_TO_CLASS)
 
 # Spellings people bring from other frameworks, accepted as the canonical kind.
@@ -95,8 +91,15 @@ def _unknown_kind(kind: Any) -> PydanticCustomError:
 
 
 def normalize_layer(value: Any) -> Any:
-    """`relu` -> {kind: relu}; `{conv: {out: 96}}` -> {kind: conv, out: 96}; aliases resolved."""
+    """`relu` -> {kind: relu}; `{conv: {out: 96}}` -> {kind: conv, out: 96}; aliases resolved.
+
+    A layer built in Python (`Conv(out=16, kernel=3)`, `ReLU()`) is a value already: one of the
+    union's classes as it is; a per-kind class (layers/by_kind.py) as its fields, for its kind's class."""
     body: Any  # the short form's value is checked below
+    if isinstance(value, Layer):
+        if type(value) is KIND_TO_CLASS.get(value.kind):  # type: ignore[attr-defined]
+            return value
+        return {"kind": value.kind, **value.model_dump(by_alias=True, exclude_unset=True, exclude={"kind"})}  # type: ignore[attr-defined]
     if isinstance(value, str):
         kind, body = value, {}
     elif isinstance(value, dict) and "kind" not in value:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
 from math import prod
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -387,6 +387,11 @@ def _compact(values: tuple[int, ...]) -> str:
     return str(values[0]) if len(set(values)) == 1 else _dims_text(values)
 
 
+def own_kinds(cls: type) -> tuple[str, ...]:
+    """The kinds a layer class's `kind` field admits (its Literal's values)."""
+    return tuple(get_args(cls.model_fields["kind"].annotation))  # type: ignore[attr-defined]
+
+
 class Layer(BaseModel):
     """Fields and behaviour every kind shares."""
 
@@ -406,6 +411,16 @@ class Layer(BaseModel):
     # the ops its rows run, each with its rules (layers/ops.py); every kind states them, `()` for a
     # container with no row of its own, or `register_ops` refuses it at import
     ops: ClassVar[tuple[Op, ...] | None] = None
+
+    def __init__(self, /, **data: Any) -> None:
+        """Built in Python, a kind's class needs no `kind=`: `Conv(out=16, kernel=3)`. A class of
+        several kinds (Activation, AdaptivePool, GlobalPool, Merge) takes `kind=`, or its per-kind
+        class (`ReLU()`, layers/by_kind.py). Validation from YAML does not pass through here."""
+        if "kind" not in data:
+            kinds = own_kinds(type(self))
+            if len(kinds) == 1:
+                data["kind"] = kinds[0]
+        super().__init__(**data)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
