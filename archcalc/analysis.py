@@ -6,11 +6,15 @@ No I/O, no printing, no torch. Exact Python integers throughout, so counts past 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .dtypes import COUNTER_BYTES, dtype_bytes
-from .graph import Graph, Node, lower
+from .errors import SpecError
+from .graph import ROW_FIELDS, Graph, Node, lower
 from .layers import Shape
 from .spec import Spec
+
+INT64_MAX = 2**63 - 1  # numpy's integers: a pandas column past it keeps Python's (to_pandas)
 
 # One row of the analysis per graph node: its path, kind, shapes and counts per example (the
 # node's own properties; `Row.to_dict()` lists them). A node is a row: nothing is copied.
@@ -113,6 +117,37 @@ class Analysis:
             buffers=t.buffers * size + t.counters * COUNTER_BYTES,
             activations=t.units * size,
         )
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """Every row as a plain dict (`Row.to_dict`: path, kind, shapes and counts), in execution order.
+
+        >>> from archcalc import analyze, load_spec
+        >>> rows = analyze(load_spec("lenet5")).to_dicts()
+        >>> rows[0]["path"], rows[0]["params"], sum(row["params"] for row in rows)
+        ('C1', 156, 61706)
+        """
+        return [row.to_dict() for row in self.rows]
+
+    def to_pandas(self) -> Any:
+        """The rows as a pandas DataFrame, a column per field of `to_dicts` (ROW_FIELDS), a row per
+        layer. pandas is optional (`pip install 'archcalc[pandas]'`); without it this raises a
+        SpecError (code missing_extra) that says so. A column whose sum would pass int64 keeps
+        Python integers (dtype object), so no sum of a column or of its rows overflows."""
+        try:
+            import pandas
+        except ImportError:
+            raise SpecError(
+                "missing_extra",
+                "Analysis.to_pandas() needs the Python package 'pandas', which is not installed",
+                hint="install the pandas extra: pip install 'archcalc[pandas]' (or use Analysis.to_dicts())",
+            ) from None
+        rows = self.to_dicts()
+        columns = {}
+        for name in ROW_FIELDS:
+            values = [row[name] for row in rows]
+            exact = all(type(v) is int for v in values) and sum(abs(v) for v in values) > INT64_MAX
+            columns[name] = pandas.Series(values, dtype=object if exact else None)
+        return pandas.DataFrame(columns)
 
     def by_kind(self) -> dict[str, Totals]:
         """Totals grouped by layer kind, in first-seen order (where parameters and compute sit)."""

@@ -1,0 +1,164 @@
+"""The Python API (issue 15): every kind built by name without `kind=`, specs built from layer values
+and kind strings, rows as dicts and as a pandas DataFrame (pandas optional)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+import archcalc
+from archcalc import SpecError, analyze, parse_spec
+from archcalc.layers import KIND_TO_CLASS, KINDS
+from archcalc.layers.by_kind import PER_KIND
+
+# kind -> the fields it needs beyond its kind (the fewest that make a valid layer)
+NEEDS: dict[str, dict] = {
+    "conv": {"out": 4, "kernel": 3},
+    "conv_transpose": {"out": 4, "kernel": 2},
+    "maxpool": {"kernel": 2},
+    "avgpool": {"kernel": 2},
+    "adaptive_avgpool": {"output_size": 1},
+    "adaptive_maxpool": {"output_size": 1},
+    "linear": {"out": 10},
+    "lrn": {"size": 5},
+    "subsample": {"kernel": 2},
+    "rbf": {"out": 10},
+    "block": {"layers": ["relu"]},
+    "parallel": {"merge": "concat", "branches": [[], ["relu"]]},
+    "residual": {"body": ["relu"]},
+    "repeat": {"times": 2, "layers": ["relu"]},
+    "add": {"from_": ["a", "b"]},
+    "concat": {"from_": ["a", "b"]},
+    "mul": {"from_": ["a", "b"]},
+}
+
+
+def _class_of(kind: str) -> type:
+    """The class Python builds a kind with: its own, or its per-kind class where several share one."""
+    return PER_KIND.get(kind, KIND_TO_CLASS[kind])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_is_built_by_name_without_kind(kind):
+    cls = _class_of(kind)
+    assert getattr(archcalc, cls.__name__) is cls, f"archcalc does not export {cls.__name__}"
+    assert cls.__name__ in archcalc.__all__
+    layer = cls(**NEEDS.get(kind, {}))
+    assert layer.kind == kind
+
+
+def test_every_kind_of_a_shared_class_has_a_class_of_its_own():
+    """A new activation (or pool, or merge) without its class here fails this test."""
+    shared = {kind for kind, cls in KIND_TO_CLASS.items() if list(KIND_TO_CLASS.values()).count(cls) > 1}
+    assert shared == set(PER_KIND), shared ^ set(PER_KIND)
+    for kind, cls in PER_KIND.items():
+        assert issubclass(cls, KIND_TO_CLASS[kind]), kind
+
+
+def test_a_class_of_several_kinds_takes_kind():
+    with pytest.raises(ValidationError, match="kind"):
+        archcalc.Activation()
+    assert archcalc.Activation(kind="relu").kind == "relu"
+
+
+YAML = """\
+name: small
+input: [3, 32, 32]
+layers:
+  - conv: {out: 16, kernel: 3, padding: 1}
+  - relu
+  - residual:
+      body: [conv: {out: 16, kernel: 3, padding: 1, bias: false}, batchnorm, hardswish]
+  - parallel: {merge: concat, branches: [[], [conv: {kernel: 3, padding: 1, groups: depthwise}]]}
+  - repeat: {times: 2, layers: [conv: {out: 8, kernel: 1}, relu6]}
+  - adaptive_avgpool: {output_size: 1}
+  - flatten
+  - dropout: {p: 0.2}
+  - linear: {out: 10}
+"""
+
+
+def _python_spec() -> archcalc.Spec:
+    a = archcalc
+    return a.Spec(
+        name="small",
+        input=(3, 32, 32),
+        layers=[
+            a.Conv(out=16, kernel=3, padding=1),
+            "relu",
+            a.Residual(body=[a.Conv(out=16, kernel=3, padding=1, bias=False), a.BatchNorm(), a.Hardswish()]),
+            a.Parallel(merge="concat", branches=[[], [a.Conv(kernel=3, padding=1, groups="depthwise")]]),
+            a.Repeat(times=2, layers=[a.Conv(out=8, kernel=1), a.ReLU6()]),
+            a.AdaptiveAvgPool(output_size=1),
+            {"kind": "flatten"},
+            a.Dropout(p=0.2),
+            a.Linear(out=10),
+        ],
+    )
+
+
+def test_a_spec_built_in_python_is_the_same_as_its_yaml():
+    """Layer values, kind strings and mappings mix; the analysis is the YAML spec's, row for row."""
+    built, loaded = analyze(_python_spec()), analyze(parse_spec(YAML, "small.yaml"))
+    assert built.to_dicts() == loaded.to_dicts()
+    assert built.totals == loaded.totals
+
+
+def test_a_per_kind_class_is_validated_as_its_kinds_class():
+    spec = _python_spec()
+    assert type(spec.layers[5]) is archcalc.AdaptivePool and spec.layers[5].output_size == (1,)
+    assert type(spec.layers[2].body[2]) is archcalc.Activation
+
+
+def test_a_wrong_field_in_python_is_a_validation_error():
+    with pytest.raises(ValidationError, match="outt"):
+        archcalc.Conv(outt=16, kernel=3)
+
+
+def test_a_layer_error_in_a_python_spec_names_the_layer():
+    spec = archcalc.Spec(name="t", input=(3, 8, 8), layers=[archcalc.Conv(out=4, kernel=9)])
+    with pytest.raises(SpecError) as info:
+        analyze(spec)
+    assert info.value.code == "kernel_too_large" and "'conv1'" in str(info.value.layer), str(info.value)
+
+
+def test_to_dicts_are_the_rows():
+    analysis = analyze(parse_spec(YAML, "small.yaml"))
+    rows = analysis.to_dicts()
+    assert [row["path"] for row in rows] == [row.path for row in analysis.rows]
+    assert sum(row["params"] for row in rows) == analysis.totals.params
+    assert sum(row["macs"] for row in rows) == analysis.totals.macs
+
+
+def test_to_pandas_is_a_frame_of_the_rows():
+    pytest.importorskip("pandas")
+    from archcalc.graph import ROW_FIELDS
+
+    analysis = analyze(parse_spec(YAML, "small.yaml"))
+    frame = analysis.to_pandas()
+    assert list(frame.columns) == list(ROW_FIELDS) and len(frame) == len(analysis.rows)
+    assert frame["path"].tolist() == [row.path for row in analysis.rows]
+    assert int(frame["params"].sum()) == analysis.totals.params
+    assert int(frame["macs"].sum()) == analysis.totals.macs
+
+
+def test_to_pandas_keeps_python_integers_where_int64_would_overflow(monkeypatch):
+    pytest.importorskip("pandas")
+    from archcalc import analysis as module
+
+    monkeypatch.setattr(module, "INT64_MAX", 1000)  # the same rule, met by a small spec's MACs
+    analysis = analyze(parse_spec(YAML, "small.yaml"))
+    frame = analysis.to_pandas()
+    assert frame["macs"].dtype == object and frame["macs"].sum() == analysis.totals.macs
+    assert frame["depth"].dtype != object  # a column whose sum fits stays numeric
+
+
+def test_to_pandas_without_pandas_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` raises ImportError
+    analysis = analyze(parse_spec(YAML, "small.yaml"))
+    with pytest.raises(SpecError) as info:
+        analysis.to_pandas()
+    assert info.value.code == "missing_extra" and "'pandas'" in info.value.message, str(info.value)
+    assert info.value.hint is not None and "pip install 'archcalc[pandas]'" in info.value.hint
