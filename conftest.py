@@ -6,6 +6,22 @@ file (which has no examples) is left out of collection instead of failing it."""
 
 from __future__ import annotations
 
+import doctest
 from importlib.util import find_spec
 
+import pytest
+
 collect_ignore = [] if find_spec("torch") else ["archcalc/verify/modules.py"]
+
+# docs/python.md (collected by `--doctest-glob`) marks the examples that need an optional package
+# `# doctest: +NEEDS_PANDAS`: each runs where its package is installed and is skipped where not, so
+# the rest of the page is tested on every machine.
+NEEDS = {doctest.register_optionflag(f"NEEDS_{name.upper()}"): name for name in ("pandas", "torch", "onnx")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        test = getattr(item, "dtest", None)
+        for example in test.examples if test is not None else ():
+            if any(example.options.get(flag) and not find_spec(name) for flag, name in NEEDS.items()):
+                example.options[doctest.SKIP] = True
