@@ -8,7 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from archcalc import SpecError, analyze, parse_spec, receptive_fields
+from archcalc import SpecError, analyze, explain, parse_spec, receptive_fields
 from archcalc.cli import main
 from archcalc.template_functions import round_to
 
@@ -305,8 +305,11 @@ def test_connection_table_links_print_with_separators():
     """40 output maps each seeing 30 of 32 input maps: 1,200 links."""
     table = [[(o + i) % 32 for i in range(30)] for o in range(40)]
     text = spec_text(f"- conv: {{out: 32, kernel: 1}}\n- conv: {{out: 40, kernel: 1, table: {table}}}")
-    row = analyze(parse_spec(text, "t.yaml")).rows[-1]
+    spec = parse_spec(text, "t.yaml")
+    row = analyze(spec).rows[-1]
     assert row.summary == "40, 1x1 table 1,200 links", row.summary
+    working = [d.formula for d in explain(spec)[-1].derivations]
+    assert any(text.startswith("1,200 links x (1 x 1) + 40 = 1,240 parameters") for text in working), working
 
 
 def test_a_merge_of_many_inputs_prints_them_with_separators():

@@ -219,12 +219,12 @@ class Conv(Layer):
         win = self.window(shape)
         counts = self.counts(shape)
         if self.connection_table is not None:
-            links = self.links(shape[0])
+            links = fmt_int(self.links(shape[0]))
             kernel = " x ".join(map(str, win.kernel))
             params = Derivation(
                 "parameters",
                 f"{links} links x ({kernel})"
-                + (f" + {counts.biases}" if counts.biases else "")
+                + (f" + {fmt_int(counts.biases)}" if counts.biases else "")
                 + f" = {counts.weights + counts.biases:,} parameters",
                 counts.weights + counts.biases,
             )
