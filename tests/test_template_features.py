@@ -292,7 +292,7 @@ def test_a_depthwise_conv_without_out_verifies_in_torch(tmp_path, runner):
 )
 def test_only_a_depthwise_conv_may_leave_out_out(layer, code, message):
     with pytest.raises(SpecError) as info:
-        parse_spec(spec_text(layer), "t.yaml")
+        analyze(parse_spec(spec_text(layer), "t.yaml"))
     assert info.value.code == code and message in info.value.message, str(info.value)
     assert info.value.position is not None and info.value.position.line == 4
 

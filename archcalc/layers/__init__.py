@@ -17,7 +17,18 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import close_matches
 from . import structure
-from .base import SPATIAL_NAMES, Counts, Layer, Shape, TorchCall, Window, layer_names, own_kinds, resolve_window
+from .base import (
+    SPATIAL_NAMES,
+    Counts,
+    Layer,
+    Shape,
+    TorchCall,
+    Window,
+    layer_names,
+    leave_out,
+    own_kinds,
+    resolve_window,
+)
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
@@ -126,8 +137,11 @@ def normalize_layer(value: Any) -> Any:
     if not isinstance(kind, str):
         raise _unknown_kind(kind)
     kind = KIND_ALIASES.get(kind.lower(), kind)
-    if kind not in KIND_TO_CLASS:
+    cls = KIND_TO_CLASS.get(kind)
+    if cls is None:
         raise _unknown_kind(kind)
+    if cls.REQUIRED_UNLESS:
+        body = leave_out(cls, body)
     return {"kind": kind, **body}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache, wraps
+from functools import cache, lru_cache, wraps
 from math import prod
 from typing import Annotated, Any, ClassVar, get_args
 
@@ -387,6 +387,30 @@ def _compact(values: tuple[int, ...]) -> str:
     return str(values[0]) if len(set(values)) == 1 else _dims_text(values)
 
 
+def leave_out(cls: type[Layer], fields: dict[str, Any]) -> dict[str, Any]:
+    """A layer's fields with each one its class lets it leave out (REQUIRED_UNLESS) set to None
+    where it is left out: `{groups: depthwise}` gets `out_channels: None`. The union validator's
+    `normalize_layer` and the Python constructor call it, so no validator runs per layer.
+
+    >>> from archcalc.layers import Conv
+    >>> leave_out(Conv, {"kernel": 3, "groups": "depthwise"})
+    {'kernel': 3, 'groups': 'depthwise', 'out_channels': None}
+    >>> leave_out(Conv, {"kernel": 3, "groups": "depthwise", "out": 8})
+    {'kernel': 3, 'groups': 'depthwise', 'out': 8}
+    """
+    for name, (other, value) in cls.REQUIRED_UNLESS.items():
+        if fields.get(other) == value and not any(spelling in fields for spelling in _spellings(cls, name)):
+            fields = {**fields, name: None}
+    return fields
+
+
+@cache
+def _spellings(cls: type[Layer], name: str) -> tuple[str, ...]:
+    """A field's name and its aliases (`out_channels`, `out`)."""
+    alias = cls.model_fields[name].validation_alias
+    return (name, *(str(choice) for choice in getattr(alias, "choices", ())))
+
+
 def own_kinds(cls: type) -> tuple[str, ...]:
     """The kinds a layer class's `kind` field admits (its Literal's values)."""
     return tuple(get_args(cls.model_fields["kind"].annotation))  # type: ignore[attr-defined]
@@ -408,6 +432,9 @@ class Layer(BaseModel):
     )
     # merge kinds (add, concat, mul) combine several tensors (`merge_counts`) rather than map one
     merges: ClassVar[bool] = False
+    # required fields a layer may leave out where another field has a value, as field -> (other, value):
+    # a depthwise conv's out_channels. `leave_out` gives them None, which the kind resolves on use.
+    REQUIRED_UNLESS: ClassVar[dict[str, tuple[str, str]]] = {}
     # the ops its rows run, each with its rules (layers/ops.py); every kind states them, `()` for a
     # container with no row of its own, or `register_ops` refuses it at import
     ops: ClassVar[tuple[Op, ...] | None] = None
@@ -420,7 +447,13 @@ class Layer(BaseModel):
             kinds = own_kinds(type(self))
             if len(kinds) == 1:
                 data["kind"] = kinds[0]
-        super().__init__(**data)
+        super().__init__(**leave_out(type(self), data))
+
+    # Marked as pydantic marks BaseModel's and RootModel's own __init__: validation (a spec's
+    # layers, from YAML or Python) then builds instances without calling it, as it would call an
+    # overriding __init__ for every layer (a quarter more time per conv); Python's call `Conv(...)`
+    # still runs it.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from .. import arith
@@ -89,30 +89,22 @@ class Conv(Layer):
     connection_table: ConnectionTable | None = Field(None, validation_alias=AliasChoices("connection_table", "table"))
     bias: Bias = True
 
-    # for the JSON schema (archcalc/schema.py): a field required unless another field has a value
-    REQUIRED_UNLESS: ClassVar[dict[str, tuple[str, str]]] = {"out_channels": ("groups", "depthwise")}
-
-    @model_validator(mode="before")
-    @classmethod
-    def _depthwise_out(cls, data: Any) -> Any:
-        """A depthwise conv written without `out` gets None, resolved to its input maps on use."""
-        if isinstance(data, dict) and data.get("groups") == "depthwise" and not {"out", "out_channels"} & data.keys():
-            return {**data, "out_channels": None}
-        return data
-
-    @model_validator(mode="after")
-    def _out_given(self) -> Conv:
-        if self.out_channels is None and self.groups != "depthwise":
-            raise PydanticCustomError(
-                "bad_value",
-                "of out_channels is null: only a depthwise conv (groups: depthwise) may leave it out (its "
-                "output maps are then its input maps); give `out: N`",
-            )
-        return self
+    # out may be left out where groups is depthwise (layers/base.py `leave_out`; the schema says so)
+    REQUIRED_UNLESS = {"out_channels": ("groups", "depthwise")}
 
     def out_maps(self, in_channels: int) -> int:
         """Its output maps: out_channels, or a depthwise conv's default, one per input map."""
-        return in_channels if self.out_channels is None else self.out_channels
+        if self.out_channels is not None:
+            return self.out_channels
+        if self.groups != "depthwise":  # `out: null` written out: only a depthwise conv is given None
+            raise LayerError(
+                "bad_value",
+                "out_channels is null: only a depthwise conv (groups: depthwise) may leave it out "
+                "(its output maps are then its input maps)",
+                field="out_channels",
+                hint="give `out: N`",
+            )
+        return in_channels
 
     @field_validator("connection_table")
     @classmethod
