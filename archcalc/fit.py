@@ -29,10 +29,7 @@ class Fitted:
     width: int  # the width asked for
     dropped: tuple[str, ...] = ()  # headers of the columns left out, in the order they went
     shortened: bool = False  # some text was cut short with an ellipsis
-
-    @property
-    def too_wide(self) -> bool:
-        return self.table.width() > self.width
+    too_wide: bool = False  # even so, wider than the width (its numbers whole)
 
     def note(self) -> str | None:
         """The one line said under a table that gave something up; None when it gave up nothing."""
@@ -113,9 +110,7 @@ def fit(table: TextTable, width: int) -> Fitted:
     titled = _fit_title(table, width)
     if titled.width() <= width:
         return Fitted(titled, width)
-    order = sorted(
-        (i for i, c in enumerate(titled.columns) if c.drop is not None), key=lambda i: titled.columns[i].drop
-    )
+    order = [i for _, i in sorted((c.drop, i) for i, c in enumerate(titled.columns) if c.drop is not None)]
     for count in range(len(order) + 1):
         gone = set(order[:count])
         candidate = _wrap(_select(titled, [i for i in range(len(titled.columns)) if i not in gone]), width)
@@ -125,7 +120,8 @@ def fit(table: TextTable, width: int) -> Fitted:
     if candidate.width() <= width:
         return Fitted(candidate, width, dropped)
     short = _shorten(candidate, width)
-    return Fitted(short, width, dropped, shortened=short.width() < candidate.width())
+    least = short.width()
+    return Fitted(short, width, dropped, shortened=least < candidate.width(), too_wide=least > width)
 
 
 def _fit_title(table: TextTable, width: int) -> TextTable:
@@ -145,14 +141,18 @@ def _select(table: TextTable, keep: list[int]) -> TextTable:
     return out
 
 
-def _narrowed(natural: list[int], floors: list[int], excess: int) -> list[int]:
-    """Widths cut by up to `excess` in all, the widest first, none below its floor."""
+def narrowed(natural: list[int], floors: list[int], excess: int) -> list[int]:
+    """Widths cut by up to `excess` in all, one character at a time off the widest, none below its floor.
+
+    >>> narrowed([30, 10, 20], [5, 10, 18], 14)
+    [18, 10, 18]
+    """
     widths = list(natural)
     while excess > 0:
-        index = max(range(len(widths)), key=lambda i: widths[i] - floors[i], default=None)
-        if index is None or widths[index] <= floors[index]:
+        above = [i for i in range(len(widths)) if widths[i] > floors[i]]
+        if not above:
             break
-        widths[index] -= 1
+        widths[max(above, key=lambda i: widths[i])] -= 1
         excess -= 1
     return widths
 
@@ -184,7 +184,7 @@ def _wrap(table: TextTable, width: int) -> TextTable:
     inner = table.inner_widths()
     texts = table._texts()
     floors = [min(inner[i], max(MIN_WRAP, max(len(w) for t in texts[i] for w in t.split(" ")))) for i in indexes]
-    widths = _narrowed([inner[i] for i in indexes], floors, excess)
+    widths = narrowed([inner[i] for i in indexes], floors, excess)
     return _recut(table, {i: w for i, w in zip(indexes, widths) if w < inner[i]}, cut=False)
 
 
@@ -195,7 +195,7 @@ def _shorten(table: TextTable, width: int) -> TextTable:
         return table
     inner = table.inner_widths()
     floors = [min(inner[i], MIN_SHORT) for i in indexes]
-    widths = _narrowed([inner[i] for i in indexes], floors, excess)
+    widths = narrowed([inner[i] for i in indexes], floors, excess)
     return _recut(table, {i: w for i, w in zip(indexes, widths) if w < inner[i]}, cut=True)
 
 

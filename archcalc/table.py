@@ -82,14 +82,16 @@ class TextTable:
         drop: int | None = None,
         shorten: bool = False,
         wrap: bool = False,
+        name: str | None = None,
     ) -> None:
+        """`name`: what `--columns` calls it, where the header's first words would not do."""
         header = term_text(header)
         self.columns.append(
             Column(
                 header=header,
                 footer=term_text(footer),
                 justify=justify,
-                name=column_name(header),
+                name=name or column_name(header),
                 drop=drop,
                 shorten=shorten,
                 wrap=wrap,
@@ -115,7 +117,12 @@ class TextTable:
 
     def inner_widths(self) -> list[int]:
         """Each column's widest text: header, cells and footer (a wrapped cell's widest line)."""
-        return [max(len(line) for text in texts for line in text.split("\n")) for texts in self._texts()]
+        return [
+            max(len(line) for text in texts for line in text.split("\n"))
+            if "\n" in "".join(texts)
+            else max(map(len, texts))
+            for texts in self._texts()
+        ]
 
     def width(self) -> int:
         """Characters per line: cells, one space either side of each, and the borders."""
@@ -141,6 +148,7 @@ class TextTable:
         """The laid-out table, one (text, style) per line, as rich's Table prints it unwrapped."""
         box = UNICODE_BOX if unicode else ASCII_BOX
         inner = self.inner_widths()
+        multiline = any("\n" in "".join(texts) for texts in self._texts())  # a cell fit.py wrapped
         justify = [column.justify for column in self.columns]
 
         def rule(kind: int) -> str:
@@ -149,7 +157,7 @@ class TextTable:
 
         def cells(texts: tuple[str, ...], kind: int) -> str:
             """One row; a cell that fit.py wrapped onto lines makes it as many lines, blank-padded."""
-            if any("\n" in text for text in texts):
+            if multiline and "\n" in "".join(texts):
                 split = [text.split("\n") for text in texts]
                 height = max(map(len, split))
                 return "\n".join(
@@ -184,7 +192,7 @@ class TextTable:
             out.append((rule(FOOT_ROW), None))
             out.append((cells(tuple(c.footer for c in self.columns), FOOT), "bold"))
         out.append((rule(BOTTOM), None))
-        return [(part, style) for text, style in out for part in text.split("\n")]
+        return [(part, style) for text, style in out for part in text.split("\n")] if multiline else out
 
     def to_rich(self) -> Any:
         """The same table as a rich Table, for what the direct layout does not do (wrapping)."""
@@ -196,7 +204,7 @@ class TextTable:
         table = Table(title=title, show_footer=self.show_footer, header_style="bold")
         for column in self.columns:
             # A column that neither wraps nor shortens (the counts) is never cut: Output prints the
-            # table wide enough for it (commands/common.py rich_min_width).
+            # table wide enough for it (commands/common.py, Output.rich_table).
             table.add_column(
                 Text(column.header),
                 footer=Text(column.footer),

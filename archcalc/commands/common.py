@@ -16,7 +16,7 @@ from ..dtypes import DTYPE_BYTES
 from ..encode import json_text, term_text
 from ..errors import ExitCode, SpecError
 from ..fields import MAX_SIZE
-from ..fit import wrap_line
+from ..fit import narrowed, wrap_line
 from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
@@ -61,16 +61,28 @@ def _stdout_width() -> int:
     return columns or 200
 
 
-def rich_min_width(table: Any) -> int:
-    """The narrowest a rich Table can be laid out without rich cutting a `no_wrap` column (the
-    numbers): those whole, each other column a few characters, and the borders (the default box)."""
+def _fix_rich_widths(table: Any, width: int) -> int:
+    """Give each column of a rich Table a width that keeps every word whole (so every number), and
+    return the width to print it at: `width`, or more where the words need it.
+
+    rich narrows a table too wide by shaving its widest columns, below their longest word if need
+    be, and then crops: a count would print as `62,36…`. Here the columns are narrowed first, the
+    widest first, none below its longest word (a right-justified column, a count, not at all).
+    """
     from rich.cells import cell_len
 
-    def widest(column: Any) -> int:
-        texts = [column.header, column.footer, *column._cells]
-        return max((cell_len(line) for text in texts for line in str(text).split("\n")), default=0)
-
-    return sum(widest(c) if c.no_wrap else min(widest(c), 6) for c in table.columns) + 3 * len(table.columns) + 1
+    natural, least = [], []
+    for column in table.columns:
+        lines = [line for text in (column.header, column.footer, *column.cells) for line in str(text).split("\n")]
+        natural.append(max(map(cell_len, lines), default=0))
+        whole = column.no_wrap or column.justify == "right"
+        least.append(natural[-1] if whole else max((cell_len(w) for line in lines for w in line.split(" ")), default=0))
+    frame = 3 * len(table.columns) + 1  # the default box: a border and a space either side of each column
+    widths = narrowed(natural, least, sum(natural) + frame - width)
+    for column, fixed, full in zip(table.columns, widths, natural):
+        if fixed < full:
+            column.width = fixed
+    return max(width, sum(widths) + frame)
 
 
 def _color() -> bool | None:
@@ -144,7 +156,7 @@ class Output:
         width = self.width
         fitted = fit.Fitted(table, width) if self.wide else fit.fit(table, width)
         if not (table.simple() or (huge is not None and len(table.rows) >= huge)):
-            self._rich_table(fitted.table)
+            self.rich_table(fitted.table.to_rich())
         else:
             color = _color()
             text = "\n".join(
@@ -156,27 +168,14 @@ class Output:
         if note:
             self.line(note, style="dim")
 
-    def _rich_table(self, table: TextTable) -> None:
-        """rich lays out what the direct layout cannot measure; it never crops a number here either."""
-        rendered = table.to_rich()
-        self._print_at(rendered, rich_min_width(rendered))
-
     def rich_table(self, table: Any) -> None:
-        """A rich Table laid out at the width, never cropping a number: its right-justified columns
-        (the counts) do not wrap, and it is printed wider than the width where they need it."""
-        for column in table.columns:
-            if column.justify == "right":
-                column.no_wrap = True
-        self._print_at(table, rich_min_width(table))
-
-    def _print_at(self, renderable: Any, needed: int) -> None:
-        """rich at the width, or at `needed` columns when wider: past the console's width rich
-        would crop every line, a number included."""
+        """A rich Table fitted to the width: text wraps at spaces, no word is cut, so no number is;
+        a table whose words do not fit is printed wider than the width, whole."""
         console = self.out
         saved = console.width
-        console.width = max(saved, needed)
+        console.width = _fix_rich_widths(table, self.width)
         try:
-            console.print(renderable, crop=False)
+            console.print(table, crop=False)
         finally:
             console.width = saved
 
