@@ -109,15 +109,21 @@ def convention_table(analysis: Analysis, counted: Counted) -> TextTable:
     convention = counted.convention
     table = TextTable(title=f"{analysis.spec.name} as {convention.name} counts it")
     unit = convention.params_unit
-    for column in (
-        "layer",
-        "output (HxWxC)",
-        "depth",
-        "params",
-        *([f"params (K={unit})"] if unit != 1 else []),
-        convention.ops_label,
+    for column, drop in (
+        ("layer", None),
+        ("output (HxWxC)", 3),
+        ("depth", 1),
+        ("params", None),
+        *([(f"params (K={unit})", 2)] if unit != 1 else []),
+        (convention.ops_label, None),
     ):
-        table.add_column(column, justify="left" if column == "layer" else "right")
+        table.add_column(
+            column,
+            justify="left" if column == "layer" else "right",
+            drop=drop,  # on a narrow screen: depth first, then the unit's params, then the output volume
+            shorten=column == "layer",
+            name="params-k" if column.startswith("params (") else None,
+        )
     for row in counted.published:
         in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
         table.add_row(

@@ -302,3 +302,24 @@ def test_fit_leaves_columns_out_in_their_order_then_shortens() -> None:
         assert fitted.too_wide == (fitted.table.width() > width), (width, fitted)
         if not fitted.too_wide and fitted.table.rows[0].cells[0] != "a-rather-long-name":
             assert kept == ["name", "count"], f"text cut at {width} while a column could still go"
+
+
+@pytest.mark.parametrize("value", ["0", "abc", "10001", "-5"], ids=["zero", "word", "past-max", "negative"])
+def test_width_flag_refuses_what_is_not_a_width(value: str) -> None:
+    result = CliRunner().invoke(main, ["shapes", "lenet5", "--width", value])
+    assert result.exit_code == 2, result.output
+    assert "--width" in result.output and "Traceback" not in result.output, result.output
+
+
+def test_static_commands_fit_without_importing_rich() -> None:
+    """A table too wide for the width is fitted and laid out directly: rich's import stays off the path."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from archcalc.cli import main\n"
+        "try:\n    main(['shapes', 'resnet50', '--width', '60'])\nexcept SystemExit:\n    pass\n"
+        "print('rich' in sys.modules, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stderr.strip().endswith("False"), done.stderr[-2000:]
