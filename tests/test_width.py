@@ -225,8 +225,14 @@ def test_kinds_descriptions_wrap_at_words_never_cut() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["compare", "lenet5", "alexnet", "resnet50"], ["memory", "alexnet"], ["roofline", "alexnet"]],
-    ids=["compare", "memory", "roofline"],
+    [
+        ["compare", "lenet5", "alexnet", "resnet50"],
+        ["memory", "alexnet"],
+        ["roofline", "alexnet"],
+        ["diff", "alexnet", "alexnet-torchvision"],
+        ["rf", "alexnet"],
+    ],
+    ids=["compare", "memory", "roofline", "diff", "rf"],
 )
 def test_other_tables_never_cut_a_number(args: list[str]) -> None:
     """Every number in the table at 400 columns is printed, whole, at 40 (with --wide: no column left out)."""

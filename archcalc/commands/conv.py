@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.text import Text
 
 from .. import receptive_text
 from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
@@ -234,4 +233,4 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
         return
     title = f"{loaded.name}: receptive fields"
     out.rich_table(receptive_text.rf_table(title, shape, rows))
-    out.out.print(Text(receptive_text.RF_LEGEND, style="dim"), soft_wrap=True)
+    out.line(receptive_text.RF_LEGEND, style="dim")
