@@ -182,7 +182,7 @@ def _wrap(table: TextTable, width: int) -> TextTable:
     if not indexes or excess <= 0:
         return table
     inner = table.inner_widths()
-    texts = table._texts()
+    texts = table.texts()
     floors = [min(inner[i], max(MIN_WRAP, max(len(w) for t in texts[i] for w in t.split(" ")))) for i in indexes]
     widths = narrowed([inner[i] for i in indexes], floors, excess)
     return _recut(table, {i: w for i, w in zip(indexes, widths) if w < inner[i]}, cut=False)

@@ -108,7 +108,7 @@ class TextTable:
         if self.rows:
             self.rows[-1] = replace(self.rows[-1], end_section=True)
 
-    def _texts(self) -> list[tuple[str, ...]]:
+    def texts(self) -> list[tuple[str, ...]]:
         """Per column: header, cells and (when shown) footer."""
         columns = list(zip(*(row.cells for row in self.rows))) or [()] * len(self.columns)
         return [
@@ -121,7 +121,7 @@ class TextTable:
             max(len(line) for text in texts for line in text.split("\n"))
             if "\n" in "".join(texts)
             else max(map(len, texts))
-            for texts in self._texts()
+            for texts in self.texts()
         ]
 
     def width(self) -> int:
@@ -148,7 +148,7 @@ class TextTable:
         """The laid-out table, one (text, style) per line, as rich's Table prints it unwrapped."""
         box = UNICODE_BOX if unicode else ASCII_BOX
         inner = self.inner_widths()
-        multiline = any("\n" in "".join(texts) for texts in self._texts())  # a cell fit.py wrapped
+        multiline = any("\n" in "".join(texts) for texts in self.texts())  # a cell fit.py wrapped
         justify = [column.justify for column in self.columns]
 
         def rule(kind: int) -> str:
