@@ -51,17 +51,13 @@ def _cells(line: str) -> list[str]:
     return [cell.strip() for cell in re.split("[│┃]", line)[1:-1]]
 
 
-def _parsed(output: str) -> tuple[list[str], list[list[str]], list[str]]:
-    """Headers, data rows (the input row first where there is one) and the lines after the table."""
+def _parsed(output: str, footer: bool = True) -> tuple[list[str], list[list[str]], list[str]]:
+    """Headers, data rows (the input row first where there is one; no footer) and the lines after the table."""
     lines = output.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("┃"))
-    headers = _cells(lines[head])
-    rows, end = [], head + 2
-    while not lines[end].startswith(("└", "├")):
-        rows.append(_cells(lines[end]))
-        end += 1
-    bottom = next(i for i in range(end, len(lines)) if lines[i].startswith("└"))
-    return headers, rows, lines[bottom + 1 :]
+    bottom = next(i for i in range(head, len(lines)) if lines[i].startswith("└"))
+    rows = [_cells(line) for line in lines[head + 2 : bottom] if line.startswith("│")]
+    return _cells(lines[head]), rows[:-1] if footer else rows, lines[bottom + 1 :]
 
 
 def _note(after: list[str]) -> str:
@@ -201,6 +197,7 @@ def test_every_count_column_adds_up_to_its_footer(command: str, name: str) -> No
 
 def test_params_shows_counters_apart_from_float_buffers() -> None:
     headers, rows, _ = _parsed(_run(["params", "resnet50", "--columns", "layer,buffers,counters"]))
+    assert headers == ["layer", "buffers", "counters"], headers
     bn1 = rows[[r[0] for r in rows].index("bn1")]
     assert bn1 == ["bn1", "128", "1"], bn1
 
@@ -329,3 +326,14 @@ def test_static_commands_fit_without_importing_rich() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stderr.strip().endswith("False"), done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_list_keeps_name_and_every_total_whole(width: int) -> None:
+    output = _run(["list", "--width", str(width)])
+    assert max(map(len, output.splitlines())) <= width
+    headers, rows, _ = _parsed(output, footer=False)
+    assert headers[0] == "name" and "params" in headers, headers
+    params = {cells[0]: cells[headers.index("params")] for cells in rows}
+    for name in ("lenet5", "alexnet", "resnet50"):
+        assert params[name] == f"{analyze(load_spec(name)).totals.params:,}", (name, params[name])
