@@ -147,8 +147,10 @@ def _command_lines() -> Iterator[tuple[int, list[str]]]:
     """(line, argv after `archcalc`) of every archcalc command in a fenced shell block or `$` example."""
     for info, first, last in fenced_blocks(LINES):
         for index in range(first, last):
-            line = LINES[index].removeprefix("$ ") if LINES[index].startswith("$ ") else LINES[index]
-            if info != "bash" and line == LINES[index]:
+            line = LINES[index]
+            if line.startswith("$ "):
+                line = line.removeprefix("$ ")
+            elif info != "bash":  # outside a shell block, only a `$` line is a command
                 continue
             words = shlex.split(line, comments=True)
             segment: list[str] = []
