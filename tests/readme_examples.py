@@ -10,7 +10,8 @@ The rules (DEVELOPERS.md, "README examples", says the same for people):
   Trailing spaces are ignored on both sides (editors strip them).
 - A written line `...` stands for one or more lines of the real output (a long table abridged).
 - The output of a command in MEASURED (timed figures) is compared by its shape: every number is
-  read as `N`, and runs of spaces and of box-drawing rules as one, so a faster run still matches.
+  read as `N` (a size in bytes with its unit), and runs of spaces and of box-drawing rules as one, so
+  a faster run still matches.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ FENCE = "```"
 MEASURED = frozenset({"bench"})  # commands whose figures are timed: compared by shape
 UPDATE_COMMAND = "python -m tests.readme_examples --update"
 
-_NUMBER = re.compile(r"\d[\d,.]*")
+_NUMBER = re.compile(r"\d[\d,.]*(?P<bytes> ?[KMGTPE]?i?B\b)?")  # with its byte unit: 282.0 MiB may next be 1.1 GiB
 _RULE = re.compile(r"([─━═┄┅╌╍-])\1+")
 _SPACES = re.compile(r"\s+")
 
@@ -108,7 +109,8 @@ def run(argv: Sequence[str]) -> tuple[int, list[str]]:
 
 def _shape(line: str) -> str:
     """A measured line with its figures and the widths they set left out."""
-    return _SPACES.sub(" ", _RULE.sub(r"\1", _NUMBER.sub("N", line))).strip()
+    figures = _NUMBER.sub(lambda match: "N bytes" if match["bytes"] else "N", line)
+    return _SPACES.sub(" ", _RULE.sub(r"\1", figures)).strip()
 
 
 def _same(written: str, actual: str, measured: bool) -> bool:
@@ -123,6 +125,8 @@ def matches(written: Sequence[str], actual: Sequence[str], measured: bool = Fals
     >>> matches(["a", "...", "d"], ["a", "d"])
     False
     >>> matches(["t 1.5 ms"], ["t 12.25 ms"], measured=True)
+    True
+    >>> matches(["peak 282.0 MiB"], ["peak 1.1 GiB"], measured=True)
     True
     """
     # fits[i][j]: written[i:] fits actual[j:]; filled from the end, so the work is len(written) x len(actual)

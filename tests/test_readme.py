@@ -67,6 +67,9 @@ MATCH_CASES = [
     pytest.param(["│ 1 │ 1.017 ms │"], ["│  1 │ 12.5 ms │"], True, True, id="measured-numbers-and-widths"),
     pytest.param(["━━━┳━━"], ["━━━━━━┳━"], True, True, id="measured-rules"),
     pytest.param(["│ 1 │ 1.017 ms │"], ["│ 1 │ 1.017 s │"], True, False, id="measured-unit-differs"),
+    pytest.param(["│ 282.0 MiB │"], ["│ 1.1 GiB │"], True, True, id="measured-byte-units"),
+    pytest.param(["│ 512 B │"], ["│ 12 KB │"], True, True, id="measured-byte-units-decimal"),
+    pytest.param(["│ 282.0 MiB │"], ["│ 282.0 │"], True, False, id="measured-byte-unit-missing"),
     pytest.param(["│ 1 │ 1.017 ms │"], ["│ 1 │ 2.017 ms │"], False, False, id="unmeasured-number-differs"),
 ]
 
