@@ -223,7 +223,21 @@ def _named_paths() -> Iterator[tuple[int, str]]:
                     yield number, word
 
 
-NAMED_PATHS = list(_named_paths())
+def _layout_paths() -> Iterator[tuple[int, str]]:
+    """(line, path) of each file or folder in the first column of the README's "Layout" block
+    (`archcalc/limits.py, reading.py` names two files of one folder)."""
+    heading = LINES.index("## Layout")
+    _info, first, last = next(block for block in fenced_blocks(LINES) if block[1] > heading)
+    for index in range(first, last):
+        match = re.match(r"(?:[\w./+-]+, )*[\w./+-]+", LINES[index])
+        if match:
+            head, *rest = match[0].split(", ")
+            folder = head.rstrip("/").rpartition("/")[0]
+            yield index + 1, head
+            yield from ((index + 1, f"{folder}/{name}") for name in rest)
+
+
+NAMED_PATHS = [*_named_paths(), *_layout_paths()]
 
 
 def test_readme_names_paths_at_all() -> None:
