@@ -34,6 +34,7 @@ ENV = {"COLUMNS": str(WIDTH), "NO_COLOR": "1", "FORCE_COLOR": None}
 PROMPT = "$ "
 ELLIPSIS = "..."
 FENCE = "```"
+SHOWN_EXITS = frozenset({0, 1, 2})  # success, a finding, a bad spec
 MEASURED = frozenset({"bench"})  # commands whose figures are timed: compared by shape
 UPDATE_COMMAND = "python -m tests.readme_examples --update"
 
@@ -96,15 +97,23 @@ def find_examples(text: str) -> list[Example]:
     return examples
 
 
-def run(argv: Sequence[str]) -> tuple[int, list[str]]:
-    """Exit code and output lines (trailing spaces dropped) of `archcalc ARGV` as the README shows it."""
+class ExampleCrashed(Exception):
+    """An example ended as no README example may: a missing extra (exit 3) or a bug (exit 4)."""
+
+
+def run(argv: Sequence[str]) -> list[str]:
+    """The output lines (trailing spaces dropped) of `archcalc ARGV` as the README shows it. An exit
+    of 0, 1 (a finding) or 2 (a bad spec, shown on purpose) is output like any other; a crash is
+    never written into the README."""
     from click.testing import CliRunner
 
     from archcalc.cli import main
 
     with contextlib.chdir(ROOT):
         result = CliRunner().invoke(main, list(argv), env=ENV, color=False, catch_exceptions=False)
-    return result.exit_code, [line.rstrip() for line in result.output.splitlines()]
+    if result.exit_code not in SHOWN_EXITS:
+        raise ExampleCrashed(f"`archcalc {shlex.join(argv)}` ended with exit {result.exit_code}:\n{result.output}")
+    return [line.rstrip() for line in result.output.splitlines()]
 
 
 def _shape(line: str) -> str:
@@ -161,7 +170,7 @@ def updated(text: str) -> tuple[str, list[Example]]:
     lines = text.splitlines()
     changed: list[Example] = []
     for example in reversed(find_examples(text)):  # from the end, so earlier indices stay valid
-        _code, actual = run(example.argv)
+        actual = run(example.argv)
         new = rewritten(example.output, actual, example.measured)
         if new != list(example.output):
             lines[example.start : example.end] = new
@@ -187,7 +196,11 @@ def main(args: Sequence[str] | None = None) -> int:
     options = parser.parse_args(args)
     text = README.read_text(encoding="utf-8")
     if options.update:
-        new, changed = updated(text)
+        try:
+            new, changed = updated(text)
+        except ExampleCrashed as crash:
+            print(f"nothing updated: {crash}", file=sys.stderr)
+            return 1
         if new != text:
             README.write_text(new, encoding="utf-8")
         for example in changed:
@@ -196,7 +209,7 @@ def main(args: Sequence[str] | None = None) -> int:
         return 0
     failures = 0
     for example in find_examples(text):
-        _code, actual = run(example.argv)
+        actual = run(example.argv)
         if not matches(example.output, actual, example.measured):
             failures += 1
             print(difference(example, actual), file=sys.stderr)
