@@ -9,9 +9,9 @@ The rules (DEVELOPERS.md, "README examples", says the same for people):
   and no terminal, standard error interleaved with standard output as a terminal shows them.
   Trailing spaces are ignored on both sides (editors strip them).
 - A written line `...` stands for one or more lines of the real output (a long table abridged).
-- The output of a command in MEASURED (timed figures) is compared by its shape: every number is
-  read as `N` (a size in bytes with its unit), and runs of spaces and of box-drawing rules as one, so
-  a faster run still matches.
+- The output of a command in MEASURED (timed figures) is compared by its shape: every number, with
+  its byte unit if it has one, reads as `N`, and runs of spaces and of box-drawing rules as one, so a
+  faster run still matches.
 """
 
 from __future__ import annotations
