@@ -13,7 +13,11 @@ from ..fields import Padding, SizeTuple
 from ..formulas import Derivation, volume
 from ..formulas.pool import adaptive_connections, check_pool_padding, pool_counts
 from .base import (
+    DILATION,
+    KERNEL,
+    PADDING,
     SPATIAL_NAMES,
+    STRIDE,
     Counts,
     Layer,
     RFStep,
@@ -53,10 +57,10 @@ ADAPTIVE_OPS = {
 
 
 class _Pool(Layer):
-    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
-    stride: SizeTuple | None = None
-    padding: Padding = ((0, 0),)
-    ceil_mode: bool = False
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"), description=KERNEL)
+    stride: SizeTuple | None = Field(None, description=STRIDE + " (none: the kernel size)")
+    padding: Padding = Field(((0, 0),), description=PADDING)
+    ceil_mode: bool = Field(False, description="round the output size up: a last, partial window is kept")
 
     def window(self, shape: Shape) -> Window:
         _, sizes = _spatial(shape, self.kind)  # type: ignore[attr-defined]
@@ -108,7 +112,7 @@ class MaxPool(_Pool):
     """Max pooling; stride defaults to the kernel size."""
 
     kind: Literal["maxpool"]
-    dilation: SizeTuple = (1,)
+    dilation: SizeTuple = Field((1,), description=DILATION)
     torch_op = MAX_POOL
     ops = (MAX_POOL,)
     pad_value = float("-inf")  # a max never picks the padding
@@ -121,7 +125,7 @@ class AvgPool(_Pool):
     """Average pooling; stride defaults to the kernel size."""
 
     kind: Literal["avgpool"]
-    count_include_pad: bool = True
+    count_include_pad: bool = Field(True, description="padding zeros count in each window's average (torch's default)")
     torch_op = AVG_POOL
     ops = (AVG_POOL,)
 
@@ -150,8 +154,15 @@ class AdaptivePool(Layer):
     """Adaptive pooling to a fixed output size (PyTorch's window rule)."""
 
     kind: Literal["adaptive_avgpool", "adaptive_maxpool"]
+    summaries = {
+        "adaptive_avgpool": "Average pooling to a fixed output size, over torch's adaptive (possibly uneven) windows.",
+        "adaptive_maxpool": "Max pooling to a fixed output size, over torch's adaptive (possibly uneven) windows.",
+    }
     ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)
-    output_size: SizeTuple = Field(validation_alias=AliasChoices("output_size", "out", "size"))
+    output_size: SizeTuple = Field(
+        validation_alias=AliasChoices("output_size", "out", "size"),
+        description="the output's spatial size, whatever the input's: one value for every dimension, or one per dimension",
+    )
 
     def counts(self, shape: Shape) -> Counts:
         channels, sizes = _spatial(shape, self.kind)
@@ -203,6 +214,10 @@ class GlobalPool(Layer):
     """Pooling over all spatial positions; keeps singleton dimensions, as torch does."""
 
     kind: Literal["global_avgpool", "global_maxpool"]
+    summaries = {
+        "global_avgpool": "The average of all spatial positions per channel; keeps singleton dimensions, as torch does.",
+        "global_maxpool": "The maximum of all spatial positions per channel; keeps singleton dimensions, as torch does.",
+    }
     ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)  # torch pools to size 1
 
     def counts(self, shape: Shape) -> Counts:
