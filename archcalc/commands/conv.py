@@ -10,6 +10,7 @@ from rich.text import Text
 from .. import receptive_text
 from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
 from ..calculator import text as calculator_text
+from ..calculator.text import OP_NAMES
 from ..errors import ExitCode
 from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
@@ -71,6 +72,22 @@ def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(f"channel counts must be positive, got {shown(value)}")
     _within_limit((c_in, c_out), value)
     return c_in, c_out
+
+
+def _spatial_note(size: tuple[int, ...], op: Op) -> str | None:
+    """Three sizes are a 3-D layer here, where every other command reads `3x224x224` as channels x
+    height x width: say so, and how the 2-D layer with channels is written."""
+    if len(size) < 3:
+        return None
+    given, rest = "x".join(map(str, size)), "x".join(map(str, size[1:]))
+    what = "pooling" if op == "pool" else OP_NAMES[op]
+    text = (
+        f"--input {given} is read as {len(size)} spatial sizes, a {len(size)}-D {what}: conv takes spatial sizes "
+        "only (no channels, unlike the spec commands' CxHxW); "
+    )
+    if op == "pool":
+        return text + f"for a 2-D pooling write --input {rest} (pooling keeps the channels)"
+    return text + f"for a 2-D layer on {size[0]} channels write --input {rest} --channels {size[0]},OUT"
 
 
 def _check_usage(
@@ -153,6 +170,7 @@ def conv(
     archcalc conv --input 224 --kernel 11 --stride 4 --output 55     (which padding?)
     """
     op = _check_usage(pool, transposed, ceil, output_padding, channels, groups)
+    note = _spatial_note(size, op)
     dilation = dilation or (1,)
     if output is not None:
         flags: tuple[tuple[Unknown, object], ...] = (("padding", padding), ("stride", stride), ("kernel", kernel))
@@ -177,8 +195,10 @@ def conv(
             ceil_mode=ceil,
         )
         if as_json:
-            out.json({"unknown": missing[0], **calculator_text.solve_dict(solves)})
+            out.json({"unknown": missing[0], **calculator_text.solve_dict(solves), "notes": [note] if note else []})
         else:
+            if note:
+                out.out.print(f"note: {note}", soft_wrap=True)
             for line in calculator_text.solve_lines(solves):
                 out.out.print(line, soft_wrap=True)
         if any(not dim.solutions and dim.open_from is None for dim in solves):
@@ -200,8 +220,12 @@ def conv(
         bias=not no_bias,
     )
     if as_json:
-        out.json(calculator_text.conv_dict(result))
+        data = calculator_text.conv_dict(result)
+        data["notes"] = [note, *data["notes"]] if note else data["notes"]
+        out.json(data)
         return
+    if note:
+        out.out.print(f"note: {note}", soft_wrap=True)
     for line in calculator_text.conv_lines(result):
         out.out.print(line, soft_wrap=True)
 
