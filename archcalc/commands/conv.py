@@ -248,4 +248,6 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
         return
     title = f"{loaded.name}: receptive fields"
     out.out.print(receptive_text.rf_table(title, shape, rows))
+    for line in receptive_text.rf_notes(rows):
+        out.line(line)
     out.out.print(Text(receptive_text.RF_LEGEND, style="dim"), soft_wrap=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache, wraps
 from math import prod
 from typing import Annotated, Any, ClassVar
@@ -168,13 +169,16 @@ class RFStep:
     A window layer reads, for output o, inputs o*stride - pad_before + [0, span) (span: the
     dilated kernel). `whole`: every output sees the whole input (global pooling, flatten).
     `transposed`: a transposed conv, read as a stride-1 conv over the zero-stuffed input.
+    Adaptive pooling's uneven windows take fractions (a stride of W/O) that bound every window;
+    `note` then says the field is a bound, and why.
     """
 
-    span: tuple[int, ...] = ()
-    stride: tuple[int, ...] = ()
-    pad_before: tuple[int, ...] = ()
+    span: tuple[int | Fraction, ...] = ()
+    stride: tuple[int | Fraction, ...] = ()
+    pad_before: tuple[int | Fraction, ...] = ()
     whole: bool = False
     transposed: bool = False
+    note: str | None = None
 
 
 # the graph form's error codes (check_references): the loader reports their message and hint as written

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from math import prod
+from fractions import Fraction
+from math import gcd, prod
 from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field
@@ -200,14 +201,44 @@ class AdaptivePool(Layer):
         return tuple(lines)
 
     def rf_step(self, shape: Shape) -> RFStep:
-        """Evenly divisible: a plain window (kernel = stride = W/O). Otherwise the windows differ
-        in size and position, and the field is taken as the whole input (an upper bound)."""
+        """Output size 1 everywhere: each output sees the whole input, as global pooling. Evenly
+        divisible: a plain window (kernel = stride = W/O). Otherwise window i is [floor(i*W/O),
+        ceil((i+1)*W/O)) (torch's rule), of uneven width and step; with g = gcd(W, O), its ends lie
+        within (O - g)/O of i*W/O and (i+1)*W/O, so the window of stride W/O, leading padding
+        (O - g)/O and span (W + 2(O - g))/O holds every one of them: a bound, exact in the mean step.
+
+        >>> step = AdaptivePool(kind="adaptive_avgpool", output_size=3).rf_step((1, 7))
+        >>> step.span, step.stride, step.pad_before
+        ((Fraction(11, 3),), (Fraction(7, 3),), (Fraction(2, 3),))
+        """
         _, sizes = _spatial(shape, self.kind)
         out = _expand(self.output_size, len(sizes), "output_size")
-        if any(n % o for n, o in zip(sizes, out)):
+        if all(o == 1 for o in out):
             return RFStep(whole=True)
-        strides = tuple(n // o for n, o in zip(sizes, out))
-        return RFStep(span=strides, stride=strides, pad_before=(0,) * len(sizes))
+        spans: list[int | Fraction] = []
+        strides: list[int | Fraction] = []
+        pads: list[int | Fraction] = []
+        uneven = []
+        for name, n, o in zip(SPATIAL_NAMES[len(sizes)], sizes, out):
+            if n % o == 0:
+                spans.append(n // o)
+                strides.append(n // o)
+                pads.append(0)
+                continue
+            over = o - gcd(n, o)
+            spans.append(Fraction(n + 2 * over, o))
+            strides.append(Fraction(n, o))
+            pads.append(Fraction(over, o))
+            widths = " or ".join(map(str, arith.adaptive_widths(n, o)))
+            steps = " or ".join(map(str, sorted({n // o, -(-n // o)})))
+            uneven.append(f"{name} {n} -> {o}: windows {widths} wide, every {steps}")
+        note = None
+        if uneven:
+            note = (
+                f"uneven adaptive windows ({'; '.join(uneven)}): size and start bound every unit's field, "
+                "the jump is the mean step"
+            )
+        return RFStep(span=tuple(spans), stride=tuple(strides), pad_before=tuple(pads), note=note)
 
 
 class GlobalPool(Layer):
