@@ -10,6 +10,7 @@ import types
 from dataclasses import dataclass
 from typing import Annotated, Any, ForwardRef, Literal, Union, get_args, get_origin
 
+from annotated_types import Ge, Gt, Le
 from pydantic import AliasChoices, BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 
@@ -61,6 +62,17 @@ def _validated(metadata: list[Any] | tuple[Any, ...]) -> str | None:
     return None
 
 
+def _range(metadata: list[Any] | tuple[Any, ...]) -> str:
+    """A real's bounds (annotated_types' Ge, Gt, Le, Lt, as `real_in` sets them): ` >= 0`, ` in [0, 1]`."""
+    low = next((f">= {m.ge:g}" for m in metadata if isinstance(m, Ge)), None) or next(
+        (f"> {m.gt:g}" for m in metadata if isinstance(m, Gt)), None
+    )
+    high = next((m.le for m in metadata if isinstance(m, Le)), None)
+    if low and high is not None and low.startswith(">="):
+        return f" in [{low[3:]}, {high:g}]"
+    return f" {low}" if low else f" <= {high:g}" if high is not None else ""
+
+
 def type_text(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> str:
     """A field's type as a spec writes it: `int`, `bool | per_unit | per_position`, `list of layers`.
 
@@ -73,6 +85,8 @@ def type_text(annotation: Any, metadata: list[Any] | tuple[Any, ...] = ()) -> st
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
         return type_text(args[0], annotation.__metadata__)
+    if annotation is float:  # a real states its range: the one torch computes a finite result in
+        return "number" + _range(metadata)
     if origin is Literal:
         return " | ".join(str(a) for a in args)
     if origin in (Union, types.UnionType):

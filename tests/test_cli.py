@@ -281,3 +281,11 @@ def test_conv_notes_that_three_sizes_are_spatial(runner, args, advice):
     first = result.output.splitlines()[0]
     assert first.startswith("note: --input ") and "is read as 3 spatial sizes" in first and advice in first, first
     assert len(notes) == 1 and advice in notes[0], as_json["notes"]
+
+
+def test_conv_note_comes_before_an_error_about_the_sizes(runner):
+    """`--kernel 3x3` against three sizes is an error; the note above it says why there are three."""
+    result = runner.invoke(main, ["conv", "--input", "3x224x224", "--kernel", "3x3"])
+    assert result.exit_code == 2, result.output
+    assert "kernel has 2 values but the input has 3" in result.output
+    assert "write --input 224x224 --channels 3,OUT" in result.output.splitlines()[0]

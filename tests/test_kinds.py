@@ -109,7 +109,9 @@ FIELD_CASES = [
     ("adaptive_avgpool", "output_size", "int or list of int", None, ["out", "size"]),
     ("linear", "out_features", "int", None, ["out"]),
     ("dropout", "p", "number in [0, 1)", "0.5", []),
-    ("batchnorm", "eps", "number", "1e-05", []),
+    ("batchnorm", "eps", "number >= 1.17549e-38", "1e-05", []),  # float32's smallest normal
+    ("batchnorm", "momentum", "number in [0, 1]", "0.1", []),
+    ("leaky_relu", "negative_slope", "number", "0.01", []),
     ("parallel", "merge", "concat | add | mul", None, []),
     ("residual", "shortcut", "list of layers", "[]", []),
     ("repeat", "times", "int", None, []),

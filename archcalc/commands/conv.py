@@ -171,6 +171,8 @@ def conv(
     """
     op = _check_usage(pool, transposed, ceil, output_padding, channels, groups)
     note = _spatial_note(size, op)
+    if note and not as_json:  # first: it explains an error about the sizes' count too (`--kernel 3x3`)
+        out.out.print(f"note: {note}", soft_wrap=True)
     dilation = dilation or (1,)
     if output is not None:
         flags: tuple[tuple[Unknown, object], ...] = (("padding", padding), ("stride", stride), ("kernel", kernel))
@@ -197,8 +199,6 @@ def conv(
         if as_json:
             out.json({"unknown": missing[0], **calculator_text.solve_dict(solves), "notes": [note] if note else []})
         else:
-            if note:
-                out.out.print(f"note: {note}", soft_wrap=True)
             for line in calculator_text.solve_lines(solves):
                 out.out.print(line, soft_wrap=True)
         if any(not dim.solutions and dim.open_from is None for dim in solves):
@@ -224,8 +224,6 @@ def conv(
         data["notes"] = [note, *data["notes"]] if note else data["notes"]
         out.json(data)
         return
-    if note:
-        out.out.print(f"note: {note}", soft_wrap=True)
     for line in calculator_text.conv_lines(result):
         out.out.print(line, soft_wrap=True)
 

@@ -197,14 +197,12 @@ class BatchNorm(Layer):
     # torch divides by sqrt(running_var + eps): eps >= float32's smallest normal keeps it finite on a
     # constant channel (variance 0); running = (1 - momentum) * running + momentum * batch is an
     # average only for momentum in [0, 1]
-    eps: real_in(FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0") = (
-        Field(  # type: ignore[valid-type]
-            1e-5, description="added to the variance before its square root"
-        )
-    )
-    momentum: real_in(0, 1, why="the running statistics are a weighted average") = Field(  # type: ignore[valid-type]
-        0.1, description="the weight of each batch in the running statistics"
-    )
+    eps: real_in(  # type: ignore[valid-type]
+        FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0"
+    ) = Field(1e-5, description="added to the variance before its square root")
+    momentum: real_in(  # type: ignore[valid-type]
+        0, 1, why="the running statistics are a weighted average"
+    ) = Field(0.1, description="the weight of each batch in the running statistics")
     affine: bool = Field(True, description="a learnt scale (gamma) and shift (beta) per channel")
     track_running_stats: bool = Field(
         True, description="running mean and variance kept as buffers (with torch's int64 batch counter)"
