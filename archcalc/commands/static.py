@@ -9,7 +9,6 @@ from ..analysis import Analysis, analyze
 from ..bundled import bundled_names
 from ..counted import count, resolve_convention
 from ..dtypes import DTYPE_BYTES
-from ..kind_reference import kind_dict, kind_list, resolve_kind
 from ..loader import load_spec
 from ..table import TextTable
 from .common import (
@@ -167,6 +166,8 @@ def list_(out: Output, as_json: bool) -> None:
 @handles_errors
 def kinds(out: Output, kind: str | None, as_json: bool) -> None:
     """The layer kinds a spec may use; with KIND, its fields: type, default, aliases and meaning."""
+    from ..kind_reference import kind_list, resolve_kind  # kinds only: not on `shapes`' start-up
+
     if kind is not None:
         _kind_fields(out, resolve_kind(kind), as_json)
         return
@@ -187,6 +188,8 @@ def kinds(out: Output, kind: str | None, as_json: bool) -> None:
 
 
 def _kind_fields(out: Output, kind: str, as_json: bool) -> None:
+    from ..kind_reference import kind_dict
+
     data = kind_dict(kind)
     if as_json:
         out.json(data)
