@@ -66,7 +66,7 @@ class FieldRow:
 # A field is exact while it stays within this many input pixels: far past any input (sizes are at
 # most 2^40), yet a chain of strides (2^40 each, a thousand layers) would otherwise grow numbers of
 # 40,000 bits, each layer's arithmetic slower than the last. Past it the field is taken as the whole
-# input: an upper bound, as for adaptive pooling.
+# input: an upper bound.
 MAX_FIELD = 2**64
 
 
