@@ -15,7 +15,7 @@ FIELD_COLUMNS = ("field", "type", "default", "aliases", "meaning")
 @click.command()
 @click.argument("kind", required=False, metavar="[KIND]")
 @json_option
-@table_options("none: the descriptions and meanings wrap at spaces (too narrow: a kind's fields one under another)")
+@table_options("none: descriptions and meanings wrap at spaces")
 @handles_errors
 def kinds(out: Output, kind: str | None, as_json: bool) -> None:
     """The layer kinds a spec may use; with KIND, its fields: type, default, aliases and meaning."""
