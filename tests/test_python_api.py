@@ -176,3 +176,13 @@ def test_validation_does_not_run_the_python_constructor():
     assert spec.layers[3].branches[1].layers[0].out_channels is None  # left out: resolved on use
     (depthwise,) = [row for row in analyze(spec).rows if row.summary.endswith(" dw")]
     assert depthwise.in_shape[0] == depthwise.out_shape[0] == 16
+
+
+def test_kinds_reads_a_container_built_in_python_alike():
+    """Building a container in Python resolves its `list[LayerSpec]` annotation; `archcalc kinds`
+    still calls its layers `list of layers`."""
+    from archcalc.kind_reference import kind_fields
+
+    archcalc.Residual(body=[archcalc.Conv(out=2, kernel=1)], shortcut=[archcalc.ReLU()])
+    types = {f.name: f.type for f in kind_fields("residual")}
+    assert types["body"] == types["shortcut"] == "list of layers", types

@@ -24,7 +24,13 @@ from ..formulas.conv import (
 )
 from ..numfmt import fmt_int
 from .base import (
+    DILATION,
+    GROUPS,
+    KERNEL,
+    OUT_CHANNELS,
+    PADDING,
     SPATIAL_NAMES,
+    STRIDE,
     Counts,
     Layer,
     RFStep,
@@ -77,17 +83,26 @@ class Conv(Layer):
     # required, except by a depthwise conv: its output maps default to its input maps (None here,
     # `out_maps` resolves it), as a spec never repeats what can be computed
     out_channels: Annotated[Size | None, WithJsonSchema(SIZE_SCHEMA)] = Field(
-        validation_alias=AliasChoices("out_channels", "out")
+        validation_alias=AliasChoices("out_channels", "out"),
+        description=OUT_CHANNELS + "; a depthwise conv's defaults to its input channels",
     )
-    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
-    stride: SizeTuple = (1,)
-    padding: Padding = ((0, 0),)
-    dilation: SizeTuple = (1,)
-    groups: Groups = 1
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"), description=KERNEL)
+    stride: SizeTuple = Field((1,), description=STRIDE)
+    padding: Padding = Field(((0, 0),), description=PADDING)
+    dilation: SizeTuple = Field((1,), description=DILATION)
+    groups: Groups = Field(1, description=GROUPS)
     # Which input maps each output map sees (row o lists the input maps of output map o): the
     # partial connectivity of LeNet-5's C3 (its Table I) and LeNet-1989's H2. None: all of them.
-    connection_table: ConnectionTable | None = Field(None, validation_alias=AliasChoices("connection_table", "table"))
-    bias: Bias = True
+    connection_table: ConnectionTable | None = Field(
+        None,
+        validation_alias=AliasChoices("connection_table", "table"),
+        description="row o lists the input maps output map o sees (LeNet-5's Table I); none: every map",
+    )
+    bias: Bias = Field(
+        True,
+        description="one bias per output map (true), none (false), or unshared: per_unit (one per output element) "
+        "or per_position (one per spatial position)",
+    )
 
     # out may be left out where groups is depthwise (layers/base.py `leave_out`; the schema says so)
     REQUIRED_UNLESS = {"out_channels": ("groups", "depthwise")}
@@ -244,14 +259,18 @@ class ConvTranspose(Layer):
 
     kind: Literal["conv_transpose"]
     ops = (CONV_TRANSPOSE,)
-    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
-    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
-    stride: SizeTuple = (1,)
-    padding: NonNegativeTuple = (0,)
-    output_padding: NonNegativeTuple = (0,)
-    dilation: SizeTuple = (1,)
-    groups: Groups = 1
-    bias: bool = True
+    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"), description=OUT_CHANNELS)
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"), description=KERNEL)
+    stride: SizeTuple = Field((1,), description="input positions between neighbouring windows of the output")
+    padding: NonNegativeTuple = Field(
+        (0,), description="torch's padding: dilation*(kernel-1) - padding zeros are added around the stuffed input"
+    )
+    output_padding: NonNegativeTuple = Field(
+        (0,), description="extra size added to one side of the output (less than the stride or the dilation)"
+    )
+    dilation: SizeTuple = Field((1,), description=DILATION)
+    groups: Groups = Field(1, description=GROUPS)
+    bias: bool = Field(True, description="one bias per output map")
 
     def group_count(self, in_channels: int) -> int:
         return group_count(self.groups, in_channels, self.out_channels)
