@@ -16,10 +16,11 @@ def progress_bar(out: Output, enabled: bool, description: str) -> tuple[Any, Cal
     it leaves nothing behind once stopped."""
     if not enabled or not out.err.is_terminal:
         return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(
-        "[progress.description]{task.description}",
+        # a column object, not a markup string: the consoles print text literally (markup=False)
+        TextColumn("{task.description}", style="progress.description", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
