@@ -104,7 +104,7 @@ def test_quiet_prints_the_failures_and_the_summary(runner, few_bundled, one_fail
 def test_a_progress_bar_on_a_terminal_only(runner, env, bar):
     result = runner.invoke(main, ["verify", "lenet5"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert ("verifying" in result.stderr and "1/1" in result.stderr) == bar, repr(result.stderr)
+    assert ("verifying lenet5" in result.stderr and "1/1" in result.stderr) == bar, repr(result.stderr)
     assert "[progress" not in result.stderr  # the description is a column, not markup printed as text
     assert "verifying" not in result.stdout
 

@@ -209,12 +209,12 @@ def verify(
     if not names:
         raise click.UsageError("name at least one SPEC, or --all")
     results, tally, began = [], _Tally(), time.perf_counter()
-    bar, start = progress_bar(out, not as_json, "verifying")
+    bar, start = progress_bar(out, not as_json, f"verifying {names[0]}")
     try:
         if bar is not None:
             bar.start()
         advance = start(len(names)) if start is not None else None
-        for name in names:
+        for index, name in enumerate(names):
             analysis = analyze(with_input(load_spec(name), input_shape))
             result = verify_analysis(analysis, batch)
             entry = result.to_dict()
@@ -226,7 +226,7 @@ def verify(
             if not as_json:
                 _print_result(out, name, result, entry, failures, quiet)
             if advance is not None:
-                advance()
+                advance(f"verifying {names[index + 1]}" if index + 1 < len(names) else "verified")
     finally:
         if bar is not None:
             bar.stop()
