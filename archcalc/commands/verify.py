@@ -108,23 +108,27 @@ def _reconcile_table(name: str, rows: list[dict]) -> Table:
     return table
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Tally:
     """What a run of several specs adds up to: the summary line and the JSON's `summary`."""
 
-    specs: int = 0
-    rows: int = 0
-    ok: int = 0  # ✓ cells
-    convention: int = 0  # ≈ cells: a difference a counter's convention explains
-    fail: int = 0  # ✗: what makes the exit code 1 (failed cells, a run's error, a counter that disagrees)
+    specs: int
+    rows: int
+    ok: int  # ✓ cells
+    convention: int  # ≈ cells: a difference a counter's convention explains
+    fail: int  # ✗: what makes the exit code 1 (failed cells, a run's error, a counter that disagrees)
 
-    def add(self, result: Any, failures: int) -> None:
-        marks = result.marks()
-        self.specs += 1
-        self.rows += len(result.layers)
-        self.ok += marks["ok"]
-        self.convention += marks["convention"]
-        self.fail += failures
+    @classmethod
+    def of(cls, verdicts: list[tuple[Any, int]]) -> _Tally:
+        """From each spec's verification and its failures (reconcile's included)."""
+        marks = [result.marks() for result, _ in verdicts]
+        return cls(
+            specs=len(verdicts),
+            rows=sum(len(result.layers) for result, _ in verdicts),
+            ok=sum(m["ok"] for m in marks),
+            convention=sum(m["convention"] for m in marks),
+            fail=sum(failures for _, failures in verdicts),
+        )
 
     def to_dict(self, seconds: float) -> dict[str, Any]:
         return {**asdict(self), "seconds": round(seconds, 3)}
@@ -208,7 +212,9 @@ def verify(
     names = list(specs) + (bundled_names() if all_specs else [])
     if not names:
         raise click.UsageError("name at least one SPEC, or --all")
-    results, tally, began = [], _Tally(), time.perf_counter()
+    results: list[dict[str, Any]] = []
+    verdicts: list[tuple[Any, int]] = []
+    began = time.perf_counter()
     bar, start = progress_bar(out, not as_json, f"verifying {names[0]}")
     try:
         if bar is not None:
@@ -221,7 +227,7 @@ def verify(
             if reconcile:
                 entry["reconcile"] = run_reconcile(analysis)
             failures = result.failures + sum(not r["ok"] for r in entry.get("reconcile", ()))
-            tally.add(result, failures)
+            verdicts.append((result, failures))
             results.append(entry)
             if not as_json:
                 _print_result(out, name, result, entry, failures, quiet)
@@ -230,7 +236,7 @@ def verify(
     finally:
         if bar is not None:
             bar.stop()
-    seconds = time.perf_counter() - began
+    seconds, tally = time.perf_counter() - began, _Tally.of(verdicts)
     if as_json:
         out.json({"ok": tally.fail == 0, "specs": results, "summary": tally.to_dict(seconds)})
     else:
