@@ -12,7 +12,7 @@ from .conventions import ARCHCALC
 from .counted import Counted
 from .layers import Shape
 from .numfmt import fmt_bytes, fmt_cell, fmt_count, fmt_int, fmt_shape, fmt_shapes, fmt_si
-from .table import TextTable
+from .table import TextTable, column_name
 
 CONVENTIONS = {
     "units": "output activations per example; element-wise layers applied in place (activations, dropout) and views (flatten) add none",
@@ -31,6 +31,18 @@ CONVENTION_LINES = (
     "connections: input→output edges, biases and zero padding excluded",
     "MACs: multiply-accumulates of conv and linear layers, padding included, bias adds excluded; FLOPs = 2 × MACs",
 )
+
+
+# The order in which a table's columns give way when it is wider than the screen (fit.py): the
+# first named goes first. `layer` and the ops column (shapes) or `params` (params) always stay.
+SHAPES_DROPS = ("hyper-parameters", "connections", "biases", "weights", "kind", "units", "output", "params")
+PARAMS_DROPS = ("trainable", "share", "counters", "buffers", "biases", "weights", "kind")
+
+
+def _drop(order: tuple[str, ...], header: str) -> int | None:
+    """A column's place in `order` (1 first), None for a column that always stays."""
+    name = column_name(header)
+    return order.index(name) + 1 if name in order else None
 
 
 def shapes_table(analysis: Analysis, counted: Counted) -> TextTable:
@@ -57,13 +69,15 @@ def shapes_table(analysis: Analysis, counted: Counted) -> TextTable:
         ("connections", counted.column("connections")),
         (convention.ops_label, counted.column("ops")),
     ]
-    table.add_column("layer", footer="total")
-    table.add_column("kind")
-    table.add_column("hyper-parameters")
-    table.add_column("output (HxWxC)", footer=fmt_shapes(analysis.output_shapes), justify="right")
+    table.add_column("layer", footer="total", shorten=True)
+    table.add_column("kind", drop=_drop(SHAPES_DROPS, "kind"))
+    table.add_column("hyper-parameters", drop=_drop(SHAPES_DROPS, "hyper-parameters"), shorten=True)
+    table.add_column(
+        "output (HxWxC)", footer=fmt_shapes(analysis.output_shapes), justify="right", drop=_drop(SHAPES_DROPS, "output")
+    )
     for name, values in columns:
         total = sum(values) + (input_units if name == "units" else 0)
-        table.add_column(name, footer=fmt_count(total), justify="right")
+        table.add_column(name, footer=fmt_count(total), justify="right", drop=_drop(SHAPES_DROPS, name))
     blanks = [""] * (len(columns) - 1)
     table.add_row(
         "input",
@@ -95,15 +109,21 @@ def convention_table(analysis: Analysis, counted: Counted) -> TextTable:
     convention = counted.convention
     table = TextTable(title=f"{analysis.spec.name} as {convention.name} counts it")
     unit = convention.params_unit
-    for column in (
-        "layer",
-        "output (HxWxC)",
-        "depth",
-        "params",
-        *([f"params (K={unit})"] if unit != 1 else []),
-        convention.ops_label,
+    for column, drop in (
+        ("layer", None),
+        ("output (HxWxC)", 3),
+        ("depth", 1),
+        ("params", None),
+        *([(f"params (K={unit})", 2)] if unit != 1 else []),
+        (convention.ops_label, None),
     ):
-        table.add_column(column, justify="left" if column == "layer" else "right")
+        table.add_column(
+            column,
+            justify="left" if column == "layer" else "right",
+            drop=drop,  # on a narrow screen: depth first, then the unit's params, then the output volume
+            shorten=column == "layer",
+            name="params-k" if column.startswith("params (") else None,
+        )
     for row in counted.published:
         in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
         table.add_row(
@@ -143,14 +163,22 @@ def params_table(analysis: Analysis) -> TextTable:
     """Parameter report: layers holding parameters or buffers, with their share of the total."""
     t = analysis.totals
     table = TextTable(title=f"{analysis.spec.name}: parameters", show_footer=True)
-    table.add_column("layer", footer="total")
-    table.add_column("kind")
-    for name, total in (("weights", t.weights), ("biases", t.biases), ("params", t.params), ("buffers", t.buffers)):
-        table.add_column(name, footer=fmt_count(total), justify="right")
-    table.add_column("share", footer="100%" if t.params else "", justify="right")
-    table.add_column("trainable", justify="center")
+    table.add_column("layer", footer="total", shorten=True)
+    table.add_column("kind", drop=_drop(PARAMS_DROPS, "kind"))
+    # Each column adds up to its footer: float buffers and int64 counters (batch norm's
+    # num_batches_tracked) apart, as the totals keep them.
+    for name, total in (
+        ("weights", t.weights),
+        ("biases", t.biases),
+        ("params", t.params),
+        ("buffers", t.buffers),
+        ("counters", t.counters),
+    ):
+        table.add_column(name, footer=fmt_count(total), justify="right", drop=_drop(PARAMS_DROPS, name))
+    table.add_column("share", footer="100%" if t.params else "", justify="right", drop=_drop(PARAMS_DROPS, "share"))
+    table.add_column("trainable", justify="center", drop=_drop(PARAMS_DROPS, "trainable"))
     for row in analysis.rows:
-        if not (row.params or row.buffers):
+        if not (row.params or row.buffers or row.counters):
             continue
         share = f"{ratio(100 * row.params, t.params):.2f}%" if t.params else ""
         table.add_row(
@@ -159,7 +187,8 @@ def params_table(analysis: Analysis) -> TextTable:
             fmt_cell(row.weights),
             fmt_cell(row.biases),
             fmt_cell(row.params),
-            fmt_cell(row.buffers + row.counters),
+            fmt_cell(row.buffers),
+            fmt_cell(row.counters),
             share,
             "yes" if row.trainable else "no",
         )

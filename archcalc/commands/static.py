@@ -22,6 +22,7 @@ from .common import (
     input_option,
     json_option,
     spec_argument,
+    table_options,
     with_input,
 )
 
@@ -37,6 +38,7 @@ def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
 @convention_option()
 @click.option("--explain", is_flag=True, help="Show each layer's derivation: (W - K + 2P)/S + 1, parameters, MACs.")
 @json_option
+@table_options(", ".join(analysis_view.SHAPES_DROPS) + " (layer and the MACs column stay)")
 @handles_errors
 def shapes(
     out: Output,
@@ -66,7 +68,7 @@ def shapes(
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
-    out.table(analysis_view.shapes_table(analysis, counted), huge=analysis_view.RICH_ROWS_LIMIT)
+    out.table(analysis_view.shapes_table(analysis, counted), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
     if derivations is not None:
         from .. import explanation_text
 
@@ -86,6 +88,7 @@ def shapes(
 @input_option
 @dtype_option
 @json_option
+@table_options(", ".join(analysis_view.PARAMS_DROPS) + " (layer and params stay)")
 @handles_errors
 def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, as_json: bool) -> None:
     """Parameter report: weights vs biases, trainable vs buffers, memory at a dtype."""
@@ -109,13 +112,18 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
             }
         )
         return
-    out.table(analysis_view.params_table(analysis), huge=analysis_view.RICH_ROWS_LIMIT)
+    out.table(analysis_view.params_table(analysis), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
     for line in analysis_view.params_lines(analysis, memory):
         out.line(line)
 
 
+# The order in which `list`'s columns give way on a narrow screen (fit.py).
+LIST_DROPS = ("input", "family", "title", "MACs")
+
+
 @click.command(name="list")
 @json_option
+@table_options(", ".join(LIST_DROPS) + " (name and params stay)")
 @handles_errors
 def list_(out: Output, as_json: bool) -> None:
     """The bundled specs, grouped by family, with their totals."""
@@ -145,7 +153,8 @@ def list_(out: Output, as_json: bool) -> None:
         ("params", "right"),
         ("MACs", "right"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        drop = LIST_DROPS.index(column) + 1 if column in LIST_DROPS else None
+        table.add_column(column, justify=justify, drop=drop, shorten=column == "title")  # type: ignore[arg-type]
     previous = None
     for a in sorted(entries, key=lambda a: (a.spec.family, a.spec.name)):
         if previous is not None and a.spec.family != previous:
@@ -159,11 +168,12 @@ def list_(out: Output, as_json: bool) -> None:
             numfmt.fmt_int(a.totals.macs),
         )
         previous = a.spec.family
-    out.table(table)
+    out.table(table, choose=True)
 
 
 @click.command()
 @json_option
+@table_options("none: the fields and descriptions wrap at spaces")
 @handles_errors
 def kinds(out: Output, as_json: bool) -> None:
     """The layer kinds a spec may use, with their fields."""
@@ -176,8 +186,8 @@ def kinds(out: Output, as_json: bool) -> None:
         return
     table = TextTable(title="layer kinds")
     table.add_column("kind")
-    table.add_column("fields")
-    table.add_column("what it is")
+    table.add_column("fields", wrap=True)
+    table.add_column("what it is", wrap=True)
     for row in rows:
         table.add_row(row["kind"], ", ".join(row["fields"]), row["doc"])
-    out.table(table)
+    out.table(table, choose=True)

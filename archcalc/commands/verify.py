@@ -27,6 +27,7 @@ from .common import (
     input_option,
     json_option,
     spec_argument,
+    width_option,
     with_input,
 )
 from .completion import complete_spec
@@ -148,7 +149,7 @@ def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], fa
     if quiet and not failures:
         return
     if not quiet or any(c.status == "fail" for layer in result.layers for c in layer.cells.values()):
-        out.out.print(_verification_table(result, only_failures=quiet))
+        out.rich_table(_verification_table(result, only_failures=quiet))
     totals = {k: c for k, c in result.totals.items() if not quiet or c.status == "fail"}
     if totals:
         out.out.print(
@@ -163,7 +164,7 @@ def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], fa
         skipped = ", ".join(f"{op} x{n}" for op, n in result.skipped_ops.items())
         out.out.print(Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"), soft_wrap=True)
     if "reconcile" in entry and (not quiet or not all(r["ok"] for r in entry["reconcile"])):
-        out.out.print(_reconcile_table(name, entry["reconcile"]))
+        out.rich_table(_reconcile_table(name, entry["reconcile"]))
     if result.error:
         out.out.print(Text(result.error, style="red"), soft_wrap=True)
     verdict = "FAILED" if result.failures else "verified"
@@ -185,6 +186,7 @@ def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], fa
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only what failed, and the summary.")
 @json_option
+@width_option
 @handles_errors
 @needs_extra
 def verify(
