@@ -146,11 +146,18 @@ def merge_derivations(kind: str, counts: Counts, inputs: int) -> tuple[Derivatio
 
 
 class Merge(Layer):
-    """Tensors combined into one: `concat` along channels, element-wise `add`, or `mul` with
-    broadcasting. Written in the graph form as `{kind: add, from: [a, b]}`; `parallel` and
-    `residual` generate one for their branches."""
+    """Tensors combined into one: `concat` along channels, element-wise `add`, or `mul` with broadcasting.
+
+    Written in the graph form as `{kind: add, from: [a, b]}`; `parallel` and `residual` generate
+    one for their branches.
+    """
 
     kind: Literal["add", "concat", "mul"]
+    summaries = {
+        "add": "The element-wise sum of two or more tensors of one shape (graph form: `from: [a, b]`).",
+        "concat": "Two or more tensors joined along channels; other sizes agree (graph form: `from: [a, b]`).",
+        "mul": "The element-wise product of two or more tensors, broadcast (squeeze-and-excitation's gate).",
+    }
     ops = (ADD, CONCAT, MUL)
     merges: ClassVar[bool] = True
 
@@ -177,7 +184,9 @@ class Block(Layer):
 
     kind: Literal["block"]
     ops = ()  # its layers' rows only
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+        min_length=1, description="the layers, applied in order"
+    )
 
     def rows(self) -> int:
         return sum(layer.rows() for layer in self.layers)
@@ -193,8 +202,10 @@ class Branch(BaseModel):
     """One path of a `parallel` layer; an empty branch is the identity."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    name: LayerName | None = None
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(default_factory=list)
+    name: LayerName | None = Field(None, description="the branch's step in its row paths (default: b1, b2, ...)")
+    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+        default_factory=list, description="the branch's layers, in order (none: the identity)"
+    )
 
 
 def _branch_from_list(value: Any) -> Any:
@@ -202,13 +213,19 @@ def _branch_from_list(value: Any) -> Any:
 
 
 class Parallel(Layer):
-    """Branches applied to the same input, merged by channel concat (Inception), add, or mul
-    (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
+    """Branches that read the same input, merged by concat (Inception), add, or mul (broadcast).
+
+    mul is the element-wise product with broadcasting: squeeze-and-excitation's x * gate(x).
+    """
 
     kind: Literal["parallel"]
     ops = (CONCAT, ADD, MUL)  # its merge row's
-    merge: Literal["concat", "add", "mul"]
-    branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
+    merge: Literal["concat", "add", "mul"] = Field(
+        description="how the branch outputs combine: concat along channels, element-wise add, or mul (broadcast)"
+    )
+    branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(
+        min_length=1, description="the paths, each a list of layers or {name, layers}; each reads the same input"
+    )
 
     def branch_names(self) -> list[str]:
         """Each branch's step of the path: its own `name`, else b1, b2, ... by position."""
@@ -257,8 +274,12 @@ class Residual(Layer):
 
     kind: Literal["residual"]
     ops = (ADD,)  # its merge row's
-    body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
-    shortcut: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(default_factory=list)
+    body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+        min_length=1, description="the residual path's layers, in order"
+    )
+    shortcut: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+        default_factory=list, description="the shortcut's layers (none: the identity; a 1x1 conv: a projection)"
+    )
     # the names a residual generates beside its body's layers: the shortcut's step of the path
     # (an identity shortcut too: the built module holds it, empty) and the merge row
     SHORTCUT: ClassVar[str] = "shortcut"
@@ -296,8 +317,10 @@ class Repeat(Layer):
 
     kind: Literal["repeat"]
     ops = ()  # its copies' rows only
-    times: Size
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
+    times: Size = Field(description="how many copies, applied one after another")
+    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+        min_length=1, description="the layers of one copy"
+    )
 
     def rows(self) -> int:
         return self.times * sum(layer.rows() for layer in self.layers)
