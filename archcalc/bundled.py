@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .errors import SpecError, close_matches
 
+SPEC_SUFFIXES = (".yaml", ".yml")  # what a spec file's name ends with (`check DIR` reads these)
+
 
 def specs_dir() -> Path:
     """Where the bundled specs live: inside the installed package, or the checkout's specs/."""

@@ -35,7 +35,7 @@ PROMPT = "$ "
 ELLIPSIS = "..."
 FENCE = "```"
 SHOWN_EXITS = frozenset({0, 1, 2})  # success, a finding, a bad spec
-MEASURED = frozenset({"bench"})  # commands whose figures are timed: compared by shape
+MEASURED = frozenset({"bench", "verify"})  # timed figures (verify's summary ends with its seconds): by shape
 UPDATE_COMMAND = "python -m tests.readme_examples --update"
 
 _NUMBER = re.compile(r"\d[\d,.]*(?P<bytes> ?[KMGTPE]?i?B\b)?")  # with its byte unit: 282.0 MiB may next be 1.1 GiB

@@ -83,7 +83,21 @@ def test_bench_cpu_json(tmp_path, runner):
     out = tmp_path / "lenet5.json"
     result = runner.invoke(
         main,
-        ["bench", "lenet5", "--device", "cpu", "--batch", "1,4", "--iters", "3", "--warmup", "1", "--json", str(out)],
+        [
+            "bench",
+            "lenet5",
+            "--device",
+            "cpu",
+            "--batch",
+            "1,4",
+            "--iters",
+            "3",
+            "--warmup",
+            "1",
+            "--json",
+            "-o",
+            str(out),
+        ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
@@ -147,6 +161,7 @@ def test_bench_per_layer_json(tmp_path, runner):
             "--warmup",
             "1",
             "--json",
+            "-o",
             str(out),
         ],
         catch_exceptions=False,

@@ -239,10 +239,6 @@ def test_export_onnx(runner, tmp_path):
     assert sum(1 for node in model.graph.node if node.op_type == "Conv") == 2
 
 
-def test_export_onnx_needs_output(runner):
-    assert runner.invoke(main, ["export", "lenet5", "--to", "onnx"], catch_exceptions=False).exit_code == 2
-
-
 def test_render_is_plain_torch():
     source = render(load_spec("lenet5"))
     assert (

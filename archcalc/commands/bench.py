@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ..analysis import analyze
 from ..devices import DEVICES, device_peak
-from ..encode import json_text, term_text
+from ..encode import json_text
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
@@ -34,7 +34,8 @@ from .common import (
     width_option,
     with_input,
 )
-from .files import write_atomic
+from .files import write_file
+from .progress import progress_bar
 from .verify import needs_extra
 
 BENCH_DTYPES = ["fp32", "bf16", "fp16"]
@@ -251,29 +252,9 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
     )
 
 
-def _progress(out: Output, enabled: bool):
-    """A rich progress bar's per-iteration callback factory, or None (under --json, or off a TTY)."""
-    if not enabled or not out.err.is_terminal:
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=out.err,
-        transient=True,
-    )
-
-    def start(total: int):
-        task = bar.add_task("timing", total=total)
-        return lambda: bar.advance(task)
-
-    return bar, start
-
-
-@click.command("bench")
+# Extra arguments are let through to be refused in the body, with the new form of the old
+# `--json FILE` (a path after --json is now an extra argument).
+@click.command("bench", context_settings={"allow_extra_args": True})
 @spec_argument
 @click.option("--device", type=click.Choice(["auto", "cuda", "cpu"]), default="auto", show_default=True)
 @click.option("--batch", "batches", default="1,32,128", show_default=True, callback=_batches, help="Comma-separated.")
@@ -284,7 +265,13 @@ def _progress(out: Output, enabled: bool):
 @click.option("--per-layer", is_flag=True, help="Time each layer alone against its roofline bound (first batch size).")
 @click.option("--iters", default=20, show_default=True, type=BoundedInt(1, MAX_ITERS))
 @click.option("--warmup", default=5, show_default=True, type=BoundedInt(0, MAX_ITERS))
-@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON.")
+@json_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --json: write the JSON to this file (and print the table) instead of standard output.",
+)
 @input_option
 @width_option
 @handles_errors
@@ -301,7 +288,8 @@ def bench(
     per_layer: bool,
     iters: int,
     warmup: int,
-    json_out: Path | None,
+    as_json: bool,
+    output: Path | None,
     input_shape,
 ) -> None:
     """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
@@ -311,11 +299,18 @@ def bench(
     from ..throughput.run import per_layer as run_per_layer
     from ..verify import require
 
+    extra = click.get_current_context().args
+    if extra:
+        old_form = " (`--json FILE` is now `--json -o FILE`)" if as_json else ""
+        raise click.UsageError(f"unexpected extra argument {shown(extra[0])}{old_form}")
+    if output is not None and not as_json:
+        raise click.UsageError("-o FILE writes the results as JSON: add --json (bench SPEC --json -o FILE)")
     if per_layer and (train or compile_):
         raise click.UsageError("--per-layer times inference of each layer alone; leave out --train and --compile")
     require("torch", "archcalc bench")
     analysis = analyze(with_input(load_spec(spec), input_shape))
-    bar, progress = _progress(out, json_out is None)
+    show = not as_json or output is not None  # the table, unless the JSON takes standard output
+    bar, progress = progress_bar(out, show, "timing")
     try:
         if bar is not None:
             bar.start()
@@ -323,22 +318,23 @@ def bench(
             used, peak, times = run_per_layer(
                 analysis, device, batches[0], dtype, channels_last, iters, warmup, progress
             )
-            result = _per_layer_report(out, analysis, used, peak, times, batches[0], dtype, json_out is None)
+            result = _per_layer_report(out, analysis, used, peak, times, batches[0], dtype, show)
         else:
             measured = run_bench(
                 analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress
             )
             result = measured.to_dict()
-            if json_out is None:
+            if show:
                 _bench_report(out, result)
     except BenchError as err:
         raise click.UsageError(str(err)) from None
     finally:
         if bar is not None:
             bar.stop()
-    if json_out is not None:
-        write_atomic(json_out, json_text(result) + "\n")
-        out.err.print(f"wrote {term_text(str(json_out))}", soft_wrap=True)
+    if output is not None:
+        write_file(output, json_text(result) + "\n")
+    elif as_json:
+        out.json(result)
 
 
 def _bench_report(out: Output, r: dict[str, Any]) -> None:

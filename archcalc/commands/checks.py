@@ -13,6 +13,7 @@ import click
 
 from ..analysis import analyze
 from ..budget import Budget
+from ..bundled import SPEC_SUFFIXES
 from ..check import formats
 from ..check.budgets import SpecCheck, evaluate, exit_code
 from ..dtypes import DTYPE_BYTES
@@ -22,9 +23,8 @@ from ..loader import load_spec
 from ..schema import spec_schema
 from ..sizes import SizeError, parse_bytes, parse_count
 from .common import Output, handles_errors, input_option, with_input
-from .files import write_atomic
-
-SPEC_SUFFIXES = (".yaml", ".yml")
+from .completion import complete_spec
+from .files import write_file
 
 
 def _size_option(parse: Callable[[str], int]):
@@ -143,7 +143,7 @@ def _coloured(text: str) -> Any:
 
 
 @click.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...", shell_complete=complete_spec)
 @click.option(
     "--max-params",
     callback=_size_option(parse_count),
@@ -178,6 +178,7 @@ def _coloured(text: str) -> Any:
     show_default=True,
     help="text for people; github (workflow annotations), junit (XML) or json for CI systems.",
 )
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
 @click.option(
     "-o",
     "--output",
@@ -194,6 +195,7 @@ def check(
     dtype: str,
     input_shape: tuple[int, ...] | None,
     fmt: str,
+    as_json: bool,
     output: Path | None,
 ) -> None:
     """Check specs against budgets: exit 0 all hold, 1 a budget is exceeded, 2 a spec is invalid.
@@ -201,12 +203,16 @@ def check(
     SPEC_OR_DIR is a spec file, a bundled spec name or a folder (its *.yaml files, recursively).
     Each spec is held against its own `budget:` section and against the limits given here.
     """
+    if as_json:
+        if fmt not in ("text", "json"):
+            raise click.UsageError(f"--json is --format json; leave out --format {fmt}")
+        fmt = "json"
     cli_budget = Budget(max_params=max_params, max_macs=max_macs, max_activations=max_activations)
     checks = [check_one(ref, cli_budget, input_shape, dtype) for ref in spec_files(specs)]
     rendered = formats.FORMATS[fmt](checks)
     if output is not None:
-        write_atomic(output, rendered + "\n")
-        out.err.print(formats.summary(checks), soft_wrap=True)
+        write_file(output, rendered + "\n")
+        click.echo(formats.summary(checks), err=True)
     elif fmt == "text":
         out.out.print(_coloured(rendered), soft_wrap=True)
     else:
@@ -226,6 +232,6 @@ def schema(out: Output, output: Path | None) -> None:
     """The JSON Schema of the spec format, for editors (YAML language server) and validators."""
     text = json_text(spec_schema()) + "\n"
     if output is not None:
-        write_atomic(output, text)
+        write_file(output, text)
     else:
         click.echo(text, nl=False)

@@ -20,6 +20,7 @@ from ..fit import narrowed, wrap_line
 from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
+from .completion import complete_spec
 
 MAX_TERMINAL_SIZE = 10_000  # columns or lines: past any screen, and a width rich can lay out
 
@@ -192,6 +193,11 @@ def _out_of_memory(err: Exception) -> bool:
     )
 
 
+def errors_as_json(kwargs: dict[str, Any]) -> bool:
+    """An error is JSON where standard output carries the JSON: under --json, unless -o sends it to a file."""
+    return bool(kwargs.get("as_json")) and not kwargs.get("output")
+
+
 def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
     """Turn every failure into one message and an exit code; never a traceback."""
 
@@ -199,7 +205,7 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         # --width, --columns and --wide (table_options, width_option) are the Output's, not the command's
         out = Output(width=kwargs.pop("width", None), columns=kwargs.pop("columns", ()), wide=kwargs.pop("wide", False))
-        as_json = kwargs.get("as_json", False)
+        as_json = errors_as_json(kwargs)
         try:
             command(out, *args, **kwargs)
         except SpecError as err:
@@ -258,7 +264,7 @@ def with_input(spec: Spec, shape: tuple[int, ...] | None) -> Spec:
     return spec.with_input(shape)
 
 
-spec_argument = click.argument("spec", metavar="SPEC")
+spec_argument = click.argument("spec", metavar="SPEC", shell_complete=complete_spec)
 input_option = click.option(
     "--input",
     "input_shape",

@@ -10,6 +10,10 @@ can add one to reports/) cannot redirect the write to a file elsewhere on the ma
 not a regular file is never renamed over or removed: a character device or a pipe (`-o /dev/null`,
 a FIFO) and a descriptor link (`-o /dev/stdout`) are written into, as a shell's redirection does;
 a directory, a block device or a socket is refused (error[cannot_write]).
+
+The output rule every command follows: `--json` prints JSON, and only JSON, to standard output;
+`-o FILE` writes the file and says `wrote FILE` on standard error (one line per file), so a file
+written never mixes with what standard output carries.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
+
+from ..encode import term_text
 from ..errors import SpecError
 
 
@@ -170,3 +177,15 @@ def write_atomic(path: Path | str, text: str) -> None:
         return
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
+
+
+def tell_written(path: Path | str) -> None:
+    """`wrote PATH` on standard error: every command says so for each file it writes, and never on
+    standard output, which `--json` and `export --to torch` keep for what they print."""
+    click.echo(f"wrote {term_text(str(path))}", err=True)
+
+
+def write_file(path: Path | str, text: str) -> None:
+    """Write `text` to `path` in one step (write_atomic) and say so (tell_written)."""
+    write_atomic(path, text)
+    tell_written(path)

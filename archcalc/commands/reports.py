@@ -27,7 +27,8 @@ from .common import (
     width_option,
     with_input,
 )
-from .files import write_atomic
+from .completion import complete_spec
+from .files import tell_written, write_atomic
 
 ALL_FORMATS = ("md", "html")  # what `--all` writes unless --format says otherwise
 
@@ -108,7 +109,7 @@ def write_reports(reports: list[Breakdown], fmts: tuple[str, ...], directory: Pa
 
 
 @click.command()
-@click.argument("specs", nargs=-1, metavar="SPEC...")
+@click.argument("specs", nargs=-1, metavar="SPEC...", shell_complete=complete_spec)
 @click.option("--all", "all_specs", is_flag=True, help="Every bundled spec, with an index page (for reports/).")
 @click.option(
     "--format",
@@ -153,7 +154,7 @@ def report(
     reports = build_breakdowns(refs, dtype, input_shape, measured_files)
     written = write_reports(reports, fmts or (ALL_FORMATS if all_specs else ("md",)), directory, all_specs)
     for path in written:
-        out.out.print(f"wrote {term_text(str(path))}", soft_wrap=True)
+        tell_written(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +166,7 @@ def _analyses(refs: tuple[str, ...], input_shape: tuple[int, ...] | None) -> lis
 
 
 @click.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC SPEC...")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC SPEC...", shell_complete=complete_spec)
 @convention_option()
 @dtype_option
 @input_option
@@ -198,8 +199,8 @@ def compare(
 
 
 @click.command()
-@click.argument("a", metavar="A")
-@click.argument("b", metavar="B")
+@click.argument("a", metavar="A", shell_complete=complete_spec)
+@click.argument("b", metavar="B", shell_complete=complete_spec)
 @input_option
 @click.option("--all-layers", is_flag=True, help="List unchanged layers too.")
 @json_option

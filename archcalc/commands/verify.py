@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -13,12 +16,23 @@ from rich.text import Text
 
 from ..analysis import analyze
 from ..bundled import bundled_names
-from ..encode import term_text
 from ..errors import ExitCode
 from ..loader import load_spec
 from ..numfmt import fmt_int
-from .common import BoundedInt, Output, handles_errors, input_option, json_option, width_option, with_input
-from .files import atomic_path, write_atomic
+from .common import (
+    BoundedInt,
+    Output,
+    errors_as_json,
+    handles_errors,
+    input_option,
+    json_option,
+    spec_argument,
+    width_option,
+    with_input,
+)
+from .completion import complete_spec
+from .files import atomic_path, tell_written, write_file
+from .progress import progress_bar
 
 MARKS = {"ok": ("✓", "green"), "convention": ("≈", "yellow"), "fail": ("✗", "bold red")}
 
@@ -41,7 +55,7 @@ def needs_extra(command: Callable[..., None]) -> Callable[..., None]:
                     raise
                 raise missing from None
         except MissingExtra as err:
-            if kwargs.get("as_json"):
+            if errors_as_json(kwargs):
                 out.json({"error": {"code": "missing_extra", "message": str(err), "hint": err.hint}})
             else:
                 out.error(f"archcalc: error[missing_extra]: {err}\n  hint: {err.hint}")
@@ -57,11 +71,14 @@ def _cell_text(cell: Any) -> Text:
     return Text(f"{mark} {cell.ours} vs {cell.theirs}" + (f" ({cell.note})" if cell.note else ""), style=style)
 
 
-def _verification_table(result: Any) -> Table:
+def _verification_table(result: Any, only_failures: bool = False) -> Table:
+    """The per-layer table; `only_failures`: just the rows with a ✗ (for --quiet)."""
     table = Table(title=f"{result.spec}: archcalc vs torch (batch {result.batch}, CPU)", header_style="bold")
     for name in ("layer", "kind", "shape", "params", "buffers", "MACs vs fvcore", "FLOPs vs torch"):
         table.add_column(name)
     for layer in result.layers:
+        if only_failures and all(c.status != "fail" for c in layer.cells.values()):
+            continue
         table.add_row(
             layer.path,
             layer.kind,
@@ -92,14 +109,82 @@ def _reconcile_table(name: str, rows: list[dict]) -> Table:
     return table
 
 
+@dataclass(frozen=True, slots=True)
+class _Tally:
+    """What a run of several specs adds up to: the summary line and the JSON's `summary`."""
+
+    specs: int
+    rows: int
+    ok: int  # ✓ cells
+    convention: int  # ≈ cells: a difference a counter's convention explains
+    fail: int  # ✗: what makes the exit code 1 (failed cells, a run's error, a counter that disagrees)
+
+    @classmethod
+    def of(cls, verdicts: list[tuple[Any, int]]) -> _Tally:
+        """From each spec's verification and its failures (reconcile's included)."""
+        marks = [result.marks() for result, _ in verdicts]
+        return cls(
+            specs=len(verdicts),
+            rows=sum(len(result.layers) for result, _ in verdicts),
+            ok=sum(m["ok"] for m in marks),
+            convention=sum(m["convention"] for m in marks),
+            fail=sum(failures for _, failures in verdicts),
+        )
+
+    def to_dict(self, seconds: float) -> dict[str, Any]:
+        return {**asdict(self), "seconds": round(seconds, 3)}
+
+    def line(self, seconds: float) -> Text:
+        text = Text(f"summary: {fmt_int(self.specs)} spec(s), {fmt_int(self.rows)} rows: ")
+        for mark, count in (("ok", self.ok), ("convention", self.convention), ("fail", self.fail)):
+            symbol, style = MARKS[mark]
+            text.append(symbol, style=style if count else "dim")
+            text.append(f" {fmt_int(count)}, ")
+        text.append(f"{seconds:.1f} s")
+        return text
+
+
+def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], failures: int, quiet: bool) -> None:
+    """One spec's table, totals, notes and verdict; under `quiet`, only what failed."""
+    if quiet and not failures:
+        return
+    if not quiet or any(c.status == "fail" for layer in result.layers for c in layer.cells.values()):
+        out.rich_table(_verification_table(result, only_failures=quiet))
+    totals = {k: c for k, c in result.totals.items() if not quiet or c.status == "fail"}
+    if totals:
+        out.out.print(
+            "totals: "
+            + "; ".join(
+                f"{k} {MARKS[c.status][0]} {fmt_int(c.ours)}" + (f" vs {fmt_int(c.theirs)}" if c.status != "ok" else "")
+                for k, c in totals.items()
+            ),
+            soft_wrap=True,
+        )
+    if result.skipped_ops and not quiet:
+        skipped = ", ".join(f"{op} x{n}" for op, n in result.skipped_ops.items())
+        out.out.print(Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"), soft_wrap=True)
+    if "reconcile" in entry and (not quiet or not all(r["ok"] for r in entry["reconcile"])):
+        out.rich_table(_reconcile_table(name, entry["reconcile"]))
+    if result.error:
+        out.out.print(Text(result.error, style="red"), soft_wrap=True)
+    verdict = "FAILED" if result.failures else "verified"
+    layers = f"{len(result.layers)} layers" + ("" if result.error else " (each its own module of the built model)")
+    out.out.print(
+        f"{result.spec}: {verdict}: {layers}, {result.failures} mismatches, "
+        f"{result.conventions} differences explained by a counter's convention",
+        soft_wrap=True,
+    )
+
+
 @click.command()
-@click.argument("specs", nargs=-1, metavar="SPEC...")
+@click.argument("specs", nargs=-1, metavar="SPEC...", shell_complete=complete_spec)
 @click.option("--all", "all_specs", is_flag=True, help="Verify every bundled spec.")
 @input_option
 @click.option("--batch", default=2, show_default=True, type=BoundedInt(1, 64), help="Batch size of the run.")
 @click.option(
     "--reconcile", is_flag=True, help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals."
 )
+@click.option("-q", "--quiet", is_flag=True, help="Print only what failed, and the summary.")
 @json_option
 @width_option
 @handles_errors
@@ -111,12 +196,14 @@ def verify(
     input_shape: tuple[int, ...] | None,
     batch: int,
     reconcile: bool,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Build each spec in PyTorch and confirm shapes, params, buffers, MACs (fvcore) and FLOPs (torch).
 
     A difference a counter's own convention explains is shown with both numbers (≈); any other
-    difference (✗) makes the exit code 1.
+    difference (✗) makes the exit code 1. A summary line ends the run: specs, rows, ✓, ≈, ✗ and
+    seconds; on a terminal a progress bar shows meanwhile.
     """
     from ..verify import require
     from ..verify.verification import reconcile as run_reconcile
@@ -127,61 +214,53 @@ def verify(
     names = list(specs) + (bundled_names() if all_specs else [])
     if not names:
         raise click.UsageError("name at least one SPEC, or --all")
-    results, failures = [], 0
-    for name in names:
-        analysis = analyze(with_input(load_spec(name), input_shape))
-        result = verify_analysis(analysis, batch)
-        failures += result.failures
-        entry = result.to_dict()
-        if reconcile:
-            entry["reconcile"] = run_reconcile(analysis)
-            failures += sum(not r["ok"] for r in entry["reconcile"])
-        results.append(entry)
-        if not as_json:
-            out.rich_table(_verification_table(result))
-            t = result.totals
-            out.out.print(
-                "totals: "
-                + "; ".join(
-                    f"{k} {MARKS[c.status][0]} {fmt_int(c.ours)}"
-                    + (f" vs {fmt_int(c.theirs)}" if c.status != "ok" else "")
-                    for k, c in t.items()
-                ),
-                soft_wrap=True,
-            )
-            if result.skipped_ops:
-                skipped = ", ".join(f"{op} x{n}" for op, n in result.skipped_ops.items())
-                out.out.print(
-                    Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"), soft_wrap=True
-                )
+    results: list[dict[str, Any]] = []
+    verdicts: list[tuple[Any, int]] = []
+    began = time.perf_counter()
+    bar, start = progress_bar(out, not as_json, f"verifying {names[0]}")
+    try:
+        if bar is not None:
+            bar.start()
+        advance = start(len(names)) if start is not None else None
+        for index, name in enumerate(names):
+            analysis = analyze(with_input(load_spec(name), input_shape))
+            result = verify_analysis(analysis, batch)
+            entry = result.to_dict()
             if reconcile:
-                out.rich_table(_reconcile_table(name, entry["reconcile"]))
-            if result.error:
-                out.out.print(Text(result.error, style="red"), soft_wrap=True)
-            verdict = "FAILED" if result.failures else "verified"
-            layers = f"{len(result.layers)} layers" + (
-                "" if result.error else " (each its own module of the built model)"
-            )
-            out.out.print(
-                f"{result.spec}: {verdict}: {layers}, {result.failures} mismatches, "
-                f"{result.conventions} differences explained by a counter's convention",
-                soft_wrap=True,
-            )
+                entry["reconcile"] = run_reconcile(analysis)
+            failures = result.failures + sum(not r["ok"] for r in entry.get("reconcile", ()))
+            verdicts.append((result, failures))
+            results.append(entry)
+            if not as_json:
+                _print_result(out, name, result, entry, failures, quiet)
+            if advance is not None:
+                advance(f"verifying {names[index + 1]}" if index + 1 < len(names) else "verified")
+    finally:
+        if bar is not None:
+            bar.stop()
+    seconds, tally = time.perf_counter() - began, _Tally.of(verdicts)
     if as_json:
-        out.json({"ok": failures == 0, "specs": results})
-    if failures:
+        out.json({"ok": tally.fail == 0, "specs": results, "summary": tally.to_dict(seconds)})
+    else:
+        out.out.print(tally.line(seconds), soft_wrap=True)
+    if tally.fail:
         sys.exit(ExitCode.FINDING)
 
 
 @click.command()
-@click.argument("spec", metavar="SPEC")
+@spec_argument
 @click.option("--to", "target", type=click.Choice(["torch", "onnx"]), default="torch", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (required for onnx).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write. Default: torch source to standard output; ONNX to NAME.onnx here (the spec's name).",
+)
 @input_option
 @handles_errors
 @needs_extra
-def export(out: Output, spec: str, target: str, output: str | None, input_shape: tuple[int, ...] | None) -> None:
-    """Print the spec as PyTorch source (--to torch), or write an ONNX file (--to onnx -o FILE)."""
+def export(out: Output, spec: str, target: str, output: Path | None, input_shape: tuple[int, ...] | None) -> None:
+    """Print the spec as PyTorch source (--to torch), or write an ONNX file with a dynamic batch axis (--to onnx)."""
     from ..verify.build import render
     from ..verify.export import write_onnx
 
@@ -190,12 +269,12 @@ def export(out: Output, spec: str, target: str, output: str | None, input_shape:
     if target == "torch":
         source = render(loaded)
         if output:
-            write_atomic(output, source)
+            write_file(output, source)
         else:
             click.echo(source, nl=False)
         return
-    if not output:
-        raise click.UsageError("--to onnx needs -o FILE")
-    with atomic_path(output) as tmp:
+    # A spec's name is a file name already (spec.py's pattern: letters, digits, `_.+-`, no leading dot).
+    path = output or Path(f"{loaded.name}.onnx")
+    with atomic_path(path) as tmp:
         write_onnx(loaded, str(tmp))
-    out.err.print(f"wrote {term_text(str(output))}", soft_wrap=True)
+    tell_written(path)

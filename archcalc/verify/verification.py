@@ -60,12 +60,16 @@ class Verification:
 
     @property
     def failures(self) -> int:
-        cells = [c for layer in self.layers for c in layer.cells.values()] + list(self.totals.values())
-        return sum(c.status == FAIL for c in cells) + (1 if self.error else 0)
+        return self.marks()[FAIL] + (1 if self.error else 0)
 
     @property
     def conventions(self) -> int:
         return sum(c.status == CONVENTION for layer in self.layers for c in layer.cells.values())
+
+    def marks(self) -> Counter[str]:
+        """How many cells, the layers' and the totals', have each status (ok, convention, fail)."""
+        cells = [c for layer in self.layers for c in layer.cells.values()] + list(self.totals.values())
+        return Counter(c.status for c in cells)
 
     def to_dict(self) -> dict[str, Any]:
         return {
