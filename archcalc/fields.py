@@ -21,6 +21,8 @@ MAX_SIZE = 2**40
 MAX_ROWS = 1_000_000
 
 Size = Annotated[int, Strict(), Field(ge=1, le=MAX_SIZE)]
+# a repeat's first copy index (torchvision's layer1.0 is a stage's first block, a repeat then starts at 1)
+Start = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE)]
 
 # The attributes and methods of the torch containers a layer becomes a child of (nn.Module,
 # nn.Sequential, verify/modules.py's Fork). torch stores a child as an attribute, so a layer

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..errors import LayerError
-from ..fields import LayerName, Size
+from ..fields import LayerName, Size, Start
 from ..formulas import Derivation, volume
 from .base import (
+    LEVEL_HINT,
     Claim,
     Counts,
     Layer,
@@ -27,7 +28,8 @@ from .base import (
     check_claims,
     check_shape,
     graph_list,
-    layer_claims,
+    level_claims,
+    level_graph_list,
 )
 from .ops import Op, Saves
 
@@ -172,18 +174,35 @@ def merge_layer(kind: str) -> Merge:
     return Merge(kind=kind)
 
 
+def _own_level(layer: Layer) -> None:
+    """A named container starts a level of the paths: what it holds there differs (`level_claims`).
+    An unnamed one's contents are checked with the level that holds them."""
+    if layer.name is not None:
+        check_claims(level_claims(layer), LEVEL_HINT)
+
+
 class Block(Layer):
-    """A named sequential group of layers."""
+    """A sequential group of layers (what a `use:` site becomes): a level of the paths when named."""
 
     kind: Literal["block"]
     ops = ()  # its layers' rows only
+    container = True
     layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_namespace(self) -> Block:
+        _own_level(self)
+        return self
+
+    def spliced(self) -> tuple[tuple[tuple[str | int, ...], list[Any]], ...]:
+        return ((("layers",), self.layers),)
 
     def rows(self) -> int:
         return sum(layer.rows() for layer in self.layers)
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
-        return lowering.sequence(self.layers, inputs[0], scope, ("layers",))
+        (names,) = lowering.contents(self, scope)
+        return lowering.sequence(self.layers, inputs[0], scope, ("layers",), names=names)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")
@@ -194,7 +213,7 @@ class Branch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     name: LayerName | None = None
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(default_factory=list)
+    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(default_factory=list)
 
 
 def _branch_from_list(value: Any) -> Any:
@@ -214,9 +233,10 @@ class Parallel(Layer):
         """Each branch's step of the path: its own `name`, else b1, b2, ... by position."""
         return [branch.name or f"b{i + 1}" for i, branch in enumerate(self.branches)]
 
-    @model_validator(mode="after")
-    def _one_namespace(self) -> Parallel:
-        """The branches and the merge row (named after the merge: concat, add, mul) share a level."""
+    container = True
+
+    def generated(self) -> list[Claim]:
+        """The branches and the merge row (named after the merge: concat, add, mul)."""
         claims = [
             Claim(
                 name=name,
@@ -227,11 +247,11 @@ class Parallel(Layer):
             for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
         ]
         claims.append(Claim(self.merge, f"the parallel's merge row (merge: {self.merge})"))
-        check_claims(
-            claims,
-            "give each branch its own `name` (an unnamed branch is b1, b2, ... by position), "
-            "none named after the merge (concat, add, mul): they are one step of the same paths",
-        )
+        return claims
+
+    @model_validator(mode="after")
+    def _one_namespace(self) -> Parallel:
+        _own_level(self)
         return self
 
     def rows(self) -> int:
@@ -240,7 +260,7 @@ class Parallel(Layer):
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """Every branch reads the parallel's input; a merge node of the `merge` kind reads them all."""
         outs = tuple(
-            lowering.sequence(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
+            lowering.level(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
             for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
         )
         summary = f"{len(outs)} branches"
@@ -258,23 +278,25 @@ class Residual(Layer):
     kind: Literal["residual"]
     ops = (ADD,)  # its merge row's
     body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
-    shortcut: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(default_factory=list)
+    shortcut: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(default_factory=list)
     # the names a residual generates beside its body's layers: the shortcut's step of the path
     # (an identity shortcut too: the built module holds it, empty) and the merge row
     SHORTCUT: ClassVar[str] = "shortcut"
     MERGE: ClassVar[str] = "add"
+    container = True
+
+    def spliced(self) -> tuple[tuple[tuple[str | int, ...], list[Any]], ...]:
+        return ((("body",), self.body),)
+
+    def generated(self) -> list[Claim]:
+        return [
+            Claim(self.SHORTCUT, f"the residual's shortcut ('{self.SHORTCUT}': its projection layers' path)"),
+            Claim(self.MERGE, f"the residual's merge row ('{self.MERGE}': body + shortcut)"),
+        ]
 
     @model_validator(mode="after")
     def _one_namespace(self) -> Residual:
-        check_claims(
-            [
-                *layer_claims(self.body, ("body",)),
-                Claim(self.SHORTCUT, f"the residual's shortcut ('{self.SHORTCUT}': its projection layers' path)"),
-                Claim(self.MERGE, f"the residual's merge row ('{self.MERGE}': body + shortcut)"),
-            ],
-            f"rename the layer: a residual's body layers sit beside its generated '{self.SHORTCUT}' and "
-            f"'{self.MERGE}' in one step of the path",
-        )
+        _own_level(self)
         return self
 
     def rows(self) -> int:
@@ -282,8 +304,9 @@ class Residual(Layer):
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """The body and the shortcut (the identity when empty) read the input; an add node merges them."""
-        body = lowering.sequence(self.body, inputs[0], scope, ("body",))
-        short = lowering.sequence(self.shortcut, inputs[0], scope.child(self.SHORTCUT, ()), ("shortcut",))
+        (names,) = lowering.contents(self, scope)
+        body = lowering.sequence(self.body, inputs[0], scope, ("body",), names=names)
+        short = lowering.level(self.shortcut, inputs[0], scope.child(self.SHORTCUT, ()), ("shortcut",))
         merge = scope.child(self.MERGE, ())
         return lowering.merge(merge, merge_layer("add"), "residual", (body, short), lowering.shapes[inputs[0]])
 
@@ -292,12 +315,19 @@ class Residual(Layer):
 
 
 class Repeat(Layer):
-    """The same layers applied `times` times in sequence (copies named 0, 1, ...)."""
+    """The same layers applied `times` times in sequence: copies named start, start + 1, ... (the
+    path gains only the copy's index; a named repeat adds its name before it)."""
 
     kind: Literal["repeat"]
     ops = ()  # its copies' rows only
+    container = True
     times: Size
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
+    start: Start = 0
+    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(min_length=1)
+
+    def generated(self) -> list[Claim]:
+        last = self.start + self.times - 1
+        return [Claim(f"{self.start}..{last}", "a repeat's copy", copies=range(self.start, last + 1))]
 
     def rows(self) -> int:
         return self.times * sum(layer.rows() for layer in self.layers)
@@ -306,8 +336,8 @@ class Repeat(Layer):
         """`times` copies in sequence: `graph.lower` refuses a spec whose `rows()` pass MAX_ROWS
         before lowering starts, so this loop is bounded by the limit, not by the number written."""
         tensor = inputs[0]
-        for copy in range(self.times):
-            tensor = lowering.sequence(self.layers, tensor, scope.child(str(copy), ()), ("layers",))
+        for copy in range(self.start, self.start + self.times):
+            tensor = lowering.level(self.layers, tensor, scope.child(str(copy), ()), ("layers",))
         return tensor
 
     def torch_call(self, shape: Shape) -> TorchCall:
