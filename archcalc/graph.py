@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import LayerError, Loc, SpecError, format_loc
 from .fields import MAX_ROWS
-from .layers.base import Counts, NameTree, Shape, layer_names, name_level, splice
+from .layers.base import Contents, Counts, NameTree, Shape, layer_names, name_level, splice
 
 if TYPE_CHECKING:
     from .layers.base import Layer
@@ -247,7 +247,7 @@ class Scope:
         loc: Loc,
         trainable: bool,
         at: tuple[Loc, tuple[str, ...], str] | None = None,
-        names: tuple[NameTree, ...] | None = None,
+        names: Contents | None = None,
     ) -> None:
         self.path = path
         self.loc = loc
@@ -311,7 +311,7 @@ class Lowering:
         # (id(layer), input shape, trainable, depth) -> (first node, end node, its input tensor, path)
         self._seen: dict[tuple[int, Shape, bool, int], tuple[int, int, int, tuple[str, ...]]] = {}
         self._names: dict[int, NameTree] = {}  # id(a list starting a level) -> its path steps (the spec outlives this)
-        self._contents: dict[int, tuple[NameTree, ...]] = {}  # id(a named container) -> its spliced lists' steps
+        self._contents: dict[int, Contents] = {}  # id(a named container) -> its spliced lists' steps
 
     def sequence(
         self,
@@ -371,7 +371,7 @@ class Lowering:
         self._seen[key] = (start, len(self.nodes), tensor, scope.path)
         return out
 
-    def contents(self, layer: Any, scope: Scope) -> tuple[NameTree, ...]:
+    def contents(self, layer: Any, scope: Scope) -> Contents:
         """The path steps of the lists a container splices into its level (`splice`): given by the
         enclosing level when the container is unnamed, else its own level's, named once."""
         if scope.names is not None:

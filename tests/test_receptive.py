@@ -120,8 +120,8 @@ def test_inception_branches_take_the_union():
       - [maxpool: {kernel: 3, stride: 1, padding: 1}, conv: {out: 2, kernel: 1}]
 """
     rows = receptive_fields(parse_spec(spec_text(yaml, "[3, 16, 16]"), "x.yaml"))
-    assert rows[-1].path == "parallel1.concat"
-    assert _table(rows[-1:]) == {"parallel1.concat": (5, 1, -2)}
+    assert rows[-1].path == "concat"
+    assert _table(rows[-1:]) == {"concat": (5, 1, -2)}
 
 
 def test_residual_takes_the_union_with_its_shortcut():
@@ -133,9 +133,9 @@ def test_residual_takes_the_union_with_its_shortcut():
 """
     rows = receptive_fields(parse_spec(spec_text(yaml, "[4, 16, 16]"), "x.yaml"))
     table = _table(rows)
-    assert table["residual1.add"] == (7, 2, -3)
-    assert table["residual1.shortcut.conv1"] == (1, 2, 0)
-    assert table["repeat1.1.conv1"] == (7 + 4 + 4, 2, -3 - 2 - 2)
+    assert table["add"] == (7, 2, -3)
+    assert table["shortcut.conv1"] == (1, 2, 0)
+    assert table["1.conv1"] == (7 + 4 + 4, 2, -3 - 2 - 2)
 
 
 def test_global_pool_covers_the_whole_input_and_cli(runner):
@@ -271,7 +271,7 @@ def test_branches_against_the_gradient():
       - []
 """
     rows = receptive_fields(parse_spec(spec_text(yaml, "[1, 41]"), "x.yaml"))
-    assert _table(rows[-1:]) == {"parallel1.add": (3 + 4 * 2, 2, -4)}
+    assert _table(rows[-1:]) == {"add": (3 + 4 * 2, 2, -4)}
     pad_left = nn.Sequential(nn.ConstantPad1d((2, 0), 0.0), _ones_conv(3))
     pad_right = nn.Sequential(nn.ConstantPad1d((0, 2), 0.0), _ones_conv(3), _ones_conv(1))
     module = nn.Sequential(_ones_conv(3, 2), _Add(pad_left, pad_right, nn.Identity()))

@@ -79,6 +79,22 @@ PATHS = [
         f"- parallel: {{name: p, merge: add, branches: [[{CONV}], []]}}",
         ["p.b1.conv1", "p.add"],
     ),
+    # generated names go on counting in the level, so unnamed containers side by side never clash
+    (
+        "two-unnamed-residuals",
+        "- residual: {body: [relu]}\n- residual: {body: [relu], shortcut: [relu]}",
+        ["relu1", "add", "relu2", "shortcut2.relu1", "add2"],
+    ),
+    (
+        "two-unnamed-parallels",
+        "- parallel: {merge: add, branches: [[relu], []]}\n- parallel: {merge: add, branches: [[relu], [relu]]}",
+        ["b1.relu1", "add", "b3.relu1", "b4.relu1", "add2"],
+    ),
+    (
+        "two-unnamed-repeats",
+        "- repeat: {times: 2, layers: [relu]}\n- relu\n- repeat: {times: 2, layers: [relu]}",
+        ["0.relu1", "1.relu1", "relu1", "2.relu1", "3.relu1"],
+    ),
     ("unnamed-block-splices", f"- block: {{layers: [{CONV}, relu]}}\n- {CONV}", ["conv1", "relu1", "conv2"]),
     ("named-block-is-a-level", f"- block: {{name: k, layers: [{CONV}]}}\n- {CONV}", ["k.conv1", "conv1"]),
 ]
@@ -107,22 +123,17 @@ def test_the_built_module_follows_the_short_paths(layers, paths):
 # (id, spec text, line of the error, text the message must hold)
 COLLISIONS = [
     (
-        "two-unnamed-residuals-share-shortcut",
-        "- residual: {body: [relu]}\n- residual: {body: [relu]}",
+        "branch-named-as-an-earlier-parallels-branch",
+        "- parallel: {merge: add, branches: [[relu], [relu]]}\n"
+        "- parallel: {merge: add, branches: [[relu], {name: b2, layers: []}]}",
         5,
-        "is named 'shortcut', as is the residual's shortcut",
+        "'b2'",
     ),
     (
-        "two-unnamed-parallels-share-b1",
-        "- parallel: {merge: add, branches: [[relu]]}\n- parallel: {merge: add, branches: [[relu]]}",
+        "copies-overlapping-a-start",
+        "- repeat: {times: 2, layers: [relu]}\n- repeat: {start: 1, times: 2, layers: [relu]}",
         5,
-        "'b1'",
-    ),
-    (
-        "two-unnamed-repeats-share-indices",
-        "- repeat: {times: 2, layers: [relu]}\n- repeat: {times: 3, layers: [relu]}",
-        5,
-        "a repeat's copy is named '0'",
+        "a repeat's copy is named '1'",
     ),
     (
         "repeat-index-against-a-name",

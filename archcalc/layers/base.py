@@ -108,8 +108,12 @@ class Claim:
 
 
 # A level's name tree (`name_level`): per layer of a list, its path step, or, for an unnamed
-# container whose contents sit in the enclosing level, the trees of the lists it splices there.
+# container whose contents sit in the enclosing level, its `Contents` there.
 NameTree = list[Any]
+# A container's contents in a level (`splice`): the name trees of the lists it splices there, and
+# the names it generates (a residual's shortcut and merge row, a parallel's branches and merge
+# row, a repeat's copy indices as a range).
+Contents = tuple[tuple[NameTree, ...], tuple[Any, ...]]
 
 
 def name_level(
@@ -148,15 +152,29 @@ def name_level(
     return tree
 
 
-def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: list[Claim]) -> tuple[NameTree, ...]:
+def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: list[Claim]) -> Contents:
     """A container's contents at a level (`name_level`): the trees of the lists it splices there,
-    its generated names claimed after them. `at` is the container's place (() for the container
-    being validated, whose own names then point at it, `at=None`)."""
+    and the names it generates (claimed after them; a repeat's copy indices as a range). `at` is
+    the container's place (() for the container being validated, whose own names then point at
+    it, `at=None`)."""
     trees = tuple(name_level(items, (*at, *where), seen, claims) for where, items in layer.spliced())
-    for claim in layer.generated():  # its `at` is relative to the container: rebase it here
+    generated = layer.generated(seen)
+    for claim in generated:  # its `at` is relative to the container: rebase it here
         where = (*at, *claim.at) if claim.at else at or None
         claims.append(Claim(claim.name, claim.what, where, claim.written, claim.copies))
-    return trees
+    return trees, tuple(claim.name if claim.copies is None else claim.copies for claim in generated)
+
+
+def numbered(seen: Counter[str], name: str) -> str:
+    """A generated name in a level: `add` for the first of its kind there, then `add2`, `add3`, ...
+    (`seen` counts them under `#name`, apart from the kind counts of auto names).
+
+    >>> seen = Counter(); numbered(seen, "add"), numbered(seen, "add")
+    ('add', 'add2')
+    """
+    seen["#" + name] += 1
+    count = seen["#" + name]
+    return name if count == 1 else f"{name}{count}"
 
 
 def level_claims(layer: Any) -> list[Claim]:
@@ -552,9 +570,10 @@ class Layer(BaseModel):
         when it is named, else the enclosing one."""
         return ()
 
-    def generated(self) -> list[Claim]:
+    def generated(self, seen: Counter[str]) -> list[Claim]:
         """The path steps this container puts in that level after its lists' layers (a merge row, a
-        shortcut, branches, copy indices), each `at` relative to the container (None: itself)."""
+        shortcut, branches, copy indices), each `at` relative to the container (None: itself);
+        `seen` is the level's running counts (a repeat's copies continue the level's indices)."""
         return []
 
     def counts(self, shape: Shape) -> Counts:  # pragma: no cover - every leaf overrides it

@@ -30,6 +30,7 @@ from .base import (
     graph_list,
     level_claims,
     level_graph_list,
+    numbered,
 )
 from .ops import Op, Saves
 
@@ -182,7 +183,7 @@ def _own_level(layer: Layer) -> None:
 
 
 class Block(Layer):
-    """A sequential group of layers (what a `use:` site becomes): a level of the paths when named."""
+    """A sequential group of layers (a `use:` site becomes one): a level of the paths when named."""
 
     kind: Literal["block"]
     ops = ()  # its layers' rows only
@@ -201,7 +202,7 @@ class Block(Layer):
         return sum(layer.rows() for layer in self.layers)
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
-        (names,) = lowering.contents(self, scope)
+        (names,), _ = lowering.contents(self, scope)
         return lowering.sequence(self.layers, inputs[0], scope, ("layers",), names=names)
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -229,24 +230,23 @@ class Parallel(Layer):
     merge: Literal["concat", "add", "mul"]
     branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
 
-    def branch_names(self) -> list[str]:
-        """Each branch's step of the path: its own `name`, else b1, b2, ... by position."""
-        return [branch.name or f"b{i + 1}" for i, branch in enumerate(self.branches)]
-
     container = True
 
-    def generated(self) -> list[Claim]:
-        """The branches and the merge row (named after the merge: concat, add, mul)."""
-        claims = [
-            Claim(
-                name=name,
-                what=f"branch {i}" if branch.name else f"branch {i} (unnamed: named by its position)",
-                at=("branches", i),
-                written=bool(branch.name),
-            )
-            for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
-        ]
-        claims.append(Claim(self.merge, f"the parallel's merge row (merge: {self.merge})"))
+    def generated(self, seen: Counter[str]) -> list[Claim]:
+        """Each branch's step: its own `name`, else b1, b2, ... by its position, counted on from the
+        branches of the level's earlier parallels; then the merge row, named after the merge (concat, add, mul; the level's second
+        one of that name concat2, ...)."""
+        claims = []
+        before = seen["#branch"]  # branches of the level's earlier parallels: positions go on from there
+        seen["#branch"] += len(self.branches)
+        for i, branch in enumerate(self.branches):
+            if branch.name:
+                claims.append(Claim(branch.name, f"branch {i}", at=("branches", i), written=True))
+            else:
+                name = f"b{before + i + 1}"
+                claims.append(Claim(name, f"branch {i} (unnamed: named by its position)", at=("branches", i)))
+        merge = numbered(seen, self.merge)
+        claims.append(Claim(merge, f"the parallel's merge row (merge: {self.merge})"))
         return claims
 
     @model_validator(mode="after")
@@ -259,13 +259,14 @@ class Parallel(Layer):
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """Every branch reads the parallel's input; a merge node of the `merge` kind reads them all."""
+        _, (*names, merge) = lowering.contents(self, scope)
         outs = tuple(
             lowering.level(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
-            for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
+            for i, (branch, name) in enumerate(zip(self.branches, names))
         )
         summary = f"{len(outs)} branches"
         return lowering.merge(
-            scope.child(self.merge, ()), merge_layer(self.merge), summary, outs, lowering.shapes[inputs[0]]
+            scope.child(merge, ()), merge_layer(self.merge), summary, outs, lowering.shapes[inputs[0]]
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -288,10 +289,13 @@ class Residual(Layer):
     def spliced(self) -> tuple[tuple[tuple[str | int, ...], list[Any]], ...]:
         return ((("body",), self.body),)
 
-    def generated(self) -> list[Claim]:
+    def generated(self, seen: Counter[str]) -> list[Claim]:
+        """Its shortcut's step and its merge row: `shortcut` and `add` for the level's first
+        residual, then shortcut2 and add2, ... (`numbered`)."""
+        shortcut, merge = numbered(seen, self.SHORTCUT), numbered(seen, self.MERGE)
         return [
-            Claim(self.SHORTCUT, f"the residual's shortcut ('{self.SHORTCUT}': its projection layers' path)"),
-            Claim(self.MERGE, f"the residual's merge row ('{self.MERGE}': body + shortcut)"),
+            Claim(shortcut, f"the residual's shortcut ('{shortcut}': its projection layers' path)"),
+            Claim(merge, f"the residual's merge row ('{merge}': body + shortcut)"),
         ]
 
     @model_validator(mode="after")
@@ -304,10 +308,10 @@ class Residual(Layer):
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """The body and the shortcut (the identity when empty) read the input; an add node merges them."""
-        (names,) = lowering.contents(self, scope)
+        (names,), (shortcut, merge_name) = lowering.contents(self, scope)
         body = lowering.sequence(self.body, inputs[0], scope, ("body",), names=names)
-        short = lowering.level(self.shortcut, inputs[0], scope.child(self.SHORTCUT, ()), ("shortcut",))
-        merge = scope.child(self.MERGE, ())
+        short = lowering.level(self.shortcut, inputs[0], scope.child(shortcut, ()), ("shortcut",))
+        merge = scope.child(merge_name, ())
         return lowering.merge(merge, merge_layer("add"), "residual", (body, short), lowering.shapes[inputs[0]])
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -315,19 +319,25 @@ class Residual(Layer):
 
 
 class Repeat(Layer):
-    """The same layers applied `times` times in sequence: copies named start, start + 1, ... (the
-    path gains only the copy's index; a named repeat adds its name before it)."""
+    """The same layers applied `times` times in sequence, each copy a level named by its index (from `start`, else on from the level's earlier copies)."""
+
+    # a named repeat adds its name before the index; two unnamed repeats in one level number their
+    # copies 0, 1, then 2, 3, so they never clash
 
     kind: Literal["repeat"]
     ops = ()  # its copies' rows only
     container = True
     times: Size
-    start: Start = 0
+    start: Start | None = None
     layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(min_length=1)
 
-    def generated(self) -> list[Claim]:
-        last = self.start + self.times - 1
-        return [Claim(f"{self.start}..{last}", "a repeat's copy", copies=range(self.start, last + 1))]
+    # the level's running count of copy indices (`seen`, name_level's counter)
+    COPIES: ClassVar[str] = "#copies"
+
+    def generated(self, seen: Counter[str]) -> list[Claim]:
+        first = seen[self.COPIES] if self.start is None else self.start
+        seen[self.COPIES] = max(seen[self.COPIES], first + self.times)
+        return [Claim(f"{first}..{first + self.times - 1}", "a repeat's copy", copies=range(first, first + self.times))]
 
     def rows(self) -> int:
         return self.times * sum(layer.rows() for layer in self.layers)
@@ -335,8 +345,9 @@ class Repeat(Layer):
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """`times` copies in sequence: `graph.lower` refuses a spec whose `rows()` pass MAX_ROWS
         before lowering starts, so this loop is bounded by the limit, not by the number written."""
+        _, (copies,) = lowering.contents(self, scope)
         tensor = inputs[0]
-        for copy in range(self.start, self.start + self.times):
+        for copy in copies:
             tensor = lowering.level(self.layers, tensor, scope.child(str(copy), ()), ("layers",))
         return tensor
 
