@@ -12,7 +12,7 @@ from .conventions import ARCHCALC
 from .counted import Counted
 from .layers import Shape
 from .numfmt import fmt_bytes, fmt_cell, fmt_count, fmt_int, fmt_shape, fmt_shapes, fmt_si
-from .table import TextTable
+from .table import TextTable, column_name
 from .tree_view import tree_lines
 
 CONVENTIONS = {
@@ -32,6 +32,18 @@ CONVENTION_LINES = (
     "connections: input→output edges, biases and zero padding excluded",
     "MACs: multiply-accumulates of conv and linear layers, padding included, bias adds excluded; FLOPs = 2 × MACs",
 )
+
+
+# The order in which a table's columns give way when it is wider than the screen (fit.py): the
+# first named goes first. `layer` and the ops column (shapes) or `params` (params) always stay.
+SHAPES_DROPS = ("hyper-parameters", "connections", "biases", "weights", "kind", "units", "output", "params")
+PARAMS_DROPS = ("trainable", "share", "counters", "buffers", "biases", "weights", "kind")
+
+
+def _drop(order: tuple[str, ...], header: str) -> int | None:
+    """A column's place in `order` (1 first), None for a column that always stays."""
+    name = column_name(header)
+    return order.index(name) + 1 if name in order else None
 
 
 def shapes_table(analysis: Analysis, counted: Counted, depth: int | None = None) -> TextTable:
@@ -59,13 +71,15 @@ def shapes_table(analysis: Analysis, counted: Counted, depth: int | None = None)
         ("connections", counted.column("connections")),
         (convention.ops_label, counted.column("ops")),
     ]
-    table.add_column("layer", footer="total")
-    table.add_column("kind")
-    table.add_column("hyper-parameters")
-    table.add_column("output (HxWxC)", footer=fmt_shapes(analysis.output_shapes), justify="right")
+    table.add_column("layer", footer="total", shorten=True)
+    table.add_column("kind", drop=_drop(SHAPES_DROPS, "kind"))
+    table.add_column("hyper-parameters", drop=_drop(SHAPES_DROPS, "hyper-parameters"), shorten=True)
+    table.add_column(
+        "output (HxWxC)", footer=fmt_shapes(analysis.output_shapes), justify="right", drop=_drop(SHAPES_DROPS, "output")
+    )
     for name, values in columns:
         total = sum(values) + (input_units if name == "units" else 0)
-        table.add_column(name, footer=fmt_count(total), justify="right")
+        table.add_column(name, footer=fmt_count(total), justify="right", drop=_drop(SHAPES_DROPS, name))
     blanks = [""] * (len(columns) - 1)
     table.add_row(
         "input",
@@ -110,15 +124,21 @@ def convention_table(analysis: Analysis, counted: Counted) -> TextTable:
     convention = counted.convention
     table = TextTable(title=f"{analysis.spec.name} as {convention.name} counts it")
     unit = convention.params_unit
-    for column in (
-        "layer",
-        "output (HxWxC)",
-        "depth",
-        "params",
-        *([f"params (K={unit})"] if unit != 1 else []),
-        convention.ops_label,
+    for column, drop in (
+        ("layer", None),
+        ("output (HxWxC)", 3),
+        ("depth", 1),
+        ("params", None),
+        *([(f"params (K={unit})", 2)] if unit != 1 else []),
+        (convention.ops_label, None),
     ):
-        table.add_column(column, justify="left" if column == "layer" else "right")
+        table.add_column(
+            column,
+            justify="left" if column == "layer" else "right",
+            drop=drop,  # on a narrow screen: depth first, then the unit's params, then the output volume
+            shorten=column == "layer",
+            name="params-k" if column.startswith("params (") else None,
+        )
     for row in counted.published:
         in_unit = [f"{float(row.params_in_unit(convention)):,.1f}K" if row.params else "·"] if unit != 1 else []
         table.add_row(
@@ -159,16 +179,24 @@ def params_table(analysis: Analysis, depth: int | None = None) -> TextTable:
     layer column a tree, `depth` folding deeper blocks into one line of subtotals (tree_view.py)."""
     t = analysis.totals
     table = TextTable(title=f"{analysis.spec.name}: parameters", show_footer=True)
-    table.add_column("layer", footer="total")
-    table.add_column("kind")
-    for name, total in (("weights", t.weights), ("biases", t.biases), ("params", t.params), ("buffers", t.buffers)):
-        table.add_column(name, footer=fmt_count(total), justify="right")
-    table.add_column("share", footer="100%" if t.params else "", justify="right")
-    table.add_column("trainable", justify="center")
-    held = [row for row in analysis.rows if row.params or row.buffers]
+    table.add_column("layer", footer="total", shorten=True)
+    table.add_column("kind", drop=_drop(PARAMS_DROPS, "kind"))
+    # Each column adds up to its footer: float buffers and int64 counters (batch norm's
+    # num_batches_tracked) apart, as the totals keep them.
+    for name, total in (
+        ("weights", t.weights),
+        ("biases", t.biases),
+        ("params", t.params),
+        ("buffers", t.buffers),
+        ("counters", t.counters),
+    ):
+        table.add_column(name, footer=fmt_count(total), justify="right", drop=_drop(PARAMS_DROPS, name))
+    table.add_column("share", footer="100%" if t.params else "", justify="right", drop=_drop(PARAMS_DROPS, "share"))
+    table.add_column("trainable", justify="center", drop=_drop(PARAMS_DROPS, "trainable"))
+    held = [row for row in analysis.rows if row.params or row.buffers or row.counters]
     for line in tree_lines([row.path for row in held], depth, analysis.spec.name):
         if line.heading:
-            table.add_row(line.label, *[""] * 7)
+            table.add_row(line.label, *[""] * 8)
             continue
         part = held[line.rows.start : line.rows.stop]
         params = sum(row.params for row in part)
@@ -179,7 +207,8 @@ def params_table(analysis: Analysis, depth: int | None = None) -> TextTable:
             fmt_cell(sum(row.weights for row in part)),
             fmt_cell(sum(row.biases for row in part)),
             fmt_cell(params),
-            fmt_cell(sum(row.buffers + row.counters for row in part)),
+            fmt_cell(sum(row.buffers for row in part)),
+            fmt_cell(sum(row.counters for row in part)),
             f"{ratio(100 * params, t.params):.2f}%" if t.params else "",
             "partly" if len(trains) > 1 else "yes" if trains == {True} else "no",
         )

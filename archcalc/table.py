@@ -5,8 +5,9 @@ lays a table out through its general machinery (measure, wrap, pad, crop) and it
 costs about a tenth of `archcalc shapes`' whole run. When the table fits the width it has (the
 usual case: a pipe is 200 columns wide), the layout is only padding and box characters, which
 `TextTable.lines` writes itself, byte for byte as rich would (tests/test_table.py holds every
-bundled spec's tables equal to rich's rendering). A table wider than the terminal goes to rich
-(`to_rich`), which wraps and crops columns.
+bundled spec's tables equal to rich's rendering). fit.py first fits a table to the width (columns
+left out, text wrapped or cut short; numbers never); text the direct layout cannot measure goes to
+rich (`to_rich`).
 """
 
 from __future__ import annotations
@@ -31,9 +32,25 @@ TOP, HEAD, HEAD_ROW, MID, ROW, FOOT_ROW, FOOT, BOTTOM = range(8)
 
 @dataclass(frozen=True, slots=True)
 class Column:
+    """A column, and how it gives way when the table is wider than the screen (fit.py reads these).
+
+    `drop`: the order in which it is left out (1 first; None: never). `shorten`: its text may be cut
+    with an ellipsis as a last resort. `wrap`: its text may wrap at spaces onto more lines. A column
+    that does none of these (every count) is always printed whole.
+    """
+
     header: str
     footer: str = ""
     justify: Justify = "left"
+    name: str = ""  # what `--columns` calls it: the header's first words, lower-case
+    drop: int | None = None
+    shorten: bool = False
+    wrap: bool = False
+
+
+def column_name(header: str) -> str:
+    """The name `--columns` takes for a header: 'output (HxWxC)' -> 'output', 'MACs' -> 'macs'."""
+    return header.split(" (")[0].strip().lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +73,30 @@ class TextTable:
         self.columns: list[Column] = []
         self.rows: list[Row] = []
 
-    def add_column(self, header: str, footer: str = "", justify: Justify = "left") -> None:
-        self.columns.append(Column(header=term_text(header), footer=term_text(footer), justify=justify))
+    def add_column(
+        self,
+        header: str,
+        footer: str = "",
+        justify: Justify = "left",
+        *,
+        drop: int | None = None,
+        shorten: bool = False,
+        wrap: bool = False,
+        name: str | None = None,
+    ) -> None:
+        """`name`: what `--columns` calls it, where the header's first words would not do."""
+        header = term_text(header)
+        self.columns.append(
+            Column(
+                header=header,
+                footer=term_text(footer),
+                justify=justify,
+                name=name or column_name(header),
+                drop=drop,
+                shorten=shorten,
+                wrap=wrap,
+            )
+        )
 
     def add_row(self, *cells: str, style: str | None = None) -> None:
         if len(cells) != len(self.columns):
@@ -69,7 +108,7 @@ class TextTable:
         if self.rows:
             self.rows[-1] = replace(self.rows[-1], end_section=True)
 
-    def _texts(self) -> list[tuple[str, ...]]:
+    def texts(self) -> list[tuple[str, ...]]:
         """Per column: header, cells and (when shown) footer."""
         columns = list(zip(*(row.cells for row in self.rows))) or [()] * len(self.columns)
         return [
@@ -77,8 +116,13 @@ class TextTable:
         ]
 
     def inner_widths(self) -> list[int]:
-        """Each column's widest text: header, cells and footer (every cell is one line)."""
-        return [max(map(len, texts)) for texts in self._texts()]
+        """Each column's widest text: header, cells and footer (a wrapped cell's widest line)."""
+        return [
+            max(len(line) for text in texts for line in text.split("\n"))
+            if "\n" in "".join(texts)
+            else max(map(len, texts))
+            for texts in self.texts()
+        ]
 
     def width(self) -> int:
         """Characters per line: cells, one space either side of each, and the borders."""
@@ -109,6 +153,7 @@ class TextTable:
         """The laid-out table, one (text, style) per line, as rich's Table prints it unwrapped."""
         box = UNICODE_BOX if unicode else ASCII_BOX
         inner = self.inner_widths()
+        multiline = any("\n" in "".join(texts) for texts in self.texts())  # a cell fit.py wrapped
         justify = [column.justify for column in self.columns]
 
         def rule(kind: int) -> str:
@@ -116,6 +161,13 @@ class TextTable:
             return left + divider.join(line * (w + 2) for w in inner) + right
 
         def cells(texts: tuple[str, ...], kind: int) -> str:
+            """One row; a cell that fit.py wrapped onto lines makes it as many lines, blank-padded."""
+            if multiline and "\n" in "".join(texts):
+                split = [text.split("\n") for text in texts]
+                height = max(map(len, split))
+                return "\n".join(
+                    cells(tuple(lines[i] if i < len(lines) else "" for lines in split), kind) for i in range(height)
+                )
             left, _, divider, right = tuple(box[kind])
             padded = []
             for text, width, how in zip(texts, inner, justify):
@@ -145,7 +197,7 @@ class TextTable:
             out.append((rule(FOOT_ROW), None))
             out.append((cells(tuple(c.footer for c in self.columns), FOOT), "bold"))
         out.append((rule(BOTTOM), None))
-        return out
+        return [(part, style) for text, style in out for part in text.split("\n")] if multiline else out
 
     def to_rich(self) -> Any:
         """The same table as a rich Table, for what the direct layout does not do (wrapping)."""
@@ -156,7 +208,14 @@ class TextTable:
         title = Text(self.title, no_wrap=True, overflow="ellipsis") if self.title else None
         table = Table(title=title, show_footer=self.show_footer, header_style="bold")
         for column in self.columns:
-            table.add_column(Text(column.header), footer=Text(column.footer), justify=column.justify)
+            # A column that neither wraps nor shortens (the counts) is never cut: Output prints the
+            # table wide enough for it (commands/common.py, Output.rich_table).
+            table.add_column(
+                Text(column.header),
+                footer=Text(column.footer),
+                justify=column.justify,
+                no_wrap=not (column.wrap or column.shorten),
+            )
         for row in self.rows:
             table.add_row(*map(Text, row.cells), style=row.style, end_section=row.end_section)
         return table

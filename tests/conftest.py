@@ -8,6 +8,9 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import settings
 
+# a hook, found by its name: browser tests skipped for want of chromium are announced at the end
+from tests.skip_notice import pytest_terminal_summary  # noqa: F401
+
 # CI runs every property test derandomized, so a build is red only for a change, never for the
 # luck of a draw; a developer's run stays random and keeps looking for new counterexamples.
 settings.register_profile("ci-derandomized", derandomize=True, database=None)

@@ -19,6 +19,7 @@ from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
+from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from .common import (
     MAX_BATCH,
@@ -29,6 +30,8 @@ from .common import (
     input_option,
     json_option,
     spec_argument,
+    table_options,
+    width_option,
     with_input,
 )
 from .files import write_atomic
@@ -52,23 +55,28 @@ def _us(seconds: float) -> str:
     return f"{seconds * 1e6:,.2f}"
 
 
-def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | None = None) -> Table:
-    table = Table(title=title, header_style="bold")
-    columns = [
-        "layer",
-        "kind",
-        "FLOPs (2/MAC)",
-        "bytes",
-        "FLOP/byte",
-        "compute µs",
-        "memory µs",
-        "bound µs",
-        "bound by",
-    ]
-    if measured is not None:
-        columns += ["measured µs", "efficiency"]
-    for name in columns:
-        table.add_column(name, justify="left" if name in ("layer", "kind", "bound by") else "right")
+# Roofline's columns: (header, name for --columns, justify); and the order they give way on a narrow
+# screen, the first named first (layer and the bound stay).
+BOUNDS_COLUMNS = (
+    ("layer", "layer", "left"),
+    ("kind", "kind", "left"),
+    ("FLOPs (2/MAC)", "flops", "right"),
+    ("bytes", "bytes", "right"),
+    ("FLOP/byte", "intensity", "right"),
+    ("compute µs", "compute", "right"),
+    ("memory µs", "memory", "right"),
+    ("bound µs", "bound", "right"),
+    ("bound by", "bound-by", "left"),
+)
+MEASURED_COLUMNS = (("measured µs", "measured", "right"), ("efficiency", "efficiency", "right"))
+BOUNDS_DROPS = ("kind", "intensity", "compute", "memory", "bytes", "flops", "efficiency", "bound-by")
+
+
+def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | None = None) -> TextTable:
+    table = TextTable(title=title)
+    for header, name, justify in BOUNDS_COLUMNS + (MEASURED_COLUMNS if measured is not None else ()):
+        drop = BOUNDS_DROPS.index(name) + 1 if name in BOUNDS_DROPS else None
+        table.add_column(header, justify=justify, name=name, drop=drop, shorten=name == "layer")  # type: ignore[arg-type]
     for b in bounds:
         t = b.traffic
         cells = [
@@ -117,6 +125,7 @@ def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
 @click.option("--batch", default=1, show_default=True, type=batch_type)
 @input_option
 @json_option
+@table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer and bound stay)")
 @handles_errors
 def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, input_shape, as_json: bool) -> None:
     """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing)."""
@@ -145,16 +154,20 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
             }
         )
         return
-    out.out.print(_bounds_table(f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline", bounds))
+    title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline"
+    out.table(_bounds_table(title, bounds), choose=True)
     memory_bound = sum(b.limit == "memory" for b in bounds)
-    out.out.print(
+    out.line(
         f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
         f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte; {memory_bound} of {len(bounds)} layers memory-bound; "
         f"sum of bounds {total * 1e3:.3f} ms ({batch / total:,.0f} images/s at best)"
         if total
-        else "no work",
-        soft_wrap=True,
+        else "no work"
     )
+
+
+# The order in which memory's columns give way on a narrow screen (layer and the weight gradient stay).
+MEMORY_DROPS = ("forward", "input-grad")
 
 
 @click.command("memory")
@@ -164,6 +177,7 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True)
 @input_option
 @json_option
+@table_options(", ".join(MEMORY_DROPS) + " (layer and weight-grad stay)")
 @handles_errors
 def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input_shape, as_json: bool) -> None:
     """Training cost and memory, computed: backward MACs per layer, parameters, gradients, optimizer
@@ -206,28 +220,34 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
             }
         )
         return
-    table = Table(title=f"{analysis.spec.name}: backward MACs per example", header_style="bold")
-    for name in ("layer", "forward MACs", "input grad MACs", "weight grad MACs"):
-        table.add_column(name, justify="left" if name == "layer" else "right")
+    table = TextTable(title=f"{analysis.spec.name}: backward MACs per example")
+    for header, name in (
+        ("layer", "layer"),
+        ("forward MACs", "forward"),
+        ("input grad MACs", "input-grad"),
+        ("weight grad MACs", "weight-grad"),
+    ):
+        drop = MEMORY_DROPS.index(name) + 1 if name in MEMORY_DROPS else None
+        table.add_column(
+            header, justify="left" if name == "layer" else "right", name=name, drop=drop, shorten=name == "layer"
+        )
     for g in grads:
         if g.forward:
             table.add_row(g.path, fmt_int(g.forward), fmt_int(g.input_grad), fmt_int(g.weight_grad))
     table.add_row("total", fmt_int(forward), fmt_int(backward["input_grad"]), fmt_int(backward["weight_grad"]))
-    out.out.print(table)
+    out.table(table, choose=True)
     step = forward + sum(backward.values())
-    out.out.print(
+    out.line(
         f"training step: {fmt_int(step)} MACs per example = FLOPs (2 per MAC): {fmt_int(2 * step)} "
         f"({step / forward:.2f}x the forward)"
         if forward
-        else "no MACs",
-        soft_wrap=True,
+        else "no MACs"
     )
-    out.out.print(
+    out.line(
         f"memory at {dtype}, batch {batch}, {optimizer}: "
         + "; ".join(f"{k.replace('_', ' ')} {fmt_bytes(v)}" for k, v in parts.items())
         + f"; training total {fmt_bytes(mem.training_total)}; inference peak of live activations "
-        f"{fmt_bytes(mem.inference_peak)}",
-        soft_wrap=True,
+        f"{fmt_bytes(mem.inference_peak)}"
     )
 
 
@@ -266,6 +286,7 @@ def _progress(out: Output, enabled: bool):
 @click.option("--warmup", default=5, show_default=True, type=BoundedInt(0, MAX_ITERS))
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON.")
 @input_option
+@width_option
 @handles_errors
 @needs_extra
 def bench(
@@ -340,7 +361,7 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
             share,
             fmt_bytes(b["peak_memory_bytes"]),
         )
-    out.out.print(table)
+    out.rich_table(table)
     peak = r["peak"]
     ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
     out.out.print(
@@ -359,15 +380,11 @@ def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: in
         if row.path in measured
     ]
     if show:
-        out.out.print(
-            _bounds_table(
-                f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone", bounds, measured
-            )
-        )
-        out.out.print(
+        title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone"
+        out.table(_bounds_table(title, bounds, measured))
+        out.line(
             f"peak {peak.flops_per_s / 1e12:.3f} TFLOP/s, {peak.bytes_per_s / 1e9:.1f} GB/s ({peak.source}); "
-            "efficiency = roofline bound / measured median",
-            soft_wrap=True,
+            "efficiency = roofline bound / measured median"
         )
     return {
         "spec": analysis.spec.name,

@@ -11,10 +11,12 @@ from typing import Any
 
 import click
 
+from .. import fit
 from ..dtypes import DTYPE_BYTES
 from ..encode import json_text, term_text
 from ..errors import ExitCode, SpecError
 from ..fields import MAX_SIZE
+from ..fit import narrowed, wrap_line
 from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
@@ -35,14 +37,15 @@ def _terminal_size_env(name: str) -> int | None:
     return None
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False, width: int | None = None) -> Any:
     from rich.console import Console
 
     _terminal_size_env("LINES")
     columns = _terminal_size_env("COLUMNS")
-    # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better unwrapped.
-    probe = Console(stderr=stderr)
-    width = None if probe.is_terminal else columns or 200
+    if width is None:
+        # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables read better unwrapped.
+        probe = Console(stderr=stderr)
+        width = None if probe.is_terminal else columns or 200
     # Strings print as they are: a name or a path holding `[` or `:smile:` is text, never a tag or
     # an emoji; what is styled is built as rich Text (encode.py says why not rich.markup.escape).
     # Printed text is never wrapped (soft_wrap): a wrap would start a line with whatever word of a
@@ -56,6 +59,30 @@ def _stdout_width() -> int:
     if sys.stdout.isatty():
         return shutil.get_terminal_size((200, 24)).columns
     return columns or 200
+
+
+def _fix_rich_widths(table: Any, width: int) -> int:
+    """Give each column of a rich Table a width that keeps every word whole (so every number), and
+    return the width to print it at: `width`, or more where the words need it.
+
+    rich narrows a table too wide by shaving its widest columns, below their longest word if need
+    be, and then crops: a count would print as `62,36…`. Here the columns are narrowed first, the
+    widest first, none below its longest word (a right-justified column, a count, not at all).
+    """
+    from rich.cells import cell_len
+
+    natural, least = [], []
+    for column in table.columns:
+        lines = [line for text in (column.header, column.footer, *column.cells) for line in str(text).split("\n")]
+        natural.append(max(map(cell_len, lines), default=0))
+        whole = column.no_wrap or column.justify == "right"
+        least.append(natural[-1] if whole else max((cell_len(w) for line in lines for w in line.split(" ")), default=0))
+    frame = 3 * len(table.columns) + 1  # the default box: a border and a space either side of each column
+    widths = narrowed(natural, least, sum(natural) + frame - width)
+    for column, fixed, full in zip(table.columns, widths, natural):
+        if fixed < full:
+            column.width = fixed
+    return max(width, sum(widths) + frame)
 
 
 def _color() -> bool | None:
@@ -77,20 +104,28 @@ class Output:
     The static commands never touch the rich consoles, so they never import rich.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, width: int | None = None, columns: tuple[str, ...] = (), wide: bool = False) -> None:
         self._out: Any = None
         self._err: Any = None
+        self._width = width  # --width; None: the terminal's, COLUMNS or 200
+        self.columns = columns  # --columns: the names of the columns to show
+        self.wide = wide  # --wide: every column, however wide
+
+    @property
+    def width(self) -> int:
+        """The columns a table or a line may use."""
+        return self._width or _stdout_width()
 
     @property
     def out(self) -> Any:
         if self._out is None:
-            self._out = _console()
+            self._out = _console(width=self._width)
         return self._out
 
     @property
     def err(self) -> Any:
         if self._err is None:
-            self._err = _console(stderr=True)
+            self._err = _console(stderr=True, width=self._width)
         return self._err
 
     def json(self, data: Any) -> None:
@@ -98,31 +133,51 @@ class Output:
 
     def line(self, text: str = "", style: str | None = None) -> None:
         """One line of text, literal (no markup); `style` (bold, dim, italic) on a terminal only.
-        A line is one line: any control character in it (user text) is shown escaped."""
-        text = term_text(text)
+        Any control character in it (user text) is shown escaped; a line wider than the width wraps
+        at spaces, each continuation indented two spaces more (fit.wrap_line), never inside a word."""
         color = _color()
-        click.echo(click.style(text, **{style: True}) if style and color is not False else text, color=color)
+        for part in wrap_line(term_text(text), self.width):
+            click.echo(click.style(part, **{style: True}) if style and color is not False else part, color=color)
 
-    def table(self, table: TextTable, *, huge: int | None = None) -> None:
-        """A text table, laid out directly; rich wraps one wider than the terminal.
+    def table(self, table: TextTable, *, huge: int | None = None, choose: bool = False) -> None:
+        """A text table fitted to the width (fit.py: columns left out, text wrapped or cut short;
+        never a number) and laid out directly, with one line under it saying what was given up.
 
-        `huge`: from this many rows on, the direct layout is used even when too wide: rich's
-        layout of a 100,000-row table takes minutes.
+        `choose`: `--columns` applies to this table (a command's main table). Text the direct layout
+        cannot measure (wide or combining characters) goes to rich, which never cuts a number here
+        either. `huge`: from this many rows on, the direct layout is used regardless: rich's layout
+        of a 100,000-row table takes minutes.
         """
-        width = _stdout_width()
-        if huge is not None and len(table.rows) >= huge:
-            direct = True
+        if choose and self.columns:
+            try:
+                table = fit.choose(table, self.columns)
+            except ValueError as err:
+                raise click.BadParameter(str(err), param_hint="'--columns'") from None
+        width = self.width
+        fitted = fit.Fitted(table, width) if self.wide else fit.fit(table, width)
+        if not (table.simple() or (huge is not None and len(table.rows) >= huge)):
+            self.rich_table(fitted.table.to_rich())
         else:
-            direct = table.simple() and table.width() <= width
-        if not direct:
-            self.out.print(table.to_rich())
-            return
-        color = _color()
-        text = "\n".join(
-            click.style(line, **{style: True}) if style and color is not False else line
-            for line, style in table.lines(unicode=_unicode_stdout())
-        )
-        click.echo(text, color=color)
+            color = _color()
+            text = "\n".join(
+                click.style(line, **{style: True}) if style and color is not False else line
+                for line, style in fitted.table.lines(unicode=_unicode_stdout())
+            )
+            click.echo(text, color=color)
+        note = fitted.note()
+        if note:
+            self.line(note, style="dim")
+
+    def rich_table(self, table: Any) -> None:
+        """A rich Table fitted to the width: text wraps at spaces, no word is cut, so no number is;
+        a table whose words do not fit is printed wider than the width, whole."""
+        console = self.out
+        saved = console.width
+        console.width = _fix_rich_widths(table, self.width)
+        try:
+            console.print(table, crop=False)
+        finally:
+            console.width = saved
 
     def error(self, message: str) -> None:
         color = _color()
@@ -142,7 +197,8 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> None:
-        out = Output()
+        # --width, --columns and --wide (table_options, width_option) are the Output's, not the command's
+        out = Output(width=kwargs.pop("width", None), columns=kwargs.pop("columns", ()), wide=kwargs.pop("wide", False))
         as_json = kwargs.get("as_json", False)
         try:
             command(out, *args, **kwargs)
@@ -257,3 +313,38 @@ def convention_option(default: str = "archcalc"):
         help="Count params, connections and ops as a paper or tool does: archcalc, torch, ..., "
         "or `paper` for the convention the spec declares for its source.",
     )
+
+
+def _parse_columns(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
+    """`--columns layer,macs`: names, checked against the table when it is made (Output.table)."""
+    return tuple(part.strip() for part in value.split(",")) if value else ()
+
+
+_WIDTH_HELP = "Lay tables and lines out for N columns (default: the terminal's, else COLUMNS, else 200)."
+
+
+def _width_option(help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return click.option("--width", type=BoundedInt(1, MAX_TERMINAL_SIZE), metavar="N", help=help)
+
+
+# --width for a command whose tables are rich's: they wrap text columns, never a number.
+width_option = _width_option(_WIDTH_HELP + " Text wraps; numbers are never cut.")
+
+
+def table_options(drops: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--width, --columns and --wide; `drops` says, for --help, which columns give way first."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        command = click.option(
+            "--wide", is_flag=True, help="Print every column, however wide the table (no column left out)."
+        )(command)
+        command = click.option(
+            "--columns",
+            callback=_parse_columns,
+            metavar="A,B,...",
+            help="Show these columns only, named by their headers' first word (layer,macs).",
+        )(command)
+        help = f"{_WIDTH_HELP} A table too wide leaves columns out, in this order: {drops}; a line under it says which. Numbers are never cut."
+        return _width_option(help)(command)
+
+    return decorate

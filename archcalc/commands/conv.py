@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-from rich.text import Text
 
 from .. import receptive_text
 from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
@@ -16,7 +15,16 @@ from ..layers import SPATIAL_NAMES
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..receptive import receptive_fields
-from .common import BoundedInt, Output, handles_errors, input_option, json_option, spec_argument, with_input
+from .common import (
+    BoundedInt,
+    Output,
+    handles_errors,
+    input_option,
+    json_option,
+    spec_argument,
+    width_option,
+    with_input,
+)
 
 
 def _sizes(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[int, ...] | None:
@@ -210,6 +218,7 @@ def conv(
 @spec_argument
 @input_option
 @json_option
+@width_option
 @handles_errors
 def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: bool) -> None:
     """Receptive field of every layer: size, jump (effective stride), start and centre, per dimension."""
@@ -223,5 +232,5 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
         )
         return
     title = f"{loaded.name}: receptive fields"
-    out.out.print(receptive_text.rf_table(title, shape, rows))
-    out.out.print(Text(receptive_text.RF_LEGEND, style="dim"), soft_wrap=True)
+    out.rich_table(receptive_text.rf_table(title, shape, rows))
+    out.line(receptive_text.RF_LEGEND, style="dim")

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 from rich.table import Table
-from rich.text import Text
 
 from .. import compare as comparing
 from ..analysis import Analysis, analyze
@@ -18,7 +17,16 @@ from ..loader import load_spec
 from ..measured import read_measured
 from ..numfmt import fmt_int, fmt_shape
 from ..report import formats, svg
-from .common import Output, convention_option, dtype_option, handles_errors, input_option, json_option, with_input
+from .common import (
+    Output,
+    convention_option,
+    dtype_option,
+    handles_errors,
+    input_option,
+    json_option,
+    width_option,
+    with_input,
+)
 from .files import write_atomic
 
 ALL_FORMATS = ("md", "html")  # what `--all` writes unless --format says otherwise
@@ -162,6 +170,7 @@ def _analyses(refs: tuple[str, ...], input_shape: tuple[int, ...] | None) -> lis
 @dtype_option
 @input_option
 @json_option
+@width_option
 @handles_errors
 def compare(
     out: Output, specs: tuple[str, ...], convention: str, dtype: str, input_shape: tuple[int, ...] | None, as_json: bool
@@ -179,13 +188,13 @@ def compare(
         table.add_column(c.name + ("*" if c.fallback else ""), justify="right")
     for label, cells in comparing.compare_rows(columns):
         table.add_row(label, *map(term_text, cells))  # a convention's name is the spec author's text
-    out.out.print(table)
+    out.rich_table(table)
     if any(c.fallback for c in columns):
-        out.out.print(Text("* declares no `convention:` for its source: archcalc's counts", style="dim"))
+        out.line("* declares no `convention:` for its source: archcalc's counts", style="dim")
     for c in columns:
         if c.convention.name != "archcalc" and c.convention.differences():
             line = f"{c.name}: {c.convention.name}: {'; '.join(c.convention.differences())}"
-            out.out.print(Text(term_text(line), style="dim"), soft_wrap=True)
+            out.line(line, style="dim")
 
 
 @click.command()
@@ -194,6 +203,7 @@ def compare(
 @input_option
 @click.option("--all-layers", is_flag=True, help="List unchanged layers too.")
 @json_option
+@width_option
 @handles_errors
 def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_layers: bool, as_json: bool) -> None:
     """What changes from design A to design B: per-layer and total deltas (layers matched by path)."""
@@ -222,10 +232,8 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
             *(comparing.signed(entry.delta(n)) or "·" for n in comparing.DIFF_FIELDS),
             style=style,
         )
-    out.out.print(table)
+    out.rich_table(table)
     for name in comparing.DIFF_FIELDS:
         before, after, delta = result.totals[name]
         change = f" ({100 * delta / before:+.1f}%)" if before else ""
-        out.out.print(
-            f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}", soft_wrap=True
-        )
+        out.line(f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}")

@@ -22,6 +22,7 @@ from .common import (
     input_option,
     json_option,
     spec_argument,
+    table_options,
     with_input,
 )
 
@@ -48,6 +49,7 @@ def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
 @click.option("--explain", is_flag=True, help="Show each layer's derivation: (W - K + 2P)/S + 1, parameters, MACs.")
 @depth_option
 @json_option
+@table_options(", ".join(analysis_view.SHAPES_DROPS) + " (layer and the MACs column stay)")
 @handles_errors
 def shapes(
     out: Output,
@@ -78,7 +80,7 @@ def shapes(
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
-    out.table(analysis_view.shapes_table(analysis, counted, depth), huge=analysis_view.RICH_ROWS_LIMIT)
+    out.table(analysis_view.shapes_table(analysis, counted, depth), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
     if derivations is not None:
         from .. import explanation_text
 
@@ -99,6 +101,7 @@ def shapes(
 @dtype_option
 @depth_option
 @json_option
+@table_options(", ".join(analysis_view.PARAMS_DROPS) + " (layer and params stay)")
 @handles_errors
 def params(
     out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, depth: int | None, as_json: bool
@@ -124,13 +127,18 @@ def params(
             }
         )
         return
-    out.table(analysis_view.params_table(analysis, depth), huge=analysis_view.RICH_ROWS_LIMIT)
+    out.table(analysis_view.params_table(analysis, depth), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
     for line in analysis_view.params_lines(analysis, memory):
         out.line(line)
 
 
+# The order in which `list`'s columns give way on a narrow screen (fit.py).
+LIST_DROPS = ("input", "family", "title", "MACs")
+
+
 @click.command(name="list")
 @json_option
+@table_options(", ".join(LIST_DROPS) + " (name and params stay)")
 @handles_errors
 def list_(out: Output, as_json: bool) -> None:
     """The bundled specs, grouped by family, with their totals."""
@@ -160,7 +168,8 @@ def list_(out: Output, as_json: bool) -> None:
         ("params", "right"),
         ("MACs", "right"),
     ):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        drop = LIST_DROPS.index(column) + 1 if column in LIST_DROPS else None
+        table.add_column(column, justify=justify, drop=drop, shorten=column == "title")  # type: ignore[arg-type]
     previous = None
     for a in sorted(entries, key=lambda a: (a.spec.family, a.spec.name)):
         if previous is not None and a.spec.family != previous:
@@ -174,11 +183,12 @@ def list_(out: Output, as_json: bool) -> None:
             numfmt.fmt_int(a.totals.macs),
         )
         previous = a.spec.family
-    out.table(table)
+    out.table(table, choose=True)
 
 
 @click.command()
 @json_option
+@table_options("none: the fields and descriptions wrap at spaces")
 @handles_errors
 def kinds(out: Output, as_json: bool) -> None:
     """The layer kinds a spec may use, with their fields."""
@@ -191,8 +201,8 @@ def kinds(out: Output, as_json: bool) -> None:
         return
     table = TextTable(title="layer kinds")
     table.add_column("kind")
-    table.add_column("fields")
-    table.add_column("what it is")
+    table.add_column("fields", wrap=True)
+    table.add_column("what it is", wrap=True)
     for row in rows:
         table.add_row(row["kind"], ", ".join(row["fields"]), row["doc"])
-    out.table(table)
+    out.table(table, choose=True)

@@ -17,7 +17,7 @@ from ..encode import term_text
 from ..errors import ExitCode
 from ..loader import load_spec
 from ..numfmt import fmt_int
-from .common import BoundedInt, Output, handles_errors, input_option, json_option, with_input
+from .common import BoundedInt, Output, handles_errors, input_option, json_option, width_option, with_input
 from .files import atomic_path, write_atomic
 
 MARKS = {"ok": ("✓", "green"), "convention": ("≈", "yellow"), "fail": ("✗", "bold red")}
@@ -101,6 +101,7 @@ def _reconcile_table(name: str, rows: list[dict]) -> Table:
     "--reconcile", is_flag=True, help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals."
 )
 @json_option
+@width_option
 @handles_errors
 @needs_extra
 def verify(
@@ -137,7 +138,7 @@ def verify(
             failures += sum(not r["ok"] for r in entry["reconcile"])
         results.append(entry)
         if not as_json:
-            out.out.print(_verification_table(result))
+            out.rich_table(_verification_table(result))
             t = result.totals
             out.out.print(
                 "totals: "
@@ -154,7 +155,7 @@ def verify(
                     Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"), soft_wrap=True
                 )
             if reconcile:
-                out.out.print(_reconcile_table(name, entry["reconcile"]))
+                out.rich_table(_reconcile_table(name, entry["reconcile"]))
             if result.error:
                 out.out.print(Text(result.error, style="red"), soft_wrap=True)
             verdict = "FAILED" if result.failures else "verified"
