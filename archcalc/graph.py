@@ -311,7 +311,9 @@ class Lowering:
         # (id(layer), input shape, trainable, depth) -> (first node, end node, its input tensor, path)
         self._seen: dict[tuple[int, Shape, bool, int], tuple[int, int, int, tuple[str, ...]]] = {}
         self._names: dict[int, NameTree] = {}  # id(a list starting a level) -> its path steps (the spec outlives this)
-        self._contents: dict[int, Contents] = {}  # id(a named container) -> its spliced lists' steps
+        self._contents: dict[int, Contents] = {}
+        # id(a list) -> the names `from:` reads its layers by, or None when none of them has `from:`
+        self._refs: dict[int, list[str] | None] = {}  # id(a named container) -> its spliced lists' steps
 
     def sequence(
         self,
@@ -328,12 +330,17 @@ class Lowering:
         `names`: the list's path steps when it sits in an enclosing level (an unnamed container's
         list); None when it starts a level of its own."""
         base = scope.loc + field
-        collect = written is not None or any(layer.from_ is not None for layer in layers)
+        refs = self._refs.get(id(layers), ())
+        if refs == ():  # a repeat lowers its list once per copy: look once
+            refs = self._refs[id(layers)] = (
+                layer_names(layers) if any(layer.from_ is not None for layer in layers) else None
+            )
+        if refs is None and written is not None:  # the top level: `outputs:` reads it by name
+            refs = layer_names(layers)
         written = {} if written is None else written
-        refs = layer_names(layers) if collect else None
         if names is None:
             names = self._names.get(id(layers))
-            if names is None:  # a repeat lowers its list once per copy: name it once
+            if names is None:
                 names = self._names[id(layers)] = name_level(layers)
         for index, layer in enumerate(layers):
             step = names[index]
@@ -378,7 +385,7 @@ class Lowering:
             return scope.names
         trees = self._contents.get(id(layer))
         if trees is None:
-            trees = self._contents[id(layer)] = splice(layer, (), Counter(), [])
+            trees = self._contents[id(layer)] = splice(layer, (), Counter(), None)
         return trees
 
     def visit(self, layer: Any, inputs: tuple[int, ...], scope: Scope) -> int:

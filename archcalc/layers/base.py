@@ -122,7 +122,8 @@ def name_level(
     seen: Counter[str] | None = None,
     claims: list[Claim] | None = None,
 ) -> NameTree:
-    """The path steps a list of layers puts at its level, and (into `claims`) each with where it is.
+    """The path steps a list of layers puts at its level, and (into `claims`, when given; the
+    lowering needs only the steps) each with where it is.
 
     A layer with a `name`, and any leaf, is one step: its name, else kind + count, counted across
     the whole level (`seen`), layers of unnamed containers spliced into it included. An unnamed
@@ -132,36 +133,39 @@ def name_level(
     module names and the collision check (`check_claims`) all come from here.
     """
     seen = Counter() if seen is None else seen
-    claims = [] if claims is None else claims
     tree: NameTree = []
+    # the list it is in, by its field (body, shortcut), not its whole way there: the line says where
+    parent = next((step for step in reversed(field) if isinstance(step, str)), "layers")
+    where = "layer" if parent == "layers" else f"{parent} layer"
     for index, layer in enumerate(layers):
-        at = (*field, index)
-        # the list it is in, by its field (body, shortcut), not its whole way there: the line says where
-        parent = next((step for step in reversed(field) if isinstance(step, str)), "layers")
-        what = f"layer {index}" if parent == "layers" else f"{parent} layer {index}"
         if layer.name is not None:
-            claims.append(Claim(name=layer.name, what=what, at=at, written=True))
-            tree.append(layer.name)
+            name = layer.name
+            if claims is not None:
+                claims.append(Claim(name=name, what=f"{where} {index}", at=(*field, index), written=True))
         elif layer.container:
-            tree.append(splice(layer, at, seen, claims))
+            tree.append(splice(layer, (*field, index), seen, claims))
+            continue
         else:
             seen[layer.kind] += 1
             name = f"{layer.kind}{seen[layer.kind]}"
-            claims.append(Claim(name=name, what=f"{what} (an unnamed {layer.kind}: named by kind and count)", at=at))
-            tree.append(name)
+            if claims is not None:
+                what = f"{where} {index} (an unnamed {layer.kind}: named by kind and count)"
+                claims.append(Claim(name=name, what=what, at=(*field, index)))
+        tree.append(name)
     return tree
 
 
-def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: list[Claim]) -> Contents:
+def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: list[Claim] | None) -> Contents:
     """A container's contents at a level (`name_level`): the trees of the lists it splices there,
     and the names it generates (claimed after them; a repeat's copy indices as a range). `at` is
     the container's place (() for the container being validated, whose own names then point at
     it, `at=None`)."""
     trees = tuple(name_level(items, (*at, *where), seen, claims) for where, items in layer.spliced())
     generated = layer.generated(seen)
-    for claim in generated:  # its `at` is relative to the container: rebase it here
-        where = (*at, *claim.at) if claim.at else at or None
-        claims.append(Claim(claim.name, claim.what, where, claim.written, claim.copies))
+    if claims is not None:
+        for claim in generated:  # its `at` is relative to the container: rebase it here
+            where = (*at, *claim.at) if claim.at else at or None
+            claims.append(Claim(claim.name, claim.what, where, claim.written, claim.copies))
     return trees, tuple(claim.name if claim.copies is None else claim.copies for claim in generated)
 
 
