@@ -30,7 +30,7 @@ COMMANDS: dict[str, str] = {
     "shapes": "static:shapes",
     "params": "static:params",
     "list": "static:list_",
-    "kinds": "static:kinds",
+    "kinds": "kinds:kinds",
     "verify": "verify:verify",
     "export": "verify:export",
     "check": "checks:check",

@@ -66,7 +66,7 @@ class FieldRow:
 # A field is exact while it stays within this many input pixels: far past any input (sizes are at
 # most 2^40), yet a chain of strides (2^40 each, a thousand layers) would otherwise grow numbers of
 # 40,000 bits, each layer's arithmetic slower than the last. Past it the field is taken as the whole
-# input: an upper bound, as for adaptive pooling.
+# input: an upper bound.
 MAX_FIELD = 2**64
 
 
@@ -110,7 +110,13 @@ def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) 
                 )
             )
         else:
-            out.append(AxisField(size=axis.size + (span - 1) * j, jump=j * stride, start=axis.start - pad * j))  # type: ignore[operator]
+            out.append(
+                AxisField(
+                    size=_plain(axis.size + (span - 1) * j),  # type: ignore[operator]
+                    jump=_plain(j * stride),  # type: ignore[operator]
+                    start=_plain(axis.start - pad * j),  # type: ignore[operator]
+                )
+            )
     if any(_huge(value) for axis in out for value in (axis.size, axis.jump, axis.start)):  # type: ignore[arg-type]
         return tuple(AxisField(size=n, jump=None, start=0, whole=True) for n in input_sizes)
     return tuple(out)
@@ -138,7 +144,7 @@ def _step_row(node: Node, field: Field, input_sizes: tuple[int, ...]) -> FieldRo
     with located(node):
         step = node.layer.rf_step(node.in_shape)
     new = apply_step(field, step, input_sizes)
-    note = None
+    note = step.note if step is not None and new and not new[0].whole else None
     if new and new[0].whole and not (field[0].whole or step is None or step.whole):
         note = f"the field passes {MAX_FIELD:,} input pixels: taken as the whole input (an upper bound)"
     return FieldRow(path=node.path, kind=node.kind, out_shape=node.out_shape, axes=new, note=note)

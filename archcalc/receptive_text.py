@@ -86,6 +86,12 @@ def rf_table(title: str, input_shape: tuple[int, ...], rows: tuple[FieldRow, ...
     return table
 
 
+def rf_notes(rows: tuple[FieldRow, ...]) -> list[str]:
+    """The rows' notes, one line each (`path: note`): what `--json` gives as each layer's `note`, in the
+    text output too (a merge whose paths move with different jumps, uneven adaptive windows)."""
+    return [f"note: {row.path}: {row.note}" for row in rows if row.note]
+
+
 RF_LEGEND = (
     "RF size: input pixels one output unit sees (borders ignored: it may exceed the input); jump: input pixels "
     "between neighbouring units; start / centre: first pixel and centre of unit 0's field (0-based, negative = "

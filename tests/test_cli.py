@@ -141,14 +141,23 @@ def test_kinds_lists_every_kind(runner):
 
 
 @pytest.mark.parametrize(
-    "args", [["shapes", "alexnet", "--json"], ["shapes", "resnet152"], ["params", "vgg16"], ["list"], ["kinds"]]
+    ("args", "columns"),
+    [
+        (["shapes", "alexnet", "--json"], 300),
+        (["shapes", "resnet152"], 300),
+        (["params", "vgg16"], 300),
+        (["list"], 300),
+        (["kinds"], 300),
+        (["kinds"], 60),  # kinds wraps its sentences itself, not through rich
+        (["kinds", "conv"], 60),
+    ],
 )
-def test_static_path_imports_no_torch_or_rich(args):
+def test_static_path_imports_no_torch_or_rich(args, columns):
     """The static commands import neither torch (the verifier's) nor rich (their tables are laid
     out directly): start-up time is most of what they cost."""
     code = (
         "import sys; from archcalc.cli import main\n"
-        f"from click.testing import CliRunner; r = CliRunner().invoke(main, {args!r}, env={{'COLUMNS': '300'}})\n"
+        f"from click.testing import CliRunner; r = CliRunner().invoke(main, {args!r}, env={{'COLUMNS': '{columns}'}})\n"
         "assert r.exit_code == 0, r.output\n"
         "bad = [m for m in ('torch', 'fvcore', 'rich') if m in sys.modules]; print(','.join(bad))"
     )
@@ -246,3 +255,37 @@ def test_run_collects_garbage_again_once_the_command_starts():
     )
     result = _run("shapes", "lenet5", code=code)
     assert result.returncode == 0 and "enabled True frozen True" in result.stderr, result.stderr
+
+
+# (id, conv arguments, the advice the note gives, or None: no note). Every other command reads
+# `--input 3x224x224` as channels x height x width; conv reads spatial sizes only, and says so.
+CONV_NOTE_CASES = [
+    ("3-numbers", "--input 3x224x224 --kernel 3", "write --input 224x224 --channels 3,OUT"),
+    ("3-numbers-pool", "--input 3x224x224 --kernel 3 --pool", "write --input 224x224 (pooling keeps the channels)"),
+    ("3-numbers-solve", "--input 3x32x32 --kernel 3 --output 32", "write --input 32x32 --channels 3,OUT"),
+    ("2-numbers", "--input 224x224 --kernel 3", None),
+    ("1-number", "--input 224 --kernel 3 --channels 3,64", None),
+    ("2-numbers-solve", "--input 32x32 --kernel 3 --output 32", None),
+]
+
+
+@pytest.mark.parametrize(("args", "advice"), [c[1:] for c in CONV_NOTE_CASES], ids=[c[0] for c in CONV_NOTE_CASES])
+def test_conv_notes_that_three_sizes_are_spatial(runner, args, advice):
+    result = runner.invoke(main, ["conv", *args.split()], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    as_json = json.loads(runner.invoke(main, ["conv", *args.split(), "--json"], catch_exceptions=False).output)
+    notes = [n for n in as_json["notes"] if "spatial sizes" in n]
+    if advice is None:
+        assert "spatial sizes" not in result.output and notes == [], result.output
+        return
+    first = result.output.splitlines()[0]
+    assert first.startswith("note: --input ") and "is read as 3 spatial sizes" in first and advice in first, first
+    assert len(notes) == 1 and advice in notes[0], as_json["notes"]
+
+
+def test_conv_note_comes_before_an_error_about_the_sizes(runner):
+    """`--kernel 3x3` against three sizes is an error; the note above it says why there are three."""
+    result = runner.invoke(main, ["conv", "--input", "3x224x224", "--kernel", "3x3"])
+    assert result.exit_code == 2, result.output
+    assert "kernel has 2 values but the input has 3" in result.output
+    assert "write --input 224x224 --channels 3,OUT" in result.output.splitlines()[0]

@@ -312,3 +312,110 @@ def test_bundled_zoo_final_fields(spec, size, jump):
     assert (field.size, field.jump) == (size, jump), (
         f"{spec}: archcalc {(field.size, field.jump)}, expected {(size, jump)}"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# adaptive pooling: to 1 is global pooling; to other sizes, torch's uneven windows, bounded
+
+
+def _se_spec(pool: str) -> str:
+    """Two squeeze-and-excitation stages as torchvision writes them (the gate's pool as `pool`)."""
+    se = f"""
+- parallel:
+    merge: mul
+    branches:
+      - []
+      - [{pool}, conv: {{out: 2, kernel: 1}}, relu, conv: {{out: 4, kernel: 1}}, sigmoid]"""
+    stage = "- conv: {out: 4, kernel: 3, stride: 2, padding: 1}" + se
+    return spec_text(stage + "\n" + stage + "\n- conv: {out: 4, kernel: 3}", "[1, 33, 33]")
+
+
+def _built(spec):
+    """The spec's torch module in float64, every weight 1/10 and bias 0: positive inputs stay positive
+    (nothing cancels) and small (no sigmoid saturates to a zero derivative)."""
+    from archcalc.verify.build import build_model
+
+    module = build_model(spec).double()
+    for name, parameter in module.named_parameters():
+        nn.init.constant_(parameter, 0.0 if name.endswith("bias") else 0.1)
+    return module
+
+
+@pytest.mark.parametrize(
+    "pool", ["adaptive_avgpool: {output_size: 1}", "adaptive_avgpool: {output_size: [1, 1]}"], ids=["1", "1x1"]
+)
+def test_adaptive_pool_to_one_is_global_pooling_in_a_squeeze_and_excitation_net(pool):
+    adaptive = receptive_fields(parse_spec(_se_spec(pool), "adaptive.yaml"))
+    glob = receptive_fields(parse_spec(_se_spec("global_avgpool"), "global.yaml"))
+    assert [row.axes for row in adaptive] == [row.axes for row in glob]
+    assert [row.path for row in adaptive if row.axes[0].whole][0] == "parallel1.b2." + pool.split(":")[0] + "1"
+    assert adaptive[-1].axes[0].whole and adaptive[-1].axes[0].jump is None  # no jump compounds through the gates
+    # torch: every input pixel moves the last layer's middle unit (through the gates), and the
+    # field before the first gate is exactly the gradient's region
+    spec = parse_spec(_se_spec(pool), "adaptive.yaml")
+    x = torch.ones(1, 1, 33, 33, dtype=torch.float64, requires_grad=True)
+    y = _built(spec)(x)
+    y[0, 0, y.shape[2] // 2, y.shape[3] // 2].backward()
+    assert bool((x.grad[0, 0] != 0).all()), "a pixel outside the unit's field per torch"
+    first = [row for row in adaptive if row.path == "conv1"]
+    conv1 = torch.nn.Conv2d(1, 4, 3, 2, 1).double()
+    for parameter in conv1.parameters():
+        nn.init.ones_(parameter)
+    assert _check_against_gradient(first, conv1, (33, 33)) == 2
+
+
+# (id, input size, output size): uneven windows (the sizes do not divide), and one that divides
+ADAPTIVE_CASES = [("7-to-3", 7, 3), ("10-to-4", 10, 4), ("5-to-3", 5, 3), ("13-to-6", 13, 6), ("4-to-6", 4, 6)]
+
+
+@pytest.mark.parametrize(("n", "o"), [c[1:] for c in ADAPTIVE_CASES], ids=[c[0] for c in ADAPTIVE_CASES])
+def test_uneven_adaptive_windows_bound_every_units_gradient(n, o):
+    """After a 3-wide conv, every adaptive output unit's torch gradient lies inside its field; the
+    field is within one window step of the widest unit's, and the row says the windows are uneven."""
+    spec = parse_spec(
+        spec_text(f"- conv: {{out: 1, kernel: 3, padding: 1}}\n- adaptive_avgpool: {{output_size: {o}}}", f"[1, {n}]"),
+        "x.yaml",
+    )
+    rows = receptive_fields(spec)
+    field = rows[-1].axes[0]
+    assert rows[-1].note is not None and "uneven adaptive windows" in rows[-1].note
+    assert field.jump == Fraction(n, o)
+    module = _built(spec)
+    for unit in range(o):
+        x = torch.ones(1, 1, n, dtype=torch.float64, requires_grad=True)
+        module(x)[0, 0, unit].backward()
+        lo, hi = _extent(x.grad[0, 0], 0)
+        first, last = field.start + unit * field.jump, field.start + unit * field.jump + field.size - 1
+        # the field ignores the border (padding 1): torch sees its part inside the image
+        assert max(first, 0) <= lo and hi <= min(last, n - 1), (
+            f"unit {unit}: torch {(lo, hi)}, archcalc {(first, last)}"
+        )
+    # torch's window i: [floor(i*n/o), ceil((i+1)*n/o)) of the conv's outputs, each seeing 3 pixels
+    widest = max(-(-(i + 1) * n // o) - i * n // o for i in range(o)) + 2
+    assert widest <= field.size < widest + 1, f"field {field.size}, widest unit {widest}"
+
+
+def test_even_adaptive_windows_are_exact_and_carry_no_note():
+    rows = receptive_fields(parse_spec(spec_text("- adaptive_avgpool: {output_size: 4}", "[1, 12, 12]"), "x.yaml"))
+    assert _table(rows) == {"adaptive_avgpool1": (3, 3, 0)} and rows[-1].note is None
+
+
+def test_rf_text_output_gives_the_notes(runner, tmp_path):
+    """What --json says in a layer's `note` (different jumps at a merge, uneven windows), the table's text says too."""
+    yaml = """
+- parallel:
+    merge: add
+    branches:
+      - [conv: {out: 1, kernel: 1, stride: 2}]
+      - [conv: {out: 1, kernel: 8}]
+- adaptive_avgpool: {output_size: 3}
+"""
+    path = tmp_path / "notes.yaml"
+    path.write_text(spec_text(yaml, "[1, 14, 14]"))
+    data = json.loads(runner.invoke(main, ["rf", str(path), "--json"], catch_exceptions=False).output)
+    notes = {layer["path"]: layer["note"] for layer in data["layers"] if layer["note"]}
+    assert set(notes) == {"parallel1.add", "adaptive_avgpool1"}
+    assert "different jumps" in notes["parallel1.add"] and "uneven" in notes["adaptive_avgpool1"]
+    text = runner.invoke(main, ["rf", str(path)], catch_exceptions=False).output
+    for layer, note in notes.items():
+        assert f"note: {layer}: {note}" in text, text

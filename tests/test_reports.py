@@ -187,8 +187,23 @@ PROBE = """<script>
     pageOverflow: doc.scrollWidth - doc.clientWidth, clippedTables: clipped, svgs: document.querySelectorAll("svg").length,
     svgWidth: rect.width, svgHeight: rect.height, svgRight: rect.right, viewport: window.innerWidth,
     textOutside: outside, bars: svg ? svg.querySelectorAll("rect").length : 0,
-    tables: document.querySelectorAll("table").length}));
+    tables: document.querySelectorAll("table").length, scrolled: scrolled()}));
 })();
+// Each table box that scrolls sideways, scrolled to its far end: is its last column in view, and does
+// its first column (the row names) stay in view? `name` is the first header's text.
+function scrolled() {
+  return [...document.querySelectorAll(".scroll")].filter(e => e.scrollWidth > e.clientWidth + 1).map(e => {
+    e.scrollLeft = e.scrollWidth;
+    const box = e.getBoundingClientRect();
+    const cells = [...e.querySelectorAll("tr")].map(r => r.cells[0]).filter(c => c);
+    const lasts = [...e.querySelectorAll("tr")].map(r => r.cells[r.cells.length - 1]).filter(c => c);
+    const inView = c => { const b = c.getBoundingClientRect(); return b.left >= box.left - 1 && b.right <= box.right + 1; };
+    const result = {name: e.querySelector("th").textContent, firstInView: cells.every(inView), lastInView: lasts.every(inView),
+                    pageLeft: box.left, pageRight: box.right};
+    e.scrollLeft = 0;
+    return result;
+  });
+}
 </script>"""
 
 
@@ -240,6 +255,19 @@ def test_narrow_window_scrolls_tables_not_the_page(runner, tmp_path):
             assert probe["svgs"] == 0 and probe["tables"] == 1
         else:
             assert probe["svgRight"] <= probe["viewport"], probe  # the chart scales down to fit
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does)")
+@pytest.mark.parametrize("spec", ["resnet50", "alexnet"])
+def test_at_1200_px_every_column_shows_or_the_names_stay_in_view(runner, tmp_path, spec):
+    """A table wider than its box scrolls sideways; scrolled to its end, its last column is in view
+    and so is its first (each row's name), which stays put while the figures scroll under it."""
+    _report(runner, tmp_path, spec, "--format", "html")
+    probe = _probe(tmp_path / f"{spec}.html", tmp_path, 1200)
+    assert probe["pageOverflow"] <= 0, probe
+    for table in probe["scrolled"]:
+        assert table["lastInView"] and table["firstInView"], (spec, table)
+        assert 0 <= table["pageLeft"] and table["pageRight"] <= probe["viewport"], (spec, table)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium; .ci/run does)")

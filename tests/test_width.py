@@ -215,9 +215,9 @@ def test_kinds_descriptions_wrap_at_words_never_cut() -> None:
             break
         cells = _cells(line)
         kind = cells[0] or kind
-        described[kind] = (described.get(kind, "") + " " + cells[2]).strip()
+        described[kind] = (described.get(kind, "") + " " + cells[1]).strip()
     for name, cls in KIND_TO_CLASS.items():
-        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        doc = cls.summary(name)
         assert described[name] == doc, f"{name}: printed {described[name]!r}, described {doc!r}"
 
 

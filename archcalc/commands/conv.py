@@ -9,6 +9,7 @@ import click
 from .. import receptive_text
 from ..calculator import Op, Unknown, conv_arithmetic, solve_conv
 from ..calculator import text as calculator_text
+from ..calculator.text import OP_NAMES
 from ..errors import ExitCode
 from ..fields import MAX_SIZE
 from ..layers import SPATIAL_NAMES
@@ -79,6 +80,22 @@ def _channels(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(f"channel counts must be positive, got {shown(value)}")
     _within_limit((c_in, c_out), value)
     return c_in, c_out
+
+
+def _spatial_note(size: tuple[int, ...], op: Op) -> str | None:
+    """Three sizes are a 3-D layer here, where every other command reads `3x224x224` as channels x
+    height x width: say so, and how the 2-D layer with channels is written."""
+    if len(size) < 3:
+        return None
+    given, rest = "x".join(map(str, size)), "x".join(map(str, size[1:]))
+    what = "pooling" if op == "pool" else OP_NAMES[op]
+    text = (
+        f"--input {given} is read as {len(size)} spatial sizes, a {len(size)}-D {what}: conv takes spatial sizes "
+        "only (no channels, unlike the spec commands' CxHxW); "
+    )
+    if op == "pool":
+        return text + f"for a 2-D pooling write --input {rest} (pooling keeps the channels)"
+    return text + f"for a 2-D layer on {size[0]} channels write --input {rest} --channels {size[0]},OUT"
 
 
 def _check_usage(
@@ -161,6 +178,9 @@ def conv(
     archcalc conv --input 224 --kernel 11 --stride 4 --output 55     (which padding?)
     """
     op = _check_usage(pool, transposed, ceil, output_padding, channels, groups)
+    note = _spatial_note(size, op)
+    if note and not as_json:  # first: it explains an error about the sizes' count too (`--kernel 3x3`)
+        out.out.print(f"note: {note}", soft_wrap=True)
     dilation = dilation or (1,)
     if output is not None:
         flags: tuple[tuple[Unknown, object], ...] = (("padding", padding), ("stride", stride), ("kernel", kernel))
@@ -185,7 +205,7 @@ def conv(
             ceil_mode=ceil,
         )
         if as_json:
-            out.json({"unknown": missing[0], **calculator_text.solve_dict(solves)})
+            out.json({"unknown": missing[0], **calculator_text.solve_dict(solves), "notes": [note] if note else []})
         else:
             for line in calculator_text.solve_lines(solves):
                 out.out.print(line, soft_wrap=True)
@@ -208,7 +228,9 @@ def conv(
         bias=not no_bias,
     )
     if as_json:
-        out.json(calculator_text.conv_dict(result))
+        data = calculator_text.conv_dict(result)
+        data["notes"] = [note, *data["notes"]] if note else data["notes"]
+        out.json(data)
         return
     for line in calculator_text.conv_lines(result):
         out.out.print(line, soft_wrap=True)
@@ -233,4 +255,6 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
         return
     title = f"{loaded.name}: receptive fields"
     out.rich_table(receptive_text.rf_table(title, shape, rows))
+    for line in receptive_text.rf_notes(rows):
+        out.line(line)
     out.line(receptive_text.RF_LEGEND, style="dim")

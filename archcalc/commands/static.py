@@ -1,8 +1,6 @@
-"""The static commands: shapes, params, list, kinds. Pure analysis, no torch."""
+"""The static commands: shapes, params, list. Pure analysis, no torch."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import click
 
@@ -11,7 +9,6 @@ from ..analysis import Analysis, analyze
 from ..bundled import bundled_names
 from ..counted import count, resolve_convention
 from ..dtypes import DTYPE_BYTES
-from ..layers import KIND_TO_CLASS
 from ..loader import load_spec
 from ..table import TextTable
 from .common import (
@@ -183,26 +180,4 @@ def list_(out: Output, as_json: bool) -> None:
             numfmt.fmt_int(a.totals.macs),
         )
         previous = a.spec.family
-    out.table(table, choose=True)
-
-
-@click.command()
-@json_option
-@table_options("none: the fields and descriptions wrap at spaces")
-@handles_errors
-def kinds(out: Output, as_json: bool) -> None:
-    """The layer kinds a spec may use, with their fields."""
-    rows: list[dict[str, Any]] = []
-    for kind, cls in KIND_TO_CLASS.items():
-        fields = [info.alias or f for f, info in cls.model_fields.items() if f != "kind"]  # `from`, not from_
-        rows.append({"kind": kind, "fields": fields, "doc": (cls.__doc__ or "").strip().splitlines()[0]})
-    if as_json:
-        out.json(rows)
-        return
-    table = TextTable(title="layer kinds")
-    table.add_column("kind")
-    table.add_column("fields", wrap=True)
-    table.add_column("what it is", wrap=True)
-    for row in rows:
-        table.add_row(row["kind"], ", ".join(row["fields"]), row["doc"])
     out.table(table, choose=True)

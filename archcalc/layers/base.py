@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import lru_cache, wraps
 from math import prod
 from typing import Annotated, Any, ClassVar
@@ -20,6 +21,16 @@ from .ops import Op
 Shape = tuple[int, ...]
 
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+
+# The meanings of fields several kinds share, for `archcalc kinds KIND` and the JSON schema
+# (each kind's own fields state theirs beside them).
+OUT_CHANNELS = "output channels (feature maps)"
+KERNEL = "window size: one value for every spatial dimension, or one per dimension"
+STRIDE = "step between neighbouring windows"
+PADDING = "zeros added around the input: valid (none), same (output = input/stride, rounded up), N, or per side"
+DILATION = "spacing between kernel taps (1: adjacent)"
+GROUPS = "input and output channels split into this many groups; depthwise: one group per input channel"
+OUT_FEATURES = "output features"
 
 
 @dataclass(slots=True)
@@ -283,13 +294,16 @@ class RFStep:
     A window layer reads, for output o, inputs o*stride - pad_before + [0, span) (span: the
     dilated kernel). `whole`: every output sees the whole input (global pooling, flatten).
     `transposed`: a transposed conv, read as a stride-1 conv over the zero-stuffed input.
+    Adaptive pooling's uneven windows take fractions (a stride of W/O) that bound every window;
+    `note` then says the field is a bound, and why.
     """
 
-    span: tuple[int, ...] = ()
-    stride: tuple[int, ...] = ()
-    pad_before: tuple[int, ...] = ()
+    span: tuple[int | Fraction, ...] = ()
+    stride: tuple[int | Fraction, ...] = ()
+    pad_before: tuple[int | Fraction, ...] = ()
     whole: bool = False
     transposed: bool = False
+    note: str | None = None
 
 
 # the graph form's error codes (check_references): the loader reports their message and hint as written
@@ -526,8 +540,10 @@ class Layer(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
-    name: LayerName | None = None
-    trainable: bool = True
+    name: LayerName | None = Field(
+        None, description="the layer's step in its row path (default: its kind and count in its list: conv1, relu2)"
+    )
+    trainable: bool = Field(True, description="its weights and biases learn (false: frozen, as LeNet-5's RBF vectors)")
     # the graph form: the earlier siblings this layer reads (one name; a merge kind: several),
     # instead of the layer before it
     from_: LayerName | Annotated[list[LayerName], WithJsonSchema(LAYER_NAMES_SCHEMA)] | None = Field(
@@ -537,6 +553,9 @@ class Layer(BaseModel):
     )
     # merge kinds (add, concat, mul) combine several tensors (`merge_counts`) rather than map one
     merges: ClassVar[bool] = False
+    # a class that serves several kinds (relu, gelu, ...) says what each one is, one sentence each;
+    # a class of one kind says it in its docstring's first line (`summary`)
+    summaries: ClassVar[dict[str, str]] = {}
     # the ops its rows run, each with its rules (layers/ops.py); every kind states them, `()` for a
     # container with no row of its own, or `register_ops` refuses it at import
     ops: ClassVar[tuple[Op, ...] | None] = None
@@ -550,6 +569,12 @@ class Layer(BaseModel):
         own = cls.__dict__.get("counts")
         if own is not None and not getattr(own, "bounded", False):
             cls.counts = _bounded(own)  # type: ignore[method-assign]
+
+    @classmethod
+    def summary(cls, kind: str) -> str:
+        """What `kind` is, in one sentence (`archcalc kinds`): its line in `summaries`, else the first
+        line of the class's docstring, which is therefore a whole sentence."""
+        return cls.summaries.get(kind) or (cls.__doc__ or "").strip().splitlines()[0]
 
     def sources(self) -> tuple[str, ...] | None:
         """The sibling names `from:` gives (None: the layer reads the one before it)."""

@@ -28,7 +28,7 @@ class Subsample(_Pool):
     """
 
     kind: Literal["subsample"]
-    bias: bool = True
+    bias: bool = Field(True, description="one trainable bias per map")
     torch_op = AVG_POOL  # what the counters see, besides the 1x1 conv's MACs and bias adds
     ops = (AVG_POOL,)
 
@@ -79,7 +79,7 @@ class RBF(Layer):
 
     kind: Literal["rbf"]
     ops = (LINEAR,)  # torch computes the distances as a linear layer
-    out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"))
+    out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"), description="RBF units (classes)")
 
     def counts(self, shape: Shape) -> Counts:
         edges = dense_edges(_flat(shape, self.kind), self.out_features)

@@ -23,7 +23,13 @@ from ..formulas.conv import (
     transposed_sizes,
 )
 from .base import (
+    DILATION,
+    GROUPS,
+    KERNEL,
+    OUT_CHANNELS,
+    PADDING,
     SPATIAL_NAMES,
+    STRIDE,
     Counts,
     Layer,
     RFStep,
@@ -73,16 +79,24 @@ class Conv(Layer):
 
     kind: Literal["conv"]
     ops = (CONV,)
-    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
-    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
-    stride: SizeTuple = (1,)
-    padding: Padding = ((0, 0),)
-    dilation: SizeTuple = (1,)
-    groups: Groups = 1
+    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"), description=OUT_CHANNELS)
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"), description=KERNEL)
+    stride: SizeTuple = Field((1,), description=STRIDE)
+    padding: Padding = Field(((0, 0),), description=PADDING)
+    dilation: SizeTuple = Field((1,), description=DILATION)
+    groups: Groups = Field(1, description=GROUPS)
     # Which input maps each output map sees (row o lists the input maps of output map o): the
     # partial connectivity of LeNet-5's C3 (its Table I) and LeNet-1989's H2. None: all of them.
-    connection_table: ConnectionTable | None = Field(None, validation_alias=AliasChoices("connection_table", "table"))
-    bias: Bias = True
+    connection_table: ConnectionTable | None = Field(
+        None,
+        validation_alias=AliasChoices("connection_table", "table"),
+        description="row o lists the input maps output map o sees (LeNet-5's Table I); none: every map",
+    )
+    bias: Bias = Field(
+        True,
+        description="one bias per output map (true), none (false), or unshared: per_unit (one per output element) "
+        "or per_position (one per spatial position)",
+    )
 
     @field_validator("connection_table")
     @classmethod
@@ -221,14 +235,18 @@ class ConvTranspose(Layer):
 
     kind: Literal["conv_transpose"]
     ops = (CONV_TRANSPOSE,)
-    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"))
-    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
-    stride: SizeTuple = (1,)
-    padding: NonNegativeTuple = (0,)
-    output_padding: NonNegativeTuple = (0,)
-    dilation: SizeTuple = (1,)
-    groups: Groups = 1
-    bias: bool = True
+    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"), description=OUT_CHANNELS)
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"), description=KERNEL)
+    stride: SizeTuple = Field((1,), description="input positions between neighbouring windows of the output")
+    padding: NonNegativeTuple = Field(
+        (0,), description="torch's padding: dilation*(kernel-1) - padding zeros are added around the stuffed input"
+    )
+    output_padding: NonNegativeTuple = Field(
+        (0,), description="extra size added to one side of the output (less than the stride or the dilation)"
+    )
+    dilation: SizeTuple = Field((1,), description=DILATION)
+    groups: Groups = Field(1, description=GROUPS)
+    bias: bool = Field(True, description="one bias per output map")
 
     def group_count(self, in_channels: int) -> int:
         return group_count(self.groups, in_channels, self.out_channels)

@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from ..fields import FLOAT32_TINY, Finite, Probability, Size, real_in
 from ..formulas import Derivation, macs_derivation, params_derivation
 from ..formulas.dense import dense_edges, lrn_connections
-from .base import Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
+from .base import OUT_FEATURES, Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 from .ops import Op, Saves
 
 FLATTEN = Op("flatten", Saves(), alias="always")  # a view
@@ -60,8 +60,8 @@ class Linear(Layer):
 
     kind: Literal["linear"]
     ops = (LINEAR,)
-    out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"))
-    bias: bool = True
+    out_features: Size = Field(validation_alias=AliasChoices("out_features", "out"), description=OUT_FEATURES)
+    bias: bool = Field(True, description="one bias per output feature")
 
     def counts(self, shape: Shape) -> Counts:
         edges = dense_edges(_flat(shape, self.kind), self.out_features)
@@ -133,6 +133,20 @@ class Activation(Layer):
     """A parameter-free element-wise function, applied in place: no new units, no connections."""
 
     kind: Literal[ACTIVATION_KINDS]  # type: ignore[valid-type]
+    summaries = {
+        "relu": "max(0, x), element-wise, in place: no parameters, units or connections.",
+        "relu6": "min(max(0, x), 6), element-wise (MobileNet): no parameters, units or connections.",
+        "gelu": "x * Phi(x), the Gaussian error linear unit, element-wise: no parameters, units or connections.",
+        "silu": "x * sigmoid(x) (swish), element-wise: no parameters, units or connections.",
+        "mish": "x * tanh(softplus(x)), element-wise: no parameters, units or connections.",
+        "tanh": "The hyperbolic tangent, element-wise: no parameters, units or connections.",
+        "sigmoid": "1 / (1 + exp(-x)), element-wise: no parameters, units or connections.",
+        "hardswish": "x * relu6(x + 3) / 6, element-wise (MobileNetV3): no parameters, units or connections.",
+        "hardsigmoid": "relu6(x + 3) / 6, element-wise (MobileNetV3): no parameters, units or connections.",
+        "softmax": "exp(x) / sum of exp over the channels: no parameters, units or connections.",
+        "log_softmax": "The logarithm of softmax over the channels: no parameters, units or connections.",
+        "identity": "The input itself (a placeholder, torch's nn.Identity): no parameters, units or connections.",
+    }
     ops = tuple(ACTIVATION_OPS.values())
 
     def counts(self, shape: Shape) -> Counts:
@@ -147,7 +161,8 @@ class LeakyReLU(Activation):
 
     kind: Literal["leaky_relu"]
     ops = (Op("leaky_relu", Saves(input=True), costs={"ptflops": {"per_input": 1}}),)  # op named after the kind
-    negative_slope: Finite = 0.01  # any finite slope: a product of finite numbers (a negative one flips the sign)
+    # any finite slope: a product of finite numbers (a negative one flips the sign)
+    negative_slope: Finite = Field(0.01, description="the output is negative_slope * x for x < 0")
 
     def describe(self, shape: Shape) -> str:
         return f"slope {self.negative_slope:g}"
@@ -161,7 +176,7 @@ class Dropout(Activation):
 
     kind: Literal["dropout"]
     ops = (DROPOUT,)
-    p: Probability = 0.5
+    p: Probability = Field(0.5, description="the probability of zeroing an element in training")
 
     def describe(self, shape: Shape) -> str:
         return f"p={self.p:g}"
@@ -171,18 +186,27 @@ class Dropout(Activation):
 
 
 class BatchNorm(Layer):
-    """Batch normalisation over channels: gamma (weight) and beta (bias) per channel, running
-    mean and variance as buffers, plus torch's int64 `num_batches_tracked` counter."""
+    """Batch normalisation over channels: a learnt scale and shift per channel, running statistics kept.
+
+    gamma (weight) and beta (bias) per channel, running mean and variance as buffers, plus torch's
+    int64 `num_batches_tracked` counter.
+    """
 
     kind: Literal["batchnorm"]
     ops = (BATCH_NORM,)
     # torch divides by sqrt(running_var + eps): eps >= float32's smallest normal keeps it finite on a
     # constant channel (variance 0); running = (1 - momentum) * running + momentum * batch is an
     # average only for momentum in [0, 1]
-    eps: real_in(FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0") = 1e-5  # type: ignore[valid-type]
-    momentum: real_in(0, 1, why="the running statistics are a weighted average") = 0.1  # type: ignore[valid-type]
-    affine: bool = True
-    track_running_stats: bool = True
+    eps: real_in(  # type: ignore[valid-type]
+        FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0"
+    ) = Field(1e-5, description="added to the variance before its square root")
+    momentum: real_in(  # type: ignore[valid-type]
+        0, 1, why="the running statistics are a weighted average"
+    ) = Field(0.1, description="the weight of each batch in the running statistics")
+    affine: bool = Field(True, description="a learnt scale (gamma) and shift (beta) per channel")
+    track_running_stats: bool = Field(
+        True, description="running mean and variance kept as buffers (with torch's int64 batch counter)"
+    )
 
     def counts(self, shape: Shape) -> Counts:
         channels = shape[0]
@@ -226,15 +250,21 @@ class LocalResponseNorm(Layer):
 
     kind: Literal["lrn"]
     ops = (LRN,)
-    size: Size = 5
+    size: Size = Field(5, description="the neighbouring channels each output is normalised over")
     # torch: b = a / (k + alpha / size * sum of a^2 over `size` maps) ** beta. With k > 0 and alpha >= 0 the
     # base is at least k > 0, so the power is real and the division is by a positive number for any input
     # (k = 0 divides 0 by 0 on a zero input: NaN; a negative base to a fractional beta: NaN); and k ** beta
     # must not round to 0 in float32 (k=0.5, beta=300 gives NaN), hence `_power_stays_normal`. beta >= 0:
     # a negative one multiplies instead of normalising (finite, but no longer a response normalisation).
-    alpha: real_in(0, why="a negative alpha can make the base k + alpha * mean(a^2) negative: NaN") = 1e-4  # type: ignore[valid-type]
-    beta: real_in(0, why="the normalisation divides by the base to the power beta") = 0.75  # type: ignore[valid-type]
-    k: real_in(FLOAT32_TINY, why="torch divides a zero input by k ** beta in float32, where a smaller k is 0") = 1.0  # type: ignore[valid-type]
+    alpha: real_in(0, why="a negative alpha can make the base k + alpha * mean(a^2) negative: NaN") = Field(  # type: ignore[valid-type]
+        1e-4, description="the scale of the mean of squares: b = a / (k + alpha * mean(a^2)) ** beta"
+    )
+    beta: real_in(0, why="the normalisation divides by the base to the power beta") = Field(  # type: ignore[valid-type]
+        0.75, description="the exponent of the normalising base"
+    )
+    k: real_in(FLOAT32_TINY, why="torch divides a zero input by k ** beta in float32, where a smaller k is 0") = Field(  # type: ignore[valid-type]
+        1.0, description="the additive constant of the normalising base"
+    )
 
     @field_validator("k")
     @classmethod

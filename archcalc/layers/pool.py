@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from math import prod
+from fractions import Fraction
+from math import gcd, prod
 from typing import ClassVar, Literal
 
 from pydantic import AliasChoices, Field
@@ -13,7 +14,11 @@ from ..fields import Padding, SizeTuple
 from ..formulas import Derivation, volume
 from ..formulas.pool import adaptive_connections, check_pool_padding, pool_counts
 from .base import (
+    DILATION,
+    KERNEL,
+    PADDING,
     SPATIAL_NAMES,
+    STRIDE,
     Counts,
     Layer,
     RFStep,
@@ -53,10 +58,10 @@ ADAPTIVE_OPS = {
 
 
 class _Pool(Layer):
-    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"))
-    stride: SizeTuple | None = None
-    padding: Padding = ((0, 0),)
-    ceil_mode: bool = False
+    kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"), description=KERNEL)
+    stride: SizeTuple | None = Field(None, description=STRIDE + " (none: the kernel size)")
+    padding: Padding = Field(((0, 0),), description=PADDING)
+    ceil_mode: bool = Field(False, description="round the output size up: a last, partial window is kept")
 
     def window(self, shape: Shape) -> Window:
         _, sizes = _spatial(shape, self.kind)  # type: ignore[attr-defined]
@@ -108,7 +113,7 @@ class MaxPool(_Pool):
     """Max pooling; stride defaults to the kernel size."""
 
     kind: Literal["maxpool"]
-    dilation: SizeTuple = (1,)
+    dilation: SizeTuple = Field((1,), description=DILATION)
     torch_op = MAX_POOL
     ops = (MAX_POOL,)
     pad_value = float("-inf")  # a max never picks the padding
@@ -121,7 +126,7 @@ class AvgPool(_Pool):
     """Average pooling; stride defaults to the kernel size."""
 
     kind: Literal["avgpool"]
-    count_include_pad: bool = True
+    count_include_pad: bool = Field(True, description="padding zeros count in each window's average (torch's default)")
     torch_op = AVG_POOL
     ops = (AVG_POOL,)
 
@@ -150,8 +155,15 @@ class AdaptivePool(Layer):
     """Adaptive pooling to a fixed output size (PyTorch's window rule)."""
 
     kind: Literal["adaptive_avgpool", "adaptive_maxpool"]
+    summaries = {
+        "adaptive_avgpool": "Average pooling to a fixed output size, over torch's adaptive (possibly uneven) windows.",
+        "adaptive_maxpool": "Max pooling to a fixed output size, over torch's adaptive (possibly uneven) windows.",
+    }
     ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)
-    output_size: SizeTuple = Field(validation_alias=AliasChoices("output_size", "out", "size"))
+    output_size: SizeTuple = Field(
+        validation_alias=AliasChoices("output_size", "out", "size"),
+        description="the output's spatial size, whatever the input's: one value for every dimension, or one per dimension",
+    )
 
     def counts(self, shape: Shape) -> Counts:
         channels, sizes = _spatial(shape, self.kind)
@@ -189,20 +201,54 @@ class AdaptivePool(Layer):
         return tuple(lines)
 
     def rf_step(self, shape: Shape) -> RFStep:
-        """Evenly divisible: a plain window (kernel = stride = W/O). Otherwise the windows differ
-        in size and position, and the field is taken as the whole input (an upper bound)."""
+        """Output size 1 everywhere: each output sees the whole input, as global pooling. Evenly
+        divisible: a plain window (kernel = stride = W/O). Otherwise window i is [floor(i*W/O),
+        ceil((i+1)*W/O)) (torch's rule), of uneven width and step; with g = gcd(W, O), its ends lie
+        within (O - g)/O of i*W/O and (i+1)*W/O, so the window of stride W/O, leading padding
+        (O - g)/O and span (W + 2(O - g))/O holds every one of them: a bound, exact in the mean step.
+
+        >>> step = AdaptivePool(kind="adaptive_avgpool", output_size=3).rf_step((1, 7))
+        >>> step.span, step.stride, step.pad_before
+        ((Fraction(11, 3),), (Fraction(7, 3),), (Fraction(2, 3),))
+        """
         _, sizes = _spatial(shape, self.kind)
         out = _expand(self.output_size, len(sizes), "output_size")
-        if any(n % o for n, o in zip(sizes, out)):
+        if all(o == 1 for o in out):
             return RFStep(whole=True)
-        strides = tuple(n // o for n, o in zip(sizes, out))
-        return RFStep(span=strides, stride=strides, pad_before=(0,) * len(sizes))
+        spans: list[int | Fraction] = []
+        strides: list[int | Fraction] = []
+        pads: list[int | Fraction] = []
+        uneven = []
+        for name, n, o in zip(SPATIAL_NAMES[len(sizes)], sizes, out):
+            if n % o == 0:
+                spans.append(n // o)
+                strides.append(n // o)
+                pads.append(0)
+                continue
+            over = o - gcd(n, o)
+            spans.append(Fraction(n + 2 * over, o))
+            strides.append(Fraction(n, o))
+            pads.append(Fraction(over, o))
+            widths = " or ".join(map(str, arith.adaptive_widths(n, o)))
+            steps = " or ".join(map(str, sorted({n // o, -(-n // o)})))
+            uneven.append(f"{name} {n} -> {o}: windows {widths} wide, every {steps}")
+        note = None
+        if uneven:
+            note = (
+                f"uneven adaptive windows ({'; '.join(uneven)}): size and start bound every unit's field, "
+                "the jump is the mean step"
+            )
+        return RFStep(span=tuple(spans), stride=tuple(strides), pad_before=tuple(pads), note=note)
 
 
 class GlobalPool(Layer):
     """Pooling over all spatial positions; keeps singleton dimensions, as torch does."""
 
     kind: Literal["global_avgpool", "global_maxpool"]
+    summaries = {
+        "global_avgpool": "The average of all spatial positions per channel; keeps singleton dimensions, as torch does.",
+        "global_maxpool": "The maximum of all spatial positions per channel; keeps singleton dimensions, as torch does.",
+    }
     ops = (ADAPTIVE_AVG_POOL, ADAPTIVE_MAX_POOL)  # torch pools to size 1
 
     def counts(self, shape: Shape) -> Counts:

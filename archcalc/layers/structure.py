@@ -149,11 +149,18 @@ def merge_derivations(kind: str, counts: Counts, inputs: int) -> tuple[Derivatio
 
 
 class Merge(Layer):
-    """Tensors combined into one: `concat` along channels, element-wise `add`, or `mul` with
-    broadcasting. Written in the graph form as `{kind: add, from: [a, b]}`; `parallel` and
-    `residual` generate one for their branches."""
+    """Tensors combined into one: `concat` along channels, element-wise `add`, or `mul` with broadcasting.
+
+    Written in the graph form as `{kind: add, from: [a, b]}`; `parallel` and `residual` generate
+    one for their branches.
+    """
 
     kind: Literal["add", "concat", "mul"]
+    summaries = {
+        "add": "The element-wise sum of two or more tensors of one shape (graph form: `from: [a, b]`).",
+        "concat": "Two or more tensors joined along channels; other sizes agree (graph form: `from: [a, b]`).",
+        "mul": "The element-wise product of two or more tensors, broadcast (squeeze-and-excitation's gate).",
+    }
     ops = (ADD, CONCAT, MUL)
     merges: ClassVar[bool] = True
 
@@ -188,7 +195,9 @@ class Block(Layer):
     kind: Literal["block"]
     ops = ()  # its layers' rows only
     container = True
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+        min_length=1, description="the layers, applied in order"
+    )
 
     @model_validator(mode="after")
     def _one_namespace(self) -> Block:
@@ -213,8 +222,12 @@ class Branch(BaseModel):
     """One path of a `parallel` layer; an empty branch is the identity."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    name: LayerName | None = None
-    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(default_factory=list)
+    name: LayerName | None = Field(
+        None, description="the branch's step in its row paths (default: b1, b2, ... by position in its level)"
+    )
+    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
+        default_factory=list, description="the branch's layers, in order (none: the identity)"
+    )
 
 
 def _branch_from_list(value: Any) -> Any:
@@ -222,20 +235,26 @@ def _branch_from_list(value: Any) -> Any:
 
 
 class Parallel(Layer):
-    """Branches applied to the same input, merged by channel concat (Inception), add, or mul
-    (element-wise product with broadcasting: squeeze-and-excitation's x * gate(x))."""
+    """Branches that read the same input, merged by concat (Inception), add, or mul (broadcast).
+
+    mul is the element-wise product with broadcasting: squeeze-and-excitation's x * gate(x).
+    """
 
     kind: Literal["parallel"]
     ops = (CONCAT, ADD, MUL)  # its merge row's
-    merge: Literal["concat", "add", "mul"]
-    branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(min_length=1)
+    merge: Literal["concat", "add", "mul"] = Field(
+        description="how the branch outputs combine: concat along channels, element-wise add, or mul (broadcast)"
+    )
+    branches: list[Annotated[Branch, BeforeValidator(_branch_from_list)]] = Field(
+        min_length=1, description="the paths, each a list of layers or {name, layers}; each reads the same input"
+    )
 
     container = True
 
     def generated(self, seen: Counter[str]) -> list[Claim]:
         """Each branch's step: its own `name`, else b1, b2, ... by its position, counted on from the
-        branches of the level's earlier parallels; then the merge row, named after the merge (concat, add, mul; the level's second
-        one of that name concat2, ...)."""
+        branches of the level's earlier parallels; then the merge row, named after the merge (concat,
+        add, mul; the level's second one of that name concat2, ...)."""
         claims = []
         before = seen["#branch"]  # branches of the level's earlier parallels: positions go on from there
         seen["#branch"] += len(self.branches)
@@ -278,8 +297,12 @@ class Residual(Layer):
 
     kind: Literal["residual"]
     ops = (ADD,)  # its merge row's
-    body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(min_length=1)
-    shortcut: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(default_factory=list)
+    body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+        min_length=1, description="the residual path's layers, in order"
+    )
+    shortcut: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
+        default_factory=list, description="the shortcut's layers (none: the identity; a 1x1 conv: a projection)"
+    )
     # the names a residual generates beside its body's layers: the shortcut's step of the path
     # (an identity shortcut too: the built module holds it, empty) and the merge row
     SHORTCUT: ClassVar[str] = "shortcut"
@@ -327,9 +350,13 @@ class Repeat(Layer):
     kind: Literal["repeat"]
     ops = ()  # its copies' rows only
     container = True
-    times: Size
-    start: Start | None = None
-    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(min_length=1)
+    times: Size = Field(description="how many copies, applied one after another")
+    start: Start | None = Field(
+        None, description="the first copy's index in the path (default: on from the level's earlier copies, else 0)"
+    )
+    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
+        min_length=1, description="the layers of one copy"
+    )
 
     # the level's running count of copy indices (`seen`, name_level's counter)
     COPIES: ClassVar[str] = "#copies"

@@ -8,6 +8,8 @@ from ..numfmt import fmt_bytes, fmt_si
 from . import Format, content, svg
 from .content import Table
 
+# A table wider than its box scrolls inside it (.scroll), its first column (each row's name) held in
+# view (sticky) while the figures scroll under it, so no row loses its name at any window width.
 CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --zebra: #f6f8fa; --accent: #3b6fb6; }
 * { box-sizing: border-box; }
@@ -33,6 +35,9 @@ th, td { padding: 5px 9px; border-bottom: 1px solid var(--line); white-space: no
 th { background: var(--zebra); font-weight: 600; position: sticky; top: 0; }
 tbody tr:nth-child(even) { background: #fbfcfd; }
 tfoot td { font-weight: 600; border-top: 2px solid var(--line); border-bottom: none; }
+.scroll tr > :first-child { position: sticky; left: 0; z-index: 1; background: #fff; box-shadow: inset -1px 0 var(--line); }
+.scroll tbody tr:nth-child(even) > :first-child { background: #fbfcfd; }
+.scroll thead th:first-child { z-index: 2; background: var(--zebra); }
 td.r, th.r { text-align: right; }
 td.w { white-space: normal; min-width: 14em; }
 td.muted { color: var(--muted); }
