@@ -348,7 +348,7 @@ def test_adaptive_pool_to_one_is_global_pooling_in_a_squeeze_and_excitation_net(
     adaptive = receptive_fields(parse_spec(_se_spec(pool), "adaptive.yaml"))
     glob = receptive_fields(parse_spec(_se_spec("global_avgpool"), "global.yaml"))
     assert [row.axes for row in adaptive] == [row.axes for row in glob]
-    assert [row.path for row in adaptive if row.axes[0].whole][0] == "parallel1.b2." + pool.split(":")[0] + "1"
+    assert [row.path for row in adaptive if row.axes[0].whole][0] == "b2." + pool.split(":")[0] + "1"
     assert adaptive[-1].axes[0].whole and adaptive[-1].axes[0].jump is None  # no jump compounds through the gates
     # torch: every input pixel moves the last layer's middle unit (through the gates), and the
     # field before the first gate is exactly the gradient's region
@@ -414,8 +414,8 @@ def test_rf_text_output_gives_the_notes(runner, tmp_path):
     path.write_text(spec_text(yaml, "[1, 14, 14]"))
     data = json.loads(runner.invoke(main, ["rf", str(path), "--json"], catch_exceptions=False).output)
     notes = {layer["path"]: layer["note"] for layer in data["layers"] if layer["note"]}
-    assert set(notes) == {"parallel1.add", "adaptive_avgpool1"}
-    assert "different jumps" in notes["parallel1.add"] and "uneven" in notes["adaptive_avgpool1"]
+    assert set(notes) == {"add", "adaptive_avgpool1"}
+    assert "different jumps" in notes["add"] and "uneven" in notes["adaptive_avgpool1"]
     text = runner.invoke(main, ["rf", str(path)], catch_exceptions=False).output
     for layer, note in notes.items():
         assert f"note: {layer}: {note}" in text, text

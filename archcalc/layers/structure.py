@@ -342,10 +342,11 @@ class Residual(Layer):
 
 
 class Repeat(Layer):
-    """The same layers applied `times` times in sequence, each copy a level named by its index (from `start`, else on from the level's earlier copies)."""
+    """The same layers applied `times` times in sequence, each copy a level named by its index."""
 
-    # a named repeat adds its name before the index; two unnamed repeats in one level number their
-    # copies 0, 1, then 2, 3, so they never clash
+    # Copies number from `start`, else on from the level's earlier copies (0 for the first): two
+    # unnamed repeats in one level number 0, 1, then 2, 3, so they never clash. A named repeat adds
+    # its name before the index.
 
     kind: Literal["repeat"]
     ops = ()  # its copies' rows only
