@@ -13,6 +13,7 @@ from .counted import Counted
 from .layers import Shape
 from .numfmt import fmt_bytes, fmt_cell, fmt_count, fmt_int, fmt_shape, fmt_shapes, fmt_si
 from .table import TextTable, column_name
+from .tree_view import tree_lines
 
 CONVENTIONS = {
     "units": "output activations per example; element-wise layers applied in place (activations, dropout) and views (flatten) add none",
@@ -45,12 +46,13 @@ def _drop(order: tuple[str, ...], header: str) -> int | None:
     return order.index(name) + 1 if name in order else None
 
 
-def shapes_table(analysis: Analysis, counted: Counted) -> TextTable:
+def shapes_table(analysis: Analysis, counted: Counted, depth: int | None = None) -> TextTable:
     """Per-layer table: name, kind, hyper-parameters, output volume, units, weights, biases,
     connections, MACs (or the convention's ops), and a totals row.
 
     The counted columns come from `counted` (the convention applied once); each footer is its
-    column's sum (the counted totals, which tests/test_report_tables.py holds it to)."""
+    column's sum (the counted totals, which tests/test_report_tables.py holds it to). The layer
+    column is a tree (tree_view.py); `depth` folds deeper blocks into one line of subtotals."""
     spec = analysis.spec
     rows = analysis.rows
     convention = counted.convention
@@ -89,13 +91,26 @@ def shapes_table(analysis: Analysis, counted: Counted) -> TextTable:
         style="dim",
     )
     shapes: dict[Shape, str] = {}  # a few distinct shapes recur on every row
-    cells = zip(*(map(fmt_cell, values) for _, values in columns))
-    for row, counts in zip(rows, cells):
-        shape = shapes.get(row.out_shape)
+    empty = [""] * len(columns)
+    for line in tree_lines([row.path for row in rows], depth, analysis.spec.name):
+        if line.heading:
+            table.add_row(line.label, "", "", "", *empty)
+            continue
+        last = rows[line.rows[-1]]
+        shape = shapes.get(last.out_shape)
         if shape is None:
-            shape = shapes[row.out_shape] = fmt_shape(row.out_shape)
-        table.add_row(row.path, row.kind, row.summary, shape, *counts)
+            shape = shapes[last.out_shape] = fmt_shape(last.out_shape)
+        if line.folded:  # a block's subtotals: its output is its last row's
+            counts = [fmt_cell(sum(values[line.rows.start : line.rows.stop])) for _, values in columns]
+            table.add_row(line.label, "block", _layers(len(line.rows)), shape, *counts)
+        else:
+            i = line.rows[0]
+            table.add_row(line.label, last.kind, last.summary, shape, *(fmt_cell(values[i]) for _, values in columns))
     return table
+
+
+def _layers(n: int) -> str:
+    return f"{n:,} layer{'s' if n != 1 else ''}"
 
 
 # From this many rows on, a table is laid out directly even when wider than the terminal: rich's
@@ -159,8 +174,9 @@ def summary_lines(analysis: Analysis, memory: Memory, counted: Counted) -> list[
     ]
 
 
-def params_table(analysis: Analysis) -> TextTable:
-    """Parameter report: layers holding parameters or buffers, with their share of the total."""
+def params_table(analysis: Analysis, depth: int | None = None) -> TextTable:
+    """Parameter report: layers holding parameters or buffers, with their share of the total; the
+    layer column a tree, `depth` folding deeper blocks into one line of subtotals (tree_view.py)."""
     t = analysis.totals
     table = TextTable(title=f"{analysis.spec.name}: parameters", show_footer=True)
     table.add_column("layer", footer="total", shorten=True)
@@ -177,20 +193,24 @@ def params_table(analysis: Analysis) -> TextTable:
         table.add_column(name, footer=fmt_count(total), justify="right", drop=_drop(PARAMS_DROPS, name))
     table.add_column("share", footer="100%" if t.params else "", justify="right", drop=_drop(PARAMS_DROPS, "share"))
     table.add_column("trainable", justify="center", drop=_drop(PARAMS_DROPS, "trainable"))
-    for row in analysis.rows:
-        if not (row.params or row.buffers or row.counters):
+    held = [row for row in analysis.rows if row.params or row.buffers or row.counters]
+    for line in tree_lines([row.path for row in held], depth, analysis.spec.name):
+        if line.heading:
+            table.add_row(line.label, *[""] * 8)
             continue
-        share = f"{ratio(100 * row.params, t.params):.2f}%" if t.params else ""
+        part = held[line.rows.start : line.rows.stop]
+        params = sum(row.params for row in part)
+        trains = {row.trainable for row in part}
         table.add_row(
-            row.path,
-            row.kind,
-            fmt_cell(row.weights),
-            fmt_cell(row.biases),
-            fmt_cell(row.params),
-            fmt_cell(row.buffers),
-            fmt_cell(row.counters),
-            share,
-            "yes" if row.trainable else "no",
+            line.label,
+            "block" if line.folded else part[0].kind,
+            fmt_cell(sum(row.weights for row in part)),
+            fmt_cell(sum(row.biases for row in part)),
+            fmt_cell(params),
+            fmt_cell(sum(row.buffers for row in part)),
+            fmt_cell(sum(row.counters for row in part)),
+            f"{ratio(100 * params, t.params):.2f}%" if t.params else "",
+            "partly" if len(trains) > 1 else "yes" if trains == {True} else "no",
         )
     return table
 

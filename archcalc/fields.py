@@ -26,6 +26,8 @@ SIZE_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_S
 # How many times something happens, none included (a `repeat` of 0 copies is the identity, so a
 # template's `times: "${n - 1}"` holds for n = 1).
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE)]
+# a repeat's first copy index (torchvision's layer1.0 is a stage's first block, a repeat then starts at 1)
+Start = Annotated[int, Strict(), Field(ge=0, le=MAX_SIZE)]
 
 # The attributes and methods of the torch containers a layer becomes a child of (nn.Module,
 # nn.Sequential, verify/modules.py's Fork). torch stores a child as an attribute, so a layer

@@ -12,6 +12,7 @@ Pure: no I/O, no torch. Tensor 0 is the network input; node i writes tensor i + 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import LayerError, Loc, SpecError, format_loc
 from .fields import MAX_ROWS
-from .layers.base import Counts, Shape, layer_names
+from .layers.base import Contents, Counts, NameTree, Shape, layer_names, name_level, splice
 
 if TYPE_CHECKING:
     from .layers.base import Layer
@@ -237,15 +238,24 @@ class Scope:
     twentieth of an analysis, measured with callgrind on resnet152).
     """
 
-    __slots__ = ("path", "loc", "trainable", "at")
+    __slots__ = ("path", "loc", "trainable", "at", "names")
 
     def __init__(
-        self, *, path: tuple[str, ...], loc: Loc, trainable: bool, at: tuple[Loc, tuple[str, ...], str] | None = None
+        self,
+        *,
+        path: tuple[str, ...],
+        loc: Loc,
+        trainable: bool,
+        at: tuple[Loc, tuple[str, ...], str] | None = None,
+        names: Contents | None = None,
     ) -> None:
         self.path = path
         self.loc = loc
         self.trainable = trainable
         self.at = at
+        # an unnamed container's contents sit in the enclosing level: their path steps, as that
+        # level's `name_level` gave them (None: the layer is a step of its own)
+        self.names = names
 
     @property
     def label(self) -> str:
@@ -300,34 +310,87 @@ class Lowering:
         self.shapes: list[Shape] = [input_shape]
         # (id(layer), input shape, trainable, depth) -> (first node, end node, its input tensor, path)
         self._seen: dict[tuple[int, Shape, bool, int], tuple[int, int, int, tuple[str, ...]]] = {}
-        self._names: dict[int, list[str]] = {}  # id(a list of layers) -> its layers' names (the spec outlives this)
+        self._names: dict[int, NameTree] = {}  # id(a list starting a level) -> its path steps (the spec outlives this)
+        self._contents: dict[int, Contents] = {}
+        # id(a list) -> the names `from:` reads its layers by, or None when none of them has `from:`
+        self._refs: dict[int, list[str] | None] = {}  # id(a named container) -> its spliced lists' steps
 
     def sequence(
-        self, layers: list[Any], tensor: int, scope: Scope, field: Loc, written: dict[str, int] | None = None
+        self,
+        layers: list[Any],
+        tensor: int,
+        scope: Scope,
+        field: Loc,
+        written: dict[str, int] | None = None,
+        names: NameTree | None = None,
     ) -> int:
         """Lower a list of layers: each reads the one before it, or the siblings its `from:` names;
         the list's value is its last layer's output. `written` collects each layer's output tensor
-        by name (the spec's `outputs:` name top-level layers)."""
+        by the name `from:` and `outputs:` read it by (the spec's `outputs:` name top-level layers).
+        `names`: the list's path steps when it sits in an enclosing level (an unnamed container's
+        list); None when it starts a level of its own."""
         base = scope.loc + field
+        refs = self._refs.get(id(layers), ())
+        if refs == ():  # a repeat lowers its list once per copy: look once
+            refs = self._refs[id(layers)] = (
+                layer_names(layers) if any(layer.from_ is not None for layer in layers) else None
+            )
+        if refs is None and written is not None:  # the top level: `outputs:` reads it by name
+            refs = layer_names(layers)
         written = {} if written is None else written
-        names = self._names.get(id(layers))
-        if names is None:  # a repeat lowers its list once per copy: name it once
-            names = self._names[id(layers)] = layer_names(layers)
+        if names is None:
+            names = self._names.get(id(layers))
+            if names is None:
+                names = self._names[id(layers)] = name_level(layers)
         for index, layer in enumerate(layers):
-            name = names[index]
+            step = names[index]
             loc = base + (index,)
-            path = (*scope.path, name)
-            child = Scope(path=path, loc=loc, trainable=scope.trainable and layer.trainable, at=(loc, path, layer.kind))
+            if isinstance(step, str):
+                path = (*scope.path, step)
+                child = Scope(
+                    path=path, loc=loc, trainable=scope.trainable and layer.trainable, at=(loc, path, layer.kind)
+                )
+            else:  # an unnamed container: no step of its own
+                path = scope.path
+                at = (loc, path, layer.kind)
+                child = Scope(path=path, loc=loc, trainable=scope.trainable and layer.trainable, at=at, names=step)
             inputs = (tensor,) if layer.from_ is None else tuple(written[source] for source in layer.sources())
             try:
                 tensor = self.visit(layer, inputs, child)
             except LayerError as err:
                 raise locate(err, child) from None
-            written[name] = tensor
+            if refs is not None:
+                written[refs[index]] = tensor
         return tensor
 
+    def level(self, layers: list[Any], tensor: int, scope: Scope, field: Loc) -> int:
+        """A list that starts a level of its own (a repeat's copy, a branch, a shortcut), lowered
+        as `sequence` does; a list lowered again on the same input at the same depth (a repeat's
+        next copy) is copied from its first lowering (`visit`'s memo, keyed by the list)."""
+        if not self.memoize:
+            return self.sequence(layers, tensor, scope, field)
+        key = (id(layers), self.shapes[tensor], scope.trainable, len(scope.path))
+        seen = self._seen.get(key)
+        if seen is not None:
+            return self._copy(seen, tensor, scope.path)
+        start = len(self.nodes)
+        out = self.sequence(layers, tensor, scope, field)
+        self._seen[key] = (start, len(self.nodes), tensor, scope.path)
+        return out
+
+    def contents(self, layer: Any, scope: Scope) -> Contents:
+        """The path steps of the lists a container splices into its level (`splice`): given by the
+        enclosing level when the container is unnamed, else its own level's, named once."""
+        if scope.names is not None:
+            return scope.names
+        trees = self._contents.get(id(layer))
+        if trees is None:
+            trees = self._contents[id(layer)] = splice(layer, (), Counter(), None)
+        return trees
+
     def visit(self, layer: Any, inputs: tuple[int, ...], scope: Scope) -> int:
-        if len(inputs) != 1 or not self.memoize:
+        # an unnamed container's nodes sit in the enclosing level, named by its count: not copied
+        if len(inputs) != 1 or not self.memoize or scope.names is not None:
             return layer.lower(self, inputs, scope)
         # the depth too: a copy keeps its first visit's Call, depth included
         key = (id(layer), self.shapes[inputs[0]], scope.trainable, len(scope.path))

@@ -11,7 +11,7 @@ from .conventions import Convention
 from .errors import SpecError
 from .fields import LAYER_NAMES_SCHEMA, MAX_SIZE, LayerName, Size
 from .layers import LayerSpec
-from .layers.base import check_references, unique_names
+from .layers.base import check_references, level_list
 
 
 class Spec(BaseModel):
@@ -27,7 +27,7 @@ class Spec(BaseModel):
     notes: str = ""
     convention: Convention | None = None  # how the source publication counts (`--convention paper`)
     input: tuple[Size, ...] = Field(min_length=1, max_length=4)
-    layers: Annotated[list[LayerSpec], AfterValidator(unique_names)] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], AfterValidator(level_list)] = Field(min_length=1)
     budget: Budget | None = None  # limits `archcalc check` enforces (max_params, max_macs, max_activations)
     # the graph form: the top-level layers whose outputs the network returns (default: the last)
     outputs: Annotated[list[LayerName], WithJsonSchema({**LAYER_NAMES_SCHEMA, "uniqueItems": True})] | None = Field(

@@ -131,12 +131,17 @@ class TextTable:
     def simple(self) -> bool:
         """Whether every text is one printable line of characters one column wide each, with no
         space at either end, as the direct layout assumes (a CJK name is two columns a character,
-        a combining accent none; rich trims edge spaces as it justifies)."""
+        a combining accent none; rich trims edge spaces as it justifies, except the leading spaces of
+        a left-justified cell: the tree column's indentation, tree_view.py)."""
         texts = [self.title, *(c.header for c in self.columns), *(c.footer for c in self.columns)]
-        for row in self.rows:
-            texts += row.cells
         if list(map(str.strip, texts)) != texts:
             return False
+        left = [column.justify == "left" for column in self.columns]
+        for row in self.rows:
+            texts += row.cells
+            for cell, is_left in zip(row.cells, left):
+                if cell != (cell.rstrip() if is_left and not cell.isspace() else cell.strip()):
+                    return False
         text = "".join(texts)
         if not text.isprintable():
             return False

@@ -161,7 +161,7 @@ class _Expander:
         """Copy `value` (found at `orig` in the file) to `new` in the expanded data."""
         self.place(new, orig)
         if isinstance(value, dict) and "use" in value:
-            return self.use(value, orig, new, env, stack, note, auto_name=None)
+            return self.use(value, orig, new, env, stack, note)
         if isinstance(value, dict):
             out = {}
             for key, item in value.items():
@@ -171,17 +171,7 @@ class _Expander:
                 out[key] = self.expand(item, orig + (key,), new + (key,), env, stack, note)
             return out
         if isinstance(value, list):
-            out_list: list[Any] = []
-            uses: dict[str, int] = {}
-            for i, item in enumerate(value):
-                if isinstance(item, dict) and "use" in item and "name" not in item and isinstance(item["use"], str):
-                    block = self.substitute(item["use"], orig + (i, "use"), env, stack, note).value
-                    uses[block] = uses.get(block, 0) + 1
-                    self.place(new + (i,), orig + (i,))
-                    out_list.append(self.use(item, orig + (i,), new + (i,), env, stack, note, f"{block}{uses[block]}"))
-                else:
-                    out_list.append(self.expand(item, orig + (i,), new + (i,), env, stack, note))
-            return out_list
+            return [self.expand(item, orig + (i,), new + (i,), env, stack, note) for i, item in enumerate(value)]
         if isinstance(value, str) and env is not None and "$" in value:
             binding = self.substitute(value, orig, env, stack, note)
             if binding.origin != orig:
@@ -386,9 +376,9 @@ class _Expander:
         env: dict[str, Binding] | None,
         stack: tuple,
         note: str | None,
-        auto_name: str | None,
     ) -> dict:
-        """A `use:` layer -> a `block` layer holding the template's layers, parameters bound."""
+        """A `use:` layer -> a `block` layer holding the template's layers, parameters bound: named
+        as the site names it, else unnamed (its layers then sit in the level of the site)."""
         for key in site:
             if key not in USE_KEYS:
                 close = close_matches(str(key), USE_KEYS, n=1, cutoff=0.6)
@@ -457,16 +447,13 @@ class _Expander:
         for param, default in template.defaults.items():
             bindings.setdefault(param, default)
         bindings = {p: bindings[p] for p in template.params}
-        name = (
-            self.substitute(site["name"], orig + ("name",), env, stack, note).value
-            if "name" in site
-            else auto_name or block
-        )
-        self.share(name, orig + ("name",))
         here = f"in block '{block}' ({self.line(('blocks', block))}), used at {self.line(orig)}"
         inner_note = here + (f", {note}" if note else "")
         self.notes[new] = inner_note
-        out: dict[str, Any] = {"kind": "block", "name": name}
+        out: dict[str, Any] = {"kind": "block"}
+        if "name" in site:
+            out["name"] = self.substitute(site["name"], orig + ("name",), env, stack, note).value
+            self.share(out["name"], orig + ("name",))
         for key in ("kind", "name", "layers"):
             self.place(new + (key,), orig)
         if "trainable" in site:

@@ -57,9 +57,7 @@ def test_a_repeat_of_a_block_with_references_copies_them_per_copy():
     graph = lower(parse_spec(text, "r.yaml"))
     writer = {node.output: node.path for node in graph.nodes}
     merges = [node for node in graph.nodes if node.kind == "add"]
-    assert [[writer[t] for t in m.inputs] for m in merges] == [
-        [f"repeat1.{i}.blk.a", f"repeat1.{i}.blk.relu1"] for i in range(3)
-    ]
+    assert [[writer[t] for t in m.inputs] for m in merges] == [[f"{i}.blk.a", f"{i}.blk.relu1"] for i in range(3)]
     assert graph.nodes[3].inputs == (merges[0].output,)  # the second copy reads the first's merge
 
 

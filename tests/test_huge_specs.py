@@ -88,7 +88,7 @@ def test_hundred_thousand_layers_exact():
     assert analysis.totals.params == 100_000 * (8 * 8 * 9 + 8) == 58_400_000
     assert analysis.totals.macs == 100_000 * 8 * 8 * 9 * 16 * 16 == 14_745_600_000
     assert analysis.totals.connections == 100_000 * 8 * 8 * (16 * 3 - 2) ** 2
-    assert analysis.rows[-1].path == "repeat1.99999.conv1"
+    assert analysis.rows[-1].path == "99999.conv1"
 
 
 def test_long_tables_print_every_row_fast(tmp_path, runner):
@@ -104,7 +104,7 @@ def test_long_tables_print_every_row_fast(tmp_path, runner):
     result = runner.invoke(main, ["shapes", str(path)], catch_exceptions=False, env={"COLUMNS": "60"})
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert sum(line.startswith("│ repeat1.") for line in lines) == times
+    assert sum(line.startswith("│   conv1 ") for line in lines) == times  # each copy: a heading, its conv
     total = next(line for line in lines if line.startswith("│ total"))
     assert f"{times * 147_456:,}" in total and f"{times * 584:,}" not in total  # MACs total; params are not a column
     assert f"parameters: {times * 584:,}" in result.output

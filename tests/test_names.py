@@ -129,13 +129,19 @@ COLLISIONS = [
             ("repeat", "repeat: {times: 2, layers: [relu]}"),
         )
     ],
-    # use: sites are blocks named by the site (`name:`) or after the block and count (blk1)
-    ("use-automatic-name", USE_HEAD + "  - use: blk\n  - relu: {name: blk1}\n", 10, "layer 1 is named 'blk1'"),
+    # an unnamed use: site adds no level: its block's layers sit in the site's level
+    ("use-spliced-layers", USE_HEAD + "  - use: blk\n  - relu: {name: relu1}\n", 10, "layer 1 is named 'relu1'"),
     (
         "use-named-add-in-body",
         USE_HEAD + "  - residual:\n      body: [{use: blk, name: add}]\n",
         10,
         "body layer 0 is named 'add', as is the residual's merge row",
+    ),
+    (
+        "unnamed-use-in-residual-body-named-add",
+        USE_HEAD + "  - residual:\n      body: [use: inner]\n",
+        7,
+        "layer 0 is named 'add', as is the residual's merge row ('add': body + shortcut) (line 9)",
     ),
     (
         "template-residual-body-named-add",
@@ -181,7 +187,7 @@ NEAR_MISSES = [
     ("add-and-shortcut-outside-residuals", "- relu: {name: add}\n- relu: {name: shortcut}\n- relu: {name: concat}"),
     ("repeat-layer-named-0", "- repeat: {name: r, times: 3, layers: [relu: {name: '0'}, relu: {name: '1'}]}"),
     ("nested-residuals", "- residual:\n    name: add\n    body: [residual: {name: r, body: [relu]}]"),
-    ("template-add-one-level-down", USE_HEAD + "  - residual:\n      body: [use: inner]\n"),
+    ("template-add-one-level-down", USE_HEAD + "  - residual:\n      body: [{use: inner, name: i}]\n"),
     (
         "use-sites-named-apart",
         USE_HEAD + "  - use: blk\n  - use: blk\n  - {use: blk, name: blk3}\n  - residual: {body: [use: blk]}\n",

@@ -120,8 +120,8 @@ def test_inception_branches_take_the_union():
       - [maxpool: {kernel: 3, stride: 1, padding: 1}, conv: {out: 2, kernel: 1}]
 """
     rows = receptive_fields(parse_spec(spec_text(yaml, "[3, 16, 16]"), "x.yaml"))
-    assert rows[-1].path == "parallel1.concat"
-    assert _table(rows[-1:]) == {"parallel1.concat": (5, 1, -2)}
+    assert rows[-1].path == "concat"
+    assert _table(rows[-1:]) == {"concat": (5, 1, -2)}
 
 
 def test_residual_takes_the_union_with_its_shortcut():
@@ -133,9 +133,9 @@ def test_residual_takes_the_union_with_its_shortcut():
 """
     rows = receptive_fields(parse_spec(spec_text(yaml, "[4, 16, 16]"), "x.yaml"))
     table = _table(rows)
-    assert table["residual1.add"] == (7, 2, -3)
-    assert table["residual1.shortcut.conv1"] == (1, 2, 0)
-    assert table["repeat1.1.conv1"] == (7 + 4 + 4, 2, -3 - 2 - 2)
+    assert table["add"] == (7, 2, -3)
+    assert table["shortcut.conv1"] == (1, 2, 0)
+    assert table["1.conv1"] == (7 + 4 + 4, 2, -3 - 2 - 2)
 
 
 def test_global_pool_covers_the_whole_input_and_cli(runner):
@@ -271,7 +271,7 @@ def test_branches_against_the_gradient():
       - []
 """
     rows = receptive_fields(parse_spec(spec_text(yaml, "[1, 41]"), "x.yaml"))
-    assert _table(rows[-1:]) == {"parallel1.add": (3 + 4 * 2, 2, -4)}
+    assert _table(rows[-1:]) == {"add": (3 + 4 * 2, 2, -4)}
     pad_left = nn.Sequential(nn.ConstantPad1d((2, 0), 0.0), _ones_conv(3))
     pad_right = nn.Sequential(nn.ConstantPad1d((0, 2), 0.0), _ones_conv(3), _ones_conv(1))
     module = nn.Sequential(_ones_conv(3, 2), _Add(pad_left, pad_right, nn.Identity()))
@@ -348,7 +348,7 @@ def test_adaptive_pool_to_one_is_global_pooling_in_a_squeeze_and_excitation_net(
     adaptive = receptive_fields(parse_spec(_se_spec(pool), "adaptive.yaml"))
     glob = receptive_fields(parse_spec(_se_spec("global_avgpool"), "global.yaml"))
     assert [row.axes for row in adaptive] == [row.axes for row in glob]
-    assert [row.path for row in adaptive if row.axes[0].whole][0] == "parallel1.b2." + pool.split(":")[0] + "1"
+    assert [row.path for row in adaptive if row.axes[0].whole][0] == "b2." + pool.split(":")[0] + "1"
     assert adaptive[-1].axes[0].whole and adaptive[-1].axes[0].jump is None  # no jump compounds through the gates
     # torch: every input pixel moves the last layer's middle unit (through the gates), and the
     # field before the first gate is exactly the gradient's region
@@ -414,8 +414,8 @@ def test_rf_text_output_gives_the_notes(runner, tmp_path):
     path.write_text(spec_text(yaml, "[1, 14, 14]"))
     data = json.loads(runner.invoke(main, ["rf", str(path), "--json"], catch_exceptions=False).output)
     notes = {layer["path"]: layer["note"] for layer in data["layers"] if layer["note"]}
-    assert set(notes) == {"parallel1.add", "adaptive_avgpool1"}
-    assert "different jumps" in notes["parallel1.add"] and "uneven" in notes["adaptive_avgpool1"]
+    assert set(notes) == {"add", "adaptive_avgpool1"}
+    assert "different jumps" in notes["add"] and "uneven" in notes["adaptive_avgpool1"]
     text = runner.invoke(main, ["rf", str(path)], catch_exceptions=False).output
     for layer, note in notes.items():
         assert f"note: {layer}: {note}" in text, text

@@ -74,14 +74,15 @@ def test_template_expands_and_matches_torch():
     assert analysis.totals.params == sum(p.numel() for p in module.parameters())
     assert analysis.totals.macs == counter.get_total_flops() // 2
     paths = [r.path for r in analysis.rows]
-    assert paths[0] == "a.parallel1.b1.conv1" and any(p.startswith("inception1.") for p in paths)
-    assert any(p.startswith("stage1.repeat1.1.") for p in paths)
+    # a named site is a level (a.); unnamed sites and the parallel and repeat in them add none
+    assert paths[0] == "a.b1.conv1" and paths[14] == "b1.conv1" and "concat" in paths
+    assert paths[-3:] == ["conv1", "0.conv1", "1.conv1"]
 
 
 def test_unused_parameters_take_defaults_and_expressions_are_integers():
     spec = parse_spec(INCEPTION, "inline.yaml")
     stage = spec.layers[2]
-    assert stage.kind == "block" and stage.name == "stage1"
+    assert stage.kind == "block" and stage.name is None  # an unnamed use: site: no level of its own
     conv = stage.layers[0]
     assert (conv.out_channels, conv.stride, conv.padding) == (8, (2,), ((1, 1),))
     assert stage.layers[1].times == 2

@@ -41,12 +41,12 @@ def test_zoo_rows_equal_a_walk_that_copies_nothing(name):
 def test_resnet152_copies_its_repeated_blocks_under_their_own_names():
     rows = {row.path: row for row in analyze(load_spec("resnet152")).rows}
     first, copy = (
-        rows["conv4_x.repeat1.0.bottleneck1.residual1.conv2"],
-        rows["conv4_x.repeat1.34.bottleneck1.residual1.conv2"],
+        rows["conv4_x.1.conv2"],
+        rows["conv4_x.35.conv2"],
     )
     assert copy.depth == first.depth
     assert copy.call is first.call  # the copy shares its first copy's call: same counts, shapes, depth
-    assert "conv4_x.repeat1.35.bottleneck1.relu1" not in rows and "conv4_x.repeat1.34.bottleneck1.relu1" in rows
+    assert "conv4_x.36.relu3" not in rows and "conv4_x.35.relu3" in rows
 
 
 def test_a_repeat_that_changes_the_shape_is_computed_per_copy():

@@ -97,6 +97,7 @@ def test_every_number_whole_and_no_line_wider_than_the_width(command: str, name:
     printed_headers, rows, after = _parsed(output)
     headers = list(map(column_name, printed_headers))
     data = rows[1:] if command == "shapes" else rows  # shapes' first row is the input
+    data = [cells for cells in data if any(cells[1:])]  # a container's heading line (tree_view.py) has no cells
     expected = _table_rows(command, analysis)
     assert len(data) == len(expected), f"{len(data)} rows printed, {len(expected)} in the analysis"
     checked = 0

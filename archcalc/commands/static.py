@@ -23,6 +23,16 @@ from .common import (
     with_input,
 )
 
+# the table's tree (archcalc/tree_view.py) to N steps of the paths; --json keeps every layer
+depth_option = click.option(
+    "--depth",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Fold layers deeper than N path steps into one row per block with its subtotals "
+    "(--depth 1: one row per top-level layer or stage; 0: the whole network). The table only.",
+)
+
 
 def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
     return analyze(with_input(load_spec(spec_ref), input_shape))
@@ -34,6 +44,7 @@ def _analyse(spec_ref: str, input_shape: tuple[int, ...] | None) -> Analysis:
 @dtype_option
 @convention_option()
 @click.option("--explain", is_flag=True, help="Show each layer's derivation: (W - K + 2P)/S + 1, parameters, MACs.")
+@depth_option
 @json_option
 @table_options(", ".join(analysis_view.SHAPES_DROPS) + " (layer and the MACs column stay)")
 @handles_errors
@@ -44,6 +55,7 @@ def shapes(
     dtype: str,
     convention: str,
     explain: bool,
+    depth: int | None,
     as_json: bool,
 ) -> None:
     """Per-layer output volume, units, weights, biases, connections and MACs, with totals."""
@@ -65,7 +77,7 @@ def shapes(
                 row["explain"] = by_path.get(row["path"], [])
         out.json(data)
         return
-    out.table(analysis_view.shapes_table(analysis, counted), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
+    out.table(analysis_view.shapes_table(analysis, counted, depth), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
     if derivations is not None:
         from .. import explanation_text
 
@@ -84,10 +96,13 @@ def shapes(
 @spec_argument
 @input_option
 @dtype_option
+@depth_option
 @json_option
 @table_options(", ".join(analysis_view.PARAMS_DROPS) + " (layer and params stay)")
 @handles_errors
-def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, as_json: bool) -> None:
+def params(
+    out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: str, depth: int | None, as_json: bool
+) -> None:
     """Parameter report: weights vs biases, trainable vs buffers, memory at a dtype."""
     analysis = _analyse(spec, input_shape)
     memory = analysis.memory(dtype)
@@ -109,7 +124,7 @@ def params(out: Output, spec: str, input_shape: tuple[int, ...] | None, dtype: s
             }
         )
         return
-    out.table(analysis_view.params_table(analysis), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
+    out.table(analysis_view.params_table(analysis, depth), huge=analysis_view.RICH_ROWS_LIMIT, choose=True)
     for line in analysis_view.params_lines(analysis, memory):
         out.line(line)
 

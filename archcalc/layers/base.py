@@ -91,10 +91,10 @@ class TorchCall:
 
 
 def layer_names(layers: list[Any]) -> list[str]:
-    """Each layer's name in its list: its own `name`, else kind + count (`conv1`, `relu2`).
-
-    The analyzer's row paths and the verifier's torch module names both come from here.
-    """
+    """Each layer's name in its own list, as `from:` and `outputs:` read it: its own `name`, else
+    kind + count within the list (`conv1`, `relu2`). A row's path step is `name_level`'s, which
+    counts across the whole level: the two agree for every layer that is named, and for every
+    list that holds no unnamed container."""
     seen: Counter[str] = Counter()
     names = []
     for layer in layers:
@@ -107,22 +107,101 @@ def layer_names(layers: list[Any]) -> list[str]:
 class Claim:
     """A name put at one level of the row paths: a layer's or branch's (`written` in the spec, or
     automatic: conv1, b2) or one a container generates (a merge row, a shortcut). `at` is where
-    the layer or branch sits, relative to the value being validated; None for a container's own."""
+    the layer or branch sits, relative to the value being validated; None for a container's own.
+    `copies`: a repeat's copy indices (the name is then their range as text), checked against the
+    level's other names without listing them (a repeat may make 2^40 copies)."""
 
     name: str
     what: str
     at: tuple[str | int, ...] | None = None
     written: bool = False
+    copies: range | None = None
 
 
-def layer_claims(layers: list[Any], field: tuple[str | int, ...] = ()) -> list[Claim]:
-    """The names a list of layers puts at its level (`layer_names`), each with where it is written."""
-    claims = []
-    for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
-        what = " ".join((*map(str, field), f"layer {index}"))
-        what += "" if layer.name else f" (an unnamed {layer.kind}: named by kind and count)"
-        claims.append(Claim(name=name, what=what, at=(*field, index), written=bool(layer.name)))
+# A level's name tree (`name_level`): per layer of a list, its path step, or, for an unnamed
+# container whose contents sit in the enclosing level, its `Contents` there.
+NameTree = list[Any]
+# A container's contents in a level (`splice`): the name trees of the lists it splices there, and
+# the names it generates (a residual's shortcut and merge row, a parallel's branches and merge
+# row, a repeat's copy indices as a range).
+Contents = tuple[tuple[NameTree, ...], tuple[Any, ...]]
+
+
+def name_level(
+    layers: list[Any],
+    field: tuple[str | int, ...] = (),
+    seen: Counter[str] | None = None,
+    claims: list[Claim] | None = None,
+) -> NameTree:
+    """The path steps a list of layers puts at its level, and (into `claims`, when given; the
+    lowering needs only the steps) each with where it is.
+
+    A layer with a `name`, and any leaf, is one step: its name, else kind + count, counted across
+    the whole level (`seen`), layers of unnamed containers spliced into it included. An unnamed
+    container adds no step of its own: its lists' layers and the names it generates (`Layer.spliced`,
+    `Layer.generated`: a residual's `shortcut` and `add`, a parallel's branches and merge row, a
+    repeat's copy indices) sit in the enclosing level. The analyzer's row paths, the verifier's torch
+    module names and the collision check (`check_claims`) all come from here.
+    """
+    seen = Counter() if seen is None else seen
+    tree: NameTree = []
+    # the list it is in, by its field (body, shortcut), not its whole way there: the line says where
+    parent = next((step for step in reversed(field) if isinstance(step, str)), "layers")
+    where = "layer" if parent == "layers" else f"{parent} layer"
+    for index, layer in enumerate(layers):
+        if layer.name is not None:
+            name = layer.name
+            if claims is not None:
+                claims.append(Claim(name=name, what=f"{where} {index}", at=(*field, index), written=True))
+        elif layer.container:
+            tree.append(splice(layer, (*field, index), seen, claims))
+            continue
+        else:
+            seen[layer.kind] += 1
+            name = f"{layer.kind}{seen[layer.kind]}"
+            if claims is not None:
+                what = f"{where} {index} (an unnamed {layer.kind}: named by kind and count)"
+                claims.append(Claim(name=name, what=what, at=(*field, index)))
+        tree.append(name)
+    return tree
+
+
+def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: list[Claim] | None) -> Contents:
+    """A container's contents at a level (`name_level`): the trees of the lists it splices there,
+    and the names it generates (claimed after them; a repeat's copy indices as a range). `at` is
+    the container's place (() for the container being validated, whose own names then point at
+    it, `at=None`)."""
+    trees = tuple(name_level(items, (*at, *where), seen, claims) for where, items in layer.spliced())
+    generated = layer.generated(seen)
+    if claims is not None:
+        for claim in generated:  # its `at` is relative to the container: rebase it here
+            where = (*at, *claim.at) if claim.at else at or None
+            claims.append(Claim(claim.name, claim.what, where, claim.written, claim.copies))
+    return trees, tuple(claim.name if claim.copies is None else claim.copies for claim in generated)
+
+
+def numbered(seen: Counter[str], name: str) -> str:
+    """A generated name in a level: `add` for the first of its kind there, then `add2`, `add3`, ...
+    (`seen` counts them under `#name`, apart from the kind counts of auto names).
+
+    >>> seen = Counter(); numbered(seen, "add"), numbered(seen, "add")
+    ('add', 'add2')
+    """
+    seen["#" + name] += 1
+    count = seen["#" + name]
+    return name if count == 1 else f"{name}{count}"
+
+
+def level_claims(layer: Any) -> list[Claim]:
+    """The names a named container's own level holds (its contents, `splice`)."""
+    claims: list[Claim] = []
+    splice(layer, (), Counter(), claims)
     return claims
+
+
+def _index(name: str) -> int | None:
+    """A name as a copy index (`3`), if it is one: decimal digits, no leading zero."""
+    return int(name) if name.isdecimal() and name.isascii() and (name == "0" or name[0] != "0") else None
 
 
 def check_claims(claims: list[Claim], hint: str) -> None:
@@ -133,32 +212,78 @@ def check_claims(claims: list[Claim], hint: str) -> None:
     `at` into the line of that layer and `other` into the line of the other one.
     """
     first: dict[str, Claim] = {}
+    ranges: list[Claim] = []
     for claim in claims:
-        other = first.setdefault(claim.name, claim)
-        if other is claim:
+        if claim.copies is not None:
+            ranges.append(claim)
             continue
-        here, there = (other, claim) if other.written and not claim.written else (claim, other)
-        raise PydanticCustomError(
-            "duplicate_name",
-            "{what} is named '{name}', as is {other_what}",
-            {
-                "what": here.what,
-                "name": claim.name,
-                "other_what": there.what,
-                "at": here.at,
-                "other": there.at,
-                "hint": hint,
-            },
-        )
+        other = first.setdefault(claim.name, claim)
+        if other is not claim:
+            _duplicate(claim, other, claim.name, hint)
+    for k, copies in enumerate(ranges):
+        for other in ranges[:k]:
+            assert copies.copies is not None and other.copies is not None
+            shared = range(max(copies.copies.start, other.copies.start), min(copies.copies.stop, other.copies.stop))
+            if shared:
+                _duplicate(copies, other, str(shared.start), hint)
+        for name, other in first.items():
+            index = _index(name)
+            if index is not None and index in copies.copies:  # type: ignore[operator]
+                _duplicate(copies, other, name, hint)
+
+
+def _duplicate(claim: Claim, other: Claim, name: str, hint: str) -> None:
+    here, there = (other, claim) if other.written and not claim.written else (claim, other)
+    raise PydanticCustomError(
+        "duplicate_name",
+        "{what} is named '{name}', as is {other_what}",
+        {
+            "what": here.what,
+            "name": name,
+            "other_what": there.what,
+            "at": here.at,
+            "other": there.at,
+            "hint": hint,
+        },
+    )
 
 
 LIST_HINT = "give each layer its own `name` (an unnamed layer is named after its kind and count: conv1, relu2)"
+LEVEL_HINT = (
+    "give each layer its own `name`; an unnamed block, residual, parallel, repeat or `use:` puts its layers and the "
+    "names it generates (shortcut, add, b1, concat, copy indices) in the enclosing level: name it to make a level of its own"
+)
+
+
+def layer_claims(layers: list[Any], field: tuple[str | int, ...] = ()) -> list[Claim]:
+    """The names a list gives its layers (`layer_names`), each with where it is written."""
+    claims = []
+    for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
+        what = " ".join((*map(str, field), f"layer {index}"))
+        what += "" if layer.name else f" (an unnamed {layer.kind}: named by kind and count)"
+        claims.append(Claim(name=name, what=what, at=(*field, index), written=bool(layer.name)))
+    return claims
+
+
+def check_level(layers: list[Any], field: tuple[str | int, ...] = ()) -> None:
+    """A list that starts a level of the paths (the spec's, a branch's, a shortcut's, a repeat's
+    copy): its path steps, spliced contents included, differ (`name_level`)."""
+    claims: list[Claim] = []
+    name_level(layers, field, None, claims)
+    check_claims(claims, LEVEL_HINT)
 
 
 def unique_names(layers: list[Any]) -> list[Any]:
-    """A list's layers must have different names (`layer_names`): two layers named alike would
-    share one path, so tables, diffs and the built torch module would mix them up."""
+    """A list's layers must have different names (`layer_names`): `from:` and `outputs:` read a
+    layer by that name, so two alike would make a reference ambiguous."""
     check_claims(layer_claims(layers), LIST_HINT)
+    return layers
+
+
+def level_list(layers: list[Any]) -> list[Any]:
+    """The spec's top-level list: its names differ, as the list's and as the level's."""
+    unique_names(layers)
+    check_level(layers)
     return layers
 
 
@@ -346,9 +471,18 @@ def _reaches(layers: list[Any], index_of: dict[str, int], start: int, target: in
 
 def graph_list(layers: list[Any]) -> list[Any]:
     """A container's list of layers: names differ (`unique_names`) and its `from:` references
-    keep the graph form's rules (`check_references`)."""
+    keep the graph form's rules (`check_references`). Where its level starts is the container's to
+    say: `level_graph_list`, or the container's own check (`level_claims`)."""
     unique_names(layers)
     check_references(layers)
+    return layers
+
+
+def level_graph_list(layers: list[Any]) -> list[Any]:
+    """A container's list that starts a level of its own (a branch, a shortcut, a repeat's copy):
+    `graph_list`'s rules, and its path steps differ (`check_level`)."""
+    graph_list(layers)
+    check_level(layers)
     return layers
 
 
@@ -504,6 +638,20 @@ class Layer(BaseModel):
     def rows(self) -> int:
         """How many rows the analysis of this layer produces (containers: their contents and merge)."""
         return 1
+
+    # a container holds other layers: unnamed, it adds no step to the row paths (`name_level`)
+    container: ClassVar[bool] = False
+
+    def spliced(self) -> tuple[tuple[tuple[str | int, ...], list[Any]], ...]:
+        """The lists (each with its field) whose layers sit in this container's level: its own level
+        when it is named, else the enclosing one."""
+        return ()
+
+    def generated(self, seen: Counter[str]) -> list[Claim]:
+        """The path steps this container puts in that level after its lists' layers (a merge row, a
+        shortcut, branches, copy indices), each `at` relative to the container (None: itself);
+        `seen` is the level's running counts (a repeat's copies continue the level's indices)."""
+        return []
 
     def counts(self, shape: Shape) -> Counts:  # pragma: no cover - every leaf overrides it
         raise NotImplementedError

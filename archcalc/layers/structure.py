@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..errors import LayerError
-from ..fields import Count, LayerName
+from ..fields import Count, LayerName, Size, Start
 from ..formulas import Derivation, volume
 from ..numfmt import fmt_int
 from .base import (
+    LEVEL_HINT,
     Claim,
     Counts,
     Layer,
@@ -28,7 +29,9 @@ from .base import (
     check_claims,
     check_shape,
     graph_list,
-    layer_claims,
+    level_claims,
+    level_graph_list,
+    numbered,
 )
 from .ops import Op, Saves
 
@@ -180,20 +183,37 @@ def merge_layer(kind: str) -> Merge:
     return Merge(kind=kind)
 
 
+def _own_level(layer: Layer) -> None:
+    """A named container starts a level of the paths: what it holds there differs (`level_claims`).
+    An unnamed one's contents are checked with the level that holds them."""
+    if layer.name is not None:
+        check_claims(level_claims(layer), LEVEL_HINT)
+
+
 class Block(Layer):
-    """A named sequential group of layers."""
+    """A sequential group of layers (a `use:` site becomes one): a level of the paths when named."""
 
     kind: Literal["block"]
     ops = ()  # its layers' rows only
+    container = True
     layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
         min_length=1, description="the layers, applied in order"
     )
+
+    @model_validator(mode="after")
+    def _one_namespace(self) -> Block:
+        _own_level(self)
+        return self
+
+    def spliced(self) -> tuple[tuple[tuple[str | int, ...], list[Any]], ...]:
+        return ((("layers",), self.layers),)
 
     def rows(self) -> int:
         return sum(layer.rows() for layer in self.layers)
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
-        return lowering.sequence(self.layers, inputs[0], scope, ("layers",))
+        (names,), _ = lowering.contents(self, scope)
+        return lowering.sequence(self.layers, inputs[0], scope, ("layers",), names=names)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("Chain")
@@ -203,8 +223,10 @@ class Branch(BaseModel):
     """One path of a `parallel` layer; an empty branch is the identity."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-    name: LayerName | None = Field(None, description="the branch's step in its row paths (default: b1, b2, ...)")
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+    name: LayerName | None = Field(
+        None, description="the branch's step in its row paths (default: b1, b2, ... by position in its level)"
+    )
+    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
         default_factory=list, description="the branch's layers, in order (none: the identity)"
     )
 
@@ -228,28 +250,28 @@ class Parallel(Layer):
         min_length=1, description="the paths, each a list of layers or {name, layers}; each reads the same input"
     )
 
-    def branch_names(self) -> list[str]:
-        """Each branch's step of the path: its own `name`, else b1, b2, ... by position."""
-        return [branch.name or f"b{i + 1}" for i, branch in enumerate(self.branches)]
+    container = True
+
+    def generated(self, seen: Counter[str]) -> list[Claim]:
+        """Each branch's step: its own `name`, else b1, b2, ... by its position, counted on from the
+        branches of the level's earlier parallels; then the merge row, named after the merge (concat,
+        add, mul; the level's second one of that name concat2, ...)."""
+        claims = []
+        before = seen["#branch"]  # branches of the level's earlier parallels: positions go on from there
+        seen["#branch"] += len(self.branches)
+        for i, branch in enumerate(self.branches):
+            if branch.name:
+                claims.append(Claim(branch.name, f"branch {i}", at=("branches", i), written=True))
+            else:
+                name = f"b{before + i + 1}"
+                claims.append(Claim(name, f"branch {i} (unnamed: named by its position)", at=("branches", i)))
+        merge = numbered(seen, self.merge)
+        claims.append(Claim(merge, f"the parallel's merge row (merge: {self.merge})"))
+        return claims
 
     @model_validator(mode="after")
     def _one_namespace(self) -> Parallel:
-        """The branches and the merge row (named after the merge: concat, add, mul) share a level."""
-        claims = [
-            Claim(
-                name=name,
-                what=f"branch {i}" if branch.name else f"branch {i} (unnamed: named by its position)",
-                at=("branches", i),
-                written=bool(branch.name),
-            )
-            for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
-        ]
-        claims.append(Claim(self.merge, f"the parallel's merge row (merge: {self.merge})"))
-        check_claims(
-            claims,
-            "give each branch its own `name` (an unnamed branch is b1, b2, ... by position), "
-            "none named after the merge (concat, add, mul): they are one step of the same paths",
-        )
+        _own_level(self)
         return self
 
     def rows(self) -> int:
@@ -257,13 +279,14 @@ class Parallel(Layer):
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """Every branch reads the parallel's input; a merge node of the `merge` kind reads them all."""
+        _, (*names, merge) = lowering.contents(self, scope)
         outs = tuple(
-            lowering.sequence(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
-            for i, (branch, name) in enumerate(zip(self.branches, self.branch_names()))
+            lowering.level(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
+            for i, (branch, name) in enumerate(zip(self.branches, names))
         )
         summary = f"{fmt_int(len(outs))} branches"
         return lowering.merge(
-            scope.child(self.merge, ()), merge_layer(self.merge), summary, outs, lowering.shapes[inputs[0]]
+            scope.child(merge, ()), merge_layer(self.merge), summary, outs, lowering.shapes[inputs[0]]
         )
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -278,25 +301,30 @@ class Residual(Layer):
     body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
         min_length=1, description="the residual path's layers, in order"
     )
-    shortcut: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+    shortcut: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
         default_factory=list, description="the shortcut's layers (none: the identity; a 1x1 conv: a projection)"
     )
     # the names a residual generates beside its body's layers: the shortcut's step of the path
     # (an identity shortcut too: the built module holds it, empty) and the merge row
     SHORTCUT: ClassVar[str] = "shortcut"
     MERGE: ClassVar[str] = "add"
+    container = True
+
+    def spliced(self) -> tuple[tuple[tuple[str | int, ...], list[Any]], ...]:
+        return ((("body",), self.body),)
+
+    def generated(self, seen: Counter[str]) -> list[Claim]:
+        """Its shortcut's step and its merge row: `shortcut` and `add` for the level's first
+        residual, then shortcut2 and add2, ... (`numbered`)."""
+        shortcut, merge = numbered(seen, self.SHORTCUT), numbered(seen, self.MERGE)
+        return [
+            Claim(shortcut, f"the residual's shortcut ('{shortcut}': its projection layers' path)"),
+            Claim(merge, f"the residual's merge row ('{merge}': body + shortcut)"),
+        ]
 
     @model_validator(mode="after")
     def _one_namespace(self) -> Residual:
-        check_claims(
-            [
-                *layer_claims(self.body, ("body",)),
-                Claim(self.SHORTCUT, f"the residual's shortcut ('{self.SHORTCUT}': its projection layers' path)"),
-                Claim(self.MERGE, f"the residual's merge row ('{self.MERGE}': body + shortcut)"),
-            ],
-            f"rename the layer: a residual's body layers sit beside its generated '{self.SHORTCUT}' and "
-            f"'{self.MERGE}' in one step of the path",
-        )
+        _own_level(self)
         return self
 
     def rows(self) -> int:
@@ -304,9 +332,10 @@ class Residual(Layer):
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """The body and the shortcut (the identity when empty) read the input; an add node merges them."""
-        body = lowering.sequence(self.body, inputs[0], scope, ("body",))
-        short = lowering.sequence(self.shortcut, inputs[0], scope.child(self.SHORTCUT, ()), ("shortcut",))
-        merge = scope.child(self.MERGE, ())
+        (names,), (shortcut, merge_name) = lowering.contents(self, scope)
+        body = lowering.sequence(self.body, inputs[0], scope, ("body",), names=names)
+        short = lowering.level(self.shortcut, inputs[0], scope.child(shortcut, ()), ("shortcut",))
+        merge = scope.child(merge_name, ())
         return lowering.merge(merge, merge_layer("add"), "residual", (body, short), lowering.shapes[inputs[0]])
 
     def torch_call(self, shape: Shape) -> TorchCall:
@@ -314,16 +343,32 @@ class Residual(Layer):
 
 
 class Repeat(Layer):
-    """The same layers applied `times` times in sequence (copies named 0, 1, ...; 0 times: the identity).
+    """The same layers applied `times` times in sequence, each copy a level named by its index (0 times: the identity).
 
     Zero copies add no rows: the input passes through, so a template's `times: "${n - 1}"` holds for n = 1."""
 
+    # Copies number from `start`, else on from the level's earlier copies (0 for the first): two
+    # unnamed repeats in one level number 0, 1, then 2, 3, so they never clash. A named repeat adds
+    # its name before the index.
+
     kind: Literal["repeat"]
     ops = ()  # its copies' rows only
+    container = True
     times: Count = Field(description="how many copies, applied one after another (0: none, the identity)")
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+    start: Start | None = Field(
+        None, description="the first copy's index in the path (default: on from the level's earlier copies, else 0)"
+    )
+    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
         min_length=1, description="the layers of one copy"
     )
+
+    # the level's running count of copy indices (`seen`, name_level's counter)
+    COPIES: ClassVar[str] = "#copies"
+
+    def generated(self, seen: Counter[str]) -> list[Claim]:
+        first = seen[self.COPIES] if self.start is None else self.start
+        seen[self.COPIES] = max(seen[self.COPIES], first + self.times)
+        return [Claim(f"{first}..{first + self.times - 1}", "a repeat's copy", copies=range(first, first + self.times))]
 
     def rows(self) -> int:
         return self.times * sum(layer.rows() for layer in self.layers)
@@ -331,9 +376,10 @@ class Repeat(Layer):
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
         """`times` copies in sequence: `graph.lower` refuses a spec whose `rows()` pass MAX_ROWS
         before lowering starts, so this loop is bounded by the limit, not by the number written."""
+        _, (copies,) = lowering.contents(self, scope)
         tensor = inputs[0]
-        for copy in range(self.times):
-            tensor = lowering.sequence(self.layers, tensor, scope.child(str(copy), ()), ("layers",))
+        for copy in copies:
+            tensor = lowering.level(self.layers, tensor, scope.child(str(copy), ()), ("layers",))
         return tensor
 
     def torch_call(self, shape: Shape) -> TorchCall:
