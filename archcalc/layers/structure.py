@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ..errors import LayerError
-from ..fields import Count, LayerName, Size, Start
+from ..fields import Count, LayerName, Start
 from ..formulas import Derivation, volume
 from ..numfmt import fmt_int
 from .base import (
