@@ -5,7 +5,7 @@ The rules (DEVELOPERS.md, "README examples", says the same for people):
 - An example is a line `$ archcalc ...` inside a fenced block; its output is every following line
   up to the next line starting with `$ ` or the end of the block. A `# comment` after the command
   is for the reader and is not run.
-- It runs in-process through click's runner, from the repository root, with COLUMNS=100, NO_COLOR
+- It runs in-process through click's runner, from the repository root, with COLUMNS=120, NO_COLOR
   and no terminal, standard error interleaved with standard output as a terminal shows them.
   Trailing spaces are ignored on both sides (editors strip them).
 - A written line `...` stands for one or more lines of the real output (a long table abridged).
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-WIDTH = 100
+WIDTH = 120
 ENV = {"COLUMNS": str(WIDTH), "NO_COLOR": "1", "FORCE_COLOR": None}
 PROMPT = "$ "
 ELLIPSIS = "..."
