@@ -343,9 +343,9 @@ class Residual(Layer):
 
 
 class Repeat(Layer):
-    """The same layers applied `times` times in sequence, each copy a level named by its index (0 times: the identity).
+    """The same layers applied `times` times in sequence, each copy a level named by its index.
 
-    Zero copies add no rows: the input passes through, so a template's `times: "${n - 1}"` holds for n = 1."""
+    Zero copies (`times: 0`) are the identity: they add no rows: the input passes through, so a template's `times: "${n - 1}"` holds for n = 1."""
 
     # Copies number from `start`, else on from the level's earlier copies (0 for the first): two
     # unnamed repeats in one level number 0, 1, then 2, 3, so they never clash. A named repeat adds
