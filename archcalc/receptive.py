@@ -10,12 +10,15 @@ tap of unit 0, for a window of span K = D*(k - 1) + 1, stride S and leading padd
     r' = r + (K - 1) * j        j' = j * S        s' = s - P * j
 
 Fields ignore the image border: s may be negative (padding) and r may exceed the input. A
-branch point takes the union over its paths (the largest field).
+branch point takes the union over its paths (the largest field). Where its paths move with
+different jumps no one jump describes the merged units: the field is widened until, at the
+largest jump, it holds every output unit's true field. It is then a bound, not exact, and so is
+every field computed from it (the recurrence carries a bound forward as a bound).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from .errors import SpecError
@@ -61,6 +64,15 @@ class FieldRow:
     out_shape: Shape
     axes: Field
     note: str | None = None
+    exact: bool = True  # False: a bound that holds every unit's true field, which may be smaller
+    after: str | None = None  # the inexact row this one follows (its own step may be exact)
+
+    @property
+    def bound_note(self) -> str | None:
+        """What `--json` gives as the row's note: its own, or why it is a bound when it inherits one."""
+        if self.note or self.after is None:
+            return self.note
+        return f"a bound, not exact: it follows {self.after}, whose field is a bound"
 
 
 # A field is exact while it stays within this many input pixels: far past any input (sizes are at
@@ -122,20 +134,34 @@ def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) 
     return tuple(out)
 
 
-def union(fields: list[Field]) -> tuple[Field, str | None]:
-    """The largest field over paths: from the earliest start to the latest end, per dimension."""
+def union(fields: list[Field], out_sizes: tuple[int, ...]) -> tuple[Field, str | None]:
+    """The largest field over paths, per dimension: from the earliest start to the latest end.
+
+    Paths with different jumps j_i (starts s_i, sizes r_i) over n output units: at the largest
+    jump J, unit u's union lies inside [S + u*J, S + u*J + R - 1] for every u < n when
+    S = min(s_i - (n - 1)*(J - j_i)) and R = max(s_i + r_i) - S. That bound is what is kept.
+
+    >>> a, b = AxisField(size=1, jump=2, start=0), AxisField(size=5, jump=1, start=0)
+    >>> merged, note = union([(a,), (b,)], (4,))
+    >>> merged[0].size, merged[0].jump, merged[0].start
+    (8, 2, -3)
+    """
     note = None
     out = []
-    for axes in zip(*fields):
+    for axes, n in zip(zip(*fields), out_sizes):
         if any(axis.whole for axis in axes):
             out.append(next(axis for axis in axes if axis.whole))
             continue
-        start = min(axis.start for axis in axes)
-        end = max(axis.start + axis.size - 1 for axis in axes)
         jumps = {axis.jump for axis in axes}
+        top = max(jumps)  # type: ignore[type-var]
+        start = min(axis.start - (n - 1) * (top - axis.jump) for axis in axes)  # type: ignore[operator]
+        end = max(axis.start + axis.size - 1 for axis in axes)
         if len(jumps) > 1:
-            note = f"paths move with different jumps ({', '.join(map(str, sorted(jumps)))}); the largest is kept"
-        out.append(AxisField(size=_plain(end - start + 1), jump=max(jumps), start=start))
+            note = (
+                f"paths move with different jumps ({', '.join(map(str, sorted(jumps)))}): the field is a bound that "
+                f"holds every unit's field at the largest jump, not exact; so are the fields after it"
+            )
+        out.append(AxisField(size=_plain(end - start + 1), jump=top, start=_plain(start)))
     return tuple(out), note
 
 
@@ -152,17 +178,28 @@ def _step_row(node: Node, field: Field, input_sizes: tuple[int, ...]) -> FieldRo
 
 def graph_fields(graph: Graph) -> tuple[FieldRow, ...]:
     """One pass over the graph carrying each tensor's field: a layer steps the field of the tensor
-    it reads, a merge takes the union of the fields it merges."""
+    it reads, a merge takes the union of the fields it merges. A row is exact unless its own step
+    is a bound (its note says why) or it reads a bound (`after` names the first one on its way)."""
     sizes = graph.input_shape[1:]
     fields: list[Field] = [tuple(AxisField(size=1, jump=1, start=0) for _ in sizes)]  # tensor id -> its field
+    afters: list[str | None] = [None]  # tensor id -> the inexact row its field follows, if any
     rows = []
     for node in graph.nodes:
         if node.is_merge:
-            new, note = union([fields[t] for t in node.inputs])
+            new, note = union([fields[t] for t in node.inputs], node.out_shape[1:])
             row = FieldRow(path=node.path, kind=node.kind, out_shape=node.out_shape, axes=new, note=note)
+            after = next((afters[t] for t in node.inputs if afters[t] is not None), None)
         else:
             row = _step_row(node, fields[node.inputs[0]], sizes)
+            after = afters[node.inputs[0]]
+        if row.note is not None:
+            after = after or node.path
+        elif row.axes and row.axes[0].whole:  # sees the whole input: exact whatever came before
+            after = None
+        if after is not None:
+            row = replace(row, exact=False, after=None if after == node.path else after)
         fields.append(row.axes)
+        afters.append(after)
         rows.append(row)
     return tuple(rows)
 

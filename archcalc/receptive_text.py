@@ -82,21 +82,41 @@ def rf_table(title: str, input_shape: tuple[int, ...], rows: tuple[FieldRow, ...
             cells = (f"whole input ({_dims(input_shape[1:])})", "-", "-", "-")
         else:
             cells = tuple(_per_axis(row.axes, attr) for attr in ("size", "jump", "start", "center"))
+            if not row.exact:  # a bound: the unit's true field lies inside, so its size is at most this
+                cells = (f"≤{cells[0]}", *cells[1:])
         table.add_row(row.path, row.kind, volume(row.out_shape), *cells)
     return table
 
 
 def rf_notes(rows: tuple[FieldRow, ...]) -> list[str]:
     """The rows' notes, one line each (`path: note`): what `--json` gives as each layer's `note`, in the
-    text output too (a merge whose paths move with different jumps, uneven adaptive windows)."""
-    return [f"note: {row.path}: {row.note}" for row in rows if row.note]
+    text output too (a merge whose paths move with different jumps, uneven adaptive windows); the rows
+    that are bounds only because they follow one are named together, one line per row they follow."""
+    lines = [f"note: {row.path}: {row.note}" for row in rows if row.note]
+    followers: dict[str, list[str]] = {}
+    for row in rows:
+        if row.after is not None and not row.note:
+            followers.setdefault(row.after, []).append(row.path)
+    for after, paths in followers.items():
+        lines.append(f"note: {', '.join(paths)}: bounds (≤), not exact: they follow {after}, whose field is a bound")
+    return lines
 
 
-RF_LEGEND = (
+_RF_TERMS = (
     "RF size: input pixels one output unit sees (borders ignored: it may exceed the input); jump: input pixels "
     "between neighbouring units; start / centre: first pixel and centre of unit 0's field (0-based, negative = "
-    "padding). Unit u sees [start + u*jump, start + u*jump + size - 1]. Branches: the union over paths."
+    "padding). Unit u sees [start + u*jump, start + u*jump + size - 1]"
 )
+RF_LEGEND = f"{_RF_TERMS}. Branches: the union over paths."
+RF_BOUND_LEGEND = (
+    f"{_RF_TERMS}; on a row marked ≤ (a bound) its field lies within that interval, which may be wider, and "
+    "start / centre are not exact. Branches: the union over paths."
+)
+
+
+def rf_legend(rows: tuple[FieldRow, ...]) -> str:
+    """The legend; it claims "unit u sees" exactly only when every row is exact."""
+    return RF_LEGEND if all(row.exact for row in rows) else RF_BOUND_LEGEND
 
 
 def rf_dict(rows: tuple[FieldRow, ...], axis_names: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -116,7 +136,8 @@ def rf_dict(rows: tuple[FieldRow, ...], axis_names: tuple[str, ...]) -> list[dic
                 }
                 for name, a in zip(axis_names, row.axes)
             ],
-            "note": row.note,
+            "note": row.bound_note,
+            "exact": row.exact,
         }
         for row in rows
     ]

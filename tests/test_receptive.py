@@ -3,6 +3,7 @@ oracle (gradient of one output unit, weights all ones, positive inputs: nothing 
 
 from __future__ import annotations
 
+import itertools
 import json
 from fractions import Fraction
 
@@ -419,3 +420,73 @@ def test_rf_text_output_gives_the_notes(runner, tmp_path):
     text = runner.invoke(main, ["rf", str(path)], catch_exceptions=False).output
     for layer, note in notes.items():
         assert f"note: {layer}: {note}" in text, text
+
+
+# (id, layers, input): merges whose paths move with different jumps, then more layers after them
+_K1S2_WITH_K5 = """
+- parallel:
+    merge: add
+    branches:
+      - [conv: {out: 1, kernel: 1, stride: 2}]
+      - [conv: {out: 1, kernel: 5}]
+- conv: {out: 1, kernel: 3}
+"""
+DIFFERENT_JUMPS = [
+    ("k1s2-with-k5-then-k3", _K1S2_WITH_K5, (8,)),
+    (
+        "s4-with-s2s1-then-strided",
+        """
+- parallel:
+    merge: add
+    branches:
+      - [conv: {out: 1, kernel: 1, stride: 4}]
+      - [conv: {out: 1, kernel: 5, stride: 2}, conv: {out: 1, kernel: 3}]
+- conv: {out: 1, kernel: 3, stride: 2, padding: 1}
+- relu
+""",
+        (17,),
+    ),
+    ("2d-concat", _K1S2_WITH_K5.replace("merge: add", "merge: concat"), (8, 8)),
+]
+
+
+@pytest.mark.parametrize(("layers", "sizes"), [c[1:] for c in DIFFERENT_JUMPS], ids=[c[0] for c in DIFFERENT_JUMPS])
+def test_fields_after_a_merge_of_different_jumps_bound_every_units_gradient(layers, sizes):
+    """After a merge whose paths move with different jumps, each row is marked a bound, and every output
+    unit's torch gradient (along each dimension) lies inside [start + u*jump, start + u*jump + size - 1]."""
+    spec = parse_spec(spec_text(layers, f"[1, {', '.join(map(str, sizes))}]"), "x.yaml")
+    rows = receptive_fields(spec)
+    merge = next(i for i, row in enumerate(rows) if row.kind in ("add", "concat"))
+    assert [row.exact for row in rows[merge:]] == [False] * (len(rows) - merge), [r.path for r in rows]
+    assert all(row.exact for row in rows[:merge]), [(r.path, r.exact) for r in rows]
+    assert all(row.bound_note for row in rows[merge:])
+    module = _built(spec)
+    out = module(torch.ones(1, 1, *sizes, dtype=torch.float64)).shape[2:]
+    for unit in itertools.product(*(range(n) for n in out)):
+        x = torch.ones(1, 1, *sizes, dtype=torch.float64, requires_grad=True)
+        module(x)[(0, 0, *unit)].backward()
+        for axis, (field, u) in enumerate(zip(rows[-1].axes, unit)):
+            lo, hi = _extent(x.grad[0, 0], axis)
+            first, last = field.start + u * field.jump, field.start + u * field.jump + field.size - 1
+            assert first <= lo and hi <= last, f"unit {unit} axis {axis}: torch {(lo, hi)}, archcalc {(first, last)}"
+
+
+def test_rf_text_marks_bounds_and_stops_claiming_exact_fields(runner, tmp_path):
+    """Rows after a merge of different jumps: ≤ before the size, a note naming them, JSON `exact: false`,
+    and a legend that says their interval only holds the field."""
+    path = tmp_path / "mj.yaml"
+    path.write_text(spec_text(_K1S2_WITH_K5, "[1, 8, 8]"))
+    data = json.loads(runner.invoke(main, ["rf", str(path), "--json"], catch_exceptions=False).output)
+    assert {layer["path"]: layer["exact"] for layer in data["layers"]} == {
+        "b1.conv1": True,
+        "b2.conv1": True,
+        "add": False,
+        "conv1": False,
+    }
+    text = runner.invoke(main, ["rf", str(path), "--width", "200"], catch_exceptions=False).output
+    conv1 = next(line for line in text.splitlines() if "conv1 " in line and "b1" not in line and "b2" not in line)
+    assert "≤12" in conv1, text
+    assert "note: conv1: bounds (≤), not exact: they follow add" in text, text
+    assert "marked ≤ (a bound)" in text, text
+    exact = runner.invoke(main, ["rf", "lenet5", "--width", "200"], catch_exceptions=False).output
+    assert "≤" not in exact and "marked ≤" not in exact, exact

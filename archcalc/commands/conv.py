@@ -257,4 +257,4 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
     out.rich_table(receptive_text.rf_table(title, shape, rows))
     for line in receptive_text.rf_notes(rows):
         out.line(line)
-    out.line(receptive_text.RF_LEGEND, style="dim")
+    out.line(receptive_text.rf_legend(rows), style="dim")
