@@ -12,7 +12,7 @@ from .dtypes import COUNTER_BYTES, dtype_bytes
 from .errors import SpecError
 from .graph import ROW_FIELDS, Graph, Node, lower
 from .layers import Shape
-from .spec import Spec
+from .spec import Spec, require_spec
 
 INT64_MAX = 2**63 - 1  # numpy's integers: a pandas column past it keeps Python's (to_pandas)
 
@@ -198,6 +198,6 @@ def analyze(spec: Spec, input_shape: Shape | None = None) -> Analysis:
     Raises SpecError (with file and line when the spec was loaded from a file) when a layer
     cannot be applied to what reaches it.
     """
-    graph = lower(spec, input_shape)
+    graph = lower(require_spec(spec, "analyze"), input_shape)
     rows = graph.nodes
     return Analysis(spec=spec, input_shape=graph.input_shape, rows=rows, totals=_sum(rows), graph=graph)

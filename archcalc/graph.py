@@ -480,6 +480,9 @@ def lower(spec: Spec, input_shape: Shape | None = None) -> Graph:
     >>> [n.path for n in g.nodes[:3]], g.nodes[0].inputs, g.nodes[0].output, g.shapes[1]
     (['C1', 'tanh1', 'S2'], (0,), 1, (6, 28, 28))
     """
+    from .spec import require_spec  # spec.py imports the layers, which import this module
+
+    spec = require_spec(spec, "lower")
     shape = tuple(input_shape or spec.input)
     source = spec._source
     rows = sum(layer.rows() for layer in spec.layers)

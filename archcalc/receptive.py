@@ -25,7 +25,7 @@ from .errors import SpecError
 from .graph import Graph, Node, located, lower
 from .layers import Shape
 from .layers.base import RFStep
-from .spec import Spec
+from .spec import Spec, require_spec
 
 Number = int | Fraction
 
@@ -153,8 +153,8 @@ def union(fields: list[Field], out_sizes: tuple[int, ...]) -> tuple[Field, str |
             out.append(next(axis for axis in axes if axis.whole))
             continue
         jumps = {axis.jump for axis in axes}
-        top = max(jumps)  # type: ignore[type-var]
-        start = min(axis.start - (n - 1) * (top - axis.jump) for axis in axes)  # type: ignore[operator]
+        top = max(jumps)
+        start = min(axis.start - (n - 1) * (top - axis.jump) for axis in axes)
         end = max(axis.start + axis.size - 1 for axis in axes)
         if len(jumps) > 1:
             note = (
@@ -214,7 +214,7 @@ def receptive_fields(spec: Spec, input_shape: Shape | None = None) -> tuple[Fiel
     >>> last.axes[0].size, last.axes[0].jump, last.axes[0].start, last.axes[0].center
     (195, 32, -64, Fraction(33, 1))
     """
-    graph = lower(spec, input_shape)
+    graph = lower(require_spec(spec, "receptive_fields"), input_shape)
     try:
         return graph_fields(graph)
     except SpecError as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema, model_validator
@@ -49,6 +50,35 @@ class Spec(BaseModel):
         """The same network on another input size (`--input 3x224x224`), within the spec's limits."""
         if not 1 <= len(shape) <= 4 or any(not 1 <= size <= MAX_SIZE for size in shape):
             raise SpecError("bad_value", f"an input shape has 1 to 4 sizes from 1 to {MAX_SIZE:,}, got {list(shape)}")
-        copy = self.model_copy(update={"input": tuple(shape)})
+        copy = BaseModel.model_copy(self, update={"input": tuple(shape)})  # checked above: no re-validation
         copy._source = self._source
         return copy
+
+    def replace(self, **changes: Any) -> Spec:
+        """A variant with some fields changed, validated as a new spec is (pydantic's `model_copy`
+        trusts its update: a bad layer would only fail deep in the analyzer).
+
+        >>> from archcalc import load_spec
+        >>> load_spec("lenet5").replace(name="lenet5b", input=(1, 36, 36)).input
+        (1, 36, 36)
+        """
+        return type(self).model_validate({**dict(self), **changes})
+
+    def model_copy(self, *, update: Any = None, deep: bool = False) -> Spec:
+        """pydantic's copy, but an `update` is validated (`replace`), so no copy skips the spec's rules."""
+        if update:
+            return self.replace(**update)
+        return super().model_copy(deep=deep)
+
+
+def require_spec(value: object, caller: str) -> Spec:
+    """`value` when it is a Spec; else a TypeError that says how to get one (a name, a path, a mapping)."""
+    if isinstance(value, Spec):
+        return value
+    if isinstance(value, (str, PurePath)):
+        how = f"load it first: {caller}(load_spec({str(value)!r})) (a bundled name or a YAML path)"
+    elif isinstance(value, dict):
+        how = f"validate it first: {caller}(Spec.model_validate(data)), or parse_spec(yaml_text, 'name.yaml')"
+    else:
+        how = "build one with Spec(name=..., input=..., layers=[...]), load_spec(name or path) or parse_spec(text)"
+    raise TypeError(f"{caller} takes a Spec, got {type(value).__name__}: {how}")

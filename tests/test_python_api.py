@@ -186,3 +186,56 @@ def test_kinds_reads_a_container_built_in_python_alike():
     archcalc.Residual(body=[archcalc.Conv(out=2, kernel=1)], shortcut=[archcalc.ReLU()])
     types = {f.name: f.type for f in kind_fields("residual")}
     assert types["body"] == types["shortcut"] == "list of layers", types
+
+
+def _lenet() -> archcalc.Spec:
+    return archcalc.load_spec("lenet5")
+
+
+# (id, the changes, what the ValidationError says): a variant is validated as a new spec is
+BAD_VARIANTS = [
+    ("kind-string-is-read", {"layers": ["relu", "nope"]}, "unknown layer kind 'nope'"),
+    (
+        "duplicate-names",
+        {"layers": [archcalc.Conv(name="a", out=3, kernel=1), archcalc.Conv(name="a", out=3, kernel=1)]},
+        "named 'a', as is layer 0",
+    ),
+    ("bad-input", {"input": (0, 8)}, "input"),
+    ("unknown-field", {"widht": 3}, "widht"),
+]
+
+
+@pytest.mark.parametrize("copy", ["replace", "model_copy"])
+@pytest.mark.parametrize(("changes", "says"), [c[1:] for c in BAD_VARIANTS], ids=[c[0] for c in BAD_VARIANTS])
+def test_a_variant_is_validated(copy, changes, says):
+    spec = _lenet()
+    with pytest.raises(ValidationError, match=says):
+        spec.replace(**changes) if copy == "replace" else spec.model_copy(update=changes)
+
+
+def test_a_variant_reads_kind_strings_and_analyses():
+    """`layers=["relu"]` (what used to end in an AttributeError inside graph.py) is a relu layer."""
+    spec = _lenet()
+    for variant in (spec.replace(name="r", layers=["relu"]), spec.model_copy(update={"name": "r", "layers": ["relu"]})):
+        assert [row.kind for row in analyze(variant).rows] == ["relu"], variant
+    assert spec.model_copy() == spec and spec.name == "lenet5"
+
+
+# (id, what is passed instead of a Spec, what the message says to do)
+NOT_SPECS = [
+    ("bundled-name", "lenet5", "load_spec('lenet5')"),
+    ("mapping", {"name": "x"}, "Spec.model_validate(data)"),
+    ("number", 3, "Spec(name=..., input=..., layers=[...])"),
+]
+
+
+@pytest.mark.parametrize("caller", ["analyze", "receptive_fields", "lower"])
+@pytest.mark.parametrize(("value", "says"), [c[1:] for c in NOT_SPECS], ids=[c[0] for c in NOT_SPECS])
+def test_a_value_that_is_not_a_spec_is_a_type_error_saying_how_to_get_one(caller, value, says):
+    from archcalc.graph import lower
+
+    function = {"analyze": analyze, "receptive_fields": archcalc.receptive_fields, "lower": lower}[caller]
+    with pytest.raises(TypeError) as info:
+        function(value)
+    message = str(info.value)
+    assert message.startswith(f"{caller} takes a Spec, got {type(value).__name__}") and says in message, message
