@@ -5,14 +5,23 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    model_validator,
+)
 
 from .budget import Budget
 from .conventions import Convention
 from .errors import SpecError
 from .fields import LAYER_NAMES_SCHEMA, MAX_SIZE, LayerName, Size
 from .layers import LayerSpec
-from .layers.base import check_references, level_list
+from .layers.base import check_references, layer_list, level_list
 
 
 class Spec(BaseModel):
@@ -28,7 +37,7 @@ class Spec(BaseModel):
     notes: str = ""
     convention: Convention | None = None  # how the source publication counts (`--convention paper`)
     input: tuple[Size, ...] = Field(min_length=1, max_length=4)
-    layers: Annotated[list[LayerSpec], AfterValidator(level_list)] = Field(min_length=1)
+    layers: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(level_list)] = Field(min_length=1)
     budget: Budget | None = None  # limits `archcalc check` enforces (max_params, max_macs, max_activations)
     # the graph form: the top-level layers whose outputs the network returns (default: the last)
     outputs: Annotated[list[LayerName], WithJsonSchema({**LAYER_NAMES_SCHEMA, "uniqueItems": True})] | None = Field(

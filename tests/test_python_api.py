@@ -239,3 +239,24 @@ def test_a_value_that_is_not_a_spec_is_a_type_error_saying_how_to_get_one(caller
         function(value)
     message = str(info.value)
     assert message.startswith(f"{caller} takes a Spec, got {type(value).__name__}") and says in message, message
+
+
+# (id, a container built with one layer where a list is needed, the field)
+ONE_LAYER_NOT_A_LIST = [
+    ("spec", lambda: archcalc.Spec(name="x", input=(3, 8, 8), layers=archcalc.Conv(out=3, kernel=1)), "layers"),
+    ("residual", lambda: archcalc.Residual(body=archcalc.Conv(out=3, kernel=1)), "body"),
+    ("repeat", lambda: archcalc.Repeat(times=2, layers=archcalc.ReLU()), "layers"),
+    ("block", lambda: archcalc.Block(layers=archcalc.ReLU()), "layers"),
+]
+
+
+@pytest.mark.parametrize(
+    ("build", "field"), [c[1:] for c in ONE_LAYER_NOT_A_LIST], ids=[c[0] for c in ONE_LAYER_NOT_A_LIST]
+)
+def test_one_layer_where_a_list_is_needed_is_one_error(build, field):
+    """A layer value iterates as its fields: without the check, one error per field ("got ('name', None)")."""
+    with pytest.raises(ValidationError) as info:
+        build()
+    errors = info.value.errors()
+    assert len(errors) == 1, errors
+    assert f"`{field}` must be a list of layers, got one" in errors[0]["msg"], errors[0]["msg"]

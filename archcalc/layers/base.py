@@ -9,7 +9,7 @@ from functools import cache, lru_cache, wraps
 from math import prod
 from typing import Annotated, Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .. import arith
@@ -467,6 +467,19 @@ def _reaches(layers: list[Any], index_of: dict[str, int], start: int, target: in
             return True
         todo.extend(r for r in reads if r >= 0)
     return False
+
+
+def layer_list(value: Any, info: ValidationInfo) -> Any:
+    """Before a list of layers is read: one layer value (a pydantic model iterates as its fields, which
+    pydantic would take as a list of them, one error each) is refused as one error."""
+    if isinstance(value, BaseModel):
+        name = type(value).__name__
+        raise PydanticCustomError(
+            "wrong_type",
+            "`{field}` must be a list of layers, got one {name}: write {field}=[{name}(...)]",
+            {"field": info.field_name, "name": name},
+        )
+    return value
 
 
 def graph_list(layers: list[Any]) -> list[Any]:

@@ -29,6 +29,7 @@ from .base import (
     check_claims,
     check_shape,
     graph_list,
+    layer_list,
     level_claims,
     level_graph_list,
     numbered,
@@ -196,7 +197,7 @@ class Block(Layer):
     kind: Literal["block"]
     ops = ()  # its layers' rows only
     container = True
-    layers: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+    layers: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(graph_list)] = Field(
         min_length=1, description="the layers, applied in order"
     )
 
@@ -226,7 +227,7 @@ class Branch(BaseModel):
     name: LayerName | None = Field(
         None, description="the branch's step in its row paths (default: b1, b2, ... by position in its level)"
     )
-    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
+    layers: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(level_graph_list)] = Field(
         default_factory=list, description="the branch's layers, in order (none: the identity)"
     )
 
@@ -298,10 +299,10 @@ class Residual(Layer):
 
     kind: Literal["residual"]
     ops = (ADD,)  # its merge row's
-    body: Annotated[list[LayerSpec], AfterValidator(graph_list)] = Field(
+    body: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(graph_list)] = Field(
         min_length=1, description="the residual path's layers, in order"
     )
-    shortcut: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
+    shortcut: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(level_graph_list)] = Field(
         default_factory=list, description="the shortcut's layers (none: the identity; a 1x1 conv: a projection)"
     )
     # the names a residual generates beside its body's layers: the shortcut's step of the path
@@ -358,7 +359,7 @@ class Repeat(Layer):
     start: Start | None = Field(
         None, description="the first copy's index in the path (default: on from the level's earlier copies, else 0)"
     )
-    layers: Annotated[list[LayerSpec], AfterValidator(level_graph_list)] = Field(
+    layers: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(level_graph_list)] = Field(
         min_length=1, description="the layers of one copy"
     )
 
