@@ -471,9 +471,32 @@ def flow_depth(text: str, end: int) -> int:
 _EXPRESSION_TEXT = re.compile(r"\$\{[^}\n]{0,60}\}?")
 
 
+def _bare_expression(line: str) -> str | None:
+    """The first `${...}` on a line that is neither inside quotes nor in a `# comment`: only such a
+    one can be the cause (a quoted one is text to YAML, a commented one is not read at all).
+
+    >>> _bare_expression('- conv: {out: "${c * 2}", kernel: ${k}}  # ${x}')
+    '${k}'
+    >>> _bare_expression("- relu  # ${x}"), _bare_expression("- {out: '${c}'"), _bare_expression("- x#${a}")
+    (None, None, '${a}')
+    """
+    quote = None
+    for i, char in enumerate(line):
+        if quote is not None:
+            if char == quote and not (quote == '"' and line[i - 1] == "\\"):
+                quote = None
+        elif char in "'\"" and (i == 0 or line[i - 1] in " \t[{,:"):
+            quote = char
+        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
+            return None
+        elif line.startswith("${", i):
+            return _EXPRESSION_TEXT.match(line, i).group()  # type: ignore[union-attr]
+    return None
+
+
 def _unquoted_expression(text: str, marks: list[Any]) -> str | None:
-    """The hint for a syntax error on a line holding a template expression: inside YAML's `[...]`
-    and `{...}` forms the braces of an unquoted `${c * 2}` are read as brackets, so the parser
+    """The hint for a syntax error on a line holding an unquoted template expression: inside YAML's
+    `[...]` and `{...}` forms the braces of an unquoted `${c * 2}` are read as brackets, so the parser
     stops there with a message about brackets that never names the cause.
 
     >>> _unquoted_expression("layers: [conv: {out: ${c * 2}}]", [yaml.Mark("", 24, 0, 24, None, None)])
@@ -482,9 +505,9 @@ def _unquoted_expression(text: str, marks: list[Any]) -> str | None:
     for mark in marks:
         start = text.rfind("\n", 0, mark.index) + 1
         end = text.find("\n", mark.index)
-        found = _EXPRESSION_TEXT.search(text, start, end if end >= 0 else len(text))
+        found = _bare_expression(text[start : end if end >= 0 else len(text)])
         if found:
-            expression = found.group() if found.group().endswith("}") else "${...}"
+            expression = found if found.endswith("}") else "${...}"
             return (
                 f'quote the expression: write "{expression}" '
                 "(unquoted, its braces are brackets in the [...] and {...} forms of YAML)"

@@ -126,8 +126,12 @@ FLOW = "name: t\ninput: [3, 8, 8]\nblocks:\n  x:\n    params: [c]\n    layers: [
         ),
         # no expression on the line: the general hint
         ("name: t\ninput: [3, 8, 8]\nlayers:\n  - conv: {out: 3, kernel: 1]\n", 4, "check brackets, indentation"),
+        # an expression already quoted (the error is the missing `}`) or in a comment: not the cause
+        (FLOW.replace("${c * 2}", '"${c * 2}"').replace("1}]", "1]") + "layers: [relu]\n", 6, "check brackets"),
+        ("name: t\ninput: [3, 8, 8]\nlayers:\n  - {use: x, with: {c: 4}\n  - relu  # ${x}\n", 5, "check brackets"),
+        ("name: t\ninput: [3, 8, 8]\nlayers: [{relu: {}}  # '${x}' \n", 4, "check brackets"),
     ],
-    ids=["flow-mapping", "flow-list-at-top", "no-expression"],
+    ids=["flow-mapping", "flow-list-at-top", "no-expression", "quoted-expression", "in-a-comment", "comment-quoted"],
 )
 def test_a_yaml_error_on_an_unquoted_expression_says_to_quote_it(text, line, hint):
     with pytest.raises(SpecError) as info:
