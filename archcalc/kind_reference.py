@@ -16,7 +16,7 @@ from pydantic.fields import FieldInfo
 
 from . import fields
 from .errors import SpecError
-from .layers import KIND_ALIASES, KIND_TO_CLASS, Layer, LayerSpec, suggest_kind
+from .layers import KIND_ALIASES, KIND_TO_CLASS, Layer, LayerSpec, canonical_kind, suggest_kind
 
 # What a person writes for a field whose validator reads more than its stored type says.
 _VALIDATED: dict[str, str] = {
@@ -151,7 +151,7 @@ def kind_aliases(kind: str) -> tuple[str, ...]:
 
 def resolve_kind(name: str) -> str:
     """A kind named on the command line, its aliases accepted; an unknown one is a usage error."""
-    kind = KIND_ALIASES.get(name.lower(), name)
+    kind = canonical_kind(name)
     if kind in KIND_TO_CLASS:
         return kind
     suggestion = suggest_kind(name)

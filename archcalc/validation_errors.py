@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import Loc, SpecError, close_matches, format_loc
-from .layers import KIND_ALIASES, KIND_TO_CLASS, KINDS
+from .layers import KIND_TO_CLASS, KINDS, canonical_kind
 from .layers.base import GRAPH_ERRORS
 from .limits import shown
 from .spec import Spec
@@ -48,7 +48,7 @@ def _layer_label(data: Any, loc: Loc) -> tuple[str | None, type | None]:
     ):
         return None, Spec
     kind = raw.get("kind")
-    kind = KIND_ALIASES.get(str(kind).lower(), kind)
+    kind = canonical_kind(kind) if isinstance(kind, str) else kind
     label = format_loc(layer_loc)
     if isinstance(raw.get("name"), str):
         label += f" '{raw['name']}'"
@@ -184,7 +184,8 @@ def spec_error(err: ValidationError, data: Any, source: SourceMap) -> SpecError:
             lacks = f"it also lacks {', '.join(repr(name) for name in also_missing)}"
             hint = f"{hint}; {lacks}" if hint else lacks
     elif kind in ("unknown_kind", "missing_kind", "duplicate_name", *GRAPH_ERRORS):
-        code, message, hint = kind, msg, ctx.get("hint")
+        code, hint = kind, ctx.get("hint")
+        message = msg.removesuffix(f"; {hint}")  # the message carries its hint for Python; the error shows it once
     elif kind in ("wrong_type", "bad_value"):
         code, message = kind, f"{what} {msg}"
     elif kind in _BOUNDS:

@@ -159,3 +159,33 @@ def test_an_unknown_kind_is_a_usage_error_with_the_nearest_kind(runner, written,
         assert "did you mean" not in result.output and "archcalc kinds" in result.output
     as_json = runner.invoke(main, ["kinds", written, "--json"])
     assert as_json.exit_code == 2 and json.loads(as_json.output)["error"]["code"] == "unknown_kind"
+
+
+# (id, the kind as written, its kind): canonical names and aliases alike, in any case
+KIND_CASES = [
+    ("upper-canonical", "CONV", "conv"),
+    ("torch-case", "ReLU", "relu"),
+    ("title-case", "Linear", "linear"),
+    ("upper-alias", "CONV2D", "conv"),
+    ("mixed-alias", "Conv2d", "conv"),
+]
+
+
+@pytest.mark.parametrize(("written", "kind"), [c[1:] for c in KIND_CASES], ids=[c[0] for c in KIND_CASES])
+def test_a_kind_is_read_in_any_case_in_a_spec_and_on_the_command_line(runner, written, kind):
+    from archcalc import parse_spec
+
+    body = {"conv": "{out: 2, kernel: 1}", "linear": "{out: 2}", "relu": "{}"}[kind]
+    spec = parse_spec(f"name: t\ninput: [3, 4, 4]\nlayers:\n  - {written}: {body}\n", "t.yaml")
+    assert spec.layers[0].kind == kind, spec.layers[0]
+    data = json.loads(runner.invoke(main, ["kinds", written, "--json"], catch_exceptions=False).output)
+    assert data["kind"] == kind, data
+
+
+def test_an_unknown_kind_in_a_spec_says_did_you_mean_once():
+    from archcalc import SpecError, parse_spec
+
+    with pytest.raises(SpecError) as info:
+        parse_spec("name: t\ninput: [3, 4, 4]\nlayers:\n  - CONVV: {out: 2, kernel: 1}\n", "t.yaml")
+    text = str(info.value)
+    assert text.count("did you mean 'conv'?") == 1 and "unknown layer kind 'CONVV'" in text, text

@@ -89,6 +89,17 @@ KIND_ALIASES: dict[str, str] = {
 }
 
 
+def canonical_kind(name: str) -> str:
+    """The kind a name stands for, in any case (`CONV`, `ReLU`, `Conv2d` -> conv, relu, conv): the
+    kinds are lower-case and their aliases are matched lower-cased, so case never matters.
+
+    >>> canonical_kind("ReLU"), canonical_kind("CONV2D"), canonical_kind("nope")
+    ('relu', 'conv', 'nope')
+    """
+    lowered = name.lower()
+    return KIND_ALIASES.get(lowered, lowered)
+
+
 def suggest_kind(kind: str) -> str | None:
     """The nearest known kind to a misspelt one, if any is close."""
     matches = close_matches(kind.lower(), list(KINDS) + list(KIND_ALIASES))
@@ -136,10 +147,10 @@ def normalize_layer(value: Any) -> Any:
         )
     if not isinstance(kind, str):
         raise _unknown_kind(kind)
-    kind = KIND_ALIASES.get(kind.lower(), kind)
-    cls = KIND_TO_CLASS.get(kind)
+    cls = KIND_TO_CLASS.get(canonical_kind(kind))
     if cls is None:
         raise _unknown_kind(kind)
+    kind = canonical_kind(kind)
     if cls.REQUIRED_UNLESS:
         body = leave_out(cls, body)
     return {"kind": kind, **body}
@@ -173,6 +184,7 @@ __all__ = [
     "ACTIVATION_KINDS",
     "KINDS",
     "KIND_ALIASES",
+    "canonical_kind",
     "KIND_TO_CLASS",
     "LAYER_CLASSES",
     "SPATIAL_NAMES",
