@@ -267,6 +267,11 @@ DEPTHWISE = [
         "- conv: {kernel: 3, groups: depthwise, padding: 1, bias: per_unit}",
         "- conv: {kernel: 3, groups: depthwise, padding: 1, bias: per_unit, out: 3}",
     ),
+    (
+        "transposed",
+        "- conv: {out: 6, kernel: 1}\n- conv_transpose: {kernel: 3, stride: 2, groups: depthwise}",
+        "- conv: {out: 6, kernel: 1}\n- conv_transpose: {out: 6, kernel: 3, stride: 2, groups: depthwise}",
+    ),
 ]
 
 
@@ -275,13 +280,15 @@ def test_a_depthwise_conv_without_out_has_its_input_channels(default, explicit):
     assert _rows(spec_text(default)) == _rows(spec_text(explicit))
     analysis = analyze(parse_spec(spec_text(default), "t.yaml"))
     assert analysis.rows[-1].out_shape[0] == analysis.rows[-1].in_shape[0]
-    assert " dw" in analysis.rows[-1].summary, analysis.rows[-1].summary
+    row = analysis.rows[-1]
+    assert row.kind == "conv_transpose" or " dw" in row.summary, row.summary
 
 
-def test_a_depthwise_conv_without_out_verifies_in_torch(tmp_path, runner):
+@pytest.mark.parametrize("layer", [c[1].splitlines()[-1] for c in DEPTHWISE if c[0] != "bias-per-unit"])
+def test_a_depthwise_conv_without_out_verifies_in_torch(tmp_path, runner, layer):
     pytest.importorskip("torch")
     path = tmp_path / "dw.yaml"
-    path.write_text(spec_text("- conv: {out: 6, kernel: 1}\n- conv: {kernel: 3, groups: depthwise, padding: 1}"))
+    path.write_text(spec_text(f"- conv: {{out: 6, kernel: 1}}\n{layer}"))
     result = runner.invoke(main, ["verify", str(path)], catch_exceptions=False)
     assert result.exit_code == 0 and "0 mismatches" in result.output, result.output
 
@@ -292,8 +299,16 @@ def test_a_depthwise_conv_without_out_verifies_in_torch(tmp_path, runner):
         ("- conv: {kernel: 3}", "missing_field", "missing required field 'out_channels'"),
         ("- conv: {kernel: 3, groups: 3}", "missing_field", "missing required field 'out_channels'"),
         ("- conv: {kernel: 3, out: null}", "bad_value", "only a depthwise conv (groups: depthwise) may leave it out"),
+        ("- conv_transpose: {kernel: 3}", "missing_field", "missing required field 'out_channels'"),
+        # a bad groups value is the error, not the out it would have made optional
+        ("- conv: {kernel: 3, groups: Depthwise}", "bad_value", "'groups' must be a positive integer or 'depthwise'"),
+        (
+            "- conv_transpose: {kernel: 3, groups: dw}",
+            "bad_value",
+            "'groups' must be a positive integer or 'depthwise'",
+        ),
     ],
-    ids=["plain", "grouped", "null"],
+    ids=["plain", "grouped", "null", "transposed", "bad-groups", "transposed-bad-groups"],
 )
 def test_only_a_depthwise_conv_may_leave_out_out(layer, code, message):
     with pytest.raises(SpecError) as info:

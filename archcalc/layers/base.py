@@ -558,9 +558,12 @@ def leave_out(cls: type[Layer], fields: dict[str, Any]) -> dict[str, Any]:
     {'kernel': 3, 'groups': 'depthwise', 'out_channels': None}
     >>> leave_out(Conv, {"kernel": 3, "groups": "depthwise", "out": 8})
     {'kernel': 3, 'groups': 'depthwise', 'out': 8}
+    >>> leave_out(Conv, {"kernel": 3, "groups": "Depthwise"})  # groups' own error is reported, not a missing out
+    {'kernel': 3, 'groups': 'Depthwise', 'out_channels': None}
     """
-    for name, (other, value) in cls.REQUIRED_UNLESS.items():
-        if fields.get(other) == value and not any(spelling in fields for spelling in _spellings(cls, name)):
+    for name, (other, _value) in cls.REQUIRED_UNLESS.items():
+        # any text there is the value (depthwise) or a bad value of `other`: that error is the one to report, alone
+        if isinstance(fields.get(other), str) and not any(spelling in fields for spelling in _spellings(cls, name)):
             fields = {**fields, name: None}
     return fields
 

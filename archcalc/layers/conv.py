@@ -71,6 +71,21 @@ CONV = Op("conv", Saves(input=True))
 CONV_TRANSPOSE = Op("conv_transpose", Saves(input=True))
 
 
+def out_maps(out_channels: int | None, groups: int | str, in_channels: int) -> int:
+    """A conv's output maps: out_channels, or a depthwise conv's default, one per input map."""
+    if out_channels is not None:
+        return out_channels
+    if groups != "depthwise":  # `out: null` written out: only a depthwise conv is given None
+        raise LayerError(
+            "bad_value",
+            "out_channels is null: only a depthwise conv (groups: depthwise) may leave it out "
+            "(its output maps are then its input maps)",
+            field="out_channels",
+            hint="give `out: N`",
+        )
+    return in_channels
+
+
 class Conv(Layer):
     """N-d convolution (1-, 2- or 3-D); groups, dilation, padding, connection table, unshared biases.
 
@@ -108,18 +123,7 @@ class Conv(Layer):
     REQUIRED_UNLESS = {"out_channels": ("groups", "depthwise")}
 
     def out_maps(self, in_channels: int) -> int:
-        """Its output maps: out_channels, or a depthwise conv's default, one per input map."""
-        if self.out_channels is not None:
-            return self.out_channels
-        if self.groups != "depthwise":  # `out: null` written out: only a depthwise conv is given None
-            raise LayerError(
-                "bad_value",
-                "out_channels is null: only a depthwise conv (groups: depthwise) may leave it out "
-                "(its output maps are then its input maps)",
-                field="out_channels",
-                hint="give `out: N`",
-            )
-        return in_channels
+        return out_maps(self.out_channels, self.groups, in_channels)
 
     @field_validator("connection_table")
     @classmethod
@@ -259,7 +263,10 @@ class ConvTranspose(Layer):
 
     kind: Literal["conv_transpose"]
     ops = (CONV_TRANSPOSE,)
-    out_channels: Size = Field(validation_alias=AliasChoices("out_channels", "out"), description=OUT_CHANNELS)
+    out_channels: Annotated[Size | None, WithJsonSchema(SIZE_SCHEMA)] = Field(
+        validation_alias=AliasChoices("out_channels", "out"),
+        description=OUT_CHANNELS + "; a depthwise conv's defaults to its input channels",
+    )
     kernel_size: SizeTuple = Field(validation_alias=AliasChoices("kernel_size", "kernel"), description=KERNEL)
     stride: SizeTuple = Field((1,), description="input positions between neighbouring windows of the output")
     padding: NonNegativeTuple = Field(
@@ -272,8 +279,13 @@ class ConvTranspose(Layer):
     groups: Groups = Field(1, description=GROUPS)
     bias: bool = Field(True, description="one bias per output map")
 
+    REQUIRED_UNLESS = Conv.REQUIRED_UNLESS  # as a conv: a depthwise one's output maps are its input maps
+
+    def out_maps(self, in_channels: int) -> int:
+        return out_maps(self.out_channels, self.groups, in_channels)
+
     def group_count(self, in_channels: int) -> int:
-        return group_count(self.groups, in_channels, self.out_channels)
+        return group_count(self.groups, in_channels, self.out_maps(in_channels))
 
     def geometry(self, shape: Shape) -> dict[str, tuple[int, ...]]:
         _, sizes = _spatial(shape, self.kind)
@@ -293,10 +305,9 @@ class ConvTranspose(Layer):
         geo = self.geometry(shape)
         kernel, stride, padding, _, dilation = (geo[key] for key in _TRANSPOSED_KEYS)
         covered = transposed_covered(sizes, geo["out"], kernel, stride, padding, dilation)
-        cost = transposed_counts(
-            c_in, self.out_channels, self.group_count(c_in), sizes, kernel, geo["out"], covered, self.bias
-        )
-        return _kernel_layer_counts((self.out_channels, *geo["out"]), cost, CONV_TRANSPOSE.name, self.bias)
+        out = self.out_maps(c_in)
+        cost = transposed_counts(c_in, out, self.group_count(c_in), sizes, kernel, geo["out"], covered, self.bias)
+        return _kernel_layer_counts((out, *geo["out"]), cost, CONV_TRANSPOSE.name, self.bias)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         geo = self.geometry(shape)
@@ -304,7 +315,7 @@ class ConvTranspose(Layer):
             f"ConvTranspose{len(geo['out'])}d",
             {
                 "in_channels": shape[0],
-                "out_channels": self.out_channels,
+                "out_channels": self.out_maps(shape[0]),
                 "kernel_size": geo["kernel_size"],
                 "stride": geo["stride"],
                 "padding": geo["padding"],
@@ -317,7 +328,7 @@ class ConvTranspose(Layer):
 
     def describe(self, shape: Shape) -> str:
         geo = self.geometry(shape)
-        text = f"{self.out_channels}, {_dims_text(geo['kernel_size'])}/{_compact(geo['stride'])}"
+        text = f"{self.out_maps(shape[0])}, {_dims_text(geo['kernel_size'])}/{_compact(geo['stride'])}"
         if any(geo["padding"]):
             text += f" p{_compact(geo['padding'])}"
         if any(geo["output_padding"]):
@@ -336,8 +347,9 @@ class ConvTranspose(Layer):
         else:
             names = SPATIAL_NAMES[len(lines)]
             outputs = tuple(Derivation(f"output {n}", line, o) for n, line, o in zip(names, lines, geo["out"]))
-        fan = (self.out_channels // self.group_count(c_in), *geo["kernel_size"])
-        return (*outputs, *transposed_derivations(c_in, fan, sizes, self.out_channels if self.bias else 0))
+        out = self.out_maps(c_in)
+        fan = (out // self.group_count(c_in), *geo["kernel_size"])
+        return (*outputs, *transposed_derivations(c_in, fan, sizes, out if self.bias else 0))
 
     def rf_step(self, shape: Shape) -> RFStep:
         geo = self.geometry(shape)
