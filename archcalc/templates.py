@@ -342,12 +342,18 @@ class _Expander:
             )
         function = FUNCTIONS[name]
         low, high = function.arity
-        if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args) or not low <= len(node.args) <= high:
-            given = len(node.args) + len(node.keywords)
+        if node.keywords:  # a named argument: say that, not that the count is wrong
+            named = ", ".join(f"{k.arg}=" if k.arg else "**" for k in node.keywords)
+            raise fail(
+                "bad_expression",
+                f"{name} takes its arguments by position; named arguments ({named}) are not allowed in {where()}",
+                hint=f"write {function.signature}",
+            )
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or not low <= len(node.args) <= high:
             raise fail(
                 "bad_expression",
                 f"{name} takes {low if low == high else f'{low} or {high}'} arguments, "
-                f"written by position, got {given} in {where()}",
+                f"written by position, got {len(node.args)} in {where()}",
                 hint=f"write {function.signature}",
             )
         return function
