@@ -233,7 +233,8 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    """The module's names and the lazy exports, each once (a used export is in globals() too)."""
+    return sorted({*globals(), *_EXPORTS})
 
 
 __version__ = "0.1.0"

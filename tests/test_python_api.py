@@ -260,3 +260,12 @@ def test_one_layer_where_a_list_is_needed_is_one_error(build, field):
     errors = info.value.errors()
     assert len(errors) == 1, errors
     assert f"`{field}` must be a list of layers, got one" in errors[0]["msg"], errors[0]["msg"]
+
+
+def test_dir_lists_every_export_once():
+    """A used export lands in the module's globals too: dir() must still name it once."""
+    archcalc.analyze  # noqa: B018 -- load one lazy export
+    names = dir(archcalc)
+    twice = sorted({name for name in names if names.count(name) > 1})
+    assert twice == [], twice
+    assert set(archcalc.__all__) <= set(names), set(archcalc.__all__) - set(names)
