@@ -112,9 +112,32 @@ def test_a_per_kind_class_is_validated_as_its_kinds_class():
     assert type(spec.layers[2].body[2]) is archcalc.Activation
 
 
-def test_a_wrong_field_in_python_is_a_validation_error():
-    with pytest.raises(ValidationError, match="outt"):
-        archcalc.Conv(outt=16, kernel=3)
+# (id, the constructor, the first error's field and message): unknown fields first, with the nearest name
+MISSPELT = [
+    ("out", lambda: archcalc.Conv(outt=16, kernel=3), "outt", "unknown field 'outt'; did you mean 'out'?"),
+    ("kernel", lambda: archcalc.Conv(out=16, kernal=3), "kernal", "unknown field 'kernal'; did you mean 'kernel'?"),
+    ("after-a-bad-value", lambda: archcalc.Conv(out=0, kernel=3, strid=2), "strid", "did you mean 'stride'?"),
+    ("nothing-close", lambda: archcalc.ReLU(zzzz=1), "zzzz", "unknown field 'zzzz'; valid fields: from, from_, kind"),
+]
+
+
+@pytest.mark.parametrize(("build", "field", "says"), [c[1:] for c in MISSPELT], ids=[c[0] for c in MISSPELT])
+def test_a_wrong_field_in_python_is_a_validation_error_with_the_nearest_name(build, field, says):
+    """Still pydantic's ValidationError (a ValueError), its unknown fields first, as a spec file says it."""
+    with pytest.raises(ValidationError) as info:
+        build()
+    first = info.value.errors()[0]
+    assert isinstance(info.value, ValueError)
+    assert first["loc"] == (field,) and says in first["msg"], info.value.errors()
+
+
+def test_a_constructor_keeps_its_other_errors_as_written():
+    """Rebuilt with the suggestion, the other errors keep their type and text (braces too)."""
+    with pytest.raises(ValidationError) as info:
+        archcalc.Conv(out=0, kernel=3, outt=1, padding="x{y}")
+    errors = {e["loc"][0]: (e["type"], e["msg"]) for e in info.value.errors()}
+    assert errors["out"][0] == "greater_than_equal", errors
+    assert errors["padding"] == ("bad_value", "must be 'valid', 'same', an integer or a list, got 'x{y}'"), errors
 
 
 def test_a_layer_error_in_a_python_spec_names_the_layer():

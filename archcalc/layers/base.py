@@ -9,7 +9,7 @@ from functools import cache, lru_cache, wraps
 from math import prod
 from typing import Annotated, Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .. import arith
@@ -616,7 +616,12 @@ class Layer(BaseModel):
             kinds = own_kinds(type(self))
             if len(kinds) == 1:
                 data["kind"] = kinds[0]
-        super().__init__(**leave_out(type(self), data))
+        try:
+            super().__init__(**leave_out(type(self), data))
+        except ValidationError as err:
+            from ..constructor_errors import with_suggestions  # the error path only
+
+            raise with_suggestions(err, type(self)) from None
 
     # Marked as pydantic marks BaseModel's and RootModel's own __init__: validation (a spec's
     # layers, from YAML or Python) then builds instances without calling it, as it would call an
