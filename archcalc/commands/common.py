@@ -21,6 +21,7 @@ from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
 from .completion import complete_spec
+from .pipes import closed_pipe
 
 MAX_TERMINAL_SIZE = 10_000  # columns or lines: past any screen, and a width rich can lay out
 
@@ -41,6 +42,8 @@ def _terminal_size_env(name: str) -> int | None:
 def _console(stderr: bool = False, width: int | None = None) -> Any:
     from rich.console import Console
 
+    from .pipes import console
+
     _terminal_size_env("LINES")
     columns = _terminal_size_env("COLUMNS")
     if width is None:
@@ -51,7 +54,7 @@ def _console(stderr: bool = False, width: int | None = None) -> Any:
     # an emoji; what is styled is built as rich Text (encode.py says why not rich.markup.escape).
     # Printed text is never wrapped (soft_wrap): a wrap would start a line with whatever word of a
     # user's text came next, which a CI log can read as a workflow command.
-    return Console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False, soft_wrap=True)
+    return console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def _stdout_width() -> int:
@@ -216,6 +219,8 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
             sys.exit(ExitCode.BAD_SPEC)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # the reader of standard output went away: not an error (pipes.py)
+            sys.exit(closed_pipe())
         except Exception as err:
             if _out_of_memory(err):  # a real run (verify, bench) of a design too large for this machine
                 reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -111,6 +111,8 @@ def _opened_directly(path: Path) -> Iterator[int]:
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.ftruncate(fd, 0)
         yield fd
+    except BrokenPipeError:  # `-o /dev/stdout | head`: the reader went away, which is no error (pipes.py)
+        raise
     except OSError as err:
         raise _cannot_write(path, err) from None
     finally:
