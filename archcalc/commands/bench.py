@@ -34,7 +34,7 @@ from .common import (
     width_option,
     with_input,
 )
-from .files import write_file
+from .files import check_output, is_stdout, write_file
 from .progress import progress_bar
 from .verify import needs_extra
 
@@ -307,6 +307,10 @@ def bench(
         raise click.UsageError("-o FILE writes the results as JSON: add --json (bench SPEC --json -o FILE)")
     if per_layer and (train or compile_):
         raise click.UsageError("--per-layer times inference of each layer alone; leave out --train and --compile")
+    if is_stdout(output):  # `--json -o -`: the JSON on standard output, as plain --json
+        output = None
+    if output is not None:  # before the run, not after it
+        check_output(output)
     require("torch", "archcalc bench")
     analysis = analyze(with_input(load_spec(spec), input_shape))
     show = not as_json or output is not None  # the table, unless the JSON takes standard output

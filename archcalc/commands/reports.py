@@ -28,7 +28,7 @@ from .common import (
     with_input,
 )
 from .completion import complete_spec
-from .files import tell_written, write_atomic
+from .files import is_stdout, tell_written, write_atomic
 
 ALL_FORMATS = ("md", "html")  # what `--all` writes unless --format says otherwise
 
@@ -150,6 +150,8 @@ def report(
     """Write a report per spec: summary, per-layer table, where parameters and MACs sit, a chart."""
     if all_specs == bool(specs):
         raise click.UsageError("give spec names or files, or --all (not both)")
+    if is_stdout(directory):
+        raise click.UsageError("report writes files into a folder; `-o -` (standard output) is not one: give -o DIR")
     refs = bundled_names() if all_specs else list(specs)
     reports = build_breakdowns(refs, dtype, input_shape, measured_files)
     written = write_reports(reports, fmts or (ALL_FORMATS if all_specs else ("md",)), directory, all_specs)

@@ -31,7 +31,7 @@ from .common import (
     with_input,
 )
 from .completion import complete_spec
-from .files import atomic_path, tell_written, write_file
+from .files import atomic_path, check_output, tell_written, write_file
 from .progress import progress_bar
 
 MARKS = {"ok": ("✓", "green"), "convention": ("≈", "yellow"), "fail": ("✗", "bold red")}
@@ -264,6 +264,8 @@ def export(out: Output, spec: str, target: str, output: Path | None, input_shape
     from ..verify.build import render
     from ..verify.export import write_onnx
 
+    if output is not None:  # before the export, not after it
+        check_output(output, binary=target == "onnx")
     loaded = with_input(load_spec(spec), input_shape)
     analyze(loaded)  # a bad spec fails here, with its file and line
     if target == "torch":
