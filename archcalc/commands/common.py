@@ -20,7 +20,7 @@ from ..fit import narrowed, wrap_line
 from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
-from .completion import complete_spec
+from .completion import complete_convention, complete_spec
 from .pipes import closed_pipe
 
 MAX_TERMINAL_SIZE = 10_000  # columns or lines: past any screen, and a width rich can lay out
@@ -321,6 +321,7 @@ def convention_option(default: str = "archcalc"):
         default=default,
         show_default=True,
         metavar="NAME",
+        shell_complete=complete_convention,
         help="Count params, connections and ops as a paper or tool does: archcalc, torch, ..., "
         "or `paper` for the convention the spec declares for its source.",
     )
