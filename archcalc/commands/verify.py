@@ -131,11 +131,18 @@ class _Tally:
             fail=sum(failures for _, failures in verdicts),
         )
 
+    @property
+    def checks(self) -> int:
+        """What the marks count: each figure compared (a row's cells, the totals, a counter), not rows."""
+        return self.ok + self.convention + self.fail
+
     def to_dict(self, seconds: float) -> dict[str, Any]:
-        return {**asdict(self), "seconds": round(seconds, 3)}
+        return {**asdict(self), "checks": self.checks, "seconds": round(seconds, 3)}
 
     def line(self, seconds: float) -> Text:
-        text = Text(f"summary: {fmt_int(self.specs)} spec(s), {fmt_int(self.rows)} rows: ")
+        text = Text(
+            f"summary: {fmt_int(self.specs)} spec(s), {fmt_int(self.rows)} rows, {fmt_int(self.checks)} checks: "
+        )
         for mark, count in (("ok", self.ok), ("convention", self.convention), ("fail", self.fail)):
             symbol, style = MARKS[mark]
             text.append(symbol, style=style if count else "dim")
