@@ -20,6 +20,7 @@ COMMANDS = {
     "schema-to-stdout": ["schema", "-o", "/dev/stdout"],
     "json": ["params", "alexnet", "--json"],
     "help": ["--help"],
+    "verify": ["verify", "lenet5", "--quiet"],  # rich's console, whose own end would be exit 1
 }
 
 
@@ -34,6 +35,8 @@ def _block_sigpipe() -> None:
 @pytest.mark.parametrize("blocked", [False, True], ids=["sigpipe", "sigpipe-blocked"])
 @pytest.mark.parametrize("args", list(COMMANDS.values()), ids=list(COMMANDS))
 def test_a_reader_gone_before_the_first_write_ends_the_command_quietly(args, blocked):
+    if args[0] == "verify":
+        pytest.importorskip("torch")
     proc = subprocess.Popen(
         [sys.executable, "-c", _script(args)],
         stdout=subprocess.PIPE,
