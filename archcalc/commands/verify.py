@@ -159,27 +159,25 @@ def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], fa
         out.rich_table(_verification_table(result, only_failures=quiet))
     totals = {k: c for k, c in result.totals.items() if not quiet or c.status == "fail"}
     if totals:
-        out.out.print(
+        out.line(
             "totals: "
             + "; ".join(
                 f"{k} {MARKS[c.status][0]} {fmt_int(c.ours)}" + (f" vs {fmt_int(c.theirs)}" if c.status != "ok" else "")
                 for k, c in totals.items()
-            ),
-            soft_wrap=True,
+            )
         )
     if result.skipped_ops and not quiet:
         skipped = ", ".join(f"{op} x{n}" for op, n in result.skipped_ops.items())
-        out.out.print(Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"), soft_wrap=True)
+        out.line(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim")
     if "reconcile" in entry and (not quiet or not all(r["ok"] for r in entry["reconcile"])):
         out.rich_table(_reconcile_table(name, entry["reconcile"]))
     if result.error:
-        out.out.print(Text(result.error, style="red"), soft_wrap=True)
+        out.line(result.error, style="red")
     verdict = "FAILED" if result.failures else "verified"
     layers = f"{len(result.layers)} layers" + ("" if result.error else " (each its own module of the built model)")
-    out.out.print(
+    out.line(
         f"{result.spec}: {verdict}: {layers}, {result.failures} mismatches, "
-        f"{result.conventions} differences explained by a counter's convention",
-        soft_wrap=True,
+        f"{result.conventions} differences explained by a counter's convention"
     )
 
 
