@@ -28,10 +28,12 @@ from .base import (
     TorchCall,
     check_claims,
     check_shape,
+    check_spliced,
     graph_list,
     level_claims,
     level_graph_list,
     numbered,
+    splice,
 )
 from .ops import Op, Saves
 
@@ -188,6 +190,7 @@ def _own_level(layer: Layer) -> None:
     An unnamed one's contents are checked with the level that holds them."""
     if layer.name is not None:
         check_claims(level_claims(layer), LEVEL_HINT)
+        check_spliced(layer, splice(layer, (), Counter(), None)[0])
 
 
 class Block(Layer):
