@@ -144,14 +144,11 @@ def name_level(
     """
     seen = Counter() if seen is None else seen
     tree: NameTree = []
-    # the list it is in, by its field (body, shortcut), not its whole way there: the line says where
-    parent = next((step for step in reversed(field) if isinstance(step, str)), "layers")
-    where = "layer" if parent == "layers" else f"{parent} layer"
     for index, layer in enumerate(layers):
         if layer.name is not None:
             name = layer.name
             if claims is not None:
-                claims.append(Claim(name=name, what=f"{where} {index}", at=(*field, index), written=True))
+                claims.append(Claim(name=name, what=location(field, index), at=(*field, index), written=True))
         elif layer.container:
             tree.append(splice(layer, (*field, index), seen, claims))
             continue
@@ -159,10 +156,25 @@ def name_level(
             seen[layer.kind] += 1
             name = f"{layer.kind}{seen[layer.kind]}"
             if claims is not None:
-                what = f"{where} {index} (an unnamed {layer.kind}: named by kind and count)"
+                what = f"{location(field, index)} (an unnamed {layer.kind}: named by kind and count)"
                 claims.append(Claim(name=name, what=what, at=(*field, index)))
         tree.append(name)
     return tree
+
+
+def location(field: tuple[str | int, ...], index: int) -> str:
+    """Where a layer is, in full, relative to the list being validated (`layers[1].body[0]`): an
+    index alone would not say which nested list it counts in.
+
+    >>> location((), 2), location((1, "layers"), 0), location((0, "body"), 1)
+    ('layers[2]', 'layers[1].layers[0]', 'layers[0].body[1]')
+    """
+    text = "layers"
+    for step in field:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}"
+    if field and isinstance(field[0], str):  # a container's own list: its field starts the path
+        text = text.removeprefix("layers.")
+    return f"{text}[{index}]"
 
 
 def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: list[Claim] | None) -> Contents:
@@ -175,7 +187,12 @@ def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: li
     if claims is not None:
         for claim in generated:  # its `at` is relative to the container: rebase it here
             where = (*at, *claim.at) if claim.at else at or None
-            claims.append(Claim(claim.name, claim.what, where, claim.written, claim.copies))
+            # which container's: two parallels' first branches are both "branch 1"
+            what = claim.what
+            if at:
+                own, there = f"the {layer.kind}'s ", f"the {layer.kind} at {location(at[:-1], at[-1])}"
+                what = there + "'s " + what.removeprefix(own) if what.startswith(own) else f"{what}, of {there}"
+            claims.append(Claim(claim.name, what, where, claim.written, claim.copies))
     return trees, tuple(claim.name if claim.copies is None else claim.copies for claim in generated)
 
 
@@ -258,7 +275,7 @@ def layer_claims(layers: list[Any], field: tuple[str | int, ...] = ()) -> list[C
     """The names a list gives its layers (`layer_names`), each with where it is written."""
     claims = []
     for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
-        what = " ".join((*map(str, field), f"layer {index}"))
+        what = location(field, index)
         what += "" if layer.name else f" (an unnamed {layer.kind}: named by kind and count)"
         claims.append(Claim(name=name, what=what, at=(*field, index), written=bool(layer.name)))
     return claims
