@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from importlib import import_module
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -73,12 +73,22 @@ class LazyGroup(click.Group):
             return super().make_context(info_name, args, parent, **extra)
         except click.ClickException as err:
             raise _encoded(err) from None
+        except BrokenPipeError:  # --help, --version or a command to a closed pipe: click's own end is exit 1
+            _closed_pipe()
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.ClickException as err:
             raise _encoded(err) from None
+        except BrokenPipeError:  # --help, --version or a command to a closed pipe: click's own end is exit 1
+            _closed_pipe()
+
+
+def _closed_pipe() -> NoReturn:
+    from .commands.pipes import closed_pipe  # on the closed-pipe path only
+
+    sys.exit(closed_pipe())
 
 
 def _encoded(err: click.ClickException) -> click.ClickException:
@@ -124,7 +134,8 @@ def run() -> None:
     flushed first, so nothing a user can observe is skipped. In-process callers use `main`.
 
     Like other command-line tools it dies quietly of SIGPIPE when its reader goes away
-    (`archcalc shapes resnet152 | head`) instead of reporting the closed pipe as an error.
+    (`archcalc shapes resnet152 | head`) instead of reporting the closed pipe as an error; where
+    the signal is blocked or ignored it exits 141 quietly all the same (commands/pipes.py).
     """
     global _start_up_paused
     if hasattr(signal, "SIGPIPE"):
@@ -136,6 +147,10 @@ def run() -> None:
         main()
     except SystemExit as exit:  # click's standalone mode always ends this way
         code = exit.code
+    except BrokenPipeError:  # a write outside a command's body (--help, --version) to a closed pipe
+        from .commands.pipes import closed_pipe
+
+        code = closed_pipe()
     else:  # pragma: no cover - click never returns in standalone mode
         code = 0
     if code is None:
@@ -147,7 +162,11 @@ def run() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (BrokenPipeError, ValueError):  # a closed pipe (`| head`) or stream: nothing to flush to
+        except BrokenPipeError:  # the reader went away before the last flush (`| head`)
+            from .commands.pipes import closed_pipe
+
+            code = code or closed_pipe()
+        except ValueError:  # a closed stream: nothing to flush to
             code = code or 1
     os._exit(code)
 

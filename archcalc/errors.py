@@ -44,6 +44,7 @@ class ExitCode(IntEnum):
     BAD_SPEC = 2  # the spec cannot be read or is invalid (also click's own usage errors)
     MISSING_EXTRA = 3  # an optional dependency (torch, fvcore) is not installed
     INTERNAL = 4  # a bug in archcalc: reported in one line, never as a traceback
+    CLOSED_PIPE = 141  # standard output's reader went away (`| head`): 128 + SIGPIPE, as a shell reports `cat`'s end
 
 
 def close_matches(word: str, choices: Iterable[str], n: int = 1, cutoff: float = 0.6) -> list[str]:

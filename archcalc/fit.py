@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from .table import Row, TextTable
+from .table import Row, TextTable, cut_to_width, text_width
 
 # A wrapped column keeps at least this many characters a line (or its longest word): a description
 # wrapped to a word a line reads worse than one wrapped a little wider than the screen.
@@ -42,10 +42,13 @@ class Fitted:
         if self.shortened:
             parts.append(f"text cut short with {ELLIPSIS}")
         if self.too_wide:
-            parts.append(
-                f"the narrowest layout is {self.table.width()} columns, wider than {self.width}: numbers are never cut"
-            )
+            parts.append(too_wide_note(self.table.width(), self.width))
         return "; ".join(parts) or None
+
+
+def too_wide_note(least: int, width: int) -> str:
+    """What a table wider than the width says under it: it could not fit, and why."""
+    return f"the narrowest layout is {least} columns, wider than {width}: numbers are never cut"
 
 
 def wrap_words(text: str, width: int) -> list[str]:
@@ -56,7 +59,7 @@ def wrap_words(text: str, width: int) -> list[str]:
     """
     lines: list[str] = []
     for word in text.split(" "):
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
+        if lines and text_width(lines[-1]) + 1 + text_width(word) <= width:
             lines[-1] += " " + word
         else:
             lines.append(word)
@@ -70,7 +73,7 @@ def wrap_line(text: str, width: int) -> list[str]:
     >>> wrap_line("  MACs: 1,135,256,096 (1.14G)", 18)
     ['  MACs:', '    1,135,256,096', '    (1.14G)']
     """
-    if len(text) <= width:
+    if text_width(text) <= width:
         return [text]
     body = text.lstrip(" ")
     indent = text[: len(text) - len(body)]
@@ -78,7 +81,7 @@ def wrap_line(text: str, width: int) -> list[str]:
     words = body.split(" ")
     lines = [indent + words[0]]
     for word in words[1:]:
-        if len(lines[-1]) + 1 + len(word) <= width:
+        if text_width(lines[-1]) + 1 + text_width(word) <= width:
             lines[-1] += " " + word
         else:
             lines.append(more + word)
@@ -88,20 +91,35 @@ def wrap_line(text: str, width: int) -> list[str]:
 def choose(table: TextTable, names: Sequence[str]) -> TextTable:
     """The table with only the columns `names` calls for (`--columns`), in the table's own order.
 
-    Raises ValueError naming the unknown name, its nearest column and every column's name.
+    A name is a column's name (its header's first words, lower case, hyphens for spaces: `rf-size`;
+    or the name the command gives it, such as roofline's `intensity`), its header as printed, or a
+    prefix of exactly one name (`hyper`, `weight`). Raises ValueError naming what is wrong: an
+    unknown name with its nearest column, an ambiguous prefix with its candidates, or no name at all.
     """
+    wanted = [name.strip().lower() for name in names if name.strip()]
+    if not wanted:
+        raise ValueError(f"name at least one column: {', '.join(c.name for c in table.columns)}")
+    keep = {column_index(table, name) for name in wanted}
+    return _select(table, sorted(keep))
+
+
+def column_index(table: TextTable, name: str) -> int:
+    """Which column `name` (lower case) calls for: its name, its header, else a unique prefix of a name."""
     from .errors import close_matches
 
     known = [column.name for column in table.columns]
-    wanted = [name.strip().lower() for name in names if name.strip()]
-    for name in wanted:
-        if name not in known:
-            close = close_matches(name, known)
-            hint = f"did you mean '{close[0]}'? " if close else ""
-            raise ValueError(f"no column '{name}' in this table; {hint}columns: {', '.join(known)}")
-    if not wanted:
-        raise ValueError(f"name at least one column: {', '.join(known)}")
-    return _select(table, [i for i, name in enumerate(known) if name in wanted])
+    for index, column in enumerate(table.columns):
+        if name in (column.name, column.header.lower(), column.name.replace("-", " ")):
+            return index
+    starting = [index for index, known_name in enumerate(known) if known_name.startswith(name)]
+    if len(starting) == 1:
+        return starting[0]
+    if starting:
+        which = ", ".join(known[i] for i in starting)
+        raise ValueError(f"'{name}' could name any of {which}; give more of the name")
+    close = close_matches(name, known)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    raise ValueError(f"no column '{name}' in this table; {hint}columns: {', '.join(known)}")
 
 
 def fit(table: TextTable, width: int) -> Fitted:
@@ -125,7 +143,7 @@ def fit(table: TextTable, width: int) -> Fitted:
 
 
 def _fit_title(table: TextTable, width: int) -> TextTable:
-    if len(table.title) <= width:
+    if text_width(table.title) <= width:
         return table
     out = _select(table, list(range(len(table.columns))))
     out.title = _cut(table.title, max(width, MIN_SHORT))
@@ -183,7 +201,7 @@ def _wrap(table: TextTable, width: int) -> TextTable:
         return table
     inner = table.inner_widths()
     texts = table.texts()
-    floors = [min(inner[i], max(MIN_WRAP, max(len(w) for t in texts[i] for w in t.split(" ")))) for i in indexes]
+    floors = [min(inner[i], max(MIN_WRAP, max(text_width(w) for t in texts[i] for w in t.split(" ")))) for i in indexes]
     widths = narrowed([inner[i] for i in indexes], floors, excess)
     return _recut(table, {i: w for i, w in zip(indexes, widths) if w < inner[i]}, cut=False)
 
@@ -200,5 +218,5 @@ def _shorten(table: TextTable, width: int) -> TextTable:
 
 
 def _cut(text: str, width: int) -> str:
-    """`text` in at most `width` characters: its start and an ellipsis when longer."""
-    return text if len(text) <= width else text[: width - 1] + ELLIPSIS
+    """`text` in at most `width` columns (east-asian wide characters take two): its start and an ellipsis when longer."""
+    return text if text_width(text) <= width else cut_to_width(text, width - 1) + ELLIPSIS

@@ -28,10 +28,6 @@ SI_SUFFIXES = (
     (10**6, "M"),
     (10**3, "K"),
 )
-# Table cells are exact below this (19 characters with separators: AlexNet's 1,045,693,012 and a
-# trillion-parameter model's 1,000,000,000,000 alike); from it on a 16+ digit column would crowd the
-# table, so cells show 3 significant digits and an SI suffix. JSON and the summary lines stay exact.
-EXACT_BELOW = 10**15
 
 
 def _scientific(value: int) -> str:
@@ -72,12 +68,13 @@ def fmt_si(value: int) -> str:
 
 
 def fmt_count(value: int) -> str:
-    """A count in a table cell: exact with separators below 10^15, else SI (fmt_si).
+    """A count in a table cell: exact with separators at any size. A table never rounds a count;
+    it leaves columns out to fit (fit.py), and only the summary lines add an SI figure beside the exact one.
 
-    >>> fmt_count(62_378_344), fmt_count(9 * 2**60)
-    ('62,378,344', '10.4E')
+    >>> fmt_count(62_378_344), fmt_count(9 * 10**24)
+    ('62,378,344', '9,000,000,000,000,000,000,000,000')
     """
-    return fmt_int(value) if abs(value) < EXACT_BELOW else fmt_si(value)
+    return fmt_int(value)
 
 
 def fmt_bytes(value: int) -> str:

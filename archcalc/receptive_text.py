@@ -1,14 +1,16 @@
-"""Receptive fields (`archcalc rf`) -> a rich table and JSON dicts, numbers written exactly; computes nothing."""
+"""Receptive fields (`archcalc rf`) -> a text table and JSON dicts, numbers written exactly; computes nothing."""
 
 from __future__ import annotations
 
 from fractions import Fraction
 from typing import Any
 
-from rich.table import Table
-
 from .formulas import volume
 from .receptive import AxisField, FieldRow
+from .table import Justify, TextTable
+
+# The columns left out, first to last, when the table is wider than the width (`rf --help` says so).
+RF_DROPS = ("kind", "output (HxWxC)")
 
 
 def number(value: int | Fraction | None) -> int | float | str | None:
@@ -62,10 +64,11 @@ def _per_axis(axes: tuple[AxisField, ...], attr: str) -> str:
     return values[0] if len(set(values)) == 1 else "x".join(values)
 
 
-def rf_table(title: str, input_shape: tuple[int, ...], rows: tuple[FieldRow, ...]) -> Table:
-    """Layer, output volume, field size, jump, start and centre of unit 0 (HxW when they differ)."""
-    table = Table(title=title, header_style="bold")
-    for name, justify in (
+def rf_table(title: str, input_shape: tuple[int, ...], rows: tuple[FieldRow, ...]) -> TextTable:
+    """Layer, output volume, field size, jump, start and centre of unit 0 (HxW when they differ).
+    Fitted to the width like every table (fit.py): kind, then output, give way; a long layer name is cut short."""
+    table = TextTable(title=title)
+    columns: tuple[tuple[str, Justify], ...] = (
         ("layer", "left"),
         ("kind", "left"),
         ("output (HxWxC)", "right"),
@@ -73,8 +76,10 @@ def rf_table(title: str, input_shape: tuple[int, ...], rows: tuple[FieldRow, ...
         ("jump", "right"),
         ("start", "right"),
         ("centre", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    )
+    for name, justify in columns:
+        drop = RF_DROPS.index(name) + 1 if name in RF_DROPS else None
+        table.add_column(name, justify=justify, drop=drop, shorten=name == "layer")
     table.add_row("input", "", volume(input_shape), "1", "1", "0", "0", style="dim")
     for row in rows:
         cells: tuple[str, ...]

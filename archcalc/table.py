@@ -12,6 +12,7 @@ rich (`to_rich`).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -26,6 +27,35 @@ UNICODE_BOX = ("┏━┳┓", "┃ ┃┃", "┡━╇┩", "│ ││", "├�
 ASCII_BOX = ("+--+", "| ||", "|-+|", "| ||", "|-+|", "|-+|", "| ||", "+--+")
 # Below U+0300 every printable character is one column wide; these few past it are too.
 _NARROW = "·×→–—’“”…"
+
+
+def text_width(text: str) -> int:
+    """Terminal columns `text` takes: an east-asian wide or full-width character two, a combining
+    mark none, any other one (as rich and terminals count them), so a CJK name is measured as shown.
+
+    >>> text_width("conv1"), text_width("漢字"), text_width("e\u0301")
+    (5, 4, 1)
+    """
+    if text.isascii():  # the usual case, and fast: one column a character
+        return len(text)
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def cut_to_width(text: str, width: int) -> str:
+    """The longest start of `text` that takes at most `width` columns (text_width).
+
+    >>> cut_to_width("漢字漢字", 5), cut_to_width("conv1", 3)
+    ('漢字', 'con')
+    """
+    if text.isascii():
+        return text[:width]
+    used = 0
+    for index, char in enumerate(text):
+        used += text_width(char)
+        if used > width:
+            return text[:index]
+    return text
+
 
 TOP, HEAD, HEAD_ROW, MID, ROW, FOOT_ROW, FOOT, BOTTOM = range(8)
 
@@ -42,15 +72,16 @@ class Column:
     header: str
     footer: str = ""
     justify: Justify = "left"
-    name: str = ""  # what `--columns` calls it: the header's first words, lower-case
+    name: str = ""  # what `--columns` calls it: the header's first words, lower case, hyphens for spaces
     drop: int | None = None
     shorten: bool = False
     wrap: bool = False
 
 
 def column_name(header: str) -> str:
-    """The name `--columns` takes for a header: 'output (HxWxC)' -> 'output', 'MACs' -> 'macs'."""
-    return header.split(" (")[0].strip().lower()
+    """The name `--columns` takes for a header: its words before any parenthesis, lower case, hyphens
+    for spaces: 'output (HxWxC)' -> 'output', 'MACs' -> 'macs', 'RF size' -> 'rf-size'."""
+    return "-".join(header.split(" (")[0].strip().lower().split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +149,9 @@ class TextTable:
     def inner_widths(self) -> list[int]:
         """Each column's widest text: header, cells and footer (a wrapped cell's widest line)."""
         return [
-            max(len(line) for text in texts for line in text.split("\n"))
+            max(text_width(line) for text in texts for line in text.split("\n"))
             if "\n" in "".join(texts)
-            else max(map(len, texts))
+            else max(map(text_width, texts))
             for texts in self.texts()
         ]
 

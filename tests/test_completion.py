@@ -1,5 +1,6 @@
-"""Shell completion (click's): SPEC arguments complete bundled spec names and *.yaml / *.yml files and
-folders, for every command that takes a spec, without importing torch."""
+"""Shell completion (click's): SPEC arguments complete bundled spec names and, through the shell's own
+file completion (which escapes names and enters folders), files and folders, for every command that
+takes a spec; `kinds KIND` completes kind names and `--convention` convention names; no torch."""
 
 from __future__ import annotations
 
@@ -30,16 +31,24 @@ SPEC_COMMANDS = {
 NO_SPEC = {"list", "kinds", "schema", "conv"}
 
 
-def _complete(runner, words: list[str]) -> list[str]:
-    """What bash would be offered for the last of `words` (the values of click's `type,value` lines)."""
+def _answer(runner, words: list[str], shell: str = "bash") -> list[tuple[str, str]]:
+    """click's answer for the last of `words`: (type, value) pairs; `file` asks the shell for its own."""
     env = {
-        "_ARCHCALC_COMPLETE": "bash_complete",
+        "_ARCHCALC_COMPLETE": f"{shell}_complete",
         "COMP_WORDS": " ".join(["archcalc", *words]),
-        "COMP_CWORD": str(len(words)),
+        "COMP_CWORD": words[-1] if shell == "fish" else str(len(words)),  # fish gives the word itself
     }
     result = runner.invoke(main, [], prog_name="archcalc", env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]
+    if shell == "zsh":  # type, value and help, one to a line
+        lines = result.stdout.splitlines()
+        return [(lines[i], lines[i + 1]) for i in range(0, len(lines), 3)]
+    return [tuple(line.split(",", 1)) for line in result.stdout.splitlines() if line]  # type: ignore[misc]
+
+
+def _complete(runner, words: list[str]) -> list[str]:
+    """The words offered as they are (plain items) for the last of `words`."""
+    return [value for kind, value in _answer(runner, words) if kind == "plain"]
 
 
 def test_every_command_is_in_the_table():
@@ -55,7 +64,7 @@ def test_a_spec_argument_completes_bundled_names(runner, command, tmp_path, monk
 
 @pytest.fixture
 def spec_folder(tmp_path, monkeypatch):
-    for name in ("net.yaml", "net2.yml", "notes.txt", ".hidden.yaml", "sub/inner.yaml", "sub/readme.md"):
+    for name in ("net.yaml", "we ird.yaml", "it's.yml", "notes.txt", "sub/inner.yaml"):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("")
     monkeypatch.chdir(tmp_path)
@@ -63,23 +72,48 @@ def spec_folder(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("typed", "offered"),
+    ("typed", "names"),
     [
-        ("ne", ["net.yaml", "net2.yml"]),
-        ("s", ["separable-3x3x3x5", "separable-5x5x64x128", "simple-cnn", "sub/"]),
-        ("sub/", ["sub/inner.yaml"]),
-        ("./n", ["./net.yaml", "./net2.yml"]),
-        (".h", [".hidden.yaml"]),
-        ("missing/", []),
+        ("we", []),
+        ("s", ["separable-3x3x3x5", "separable-5x5x64x128", "simple-cnn"]),
+        ("sub/", []),
+        ("./n", []),
+        ("", None),
     ],
-    ids=["files", "names-then-folders", "inside-a-folder", "a-path-is-not-a-name", "hidden-when-asked", "no-folder"],
+    ids=["a-file-with-a-space", "names-and-files", "inside-a-folder", "a-path-is-not-a-name", "empty"],
 )
-def test_spec_files_and_folders(runner, spec_folder, typed, offered):
-    assert _complete(runner, ["shapes", typed]) == offered
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_files_and_folders_are_the_shells_to_complete(runner, spec_folder, typed, names, shell):
+    """Files come as one `file` item, first (bash's script empties its list at a `file` item), so the
+    shell escapes `we ird.yaml` and enters `sub/` without a space; no file name is a plain word."""
+    answer = _answer(runner, ["shapes", typed], shell)
+    wanted = [("file", typed)] + [("plain", n) for n in (bundled_names() if names is None else names)]
+    assert answer == wanted, f"got {answer}, wanted {wanted}"
 
 
-def test_an_empty_word_offers_every_name_and_the_spec_files(runner, spec_folder):
-    assert _complete(runner, ["check", ""]) == [*bundled_names(), "net.yaml", "net2.yml", "sub/"]
+@pytest.mark.parametrize(
+    ("words", "offered"),
+    [
+        (["kinds", "co"], ["concat", "conv", "conv_transpose"]),
+        (["kinds", "batchn"], ["batchnorm"]),
+        (
+            ["compare", "lenet5", "--convention", ""],
+            ["archcalc", "torch", "fvcore", "ptflops", "torchinfo", "thop", "paper"],
+        ),
+        (["compare", "lenet5", "--convention", "p"], ["ptflops", "paper"]),
+    ],
+    ids=["kinds", "kinds-one", "conventions", "conventions-p"],
+)
+def test_kind_and_convention_names(runner, tmp_path, monkeypatch, words, offered):
+    monkeypatch.chdir(tmp_path)
+    got = _complete(runner, words)
+    assert got == offered, f"got {got}, wanted {offered}"
+
+
+def test_every_convention_is_offered(runner):
+    from archcalc.conventions import PRESETS
+
+    assert _complete(runner, ["compare", "lenet5", "--convention", ""]) == [*PRESETS, "paper"]
 
 
 def test_completion_imports_no_torch():

@@ -1,6 +1,6 @@
 """Designs far beyond today's: a multi-trillion-parameter spec and a 100,000-layer spec are analysed
-exactly (counts past 2^63, checked against hand-computed products) and printed correctly: SI
-suffixes in table cells from 10^15 on, exact integers in JSON and in the summary lines."""
+exactly (counts past 2^63, checked against hand-computed products) and printed correctly: exact
+integers in table cells at any size, in JSON and in the summary lines (which add an SI figure beside them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from archcalc import analyze, parse_spec
 from archcalc.cli import main
-from archcalc.numfmt import EXACT_BELOW, fmt_count, fmt_si
+from archcalc.numfmt import fmt_count, fmt_si
 
 # 4 linear layers of 2^20 x 2^20 (with biases), then a 3x3 conv of 1,024 maps on a 2^20 x 2^20 image
 TRILLION = """\
@@ -56,21 +56,21 @@ def test_counts_past_two_to_the_63(tmp_path, runner):
     assert data["totals"]["macs"] == macs and data["layers"][0]["connections"] == c * c * edge * edge
     assert data["memory"]["activations_bytes"] == 4 * c * side * side
     table = runner.invoke(main, ["shapes", str(path)], catch_exceptions=False).output
-    assert "10.4E" in table  # the MACs cell: SI from 10^15 on
-    assert f"MACs: {macs:,}" in table  # the summary line stays exact
+    assert f"│ {macs:,} │" in table  # the MACs cell: exact at any size, never SI
+    assert f"MACs: {macs:,} (10.4E" in table  # the summary line: exact, then SI in parentheses
 
 
 @pytest.mark.parametrize(
     ("value", "text"),
     [
         (999_999_999_999_999, "999,999,999,999,999"),
-        (EXACT_BELOW, "1P"),
+        (10**15, "1,000,000,000,000,000"),
         (1_135_256_096, "1,135,256,096"),
-        (2**64, "18.4E"),
-        (10**24, "1Y"),
-        (10**27, "1e+27"),
-        (-(10**18), "-1E"),
+        (2**64, "18,446,744,073,709,551,616"),
+        (10**27, "1," + ",".join(["000"] * 9)),
+        (-(10**18), "-1,000,000,000,000,000,000"),
     ],
+    ids=["below-1P", "1P", "alexnet-macs", "2^64", "10^27", "negative"],
 )
 def test_table_number_rule(value, text):
     assert fmt_count(value) == text

@@ -17,7 +17,9 @@ pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
 SUBSET = ["lenet5", "simple-cnn"]
-SUMMARY = re.compile(r"^summary: (\d+) spec\(s\), ([\d,]+) rows: ✓ ([\d,]+), ≈ ([\d,]+), ✗ ([\d,]+), [\d.]+ s$")
+SUMMARY = re.compile(
+    r"^summary: (\d+) spec\(s\), ([\d,]+) rows, ([\d,]+) checks: ✓ ([\d,]+), ≈ ([\d,]+), ✗ ([\d,]+), [\d.]+ s$"
+)
 
 
 @pytest.fixture
@@ -67,11 +69,21 @@ def test_all_ends_with_a_summary_that_agrees_with_the_json(runner, few_bundled):
     data = json.loads(runner.invoke(main, ["verify", "--all", "--json"], catch_exceptions=False).stdout)
     assert text.exit_code == 0, text.output
     specs, rows, ok, convention = _recount(data)
-    assert _summary(text.stdout) == (specs, rows, ok, convention, 0) and specs == len(SUBSET)
+    # the marks count checks (every figure compared), which outnumber the rows: the line says both
+    assert _summary(text.stdout) == (specs, rows, ok + convention, ok, convention, 0) and specs == len(SUBSET)
+    assert ok + convention > rows, (ok, convention, rows)
     summary = data["summary"]
-    assert (summary["specs"], summary["rows"], summary["ok"], summary["convention"], summary["fail"]) == (
+    assert (
+        summary["specs"],
+        summary["rows"],
+        summary["checks"],
+        summary["ok"],
+        summary["convention"],
+        summary["fail"],
+    ) == (
         specs,
         rows,
+        ok + convention,
         ok,
         convention,
         0,
@@ -89,7 +101,7 @@ def test_quiet_prints_the_failures_and_the_summary(runner, few_bundled, one_fail
     full = runner.invoke(main, ["verify", "--all"], catch_exceptions=False)
     quiet = runner.invoke(main, ["verify", "--all", "-q"], catch_exceptions=False)
     assert full.exit_code == quiet.exit_code == 1, quiet.output
-    assert _summary(quiet.stdout)[4] == _summary(full.stdout)[4] == 1
+    assert _summary(quiet.stdout)[5] == _summary(full.stdout)[5] == 1
     assert "simple-cnn: FAILED" in quiet.stdout and "lenet5" not in quiet.stdout, quiet.stdout
     rows = [line for line in quiet.stdout.splitlines() if line.startswith("│") and "┃" not in line]
     assert len(rows) == 1 and "✗ 1 vs 2" in rows[0], quiet.stdout  # the failing row, no passing one

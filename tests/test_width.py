@@ -240,7 +240,7 @@ def test_other_tables_never_cut_a_number(args: list[str]) -> None:
         return sorted(re.findall(r"\d[\d,.]*", " ".join(rows)))
 
     wide = numbers(_run([*args, "--width", "400"]))
-    extra = ["--wide"] if args[0] in ("memory", "roofline") else []
+    extra = ["--wide"] if args[0] in ("memory", "roofline", "diff", "rf") else []
     narrow = numbers(_run([*args, "--width", "40", *extra]))
     assert wide and narrow == wide, f"at 40: {narrow[:20]}\nat 400: {wide[:20]}"
 

@@ -34,7 +34,7 @@ from .common import (
     width_option,
     with_input,
 )
-from .files import write_file
+from .files import check_output, is_stdout, write_file
 from .progress import progress_bar
 from .verify import needs_extra
 
@@ -52,8 +52,27 @@ def _batches(ctx: click.Context, param: click.Parameter, value: str) -> tuple[in
     return sizes
 
 
+# From this magnitude on a time is written in 4 significant figures: a double holds about 16 digits,
+# so `18,192,771,376,664,648.00` would print digits that are rounding noise.
+FIXED_BELOW = 1e9
+
+
+def timing(value: float, decimals: int) -> str:
+    """An estimated time (or rate) as text: fixed decimals with separators while every digit is
+    meaningful, 4 significant figures past FIXED_BELOW, and 3 for a rate below 1 (not a bare 0).
+
+    >>> timing(1234.5678, 2), timing(1.8192771376664648e16, 2), timing(0.000123, 0)
+    ('1,234.57', '1.819e+16', '0.000123')
+    """
+    if abs(value) >= FIXED_BELOW:
+        return f"{value:.4g}"
+    if decimals == 0 and 0 < abs(value) < 1:
+        return f"{value:.3g}"
+    return f"{value:,.{decimals}f}"
+
+
 def _us(seconds: float) -> str:
-    return f"{seconds * 1e6:,.2f}"
+    return timing(seconds * 1e6, 2)
 
 
 # Roofline's columns: (header, name for --columns, justify); and the order they give way on a narrow
@@ -161,7 +180,7 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
     out.line(
         f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
         f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte; {memory_bound} of {len(bounds)} layers memory-bound; "
-        f"sum of bounds {total * 1e3:.3f} ms ({batch / total:,.0f} images/s at best)"
+        f"sum of bounds {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best)"
         if total
         else "no work"
     )
@@ -307,6 +326,10 @@ def bench(
         raise click.UsageError("-o FILE writes the results as JSON: add --json (bench SPEC --json -o FILE)")
     if per_layer and (train or compile_):
         raise click.UsageError("--per-layer times inference of each layer alone; leave out --train and --compile")
+    if is_stdout(output):  # `--json -o -`: the JSON on standard output, as plain --json
+        output = None
+    if output is not None:  # before the run, not after it
+        check_output(output)
     require("torch", "archcalc bench")
     analysis = analyze(with_input(load_spec(spec), input_shape))
     show = not as_json or output is not None  # the table, unless the JSON takes standard output
@@ -360,10 +383,7 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
     out.rich_table(table)
     peak = r["peak"]
     ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
-    out.out.print(
-        f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). Memory: {r['memory_measure']}.",
-        soft_wrap=True,
-    )
+    out.line(f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). Memory: {r['memory_measure']}.")
 
 
 def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: int, dtype: str, show: bool) -> dict:

@@ -24,7 +24,7 @@ from ..schema import spec_schema
 from ..sizes import SizeError, parse_bytes, parse_count
 from .common import Output, handles_errors, input_option, with_input
 from .completion import complete_spec
-from .files import write_file
+from .files import check_output, write_file
 
 
 def _size_option(parse: Callable[[str], int]):
@@ -207,6 +207,8 @@ def check(
         if fmt not in ("text", "json"):
             raise click.UsageError(f"--json is --format json; leave out --format {fmt}")
         fmt = "json"
+    if output is not None:  # before the checks, not after them
+        check_output(output)
     cli_budget = Budget(max_params=max_params, max_macs=max_macs, max_activations=max_activations)
     checks = [check_one(ref, cli_budget, input_shape, dtype) for ref in spec_files(specs)]
     rendered = formats.FORMATS[fmt](checks)

@@ -20,7 +20,8 @@ from ..fit import narrowed, wrap_line
 from ..limits import flag_int, shown
 from ..spec import Spec
 from ..table import TextTable
-from .completion import complete_spec
+from .completion import complete_convention, complete_spec
+from .pipes import closed_pipe
 
 MAX_TERMINAL_SIZE = 10_000  # columns or lines: past any screen, and a width rich can lay out
 
@@ -41,6 +42,8 @@ def _terminal_size_env(name: str) -> int | None:
 def _console(stderr: bool = False, width: int | None = None) -> Any:
     from rich.console import Console
 
+    from .pipes import console
+
     _terminal_size_env("LINES")
     columns = _terminal_size_env("COLUMNS")
     if width is None:
@@ -51,13 +54,14 @@ def _console(stderr: bool = False, width: int | None = None) -> Any:
     # an emoji; what is styled is built as rich Text (encode.py says why not rich.markup.escape).
     # Printed text is never wrapped (soft_wrap): a wrap would start a line with whatever word of a
     # user's text came next, which a CI log can read as a workflow command.
-    return Console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False, soft_wrap=True)
+    return console(stderr=stderr, width=width, highlight=False, markup=False, emoji=False, soft_wrap=True)
 
 
 def _stdout_width() -> int:
-    """The columns a table may use: the terminal's, else COLUMNS or 200 (as the rich consoles)."""
+    """The columns a table may use: COLUMNS when set, else the terminal's, else 200. COLUMNS wins over
+    the terminal's size, as in shutil, click and rich (the rich consoles here agree with the text tables)."""
     columns = _terminal_size_env("COLUMNS")
-    if sys.stdout.isatty():
+    if columns is None and sys.stdout.isatty():
         return shutil.get_terminal_size((200, 24)).columns
     return columns or 200
 
@@ -94,6 +98,11 @@ def _color() -> bool | None:
     return True if os.environ.get("FORCE_COLOR") else None
 
 
+def _styled(text: str, style: str) -> str:
+    """`text` in a row's style: bold, dim or italic, else a colour (diff's added, removed, changed rows)."""
+    return click.style(text, **{style: True}) if style in ("bold", "dim", "italic") else click.style(text, fg=style)
+
+
 def _unicode_stdout() -> bool:
     return (getattr(sys.stdout, "encoding", None) or "utf-8").lower().startswith("utf")
 
@@ -108,7 +117,7 @@ class Output:
     def __init__(self, width: int | None = None, columns: tuple[str, ...] = (), wide: bool = False) -> None:
         self._out: Any = None
         self._err: Any = None
-        self._width = width  # --width; None: the terminal's, COLUMNS or 200
+        self._width = width  # --width; None: COLUMNS, the terminal's or 200
         self.columns = columns  # --columns: the names of the columns to show
         self.wide = wide  # --wide: every column, however wide
 
@@ -133,12 +142,12 @@ class Output:
         click.echo(json_text(data))
 
     def line(self, text: str = "", style: str | None = None) -> None:
-        """One line of text, literal (no markup); `style` (bold, dim, italic) on a terminal only.
+        """One line of text, literal (no markup); `style` (bold, dim, italic, a colour) on a terminal only.
         Any control character in it (user text) is shown escaped; a line wider than the width wraps
         at spaces, each continuation indented two spaces more (fit.wrap_line), never inside a word."""
         color = _color()
         for part in wrap_line(term_text(text), self.width):
-            click.echo(click.style(part, **{style: True}) if style and color is not False else part, color=color)
+            click.echo(_styled(part, style) if style and color is not False else part, color=color)
 
     def table(self, table: TextTable, *, huge: int | None = None, choose: bool = False) -> None:
         """A text table fitted to the width (fit.py: columns left out, text wrapped or cut short;
@@ -161,7 +170,7 @@ class Output:
         else:
             color = _color()
             text = "\n".join(
-                click.style(line, **{style: True}) if style and color is not False else line
+                _styled(line, style) if style and color is not False else line
                 for line, style in fitted.table.lines(unicode=_unicode_stdout())
             )
             click.echo(text, color=color)
@@ -174,11 +183,13 @@ class Output:
         a table whose words do not fit is printed wider than the width, whole."""
         console = self.out
         saved = console.width
-        console.width = _fix_rich_widths(table, self.width)
+        printed = console.width = _fix_rich_widths(table, self.width)
         try:
             console.print(table, crop=False)
         finally:
             console.width = saved
+        if printed > self.width:  # said as a fitted text table says it (fit.Fitted.note)
+            self.line(fit.too_wide_note(printed, self.width), style="dim")
 
     def error(self, message: str) -> None:
         color = _color()
@@ -216,6 +227,8 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
             sys.exit(ExitCode.BAD_SPEC)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:  # the reader of standard output went away: not an error (pipes.py)
+            sys.exit(closed_pipe())
         except Exception as err:
             if _out_of_memory(err):  # a real run (verify, bench) of a design too large for this machine
                 reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
@@ -316,17 +329,24 @@ def convention_option(default: str = "archcalc"):
         default=default,
         show_default=True,
         metavar="NAME",
+        shell_complete=complete_convention,
         help="Count params, connections and ops as a paper or tool does: archcalc, torch, ..., "
         "or `paper` for the convention the spec declares for its source.",
     )
 
 
 def _parse_columns(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
-    """`--columns layer,macs`: names, checked against the table when it is made (Output.table)."""
-    return tuple(part.strip() for part in value.split(",")) if value else ()
+    """`--columns layer,macs`: names, checked against the table when it is made (Output.table).
+    Given but naming nothing (`--columns ''`, `--columns ,`) is a usage error, not every column."""
+    if value is None:
+        return ()
+    names = tuple(part.strip() for part in value.split(",") if part.strip())
+    if not names:
+        raise click.BadParameter("name at least one column, e.g. --columns layer,macs")
+    return names
 
 
-_WIDTH_HELP = "Lay tables and lines out for N columns (default: the terminal's, else COLUMNS, else 200)."
+_WIDTH_HELP = "Lay tables and lines out for N columns (default: COLUMNS when set, else the terminal's, else 200)."
 
 
 def _width_option(help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -348,7 +368,9 @@ def table_options(drops: str) -> Callable[[Callable[..., None]], Callable[..., N
             "--columns",
             callback=_parse_columns,
             metavar="A,B,...",
-            help="Show these columns only, named by their headers' first word (layer,macs).",
+            help="Show these columns only (layer,macs): a column's name is its header's words before any "
+            "parenthesis, lower case, hyphens for spaces (`output (HxWxC)` is output); a unique prefix will do "
+            "(hyper); an unknown name lists them all.",
         )(command)
         help = f"{_WIDTH_HELP} A table too wide leaves columns out, in this order: {drops}; a line under it says which. Numbers are never cut."
         return _width_option(help)(command)

@@ -23,7 +23,7 @@ from .common import (
     input_option,
     json_option,
     spec_argument,
-    width_option,
+    table_options,
     with_input,
 )
 
@@ -240,7 +240,7 @@ def conv(
 @spec_argument
 @input_option
 @json_option
-@width_option
+@table_options(", ".join(receptive_text.RF_DROPS))
 @handles_errors
 def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: bool) -> None:
     """Receptive field of every layer: size, jump (effective stride), start and centre, per dimension."""
@@ -254,7 +254,7 @@ def rf(out: Output, spec: str, input_shape: tuple[int, ...] | None, as_json: boo
         )
         return
     title = f"{loaded.name}: receptive fields"
-    out.rich_table(receptive_text.rf_table(title, shape, rows))
+    out.table(receptive_text.rf_table(title, shape, rows), choose=True)
     for line in receptive_text.rf_notes(rows):
         out.line(line)
     out.line(receptive_text.RF_LEGEND, style="dim")

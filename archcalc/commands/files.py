@@ -13,7 +13,11 @@ a directory, a block device or a socket is refused (error[cannot_write]).
 
 The output rule every command follows: `--json` prints JSON, and only JSON, to standard output;
 `-o FILE` writes the file and says `wrote FILE` on standard error (one line per file), so a file
-written never mixes with what standard output carries.
+written never mixes with what standard output carries. `-o -` is standard output, as for most
+tools, for what is text (a schema, JSON, a CI format, source); a binary output (ONNX) refuses it.
+
+A command that works a long time before it writes (bench, export) checks its output path first
+(check_output), so that `-o /dev/full` or `-o afile/x` fails at once, not after the run.
 """
 
 from __future__ import annotations
@@ -30,15 +34,82 @@ import click
 from ..encode import term_text
 from ..errors import SpecError
 
+STDOUT = "-"  # `-o -`: standard output
+_HINT = "choose another -o path, in a folder you can write to"
+
+
+def is_stdout(path: Path | str | None) -> bool:
+    """Whether an output path is `-`, standard output."""
+    return path is not None and str(path) == STDOUT
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest folder of `path` that is in fact something else (`afile` of `afile/x`), if any."""
+    for folder in path.parents:
+        if os.path.lexists(folder):
+            return None if folder.is_dir() else folder
+    return None
+
 
 def _cannot_write(path: Path, err: OSError) -> SpecError:
     """An output path that cannot be written is the user's to fix (exit 2), not a bug (exit 4)."""
-    return SpecError(
-        "cannot_write",
-        f"cannot write the file: {err.strerror or err}",
-        file=str(path),
-        hint="choose an output folder you can write to (-o DIR)",
-    )
+    in_the_way = _file_in_the_way(path)
+    if in_the_way is not None:
+        return SpecError(
+            "cannot_write",
+            f"cannot write the file: {term_text(str(in_the_way))} is a file, not a folder",
+            file=str(path),
+            hint=f"choose a path whose folders are folders, or move {term_text(str(in_the_way))} away",
+        )
+    return SpecError("cannot_write", f"cannot write the file: {err.strerror or err}", file=str(path), hint=_HINT)
+
+
+def _probe_directly(path: Path) -> None:
+    """A write of nothing to a device or descriptor link: /dev/full fails it, /dev/null takes it.
+    A pipe is not probed: opening one waits for its reader."""
+    if stat.S_ISFIFO(path.stat().st_mode):
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    try:
+        os.write(fd, b"")
+    except BrokenPipeError:
+        raise
+    except OSError as err:
+        raise _cannot_write(path, err) from None
+    finally:
+        os.close(fd)
+
+
+def check_output(path: Path | str, *, binary: bool = False) -> None:
+    """Refuse now an output path the write would fail on later: `-` for a binary output, a folder,
+    a file in the way of a folder, a folder that cannot be written, a full device. Nothing is created."""
+    if is_stdout(path):
+        if binary:
+            raise SpecError(
+                "cannot_write",
+                "a binary file is not written to standard output (-o -)",
+                file=STDOUT,
+                hint="name a file, e.g. -o model.onnx",
+            )
+        return
+    path = Path(path)
+    if _direct(path):  # refuses a directory, a block device or a socket
+        _probe_directly(path)
+        return
+    in_the_way = _file_in_the_way(path)
+    if in_the_way is not None:
+        raise _cannot_write(path, NotADirectoryError())
+    folder = next((f for f in path.parents if os.path.lexists(f)), Path("."))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SpecError(
+            "cannot_write",
+            f"cannot write the file: the folder {term_text(str(folder))} is not writable",
+            file=str(path),
+            hint=_HINT,
+        )
 
 
 def _mode_for(path: Path) -> int:
@@ -111,6 +182,8 @@ def _opened_directly(path: Path) -> Iterator[int]:
         if stat.S_ISREG(os.fstat(fd).st_mode):
             os.ftruncate(fd, 0)
         yield fd
+    except BrokenPipeError:  # `-o /dev/stdout | head`: the reader went away, which is no error (pipes.py)
+        raise
     except OSError as err:
         raise _cannot_write(path, err) from None
     finally:
@@ -122,6 +195,8 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     """A temporary path beside `path` for a writer that wants a file name (torch.onnx.export);
     when the block ends normally it replaces `path` in one step, otherwise it is removed. A device,
     pipe or descriptor link at `path` (see _direct) is instead written with what the writer wrote."""
+    if is_stdout(path):
+        check_output(path, binary=True)
     path = Path(path)
     if _direct(path):
         with _staged(path) as staged:
@@ -186,6 +261,9 @@ def tell_written(path: Path | str) -> None:
 
 
 def write_file(path: Path | str, text: str) -> None:
-    """Write `text` to `path` in one step (write_atomic) and say so (tell_written)."""
+    """Write `text` to `path` in one step (write_atomic) and say so (tell_written); `-` prints it."""
+    if is_stdout(path):
+        click.echo(text, nl=False)
+        return
     write_atomic(path, text)
     tell_written(path)

@@ -8,12 +8,13 @@ from .. import fit
 from ..kind_reference import kind_dict, kind_list, resolve_kind
 from ..table import TextTable
 from .common import Output, handles_errors, json_option, table_options
+from .completion import complete_kind
 
 FIELD_COLUMNS = ("field", "type", "default", "aliases", "meaning")
 
 
 @click.command()
-@click.argument("kind", required=False, metavar="[KIND]")
+@click.argument("kind", required=False, metavar="[KIND]", shell_complete=complete_kind)
 @json_option
 @table_options("none: descriptions and meanings wrap at spaces")
 @handles_errors

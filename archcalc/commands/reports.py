@@ -17,6 +17,7 @@ from ..loader import load_spec
 from ..measured import read_measured
 from ..numfmt import fmt_int, fmt_shape
 from ..report import formats, svg
+from ..table import TextTable
 from .common import (
     Output,
     convention_option,
@@ -24,12 +25,15 @@ from .common import (
     handles_errors,
     input_option,
     json_option,
+    table_options,
     width_option,
     with_input,
 )
 from .completion import complete_spec
-from .files import tell_written, write_atomic
+from .files import is_stdout, tell_written, write_atomic
 
+# diff's columns left out, first to last, when its table is wider than the width (`diff --help` says so)
+DIFF_DROPS = ("output", "Δ connections", "Δ units", "status")
 ALL_FORMATS = ("md", "html")  # what `--all` writes unless --format says otherwise
 
 
@@ -150,6 +154,8 @@ def report(
     """Write a report per spec: summary, per-layer table, where parameters and MACs sit, a chart."""
     if all_specs == bool(specs):
         raise click.UsageError("give spec names or files, or --all (not both)")
+    if is_stdout(directory):
+        raise click.UsageError("report writes files into a folder; `-o -` (standard output) is not one: give -o DIR")
     refs = bundled_names() if all_specs else list(specs)
     reports = build_breakdowns(refs, dtype, input_shape, measured_files)
     written = write_reports(reports, fmts or (ALL_FORMATS if all_specs else ("md",)), directory, all_specs)
@@ -204,7 +210,7 @@ def compare(
 @input_option
 @click.option("--all-layers", is_flag=True, help="List unchanged layers too.")
 @json_option
-@width_option
+@table_options(", ".join(DIFF_DROPS))
 @handles_errors
 def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_layers: bool, as_json: bool) -> None:
     """What changes from design A to design B: per-layer and total deltas (layers matched by path)."""
@@ -213,13 +219,16 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
     if as_json:
         out.json(comparing.diff_dict(result))
         return
-    table = Table(title=f"{first.spec.name} → {second.spec.name}", header_style="bold", show_footer=True)
-    table.add_column("layer", footer="total", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("what changed (A → B)")
-    table.add_column("output (A → B)", no_wrap=True)
+    table = TextTable(title=f"{first.spec.name} → {second.spec.name}", show_footer=True)
+    table.add_column("layer", footer="total", shorten=True)
+    table.add_column("status", drop=DIFF_DROPS.index("status") + 1)
+    table.add_column("what changed (A → B)", wrap=True)
+    table.add_column("output (A → B)", drop=DIFF_DROPS.index("output") + 1)
     for name in comparing.DIFF_FIELDS:
-        table.add_column(f"Δ {name}", justify="right", no_wrap=True, footer=comparing.signed(result.totals[name][2]))
+        header = f"Δ {name}"
+        drop = DIFF_DROPS.index(header) + 1 if header in DIFF_DROPS else None
+        footer = comparing.signed(result.totals[name][2])
+        table.add_column(header, footer=footer, justify="right", drop=drop, name=name)
     for entry in result.layers:
         if entry.status == "same" and not all_layers:
             continue
@@ -233,7 +242,7 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
             *(comparing.signed(entry.delta(n)) or "·" for n in comparing.DIFF_FIELDS),
             style=style,
         )
-    out.rich_table(table)
+    out.table(table, choose=True)
     for name in comparing.DIFF_FIELDS:
         before, after, delta = result.totals[name]
         change = f" ({100 * delta / before:+.1f}%)" if before else ""

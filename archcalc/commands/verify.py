@@ -31,7 +31,7 @@ from .common import (
     with_input,
 )
 from .completion import complete_spec
-from .files import atomic_path, tell_written, write_file
+from .files import atomic_path, check_output, tell_written, write_file
 from .progress import progress_bar
 
 MARKS = {"ok": ("✓", "green"), "convention": ("≈", "yellow"), "fail": ("✗", "bold red")}
@@ -131,11 +131,18 @@ class _Tally:
             fail=sum(failures for _, failures in verdicts),
         )
 
+    @property
+    def checks(self) -> int:
+        """What the marks count: each figure compared (a row's cells, the totals, a counter), not rows."""
+        return self.ok + self.convention + self.fail
+
     def to_dict(self, seconds: float) -> dict[str, Any]:
-        return {**asdict(self), "seconds": round(seconds, 3)}
+        return {**asdict(self), "checks": self.checks, "seconds": round(seconds, 3)}
 
     def line(self, seconds: float) -> Text:
-        text = Text(f"summary: {fmt_int(self.specs)} spec(s), {fmt_int(self.rows)} rows: ")
+        text = Text(
+            f"summary: {fmt_int(self.specs)} spec(s), {fmt_int(self.rows)} rows, {fmt_int(self.checks)} checks: "
+        )
         for mark, count in (("ok", self.ok), ("convention", self.convention), ("fail", self.fail)):
             symbol, style = MARKS[mark]
             text.append(symbol, style=style if count else "dim")
@@ -152,27 +159,25 @@ def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], fa
         out.rich_table(_verification_table(result, only_failures=quiet))
     totals = {k: c for k, c in result.totals.items() if not quiet or c.status == "fail"}
     if totals:
-        out.out.print(
+        out.line(
             "totals: "
             + "; ".join(
                 f"{k} {MARKS[c.status][0]} {fmt_int(c.ours)}" + (f" vs {fmt_int(c.theirs)}" if c.status != "ok" else "")
                 for k, c in totals.items()
-            ),
-            soft_wrap=True,
+            )
         )
     if result.skipped_ops and not quiet:
         skipped = ", ".join(f"{op} x{n}" for op, n in result.skipped_ops.items())
-        out.out.print(Text(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim"), soft_wrap=True)
+        out.line(f"fvcore counted these ops as 0 (unsupported): {skipped}", style="dim")
     if "reconcile" in entry and (not quiet or not all(r["ok"] for r in entry["reconcile"])):
         out.rich_table(_reconcile_table(name, entry["reconcile"]))
     if result.error:
-        out.out.print(Text(result.error, style="red"), soft_wrap=True)
+        out.line(result.error, style="red")
     verdict = "FAILED" if result.failures else "verified"
     layers = f"{len(result.layers)} layers" + ("" if result.error else " (each its own module of the built model)")
-    out.out.print(
+    out.line(
         f"{result.spec}: {verdict}: {layers}, {result.failures} mismatches, "
-        f"{result.conventions} differences explained by a counter's convention",
-        soft_wrap=True,
+        f"{result.conventions} differences explained by a counter's convention"
     )
 
 
@@ -264,6 +269,8 @@ def export(out: Output, spec: str, target: str, output: Path | None, input_shape
     from ..verify.build import render
     from ..verify.export import write_onnx
 
+    if output is not None:  # before the export, not after it
+        check_output(output, binary=target == "onnx")
     loaded = with_input(load_spec(spec), input_shape)
     analyze(loaded)  # a bad spec fails here, with its file and line
     if target == "torch":
