@@ -92,6 +92,7 @@ def shapes_table(analysis: Analysis, counted: Counted, depth: int | None = None)
     )
     shapes: dict[Shape, str] = {}  # a few distinct shapes recur on every row
     empty = [""] * len(columns)
+    returned = set(analysis.graph.outputs)
     for line in tree_lines([row.path for row in rows], depth, analysis.spec.name):
         if line.heading:
             table.add_row(line.label, "", "", "", *empty)
@@ -100,7 +101,10 @@ def shapes_table(analysis: Analysis, counted: Counted, depth: int | None = None)
         shape = shapes.get(last.out_shape)
         if shape is None:
             shape = shapes[last.out_shape] = fmt_shape(last.out_shape)
-        if line.folded:  # a block's subtotals: its output is its last row's
+        if line.folded:  # a block's subtotals: its output is its last row's, or the network's outputs it holds
+            held = {rows[i].output for i in line.rows} & returned
+            if len(held) > 1:  # as the total line lists them, in `outputs:` order
+                shape = fmt_shapes(tuple(analysis.graph.shapes[t] for t in analysis.graph.outputs if t in held))
             counts = [fmt_cell(sum(values[line.rows.start : line.rows.stop])) for _, values in columns]
             table.add_row(line.label, "block", _layers(len(line.rows)), shape, *counts)
         else:

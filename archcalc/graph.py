@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import LayerError, Loc, SpecError, format_loc
 from .fields import MAX_ROWS
-from .layers.base import Contents, Counts, NameTree, Shape, layer_names, name_level, splice
+from .layers.base import Contents, Counts, NameTree, Shape, name_level, reference_names, splice
 
 if TYPE_CHECKING:
     from .layers.base import Layer
@@ -312,8 +312,7 @@ class Lowering:
         self._seen: dict[tuple[int, Shape, bool, int], tuple[int, int, int, tuple[str, ...]]] = {}
         self._names: dict[int, NameTree] = {}  # id(a list starting a level) -> its path steps (the spec outlives this)
         self._contents: dict[int, Contents] = {}
-        # id(a list) -> the names `from:` reads its layers by, or None when none of them has `from:`
-        self._refs: dict[int, list[str] | None] = {}  # id(a named container) -> its spliced lists' steps
+        self._refs: dict[int, list[str | None]] = {}  # id(a list's path steps) -> the names references read
 
     def sequence(
         self,
@@ -330,18 +329,17 @@ class Lowering:
         `names`: the list's path steps when it sits in an enclosing level (an unnamed container's
         list); None when it starts a level of its own."""
         base = scope.loc + field
-        refs = self._refs.get(id(layers), ())
-        if refs == ():  # a repeat lowers its list once per copy: look once
-            refs = self._refs[id(layers)] = (
-                layer_names(layers) if any(layer.from_ is not None for layer in layers) else None
-            )
-        if refs is None and written is not None:  # the top level: `outputs:` reads it by name
-            refs = layer_names(layers)
-        written = {} if written is None else written
         if names is None:
             names = self._names.get(id(layers))
             if names is None:
                 names = self._names[id(layers)] = name_level(layers)
+        # `from:` and `outputs:` read a layer by its path step (check_references): the row's name
+        refs = None
+        if written is not None or any(layer.from_ is not None for layer in layers):
+            refs = self._refs.get(id(names))
+            if refs is None:  # a repeat lowers its list once per copy: look once
+                refs = self._refs[id(names)] = reference_names(names)[0]
+        written = {} if written is None else written
         for index, layer in enumerate(layers):
             step = names[index]
             loc = base + (index,)
@@ -359,7 +357,7 @@ class Lowering:
                 tensor = self.visit(layer, inputs, child)
             except LayerError as err:
                 raise locate(err, child) from None
-            if refs is not None:
+            if refs is not None and refs[index] is not None:
                 written[refs[index]] = tensor
         return tensor
 

@@ -255,3 +255,71 @@ def test_the_built_module_drops_a_tensor_after_its_last_reader():
     with torch.no_grad():
         model(torch.randn(1, 4, 8, 8))
     assert alive == {"x": True, "a": False}, alive
+
+
+# an unnamed block splices its layers into the level: the siblings after it count on from them
+_AFTER_BLOCK = "  - block: {layers: [conv: {out: 4, kernel: 1}, relu]}\n  - conv: {out: 6, kernel: 3, padding: 1}\n"
+
+
+@pytest.mark.parametrize(
+    "layers, tail, expected",
+    [
+        (_AFTER_BLOCK + "  - relu\n", "outputs: [conv2, relu2]\n", [(6, 8, 8), (6, 8, 8)]),
+        (_AFTER_BLOCK + "  - conv: {from: conv2, out: 2, kernel: 1}\n", "", [(2, 8, 8)]),
+        (
+            "  - block: {name: b, layers: [conv: {out: 4, kernel: 1}, relu]}\n  - conv: {out: 6, kernel: 1}\n  - relu\n",
+            "outputs: [b, relu1]\n",
+            [(4, 8, 8), (6, 8, 8)],
+        ),
+        (
+            "  - conv: {out: 4, kernel: 1}\n"
+            "  - block: {layers: [conv: {out: 4, kernel: 1}, relu, {add: {from: [conv2, relu1]}}]}\n",
+            "",
+            [(4, 8, 8)],
+        ),
+    ],
+    ids=["outputs-after-unnamed-block", "from-after-unnamed-block", "named-block", "from-inside-unnamed-block"],
+)
+def test_a_reference_reads_the_row_the_table_shows_under_its_name(layers, tail, expected):
+    """`from:` and `outputs:` read a layer by its row's path step, in analysis and in torch alike."""
+    import torch
+
+    from archcalc.verify.build import build_model
+
+    spec = parse_spec(_spec(layers, "[3, 8, 8]", tail), "g.yaml")
+    analysis = analyze(spec)
+    shapes = [analysis.graph.shapes[t] for t in analysis.graph.outputs]
+    assert shapes == expected, f"analysis {shapes}, expected {expected}"
+    by_path = {row.path: row.out_shape for row in analysis.rows}
+    for name in tail.removeprefix("outputs: [").removesuffix("]\n").split(", ") if tail else ():
+        shown = by_path.get(name, by_path.get(f"{name}.relu1"))  # a named block's output is its last row's
+        assert shown in expected, f"row {name} shows {shown}, outputs {expected}"
+    out = build_model(spec).eval()(torch.zeros(1, 3, 8, 8))
+    got = [tuple(t.shape[1:]) for t in (out if isinstance(out, tuple | list) else (out,))]
+    assert got == expected, f"torch {got}, analysis {expected}"
+
+
+@pytest.mark.parametrize(
+    "layers, tail",
+    [
+        (
+            "  - block: {layers: [conv: {out: 4, kernel: 1}, relu]}\n  - conv: {out: 4, kernel: 1}\n"
+            "  - add: {from: [conv1, conv2]}\n",
+            "",
+        ),
+        (
+            "  - block: {layers: [conv: {name: x, out: 4, kernel: 1}, relu]}\n  - conv: {out: 4, kernel: 1}\n"
+            "  - add: {from: [x, conv2]}\n",
+            "",
+        ),
+        (_AFTER_BLOCK + "  - relu\n", "outputs: [conv1, relu2]\n"),
+    ],
+    ids=["from-auto-name-inside", "from-written-name-inside", "outputs-inside"],
+)
+def test_a_reference_into_an_unnamed_block_is_refused_with_where_it_is(layers, tail):
+    from archcalc.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        parse_spec(_spec(layers, "[3, 8, 8]", tail), "g.yaml")
+    text = str(caught.value)
+    assert "inside the unnamed block at layers[0]" in text and "name the block" in text, text

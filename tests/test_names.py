@@ -30,32 +30,32 @@ COLLISIONS = [
         "residual-body-named-add",
         f"- residual: {{name: r, body: [{CONV}, name: add}}]}}",
         4,
-        "body layer 0 is named 'add', as is the residual's merge row",
+        "body[0] is named 'add', as is the residual's merge row ('add': body + shortcut)",
     ),
     (
         "residual-body-named-shortcut",
         f"- residual: {{name: r, body: [{CONV}, name: shortcut}}]}}",
         4,
-        "body layer 0 is named 'shortcut', as is the residual's shortcut",
+        "body[0] is named 'shortcut', as is the residual's shortcut ('shortcut': its projection layers' path)",
     ),
     # a residual, in block form, with a projection shortcut and the clash further down its body
     (
         "residual-projection-body-add",
         f"- residual:\n    body:\n      - {CONV}}}\n      - relu: {{name: add}}\n    shortcut: [conv: {{out: 4, kernel: 1}}]",
         7,
-        "body layer 1 is named 'add', as is the residual's merge row",
+        "layers[0].body[1] is named 'add', as is the residual at layers[0]'s merge row ('add': body + shortcut) (line 4)",
     ),
     (
         "residual-body-block-named-shortcut",
         "- residual:\n    body:\n      - block: {name: shortcut, layers: [relu]}",
         6,
-        "is named 'shortcut', as is the residual's shortcut",
+        "layers[0].body[0] is named 'shortcut', as is the residual at layers[0]'s shortcut ('shortcut': its projection layers' path) (line 4)",
     ),
     (
         "residual-shortcut-layers",
         "- residual:\n    body: [relu]\n    shortcut:\n      - relu: {name: p}\n      - relu: {name: p}",
         8,
-        "layer 1 is named 'p', as is layer 0 (line 7)",
+        "layers[1] is named 'p', as is layers[0] (line 7)",
     ),
     # a parallel: its merge row is named after the merge
     *[
@@ -64,7 +64,7 @@ COLLISIONS = [
             f"- parallel:\n    merge: {merge}\n    branches:\n      - [relu]\n"
             f"      - {{name: {merge}, layers: [relu]}}",
             8,
-            f"branch 1 is named '{merge}', as is the parallel's merge row",
+            f"the parallel at layers[0]'s branch 2 (branches[1]) is named '{merge}', as is the parallel at layers[0]'s merge row",
         )
         for merge in ("concat", "add", "mul")
     ],
@@ -72,47 +72,57 @@ COLLISIONS = [
         "parallel-branch-named-b1",
         "- parallel:\n    merge: add\n    branches:\n      - [relu]\n      - {name: b1, layers: [relu]}",
         8,
-        "branch 1 is named 'b1', as is branch 0 (unnamed: named by its position) (line 7)",
+        "the parallel at layers[0]'s branch 2 (branches[1]) is named 'b1', as is the parallel at layers[0]'s branch 1 (branches[0]; unnamed: named b1 by its position) (line 7)",
     ),
     (
         "parallel-branch-named-b2-first",
         "- parallel:\n    merge: add\n    branches:\n      - {name: b2, layers: [relu]}\n      - [relu]",
         7,
-        "branch 0 is named 'b2', as is branch 1 (unnamed: named by its position) (line 8)",
+        "the parallel at layers[0]'s branch 1 (branches[0]) is named 'b2', as is the parallel at layers[0]'s branch 2 (branches[1]; unnamed: named b2 by its position) (line 8)",
     ),
     (
         "parallel-two-branches-alike",
         "- parallel:\n    merge: add\n    branches:\n      - {name: x, layers: [relu]}\n"
         "      - {name: x, layers: [relu]}",
         8,
-        "branch 1 is named 'x', as is branch 0 (line 7)",
+        "the parallel at layers[0]'s branch 2 (branches[1]) is named 'x', as is the parallel at layers[0]'s branch 1 (branches[0]) (line 7)",
     ),
     (
         "parallel-branch-layers",
         "- parallel:\n    merge: add\n    branches:\n      - [relu, {relu: {name: relu1}}]",
         7,
-        "layer 1 is named 'relu1', as is layer 0 (an unnamed relu: named by kind and count)",
+        "layers[1] is named 'relu1', as is layers[0] (an unnamed relu: named by kind and count) (line 7)",
     ),
     # lists at every level: the top, a block, a repeat, automatic names before and after
-    ("top-written-twice", "- relu: {name: a}\n- relu: {name: a}", 5, "layer 1 is named 'a', as is layer 0 (line 4)"),
+    (
+        "top-written-twice",
+        "- relu: {name: a}\n- relu: {name: a}",
+        5,
+        "layers[1] is named 'a', as is layers[0] (line 4)",
+    ),
     (
         "top-automatic-after",
         "- relu: {name: conv2}\n- " + CONV + "}\n- " + CONV + "}",
         4,
-        "layer 0 is named 'conv2', as is layer 2 (an unnamed conv: named by kind and count) (line 6)",
+        "layers[0] is named 'conv2', as is layers[2] (an unnamed conv: named by kind and count) (line 6)",
     ),
     (
         "top-automatic-before",
         "- " + CONV + "}\n- " + CONV + ", name: conv1}",
         5,
-        "layer 1 is named 'conv1', as is layer 0 (an unnamed conv: named by kind and count) (line 4)",
+        "layers[1] is named 'conv1', as is layers[0] (an unnamed conv: named by kind and count) (line 4)",
     ),
-    ("block-layers", "- block:\n    layers:\n      - relu\n      - relu: {name: relu1}", 7, "layer 1 is named 'relu1'"),
+    (
+        "block-layers",
+        "- block:\n    layers:\n      - relu\n      - relu: {name: relu1}",
+        7,
+        "layers[1] is named 'relu1', as is layers[0] (an unnamed relu: named by kind and count) (line 6)",
+    ),
     (
         "repeat-layers",
         "- repeat:\n    times: 2\n    layers:\n      - relu: {name: x}\n      - relu: {name: x}",
         8,
-        "layer 1 is named 'x', as is layer 0 (line 7)",
+        "layers[1] is named 'x', as is layers[0] (line 7)",
     ),
     # every container kind's automatic name (kind and count) against a written one
     *[
@@ -120,7 +130,7 @@ COLLISIONS = [
             f"{kind}-automatic-name",
             f"- {layer}\n- relu: {{name: {kind}1}}",
             5,
-            f"layer 1 is named '{kind}1', as is layer 0 (an unnamed {kind}: named by kind and count) (line 4)",
+            f"layers[1] is named '{kind}1', as is layers[0] (an unnamed {kind}: named by kind and count) (line 4)",
         )
         for kind, layer in (
             ("block", "block: {layers: [relu]}"),
@@ -130,25 +140,30 @@ COLLISIONS = [
         )
     ],
     # an unnamed use: site adds no level: its block's layers sit in the site's level
-    ("use-spliced-layers", USE_HEAD + "  - use: blk\n  - relu: {name: relu1}\n", 10, "layer 1 is named 'relu1'"),
+    (
+        "use-spliced-layers",
+        USE_HEAD + "  - use: blk\n  - relu: {name: relu1}\n",
+        10,
+        "layers[1] is named 'relu1', as is layers[0].layers[0] (an unnamed relu: named by kind and count) (line 5)",
+    ),
     (
         "use-named-add-in-body",
         USE_HEAD + "  - residual:\n      body: [{use: blk, name: add}]\n",
         10,
-        "body layer 0 is named 'add', as is the residual's merge row",
+        "layers[0].body[0] is named 'add', as is the residual at layers[0]'s merge row ('add': body + shortcut) (line 9)",
     ),
     (
         "unnamed-use-in-residual-body-named-add",
         USE_HEAD + "  - residual:\n      body: [use: inner]\n",
         7,
-        "layer 0 is named 'add', as is the residual's merge row ('add': body + shortcut) (line 9)",
+        "layers[0].body[0].layers[0] is named 'add', as is the residual at layers[0]'s merge row ('add': body + shortcut) (line 9)",
     ),
     (
         "template-residual-body-named-add",
         "name: t\ninput: [4, 8, 8]\nblocks:\n  res:\n    layers:\n      - residual:\n"
         "          body: [relu: {name: add}]\nlayers:\n  - use: res\n",
         7,
-        "body layer 0 is named 'add'",
+        "layers[0].layers[0].body[0] is named 'add', as is the residual at layers[0].layers[0]'s merge row ('add': body + shortcut) (line 6)",
     ),
 ]
 

@@ -5,6 +5,8 @@ path across a restructured twin, and the torchvision names a ResNet's rows repro
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from archcalc import analyze, load_spec, parse_spec
@@ -14,8 +16,11 @@ from archcalc.cli import main
 from archcalc.compare import diff
 from archcalc.counted import count, resolve_convention
 from archcalc.graph import lower
+from archcalc.numfmt import fmt_shapes
 
 from .helpers import spec_text
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 CONV = "conv: {out: 4, kernel: 3, padding: 1}"
 BLOCKS = (
@@ -133,13 +138,13 @@ COLLISIONS = [
         "copies-overlapping-a-start",
         "- repeat: {times: 2, layers: [relu]}\n- repeat: {start: 1, times: 2, layers: [relu]}",
         5,
-        "a repeat's copy is named '1'",
+        "the repeat at layers[1]'s copy is named '1'",
     ),
     (
         "repeat-index-against-a-name",
         "- relu: {name: '1'}\n- repeat: {times: 2, layers: [relu]}",
         4,
-        "layer 0 is named '1', as is a repeat's copy",
+        "layers[0] is named '1', as is the repeat at layers[1]'s copy",
     ),
     ("spliced-body-against-a-written-name", "- residual: {body: [relu]}\n- relu: {name: relu1}", 5, "'relu1'"),
     ("use-layers-against-the-site-level", BLOCKS + "  - use: res\n  - relu: {name: add}\n", 13, "'add'"),
@@ -223,10 +228,22 @@ def test_the_tree_shows_each_container_once_and_leaves_by_their_last_step(runner
     assert rows.count(" conv2_x") == 1 and rows.count("   0") == 4  # one heading per stage's first block
 
 
-@pytest.mark.parametrize("depth", ["-1", "x"])
-def test_a_bad_depth_is_a_usage_error(runner, depth):
+@pytest.mark.parametrize("depth", ["-1", "x", "abc", "201"], ids=["negative", "letter", "word", "past-the-limit"])
+def test_a_bad_depth_is_a_usage_error_that_says_what_is_expected(runner, depth):
     result = runner.invoke(main, ["shapes", "lenet5", "--depth", depth])
     assert result.exit_code == 2 and "--depth" in result.output, result.output
+    assert "from 0 to 200" in result.output and f"'{depth}'" in result.output, result.output
+    assert "integer range" not in result.output, result.output
+
+
+@pytest.mark.parametrize("depth", [0, 1], ids=["whole-network", "stages"])
+def test_a_folded_block_shows_every_network_output_it_holds(depth):
+    """fpn returns three levels: folded into one row, the network shows all three, as its total does."""
+    analysis = analyze(load_spec(str(EXAMPLES / "fpn.yaml")))
+    table = shapes_table(analysis, count(analysis), depth)
+    expected = fmt_shapes(analysis.output_shapes)
+    shown = [row.cells[3] for row in table.rows[1:]]
+    assert (expected in shown) == (depth == 0), f"expected {expected!r} in {shown}" if depth == 0 else shown
 
 
 # ---------------------------------------------------------------------------------------------

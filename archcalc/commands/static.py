@@ -11,7 +11,9 @@ from ..counted import count, resolve_convention
 from ..dtypes import DTYPE_BYTES
 from ..loader import load_spec
 from ..table import TextTable
+from ..yaml_builder import MAX_DEPTH
 from .common import (
+    BoundedInt,
     Output,
     convention_option,
     dtype_option,
@@ -26,7 +28,8 @@ from .common import (
 # the table's tree (archcalc/tree_view.py) to N steps of the paths; --json keeps every layer
 depth_option = click.option(
     "--depth",
-    type=click.IntRange(min=0),
+    # a path step takes at least one level of YAML nesting, so no table is deeper than the loader allows
+    type=BoundedInt(0, MAX_DEPTH),
     default=None,
     metavar="N",
     help="Fold layers deeper than N path steps into one row per block with its subtotals "

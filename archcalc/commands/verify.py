@@ -247,7 +247,11 @@ def verify(
     if as_json:
         out.json({"ok": tally.fail == 0, "specs": results, "summary": tally.to_dict(seconds)})
     else:
-        out.out.print(tally.line(seconds), soft_wrap=True)
+        summary = tally.line(seconds)
+        if len(summary.plain) <= out.width:  # its marks coloured as in the table
+            out.out.print(summary, soft_wrap=True)
+        else:  # wrapped at spaces as every line under a table
+            out.line(summary.plain)
     if tally.fail:
         sys.exit(ExitCode.FINDING)
 

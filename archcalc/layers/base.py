@@ -91,10 +91,9 @@ class TorchCall:
 
 
 def layer_names(layers: list[Any]) -> list[str]:
-    """Each layer's name in its own list, as `from:` and `outputs:` read it: its own `name`, else
-    kind + count within the list (`conv1`, `relu2`). A row's path step is `name_level`'s, which
-    counts across the whole level: the two agree for every layer that is named, and for every
-    list that holds no unnamed container."""
+    """Each layer's name counted within its own list: its own `name`, else kind + count
+    (`conv1`, `relu2`), kept distinct by `unique_names`. Rows and references (`from:`, `outputs:`)
+    use `name_level`'s steps instead, which count across the whole level (`reference_names`)."""
     seen: Counter[str] = Counter()
     names = []
     for layer in layers:
@@ -145,14 +144,11 @@ def name_level(
     """
     seen = Counter() if seen is None else seen
     tree: NameTree = []
-    # the list it is in, by its field (body, shortcut), not its whole way there: the line says where
-    parent = next((step for step in reversed(field) if isinstance(step, str)), "layers")
-    where = "layer" if parent == "layers" else f"{parent} layer"
     for index, layer in enumerate(layers):
         if layer.name is not None:
             name = layer.name
             if claims is not None:
-                claims.append(Claim(name=name, what=f"{where} {index}", at=(*field, index), written=True))
+                claims.append(Claim(name=name, what=location(field, index), at=(*field, index), written=True))
         elif layer.container:
             tree.append(splice(layer, (*field, index), seen, claims))
             continue
@@ -160,10 +156,25 @@ def name_level(
             seen[layer.kind] += 1
             name = f"{layer.kind}{seen[layer.kind]}"
             if claims is not None:
-                what = f"{where} {index} (an unnamed {layer.kind}: named by kind and count)"
+                what = f"{location(field, index)} (an unnamed {layer.kind}: named by kind and count)"
                 claims.append(Claim(name=name, what=what, at=(*field, index)))
         tree.append(name)
     return tree
+
+
+def location(field: tuple[str | int, ...], index: int) -> str:
+    """Where a layer is, in full, relative to the list being validated (`layers[1].body[0]`): an
+    index alone would not say which nested list it counts in.
+
+    >>> location((), 2), location((1, "layers"), 0), location((0, "body"), 1)
+    ('layers[2]', 'layers[1].layers[0]', 'layers[0].body[1]')
+    """
+    text = "layers"
+    for step in field:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}"
+    if field and isinstance(field[0], str):  # a container's own list: its field starts the path
+        text = text.removeprefix("layers.")
+    return f"{text}[{index}]"
 
 
 def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: list[Claim] | None) -> Contents:
@@ -176,7 +187,12 @@ def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: li
     if claims is not None:
         for claim in generated:  # its `at` is relative to the container: rebase it here
             where = (*at, *claim.at) if claim.at else at or None
-            claims.append(Claim(claim.name, claim.what, where, claim.written, claim.copies))
+            # which container's: two parallels' first branches are both "branch 1"
+            what = claim.what
+            if at:
+                own, there = f"the {layer.kind}'s ", f"the {layer.kind} at {location(at[:-1], at[-1])}"
+                what = there + "'s " + what.removeprefix(own) if what.startswith(own) else f"{what}, of {there}"
+            claims.append(Claim(claim.name, what, where, claim.written, claim.copies))
     return trees, tuple(claim.name if claim.copies is None else claim.copies for claim in generated)
 
 
@@ -259,23 +275,42 @@ def layer_claims(layers: list[Any], field: tuple[str | int, ...] = ()) -> list[C
     """The names a list gives its layers (`layer_names`), each with where it is written."""
     claims = []
     for index, (layer, name) in enumerate(zip(layers, layer_names(layers))):
-        what = " ".join((*map(str, field), f"layer {index}"))
+        what = location(field, index)
         what += "" if layer.name else f" (an unnamed {layer.kind}: named by kind and count)"
         claims.append(Claim(name=name, what=what, at=(*field, index), written=bool(layer.name)))
     return claims
 
 
-def check_level(layers: list[Any], field: tuple[str | int, ...] = ()) -> None:
+def check_level(layers: list[Any], field: tuple[str | int, ...] = ()) -> NameTree:
     """A list that starts a level of the paths (the spec's, a branch's, a shortcut's, a repeat's
-    copy): its path steps, spliced contents included, differ (`name_level`)."""
+    copy): its path steps, spliced contents included, differ (`name_level`); the `from:` of the
+    layers spliced into it read them by those steps (`spliced_references`). Returns its steps."""
     claims: list[Claim] = []
-    name_level(layers, field, None, claims)
+    tree = name_level(layers, field, None, claims)
     check_claims(claims, LEVEL_HINT)
+    spliced_references(layers, tree, field)
+    return tree
+
+
+def spliced_references(layers: list[Any], tree: NameTree, field: tuple[str | int, ...] = ()) -> None:
+    """The graph form's rules (`check_references`) for the lists unnamed containers splice into a
+    level: only the level knows the steps their layers are named by (counts continue across it),
+    so they are checked here rather than by the container, which may not know its level yet."""
+    for index, (layer, step) in enumerate(zip(layers, tree)):
+        if not isinstance(step, str):
+            check_spliced(layer, step[0], (*field, index))
+
+
+def check_spliced(layer: Any, trees: tuple[NameTree, ...], at: tuple[str | int, ...] = ()) -> None:
+    """`check_references` for each list a container splices (`trees`: their steps), and theirs."""
+    for (where, items), subtree in zip(layer.spliced(), trees):
+        check_references(items, None, (*at, *where), subtree)
+        spliced_references(items, subtree, (*at, *where))
 
 
 def unique_names(layers: list[Any]) -> list[Any]:
-    """A list's layers must have different names (`layer_names`): `from:` and `outputs:` read a
-    layer by that name, so two alike would make a reference ambiguous."""
+    """A list's layers must have different names (`layer_names`), the rule a list has kept since
+    before names counted across levels (the level's steps differ too: `check_level`)."""
     check_claims(layer_claims(layers), LIST_HINT)
     return layers
 
@@ -337,15 +372,67 @@ def _graph_error(code: str, message: str, at: tuple[str | int, ...], hint: str, 
     return PydanticCustomError(code, message, {**ctx, "at": at, "hint": hint})
 
 
-def check_references(layers: list[Any], outputs: list[str] | None = None, field: tuple[str | int, ...] = ()) -> None:
+def _tree_names(tree: Any) -> list[str]:
+    """Every name an unnamed container puts in the level (`Contents`), its nested ones included."""
+    if isinstance(tree, str):
+        return [tree]
+    if isinstance(tree, range):  # a repeat's copy indices: the rows are named by them
+        return [str(tree.start), str(tree.stop - 1)] if tree else []
+    if isinstance(tree, tuple | list):
+        return [name for item in tree for name in _tree_names(item)]
+    return []
+
+
+def reference_names(tree: NameTree) -> tuple[list[str | None], dict[str, int]]:
+    """The names `from:` and `outputs:` read a list's layers by: exactly the path steps the level
+    gives them (`name_level`), so a name means the row the table shows under it. An unnamed
+    container has no step (None); the names inside it map to its index, so a reference to one is
+    refused with where it is rather than read as a different row."""
+    names: list[str | None] = []
+    inside: dict[str, int] = {}
+    for index, step in enumerate(tree):
+        if isinstance(step, str):
+            names.append(step)
+        else:
+            names.append(None)
+            for name in _tree_names(step):
+                inside.setdefault(name, index)
+    return names, inside
+
+
+def _inside_error(
+    source: str, what: str, layers: list[Any], j: int, field: tuple[str | int, ...], at: tuple[str | int, ...]
+) -> PydanticCustomError:
+    where = "".join(f"[{step}]" if isinstance(step, int) else ("." if k else "") + step for k, step in enumerate(field))
+    return _graph_error(
+        "unknown_reference",
+        "{what} names {name}, a layer inside the unnamed {kind} at {where}[{index}]; a reference reads a layer of this"
+        " list, not one inside a container",
+        at,
+        f"name the {layers[j].kind} (`name: ...`) and read its output by that name, or move the layer out of it",
+        what=what,
+        name=quoted(source),
+        kind=layers[j].kind,
+        where=where or "layers",
+        index=j,
+    )
+
+
+def check_references(
+    layers: list[Any],
+    outputs: list[str] | None = None,
+    field: tuple[str | int, ...] = (),
+    tree: NameTree | None = None,
+) -> None:
     """The graph form's rules for one list of layers (`from:` names earlier siblings):
     every name it reads is an earlier sibling (a later one is a forward reference, or a cycle when
     that layer reads this one back); a merge kind reads two or more, any other kind one; and every
     layer's output is used: read by a later sibling (the next one reads it unless it has `from:`),
     named in `outputs:` (at the top), or the list's last where no `outputs:` is given.
     """
-    names = layer_names(layers)
-    index_of = {name: i for i, name in enumerate(names)}
+    steps, inside = reference_names(name_level(layers) if tree is None else tree)
+    index_of = {name: i for i, name in enumerate(steps) if name is not None}
+    names = [name for name in steps if name is not None]
     reads: list[tuple[int, ...]] = []
     for i, layer in enumerate(layers):
         sources = layer.sources()
@@ -389,12 +476,15 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
         found = []
         for source in sources:
             j = index_of.get(source)
+            if j is None and source in inside:
+                raise _inside_error(source, "`from`", layers, inside[source], field, at)
             if j is None:
-                close = close_matches(source, names[:i], n=1)
+                before = [name for name in steps[:i] if name is not None]
+                close = close_matches(source, before, n=1)
                 hint = (
                     f"did you mean '{close[0]}'?"
                     if close
-                    else f"name one of the layers before it in the same list ({', '.join(names[:i][-8:]) or 'none'});"
+                    else f"name one of the layers before it in the same list ({', '.join(before[-8:]) or 'none'});"
                     " a layer inside a block or branch reads only its own list: give the block itself `from:`"
                 )
                 raise _graph_error(
@@ -431,6 +521,8 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
                 name=name,
             )
         returned.add(name)
+        if name not in index_of and name in inside:
+            raise _inside_error(name, "`outputs`", layers, inside[name], ("layers",), ("outputs", k))
         if name not in index_of:
             close = close_matches(name, names, n=1)
             raise _graph_error(
@@ -441,7 +533,8 @@ def check_references(layers: list[Any], outputs: list[str] | None = None, field:
                 name=quoted(name),
             )
         used.add(index_of[name])
-    for j, name in enumerate(names):
+    for j, step in enumerate(steps):
+        name = step if step is not None else f"the unnamed {layers[j].kind} at layers[{j}]"
         if j not in used:
             raise _graph_error(
                 "unused_output",
@@ -483,19 +576,19 @@ def layer_list(value: Any, info: ValidationInfo) -> Any:
 
 
 def graph_list(layers: list[Any]) -> list[Any]:
-    """A container's list of layers: names differ (`unique_names`) and its `from:` references
-    keep the graph form's rules (`check_references`). Where its level starts is the container's to
-    say: `level_graph_list`, or the container's own check (`level_claims`)."""
+    """A container's list of layers: names differ (`unique_names`). Its `from:` references are
+    read by the steps of the level it sits in, so the level checks them: `level_graph_list`, the
+    container's own check when it is named (`_own_level`), else the enclosing level's."""
     unique_names(layers)
-    check_references(layers)
     return layers
 
 
 def level_graph_list(layers: list[Any]) -> list[Any]:
     """A container's list that starts a level of its own (a branch, a shortcut, a repeat's copy):
-    `graph_list`'s rules, and its path steps differ (`check_level`)."""
+    `graph_list`'s rules, its path steps differ (`check_level`), and its `from:` references keep
+    the graph form's rules (`check_references`)."""
     graph_list(layers)
-    check_level(layers)
+    check_references(layers, None, (), check_level(layers))
     return layers
 
 

@@ -28,11 +28,13 @@ from .base import (
     TorchCall,
     check_claims,
     check_shape,
+    check_spliced,
     graph_list,
     layer_list,
     level_claims,
     level_graph_list,
     numbered,
+    splice,
 )
 from .ops import Op, Saves
 
@@ -189,6 +191,7 @@ def _own_level(layer: Layer) -> None:
     An unnamed one's contents are checked with the level that holds them."""
     if layer.name is not None:
         check_claims(level_claims(layer), LEVEL_HINT)
+        check_spliced(layer, splice(layer, (), Counter(), None)[0])
 
 
 class Block(Layer):
@@ -262,10 +265,12 @@ class Parallel(Layer):
         seen["#branch"] += len(self.branches)
         for i, branch in enumerate(self.branches):
             if branch.name:
-                claims.append(Claim(branch.name, f"branch {i}", at=("branches", i), written=True))
+                what = f"the parallel's branch {i + 1} (branches[{i}])"
+                claims.append(Claim(branch.name, what, at=("branches", i), written=True))
             else:
                 name = f"b{before + i + 1}"
-                claims.append(Claim(name, f"branch {i} (unnamed: named by its position)", at=("branches", i)))
+                what = f"the parallel's branch {i + 1} (branches[{i}]; unnamed: named {name} by its position)"
+                claims.append(Claim(name, what, at=("branches", i)))
         merge = numbered(seen, self.merge)
         claims.append(Claim(merge, f"the parallel's merge row (merge: {self.merge})"))
         return claims
@@ -369,7 +374,9 @@ class Repeat(Layer):
     def generated(self, seen: Counter[str]) -> list[Claim]:
         first = seen[self.COPIES] if self.start is None else self.start
         seen[self.COPIES] = max(seen[self.COPIES], first + self.times)
-        return [Claim(f"{first}..{first + self.times - 1}", "a repeat's copy", copies=range(first, first + self.times))]
+        return [
+            Claim(f"{first}..{first + self.times - 1}", "the repeat's copy", copies=range(first, first + self.times))
+        ]
 
     def rows(self) -> int:
         return self.times * sum(layer.rows() for layer in self.layers)
