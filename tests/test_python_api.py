@@ -221,7 +221,7 @@ BAD_VARIANTS = [
     (
         "duplicate-names",
         {"layers": [archcalc.Conv(name="a", out=3, kernel=1), archcalc.Conv(name="a", out=3, kernel=1)]},
-        "named 'a', as is layer 0",
+        "is named 'a', as is",
     ),
     ("bad-input", {"input": (0, 8)}, "input"),
     ("unknown-field", {"widht": 3}, "widht"),
