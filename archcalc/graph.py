@@ -357,8 +357,9 @@ class Lowering:
                 tensor = self.visit(layer, inputs, child)
             except LayerError as err:
                 raise locate(err, child) from None
-            if refs is not None and refs[index] is not None:
-                written[refs[index]] = tensor
+            name = refs[index] if refs is not None else None
+            if name is not None:
+                written[name] = tensor
         return tensor
 
     def level(self, layers: list[Any], tensor: int, scope: Scope, field: Loc) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache, lru_cache, wraps
 from math import prod
-from typing import Annotated, Any, ClassVar, get_args
+from typing import Annotated, Any, ClassVar, cast, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -190,7 +190,7 @@ def splice(layer: Any, at: tuple[str | int, ...], seen: Counter[str], claims: li
             # which container's: two parallels' first branches are both "branch 1"
             what = claim.what
             if at:
-                own, there = f"the {layer.kind}'s ", f"the {layer.kind} at {location(at[:-1], at[-1])}"
+                own, there = f"the {layer.kind}'s ", f"the {layer.kind} at {location(at[:-1], cast(int, at[-1]))}"
                 what = there + "'s " + what.removeprefix(own) if what.startswith(own) else f"{what}, of {there}"
             claims.append(Claim(claim.name, what, where, claim.written, claim.copies))
     return trees, tuple(claim.name if claim.copies is None else claim.copies for claim in generated)
