@@ -106,6 +106,7 @@ def choose(table: TextTable, names: Sequence[str]) -> TextTable:
 def column_index(table: TextTable, name: str) -> int:
     """Which column `name` (lower case) calls for: its name, its header, else a unique prefix of a name."""
     from .errors import close_matches
+    from .limits import shown  # the name as typed may be long or hold control characters
 
     known = [column.name for column in table.columns]
     for index, column in enumerate(table.columns):
@@ -116,10 +117,10 @@ def column_index(table: TextTable, name: str) -> int:
         return starting[0]
     if starting:
         which = ", ".join(known[i] for i in starting)
-        raise ValueError(f"'{name}' could name any of {which}; give more of the name")
+        raise ValueError(f"{shown(name)} could name any of {which}; give more of the name")
     close = close_matches(name, known)
     hint = f"did you mean '{close[0]}'? " if close else ""
-    raise ValueError(f"no column '{name}' in this table; {hint}columns: {', '.join(known)}")
+    raise ValueError(f"no column {shown(name)} in this table; {hint}columns: {', '.join(known)}")
 
 
 def fit(table: TextTable, width: int) -> Fitted:
