@@ -172,12 +172,11 @@ def test_columns_unknown_name_is_a_usage_error_with_a_suggestion() -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("name", ["a" * 100_000, "x\x1b[2J"], ids=["100k-characters", "escape-sequence"])
+@pytest.mark.parametrize("name", ["a" * 100_000, "x\x1b]0;title\x07"], ids=["100k-characters", "escape-sequence"])
 def test_columns_unknown_name_is_quoted_cut_short_and_escaped(name: str) -> None:
     """The name as typed is quoted as every refused value is (limits.shown): at most 60 characters,
     control characters escaped, so a message never floods or drives the terminal."""
-    result = CliRunner().invoke(main, ["shapes", "lenet5", "--columns", name])
-    assert result.exit_code == 2, result.output
+    result = CliRunner().invoke(main, ["shapes", "lenet5", "--columns", name], color=True)  # ANSI kept as printed
     assert len(result.output) < 400 and "\x1b" not in result.output, (len(result.output), result.output[:300])
 
 
