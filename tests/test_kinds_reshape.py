@@ -7,7 +7,7 @@ from fractions import Fraction
 from math import floor
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from archcalc import parse_spec, receptive_fields
@@ -314,3 +314,18 @@ def test_explain_writes_the_formula(yaml, shape, wanted):
     rows = explain(parse_spec(spec_text(yaml, shape), "inline.yaml"))
     text = " | ".join(d.formula for row in rows for d in row.derivations)
     assert wanted in text, text
+
+
+@settings(deadline=None)  # the first example imports torch
+@given(st.integers(1, 40), st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.1, 4 / 3, 1.5, 2.0, 2.5, 3.0, 0.29, 1.7]))
+def test_output_size_follows_torch_interpolate(size, scale):
+    """floor(size x scale) in double precision, as torch's interpolate computes it."""
+    torch = pytest.importorskip("torch")
+    from torch.nn.functional import interpolate
+
+    from archcalc.formulas.reshape import resized
+
+    if resized(size, scale) < 1:
+        return  # torch refuses an empty output; archcalc too (test_each_bad_layer_gets_one_clear_error)
+    got = interpolate(torch.zeros(1, 1, size), scale_factor=scale, mode="nearest").shape[-1]
+    assert resized(size, scale) == got, (size, scale, got)
