@@ -78,7 +78,9 @@ class OpCost(BaseModel):
     after padding applied before it (SAME padding, LRN's channel padding); per_param: per
     parameter; per_vector: per vector the op reduces over (softmax over channels: one per
     position). Layers with weights (affine batch norm) multiply the sum by `affine_factor`.
-    `ranks`: only inputs with these numbers of spatial dimensions are counted.
+    `ranks`: only inputs with these numbers of spatial dimensions are counted. `replaces_macs`:
+    the tool charges this cost instead of the row's MACs and bias adds (a module it does not
+    know, such as the channels-last linear, whose product it never sees).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -90,6 +92,7 @@ class OpCost(BaseModel):
     per_vector: Annotated[int, Strict(), Field(ge=-MAX_COST, le=MAX_COST)] = 0  # thop's softmax: 3n - 1
     affine_factor: Cost = 1
     ranks: tuple[Annotated[int, Strict(), Field(ge=0, le=3)], ...] | None = None
+    replaces_macs: Annotated[bool, Strict()] = False
 
     @model_validator(mode="after")
     def _never_negative(self) -> OpCost:
@@ -183,6 +186,9 @@ class Convention(BaseModel):
 
     def terms(self, row: Row) -> dict[str, int]:
         """The row's ops under this convention, by named term (zero terms left out)."""
+        cost = self.op_costs.get(row.op)
+        if cost is not None and cost.replaces_macs:
+            return {row.op: value} if (value := cost.cost(row)) else {}
         terms = {f"MACs x {self.ops_per_mac}" if self.ops_per_mac != 1 else "MACs": row.macs * self.ops_per_mac}
         if self.transposed_on_output and row.macs_on_output != row.macs:
             terms["transposed conv on output positions"] = (row.macs_on_output - row.macs) * self.ops_per_mac

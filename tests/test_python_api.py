@@ -32,6 +32,9 @@ NEEDS: dict[str, dict] = {
     "add": {"from_": ["a", "b"]},
     "concat": {"from_": ["a", "b"]},
     "mul": {"from_": ["a", "b"]},
+    "channel_linear": {"out": 8},
+    "stochastic_depth": {"p": 0.1},
+    "opaque": {"params": 10, "out_shape": [4]},
 }
 
 

@@ -29,11 +29,14 @@ from .base import (
     own_kinds,
     resolve_window,
 )
+from .channelwise import ChannelLinear, LayerNorm, LayerScale
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
+from .opaque import Opaque
 from .ops import Op, Saves, register_ops
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
+from .stochastic import StochasticDepth
 from .structure import Block, Branch, Merge, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
@@ -52,6 +55,12 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     LocalResponseNorm,
     Subsample,
     RBF,
+    # ConvNeXt's block and the importer's stand-in (kinds-b)
+    LayerNorm,
+    ChannelLinear,
+    LayerScale,
+    StochasticDepth,
+    Opaque,
     Block,
     Parallel,
     Residual,
@@ -86,6 +95,9 @@ KIND_ALIASES: dict[str, str] = {
     "batch_norm": "batchnorm",
     "swish": "silu",
     "local_response_norm": "lrn",
+    "layer_norm": "layernorm",
+    "layernorm2d": "layernorm",
+    "drop_path": "stochastic_depth",
 }
 
 
@@ -196,6 +208,7 @@ __all__ = [
     "Branch",
     "Conv",
     "ConvTranspose",
+    "ChannelLinear",
     "Counts",
     "Dropout",
     "TorchCall",
@@ -203,6 +216,8 @@ __all__ = [
     "Flatten",
     "GlobalPool",
     "Layer",
+    "LayerNorm",
+    "LayerScale",
     "LayerSpec",
     "LeakyReLU",
     "Linear",
@@ -211,11 +226,13 @@ __all__ = [
     "Merge",
     "OPS",
     "Op",
+    "Opaque",
     "Parallel",
     "RBF",
     "Repeat",
     "Residual",
     "Saves",
+    "StochasticDepth",
     "Shape",
     "Subsample",
     "Window",

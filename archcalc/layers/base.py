@@ -53,6 +53,7 @@ class Counts:
     elements the op reads after padding it applies separately (SAME padding before a pool, LRN's
     channel padding; None: the input's elements); unshared_bias: the biases are a tensor of
     their own (one per unit or per position) added after the op, not the op's per-map bias.
+    opaque: a module archcalc cannot see into (layers/opaque.py): its MACs are unknown, not 0.
 
     Slotted but not `frozen`, like archcalc.graph.Call: one is made per layer of every analysis, and
     with both frozen (each field set through object.__setattr__) an analysis cost a quarter more
@@ -74,6 +75,7 @@ class Counts:
     macs_on_output: int | None = None
     op_in_elements: int | None = None
     unshared_bias: bool = False
+    opaque: bool = False
 
 
 @dataclass(frozen=True, slots=True)
