@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
@@ -10,6 +11,7 @@ from hypothesis import settings
 
 # a hook, found by its name: browser tests skipped for want of chromium are announced at the end
 from tests.skip_notice import pytest_terminal_summary  # noqa: F401
+from tests.torchvision_env.sitecustomize import stub_meta_registrations
 
 # CI runs every property test derandomized, so a build is red only for a change, never for the
 # luck of a draw; a developer's run stays random and keeps looking for new counterexamples.
@@ -21,3 +23,18 @@ if os.environ.get("CI"):
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def torchvision() -> ModuleType:
+    """torchvision (the test extra pins 0.28.0), the oracle for the model tests; build models with
+    `weights=None` (nothing is downloaded).
+
+    PyPI's torchvision is a CUDA build: beside the CPU torch the tests install, its compiled ops fail
+    to register when `torchvision._meta_registrations` runs at import. The model definitions are pure
+    Python, so an empty module stands in for that one before the import. Users install torch and
+    torchvision from one build: this is the test machine's problem, solved in tests/ only. CLI runs in
+    a subprocess get the same through `tests.torchvision_env.subprocess_env()` (a sitecustomize)."""
+    pytest.importorskip("torch")
+    stub_meta_registrations()
+    return pytest.importorskip("torchvision")

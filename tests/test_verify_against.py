@@ -160,3 +160,36 @@ def test_divergence(runner, spec_file: Path, kwargs: dict, line: int | None, wor
 def test_usage(runner, spec_file: Path, args: list[str], code: int, words: str) -> None:
     result = runner.invoke(main, ["verify", str(spec_file), *args], catch_exceptions=False)
     assert (result.exit_code, words in result.output) == (code, True), result.output
+
+
+def test_against_torchvision(runner, torchvision) -> None:
+    """The bundled resnet18 (its own row names: `conv2_x`, `pool1`) held to torchvision's, in process."""
+    args = ["verify", "resnet18", "--against", "torchvision.models:resnet18", "--input", "3x32x32", "--json"]
+    result = runner.invoke(main, args, catch_exceptions=False)
+    data = json.loads(result.output)
+    assert (result.exit_code, data["divergences"]) == (0, []), data["divergences"][:3]
+    published = 11_689_512  # torchvision's resnet18 meta num_params
+    assert data["totals"]["params"]["theirs"] == published, data["totals"]
+
+
+@pytest.mark.slow  # a fresh interpreter importing torch, torchvision and fvcore: 20 s and more on 2 cores
+def test_against_torchvision_in_a_subprocess(tmp_path: Path) -> None:
+    """The CLI in a subprocess imports torchvision through tests/torchvision_env's sitecustomize."""
+    import subprocess
+    import sys
+
+    from tests.torchvision_env import subprocess_env
+
+    args = ["verify", "resnet18", "--against", "torchvision.models:resnet18", "--input", "3x32x32", "-q"]
+    done = subprocess.run(
+        [sys.executable, "-c", "from archcalc.cli import run; run()", *args],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert (done.returncode, done.stdout.splitlines()[-1:]) == (
+        0,
+        ["resnet18: agrees with torchvision.models:resnet18"],
+    ), done.stdout + done.stderr
