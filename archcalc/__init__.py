@@ -67,6 +67,12 @@ _EXPORTS: dict[str, str] = {
     "Repeat": "layers",
     "Residual": "layers",
     "Subsample": "layers",
+    # issue 16's kinds (kinds-a)
+    "Split": "layers",
+    "ChannelShuffle": "layers",
+    "Mean": "layers",
+    "Upsample": "layers",
+    "GroupNorm": "layers",
     "ReLU": "layers.by_kind",
     "ReLU6": "layers.by_kind",
     "GELU": "layers.by_kind",
@@ -162,6 +168,12 @@ __all__ = [
     "receptive_fields",
     "solve_conv",
     "transposed_output",
+    # issue 16's kinds (kinds-a)
+    "ChannelShuffle",
+    "GroupNorm",
+    "Mean",
+    "Split",
+    "Upsample",
 ]
 assert set(__all__) == {*_EXPORTS, "list_specs"}
 
@@ -171,7 +183,7 @@ if TYPE_CHECKING:
     from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
     from .errors import ExitCode, SpecError
     from .explanation import explain
-    from .layers import (
+    from .layers import (  # issue 16's kinds (kinds-a)
         KINDS,
         RBF,
         Activation,
@@ -180,22 +192,27 @@ if TYPE_CHECKING:
         BatchNorm,
         Block,
         Branch,
+        ChannelShuffle,
         Conv,
         ConvTranspose,
         Counts,
         Dropout,
         Flatten,
         GlobalPool,
+        GroupNorm,
         Layer,
         LeakyReLU,
         Linear,
         LocalResponseNorm,
         MaxPool,
+        Mean,
         Merge,
         Parallel,
         Repeat,
         Residual,
+        Split,
         Subsample,
+        Upsample,
     )
     from .layers.by_kind import (
         GELU,

@@ -170,6 +170,10 @@ class Node:
         return self.call.counts.unshared_bias
 
     @property
+    def stat_groups(self) -> int:
+        return self.call.counts.stat_groups
+
+    @property
     def params(self) -> int:
         """Trainable-kind parameters: weights + biases."""
         return self.call.counts.weights + self.call.counts.biases

@@ -31,9 +31,20 @@ from .base import (
 )
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
-from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
+from .dense import (
+    ACTIVATION_KINDS,
+    Activation,
+    BatchNorm,
+    Dropout,
+    Flatten,
+    GroupNorm,
+    LeakyReLU,
+    Linear,
+    LocalResponseNorm,
+)
 from .ops import Op, Saves, register_ops
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
+from .reshape import ChannelShuffle, Mean, Split, Upsample
 from .structure import Block, Branch, Merge, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
@@ -52,6 +63,12 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     LocalResponseNorm,
     Subsample,
     RBF,
+    # issue 16's kinds (kinds-a): channel split and shuffle, spatial mean, resize, group norm
+    Split,
+    ChannelShuffle,
+    Mean,
+    Upsample,
+    GroupNorm,
     Block,
     Parallel,
     Residual,
@@ -86,6 +103,11 @@ KIND_ALIASES: dict[str, str] = {
     "batch_norm": "batchnorm",
     "swish": "silu",
     "local_response_norm": "lrn",
+    "group_norm": "groupnorm",
+    "gn": "groupnorm",
+    "interpolate": "upsample",
+    "chunk": "split",
+    "shuffle": "channel_shuffle",
 }
 
 
@@ -194,6 +216,7 @@ __all__ = [
     "BatchNorm",
     "Block",
     "Branch",
+    "ChannelShuffle",
     "Conv",
     "ConvTranspose",
     "Counts",
@@ -202,12 +225,14 @@ __all__ = [
     "layer_names",
     "Flatten",
     "GlobalPool",
+    "GroupNorm",
     "Layer",
     "LayerSpec",
     "LeakyReLU",
     "Linear",
     "LocalResponseNorm",
     "MaxPool",
+    "Mean",
     "Merge",
     "OPS",
     "Op",
@@ -217,7 +242,9 @@ __all__ = [
     "Residual",
     "Saves",
     "Shape",
+    "Split",
     "Subsample",
+    "Upsample",
     "Window",
     "field_aliases",
     "normalize_layer",
