@@ -67,6 +67,7 @@ class SmallNet(torch.nn.Module):
         self.fc = torch.nn.Linear(8 * (16 // pool) ** 2, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        print("SmallNet.forward")  # user code that prints: never on verify's standard output
         x = self.relu(self.bn1(self.conv1(x)))
         for conv in (self.conv2, self.conv3):
             x = x if conv is None else conv(x)
@@ -94,7 +95,8 @@ def test_matching_module_agrees(runner, tmp_path: Path, text: str) -> None:
     spec.write_text(text)
     result = run(runner, spec, None, "--json")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    assert "SmallNet.forward" in result.stderr, "the target's print goes to standard error"
+    data = json.loads(result.stdout)
     paired = {p["row"]: p["module"] for p in data["pairs"]}
     assert (paired["conv2"], data["ok"], data["divergences"]) == ("conv2", True, []), data
     if text is SPEC:  # the module called twice: its second call is the row relu_1
@@ -109,7 +111,7 @@ def test_matching_module_agrees(runner, tmp_path: Path, text: str) -> None:
 def test_text_output_agrees(runner, spec_file: Path) -> None:
     result = run(runner, spec_file)
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[-1] == f"small: agrees with {TARGET}", result.output
+    assert result.stdout.splitlines()[-1] == f"small: agrees with {TARGET}", result.output
 
 
 @pytest.mark.parametrize(
@@ -139,10 +141,10 @@ def test_text_output_agrees(runner, spec_file: Path) -> None:
 def test_divergence(runner, spec_file: Path, kwargs: dict, line: int | None, words: str) -> None:
     result = run(runner, spec_file, kwargs)
     assert result.exit_code == 1, result.output
-    first = result.output.splitlines()[0]
+    first = result.stdout.splitlines()[0]
     where = f"{spec_file}:{line}:5: " if line else ""  # column 5: the layer's kind key
     assert first == f"first divergence: {where}{words}", result.output
-    data = json.loads(run(runner, spec_file, kwargs, "--json").output)
+    data = json.loads(run(runner, spec_file, kwargs, "--json").stdout)
     assert (data["ok"], data["divergences"][0]["message"].endswith(words)) == (False, True), data["divergences"][0]
 
 

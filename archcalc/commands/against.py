@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import Any
 
@@ -30,14 +31,18 @@ def verify_against_command(
     from ..verify.against import verify_against
 
     analysis = analyze(with_input(load_spec(spec_ref), input_shape))
-    target = load_target(target_text, parse_kwargs(kwargs_text))
-    if target.module is None:
-        raise SpecError(
-            "bad_target",
-            "verify --against runs a PyTorch model; an ONNX file is not run",
-            hint="archcalc import the ONNX file and diff the two specs: archcalc diff SPEC imported.yaml",
-        )
-    result = verify_against(analysis, target.module, target_text, batch)
+    kwargs = parse_kwargs(kwargs_text)
+    # What the target's code prints (at import, in its constructor or forward) goes to standard
+    # error: standard output carries only the command's own output (the JSON under --json).
+    with contextlib.redirect_stdout(sys.stderr):
+        target = load_target(target_text, kwargs)
+        if target.module is None:
+            raise SpecError(
+                "bad_target",
+                "verify --against runs a PyTorch model; an ONNX file is not run",
+                hint="archcalc import the ONNX file and diff the two specs: archcalc diff SPEC imported.yaml",
+            )
+        result = verify_against(analysis, target.module, target_text, batch)
     if as_json:
         out.json(result.to_dict())
     else:
