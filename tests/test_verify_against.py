@@ -53,7 +53,13 @@ class SmallNet(torch.nn.Module):
     called twice: the spec's `relu` and `relu_1` rows are its two calls."""
 
     def __init__(
-        self, kernel: int = 3, conv2: bool = True, conv3: bool = False, buffer: bool = False, pool: int = 2
+        self,
+        kernel: int = 3,
+        conv2: bool = True,
+        conv3: bool = False,
+        buffer: bool = False,
+        pool: int = 2,
+        untraceable: bool = False,
     ) -> None:
         super().__init__()
         self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
@@ -65,6 +71,7 @@ class SmallNet(torch.nn.Module):
             self.bn1.register_buffer("scale", torch.ones(8))
         self.pool = torch.nn.MaxPool2d(pool, stride=pool)
         self.fc = torch.nn.Linear(8 * (16 // pool) ** 2, 10)
+        self.untraceable = untraceable  # a forward that refuses torch.jit tracing, which fvcore counts by
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         print("SmallNet.forward")  # user code that prints: never on verify's standard output
@@ -72,6 +79,8 @@ class SmallNet(torch.nn.Module):
         for conv in (self.conv2, self.conv3):
             x = x if conv is None else conv(x)
         x = self.relu(x)
+        if self.untraceable and torch.jit.is_tracing():
+            raise RuntimeError("this forward cannot be traced")
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
@@ -146,6 +155,17 @@ def test_divergence(runner, spec_file: Path, kwargs: dict, line: int | None, wor
     assert first == f"first divergence: {where}{words}", result.output
     data = json.loads(run(runner, spec_file, kwargs, "--json").stdout)
     assert (data["ok"], data["divergences"][0]["message"].endswith(words)) == (False, True), data["divergences"][0]
+
+
+def test_fvcore_cannot_count_the_target(runner, spec_file: Path) -> None:
+    """MACs that cannot be counted are a failed check (exit 1), never a skipped one."""
+    result = run(runner, spec_file, {"untraceable": True})
+    first = result.stdout.splitlines()[0]
+    assert (result.exit_code, first.startswith("first divergence: the whole network: MACs (fvcore): spec ")) == (
+        1,
+        True,
+    ), result.output
+    assert "vs target fvcore failed: " in first, first
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,10 @@ def verify_against_command(
         sys.exit(ExitCode.FINDING)
 
 
+def _figure(value: Any) -> str:
+    return fmt_int(value) if isinstance(value, int) else str(value)
+
+
 def _print(out: Output, result: Any, quiet: bool) -> None:
     from ..verify.against import CHECK_NAMES
 
@@ -63,10 +67,8 @@ def _print(out: Output, result: Any, quiet: bool) -> None:
         if len(rest) > (0 if quiet else SHOWN_AFTER_FIRST):
             shown = 0 if quiet else SHOWN_AFTER_FIRST
             out.line(f"  and {fmt_int(len(rest) - shown)} more (--json lists every one)", style="dim")
-    for note in [] if quiet else result.notes:
-        out.line(note, style="dim")
     totals = ", ".join(
-        f"{CHECK_NAMES[name]} {fmt_int(cell.ours)}" + ("" if cell.status == "ok" else f" vs {fmt_int(cell.theirs)} ✗")
+        f"{CHECK_NAMES[name]} {fmt_int(cell.ours)}" + ("" if cell.status == "ok" else f" vs {_figure(cell.theirs)} ✗")
         for name, cell in result.totals.items()
         if name != "shape"
     )

@@ -11,7 +11,7 @@ Runs the target's code (SECURITY.md). torch and fvcore are imported inside funct
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..analysis import Analysis, Row
@@ -91,7 +91,6 @@ class AgainstResult:
     pairs: list[Pair]
     divergences: list[Divergence]  # in execution order: the first is the first place they differ
     totals: dict[str, Cell]
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -133,7 +132,6 @@ class AgainstResult:
                 for p in self.pairs
             ],
             "totals": {k: asdict(c) for k, c in self.totals.items()},
-            "notes": self.notes,
         }
 
 
@@ -186,6 +184,11 @@ def _run(model: Any, x: Any) -> tuple[dict[str, list[tuple[int, ...] | None]], d
 
 def _holds_tensors(module: Any) -> bool:
     return any(True for _ in module.parameters(recurse=False)) or any(True for _ in module.buffers(recurse=False))
+
+
+def _holds(row: Row) -> bool:
+    """Whether a row holds parameters or buffers: the rows paired in order."""
+    return row.params + row.buffers + row.counters > 0
 
 
 def _numel(tensors: Any) -> int:
@@ -246,15 +249,12 @@ def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int
     theirs = target.eval()
     torch.manual_seed(SEED)
     x = torch.randn(batch, *analysis.input_shape)
-    notes: list[str] = []
     try:
         their_shapes, their_order, their_output = _run(theirs, x)
     except Exception as err:
         raise _run_failed(err, target_text, analysis.input_shape) from None
     our_macs, our_total, _ = _fvcore(ours, x)
     their_macs, their_total, fvcore_error = _fvcore(theirs, x)
-    if fvcore_error:
-        notes.append(f"fvcore could not count the target ({fvcore_error}): MACs not compared")
 
     our_modules = dict(ours.named_modules())
     their_modules = dict(theirs.named_modules())
@@ -266,7 +266,7 @@ def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int
             named[row.path] = found
     covered = {module for module, _ in named.values()}
     # then the rows holding tensors with the target's tensor-holding modules left, in call order
-    left_rows = [r for r in analysis.rows if r.path not in named and r.params + r.buffers + r.counters > 0]
+    left_rows = [r for r in analysis.rows if r.path not in named and _holds(r)]
     left_modules = sorted(
         (n for n, m in their_modules.items() if n and _holds_tensors(m) and not _inside(n, covered)),
         key=lambda n: their_order.get(n, len(their_order)),
@@ -288,7 +288,7 @@ def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int
         found = named.get(row.path) or ordered.get(row.path)
         if found is None:
             pairs.append(Pair(row.path, row.kind, None, "", 0, "", where, {}))
-            if row.params + row.buffers + row.counters > 0:  # a weight layer the target lacks
+            if _holds(row):  # a weight layer the target lacks
                 missing = Divergence(row.path, row.kind, "", "", "layer", None, None, where)
                 timeline.append(((last, index), missing))
             continue
@@ -324,8 +324,10 @@ def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int
         "params": compare(analysis.totals.params, _numel(theirs.parameters())),
         "buffers": compare(analysis.totals.buffers + analysis.totals.counters, _numel(theirs.buffers())),
     }
-    if not fvcore_error:
-        totals["macs"] = compare(our_total // batch, their_total // batch)
+    # a target fvcore cannot count is a failed check, not a skipped one: the MACs are not known to agree
+    totals["macs"] = compare(
+        our_total // batch, f"fvcore failed: {fvcore_error}" if fvcore_error else their_total // batch
+    )
     for check, cell in totals.items():
         if cell.status == FAIL:
             timeline.append(((float("inf"), 0), Divergence("", "", "", "", check, cell.ours, cell.theirs, "")))
@@ -338,7 +340,6 @@ def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int
         pairs=pairs,
         divergences=[d for _, d in timeline],
         totals=totals,
-        notes=notes,
     )
 
 
