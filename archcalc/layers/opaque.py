@@ -78,7 +78,7 @@ class Opaque(Layer):
         return (
             Derivation("output", f"as read from the module: {volume(self.out_shape)}"),
             Derivation("parameters", f"as read from the module: {self.params:,} parameters", self.params),
-            Derivation("MACs", "unknown: archcalc cannot see inside an opaque module"),
+            Derivation("MACs (unknown)", "archcalc cannot see inside an opaque module: its MACs are not counted"),
         )
 
     def rf_step(self, shape: Shape) -> RFStep | None:
