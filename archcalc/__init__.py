@@ -67,6 +67,12 @@ _EXPORTS: dict[str, str] = {
     "Repeat": "layers",
     "Residual": "layers",
     "Subsample": "layers",
+    # issue 16's kinds (kinds-a)
+    "Split": "layers",
+    "ChannelShuffle": "layers",
+    "Mean": "layers",
+    "Upsample": "layers",
+    "GroupNorm": "layers",
     "LayerNorm": "layers",
     "ChannelLinear": "layers",
     "LayerScale": "layers",
@@ -173,6 +179,12 @@ __all__ = [
     "receptive_fields",
     "solve_conv",
     "transposed_output",
+    # issue 16's kinds (kinds-a)
+    "ChannelShuffle",
+    "GroupNorm",
+    "Mean",
+    "Split",
+    "Upsample",
 ]
 assert set(__all__) == {*_EXPORTS, "list_specs"}
 
@@ -182,7 +194,7 @@ if TYPE_CHECKING:
     from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
     from .errors import ExitCode, SpecError
     from .explanation import explain
-    from .layers import (
+    from .layers import (  # issue 16's kinds (kinds-a)
         KINDS,
         RBF,
         Activation,
@@ -192,12 +204,14 @@ if TYPE_CHECKING:
         Block,
         Branch,
         ChannelLinear,
+        ChannelShuffle,
         Conv,
         ConvTranspose,
         Counts,
         Dropout,
         Flatten,
         GlobalPool,
+        GroupNorm,
         Layer,
         LayerNorm,
         LayerScale,
@@ -205,13 +219,16 @@ if TYPE_CHECKING:
         Linear,
         LocalResponseNorm,
         MaxPool,
+        Mean,
         Merge,
         Opaque,
         Parallel,
         Repeat,
         Residual,
+        Split,
         StochasticDepth,
         Subsample,
+        Upsample,
     )
     from .layers.by_kind import (
         GELU,

@@ -77,7 +77,8 @@ class OpCost(BaseModel):
     per_input / per_output: per input / output element; per_op_input: per element the op reads
     after padding applied before it (SAME padding, LRN's channel padding); per_param: per
     parameter; per_vector: per vector the op reduces over (softmax over channels: one per
-    position). Layers with weights (affine batch norm) multiply the sum by `affine_factor`.
+    position). Layers with weights (affine batch norm) multiply the sum by `affine_factor`, then
+    add `affine_per_input` per input element (fvcore's group norm: 4 per element, 5 with affine).
     `ranks`: only inputs with these numbers of spatial dimensions are counted. `replaces_macs`:
     the tool charges this cost instead of the row's MACs and bias adds (a module it does not
     know, such as the channels-last linear, whose product it never sees).
@@ -91,6 +92,7 @@ class OpCost(BaseModel):
     per_param: Cost = 0
     per_vector: Annotated[int, Strict(), Field(ge=-MAX_COST, le=MAX_COST)] = 0  # thop's softmax: 3n - 1
     affine_factor: Cost = 1
+    affine_per_input: Cost = 0
     ranks: tuple[Annotated[int, Strict(), Field(ge=0, le=3)], ...] | None = None
     replaces_macs: Annotated[bool, Strict()] = False
 
@@ -119,7 +121,7 @@ class OpCost(BaseModel):
             + self.per_param * row.params
             + self.per_vector * (inputs // row.in_shape[0])
         )
-        return total * (self.affine_factor if row.weights else 1)
+        return total * self.affine_factor + self.affine_per_input * inputs if row.weights else total
 
 
 class Convention(BaseModel):

@@ -32,10 +32,21 @@ from .base import (
 from .channelwise import ChannelLinear, LayerNorm, LayerScale
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
-from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
+from .dense import (
+    ACTIVATION_KINDS,
+    Activation,
+    BatchNorm,
+    Dropout,
+    Flatten,
+    GroupNorm,
+    LeakyReLU,
+    Linear,
+    LocalResponseNorm,
+)
 from .opaque import Opaque
 from .ops import Op, Saves, register_ops
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
+from .reshape import ChannelShuffle, Mean, Split, Upsample
 from .stochastic import StochasticDepth
 from .structure import Block, Branch, Merge, Parallel, Repeat, Residual
 
@@ -55,6 +66,12 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     LocalResponseNorm,
     Subsample,
     RBF,
+    # issue 16's kinds (kinds-a): channel split and shuffle, spatial mean, resize, group norm
+    Split,
+    ChannelShuffle,
+    Mean,
+    Upsample,
+    GroupNorm,
     # ConvNeXt's block and the importer's stand-in (kinds-b)
     LayerNorm,
     ChannelLinear,
@@ -95,6 +112,11 @@ KIND_ALIASES: dict[str, str] = {
     "batch_norm": "batchnorm",
     "swish": "silu",
     "local_response_norm": "lrn",
+    "group_norm": "groupnorm",
+    "gn": "groupnorm",
+    "interpolate": "upsample",
+    "chunk": "split",
+    "shuffle": "channel_shuffle",
     "layer_norm": "layernorm",
     "layernorm2d": "layernorm",
     "drop_path": "stochastic_depth",
@@ -206,6 +228,7 @@ __all__ = [
     "BatchNorm",
     "Block",
     "Branch",
+    "ChannelShuffle",
     "Conv",
     "ConvTranspose",
     "ChannelLinear",
@@ -215,6 +238,7 @@ __all__ = [
     "layer_names",
     "Flatten",
     "GlobalPool",
+    "GroupNorm",
     "Layer",
     "LayerNorm",
     "LayerScale",
@@ -223,6 +247,7 @@ __all__ = [
     "Linear",
     "LocalResponseNorm",
     "MaxPool",
+    "Mean",
     "Merge",
     "OPS",
     "Op",
@@ -234,7 +259,9 @@ __all__ = [
     "Saves",
     "StochasticDepth",
     "Shape",
+    "Split",
     "Subsample",
+    "Upsample",
     "Window",
     "field_aliases",
     "normalize_layer",

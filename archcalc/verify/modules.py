@@ -1,4 +1,5 @@
-"""The torch modules archcalc needs beyond torch.nn: a graph of steps (Graph) and its merges (Merge), and
+"""The torch modules archcalc needs beyond torch.nn: a graph of steps (Graph) and its merges (Merge),
+channel split, shuffle and mean (Split, ChannelShuffle, Mean), and
 the early networks' units: convolutions with a connection table, unshared biases, Euclidean RBF.
 
 Each is small and readable, because `archcalc export --to torch` copies their source into the
@@ -125,6 +126,54 @@ class RBF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.linear.weight
         return (x * x).sum(1, keepdim=True) - 2 * self.linear(x) + (w * w).sum(1)
+
+
+class Split(nn.Module):
+    """One part of the input's channels: x.chunk(chunks, 1)[index], or torch.split(x, sections, 1)[index]
+    (a view of the input, as torch returns it)."""
+
+    def __init__(self, index, chunks=None, sections=None):
+        super().__init__()
+        self.index, self.chunks, self.sections = index, chunks, sections
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = x.chunk(self.chunks, 1) if self.sections is None else torch.split(x, list(self.sections), 1)
+        return parts[self.index]
+
+    def extra_repr(self) -> str:
+        how = f"chunks={self.chunks}" if self.sections is None else f"sections={list(self.sections)}"
+        return f"{how}, index={self.index}"
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle as view, transpose, view (torchvision's `channel_shuffle`):
+    nn.ChannelShuffle computes the same, but its aten::channel_shuffle has no ONNX export."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, *rest = x.shape
+        x = x.view(n, self.groups, c // self.groups, *rest).transpose(1, 2).contiguous()
+        return x.view(n, c, *rest)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+class Mean(nn.Module):
+    """x.mean(dims, keepdim): the mean over spatial dimensions, numbered as torch numbers them."""
+
+    def __init__(self, dims, keepdim=False):
+        super().__init__()
+        self.dims, self.keepdim = tuple(dims), keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(self.dims, keepdim=self.keepdim)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}, keepdim={self.keepdim}"
 
 
 class ChannelLayerNorm(nn.LayerNorm):
