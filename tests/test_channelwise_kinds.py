@@ -306,3 +306,11 @@ def test_convnext_tiny_loads_runs_and_counts_as_torchvisions(torchvision):
 
     torch.manual_seed(0)
     _compare(torchvision.models.convnext_tiny(weights=None).eval(), load_spec(str(CONVNEXT_TINY)), 1e-4)
+
+
+def test_compare_marks_a_design_with_opaque_layers(runner, opaque_spec):
+    text = runner.invoke(main, ["compare", "lenet5", str(opaque_spec)], catch_exceptions=False).output
+    macs = next(line for line in text.splitlines() if "MACs" in line)
+    assert macs.rstrip(" │").endswith("+ ?") and "416,520 " in macs, macs
+    data = json.loads(runner.invoke(main, ["compare", "--json", "lenet5", str(opaque_spec)]).output)
+    assert [s.get("opaque_layers") for s in data["specs"]] == [None, ["opaque1"]]
