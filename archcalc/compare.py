@@ -102,6 +102,8 @@ def compare_dict(columns: list[Column]) -> dict[str, Any]:
 # diff
 
 DIFF_FIELDS = ("units", "params", "connections", "macs")
+# the counts an opaque row leaves unknown (layers/opaque.py)
+OPAQUE_FIELDS = ("connections", "macs")
 
 
 def _counts(row: Row | None) -> dict[str, int]:
@@ -122,6 +124,7 @@ class LayerDelta:
     b: dict[str, int]
     summary_a: str | None = None  # the hyper-parameters column (`5x5/2 p1`)
     summary_b: str | None = None
+    opaque: bool = False  # an opaque row on either side: its connections and MACs are unknown
 
     def delta(self, name: str) -> int:
         return self.b[name] - self.a[name]
@@ -166,6 +169,7 @@ def _entry(path: str, ra: Row | None, rb: Row | None) -> LayerDelta:
         b=_counts(rb),
         summary_a=ra.summary if ra else None,
         summary_b=rb.summary if rb else None,
+        opaque=any(r is not None and r.opaque for r in (ra, rb)),
     )
 
 
@@ -209,9 +213,11 @@ def diff_dict(d: Diff) -> dict[str, Any]:
                 "output_shape_b": list(e.shape_b) if e.shape_b else None,
                 "a": e.a,
                 "b": e.b,
-                "delta": {n: e.delta(n) for n in DIFF_FIELDS},
+                "delta": {n: None if e.opaque and n in OPAQUE_FIELDS else e.delta(n) for n in DIFF_FIELDS},
+                **({"opaque": True} if e.opaque else {}),
             }
             for e in d.layers
         ],
+        **({"opaque": True} if d.a.opaque_rows or d.b.opaque_rows else {}),
         "totals": {n: {"a": va, "b": vb, "delta": dv} for n, (va, vb, dv) in d.totals.items()},
     }

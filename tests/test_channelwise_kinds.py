@@ -314,3 +314,18 @@ def test_compare_marks_a_design_with_opaque_layers(runner, opaque_spec):
     assert macs.rstrip(" │").endswith("+ ?") and "416,520 " in macs, macs
     data = json.loads(runner.invoke(main, ["compare", "--json", "lenet5", str(opaque_spec)]).output)
     assert [s.get("opaque_layers") for s in data["specs"]] == [None, ["opaque1"]]
+
+
+def test_diff_marks_opaque_layers(runner, opaque_spec, tmp_path):
+    other = tmp_path / "op2.yaml"
+    other.write_text(
+        opaque_spec.read_text().replace("conv: {out: 4", "conv: {out: 5").replace("params: 100", "params: 90")
+    )
+    text = runner.invoke(main, ["diff", str(opaque_spec), str(other)], catch_exceptions=False).output
+    row = next(line for line in text.splitlines() if "opaque1" in line)
+    assert row.rstrip(" │").endswith("?"), row
+    macs = next(line for line in text.splitlines() if line.startswith("macs:"))
+    assert macs.endswith("+ ? (opaque layers: unknown)"), macs
+    data = json.loads(runner.invoke(main, ["diff", "--json", str(opaque_spec), str(other)]).output)
+    entry = next(e for e in data["layers"] if e["path"] == "opaque1")
+    assert entry["opaque"] is True and entry["delta"]["macs"] is None and data["opaque"] is True
