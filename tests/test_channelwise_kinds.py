@@ -329,3 +329,11 @@ def test_diff_marks_opaque_layers(runner, opaque_spec, tmp_path):
     data = json.loads(runner.invoke(main, ["diff", "--json", str(opaque_spec), str(other)]).output)
     entry = next(e for e in data["layers"] if e["path"] == "opaque1")
     assert entry["opaque"] is True and entry["delta"]["macs"] is None and data["opaque"] is True
+
+
+@pytest.mark.parametrize("command", ["roofline", "memory"])
+def test_roofline_and_memory_note_opaque_layers(runner, opaque_spec, command):
+    text = runner.invoke(main, [command, str(opaque_spec)], catch_exceptions=False).output
+    assert "opaque: 1 layer whose MACs are unknown (opaque1: nn.Attention)" in text, text
+    data = json.loads(runner.invoke(main, [command, "--json", str(opaque_spec)], catch_exceptions=False).output)
+    assert data["opaque_layers"] == ["opaque1"]
