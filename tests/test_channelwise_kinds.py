@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -207,15 +205,6 @@ def test_export_onnx_runs(runner, tmp_path):
     result = runner.invoke(main, ["export", str(spec_file), "--to", "onnx", "-o", str(out)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     onnx.checker.check_model(onnx.load(str(out)))
-
-
-@pytest.fixture(scope="module")
-def torchvision():
-    """torchvision 0.28.0 beside the CPU build of torch: its compiled ops are CUDA's and fail to
-    register, so its meta registrations are stubbed before the import (the models are pure Python)."""
-    pytest.importorskip("torch")
-    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
-    return pytest.importorskip("torchvision")
 
 
 def test_channel_layer_norm_is_torchvisions_layernorm2d(torchvision):
