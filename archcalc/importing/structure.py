@@ -2,8 +2,10 @@
 
 `spec_dict` writes the flat graph form: every layer at the top level, named by its module path
 with the steps joined by `_` (`layer1_0_conv1`), `from:` where a layer does not read the layer
-before it, `outputs:` when the model returns several tensors. It is valid for any traced model,
-and the nested form (`nested`) is checked against it.
+before it, `outputs:` when the model returns several tensors. It is valid for any traced model.
+`nested_dict` writes the readable form: modules as named blocks (`hierarchy`), series-parallel
+parts as `residual`/`parallel` and the rest in the graph form (`nesting`), runs of equal blocks as
+`repeat` (`repeats`); `readable_spec` falls back to the flat form where that would not load.
 """
 
 from __future__ import annotations
@@ -12,8 +14,13 @@ import re
 from typing import Any
 
 from ..errors import SpecError
+from ..loader import parse_spec
+from .hierarchy import model_level
 from .leaf import leaf
 from .names import level_names
+from .nesting import LevelWriter
+from .repeats import repeats
+from .spec_text import spec_yaml
 from .traced import MODEL_INPUT, TracedModel
 
 # an identity row put first where a later layer reads the model's input: `from:` reads only a
@@ -64,3 +71,27 @@ def spec_dict(model: TracedModel) -> dict[str, Any]:
 
 def _merges(kind: str) -> bool:
     return kind in ("add", "concat", "mul")
+
+
+def readable_spec(model: TracedModel) -> tuple[dict[str, Any], str]:
+    """The nested spec (`nested_dict`), or the flat one where the nested one is no valid spec (a
+    bug to report: the notes say so), with a line saying which was written."""
+    spec = nested_dict(model)
+    try:
+        parse_spec(spec_yaml(spec, []))
+    except SpecError as err:
+        return spec_dict(model), f"written in the flat graph form: the nested form was refused ({err.code})"
+    return spec, "written nested: module paths as row paths"
+
+
+def nested_dict(model: TracedModel) -> dict[str, Any]:
+    """The model as a readable spec: its modules as named blocks (row paths = module paths),
+    series-parallel parts as `residual` and `parallel`, the rest in the graph form."""
+    if not model.layers:
+        raise SpecError("empty_model", f"the model '{spec_name(model.name)}' has no layers to write")
+    layers, outputs = LevelWriter(model, model_level(model)).layers()
+    layers = repeats(layers, outputs)
+    spec: dict[str, Any] = {"name": spec_name(model.name), "input": list(model.input_shape), "layers": layers}
+    if outputs:
+        spec["outputs"] = outputs
+    return spec
