@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .spec_lists import map_lists
+
 
 def _index(name: Any) -> int | None:
     """A block's name as a copy index: decimal digits, no leading zero."""
@@ -44,7 +46,7 @@ def repeats(layers: list[Any], outputs: list[str] | None = None) -> list[Any]:
     [{'repeat': {'times': 3, 'layers': ['relu']}}]
     """
     read = _read_names(layers, outputs or [])
-    items = [_inside(item) for item in layers]
+    items = [map_lists(item, repeats) for item in layers]
     out: list[Any] = []
     i = 0
     while i < len(items):
@@ -66,23 +68,3 @@ def repeats(layers: list[Any], outputs: list[str] | None = None) -> list[Any]:
             out.append(items[i])
             i += 1
     return out
-
-
-def _inside(item: Any) -> Any:
-    """A container with its lists' runs made repeats."""
-    if not isinstance(item, dict) or len(item) != 1:
-        return item
-    ((kind, body),) = item.items()
-    if kind in ("block", "repeat"):
-        return {kind: {**body, "layers": repeats(body["layers"])}}
-    if kind == "residual":
-        new = {**body, "body": repeats(body["body"])}
-        if "shortcut" in new:
-            new["shortcut"] = repeats(new["shortcut"])
-        return {kind: new}
-    if kind == "parallel":
-        branches = [
-            {**b, "layers": repeats(b["layers"])} if isinstance(b, dict) else repeats(b) for b in body["branches"]
-        ]
-        return {kind: {**body, "branches": branches}}
-    return item

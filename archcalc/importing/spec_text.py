@@ -58,6 +58,8 @@ def _styled(value: Any) -> Any:
             return _FlowList(value)
         return [_styled(v) for v in value]
     if isinstance(value, dict):
+        if "use" in value and not any(isinstance(v, list) for v in value.values()):  # a use site: one line
+            return _Flow({k: _Flow(v) if isinstance(v, dict) else v for k, v in value.items()})
         if _is_leaf(value) and len(value) == 1:
             ((kind, body),) = value.items()
             return {kind: _Flow({k: _styled(v) for k, v in body.items()})} if body else kind

@@ -11,14 +11,16 @@ parts as `residual`/`parallel` and the rest in the graph form (`nesting`), runs 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from ..errors import SpecError
 from ..loader import parse_spec
+from .blocks import shared_blocks
 from .hierarchy import model_level
 from .leaf import leaf
 from .names import level_names
-from .nesting import LevelWriter
+from .nesting import MERGES, LevelWriter
 from .repeats import repeats
 from .spec_text import spec_yaml
 from .traced import MODEL_INPUT, TracedModel
@@ -39,6 +41,18 @@ def spec_name(name: str) -> str:
     return text or "model"
 
 
+def one_input_merges(model: TracedModel) -> TracedModel:
+    """The model with each merge of one tensor (DenseNet's first `torch.cat([x], 1)`) as the
+    `identity` it computes: a spec's merge reads two or more."""
+    if not any(layer.kind in MERGES and len(layer.inputs) == 1 for layer in model.layers):
+        return model
+    layers = tuple(
+        replace(layer, kind="identity", fields={}) if layer.kind in MERGES and len(layer.inputs) == 1 else layer
+        for layer in model.layers
+    )
+    return replace(model, layers=layers)
+
+
 def _reads_input_later(model: TracedModel) -> bool:
     return any(MODEL_INPUT in layer.inputs for layer in model.layers[1:]) or MODEL_INPUT in model.outputs
 
@@ -47,6 +61,7 @@ def spec_dict(model: TracedModel) -> dict[str, Any]:
     """The model as a valid spec in the flat graph form (see the module docstring)."""
     if not model.layers:
         raise SpecError("empty_model", f"the model '{spec_name(model.name)}' has no layers to write")
+    model = one_input_merges(model)
     first_input = _reads_input_later(model)
     joined = ["_".join(layer.path) if layer.path else layer.kind for layer in model.layers]
     names = level_names(joined, (INPUT_NAME,) if first_input else ())
@@ -57,7 +72,7 @@ def spec_dict(model: TracedModel) -> dict[str, Any]:
         if i == 0 and first_input and layer.inputs == (MODEL_INPUT,):
             follows = True  # the identity row just before it
         reads: str | list[str] | None = None
-        if len(refs) > 1 or _merges(layer.kind):
+        if len(refs) > 1 or layer.kind in MERGES:
             reads = refs
         elif not follows:
             reads = refs[0]
@@ -69,19 +84,23 @@ def spec_dict(model: TracedModel) -> dict[str, Any]:
     return spec
 
 
-def _merges(kind: str) -> bool:
-    return kind in ("add", "concat", "mul")
-
-
 def readable_spec(model: TracedModel) -> tuple[dict[str, Any], str]:
-    """The nested spec (`nested_dict`), or the flat one where the nested one is no valid spec (a
-    bug to report: the notes say so), with a line saying which was written."""
-    spec = nested_dict(model)
-    try:
-        parse_spec(spec_yaml(spec, []))
-    except SpecError as err:
-        return spec_dict(model), f"written in the flat graph form: the nested form was refused ({err.code})"
-    return spec, "written nested: module paths as row paths"
+    """The most readable spec that loads: the nested one with templates (`shared_blocks`), else
+    without, else the flat one (either fallback is a bug to report: the line returned says which
+    was written and why)."""
+    nested = nested_dict(model)
+    shared = shared_blocks(nested)
+    why = ""
+    for spec, what in ((shared, "nested"), (nested, "nested, without templates"), (spec_dict(model), "flat")):
+        try:
+            parse_spec(spec_yaml(spec, []))
+        except SpecError as err:
+            why = why or f" (the nested form was refused: {err.code})"
+            continue
+        return spec, f"written {what}{why}"
+    raise SpecError(
+        "internal", "no form of the imported spec loads", hint="this is a bug in archcalc: please report it"
+    )
 
 
 def nested_dict(model: TracedModel) -> dict[str, Any]:
@@ -89,6 +108,7 @@ def nested_dict(model: TracedModel) -> dict[str, Any]:
     series-parallel parts as `residual` and `parallel`, the rest in the graph form."""
     if not model.layers:
         raise SpecError("empty_model", f"the model '{spec_name(model.name)}' has no layers to write")
+    model = one_input_merges(model)
     layers, outputs = LevelWriter(model, model_level(model)).layers()
     layers = repeats(layers, outputs)
     spec: dict[str, Any] = {"name": spec_name(model.name), "input": list(model.input_shape), "layers": layers}
