@@ -4,11 +4,14 @@ spec whose analysis has one row per traced layer, read from YAML text as the loa
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from archcalc import analyze
 from archcalc.importing.spec_text import spec_yaml
-from archcalc.importing.structure import nested_dict, spec_dict
+from archcalc.importing.structure import nested_dict, readable_spec, spec_dict
 from archcalc.importing.traced import TracedModel
+from archcalc.layers import KIND_TO_CLASS
 from archcalc.loader import parse_spec
 from tests import traced_models as tm
 
@@ -150,3 +153,104 @@ def test_several_outputs_are_written_in_the_graph_form():
     spec = nested_dict(tm.fpn())
     assert spec["outputs"] == ["fpn_layer_0", "fpn_layer_1", "fpn_layer_2"]
     assert len(_analysis(spec).output_shapes) == 3
+
+
+def test_unet_skips_nest_as_concat_parallels_and_decoder_stages_are_spliced():
+    """Each skip is an identity branch of a concat whose other branch holds everything deeper; a
+    decoder stage reads its skip and the deeper map (two outside tensors), so it is spliced."""
+    model = tm.unet()
+    spec = nested_dict(model)
+    assert _containers(spec["layers"]) == ["block", "parallel", "block", "parallel", "block", "parallel", "block"]
+    paths = [row.path for row in _analysis(spec).rows]
+    assert {"inc.conv", "down1.conv", "up1_up", "up3_conv"} <= set(paths), paths
+    test_nested_form_has_the_flat_forms_rows(tm.unet)
+
+
+@pytest.mark.skipif("split" not in KIND_TO_CLASS, reason="the split kind (area kinds-a) is not merged yet")
+def test_shuffle_units_are_concat_parallels_whose_branches_begin_with_split():
+    model = tm.shuffle_units()
+    unit = nested_dict(model)["layers"][1]["block"]["layers"][0]["block"]
+    parallel = unit["layers"][0]["parallel"]
+    assert parallel["merge"] == "concat"
+    firsts = [branch["layers"][0] for branch in parallel["branches"]]
+    assert [next(iter(f.values()))["index"] for f in firsts] == [0, 1], firsts
+    test_nested_form_has_the_flat_forms_rows(tm.shuffle_units)
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeated blocks: repeat, and templates with parameters
+
+
+def test_equal_index_named_blocks_become_a_repeat_numbered_from_start():
+    stage = nested_dict(tm.resnet_like((1, 4)))["layers"][4]["block"]["layers"]
+    assert [next(iter(item)) for item in stage] == ["block", "repeat"], stage
+    assert stage[1]["repeat"]["start"] == 1 and stage[1]["repeat"]["times"] == 3
+
+
+def test_blocks_differing_in_values_become_one_template_with_parameters():
+    model = tm.bottleneck_net((3, 4, 3))
+    spec, note = readable_spec(model)
+    assert note == "written nested", note
+    ((name, template),) = spec["blocks"].items()
+    assert template["params"] == ["out", "n", "stride"], template
+    text = spec_yaml(spec, ["t"])
+    assert "'${4 * out}'" in text, text
+    uses = [item for item in spec["layers"] if "use" in item]
+    assert [(u["name"], u["with"]) for u in uses] == [
+        ("layer1", {"out": 4, "n": 2, "stride": 1}),
+        ("layer2", {"out": 8, "n": 3, "stride": 2}),
+        ("layer3", {"out": 16, "n": 2, "stride": 2}),
+    ]
+    nested, flat = _analysis(spec), _analysis(spec_dict(model))
+    assert [(r.path, _figures(r)) for r in _rows(nested) if r.kind not in ("add",)] == [
+        (".".join(layer.path), _figures(r)) for layer, r in zip(model.layers, _rows(flat)) if layer.kind != "add"
+    ]
+
+
+def test_readable_spec_of_every_model_loads():
+    for build in MODELS.values():
+        spec, note = readable_spec(build())
+        assert note.startswith("written nested"), note
+        _analysis(spec)
+
+
+# ---------------------------------------------------------------------------------------------
+# Untrusted names and text
+
+
+HOSTILE = [
+    "a.b",
+    "line\nbreak",
+    "_x",
+    "features",
+    "train",
+    "x" * 200,
+    "ü",
+    "\u2028",
+    "0",
+    "# comment: {x}",
+    "'\"",
+    "-minus",
+    "a.b",
+]
+
+
+@pytest.mark.parametrize("form", [spec_dict, nested_dict], ids=["flat", "nested"])
+def test_hostile_module_names_give_a_valid_spec(form):
+    model = tm.hostile(HOSTILE)
+    text = spec_yaml(form(model), ["from user code: line\nbreak\u2028 # x"])
+    assert all(line.startswith("#") for line in text.splitlines()[:1]), text
+    assert text.splitlines()[1].startswith("name:"), text
+    analysis = analyze(parse_spec(text))
+    assert len(analysis.rows) == len(model.layers)
+    assert all(len(step) <= 100 for row in analysis.rows for step in row.path.split("."))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.text(min_size=0, max_size=30), min_size=3, max_size=6), st.text(max_size=40))
+def test_any_step_text_gives_a_spec_that_loads(steps, header):
+    model = tm.hostile(steps)
+    for form in (spec_dict, nested_dict):
+        text = spec_yaml(form(model), [header])
+        assert text.startswith("# ") and text.splitlines()[1].startswith("name:"), text
+        assert len(analyze(parse_spec(text)).rows) == len(model.layers)

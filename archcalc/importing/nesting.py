@@ -21,10 +21,24 @@ from ..errors import SpecError
 from ..layers import LayerSpec
 from .hierarchy import ENTRY, Level
 from .leaf import leaf
+from .spec_lists import container, map_lists
 from .traced import TracedModel
 
 MERGES = ("add", "concat", "mul")
 _LAYER: TypeAdapter[Any] = TypeAdapter(LayerSpec)
+
+
+def _stubbed(layers: list[Any]) -> list[Any]:
+    """The list with each named block's contents (a level of its own, checked when it was
+    written) as one identity: validating a level then costs its own layers, not all below it."""
+    out: list[Any] = []
+    for item in layers:
+        found = container(item)
+        if found is not None and found[0] == "block":
+            out.append({"block": {**found[1], "layers": ["identity"]}})
+        else:
+            out.append(map_lists(item, _stubbed))
+    return out
 
 
 @dataclass(slots=True)
@@ -72,7 +86,7 @@ class LevelWriter:
         """Whether the list holds as a block's contents (names distinct in the level, `from:`
         read by the level's names); where not, the level is written in the graph form alone."""
         try:
-            _LAYER.validate_python({"block": {"name": "level", "layers": layers}})
+            _LAYER.validate_python({"block": {"name": "level", "layers": _stubbed(layers)}})
         except (ValidationError, SpecError):
             return False
         return True
