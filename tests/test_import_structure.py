@@ -11,7 +11,6 @@ from archcalc import analyze
 from archcalc.importing.spec_text import spec_yaml
 from archcalc.importing.structure import nested_dict, readable_spec, spec_dict
 from archcalc.importing.traced import TracedModel
-from archcalc.layers import KIND_TO_CLASS
 from archcalc.loader import parse_spec
 from tests import traced_models as tm
 
@@ -166,11 +165,10 @@ def test_unet_skips_nest_as_concat_parallels_and_decoder_stages_are_spliced():
     test_nested_form_has_the_flat_forms_rows(tm.unet)
 
 
-@pytest.mark.skipif("split" not in KIND_TO_CLASS, reason="the split kind (area kinds-a) is not merged yet")
 def test_shuffle_units_are_concat_parallels_whose_branches_begin_with_split():
     model = tm.shuffle_units()
-    unit = nested_dict(model)["layers"][1]["block"]["layers"][0]["block"]
-    parallel = unit["layers"][0]["parallel"]
+    stage = nested_dict(model)["layers"][1]["block"]["layers"]
+    parallel = stage[0]["repeat"]["layers"][0]["parallel"]  # the two equal units: one repeat
     assert parallel["merge"] == "concat"
     firsts = [branch["layers"][0] for branch in parallel["branches"]]
     assert [next(iter(f.values()))["index"] for f in firsts] == [0, 1], firsts

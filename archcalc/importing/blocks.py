@@ -124,12 +124,14 @@ def _params(sites: list[_Site]) -> tuple[dict[tuple[int, str], str], list[str], 
     texts: dict[tuple[int, str], str] = {}
     params: list[str] = []
     by_column: dict[str, str] = {}
+    fields: dict[str, str] = {}  # each parameter's field: a multiple is of the same field (out = 4 * out)
     for key, column in columns.items():
         seen = json.dumps(column)
         if seen in by_column:
             texts[key] = f"${by_column[seen]}"
             continue
-        multiple = _multiple(column, [(p, json.loads(c)) for c, p in by_column.items()])
+        same_field = [(p, json.loads(c)) for c, p in by_column.items() if fields[p] == key[1]]
+        multiple = _multiple(column, same_field)
         if multiple:
             texts[key] = multiple
             continue
@@ -139,6 +141,7 @@ def _params(sites: list[_Site]) -> tuple[dict[tuple[int, str], str], list[str], 
             n += 1
             name = f"{base}{n}"
         params.append(name)
+        fields[name] = key[1]
         by_column[seen] = name
         texts[key] = f"${name}"
     uses = [{p: json.loads(c)[i] for c, p in by_column.items()} for i in range(len(sites))]
@@ -146,7 +149,8 @@ def _params(sites: list[_Site]) -> tuple[dict[tuple[int, str], str], list[str], 
 
 
 def _multiple(column: list[Any], params: list[tuple[str, list[Any]]]) -> str | None:
-    """`${k * p}` where the column is k times parameter p's values at every site (k a whole number)."""
+    """`${k * p}` where the column is k times parameter p's values at every site (k a whole number;
+    `params`: those of the same field, so no coincidence across fields is written as a rule)."""
     if not all(type(v) is int for v in column):
         return None
     for name, values in params:
