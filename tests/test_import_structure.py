@@ -125,7 +125,7 @@ def _containers(value) -> list[str]:
         ),
         (tm.inception_like, ["block", "parallel", "block", "block", "block"]),
         (tm.squeeze_excitation, ["block", "parallel"]),
-        (tm.densenet_like, ["block", "block"]),
+        (tm.densenet_like, ["block", "block", "block", "block"]),
     ],
     ids=["chain", "resnet_like", "inception_like", "squeeze_excitation", "densenet_like"],
 )
@@ -140,11 +140,14 @@ def test_projection_shortcut_keeps_the_downsample_path():
     assert [next(iter(v.values()))["name"] for v in residual["shortcut"]] == ["0", "1"]
 
 
-def test_a_module_reading_several_outside_tensors_is_spliced_with_joined_names():
+def test_a_modules_leading_merge_of_outside_tensors_is_spliced_and_the_rest_stays_a_block():
+    """DenseNet's layer concatenates every earlier map, then runs its own layers: the cat sits in
+    the enclosing level (`denselayer2_cat`), the layers keep their module paths."""
     analysis = _analysis(nested_dict(tm.densenet_like()))
     paths = [row.path for row in analysis.rows]
     assert "block.denselayer1.conv1" in paths, paths  # reads one tensor: a block
     assert "block.denselayer2_cat" in paths, paths  # its cat reads every earlier map: spliced
+    assert "block.denselayer2.conv1" in paths, paths  # the rest reads the cat alone: a block
     assert "block.input" in paths, paths  # the dense block's input, read by name
 
 

@@ -3,7 +3,8 @@
 them is read from outside (a module with one input and one output); a module that reads or gives
 several (a U-Net decoder stage reading a skip, DenseNet's layers concatenating every earlier map)
 is spliced: its units sit in the enclosing level, their names joined to its own by `_`
-(`denselayer2_cat`). Names are checked and made distinct per level (`names.level_names`).
+(`up1_conv`); where only its first merges read outside (DenseNet's `denselayer2.cat`), those alone
+are (`denselayer2_cat`). Names are checked and made distinct per level (`names.level_names`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from dataclasses import dataclass
 
 from .names import level_names
 from .traced import MODEL_INPUT, TracedModel
+
+# the merge kinds: a module whose outside reads all go into merges can keep its other layers a block
+MERGES = ("add", "concat", "mul")
 
 # a unit's read of its level's input tensor (the block's input, or the model's at the top)
 ENTRY = -1
@@ -101,9 +105,31 @@ class _Tree:
             entries, exits = self.ends(group)
             if len(entries) == 1 and len(exits) == 1:
                 units.append((joined + step, group, depth + 1))
+                continue
+            head = self.head(group)
+            if head:  # its first merges spliced, the rest a block
+                rest = [i for i in group if i not in head]
+                units.extend((joined + "_".join(self.paths[i][depth:]), [i], 0) for i in head)
+                units.append((joined + step, rest, depth + 1))
             else:
                 units.extend(self.gather(depth + 1, group, f"{joined}{step}_"))
         return units
+
+    def head(self, group: list[int]) -> list[int]:
+        """The merges that make a module read several outside tensors, where they alone do and
+        the rest is a block (DenseNet's layer concatenating every earlier map before its norm):
+        spliced, they leave the module's own layers their module paths. Empty where not so."""
+        inside = set(group)
+        head = [i for i in group if any(j not in inside for j in self.model.layers[i].inputs)]
+        rest = [i for i in group if i not in set(head)]
+        if not rest or any(self.model.layers[i].kind not in MERGES for i in head):
+            return []
+        if any(r not in inside or r in head for i in head for r in self.readers[i]) or any(
+            i in self.outputs for i in head
+        ):
+            return []
+        entries, exits = self.ends(rest)
+        return head if len(entries) == 1 and len(exits) == 1 else []
 
     def level(self, depth: int, members: list[int], outputs: tuple[int, ...]) -> Level:
         """The level holding `members` (traced layers under one module), returning `outputs`."""

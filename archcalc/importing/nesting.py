@@ -19,12 +19,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import SpecError
 from ..layers import LayerSpec
-from .hierarchy import ENTRY, Level
+from .hierarchy import ENTRY, MERGES, Level
 from .leaf import leaf
 from .spec_lists import container, map_lists
 from .traced import TracedModel
 
-MERGES = ("add", "concat", "mul")
 _LAYER: TypeAdapter[Any] = TypeAdapter(LayerSpec)
 
 

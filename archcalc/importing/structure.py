@@ -17,10 +17,10 @@ from typing import Any
 from ..errors import SpecError
 from ..loader import parse_spec
 from .blocks import shared_blocks
-from .hierarchy import model_level
+from .hierarchy import MERGES, model_level
 from .leaf import leaf
 from .names import level_names
-from .nesting import MERGES, LevelWriter
+from .nesting import LevelWriter
 from .repeats import repeats
 from .spec_text import spec_yaml
 from .traced import MODEL_INPUT, TracedModel
