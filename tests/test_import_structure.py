@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archcalc import analyze
+from archcalc.errors import SpecError
 from archcalc.importing.spec_text import spec_yaml
 from archcalc.importing.structure import nested_dict, readable_spec, spec_dict
 from archcalc.importing.traced import TracedModel
@@ -255,3 +256,13 @@ def test_any_step_text_gives_a_spec_that_loads(steps, header):
         text = spec_yaml(form(model), [header])
         assert text.startswith("# ") and text.splitlines()[1].startswith("name:"), text
         assert len(analyze(parse_spec(text)).rows) == len(model.layers)
+
+
+def test_a_layer_whose_value_nothing_uses_is_named_in_one_error():
+    net = tm.Net("dead")
+    net.conv("a", 4, reads=-1)
+    net.add("unused\nhead", "relu")
+    net.add("b", "relu", 0)
+    with pytest.raises(SpecError, match="unused_output|never uses") as err:
+        readable_spec(net.model())
+    assert "'unused\\nhead'" in str(err.value), str(err.value)

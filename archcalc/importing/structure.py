@@ -53,6 +53,22 @@ def one_input_merges(model: TracedModel) -> TracedModel:
     return replace(model, layers=layers)
 
 
+def _refuse_unused(model: TracedModel) -> None:
+    """A spec computes nothing for nothing (`error[unused_output]`): a traced layer whose value no
+    layer reads and the model does not return is named, rather than left to a later error."""
+    read = {j for layer in model.layers for j in layer.inputs} | set(model.outputs)
+    unused = [i for i in range(len(model.layers)) if i not in read]
+    if unused:
+        layer = model.layers[unused[0]]
+        where = f" ({layer.source})" if layer.source else ""
+        raise SpecError(
+            "unused_output",
+            f"the {layer.kind} layer {'.'.join(layer.path)!r}{where} computes a value the model never uses"
+            + (f", as do {len(unused) - 1:,} more" if len(unused) > 1 else ""),
+            hint="a spec has no such layers: the model reader drops them or the model returns them",
+        )
+
+
 def _reads_input_later(model: TracedModel) -> bool:
     return any(MODEL_INPUT in layer.inputs for layer in model.layers[1:]) or MODEL_INPUT in model.outputs
 
@@ -62,6 +78,7 @@ def spec_dict(model: TracedModel) -> dict[str, Any]:
     if not model.layers:
         raise SpecError("empty_model", f"the model '{spec_name(model.name)}' has no layers to write")
     model = one_input_merges(model)
+    _refuse_unused(model)
     first_input = _reads_input_later(model)
     joined = ["_".join(layer.path) if layer.path else layer.kind for layer in model.layers]
     names = level_names(joined, (INPUT_NAME,) if first_input else ())
@@ -88,10 +105,11 @@ def readable_spec(model: TracedModel) -> tuple[dict[str, Any], str]:
     """The most readable spec that loads: the nested one with templates (`shared_blocks`), else
     without, else the flat one (either fallback is a bug to report: the line returned says which
     was written and why)."""
+    flat = spec_dict(model)  # refuses what no form can write
     nested = nested_dict(model)
     shared = shared_blocks(nested)
     why = ""
-    for spec, what in ((shared, "nested"), (nested, "nested, without templates"), (spec_dict(model), "flat")):
+    for spec, what in ((shared, "nested"), (nested, "nested, without templates"), (flat, "flat")):
         try:
             parse_spec(spec_yaml(spec, []))
         except SpecError as err:
