@@ -11,7 +11,6 @@ another an expression (`"${4 * out}"`), values that agree at every site stay wri
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic_core import PydanticUndefined
@@ -24,17 +23,19 @@ _SHORT = {"out_channels": "out", "out_features": "out", "kernel_size": "kernel",
 _MIN_LAYERS = 3
 
 
-@dataclass(slots=True)
 class _Site:
     """A list of layers that a `use:` could replace: a named block's (`owner` its body) or a
-    repeat's copy; `at`: its place in the spec, a path of keys and indices."""
+    repeat's copy; `at`: its place in the spec, a path of keys and indices. A builder: its
+    skeleton's values are filled in by `_walk_layers`; a plain class with `__slots__`."""
 
-    owner: dict[str, Any]
-    at: tuple[Any, ...]
-    key: str = ""
-    values: dict[tuple[int, str], Any] = field(default_factory=dict)
-    kinds: dict[int, str] = field(default_factory=dict)
-    layers: int = 0
+    __slots__ = ("at", "key", "kinds", "layers", "owner", "values")
+
+    def __init__(self, owner: dict[str, Any], at: tuple[Any, ...]) -> None:
+        self.owner, self.at = owner, at
+        self.key = ""
+        self.values: dict[tuple[int, str], Any] = {}
+        self.kinds: dict[int, str] = {}
+        self.layers = 0
 
 
 def _walk_layers(layers: list[Any], site: _Site | None, counter: list[int]) -> Any:

@@ -40,7 +40,7 @@ def _stubbed(layers: list[Any]) -> list[Any]:
     return out
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     """One item of a list being written: a unit (`unit`, its position) or a container (`value`)
     whose merge is the unit `out`; `reads`: the units (or the list's input) it reads."""
