@@ -176,7 +176,7 @@ def adaptive(kind: str, output_size: Any, call: Call) -> Mapped:
 
 
 def _sizes(value: Any, rank: int) -> list[Any]:
-    return [value] * rank if value is None or isinstance(value, int) else list(value)
+    return [value] * rank if value is None or isinstance(value, (int, float)) else list(value)
 
 
 def _adaptive(kind: str) -> Callable[[nn.Module, Call], Mapped]:
