@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -31,7 +31,6 @@ from .torch_kinds import (
     Mapped,
     Unmappable,
     dims,
-    layernorm_fields,
     module_converter,
 )
 from .traced import MODEL_INPUT, TracedLayer, TracedModel
@@ -57,6 +56,9 @@ ELEMENTWISE_KINDS = frozenset(
         "stochastic_depth",
     }
 )
+# what a channels-last region may hold besides Linear: kinds computed position by position
+PER_POSITION_KINDS = ELEMENTWISE_KINDS | {"layernorm"}
+CHANNELS_LAST_REASON = "an op over a channels-last tensor that is no LayerNorm(C), Linear or element-wise op"
 PENDING_REASON = "a view, reshape or permute that is no flatten, channel shuffle or channels-last permute"
 _NUMBERED = re.compile(r"_\d+$")
 
@@ -175,12 +177,13 @@ def _op_name(node: fx.Node, module: nn.Module | None) -> str:
 class _Reader:
     """Walks one traced graph in order, filling `layers`: a builder, filled step by step."""
 
-    __slots__ = ("graph_module", "modules", "layers", "values", "used", "counts", "unsupported", "opaque")
+    __slots__ = ("graph_module", "modules", "layers", "scopes", "values", "used", "counts", "unsupported", "opaque")
 
     def __init__(self, graph_module: fx.GraphModule, opaque: frozenset[str] | None) -> None:
         self.graph_module = graph_module
         self.modules = dict(graph_module.named_modules())
         self.layers: list[TracedLayer] = []
+        self.scopes: list[str] = []  # per layer: the module whose forward called the function ("" for a module's call)
         self.values: dict[fx.Node, Value] = {}
         self.used: set[tuple[str, ...]] = set()
         self.counts: Counter[tuple[str, ...]] = Counter()
@@ -217,6 +220,7 @@ class _Reader:
     ) -> Tensor:
         """A layer for `node` (named after it); its output shape is `shaped`'s (default `node`'s)."""
         shape = _shape(shaped or node)[1:]
+        self.scopes.append(node.meta.get(PATH, "") if stem is not None or node.op != "call_module" else "")
         self.layers.append(
             TracedLayer(
                 path=self._path(node, stem),
@@ -253,16 +257,15 @@ class _Reader:
             return None
         return found if isinstance(found, Tensor) else None
 
-    def call(self, node: fx.Node) -> Call:
+    def call(self, node: fx.Node, last: bool = False) -> Call:
         args, kwargs = node.meta.get("archcalc_args", ((), {}))
         inputs = [a for a in node.all_input_nodes if "tensor_meta" in a.meta]
-        arg_shapes = tuple(_shape(a) if isinstance(a, fx.Node) and "tensor_meta" in a.meta else None for a in node.args)
         return Call(
             args=tuple(args),
             kwargs=dict(kwargs),
             in_shape=_shape(inputs[0]) if inputs else (),
             out_shape=_shape(node),
-            arg_shapes=arg_shapes,
+            channels_last=last,
         )
 
     # ---- the walk ----
@@ -274,6 +277,7 @@ class _Reader:
                 outputs = self.outputs(node)
             else:
                 self.values[node] = self.value(node)
+        self.layers = _module_named(self.layers, self.scopes)
         return outputs
 
     def outputs(self, node: fx.Node) -> tuple[int, ...]:
@@ -312,6 +316,8 @@ class _Reader:
         if module is not None and self.opaque is not None:
             return self.opaque_module_call(node, module, read)
         pending = next((v for v in read if isinstance(v, Pending)), None)
+        if pending is not None and module is not None and module_converter(module) is None:
+            return self.refuse(node, f"no spec kind computes {type(module).__name__}", module)
         if pending is not None:
             first, first_module = pending.steps[0]
             return self.refuse(first, PENDING_REASON, first_module)
@@ -378,9 +384,6 @@ class _Reader:
 
     def channels_last(self, node: fx.Node, module: nn.Module, tensor: Tensor) -> Value:
         """A module between the permutes of a channels-last region: over the channels, position by position."""
-        channels = _shape(node.args[0])[-1]  # type: ignore[arg-type]
-        if type(module) is nn.LayerNorm and tuple(module.normalized_shape) == (channels,):
-            return self.emit(node, Mapped("layernorm", layernorm_fields(module)), (tensor.layer,), last=True)
         if type(module) is nn.Linear:
             fields: dict[str, Any] = {"out_features": module.out_features}
             if module.bias is None:
@@ -388,13 +391,11 @@ class _Reader:
             return self.emit(node, Mapped("channel_linear", fields), (tensor.layer,), last=True)
         convert = module_converter(module)
         try:
-            mapped = convert(module, self.call(node)) if convert is not None else None
+            mapped = convert(module, self.call(node, last=True)) if convert is not None else None
         except Unmappable as err:
             return self.refuse(node, str(err), module)
-        if mapped is None or mapped.kind not in ELEMENTWISE_KINDS:
-            return self.refuse(
-                node, "a module over a channels-last tensor that is no LayerNorm(C), Linear or element-wise", module
-            )
+        if mapped is None or mapped.kind not in PER_POSITION_KINDS:
+            return self.refuse(node, CHANNELS_LAST_REASON, module)
         return self.emit(node, mapped, (tensor.layer,), last=True)
 
     def opaque_layer(self, node: fx.Node, module: nn.Module, inputs: tuple[int, ...]) -> Value:
@@ -428,11 +429,11 @@ class _Reader:
         if convert is None or tensor is None:
             return self.refuse(node, "no spec kind computes it" if convert is None else "its input is not a tensor")
         try:
-            mapped = convert(self.call(node))
+            mapped = convert(self.call(node, last=tensor.last))
         except Unmappable as err:
             return self.refuse(node, str(err))
-        if tensor.last and mapped.kind not in ELEMENTWISE_KINDS:
-            return self.refuse(node, "an op over a channels-last tensor that is not element-wise")
+        if tensor.last and mapped.kind not in PER_POSITION_KINDS:
+            return self.refuse(node, CHANNELS_LAST_REASON)
         # a functional conv's or linear's weight and bias are the layer's own parameters, not inputs
         return self.emit(node, mapped, (tensor.layer,), last=tensor.last)
 
@@ -520,6 +521,22 @@ class _Reader:
         channels = call.in_shape[1]
         sections = [int(s) for s in size] if isinstance(size, (list, tuple)) else _sections(channels, int(size))
         return Parts(node, tensor, {"sections": sections})
+
+
+def _module_named(layers: list[TracedLayer], scopes: list[str]) -> list[TracedLayer]:
+    """A module whose forward made one layer, by a function call, is that layer: it takes the module's
+    path (a LayerNorm2d's `stem.1`, not `stem.1.layer_norm`), so rows line up with `state_dict()`."""
+    under: Counter[tuple[str, ...]] = Counter()
+    for layer in layers:
+        for end in range(1, len(layer.path)):
+            under[layer.path[:end]] += 1
+    used = {layer.path for layer in layers}
+    named = list(layers)
+    for i, (layer, scope) in enumerate(zip(layers, scopes)):
+        owner = tuple(scope.split(".")) if scope else ()
+        if owner and under[owner] == 1 and owner not in used:
+            named[i] = replace(layer, path=owner)
+    return named
 
 
 def _sections(channels: int, size: int) -> list[int]:

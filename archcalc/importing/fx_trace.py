@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import fx
@@ -18,7 +18,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 PATH = "archcalc_path"  # node.meta key: the module path (dotted) of the forward that created the node
 SOURCE = "archcalc_source"  # node.meta key: `file.py:123` of the user's call
-ARGS = "archcalc_args"  # node.meta key: the node's arguments as run, tensors replaced by None
+ARGS = "archcalc_args"  # node.meta key: the node's arguments as run, each tensor as its TensorArg
 VALUE = "archcalc_value"  # node.meta key: a non-tensor result (an int, a size), as run
 
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
@@ -81,8 +81,14 @@ def trace(module: torch.nn.Module, extra_leaves: frozenset[str] = frozenset()) -
     return fx.GraphModule(tracer.root, graph, type(module).__name__)
 
 
+class TensorArg(NamedTuple):
+    """A tensor argument as recorded: its shape only (no activation is kept)."""
+
+    shape: tuple[int, ...]
+
+
 def _without_tensors(value: Any) -> Any:
-    return fx.node.map_aggregate(value, lambda v: None if isinstance(v, torch.Tensor) else v)
+    return fx.node.map_aggregate(value, lambda v: TensorArg(tuple(v.shape)) if isinstance(v, torch.Tensor) else v)
 
 
 # Modules whose output has their input's shape, whatever their arguments: the shape run passes

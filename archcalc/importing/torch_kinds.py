@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fx_trace import class_key
+from .fx_trace import TensorArg, class_key
 
 
 class Unmappable(Exception):
@@ -26,13 +26,13 @@ class Unmappable(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """What one call ran with: arguments (tensors as None) and the shapes torch gave, batch first."""
+    """What one call ran with: arguments (each tensor as its TensorArg) and the shapes torch gave, batch first."""
 
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...]
-    arg_shapes: tuple[tuple[int, ...] | None, ...] = field(default=())  # each positional argument's, if a tensor
+    channels_last: bool = False  # the input is held channels-last (between a ConvNeXt block's permutes)
 
     def arg(self, index: int, name: str, default: Any = None) -> Any:
         """A functional argument given by position or by keyword."""
@@ -141,10 +141,29 @@ def _layernorm2d(m: nn.Module, call: Call) -> Mapped:
 
 
 def _layernorm(m: nn.Module, call: Call) -> Mapped:
-    raise Unmappable(
-        "a LayerNorm over a channels-first tensor (a spec's layernorm normalises the channels of each position: "
-        "LayerNorm2d, or LayerNorm(C) between permutes to channels-last and back)"
-    )
+    return layernorm(_attr(m, "normalized_shape"), call, layernorm_fields(m))
+
+
+def layernorm(normalized_shape: Any, call: Call, fields: dict[str, Any]) -> Mapped:
+    """A layer norm over the channels alone: of a channels-last tensor, or of a flat [N, C] one."""
+    channels = call.in_shape[-1] if call.channels_last or len(call.in_shape) == 2 else None
+    if list(_sizes(normalized_shape, 1)) != [channels]:
+        raise Unmappable(
+            f"a layer norm over {list(_sizes(normalized_shape, 1))} of a tensor of shape {list(call.in_shape)} "
+            "(a spec's layernorm normalises the channels of each position: LayerNorm2d, or LayerNorm(C) between "
+            "permutes to channels-last and back)"
+        )
+    return Mapped("layernorm", fields)
+
+
+def _f_layer_norm(call: Call) -> Mapped:
+    affine = call.arg(2, "weight") is not None
+    has_bias = call.arg(3, "bias") is not None
+    fields: dict[str, Any] = {}
+    _put(fields, "eps", call.arg(4, "eps", 1e-5), 1e-5)
+    _put(fields, "elementwise_affine", affine, True)
+    _put(fields, "bias", has_bias or not affine, True)
+    return layernorm(call.arg(1, "normalized_shape"), call, fields)
 
 
 def _pool(kind: str) -> Callable[[nn.Module, Call], Mapped]:
@@ -349,25 +368,23 @@ def _f_pool(kind: str) -> Callable[[Call], Mapped]:
 
 
 def _f_conv(call: Call) -> Mapped:
-    weight = call.arg_shapes[1] if len(call.arg_shapes) > 1 else None
-    if weight is None:
-        raise Unmappable("a functional convolution whose weight is not a tensor argument")
-    rank = len(weight) - 2
-    fields: dict[str, Any] = {"out_channels": weight[0], "kernel_size": list(weight[2:])}
-    bias = call.arg_shapes[2] if len(call.arg_shapes) > 2 else None
+    weight = call.arg(1, "weight")
+    if not isinstance(weight, TensorArg):
+        raise Unmappable("a functional convolution whose weight is not a tensor")
+    rank = len(weight.shape) - 2
+    fields: dict[str, Any] = {"out_channels": weight.shape[0], "kernel_size": list(weight.shape[2:])}
     _window_fields(fields, call.arg(3, "stride", 1), call.arg(4, "padding", 0), call.arg(5, "dilation", 1), rank)
     _put(fields, "groups", call.arg(6, "groups", 1), 1)
-    _put(fields, "bias", bias is not None or call.kwargs.get("bias") is not None, True)
+    _put(fields, "bias", call.arg(2, "bias") is not None, True)
     return Mapped("conv", fields)
 
 
 def _f_linear(call: Call) -> Mapped:
-    weight = call.arg_shapes[1] if len(call.arg_shapes) > 1 else None
-    if weight is None or len(call.in_shape) != 2:
+    weight = call.arg(1, "weight")
+    if not isinstance(weight, TensorArg) or len(call.in_shape) != 2:
         raise Unmappable(f"a functional linear over an input of shape {list(call.in_shape)}")
-    fields: dict[str, Any] = {"out_features": weight[0]}
-    has_bias = (len(call.arg_shapes) > 2 and call.arg_shapes[2] is not None) or call.kwargs.get("bias") is not None
-    _put(fields, "bias", has_bias, True)
+    fields: dict[str, Any] = {"out_features": weight.shape[0]}
+    _put(fields, "bias", call.arg(2, "bias") is not None, True)
     return Mapped("linear", fields)
 
 
@@ -415,6 +432,7 @@ FUNCTIONS: dict[Any, Callable[[Call], Mapped]] = {
     F.conv2d: _f_conv,
     F.conv3d: _f_conv,
     F.linear: _f_linear,
+    F.layer_norm: _f_layer_norm,
     F.max_pool1d: _f_pool("maxpool"),
     F.max_pool2d: _f_pool("maxpool"),
     F.max_pool3d: _f_pool("maxpool"),

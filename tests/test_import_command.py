@@ -1,0 +1,73 @@
+"""`archcalc import TARGET`: the spec on standard output, one summary line on standard error, and
+one message and exit code for each way it can fail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from archcalc.cli import main  # noqa: E402
+from archcalc.errors import ExitCode  # noqa: E402
+from archcalc.loader import parse_spec  # noqa: E402
+
+MODELS = Path(__file__).parent / "import_models.py"
+
+
+def _import(runner, *args: str):
+    return runner.invoke(main, ["import", *args], catch_exceptions=False)
+
+
+def test_a_model_becomes_a_spec_that_loads(runner):
+    result = _import(runner, "tests.import_models:SENet", "--input", "3x16x16")
+    assert result.exit_code == 0, result.output
+    spec = parse_spec(result.stdout)
+    assert spec.input == (3, 16, 16)
+    assert result.stderr.startswith("read with torch.fx: "), result.stderr
+    assert "wrote" not in result.stdout
+
+
+def test_unsupported_op_names_op_path_and_line(runner):
+    result = _import(runner, f"{MODELS}:AttentionNet", "--input", "3x32x32")
+    assert result.exit_code == ExitCode.BAD_SPEC, result.output
+    assert "error[unsupported_op]: attn: MultiheadAttention" in result.stderr, result.stderr
+    assert f"{MODELS}:" in result.stderr and "--opaque" in result.stderr, result.stderr
+    assert result.stdout == ""
+
+
+def test_a_target_that_fails_to_build_is_one_message(runner, tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("class Net:\n    def __init__(self):\n        raise ValueError('no weights here')\n")
+    result = _import(runner, f"{path}:Net")
+    assert result.exit_code == ExitCode.BAD_SPEC, result.output
+    assert "no weights here" in result.stderr and "Traceback" not in result.output, result.output
+
+
+def test_a_wrong_mapping_is_an_internal_error_with_both_shapes(runner, monkeypatch):
+    """The shape check catches a converter that writes the wrong field (here a pooling kernel)."""
+    from torch import nn
+
+    from archcalc.importing import torch_kinds
+
+    wrong = torch_kinds.Mapped("maxpool", {"kernel_size": [3, 3], "stride": [2, 2]})
+    monkeypatch.setitem(torch_kinds.MODULES, nn.MaxPool2d, lambda m, call: wrong)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2))
+    monkeypatch.setattr(sys.modules["tests.import_models"], "WrongPool", lambda: model, raising=False)
+    result = _import(runner, "tests.import_models:WrongPool", "--input", "3x8x8")
+    assert result.exit_code == ExitCode.INTERNAL, result.output
+    assert "archcalc computes output shape [4, 3, 3], torch gave [4, 4, 4]" in result.stderr, result.stderr
+
+
+def test_without_torch_it_names_the_extra(tmp_path):
+    code = "import sys; sys.modules['torch'] = None; from archcalc.cli import main; main()"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    result = subprocess.run(
+        [sys.executable, "-c", code, "import", f"{MODELS}:SENet"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == ExitCode.MISSING_EXTRA, result.stderr
+    assert "error[missing_extra]" in result.stderr, result.stderr
