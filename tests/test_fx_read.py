@@ -406,3 +406,49 @@ def test_returned_dict_gives_outputs_in_order() -> None:
     module = Lambda(lambda m, x: {"out": m.a(x), "aux": m.b(x)}, a=nn.Conv2d(2, 3, 1), b=nn.Conv2d(2, 1, 1))
     model = read_module(module, (2, 4, 4), "net")
     assert [".".join(model.layers[i].path) for i in model.outputs] == ["a", "b"]
+
+
+def _no_symbolic_trace(*args: Any) -> Any:
+    raise TypeError("symbolic tracing refused (as by control flow on sizes)")
+
+
+RECORDED = ["merges", "chunk_and_split", "shuffle_view_transpose", "convnext_block", "upsample", "activation_functions"]
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_a_model_fx_cannot_trace_is_recorded_from_a_run_with_the_same_layers(name: str, monkeypatch) -> None:
+    from archcalc.importing import fx_read
+
+    monkeypatch.setattr(fx_read, "trace", _no_symbolic_trace)
+    model = read_module(CASES[name].make(), CASES[name].input, "net")
+    assert model.method == "forward hooks"
+    assert _paths(model) == CASES[name].layers, _paths(model)
+
+
+class SizeLoop(nn.Module):
+    """Control flow on sizes and a shape unpacked into arguments: symbolic tracing fails on both."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: Any) -> Any:
+        x = x.reshape(x.shape[0], 2, -1, *x.shape[2:]).transpose(1, 2).flatten(1, 2)
+        for _ in range(x.shape[-1] // 4):
+            x = self.relu(self.conv(x)) + x
+        return x
+
+
+def test_size_dependent_control_flow_falls_back_to_a_recorded_run() -> None:
+    model = read_module(SizeLoop(), (4, 8, 8), "net")
+    assert model.method == "forward hooks"
+    assert [(".".join(layer.path), layer.kind) for layer in model.layers] == [
+        ("channel_shuffle", "channel_shuffle"),
+        ("conv", "conv"),
+        ("relu", "relu"),
+        ("add", "add"),
+        ("conv_1", "conv"),
+        ("relu_1", "relu"),
+        ("add_1", "add"),
+    ]

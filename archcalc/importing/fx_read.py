@@ -19,6 +19,8 @@ from torch.fx.passes.shape_prop import TensorMetadata
 
 from ..errors import SpecError
 from .fx_trace import PATH, SOURCE, propagate, trace
+from .recorded import METHOD as RECORDED
+from .recorded import RecordingFailed, record
 from .torch_kinds import (
     ADD_TARGETS,
     CAT_TARGETS,
@@ -547,13 +549,29 @@ def _sections(channels: int, size: int) -> list[int]:
 getitem_target: Any = __import__("operator").getitem
 
 
+def _graph(module: nn.Module, input_shape: tuple[int, ...], leaves: frozenset[str]) -> tuple[fx.GraphModule, str]:
+    """The module's graph and how it was read: traced symbolically, else recorded from a run."""
+    try:
+        return trace(module, leaves), METHOD
+    except Exception as traced:  # the user's code under symbolic tracing: any failure means "cannot"
+        try:
+            return record(module, input_shape, leaves), RECORDED
+        except RecordingFailed as err:
+            raise SpecError(
+                "cannot_trace",
+                f"torch.fx cannot trace the model ({type(traced).__name__}: {traced}), "
+                f"and running it at input {list(input_shape)} failed: {err}",
+                hint="check that the model runs on an input of this shape (--input)",
+            ) from None
+
+
 def _read(
     module: nn.Module, input_shape: tuple[int, ...], opaque: frozenset[str] | None
-) -> tuple[_Reader, tuple[int, ...]]:
-    graph_module = trace(module, opaque or frozenset())
+) -> tuple[_Reader, tuple[int, ...], str]:
+    graph_module, method = _graph(module, input_shape, opaque or frozenset())
     propagate(graph_module, input_shape)
     reader = _Reader(graph_module, opaque)
-    return reader, reader.read(graph_module.graph)
+    return reader, reader.read(graph_module.graph), method
 
 
 def read_module(module: nn.Module, input_shape: tuple[int, ...], name: str, opaque: bool = False) -> TracedModel:
@@ -576,43 +594,47 @@ def read_module(module: nn.Module, input_shape: tuple[int, ...], name: str, opaq
 def _read_rounds(module: nn.Module, input_shape: tuple[int, ...], name: str, opaque: bool) -> TracedModel:
     leaves: frozenset[str] | None = frozenset() if opaque else None
     for _ in range(MAX_OPAQUE_ROUNDS):
-        reader, outputs = _read(module, input_shape, leaves)
+        reader, outputs, method = _read(module, input_shape, leaves)
         if not reader.unsupported:
             return TracedModel(
                 name=name,
                 input_shape=tuple(input_shape),
                 layers=tuple(reader.layers),
                 outputs=outputs,
-                method=METHOD,
+                method=method,
             )
         first, *more = reader.unsupported
         if leaves is None:
             raise first.error(more)
         holders = {u.path for u in reader.unsupported}
         if "" in holders:
-            return _whole_model(module, input_shape, name, reader)
+            return _whole_model(module, input_shape, name, reader, method)
         if holders <= leaves:
             raise first.error(more)
         leaves = leaves | holders
     raise first.error(more)
 
 
-def _whole_model(module: nn.Module, input_shape: tuple[int, ...], name: str, reader: _Reader) -> TracedModel:
+def _whole_model(
+    module: nn.Module, input_shape: tuple[int, ...], name: str, reader: _Reader, method: str
+) -> TracedModel:
     """The model's own forward holds an unsupported op: the whole model is one opaque layer."""
-    with torch.inference_mode():
-        result = module(torch.zeros((1, *input_shape)))
-    first = result if isinstance(result, torch.Tensor) else _first_tensor(result)
+    returned = [n for n in reader.graph_module.graph.nodes if n.op == "output"][0]
+    tensors = [n for n in returned.all_input_nodes if "tensor_meta" in n.meta]
+    if not tensors:
+        raise SpecError("unsupported_output", "the model returns no tensor")
+    shape = _shape(tensors[0])[1:]
     layer = TracedLayer(
         path=(type(module).__name__.lower(),),
         kind="opaque",
         fields={
             "params": sum(p.numel() for p in module.parameters()),
             "buffers": sum(b.numel() for b in module.buffers()),
-            "out_shape": list(first.shape[1:]),
+            "out_shape": list(shape),
             "module": type(module).__name__,
         },
         inputs=(MODEL_INPUT,),
-        out_shape=tuple(first.shape[1:]),
+        out_shape=shape,
         source=reader.unsupported[0].source,
         module_type=type(module).__name__,
     )
@@ -621,14 +643,6 @@ def _whole_model(module: nn.Module, input_shape: tuple[int, ...], name: str, rea
         input_shape=tuple(input_shape),
         layers=(layer,),
         outputs=(0,),
-        method=METHOD,
+        method=method,
         notes=(f"the model's own forward holds {reader.unsupported[0].op}: read as one opaque layer",),
     )
-
-
-def _first_tensor(value: Any) -> torch.Tensor:
-    items = value.values() if isinstance(value, dict) else value
-    for item in items:
-        if isinstance(item, torch.Tensor):
-            return item
-    raise SpecError("unsupported_output", "the model returns no tensor")
