@@ -15,10 +15,9 @@ from typing import Any
 
 import torch
 from torch import fx, nn
-from torch.fx.passes.shape_prop import TensorMetadata
 
 from ..errors import SpecError
-from .fx_trace import PATH, SOURCE, propagate, trace
+from .fx_trace import PATH, SOURCE, TensorMeta, propagate, trace
 from .recorded import METHOD as RECORDED
 from .recorded import RecordingFailed, record
 from .torch_kinds import (
@@ -152,13 +151,13 @@ class Unsupported:
 def _shape(node: fx.Node) -> tuple[int, ...]:
     meta: Any = node.meta.get("tensor_meta")
     if _several(meta):  # a module returning a tuple: its first tensor
-        meta = next((m for m in meta if isinstance(m, TensorMetadata)), None)
+        meta = next((m for m in meta if isinstance(m, TensorMeta)), None)
     return tuple(int(s) for s in meta.shape) if meta is not None else ()
 
 
 def _several(meta: Any) -> bool:
-    """A result of several tensors (TensorMetadata is itself a NamedTuple)."""
-    return isinstance(meta, (tuple, list)) and not isinstance(meta, TensorMetadata)
+    """A result of several tensors (TensorMeta is itself a NamedTuple)."""
+    return isinstance(meta, (tuple, list)) and not isinstance(meta, TensorMeta)
 
 
 def _first(shape: tuple[int, ...]) -> tuple[int, ...]:
