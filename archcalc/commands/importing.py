@@ -67,11 +67,11 @@ def import_(
         from ..importing.fx_read import read_module
 
         model = read_module(loaded.module, shape, loaded.name, opaque=opaque)
-    analysis = checked_analysis(model)
     read_at = "x".join(map(str, model.input_shape))
     header = [f"imported by `archcalc import` from {target} ({model.method}, input {read_at})"]
     header += list(model.notes)
     text = spec_yaml(spec_dict(model), header)
+    analysis = checked_analysis(model, text)
     if output is not None:
         write_file(output, text)
     else:

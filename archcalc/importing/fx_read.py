@@ -178,11 +178,11 @@ def _op_name(node: fx.Node, module: nn.Module | None) -> str:
 class _Reader:
     """Walks one traced graph in order, filling `layers`: a builder, filled step by step."""
 
-    __slots__ = ("graph_module", "modules", "layers", "scopes", "values", "used", "counts", "unsupported", "opaque")
+    __slots__ = ("graph", "modules", "layers", "scopes", "values", "used", "counts", "unsupported", "opaque")
 
-    def __init__(self, graph_module: fx.GraphModule, opaque: frozenset[str] | None) -> None:
-        self.graph_module = graph_module
-        self.modules = dict(graph_module.named_modules())
+    def __init__(self, module: nn.Module, graph: fx.Graph, opaque: frozenset[str] | None) -> None:
+        self.graph = graph
+        self.modules = dict(module.named_modules())
         self.layers: list[TracedLayer] = []
         self.scopes: list[str] = []  # per layer: the module whose forward called the function ("" for a module's call)
         self.values: dict[fx.Node, Value] = {}
@@ -548,7 +548,7 @@ def _sections(channels: int, size: int) -> list[int]:
 getitem_target: Any = __import__("operator").getitem
 
 
-def _graph(module: nn.Module, input_shape: tuple[int, ...], leaves: frozenset[str]) -> tuple[fx.GraphModule, str]:
+def _graph(module: nn.Module, input_shape: tuple[int, ...], leaves: frozenset[str]) -> tuple[fx.Graph, str]:
     """The module's graph and how it was read: traced symbolically, else recorded from a run."""
     try:
         return trace(module, leaves), METHOD
@@ -567,10 +567,10 @@ def _graph(module: nn.Module, input_shape: tuple[int, ...], leaves: frozenset[st
 def _read(
     module: nn.Module, input_shape: tuple[int, ...], opaque: frozenset[str] | None
 ) -> tuple[_Reader, tuple[int, ...], str]:
-    graph_module, method = _graph(module, input_shape, opaque or frozenset())
-    propagate(graph_module, input_shape)
-    reader = _Reader(graph_module, opaque)
-    return reader, reader.read(graph_module.graph), method
+    graph, method = _graph(module, input_shape, opaque or frozenset())
+    propagate(module, graph, input_shape)
+    reader = _Reader(module, graph, opaque)
+    return reader, reader.read(graph), method
 
 
 def read_module(module: nn.Module, input_shape: tuple[int, ...], name: str, opaque: bool = False) -> TracedModel:
@@ -618,7 +618,7 @@ def _whole_model(
     module: nn.Module, input_shape: tuple[int, ...], name: str, reader: _Reader, method: str
 ) -> TracedModel:
     """The model's own forward holds an unsupported op: the whole model is one opaque layer."""
-    returned = [n for n in reader.graph_module.graph.nodes if n.op == "output"][0]
+    returned = [n for n in reader.graph.nodes if n.op == "output"][0]
     tensors = [n for n in returned.all_input_nodes if "tensor_meta" in n.meta]
     if not tensors:
         raise SpecError("unsupported_output", "the model returns no tensor")

@@ -168,8 +168,8 @@ def _after(rec: _Recording, path: str, leaf: bool) -> Callable[..., None]:
     return hook
 
 
-def record(module: nn.Module, input_shape: tuple[int, ...], extra_leaves: frozenset[str]) -> fx.GraphModule:
-    """The module's calls at `input_shape`, as an fx GraphModule over the module's own submodules."""
+def record(module: nn.Module, input_shape: tuple[int, ...], extra_leaves: frozenset[str]) -> fx.Graph:
+    """The module's calls at `input_shape`, as an fx graph over the module's own submodules."""
     from torch.nn.utils.stateless import _reparametrize_module
 
     named = dict((*module.named_parameters(), *module.named_buffers()))
@@ -189,5 +189,5 @@ def record(module: nn.Module, input_shape: tuple[int, ...], extra_leaves: frozen
         except Exception as err:  # the user's code at this input; the meta run may fail where a real one runs
             first_error = first_error or err
             continue
-        return fx.GraphModule(module, recording.graph, type(module).__name__)
+        return recording.graph
     raise RecordingFailed(f"{type(first_error).__name__}: {first_error}")

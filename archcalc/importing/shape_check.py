@@ -10,8 +10,6 @@ from __future__ import annotations
 from ..analysis import Analysis, analyze
 from ..errors import SpecError
 from ..loader import parse_spec
-from .spec_text import spec_yaml
-from .structure import spec_dict
 from .traced import TracedModel
 
 
@@ -19,11 +17,10 @@ class ImportMismatch(Exception):
     """The spec written for a model does not load, or computes another shape than the model's: a bug."""
 
 
-def checked_analysis(model: TracedModel) -> Analysis:
-    """The flat spec of `model` (structure.spec_dict), loaded and analysed, every layer's output
-    shape compared with the traced one. Rows follow the layers in order (the flat form may put an
-    `input` identity row first, for `from:` to name the model's input)."""
-    text = spec_yaml(spec_dict(model), [])
+def checked_analysis(model: TracedModel, text: str) -> Analysis:
+    """`text`, the flat spec of `model` (structure.spec_dict, as spec_text writes it), loaded and
+    analysed, every layer's output shape compared with the traced one. Rows follow the layers in
+    order (the flat form may put an `input` identity row first, for `from:` to name the input)."""
     try:
         analysis = analyze(parse_spec(text, f"<{model.name}>"))
     except SpecError as err:
