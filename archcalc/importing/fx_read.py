@@ -494,6 +494,8 @@ class _Reader:
         rank = len(call.out_shape)
         if dims(call.arg(1, "dim", 0), rank) != [1]:
             return self.refuse(node, "a concatenation along other than the channels (dim 1)")
+        if len(tensors) == 1:  # DenseNet's first layer concatenates a list of one tensor: that tensor
+            return tensors[0]  # type: ignore[return-value]
         return self.emit(node, Mapped("concat", {}), tuple(t.layer for t in tensors if t is not None))
 
     def mean(self, node: fx.Node) -> Value:
