@@ -16,6 +16,9 @@ F = torch.nn.functional
 
 from archcalc.errors import SpecError  # noqa: E402
 from archcalc.importing.fx_read import read_module  # noqa: E402
+from archcalc.importing.shape_check import checked_analysis  # noqa: E402
+from archcalc.importing.spec_text import spec_yaml  # noqa: E402
+from archcalc.importing.structure import spec_dict  # noqa: E402
 from archcalc.importing.traced import MODEL_INPUT, TracedModel  # noqa: E402
 
 
@@ -290,13 +293,15 @@ def test_mapping(case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_shapes_are_torch_s(case: Case) -> None:
-    """Each output the model returns has the shape torch gives it (batch left out)."""
+def test_the_spec_computes_torch_s_shapes(case: Case) -> None:
+    """The model's output has the shape torch gives it, and the spec written for it computes every
+    layer's traced shape (checked_analysis raises on the first that differs)."""
     module = case.make().eval()
     model = read_module(module, case.input, "net")
     with torch.no_grad():
         expected = module(torch.zeros((1, *case.input))).shape[1:]
     assert model.layers[model.outputs[0]].out_shape == tuple(expected), (model.layers[model.outputs[0]], expected)
+    checked_analysis(model, spec_yaml(spec_dict(model), []))
 
 
 class Functional(nn.Module):

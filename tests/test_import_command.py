@@ -71,3 +71,20 @@ def test_without_torch_it_names_the_extra(tmp_path):
     )
     assert result.returncode == ExitCode.MISSING_EXTRA, result.stderr
     assert "error[missing_extra]" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "builder,shape", [("resnet18", "3x64x64"), ("shufflenet_v2_x0_5", "3x64x64")], ids=["resnet18", "shufflenet"]
+)
+def test_torchvision_models_import_with_their_parameter_counts(runner, torchvision, builder, shape):
+    """ResNet's shared relu (relu, relu_1) and residual adds; ShuffleNet's chunk and channel shuffle."""
+    from archcalc.analysis import analyze
+
+    result = _import(runner, f"torchvision.models:{builder}", "--input", shape, "--kwargs", '{"weights": null}')
+    assert result.exit_code == 0, result.output
+    analysis = analyze(parse_spec(result.stdout))
+    module = getattr(torchvision.models, builder)(weights=None)
+    params = sum(p.numel() for p in module.parameters())
+    buffers = sum(b.numel() for b in module.buffers())
+    totals = analysis.totals
+    assert (totals.params, totals.buffers + totals.counters) == (params, buffers), (totals, params, buffers)
