@@ -156,8 +156,8 @@ def _shape(node: fx.Node) -> tuple[int, ...]:
 
 
 def _several(meta: Any) -> bool:
-    """A result of several tensors (TensorMeta is itself a NamedTuple)."""
-    return isinstance(meta, (tuple, list)) and not isinstance(meta, TensorMeta)
+    """A result of several tensors (a tuple or list of them)."""
+    return isinstance(meta, (tuple, list))
 
 
 def _first(shape: tuple[int, ...]) -> tuple[int, ...]:

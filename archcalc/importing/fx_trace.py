@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import fx
@@ -81,14 +82,19 @@ def trace(module: torch.nn.Module, extra_leaves: frozenset[str] = frozenset()) -
     return graph
 
 
-class TensorArg(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class TensorArg:
     """A tensor argument as recorded: its shape only (no activation is kept)."""
 
     shape: tuple[int, ...]
 
 
+def _as_arg(value: Any) -> Any:
+    return TensorArg(tuple(value.shape)) if isinstance(value, torch.Tensor) else value
+
+
 def _without_tensors(value: Any) -> Any:
-    return fx.node.map_aggregate(value, lambda v: TensorArg(tuple(v.shape)) if isinstance(v, torch.Tensor) else v)
+    return fx.node.map_aggregate(value, _as_arg)
 
 
 # The shape run is a real forward pass on zeros, with the modules that cost time and whose output
@@ -126,7 +132,8 @@ def conv_shape(shape: torch.Size, conv: Any) -> tuple[int, ...]:
     return (shape[0], conv.out_channels, *((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in sizes))
 
 
-class TensorMeta(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class TensorMeta:
     """A tensor result as recorded: its shape (ShapeProp's TensorMetadata is costlier to make:
     its first use imports sympy, two seconds)."""
 
