@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from archcalc.analysis import analyze  # noqa: E402
 from archcalc.cli import main  # noqa: E402
 from archcalc.errors import ExitCode  # noqa: E402
 from archcalc.loader import parse_spec  # noqa: E402
@@ -78,8 +79,6 @@ def test_without_torch_it_names_the_extra(tmp_path):
 )
 def test_torchvision_models_import_with_their_parameter_counts(runner, torchvision, builder, shape):
     """ResNet's shared relu (relu, relu_1) and residual adds; ShuffleNet's chunk and channel shuffle."""
-    from archcalc.analysis import analyze
-
     result = _import(runner, f"torchvision.models:{builder}", "--input", shape, "--kwargs", '{"weights": null}')
     assert result.exit_code == 0, result.output
     analysis = analyze(parse_spec(result.stdout))
@@ -88,3 +87,33 @@ def test_torchvision_models_import_with_their_parameter_counts(runner, torchvisi
     buffers = sum(b.numel() for b in module.buffers())
     totals = analysis.totals
     assert (totals.params, totals.buffers + totals.counters) == (params, buffers), (totals, params, buffers)
+
+
+OPAQUE_MODEL = """
+import torch.nn as nn
+
+
+class Tokens(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Conv2d(3, 8, 4, stride=4)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        y = self.proj(x).flatten(2).transpose(1, 2)
+        return self.attn(y, y, y)[0]
+"""
+
+
+def test_opaque_reads_the_module_holding_an_unsupported_op_with_its_parameters(runner, tmp_path):
+    path = tmp_path / "tokens.py"
+    path.write_text(OPAQUE_MODEL)
+    result = _import(runner, f"{path}:Tokens", "--input", "3x8x8", "--opaque")
+    assert result.exit_code == 0, result.output
+    analysis = analyze(parse_spec(result.stdout))
+    rows = {row.path: row for row in analysis.rows}
+    assert rows["proj"].kind == "conv" and rows["attn"].kind == "opaque", list(rows)
+    import torch
+
+    attention = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    assert rows["attn"].layer.params == sum(p.numel() for p in attention.parameters())
