@@ -117,3 +117,14 @@ def test_opaque_reads_the_module_holding_an_unsupported_op_with_its_parameters(r
 
     attention = torch.nn.MultiheadAttention(8, 2, batch_first=True)
     assert rows["attn"].layer.params == sum(p.numel() for p in attention.parameters())
+
+
+@pytest.mark.parametrize(
+    "shape,says", [("5x32x32", "to have 3 channels, but got 5"), ("3x4x4", "Output size is too small")], ids=str
+)
+def test_an_input_the_model_refuses_is_one_message(runner, shape, says):
+    """The shape run takes convolutions' shapes from their formula: an input torch would refuse
+    (wrong channels, too small) still fails with torch's own words, never a spec of other counts."""
+    result = _import(runner, "tests.import_models:UNet", "--input", shape)
+    assert result.exit_code == ExitCode.BAD_SPEC, result.output
+    assert "error[model_failed]" in result.stderr and says in result.stderr, result.stderr

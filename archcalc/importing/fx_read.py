@@ -570,7 +570,15 @@ def _read(
     module: nn.Module, input_shape: tuple[int, ...], opaque: frozenset[str] | None
 ) -> tuple[_Reader, tuple[int, ...], str]:
     graph, method = _graph(module, input_shape, opaque or frozenset())
-    propagate(module, graph, input_shape)
+    try:
+        propagate(module, graph, input_shape)
+    except Exception as err:  # the user's forward at this input (a kernel larger than its map, ...)
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise SpecError(
+            "model_failed",
+            f"the model fails on an input of shape {list(input_shape)}: {type(err).__name__}: {first_line}",
+            hint="give the input it takes with --input (channels first, without the batch: 3x224x224)",
+        ) from None
     reader = _Reader(module, graph, opaque)
     return reader, reader.read(graph), method
 

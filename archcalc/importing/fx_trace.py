@@ -122,6 +122,24 @@ SHAPE_KEEPING: tuple[type[torch.nn.Module], ...] = (
 CONVOLUTIONS: frozenset[type[torch.nn.Module]] = frozenset({torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d})
 
 
+def _channels_fit(module: torch.nn.Module, x: torch.Tensor) -> bool:
+    """The input is one torch takes: a norm's channels are its own (a wrong count raises in torch)."""
+    channels = getattr(module, "num_features", None) or getattr(module, "num_channels", None)
+    return x.dim() >= 2 and (channels is None or x.shape[1] == channels)
+
+
+def _convolves(conv: Any, x: torch.Tensor) -> bool:
+    """An input torch convolves as the formula says: the rank, channels and padding it takes, and
+    an output at least 1 wide."""
+    return (
+        conv.padding_mode == "zeros"
+        and isinstance(conv.padding, tuple)
+        and x.dim() == len(conv.kernel_size) + 2
+        and x.shape[1] == conv.in_channels
+        and all(n >= 1 for n in conv_shape(x.shape, conv)[2:])
+    )
+
+
 def conv_shape(shape: torch.Size, conv: Any) -> tuple[int, ...]:
     """[N, C_out, L_out...], L_out = floor((L + 2 padding - dilation (kernel - 1) - 1) / stride) + 1 (torch's Conv2d docs).
 
@@ -154,10 +172,12 @@ class ShapeRecorder(fx.Interpreter):
     def call_module(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         module = self.fetch_attr(target)
         if len(args) == 1 and not kwargs and isinstance(args[0], torch.Tensor):
-            if isinstance(module, SHAPE_KEEPING):
-                return args[0]
-            if type(module) in CONVOLUTIONS and module.padding_mode == "zeros" and isinstance(module.padding, tuple):
-                return torch.zeros(conv_shape(args[0].shape, module))
+            x = args[0]
+            if isinstance(module, SHAPE_KEEPING) and _channels_fit(module, x):
+                return x
+            if type(module) in CONVOLUTIONS and _convolves(module, x):
+                return torch.zeros(conv_shape(x.shape, module))
+        # anything else, or an input the module would refuse: run it, for torch's own error
         return super().call_module(target, args, kwargs)
 
     def run_node(self, n: fx.Node) -> Any:
