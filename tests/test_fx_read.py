@@ -219,16 +219,17 @@ CASES = {
     ),
     "merges": Case(
         lambda: Lambda(
-            lambda m, x: torch.cat([m.a(x) + m.b(x), torch.add(m.a(x), x) * x], dim=1).mean((-2, -1)),
+            lambda m, x: torch.cat([m.a(x) + m.b(x), torch.add(m.c(x), x) * x], dim=1).mean((-2, -1)),
             a=nn.Conv2d(2, 2, 1),
             b=nn.Conv2d(2, 2, 1),
+            c=nn.Conv2d(2, 2, 1),
         ),
         (2, 4, 4),
         [
             ("a", "conv", {"out_channels": 2, "kernel_size": [1, 1]}),
             ("b", "conv", {"out_channels": 2, "kernel_size": [1, 1]}),
             ("add", "add", {}),
-            ("a_1", "conv", {"out_channels": 2, "kernel_size": [1, 1]}),
+            ("c", "conv", {"out_channels": 2, "kernel_size": [1, 1]}),
             ("add_1", "add", {}),
             ("mul", "mul", {}),
             ("cat", "concat", {}),
@@ -430,13 +431,13 @@ class SizeLoop(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.convs = nn.ModuleList([nn.Conv2d(4, 4, 3, padding=1) for _ in range(3)])
         self.relu = nn.ReLU()
 
     def forward(self, x: Any) -> Any:
         x = x.reshape(x.shape[0], 2, -1, *x.shape[2:]).transpose(1, 2).flatten(1, 2)
-        for _ in range(x.shape[-1] // 4):
-            x = self.relu(self.conv(x)) + x
+        for i in range(x.shape[-1] // 4):
+            x = self.relu(self.convs[i](x)) + x
         return x
 
 
@@ -445,10 +446,30 @@ def test_size_dependent_control_flow_falls_back_to_a_recorded_run() -> None:
     assert model.method == "forward hooks"
     assert [(".".join(layer.path), layer.kind) for layer in model.layers] == [
         ("channel_shuffle", "channel_shuffle"),
-        ("conv", "conv"),
+        ("convs.0", "conv"),
         ("relu", "relu"),
         ("add", "add"),
-        ("conv_1", "conv"),
+        ("convs.1", "conv"),
         ("relu_1", "relu"),
         ("add_1", "add"),
     ]
+
+
+class Tied(nn.Module):
+    """One convolution applied twice: its weights would be counted once per row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x: Any) -> Any:
+        return self.conv(self.conv(x))
+
+
+def test_shared_weights_are_refused_and_opaque_counts_them_once() -> None:
+    with pytest.raises(SpecError) as caught:
+        read_module(nn.Sequential(Tied()), (4, 5, 5), "net")
+    assert caught.value.code == "unsupported_op" and "shared weights" in str(caught.value), str(caught.value)
+    model = read_module(nn.Sequential(Tied()), (4, 5, 5), "net", opaque=True)
+    opaque = [(".".join(layer.path), layer.fields["params"]) for layer in model.layers]
+    assert opaque == [("0", sum(p.numel() for p in Tied().parameters()))], opaque

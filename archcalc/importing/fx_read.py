@@ -60,6 +60,10 @@ ELEMENTWISE_KINDS = frozenset(
 # what a channels-last region may hold besides Linear: kinds computed position by position
 PER_POSITION_KINDS = ELEMENTWISE_KINDS | {"layernorm"}
 CHANNELS_LAST_REASON = "an op over a channels-last tensor that is no LayerNorm(C), Linear or element-wise op"
+SHARED_REASON = (
+    "a module with parameters called again (shared weights): each spec layer owns its parameters, "
+    "so a row per call would count them twice"
+)
 PENDING_REASON = "a view, reshape or permute that is no flatten, channel shuffle or channels-last permute"
 _NUMBERED = re.compile(r"_\d+$")
 
@@ -178,7 +182,7 @@ def _op_name(node: fx.Node, module: nn.Module | None) -> str:
 class _Reader:
     """Walks one traced graph in order, filling `layers`: a builder, filled step by step."""
 
-    __slots__ = ("graph", "modules", "layers", "scopes", "values", "used", "counts", "unsupported", "opaque")
+    __slots__ = ("graph", "modules", "layers", "scopes", "values", "used", "counts", "unsupported", "opaque", "shared")
 
     def __init__(self, module: nn.Module, graph: fx.Graph, opaque: frozenset[str] | None) -> None:
         self.graph = graph
@@ -190,6 +194,7 @@ class _Reader:
         self.counts: Counter[tuple[str, ...]] = Counter()
         self.unsupported: list[Unsupported] = []
         self.opaque = opaque  # None: unsupported ops are errors; else modules read as opaque layers
+        self.shared: set[str] = set()  # modules with parameters called once already
 
     # ---- names and layers ----
 
@@ -235,11 +240,15 @@ class _Reader:
         )
         return Tensor(len(self.layers) - 1, last)
 
-    def refuse(self, node: fx.Node, reason: str, module: nn.Module | None = None) -> Refused | Tensor:
+    def refuse(
+        self, node: fx.Node, reason: str, module: nn.Module | None = None, holder: str | None = None
+    ) -> Refused | Tensor:
         """Record an unsupported call. Its readers are not reported again (REFUSED), except under
         --opaque, where the walk goes on with a stand-in tensor to find every module to make
-        opaque in one round (the round's layers are thrown away: the next round retraces)."""
+        opaque in one round (the round's layers are thrown away: the next round retraces).
+        `holder`: the module --opaque is to make a leaf, where it is not the call's own."""
         path = str(node.target) if node.op == "call_module" else node.meta.get(PATH, "")
+        path = path if holder is None else holder
         self.unsupported.append(
             Unsupported(op=_op_name(node, module), path=path, source=node.meta.get(SOURCE, ""), reason=reason)
         )
@@ -314,6 +323,11 @@ class _Reader:
             return self.view(node, module)
         if "tensor_meta" not in node.meta:
             return OTHER  # sizes, shapes, asserts: no layer
+        if module is not None and str(node.target) in self.shared:
+            owner = str(node.target).rpartition(".")[0]
+            return self.refuse(node, SHARED_REASON, module, holder=owner)
+        if module is not None and next(module.parameters(), None) is not None:
+            self.shared.add(str(node.target))  # a second call would share its parameters
         if module is not None and self.opaque is not None:
             return self.opaque_module_call(node, module, read)
         pending = next((v for v in read if isinstance(v, Pending)), None)
