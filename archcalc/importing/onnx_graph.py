@@ -70,32 +70,25 @@ class OnnxGraph:
 
     def shape(self, tensor: str, node: Any) -> tuple[int, ...]:
         """The shape of a data value without its batch dimension: every other dimension fixed by
-        shape inference (else `no_shape` or `symbolic_shape`) and within MAX_SIZE."""
+        shape inference (else `no_shape`; the model's input is checked first, so a size left open
+        there is `symbolic_shape`) and within MAX_SIZE."""
         full = self.shapes.get(tensor)
-        if full is None:
+        if full is None or not full or not all(isinstance(size, int) for size in full[1:]):
+            written = "no shape" if full is None else f"shape {[size if size is not None else '?' for size in full]}"
             raise self.error(
                 node,
                 "no_shape",
-                f"onnx's shape inference gave no shape for {shown(tensor)}",
-                hint="the model may use an op whose output shape depends on data; fix the input's shape "
-                "(--input) or simplify the model (onnxsim) so every shape is known",
+                f"onnx's shape inference gave {written} for {shown(tensor)}: archcalc needs every size after the batch",
+                hint="an op whose output size depends on the data's values has no layer kind; "
+                "simplify the model (onnxsim) so every shape is a constant",
             )
-        if not full:
-            raise self.error(node, "no_shape", f"{shown(tensor)} is a scalar, not a batch of tensors")
-        rest = full[1:]
+        rest = tuple(size for size in full[1:] if isinstance(size, int))
         for size in rest:
-            if not isinstance(size, int):
-                raise self.error(
-                    node,
-                    "symbolic_shape",
-                    f"{shown(tensor)} has shape {list(full)}: a dimension other than the batch is not fixed",
-                    hint="give the model a fixed input shape (--input CxHxW); only the batch may be symbolic",
-                )
             if not 1 <= size <= MAX_SIZE:
                 raise self.error(
                     node, "bad_value", f"{shown(tensor)} has a dimension of {size:,}; sizes are 1 to {MAX_SIZE:,}"
                 )
-        return tuple(int(size) for size in rest)  # type: ignore[arg-type]
+        return rest
 
     def rank(self, tensor: str, node: Any) -> int:
         """The rank of a data value, batch dimension included."""

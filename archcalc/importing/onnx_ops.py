@@ -263,8 +263,8 @@ def _gemm(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     attrs = attributes(node)
     if attrs.get("transA", 0):
         raise _unsupported(graph, node, "transA=1: the data is transposed, not a linear layer's input")
-    x = _flat_input(graph, node)
     weight = graph.dims(node.input[1], node, "weight")
+    x = _flat_input(graph, node)
     if len(weight) != 2:
         raise graph.error(node, "bad_onnx", f"its weight has dims {list(weight)}; Gemm's B is a matrix")
     fields: dict[str, Any] = {"out_features": weight[0] if attrs.get("transB", 0) else weight[1]}
@@ -276,8 +276,8 @@ def _gemm(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
 @converts("MatMul")
 def _matmul(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     """x @ W, and `+ b` when the one node reading it adds a constant vector: one linear layer."""
-    x = _flat_input(graph, node)
     weight = graph.dims(node.input[1], node, "weight")
+    x = _flat_input(graph, node)
     if len(weight) != 2:
         raise _unsupported(graph, node, f"a product with a weight of dims {list(weight)}; linear's is a matrix")
     out_features = weight[1]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SpecError
-from ..fields import MODULE_ATTRIBUTES
+from ..fields import MAX_SIZE
 from ..limits import MAX_ONNX_BYTES, shown
 from ..reading import read_bounded
 from .onnx_graph import MAX_VALUE_ELEMENTS, Converted, OnnxGraph, attributes, node_label
@@ -42,6 +42,7 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
     graph_input = _model_input(model, file)
     if input_shape is not None:
         _fix_input(graph_input, input_shape, file)
+    input_sizes = _fixed_input(graph_input, file)
     batch = graph_input.type.tensor_type.shape.dim
     if batch and not batch[0].HasField("dim_value"):
         # a symbolic batch read as 1: inference then fixes every size a reshape computes from it
@@ -54,7 +55,6 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
     for tensor in model.graph.initializer:
         graph.constants[tensor.name] = tensor
     graph.data.add(graph_input.name)
-    batch_shape = graph.shape(graph_input.name, _InputNode(graph_input.name))
     layers, producers = _walk(graph, graph_input.name)
     outputs = []
     for value in model.graph.output:
@@ -66,19 +66,7 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
             )
         outputs.append(producers[value.name])
     named = _named(layers)
-    return TracedModel(
-        name=_model_name(path), input_shape=batch_shape, layers=named, outputs=tuple(outputs), method="onnx"
-    )
-
-
-class _InputNode:
-    """Stands for the model's input in an error about its shape."""
-
-    op_type = "input"
-    domain = ""
-
-    def __init__(self, name: str):
-        self.name = name
+    return TracedModel(name=path.stem, input_shape=input_sizes, layers=named, outputs=tuple(outputs), method="onnx")
 
 
 def _parse(onnx: Any, data: bytes, file: str) -> Any:
@@ -124,6 +112,20 @@ def _model_input(model: Any, file: str) -> Any:
             hint="give the input's shape (--input CxHxW)",
         )
     return value
+
+
+def _fixed_input(value: Any, file: str) -> tuple[int, ...]:
+    """The input's sizes after the batch, each fixed (`symbolic_shape` otherwise) and within MAX_SIZE."""
+    dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in value.type.tensor_type.shape.dim]
+    if len(dims) < 2 or not all(isinstance(size, int) and 1 <= size <= MAX_SIZE for size in dims[1:]):
+        raise SpecError(
+            "symbolic_shape",
+            f"the model's input {shown(value.name)} has shape {shown(dims)}: every size after the batch must be "
+            f"fixed, from 1 to {MAX_SIZE:,} (only the batch, the first, may be left open)",
+            file=file,
+            hint="give the input's fixed shape without the batch (--input CxHxW)",
+        )
+    return tuple(dims[1:])  # type: ignore[arg-type]
 
 
 def _fix_input(value: Any, shape: tuple[int, ...], file: str) -> None:
@@ -255,21 +257,6 @@ def _layer(graph: OnnxGraph, node: Any, made: Converted, producers: dict[str, in
 
 # ---- names ------------------------------------------------------------------------------------------
 
-_STEP_CHARS = re.compile(r"[^A-Za-z0-9_+-]")
-MAX_STEP = 64
-
-
-def step_name(text: str) -> str:
-    """Text as one step of a layer's path: ASCII letters, digits, `_`, `+`, `-`, not starting with
-    `_`, `+` or `-`, at most 64 characters, never one of torch's module attributes ('' when
-    nothing is left).
-
-    >>> step_name("conv 1/a"), step_name("__x"), step_name("train"), step_name("ü")
-    ('conv_1_a', 'x', 'train_layer', '')
-    """
-    step = _STEP_CHARS.sub("_", text).lstrip("_+-")[:MAX_STEP]
-    return step + "_layer" if step in MODULE_ATTRIBUTES else step
-
 
 def scope_of(name: str) -> tuple[tuple[str, ...], str] | None:
     """torch's exporter names a node by its module scope and op, `/layer1/layer1.0/conv1/Conv`:
@@ -286,7 +273,7 @@ def scope_of(name: str) -> tuple[tuple[str, ...], str] | None:
     for segment in segments:
         dotted = ".".join(path)
         inner = segment[len(dotted) + 1 :] if path and segment.startswith(dotted + ".") else segment
-        path.extend(inner.split("."))
+        path.extend(step for step in inner.split(".") if step)
     return tuple(path), op
 
 
@@ -316,26 +303,27 @@ def _layer_scope(nodes: list[Any]) -> tuple[tuple[str, ...], str] | None:
 def _named(layers: list[tuple[TracedLayer, list[Any]]]) -> tuple[TracedLayer, ...]:
     """Each layer's path from its nodes' names. A torch scope holding one layer, inside which no
     other lies, is that layer's module (`/fc/Gemm` -> fc); otherwise a layer is a function called in
-    it (`/layer1/layer1.0/Add` -> layer1.0.add). Another name is one step; no name, kind + count."""
+    it (`/layer1/layer1.0/Add` -> layer1.0.add). Another name is one step; no name, kind + count.
+    Steps are the file's text as it is: the spec writer (`names.level_names`) makes them names."""
     scoped = [_layer_scope(nodes) for _, nodes in layers]
     direct: dict[tuple[str, ...], int] = {}
     inner: set[tuple[str, ...]] = set()
     for found in scoped:
         if found is not None:
-            scope = tuple(step_name(s) for s in found[0])
+            scope = found[0]
             direct[scope] = direct.get(scope, 0) + 1
             inner.update(scope[:i] for i in range(len(scope)))
     paths: list[tuple[str, ...]] = []
     counts: dict[str, int] = {}
     for (layer, nodes), found in zip(layers, scoped):
         if found is not None:
-            scope = tuple(step_name(s) or "module" for s in found[0])
+            scope = found[0]
             if scope and direct[scope] == 1 and scope not in inner:
                 paths.append(scope)
             else:
                 paths.append((*scope, _op_step(layer.kind, found[1])))
             continue
-        step = step_name(nodes[0].name)
+        step = nodes[0].name
         if not step:
             counts[layer.kind] = counts.get(layer.kind, 0) + 1
             step = f"{layer.kind}{counts[layer.kind]}"
@@ -365,10 +353,4 @@ def _replace_path(layer: TracedLayer, path: tuple[str, ...]) -> TracedLayer:
     return replace(layer, path=path)
 
 
-def _model_name(path: Path) -> str:
-    """The spec's name from the file's: letters, digits, `_.+-`, starting with a letter or digit."""
-    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", path.stem).lstrip("_.+-")[:100]
-    return name or "model"
-
-
-__all__ = ["read_onnx", "scope_of", "step_name"]
+__all__ = ["read_onnx", "scope_of"]
