@@ -491,6 +491,10 @@ def _merge(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     """The element-wise sum or product of computed tensors (a residual, a gate). A constant
     operand is a learnt scale ([C, 1, ...]: layer_scale) or bias of its own, which has no kind."""
     inputs = [t for t in node.input if t]
+    if node.op_type == "Mul" and len(inputs) == 2 and inputs[0] == inputs[1]:
+        lrn = _torch_lrn(index, node, graph)
+        if lrn is not None:
+            return [lrn]
     constants = [t for t in inputs if not graph.is_data(t)]
     kind = "mul" if node.op_type == "Mul" else "add"
     if not constants:
@@ -585,3 +589,64 @@ def _resize(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     corners = attrs.get("coordinate_transformation_mode", "half_pixel") == "align_corners"
     fields["align_corners"] = corners if mode == "linear" else None
     return _one("upsample", fields, node, x)
+
+
+# the ops torch's exporter writes for F.local_response_norm (besides the Shape, Gather, Constant
+# ... that compute the padding and the reshapes' sizes)
+_LRN_OPS = frozenset(
+    "Mul Shape Constant Gather Unsqueeze Concat Reshape ConstantOfShape Slice Transpose Cast Pad AveragePool "
+    "Equal If Squeeze Add Pow Div".split()
+)
+
+
+def _torch_lrn(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
+    """torch's LocalResponseNorm, which ONNX receives as the ops of F.local_response_norm in one
+    module scope: x * x, padded over channels, averaged by a [size, 1, 1] window, then
+    x / (k + alpha * mean) ** beta. The run of nodes in the scope of `node` (x * x), ending in
+    Div(x, ...), is one `lrn` layer, its size from the window, alpha, k and beta from the
+    constants of its Mul, Add and Pow; None when the run is not that."""
+    found = scope_of_node(node)
+    if found is None:
+        return None
+    x = node.input[0]
+    run: list[int] = []
+    for later in range(index + 1, len(graph.nodes)):
+        other = graph.nodes[later]
+        if other.name.startswith(found + "/"):
+            run.append(later)
+        elif not (other.op_type == "Constant" and not other.name.startswith("/")):
+            break
+    ops = [graph.nodes[i] for i in run]
+    if not ops or ops[-1].op_type != "Div" or ops[-1].input[0] != x or any(o.op_type not in _LRN_OPS for o in ops):
+        return None
+    pools = [o for o in ops if o.op_type == "AveragePool"]
+    by_op = {o.op_type: o for o in ops if o.op_type in ("Add", "Pow")}
+    scales = [o for o in ops if o.op_type == "Mul"]
+    if len(pools) != 1 or len(by_op) != 2 or len(scales) != 1:
+        return None
+    window = attributes(pools[0]).get("kernel_shape") or ()
+    if not window or any(k != 1 for k in window[1:]):
+        return None
+
+    def constant(op: Any, what: str) -> float:
+        known = [t for t in op.input if graph.is_constant(t)]
+        got = graph.value(known[0], op, what) if len(known) == 1 else None
+        if not got or len(got) != 1:
+            raise _unsupported(graph, op, f"the {what} of a local response normalisation is not one constant")
+        return f32(got[0])
+
+    fields = {
+        "size": window[0],
+        "alpha": constant(scales[0], "alpha"),
+        "beta": constant(by_op["Pow"], "beta"),
+        "k": constant(by_op["Add"], "k"),
+    }
+    return Converted("lrn", fields, (x,), ops[-1].output[0], tuple(run))
+
+
+def scope_of_node(node: Any) -> str | None:
+    """The module scope of a node torch's exporter named (`/features/norm1/Mul` -> `/features/norm1`)."""
+    name = node.name
+    if not name.startswith("/") or name.count("/") < 2:
+        return None
+    return name.rsplit("/", 1)[0]

@@ -54,6 +54,9 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
     graph.graph_outputs = {value.name for value in model.graph.output}
     for tensor in model.graph.initializer:
         graph.constants[tensor.name] = tensor
+    for node in graph.nodes:  # known before the walk: a fused pattern reads constants past its first node
+        if node.op_type == "Constant":
+            _constants(graph, node)
     graph.data.add(graph_input.name)
     layers, producers = _walk(graph, graph_input.name)
     outputs = []
@@ -240,11 +243,8 @@ def _constants(graph: OnnxGraph, node: Any) -> None:
 
 
 def _layer(graph: OnnxGraph, node: Any, made: Converted, producers: dict[str, int]) -> TracedLayer:
-    op = (
-        node.op_type
-        if not made.absorbed
-        else "+".join([node.op_type, *(graph.nodes[i].op_type for i in made.absorbed)])
-    )
+    ops = [node.op_type, *(graph.nodes[i].op_type for i in made.absorbed)]
+    op = "+".join(ops) if len(ops) <= 3 else f"{ops[0]}+...+{ops[-1]} ({len(ops)} nodes)"
     return TracedLayer(
         path=(),
         kind=made.kind,
