@@ -80,6 +80,25 @@ OPS = [
         {"out_channels": 3, "kernel_size": 3, "bias": "per_unit"},
     ),
     (
+        "conv-connection-table",
+        [
+            node("Gather", ["x", "i0"], ["g0"], axis=1, name="/t/Gather"),
+            node("Conv", ["g0", "w0"], ["c0"], name="/t/maps.0/Conv"),
+            node("Gather", ["x", "i1"], ["g1"], axis=1, name="/t/Gather_1"),
+            node("Conv", ["g1", "w1"], ["c1"], name="/t/maps.1/Conv"),
+            node("Concat", ["c0", "c1"], ["y"], axis=1, name="/t/Concat"),
+        ],
+        (3, 5, 5),
+        (
+            values("i0", [0, 1], "int64"),
+            values("i1", [1, 2], "int64"),
+            weight("w0", 2, 2, 3, 3),
+            weight("w1", 1, 2, 3, 3),
+        ),
+        "conv",
+        {"out_channels": 3, "kernel_size": 3, "connection_table": [[0, 1], [0, 1], [1, 2]], "bias": False},
+    ),
+    (
         "conv-transpose-output-padding",
         [node("ConvTranspose", ["x", "w", "b"], ["y"], strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1])],
         (4, 5, 5),
@@ -191,6 +210,7 @@ OPS = [
         "mul",
         {},
     ),
+    ("layer-scale", [node("Mul", ["x", "s"], ["y"])], (3, 4, 4), (weight("s", 3, 1, 1),), "layer_scale", {}),
     ("flatten", [node("Flatten", ["x"], ["y"])], (3, 4, 4), (), "flatten", {}),
     (
         "reshape-as-flatten",

@@ -24,8 +24,9 @@ from archcalc.verify.export import write_onnx  # noqa: E402
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
-# a handful of small specs: Gemm, tanh, average pooling, a parallel's concatenation, depthwise convs
-FAST = ["lenet5", "simple-cnn", "separable-3x3x3x5"]
+# a handful of small specs: Gemm, tanh, average pooling, a connection table with unshared biases, a
+# parallel's concatenation, depthwise convs
+FAST = ["lenet5", "lenet-1989", "simple-cnn", "separable-3x3x3x5"]
 # one small spec of the kinds the large ones add (the whole zoo runs under the slow marker): batch
 # norm, SiLU, torch's LRN subgraph, squeeze-and-excitation's product, a residual, relu6 (Clip), an
 # unshared bias, a transposed conv, ceil-mode average pooling without the padding, dropout, a

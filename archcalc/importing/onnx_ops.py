@@ -146,7 +146,21 @@ def _spatial_rank(graph: OnnxGraph, node: Any, tensor: str) -> tuple[int, ...]:
 @converts("Conv")
 def _conv(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     x = _data(graph, node)
-    sizes = _spatial_rank(graph, node, x)
+    fields = _conv_fields(node, graph)
+    if _bias(graph, node, 2):
+        return _one("conv", fields, node, x)
+    added = _added_bias(graph, node)
+    if added is None:
+        return _one("conv", {**fields, "bias": False}, node, x)
+    mode, reader = added
+    if mode is not True:
+        fields["bias"] = mode
+    return [Converted("conv", fields, (x,), graph.nodes[reader].output[0], (reader,))]
+
+
+def _conv_fields(node: Any, graph: OnnxGraph) -> dict[str, Any]:
+    """A Conv node's fields but its bias: out_channels and kernel from the weight's dims."""
+    sizes = _spatial_rank(graph, node, node.input[0])
     weight = graph.dims(node.input[1], node, "weight")
     if len(weight) != len(sizes) + 2:
         raise graph.error(
@@ -159,15 +173,7 @@ def _conv(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     fields.update(_window_fields(stride, dilation, pads))
     if attrs.get("group", 1) != 1:
         fields["groups"] = attrs["group"]
-    if _bias(graph, node, 2):
-        return _one("conv", fields, node, x)
-    added = _added_bias(graph, node)
-    if added is None:
-        return _one("conv", {**fields, "bias": False}, node, x)
-    mode, reader = added
-    if mode is not True:
-        fields["bias"] = mode
-    return [Converted("conv", fields, (x,), graph.nodes[reader].output[0], (reader,))]
+    return fields
 
 
 def _added_bias(graph: OnnxGraph, node: Any) -> tuple[bool | str, int] | None:
@@ -650,3 +656,62 @@ def scope_of_node(node: Any) -> str | None:
     if not name.startswith("/") or name.count("/") < 2:
         return None
     return name.rsplit("/", 1)[0]
+
+
+@converts("Gather")
+def _gather(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
+    """A channel gather is read only as the start of a connection-table conv (`_table_conv`)."""
+    table = _table_conv(index, node, graph)
+    if table is None:
+        raise _unsupported(graph, node, "a Gather that does not start a connection-table conv; it has no layer kind")
+    return [table]
+
+
+def _table_conv(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
+    """The spec's conv with a connection table, as torch's exporter writes it (verify/modules.py
+    TableConv): in one module scope, Gathers of input maps (axis 1, constant indices), one conv per
+    output map or group of them reading one gather, then a Concat of those convs in order. Each
+    conv's output maps are rows of the table listing its gather's indices. None when the run of
+    nodes in the scope is not that."""
+    scope = scope_of_node(node)
+    x = node.input[0]
+    if scope is None or not graph.is_data(x):
+        return None
+    run = [index]
+    for later in range(index + 1, len(graph.nodes)):
+        other = graph.nodes[later]
+        if other.name.startswith(scope + "/"):
+            run.append(later)
+        elif not (other.op_type == "Constant" and not other.name.startswith("/")):
+            break
+    ops = [graph.nodes[i] for i in run]
+    concat = ops[-1]
+    if concat.op_type != "Concat" or any(o.op_type not in ("Gather", "Conv", "Constant", "Concat") for o in ops[:-1]):
+        return None
+    gathered: dict[str, list[int]] = {}
+    for gather in (o for o in ops if o.op_type == "Gather"):
+        if gather.input[0] != x or attributes(gather).get("axis", 0) != 1:
+            return None
+        gathered[gather.output[0]] = [int(i) for i in graph.value(gather.input[1], gather, "indices") or ()]
+    convs = [o for o in ops if o.op_type == "Conv"]
+    if [c.output[0] for c in convs] != list(concat.input) or attributes(concat).get("axis") != 1:
+        return None
+    geometry = {repr(sorted(attributes(c).items())) + repr(len(c.input) > 2 and bool(c.input[2])) for c in convs}
+    if len(geometry) != 1 or any(c.input[0] not in gathered for c in convs):
+        return None
+    rows: list[list[int]] = []
+    for conv in convs:
+        out_maps, *_ = graph.dims(conv.input[1], conv, "weight")
+        rows.extend([gathered[conv.input[0]]] * out_maps)
+    fields = {**_conv_fields(convs[0], graph), "out_channels": len(rows), "connection_table": rows}
+    if fields.pop("groups", 1) != 1:
+        return None
+    last, absorbed = concat, tuple(run[1:])
+    if not _bias(graph, convs[0], 2):
+        added = _added_bias(graph, concat)
+        fields["bias"] = False if added is None else added[0]
+        if added is not None:
+            last, absorbed = graph.nodes[added[1]], (*absorbed, added[1])
+        if fields["bias"] is True:
+            del fields["bias"]
+    return Converted("conv", fields, (x,), last.output[0], absorbed)
