@@ -611,17 +611,8 @@ def _torch_lrn(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
     x / (k + alpha * mean) ** beta. The run of nodes in the scope of `node` (x * x), ending in
     Div(x, ...), is one `lrn` layer, its size from the window, alpha, k and beta from the
     constants of its Mul, Add and Pow; None when the run is not that."""
-    found = scope_of_node(node)
-    if found is None:
-        return None
     x = node.input[0]
-    run: list[int] = []
-    for later in range(index + 1, len(graph.nodes)):
-        other = graph.nodes[later]
-        if other.name.startswith(found + "/"):
-            run.append(later)
-        elif not (other.op_type == "Constant" and not other.name.startswith("/")):
-            break
+    run = _scope_run(graph, index, node)
     ops = [graph.nodes[i] for i in run]
     if not ops or ops[-1].op_type != "Div" or ops[-1].input[0] != x or any(o.op_type not in _LRN_OPS for o in ops):
         return None
@@ -650,6 +641,22 @@ def _torch_lrn(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
     return Converted("lrn", fields, (x,), ops[-1].output[0], tuple(run))
 
 
+def _scope_run(graph: OnnxGraph, index: int, node: Any) -> list[int]:
+    """The nodes after `index` in the module scope of `node` (torch's exporter writes a module's
+    ops one after the other), with the unscoped Constants it puts between them; [] without a scope."""
+    scope = scope_of_node(node)
+    run: list[int] = []
+    if scope is None:
+        return run
+    for later in range(index + 1, len(graph.nodes)):
+        other = graph.nodes[later]
+        if other.name.startswith(scope + "/"):
+            run.append(later)
+        elif not (other.op_type == "Constant" and not other.name.startswith("/")):
+            break
+    return run
+
+
 def scope_of_node(node: Any) -> str | None:
     """The module scope of a node torch's exporter named (`/features/norm1/Mul` -> `/features/norm1`)."""
     name = node.name
@@ -673,17 +680,10 @@ def _table_conv(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
     output map or group of them reading one gather, then a Concat of those convs in order. Each
     conv's output maps are rows of the table listing its gather's indices. None when the run of
     nodes in the scope is not that."""
-    scope = scope_of_node(node)
     x = node.input[0]
-    if scope is None or not graph.is_data(x):
+    run = [index, *_scope_run(graph, index, node)]
+    if len(run) == 1 or not graph.is_data(x):
         return None
-    run = [index]
-    for later in range(index + 1, len(graph.nodes)):
-        other = graph.nodes[later]
-        if other.name.startswith(scope + "/"):
-            run.append(later)
-        elif not (other.op_type == "Constant" and not other.name.startswith("/")):
-            break
     ops = [graph.nodes[i] for i in run]
     concat = ops[-1]
     if concat.op_type != "Concat" or any(o.op_type not in ("Gather", "Conv", "Constant", "Concat") for o in ops[:-1]):
