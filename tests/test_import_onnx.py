@@ -211,12 +211,46 @@ OPS = [
         {},
     ),
     ("layer-scale", [node("Mul", ["x", "s"], ["y"])], (3, 4, 4), (weight("s", 3, 1, 1),), "layer_scale", {}),
+    (
+        "pad-folded-into-conv",
+        [node("Pad", ["x", "p"], ["q"]), node("Conv", ["q", "w"], ["y"], pads=[1, 1, 1, 1])],
+        (3, 6, 6),
+        (values("p", [0, 0, 0, 1, 0, 0, 1, 0], "int64"), weight("w", 4, 3, 3, 3)),
+        "conv",
+        {"out_channels": 4, "kernel_size": 3, "padding": [[1, 2], [2, 1]], "bias": False},
+    ),
+    (
+        "pad-computed-folded-into-maxpool",
+        [
+            node("Concat", ["p0", "p1"], ["p"], axis=0),
+            node("Pad", ["x", "p", "v"], ["q"]),
+            node("MaxPool", ["q"], ["y"], kernel_shape=[2, 2], strides=[2, 2]),
+        ],
+        (3, 5, 5),
+        (values("p0", [0, 0, 0, 0], "int64"), values("p1", [0, 0, 1, 1], "int64"), values("v", [float("-inf")])),
+        "maxpool",
+        {"kernel_size": 2, "padding": [[0, 1], [0, 1]]},
+    ),
     ("flatten", [node("Flatten", ["x"], ["y"])], (3, 4, 4), (), "flatten", {}),
     (
         "reshape-as-flatten",
         [node("Reshape", ["x", "s"], ["y"])],
         (3, 4, 4),
         (values("s", [0, -1], "int64"),),
+        "flatten",
+        {},
+    ),
+    (
+        "reshape-view-flatten",  # x.view(x.size(0), -1): sizes taken from Shape(x)
+        [
+            node("Shape", ["x"], ["s"]),
+            node("Gather", ["s", "zero"], ["n"], axis=0),
+            node("Unsqueeze", ["n", "axes"], ["n1"]),
+            node("Concat", ["n1", "rest"], ["target"], axis=0),
+            node("Reshape", ["x", "target"], ["y"]),
+        ],
+        (3, 4, 4),
+        (values("zero", 0, "int64"), values("axes", [0], "int64"), values("rest", [-1], "int64")),
         "flatten",
         {},
     ),
@@ -406,6 +440,24 @@ HOSTILE = [
         ),
         "no_shape",
         "'r'",
+    ),
+    (
+        "pad-sizes-from-a-huge-constant",  # onnx's data_prop would build its 10^12 values
+        lambda t: _read(
+            t,
+            [
+                node(
+                    "ConstantOfShape", ["n"], ["big"], value=helper.make_tensor("v", onnx.TensorProto.INT64, [1], [0])
+                ),
+                node("Gather", ["big", "i"], ["p"], axis=0),
+                node("Pad", ["x", "p"], ["q"]),
+                node("Conv", ["q", "w"], ["y"]),
+            ],
+            (3, 6, 6),
+            (values("n", [10**12], "int64"), values("i", [0, 0, 0, 0, 0, 0, 0, 0], "int64"), weight("w", 4, 3, 3, 3)),
+        ),
+        "unsupported_op",
+        "does not evaluate",
     ),
     (
         "unsupported-op",

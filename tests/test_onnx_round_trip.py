@@ -29,8 +29,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 FAST = ["lenet5", "lenet-1989", "simple-cnn", "separable-3x3x3x5"]
 # one small spec of the kinds the large ones add (the whole zoo runs under the slow marker): batch
 # norm, SiLU, torch's LRN subgraph, squeeze-and-excitation's product, a residual, relu6 (Clip), an
-# unshared bias, a transposed conv, ceil-mode average pooling without the padding, dropout, a
-# linear layer without a bias (MatMul)
+# unshared bias, per-side padding (a Pad before a conv and a pool), a transposed conv, ceil-mode average
+# pooling without the padding, dropout, a linear layer without a bias (MatMul)
 MIXED = """
 name: onnx-mix
 input: [3, 16, 16]
@@ -47,7 +47,8 @@ layers:
         - {name: gate, layers: [global_avgpool, conv: {out: 2, kernel: 1}, silu, conv: {out: 8, kernel: 1}, sigmoid]}
   - residual: {body: [conv: {out: 8, kernel: 3, padding: 1}, relu6]}
   - conv: {name: shared, out: 4, kernel: 1, bias: per_position}
-  - maxpool: {kernel: 2}
+  - conv: {name: same, out: 4, kernel: 2, padding: same}
+  - maxpool: {kernel: 2, padding: [[0, 1], [1, 0]]}
   - conv_transpose: {out: 4, kernel: 3, stride: 2, padding: 1, output_padding: 1}
   - avgpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true, count_include_pad: false}
   - flatten

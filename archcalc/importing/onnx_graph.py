@@ -44,7 +44,7 @@ class OnnxGraph:
     Constant nodes' values; None for one computed from other constants, whose value is not known
     here); `data` the values computed from the model's input."""
 
-    __slots__ = ("file", "opset", "nodes", "shapes", "constants", "data", "consumers", "graph_outputs")
+    __slots__ = ("file", "opset", "nodes", "shapes", "constants", "data", "consumers", "producer", "graph_outputs")
 
     def __init__(self, file: str, opset: int, nodes: list[Any], shapes: dict[str, tuple[int | str | None, ...]]):
         self.file = file
@@ -54,10 +54,13 @@ class OnnxGraph:
         self.constants: dict[str, Any] = {}
         self.data: set[str] = set()
         self.consumers: dict[str, list[int]] = {}
+        self.producer: dict[str, int] = {}
         for index, node in enumerate(nodes):
             for name in node.input:
                 if name:
                     self.consumers.setdefault(name, []).append(index)
+            for name in node.output:
+                self.producer.setdefault(name, index)
         self.graph_outputs: set[str] = set()
 
     # ---- errors -------------------------------------------------------------------------------
@@ -127,7 +130,9 @@ class OnnxGraph:
         absent). A tensor stored outside the file is refused: external data is never read."""
         if not tensor:
             return None
-        if tensor not in self.constants or self.constants[tensor] is None:
+        if self.constants.get(tensor, 0) is None:  # computed from other constants
+            return self._folded(tensor, node, what)
+        if tensor not in self.constants:
             raise self.error(
                 node,
                 "unsupported_op",
@@ -152,6 +157,20 @@ class OnnxGraph:
             array = numpy_helper.to_array(proto)
         except Exception as err:  # a tensor whose bytes do not fit its dims or type
             raise self.error(node, "bad_onnx", f"its {what} ({shown(tensor)}) cannot be read: {err}") from None
+        return [float(v) for v in array.reshape(-1).tolist()]
+
+    def _folded(self, tensor: str, node: Any, what: str) -> list[float]:
+        """A small value computed from constants, evaluated (`onnx_fold.evaluate`) or refused."""
+        from .onnx_fold import evaluate
+
+        array = evaluate(tensor, self.nodes, self.producer, self.constants, self.shapes, self.opset)
+        if array is None:
+            raise self.error(
+                node,
+                "unsupported_op",
+                f"its {what} ({shown(tensor)}) is computed by nodes archcalc does not evaluate",
+                hint="constant-fold the model first (onnxsim)",
+            )
         return [float(v) for v in array.reshape(-1).tolist()]
 
     def only_consumer(self, tensor: str) -> int | None:

@@ -715,3 +715,67 @@ def _table_conv(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
         if fields["bias"] is True:
             del fields["bias"]
     return Converted("conv", fields, (x,), last.output[0], absorbed)
+
+
+# the windowed ops a Pad before them is folded into, and the padding value each takes as its own
+_PADDED_OPS = {"Conv": 0.0, "AveragePool": 0.0, "MaxPool": None}  # max pooling: any value (never picked, or -inf)
+
+
+@converts("Pad")
+def _pad(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
+    """A constant Pad of the spatial sizes read by one conv or pooling node is that node's own
+    (possibly asymmetric) padding: how torch exports a spec's per-side padding (a ConstantPad
+    module, then the op). The node is converted with the pads added, reading the Pad's input."""
+    x = _data(graph, node)
+    attrs = attributes(node)
+    reader = graph.only_consumer(node.output[0])
+    target = graph.nodes[reader] if reader is not None else None
+    rank = graph.rank(x, node)
+    if graph.opset < 11:
+        pads = [int(p) for p in attrs.get("pads", ())]
+        value: float | None = attrs.get("value", 0.0)
+    else:
+        if _optional(node, 3):
+            raise _unsupported(graph, node, "a Pad of chosen axes; archcalc folds a Pad of every axis")
+        pads = [int(p) for p in graph.value(_optional(node, 1), node, "pads") or ()]
+        values = graph.value(_optional(node, 2), node, "constant value")
+        value = values[0] if values else 0.0
+    if target is None or target.op_type not in _PADDED_OPS or target.input[0] != node.output[0]:
+        raise _unsupported(graph, node, "a Pad not read by one conv or pooling node has no layer kind")
+    wanted = _PADDED_OPS[target.op_type]
+    target_attrs = attributes(target)
+    if (
+        attrs.get("mode", "constant") != "constant"
+        or len(pads) != 2 * rank
+        or any(pads[i] or pads[rank + i] for i in (0, 1))
+        or any(p < 0 for p in pads)
+        or (wanted is not None and value != wanted)
+        or (target_attrs.get("auto_pad") or "NOTSET") != "NOTSET"
+    ):
+        raise _unsupported(
+            graph,
+            node,
+            f"a Pad (mode {shown(attrs.get('mode', 'constant'))}, pads {shown(pads)}, value {value}) that is not "
+            f"{target.op_type}'s own zero padding of the spatial sizes",
+        )
+    own = list(target_attrs.get("pads") or (0,) * (2 * (rank - 2)))
+    spatial = rank - 2
+    merged = [own[i] + pads[2 + i] for i in range(spatial)] + [
+        own[spatial + i] + pads[rank + 2 + i] for i in range(spatial)
+    ]
+    from onnx import helper
+
+    folded = type(target)()
+    folded.CopyFrom(target)
+    folded.input[0] = x
+    del folded.attribute[:]
+    for name, attr_value in {**target_attrs, "pads": merged}.items():
+        if name == "count_include_pad":
+            continue
+        folded.attribute.append(helper.make_attribute(name, attr_value))
+    if target.op_type == "AveragePool":  # the Pad's zeros are input to the average: counted
+        folded.attribute.append(helper.make_attribute("count_include_pad", 1))
+    return [
+        Converted(made.kind, made.fields, made.inputs, made.output, (reader, *made.absorbed))  # type: ignore[arg-type]
+        for made in CONVERTERS[target.op_type](reader, folded, graph)  # type: ignore[arg-type]
+    ]

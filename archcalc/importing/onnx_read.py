@@ -16,6 +16,7 @@ from ..errors import SpecError
 from ..fields import MAX_SIZE
 from ..limits import MAX_ONNX_BYTES, shown
 from ..reading import read_bounded
+from .onnx_fold import fold_size_inputs
 from .onnx_graph import MAX_VALUE_ELEMENTS, Converted, OnnxGraph, attributes, node_label
 from .traced import MODEL_INPUT, TracedLayer, TracedModel
 
@@ -49,8 +50,11 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
         batch[0].dim_value = 1
     _drop_weight_values(model)
     del data
+    opset = _opset(model, file)
     shapes = _inferred_shapes(onnx, model, file)
-    graph = OnnxGraph(file, _opset(model, file), list(model.graph.node), shapes)
+    if fold_size_inputs(model, shapes, opset):
+        shapes = _inferred_shapes(onnx, model, file)
+    graph = OnnxGraph(file, opset, list(model.graph.node), shapes)
     graph.graph_outputs = {value.name for value in model.graph.output}
     for tensor in model.graph.initializer:
         graph.constants[tensor.name] = tensor
@@ -162,7 +166,8 @@ def _inferred_shapes(onnx: Any, model: Any, file: str) -> dict[str, tuple[int | 
                 layer=node_label(node),
             )
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+        # no data_prop: it computes values of any size (onnx_fold.py says why); onnx_fold does that part
+        inferred = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True)
     except Exception as err:  # onnx raises InferenceError, ValidationError, RuntimeError: all mean a bad file
         first = str(err).strip().splitlines()
         raise SpecError(
