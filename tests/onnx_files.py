@@ -31,9 +31,10 @@ def onnx_file(
     outputs: tuple[str, ...] = ("y",),
     opset: int = 20,
     batch: int | str = "N",
+    value_info: dict[str, list[int]] | None = None,
 ) -> Path:
     """Write a model of `nodes` reading `x` [batch, *shape] and returning `outputs` (types only:
-    onnx's shape inference gives their shapes) to `path`."""
+    onnx's shape inference gives their shapes) to `path`; `value_info` states shapes of values."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -43,6 +44,7 @@ def onnx_file(
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, *shape])],
         [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs],
         initializer=list(initializers),
+        value_info=[helper.make_tensor_value_info(k, TensorProto.INT64, v) for k, v in (value_info or {}).items()],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     onnx.save(model, str(path))

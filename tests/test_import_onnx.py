@@ -546,3 +546,20 @@ def test_hostile_node_names_become_valid_layer_names(tmp_path):
     traced = _read(tmp_path, nodes, (3, 4, 4))
     spec = Spec.model_validate(spec_dict(traced))
     assert len(analyze(spec).rows) == len(names) + 1
+
+
+def test_shapes_the_file_states_are_not_trusted(tmp_path, monkeypatch):
+    """The file says a ConstantOfShape makes 8 values; it would make 10^12. Only onnx's own
+    inference sizes a value, so it is never evaluated (here: evaluating fails the test)."""
+    import onnx.reference
+
+    monkeypatch.setattr(onnx.reference, "ReferenceEvaluator", lambda *a, **k: pytest.fail("evaluated a value"))
+    nodes = [
+        node("Concat", ["n"], ["m"], axis=0),
+        node("ConstantOfShape", ["m"], ["p"], value=helper.make_tensor("v", onnx.TensorProto.INT64, [1], [0])),
+        node("Pad", ["x", "p"], ["q"]),
+        node("Conv", ["q", "w"], ["y"]),
+    ]
+    initializers = (values("n", [10**12], "int64"), weight("w", 4, 3, 3, 3))
+    err = _error(lambda: _read(tmp_path, nodes, (3, 6, 6), initializers, value_info={"p": [8]}))
+    assert err.code == "unsupported_op" and "does not evaluate" in err.message, str(err)

@@ -49,6 +49,7 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
         # a symbolic batch read as 1: inference then fixes every size a reshape computes from it
         batch[0].dim_value = 1
     _drop_weight_values(model)
+    _drop_written_shapes(model)
     del data
     opset = _opset(model, file)
     shapes = _inferred_shapes(onnx, model, file)
@@ -98,6 +99,16 @@ def _drop_weight_values(model: Any) -> None:
         if prod(tensor.dims) > MAX_VALUE_ELEMENTS:
             for field in ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data"):
                 tensor.ClearField(field)
+
+
+def _drop_written_shapes(model: Any) -> None:
+    """Forget the shapes the file states for values and outputs: onnx's inference keeps a stated
+    size where it cannot infer one, so a file could claim a few elements for a value that holds
+    10^12, and every size used here must be one onnx computed."""
+    del model.graph.value_info[:]
+    for value in model.graph.output:
+        if value.type.HasField("tensor_type"):
+            value.type.tensor_type.ClearField("shape")
 
 
 def _model_input(model: Any, file: str) -> Any:
