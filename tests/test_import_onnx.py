@@ -563,3 +563,50 @@ def test_shapes_the_file_states_are_not_trusted(tmp_path, monkeypatch):
     initializers = (values("n", [10**12], "int64"), weight("w", 4, 3, 3, 3))
     err = _error(lambda: _read(tmp_path, nodes, (3, 6, 6), initializers, value_info={"p": [8]}))
     assert err.code == "unsupported_op" and "does not evaluate" in err.message, str(err)
+
+
+# the attributes older opsets give as attributes, not inputs: (id, opset, nodes, shape, initializers, kind, fields)
+OLD_OPSETS = [
+    ("clip-opset6", 6, [node("Clip", ["x"], ["y"], min=0.0, max=6.0)], (3, 4, 4), (), "relu6", {}),
+    ("dropout-opset10", 10, [node("Dropout", ["x"], ["y"], ratio=0.2)], (3, 4, 4), (), "dropout", {"p": 0.2}),
+    (
+        "split-opset11",
+        11,
+        [node("Split", ["x"], ["a", "b"], axis=1, split=[1, 2]), node("Concat", ["b", "a"], ["y"], axis=1)],
+        (3, 4, 4),
+        (),
+        "split",
+        {"sections": [1, 2], "index": 1},
+    ),
+    (
+        "reduce-mean-opset13",
+        13,
+        [node("ReduceMean", ["x"], ["y"], axes=[-1, -2], keepdims=1)],
+        (3, 4, 4),
+        (),
+        "mean",
+        {"dims": [2, 3], "keepdim": True},
+    ),
+    (
+        "resize-opset10",
+        10,
+        [node("Resize", ["x", "s"], ["y"], mode="nearest")],
+        (3, 4, 4),
+        (values("s", [1, 1, 2, 3]),),
+        "upsample",
+        {"mode": "nearest", "scale_factor": [2, 3], "align_corners": None},
+    ),
+    ("softmax-opset11", 11, [node("Softmax", ["x"], ["y"])], (10,), (), "softmax", {}),
+]
+
+
+@pytest.mark.parametrize(
+    ("opset", "nodes", "shape", "initializers", "kind", "fields"),
+    [case[1:] for case in OLD_OPSETS],
+    ids=[case[0] for case in OLD_OPSETS],
+)
+def test_older_opsets(tmp_path, opset, nodes, shape, initializers, kind, fields):
+    traced = _read(tmp_path, nodes, shape, initializers, opset=opset)
+    made = [(layer.kind, layer.fields) for layer in traced.layers]
+    assert (kind, fields) in made, f"want {kind} {fields} in {made}"
+    assert _shapes_agree(traced) == []
