@@ -32,36 +32,10 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
 
     onnx = require("onnx", "archcalc import of an ONNX file")
     file = str(path)
-    data = read_bounded(path, MAX_ONNX_BYTES, "an ONNX model file")
-    if len(data) > MAX_ONNX_BYTES:
-        raise SpecError(
-            "file_too_large",
-            f"the file is larger than the limit of {MAX_ONNX_BYTES:,} bytes (protobuf's limit on one ONNX model)",
-            file=file,
-        )
-    model = _parse(onnx, data, file)
+    model = _parse(onnx, _read(path), file)
     graph_input = _model_input(model, file)
-    if input_shape is not None:
-        _fix_input(graph_input, input_shape, file)
-    input_sizes = _fixed_input(graph_input, file)
-    batch = graph_input.type.tensor_type.shape.dim
-    if batch and not batch[0].HasField("dim_value"):
-        # a symbolic batch read as 1: inference then fixes every size a reshape computes from it
-        batch[0].dim_value = 1
-    _drop_weight_values(model)
-    _drop_written_shapes(model)
-    del data
-    opset = _opset(model, file)
-    shapes = _inferred_shapes(onnx, model, file)
-    if fold_size_inputs(model, shapes, opset):
-        shapes = _inferred_shapes(onnx, model, file)
-    graph = OnnxGraph(file, opset, list(model.graph.node), shapes)
-    graph.graph_outputs = {value.name for value in model.graph.output}
-    for tensor in model.graph.initializer:
-        graph.constants[tensor.name] = tensor
-    for node in graph.nodes:  # known before the walk: a fused pattern reads constants past its first node
-        if node.op_type == "Constant":
-            _constants(graph, node)
+    input_sizes = _prepared(model, graph_input, input_shape, file)
+    graph = _graph(onnx, model, file)
     graph.data.add(graph_input.name)
     layers, producers = _walk(graph, graph_input.name)
     outputs = []
@@ -75,6 +49,49 @@ def read_onnx(path: Path, input_shape: tuple[int, ...] | None = None) -> TracedM
         outputs.append(producers[value.name])
     named = _named(layers)
     return TracedModel(name=path.stem, input_shape=input_sizes, layers=named, outputs=tuple(outputs), method="onnx")
+
+
+def _read(path: Path) -> bytes:
+    """The file's bytes, never read past MAX_ONNX_BYTES."""
+    data = read_bounded(path, MAX_ONNX_BYTES, "an ONNX model file")
+    if len(data) > MAX_ONNX_BYTES:
+        raise SpecError(
+            "file_too_large",
+            f"the file is larger than the limit of {MAX_ONNX_BYTES:,} bytes (protobuf's limit on one ONNX model)",
+            file=str(path),
+        )
+    return data
+
+
+def _prepared(model: Any, graph_input: Any, input_shape: tuple[int, ...] | None, file: str) -> tuple[int, ...]:
+    """The input's sizes after the batch (`input_shape` written in first), its open batch fixed at
+    1, the weights' values and the file's own shape claims dropped, ready for inference."""
+    if input_shape is not None:
+        _fix_input(graph_input, input_shape, file)
+    sizes = _fixed_input(graph_input, file)
+    batch = graph_input.type.tensor_type.shape.dim[0]
+    if not batch.HasField("dim_value"):
+        # a symbolic batch read as 1: inference then fixes every size a reshape computes from it
+        batch.dim_value = 1
+    _drop_weight_values(model)
+    _drop_written_shapes(model)
+    return sizes
+
+
+def _graph(onnx: Any, model: Any, file: str) -> OnnxGraph:
+    """The graph's shapes (inferred, then again after small size values are folded) and constants."""
+    opset = _opset(model, file)
+    shapes = _inferred_shapes(onnx, model, file)
+    if fold_size_inputs(model, shapes, opset):
+        shapes = _inferred_shapes(onnx, model, file)
+    graph = OnnxGraph(file, opset, list(model.graph.node), shapes)
+    graph.graph_outputs = {value.name for value in model.graph.output}
+    for tensor in model.graph.initializer:
+        graph.constants[tensor.name] = tensor
+    for node in graph.nodes:  # known before the walk: a fused pattern reads constants past its first node
+        if node.op_type == "Constant":
+            _constants(graph, node)
+    return graph
 
 
 def _parse(onnx: Any, data: bytes, file: str) -> Any:
