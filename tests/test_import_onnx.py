@@ -176,6 +176,20 @@ OPS = [
     ("gelu", [node("Gelu", ["x"], ["y"])], (3, 4, 4), (), "gelu", {}),
     ("mish", [node("Mish", ["x"], ["y"])], (3, 4, 4), (), "mish", {}),
     (
+        "gelu-erf-form",  # opsets before 20
+        [
+            node("Div", ["x", "r2"], ["d"]),
+            node("Erf", ["d"], ["e"]),
+            node("Add", ["e", "one"], ["a"]),
+            node("Mul", ["x", "a"], ["m"]),
+            node("Mul", ["m", "half"], ["y"]),
+        ],
+        (3, 4, 4),
+        (values("r2", [2**0.5]), values("one", [1.0]), values("half", [0.5])),
+        "gelu",
+        {},
+    ),
+    (
         "clip-relu6",
         [node("Clip", ["x", "lo", "hi"], ["y"])],
         (3, 4, 4),

@@ -779,3 +779,50 @@ def _pad(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
         Converted(made.kind, made.fields, made.inputs, made.output, (reader, *made.absorbed))  # type: ignore[arg-type]
         for made in CONVERTERS[target.op_type](reader, folded, graph)  # type: ignore[arg-type]
     ]
+
+
+# GELU before opset 20, as torch exports it: x / sqrt(2), Erf, + 1, times x, times 0.5
+_ERF_GELU = (("Erf", None), ("Add", 1.0), ("Mul", None), ("Mul", 0.5))
+
+
+@converts("Div")
+def _div(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
+    """A Div is read only as the start of GELU's erf form (`_erf_gelu`)."""
+    gelu = _erf_gelu(index, node, graph)
+    if gelu is None:
+        raise _unsupported(graph, node, "a Div that does not start x * (1 + erf(x / sqrt(2))) / 2 (GELU) has no kind")
+    return [gelu]
+
+
+def _erf_gelu(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
+    """GELU written out (opsets before 20 have no Gelu op): Div(x, sqrt 2), Erf, Add 1, Mul by x,
+    Mul by 0.5, each the one reader of the one before; None when the chain is not that."""
+    x = node.input[0]
+    divisor = [t for t in node.input[1:] if graph.is_constant(t)]
+    if not graph.is_data(x) or len(divisor) != 1 or not _is(graph, node, divisor[0], 2**0.5):
+        return None
+    chain = [index]
+    for op_type, constant in _ERF_GELU:
+        reader = graph.only_consumer(graph.nodes[chain[-1]].output[0])
+        if reader is None or graph.nodes[reader].op_type != op_type:
+            return None
+        step = graph.nodes[reader]
+        other = [t for t in step.input if t != graph.nodes[chain[-1]].output[0]]
+        if op_type == "Erf":
+            wanted = other == []
+        elif constant is None:  # the product with x itself
+            wanted = other == [x]
+        else:
+            wanted = len(other) == 1 and _is(graph, step, other[0], constant)
+        if not wanted:
+            return None
+        chain.append(reader)
+    return Converted("gelu", {}, (x,), graph.nodes[chain[-1]].output[0], tuple(chain[1:]))
+
+
+def _is(graph: OnnxGraph, node: Any, tensor: str, want: float) -> bool:
+    """Whether `tensor` is a constant holding `want` alone (to float32's precision)."""
+    if not graph.is_constant(tensor):
+        return False
+    got = graph.value(tensor, node, "constant") or []
+    return len(got) == 1 and isclose(got[0], want, rel_tol=1e-6)
