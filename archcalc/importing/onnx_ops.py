@@ -665,15 +665,6 @@ def scope_of_node(node: Any) -> str | None:
     return name.rsplit("/", 1)[0]
 
 
-@converts("Gather")
-def _gather(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
-    """A channel gather is read only as the start of a connection-table conv (`_table_conv`)."""
-    table = _table_conv(index, node, graph)
-    if table is None:
-        raise _unsupported(graph, node, "a Gather that does not start a connection-table conv; it has no layer kind")
-    return [table]
-
-
 def _table_conv(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
     """The spec's conv with a connection table, as torch's exporter writes it (verify/modules.py
     TableConv): in one module scope, Gathers of input maps (axis 1, constant indices), one conv per
@@ -785,15 +776,6 @@ def _pad(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
 _ERF_GELU = (("Erf", None), ("Add", 1.0), ("Mul", None), ("Mul", 0.5))
 
 
-@converts("Div")
-def _div(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
-    """A Div is read only as the start of GELU's erf form (`_erf_gelu`)."""
-    gelu = _erf_gelu(index, node, graph)
-    if gelu is None:
-        raise _unsupported(graph, node, "a Div that does not start x * (1 + erf(x / sqrt(2))) / 2 (GELU) has no kind")
-    return [gelu]
-
-
 def _erf_gelu(index: int, node: Any, graph: OnnxGraph) -> Converted | None:
     """GELU written out (opsets before 20 have no Gelu op): Div(x, sqrt 2), Erf, Add 1, Mul by x,
     Mul by 0.5, each the one reader of the one before; None when the chain is not that."""
@@ -826,3 +808,20 @@ def _is(graph: OnnxGraph, node: Any, tensor: str, want: float) -> bool:
         return False
     got = graph.value(tensor, node, "constant") or []
     return len(got) == 1 and isclose(got[0], want, rel_tol=1e-6)
+
+
+# ops read only as the first node of a pattern: the pattern, and what it is, for the error
+PATTERN_STARTS: dict[str, tuple[Callable[[int, Any, OnnxGraph], Converted | None], str]] = {
+    "Gather": (_table_conv, "a connection-table conv (Gathers of input maps, a conv each, a Concat)"),
+    "Div": (_erf_gelu, "GELU's erf form, x * (1 + erf(x / sqrt(2))) / 2"),
+}
+
+
+@converts(*PATTERN_STARTS)
+def _pattern(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
+    """A node whose op is a layer only as the start of a known pattern."""
+    match, what = PATTERN_STARTS[node.op_type]
+    made = match(index, node, graph)
+    if made is None:
+        raise _unsupported(graph, node, f"a {node.op_type} that does not start {what}; it has no layer kind")
+    return [made]
