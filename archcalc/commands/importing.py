@@ -50,7 +50,7 @@ def import_(
     """
     from ..importing.shape_check import checked_analysis
     from ..importing.spec_text import spec_yaml
-    from ..importing.structure import spec_dict
+    from ..importing.structure import readable_spec
 
     if output is not None:  # before the model is built, not after
         check_output(output)
@@ -59,8 +59,8 @@ def import_(
     if not target.lower().endswith(".onnx"):  # a Python target needs torch: say so before its import does
         require("torch", "archcalc import")
     loaded = load_target(target, kwargs)
-    if loaded.kind == "onnx":
-        from ..importing.onnx_read import read_onnx  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    if loaded.path is not None:  # an .onnx file: data, read without torch
+        from ..importing.onnx_read import read_onnx
 
         model = read_onnx(loaded.path, input_shape)
     else:
@@ -70,7 +70,8 @@ def import_(
     read_at = "x".join(map(str, model.input_shape))
     header = [f"imported by `archcalc import` from {target} ({model.method}, input {read_at})"]
     header += list(model.notes)
-    text = spec_yaml(spec_dict(model), header)
+    spec, written = readable_spec(model)
+    text = spec_yaml(spec, header)
     analysis = checked_analysis(model, text)
     if output is not None:
         write_file(output, text)
@@ -79,6 +80,6 @@ def import_(
     totals = analysis.totals
     click.echo(
         f"read with {model.method}: {fmt_int(len(model.layers))} layers, {fmt_si(totals.params)} params, "
-        f"{fmt_si(totals.macs)} MACs",
+        f"{fmt_si(totals.macs)} MACs; {written}",
         err=True,
     )
