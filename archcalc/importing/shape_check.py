@@ -10,6 +10,8 @@ from __future__ import annotations
 from ..analysis import Analysis, analyze
 from ..errors import SpecError
 from ..loader import parse_spec
+from .spec_text import spec_yaml
+from .structure import spec_dict
 from .traced import TracedModel
 
 
@@ -18,13 +20,29 @@ class ImportMismatch(Exception):
 
 
 def checked_analysis(model: TracedModel, text: str) -> Analysis:
-    """`text`, the flat spec of `model` (structure.spec_dict, as spec_text writes it), loaded and
-    analysed, every layer's output shape compared with the traced one. Rows follow the layers in
-    order (the flat form may put an `input` identity row first, for `from:` to name the input)."""
+    """The analysis of `text`, the spec written for `model` (nested or flat), held to the model:
+    the flat form's rows (one per traced layer, in order) each give the traced output shape, and
+    the written spec's totals equal the flat form's, so nesting and templates changed no count."""
+    flat = _loaded(model, spec_yaml(spec_dict(model), []))
+    _same_shapes(model, flat)
+    written = _loaded(model, text)
+    for what in ("weights", "biases", "buffers", "connections", "macs", "units"):
+        ours, theirs = getattr(written.totals, what), getattr(flat.totals, what)
+        if ours != theirs:
+            raise ImportMismatch(f"the spec written for the model counts {what} {ours:,}, its flat form {theirs:,}")
+    return written
+
+
+def _loaded(model: TracedModel, text: str) -> Analysis:
     try:
-        analysis = analyze(parse_spec(text, f"<{model.name}>"))
+        return analyze(parse_spec(text, f"<{model.name}>"))
     except SpecError as err:
         raise ImportMismatch(f"the spec written for the model does not load: {err}") from None
+
+
+def _same_shapes(model: TracedModel, analysis: Analysis) -> None:
+    """Rows follow the layers in order (the flat form may put an `input` identity row first, for
+    `from:` to name the input)."""
     rows = analysis.rows[len(analysis.rows) - len(model.layers) :]
     for row, layer in zip(rows, model.layers):
         ours = tuple(row.counts.out_shape)
@@ -33,4 +51,3 @@ def checked_analysis(model: TracedModel, text: str) -> Analysis:
                 f"layer {'.'.join(layer.path)} ({layer.module_type} as {layer.kind}): archcalc computes output "
                 f"shape {list(ours)}, torch gave {list(layer.out_shape)}"
             )
-    return analysis
