@@ -507,6 +507,104 @@ CASES += [
 ]
 
 
+class _ChannelsLast(nn.Module):
+    """A torch module run on the channels of a channels-first tensor, as ConvNeXt runs its
+    LayerNorm and pointwise Linear: channels moved last (ConvNeXt's permute), applied, moved back."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return self.module(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class _Scale(nn.Module):
+    """ConvNeXt's layer scale: a [C, 1, 1] parameter times the input."""
+
+    def __init__(self, channels, ones=(1, 1)):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, *ones), 1e-6))
+
+    def forward(self, x):
+        return self.gamma * x
+
+
+# kinds-b: ConvNeXt's block kinds and the importer's opaque stand-in
+CASES += [
+    (
+        "layernorm",
+        "layernorm",
+        "- layernorm: {eps: 1.0e-6}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.LayerNorm(6, 1e-6)),
+        None,
+    ),
+    (
+        "layernorm-nobias",
+        "layernorm",
+        "- layernorm: {bias: false}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.LayerNorm(6, bias=False)),
+        None,
+    ),
+    (
+        "layernorm-noaffine",
+        "layernorm",
+        "- layernorm: {elementwise_affine: false}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.LayerNorm(6, elementwise_affine=False)),
+        None,
+    ),
+    ("layernorm-flat", "layernorm", "- layernorm", (10,), lambda: nn.LayerNorm(10), None),
+    ("layernorm-1d", "layernorm", "- layernorm", (6, 9), lambda: _ChannelsLast(nn.LayerNorm(6)), None),
+    (
+        "channel-linear-1d",
+        "channel_linear",
+        "- channel_linear: {out: 3}",
+        (6, 9),
+        lambda: _ChannelsLast(nn.Linear(6, 3)),
+        True,
+    ),
+    ("layer-scale-flat", "layer_scale", "- layer_scale", (6,), lambda: _Scale(6, ()), None),
+    (
+        "channel-linear",
+        "channel_linear",
+        "- channel_linear: {out: 4}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.Linear(6, 4)),
+        True,
+    ),
+    (
+        "channel-linear-nobias",
+        "channel_linear",
+        "- channel_linear: {out_features: 9, bias: false}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.Linear(6, 9, bias=False)),
+        True,
+    ),
+    ("layer-scale", "layer_scale", "- layer_scale", (6, 5, 7), lambda: _Scale(6), None),
+    ("stochastic-depth", "stochastic_depth", "- stochastic_depth: {p: 0.2}", (6, 5, 7), lambda: nn.Identity(), None),
+    (
+        "stochastic-depth-batch",
+        "stochastic_depth",
+        "- stochastic_depth: {p: 0.5, mode: batch}",
+        (6, 5, 7),
+        lambda: nn.Identity(),
+        None,
+    ),
+    # the module an opaque layer stands for: its parameters, buffers (counter included) and output
+    (
+        "opaque",
+        "opaque",
+        "- opaque: {params: 12, buffers: 13, out_shape: [6, 2, 2], module: BatchNormPool}",
+        (6, 5, 7),
+        lambda: nn.Sequential(nn.BatchNorm2d(6), nn.AdaptiveAvgPool2d(2)),
+        None,
+    ),
+]
+
+
 class _GraphMerge(nn.Module):
     """a = conv3x3(x); b = conv1x1(a) (mul: b = a's global average); merge(a, b)."""
 

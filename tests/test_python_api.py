@@ -38,6 +38,9 @@ NEEDS: dict[str, dict] = {
     "mean": {"dims": [2, 3]},
     "upsample": {"scale_factor": 2},
     "groupnorm": {"num_groups": 2},
+    "channel_linear": {"out": 8},
+    "stochastic_depth": {"p": 0.1},
+    "opaque": {"params": 10, "out_shape": [4]},
 }
 
 

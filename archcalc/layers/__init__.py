@@ -29,6 +29,7 @@ from .base import (
     own_kinds,
     resolve_window,
 )
+from .channelwise import ChannelLinear, LayerNorm, LayerScale
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
 from .dense import (
@@ -42,9 +43,11 @@ from .dense import (
     Linear,
     LocalResponseNorm,
 )
+from .opaque import Opaque
 from .ops import Op, Saves, register_ops
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
 from .reshape import ChannelShuffle, Mean, Split, Upsample
+from .stochastic import StochasticDepth
 from .structure import Block, Branch, Merge, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
@@ -69,6 +72,12 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     Mean,
     Upsample,
     GroupNorm,
+    # ConvNeXt's block and the importer's stand-in (kinds-b)
+    LayerNorm,
+    ChannelLinear,
+    LayerScale,
+    StochasticDepth,
+    Opaque,
     Block,
     Parallel,
     Residual,
@@ -108,6 +117,9 @@ KIND_ALIASES: dict[str, str] = {
     "interpolate": "upsample",
     "chunk": "split",
     "shuffle": "channel_shuffle",
+    "layer_norm": "layernorm",
+    "layernorm2d": "layernorm",
+    "drop_path": "stochastic_depth",
 }
 
 
@@ -219,6 +231,7 @@ __all__ = [
     "ChannelShuffle",
     "Conv",
     "ConvTranspose",
+    "ChannelLinear",
     "Counts",
     "Dropout",
     "TorchCall",
@@ -227,6 +240,8 @@ __all__ = [
     "GlobalPool",
     "GroupNorm",
     "Layer",
+    "LayerNorm",
+    "LayerScale",
     "LayerSpec",
     "LeakyReLU",
     "Linear",
@@ -236,11 +251,13 @@ __all__ = [
     "Merge",
     "OPS",
     "Op",
+    "Opaque",
     "Parallel",
     "RBF",
     "Repeat",
     "Residual",
     "Saves",
+    "StochasticDepth",
     "Shape",
     "Split",
     "Subsample",

@@ -54,7 +54,8 @@ class Counts:
     channel padding; None: the input's elements); unshared_bias: the biases are a tensor of
     their own (one per unit or per position) added after the op, not the op's per-map bias;
     stat_groups: the groups, per example, a normalisation computes statistics over (group norm:
-    num_groups), whose mean and inverse std autograd saves (`Saves.group_stats`).
+    num_groups), whose mean and inverse std autograd saves (`Saves.group_stats`);
+    opaque: a module archcalc cannot see into (layers/opaque.py): its MACs are unknown, not 0.
 
     Slotted but not `frozen`, like archcalc.graph.Call: one is made per layer of every analysis, and
     with both frozen (each field set through object.__setattr__) an analysis cost a quarter more
@@ -77,6 +78,7 @@ class Counts:
     op_in_elements: int | None = None
     unshared_bias: bool = False
     stat_groups: int = 0
+    opaque: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -174,3 +174,74 @@ class Mean(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dims={self.dims}, keepdim={self.keepdim}"
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channels of a channels-first tensor (torchvision's LayerNorm2d): channels
+    moved last, normalised, moved back. Its state_dict is nn.LayerNorm's (weight, bias)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.movedim(1, -1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
+
+
+class ChannelLinear(nn.Linear):
+    """nn.Linear over the channels of a channels-first tensor (ConvNeXt's pointwise layer between
+    permutes): weight [out, in] as Linear's, so state_dict keys and shapes match torchvision's."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learnt scale per channel, multiplied in: its state_dict key is `<path>.scale`, of shape
+    [C, 1, 1] for a map (torchvision's CNBlock holds it as `<block>.layer_scale` itself)."""
+
+    def __init__(self, shape, init=1e-6):
+        super().__init__()
+        self.scale = nn.Parameter(torch.full(tuple(shape), float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth, without torchvision: in training, each example (mode row)
+    or the whole batch (mode batch) is zeroed with probability p and the rest scaled by 1 / (1 - p);
+    the input itself at inference."""
+
+    def __init__(self, p, mode="row"):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class Opaque(nn.Module):
+    """A stand-in for a module archcalc cannot see into: as many parameters (one flat tensor,
+    `<path>.params`) and buffers (`<path>.state`) as it has, returning zeros of its output shape. It computes
+    nothing of the original: it lets `verify` and `export` hold the counts, not the values."""
+
+    def __init__(self, params, buffers, out_shape):
+        super().__init__()
+        if params:
+            self.params = nn.Parameter(torch.zeros(params))
+        if buffers:
+            self.register_buffer("state", torch.zeros(buffers))
+        self.out_shape = tuple(out_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros((x.shape[0], *self.out_shape))
