@@ -179,6 +179,11 @@ EDGES = [
     ("leaky_relu", "negative_slope", "1.0e+300", ".inf"),
     ("groupnorm", "eps", "1.2e-38", "1.1e-38"),  # issue 16's kinds (kinds-a)
     ("groupnorm", "eps", "1.2e-38", "0"),
+    # kinds-b's kinds, their ranges as the fields state them
+    ("layernorm", "eps", "1.2e-38", "1.1e-38"),
+    ("layer_scale", "init", "-1.0e+300", ".nan"),
+    ("layer_scale", "init", "1.0e+300", ".inf"),
+    ("stochastic_depth", "p", "0", "-1.0e-9"),
 ]
 
 
