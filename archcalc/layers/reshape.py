@@ -13,6 +13,7 @@ from ..errors import LayerError
 from ..fields import MAX_SIZE, Count, Size, SizeTuple, real_in
 from ..formulas import Derivation, volume
 from ..formulas.reshape import bilinear_edges, chunk_part, resized, source_ratio
+from ..formulas.text import spatial_size
 from .base import SPATIAL_NAMES, Counts, Layer, RFStep, Shape, TorchCall, _dims_text, _expand, _spatial
 from .ops import Op, Saves
 
@@ -113,7 +114,7 @@ class Split(Layer):
             text = f"chunks of ceil({channels}/{self.chunks}) = {size} channels, part {self.index}: {part} channels"
         else:
             text = f"sections {list(self.sections or ())} of {channels} channels, part {self.index}: {part} channels"
-        return (Derivation("output", text + f" -> {volume((part, *shape[1:]))} (a view)", part),)
+        return (Derivation("channels", text + f" -> {volume((part, *shape[1:]))} (a view)", part),)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         how: dict[str, Any] = {"chunks": self.chunks} if self.chunks is not None else {"sections": self.sections}
@@ -148,7 +149,7 @@ class ChannelShuffle(Layer):
         text = (
             f"{shape[0]} channels as {self.groups} groups of {shape[0] // self.groups}, interleaved -> {volume(shape)}"
         )
-        return (Derivation("output", text),)
+        return (Derivation("output", text, spatial_size(shape)),)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("ChannelShuffle", {"groups": self.groups})
@@ -215,7 +216,7 @@ class Mean(Layer):
         n = prod(shape[1 + k] for k in axes)
         out = self.counts(shape).out_shape
         text = f"mean over {' x '.join(names[k] for k in axes)} = {n:,} positions per value -> {volume(out)}"
-        return (Derivation("output", text, prod(out)),)
+        return (Derivation("output", text, spatial_size(out)),)
 
     def rf_step(self, shape: Shape) -> RFStep | None:
         """Every output sees the whole of each averaged dimension (a window as wide as it) and its
@@ -337,7 +338,8 @@ class Upsample(Layer):
         out = self.out_sizes(shape)
         names = SPATIAL_NAMES[len(out)]
         if self.size is not None:
-            return (Derivation("output", f"size {_dims_text(out)} as written -> {volume((shape[0], *out))}"),)
+            text = f"size {_dims_text(out)} as written -> {volume((shape[0], *out))}"
+            return (Derivation("output", text, spatial_size((shape[0], *out))),)
         scales = self.scales(len(out))
         return tuple(
             Derivation(f"output {name}", f"floor({n} x {s:g}) = {o}", o)
