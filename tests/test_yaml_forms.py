@@ -177,13 +177,15 @@ EDGES = [
     ("dropout", "p", "0.999999", "1"),
     ("leaky_relu", "negative_slope", "-1.0e+300", ".nan"),
     ("leaky_relu", "negative_slope", "1.0e+300", ".inf"),
-    ("groupnorm", "eps", "1.2e-38", "1.1e-38"),  # issue 16's kinds (kinds-a)
+    ("groupnorm", "eps", "1.2e-38", "1.1e-38"),  # issue 16's kinds
     ("groupnorm", "eps", "1.2e-38", "0"),
-    # kinds-b's kinds, their ranges as the fields state them
+    # kinds-b
     ("layernorm", "eps", "1.2e-38", "1.1e-38"),
+    ("layernorm", "eps", "1.2e-38", "0"),
     ("layer_scale", "init", "-1.0e+300", ".nan"),
     ("layer_scale", "init", "1.0e+300", ".inf"),
     ("stochastic_depth", "p", "0", "-1.0e-9"),
+    ("stochastic_depth", "p", "1", "1.000001"),
 ]
 
 

@@ -117,9 +117,8 @@ class LayerNorm(Layer):
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
         c = shape[0]
-        lines = [
-            output_line(shape, f"normalised over the {c} channels at each position, output = input = {volume(shape)}")
-        ]
+        over = f"the {c} features" if len(shape) == 1 else f"the {c} channels at each position"
+        lines = [output_line(shape, f"normalised over {over}, output = input = {volume(shape)}")]
         if self.elementwise_affine:
             biases = c if self.bias else 0
             text = (
@@ -132,8 +131,12 @@ class LayerNorm(Layer):
 
     def torch_call(self, shape: Shape) -> TorchCall:
         # a flat [C] is torch's own case (the last dimension); a map moves its channels last and back
-        kwargs = {"normalized_shape": shape[0], "eps": self.eps, "elementwise_affine": self.elementwise_affine}
-        kwargs["bias"] = self.bias
+        kwargs = {
+            "normalized_shape": shape[0],
+            "eps": self.eps,
+            "elementwise_affine": self.elementwise_affine,
+            "bias": self.bias,
+        }
         return TorchCall("LayerNorm" if len(shape) == 1 else "ChannelLayerNorm", kwargs)
 
 
