@@ -59,8 +59,8 @@ def import_(
     if not target.lower().endswith(".onnx"):  # a Python target needs torch: say so before its import does
         require("torch", "archcalc import")
     loaded = load_target(target, kwargs)
-    if loaded.kind == "onnx":
-        from ..importing.onnx_read import read_onnx  # type: ignore[import-not-found,import-untyped,unused-ignore]
+    if loaded.path is not None:  # an .onnx TARGET: load_target gives the file's path for no other
+        from ..importing.onnx_read import read_onnx
 
         model = read_onnx(loaded.path, input_shape)
     else:
