@@ -61,7 +61,7 @@ def test_a_wrong_mapping_is_an_internal_error_with_both_shapes(runner, monkeypat
     monkeypatch.setattr(sys.modules["tests.import_models"], "WrongPool", lambda: model, raising=False)
     result = _import(runner, "tests.import_models:WrongPool", "--input", "3x8x8")
     assert result.exit_code == ExitCode.INTERNAL, result.output
-    assert "torch gave output shape [4, 4, 4]; archcalc computes output shape [4, 3, 3]" in result.stderr, result.stderr
+    assert "archcalc computes output shape [4, 3, 3], torch gave [4, 4, 4]" in result.stderr, result.stderr
 
 
 def test_without_torch_it_names_the_extra(tmp_path):

@@ -7,12 +7,12 @@ archcalc, never the user's: it is raised as `ImportMismatch` (exit 4), with both
 
 from __future__ import annotations
 
-from collections import Counter
-
 from ..analysis import Analysis, analyze
 from ..errors import SpecError
 from ..loader import parse_spec
-from .traced import TracedLayer, TracedModel
+from .spec_text import spec_yaml
+from .structure import spec_dict
+from .traced import TracedModel
 
 
 class ImportMismatch(Exception):
@@ -20,34 +20,34 @@ class ImportMismatch(Exception):
 
 
 def checked_analysis(model: TracedModel, text: str) -> Analysis:
-    """`text`, a spec written for `model` (flat or nested), loaded and analysed, each traced layer's
-    output shape found among the rows. A row whose path is the layer's module path (dotted, or the
-    flat form's `_`-joined name) is compared directly; then every (kind, shape) the model has must
-    be some row's, as many times (a nested spec may order and name its rows otherwise)."""
+    """The analysis of `text`, the spec written for `model` (nested or flat), held to the model:
+    the flat form's rows (one per traced layer, in order) each give the traced output shape, and
+    the written spec's totals equal the flat form's, so nesting and templates changed no count."""
+    flat = _loaded(model, spec_yaml(spec_dict(model), []))
+    _same_shapes(model, flat)
+    written = _loaded(model, text)
+    for what in ("weights", "biases", "buffers", "connections", "macs", "units"):
+        ours, theirs = getattr(written.totals, what), getattr(flat.totals, what)
+        if ours != theirs:
+            raise ImportMismatch(f"the spec written for the model counts {what} {ours:,}, its flat form {theirs:,}")
+    return written
+
+
+def _loaded(model: TracedModel, text: str) -> Analysis:
     try:
-        analysis = analyze(parse_spec(text, f"<{model.name}>"))
+        return analyze(parse_spec(text, f"<{model.name}>"))
     except SpecError as err:
         raise ImportMismatch(f"the spec written for the model does not load: {err}") from None
-    rows = {row.path: row for row in analysis.rows}
-    have: Counter[tuple[str, tuple[int, ...]]] = Counter(
-        (row.kind, tuple(row.counts.out_shape)) for row in analysis.rows
-    )
-    for layer in model.layers:
-        row = rows.get(".".join(layer.path)) or rows.get("_".join(layer.path))
-        if row is not None and row.kind == layer.kind and tuple(row.counts.out_shape) != layer.out_shape:
-            raise _mismatch(layer, f"archcalc computes output shape {list(row.counts.out_shape)} at row {row.path}")
-        key = (layer.kind, layer.out_shape)
-        if have[key] < 1:
-            shapes = sorted({list(s).__repr__() for k, s in have if k == layer.kind})
-            raise _mismatch(
-                layer, f"no {layer.kind} row computes that shape (its rows compute {', '.join(shapes) or 'none'})"
+
+
+def _same_shapes(model: TracedModel, analysis: Analysis) -> None:
+    """Rows follow the layers in order (the flat form may put an `input` identity row first, for
+    `from:` to name the input)."""
+    rows = analysis.rows[len(analysis.rows) - len(model.layers) :]
+    for row, layer in zip(rows, model.layers):
+        ours = tuple(row.counts.out_shape)
+        if ours != layer.out_shape:
+            raise ImportMismatch(
+                f"layer {'.'.join(layer.path)} ({layer.module_type} as {layer.kind}): archcalc computes output "
+                f"shape {list(ours)}, torch gave {list(layer.out_shape)}"
             )
-        have[key] -= 1
-    return analysis
-
-
-def _mismatch(layer: TracedLayer, what: str) -> ImportMismatch:
-    return ImportMismatch(
-        f"layer {'.'.join(layer.path)} ({layer.module_type} as {layer.kind}): torch gave output shape "
-        f"{list(layer.out_shape)}; {what}"
-    )
