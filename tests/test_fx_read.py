@@ -279,6 +279,52 @@ CASES = {
             ("add", "add", {}),
         ],
     ),
+    "pad_modules_are_the_next_layer_s_padding": Case(
+        lambda: seq(
+            nn.ZeroPad2d((0, 1, 0, 1)),
+            nn.Conv2d(2, 4, 3, stride=2, padding=1),
+            nn.ConstantPad2d(1, float("-inf")),
+            nn.MaxPool2d(3, 2),
+            nn.ConstantPad1d(2, 0.0),  # on a 4-D tensor: the last dimension's sides
+            nn.ZeroPad2d((1, 0, 0, 0)),  # two pads in a row: one padding
+            nn.Conv2d(4, 4, 1),
+        ),
+        (2, 9, 9),
+        [
+            ("1", "conv", {"out_channels": 4, "kernel_size": [3, 3], "stride": [2, 2], "padding": [[1, 2], [1, 2]]}),
+            ("3", "maxpool", {"kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1]}),
+            ("6", "conv", {"out_channels": 4, "kernel_size": [1, 1], "padding": [[0, 0], [3, 2]]}),
+        ],
+    ),
+    "functional_pads": Case(
+        lambda: Lambda(
+            lambda m, x: F.avg_pool2d(
+                F.pad(m.conv(F.pad(F.pad(x, [1, 0, 0, 0]), (0, 1, 1, 1))), [0, 2, 0, 2]), 3, 1, count_include_pad=False
+            ),
+            conv=nn.Conv2d(2, 3, 3),
+        ),
+        (2, 6, 6),
+        [
+            ("conv", "conv", {"out_channels": 3, "kernel_size": [3, 3], "padding": [1, 1]}),
+            ("avg_pool2d", "avgpool", {"kernel_size": [3, 3], "stride": [1, 1], "padding": [[0, 2], [0, 2]]}),
+        ],
+    ),
+    "channel_slices": Case(
+        lambda: Lambda(
+            lambda m, x: torch.cat(
+                [x[:, 2:5], x[:, :2], x[:, -1:, ...], x.narrow(1, 5, 1), torch.narrow(x, 1, 0, 3), x[:, :, :]], 1
+            )
+        ),
+        (6, 2, 2),
+        [
+            ("slice", "split", {"sections": [2, 3, 1], "index": 1}),
+            ("slice_1", "split", {"sections": [2, 4], "index": 0}),
+            ("slice_2", "split", {"sections": [5, 1], "index": 1}),
+            ("slice_3", "split", {"sections": [5, 1], "index": 1}),
+            ("slice_4", "split", {"sections": [3, 3], "index": 0}),
+            ("cat", "concat", {}),
+        ],
+    ),
 }
 
 
@@ -413,7 +459,7 @@ def _no_symbolic_trace(*args: Any) -> Any:
     raise TypeError("symbolic tracing refused (as by control flow on sizes)")
 
 
-RECORDED = ["merges", "chunk_and_split", "convnext_block", "upsample"]
+RECORDED = ["merges", "chunk_and_split", "convnext_block", "upsample", "functional_pads", "channel_slices"]
 
 
 @pytest.mark.parametrize("name", RECORDED)
@@ -473,3 +519,65 @@ def test_shared_weights_are_refused_and_opaque_counts_them_once() -> None:
     model = read_module(nn.Sequential(Tied()), (4, 5, 5), "net", opaque=True)
     opaque = [(".".join(layer.path), layer.fields["params"]) for layer in model.layers]
     assert opaque == [("0", sum(p.numel() for p in Tied().parameters()))], opaque
+
+
+REFUSED_CUTS = {
+    "reflect_pad": (lambda m, x: m.conv(F.pad(x, [1, 1, 1, 1], mode="reflect")), "mode 'reflect'"),
+    "zero_pad_before_max_pooling": (lambda m, x: F.max_pool2d(F.pad(x, [1, 1, 1, 1]), 3), "value 0.0 before maxpool"),
+    "pad_read_by_an_activation": (lambda m, x: F.relu(F.pad(x, [1, 1, 1, 1])), "a pad read by relu"),
+    "pad_read_by_an_add": (lambda m, x: F.pad(x, [1, 1, 1, 1]) + 1, "a pad not read by a convolution"),
+    "pad_returned": (lambda m, x: F.pad(x, [1, 1, 1, 1]), "a pad not read by a convolution"),
+    "pad_of_the_channels": (lambda m, x: F.avg_pool2d(F.pad(x, [0, 0, 0, 0, 1, 1]), 2), "batch or channels"),
+    "crop": (lambda m, x: m.conv(F.pad(x, [-1, -1, -1, -1])), "a crop"),
+    "spatial_slice": (lambda m, x: x[:, :, 1:], "indexing or slicing"),
+    "slice_with_a_step": (lambda m, x: x[:, ::2], "indexing or slicing"),
+    "empty_channel_slice": (lambda m, x: torch.cat([x[:, 3:2], x], 1), "a slice of no channels"),
+}
+
+
+@pytest.mark.parametrize("forward, reason", REFUSED_CUTS.values(), ids=REFUSED_CUTS.keys())
+def test_a_pad_or_slice_no_spec_layer_holds_is_unsupported(forward: Callable[..., Any], reason: str) -> None:
+    """Each names the op, where it is called, and why."""
+    with pytest.raises(SpecError) as caught:
+        read_module(Lambda(forward, conv=nn.Conv2d(4, 4, 3)), (4, 8, 8), "net")
+    err = caught.value
+    assert err.code == "unsupported_op" and reason in str(err), str(err)
+    assert err.extra["source"].startswith(f"{__file__}:"), err.extra
+
+
+def test_a_refused_pad_module_is_opaque_under_opaque() -> None:
+    module = seq(nn.ZeroPad2d(1), nn.ReLU(), nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(2, 2, 2))
+    model = read_module(module, (2, 4, 4), "net", opaque=True)
+    got = [(".".join(layer.path), layer.kind, layer.out_shape) for layer in model.layers]
+    assert got == [("0", "opaque", (2, 6, 6)), ("1", "relu", (2, 6, 6)), ("3", "conv", (2, 6, 6))], got
+    assert model.layers[2].fields["padding"] == [[0, 1], [0, 1]], model.layers[2]
+
+
+PER_SIDE_PADDING = """
+name: padded
+input: [3, 9, 9]
+layers:
+  - conv: {name: c1, out_channels: 4, kernel_size: 3, stride: 2, padding: [[0, 1], [0, 1]]}
+  - maxpool: {name: p1, kernel_size: 2, padding: [[1, 0], [1, 0]]}
+  - avgpool: {name: p2, kernel_size: 2, stride: 1, padding: [[0, 1], [0, 1]]}
+  - conv: {name: c2, out_channels: 4, kernel_size: 3, padding: 1}
+"""
+
+
+def test_per_side_padding_as_the_verifier_builds_it_imports_back() -> None:
+    """`export --to torch` writes per-side padding as a ConstantPad before the op: read back as the
+    op's own padding, with the spec's counts (the rows keep the modules' paths, `c1.1`)."""
+    from archcalc import analyze, parse_spec
+    from archcalc.verify.build import build_model
+
+    spec = parse_spec(PER_SIDE_PADDING)
+    model = read_module(build_model(spec), (3, 9, 9), "padded")
+    got = [(layer.kind, layer.fields.get("padding")) for layer in model.layers]
+    assert got == [
+        ("conv", [[0, 1], [0, 1]]),
+        ("maxpool", [[1, 0], [1, 0]]),
+        ("avgpool", [[0, 1], [0, 1]]),
+        ("conv", [1, 1]),
+    ], got
+    imported, original = checked_analysis(model, spec_yaml(spec_dict(model), [])).totals, analyze(spec).totals
+    assert imported == original, (imported, original)

@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import fx, nn
 
 from ..errors import SpecError
+from .fx_pads import PAD_MODULES, Pad, add_pads, channel_slice, fold_pad, pad_of_call, pad_of_module, slice_split
 from .fx_trace import PATH, SOURCE, TensorMeta, propagate, trace
 from .recorded import METHOD as RECORDED
 from .recorded import RecordingFailed, record
@@ -27,6 +29,7 @@ from .torch_kinds import (
     MEAN_TARGETS,
     METHODS,
     MUL_TARGETS,
+    NARROW_TARGETS,
     SPLIT_TARGETS,
     Call,
     Mapped,
@@ -65,6 +68,7 @@ SHARED_REASON = (
     "so a row per call would count them twice"
 )
 PENDING_REASON = "a view, reshape or permute that is no flatten, channel shuffle or channels-last permute"
+PAD_REASON = "a pad not read by a convolution or pooling layer (a spec pads inside the layer that reads it)"
 _NUMBERED = re.compile(r"_\d+$")
 
 
@@ -85,6 +89,16 @@ class Pending:
     steps: tuple[tuple[fx.Node, nn.Module | None], ...]
     index: torch.Tensor  # the base's element indices ...
     result: torch.Tensor  # ... after the steps (each step runs once, on the last result)
+
+
+@dataclass(frozen=True, slots=True)
+class Padded:
+    """`tensor` padded by `pad` (node `node`, module `module`): the padding of the layer that reads it."""
+
+    node: fx.Node
+    module: nn.Module | None
+    tensor: Tensor
+    pad: Pad
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +134,7 @@ class Refused:
 
 OTHER = Other()
 REFUSED = Refused()
-Value = Tensor | Pending | Param | Parts | OpaqueParts | Other | Refused
+Value = Tensor | Pending | Padded | Param | Parts | OpaqueParts | Other | Refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +279,9 @@ class _Reader:
             first, module = found.steps[0]
             self.refuse(first, PENDING_REASON, module)
             return None
+        if isinstance(found, Padded):
+            self.refuse(found.node, PAD_REASON, found.module)
+            return None
         return found if isinstance(found, Tensor) else None
 
     def call(self, node: fx.Node, last: bool = False) -> Call:
@@ -323,6 +340,8 @@ class _Reader:
             return self.view(node, module)
         if "tensor_meta" not in node.meta:
             return OTHER  # sizes, shapes, asserts: no layer
+        if self.is_pad(node, module):
+            return self.pad(node, module)
         if module is not None and str(node.target) in self.shared:
             owner = str(node.target).rpartition(".")[0]
             return self.refuse(node, SHARED_REASON, module, holder=owner)
@@ -374,13 +393,17 @@ class _Reader:
                 return found
             del self.unsupported[before:]
         layers = [
-            v.tensor.layer if isinstance(v, Pending) else v.layer
+            v.tensor.layer if isinstance(v, (Pending, Padded)) else v.layer
             for v in read
-            if isinstance(v, (Tensor, Pending, OpaqueParts))
+            if isinstance(v, (Tensor, Pending, Padded, OpaqueParts))
         ]
         return self.opaque_layer(node, module, tuple(dict.fromkeys(layers)))
 
     def module_call(self, node: fx.Node, module: nn.Module) -> Value:
+        padded = self.padded(node)
+        if padded is not None:
+            convert = module_converter(module)
+            return self.unpad(node, padded, None if convert is None else lambda call: convert(module, call), module)
         inputs = [self.tensor_of(node, a) for a in node.all_input_nodes]
         tensors = [t for t in inputs if t is not None]
         if len(tensors) != 1 or len(inputs) != 1:
@@ -438,7 +461,12 @@ class _Reader:
             return self.mean(node)
         if target in SPLIT_TARGETS or (method and target in ("chunk", "split")):
             return self.split(node)
+        if target in NARROW_TARGETS or (method and target == "narrow"):
+            return self.narrow(node)
         convert = METHODS.get(str(target)) if method else FUNCTIONS.get(target)
+        padded = self.padded(node)
+        if padded is not None:
+            return self.unpad(node, padded, convert)
         first = node.args[0] if node.args else None
         tensor = self.tensor_of(node, first)
         if convert is None or tensor is None:
@@ -462,7 +490,76 @@ class _Reader:
             return Tensor(source.layer)
         if isinstance(source, Other) and "tensor_meta" not in node.meta:
             return OTHER
+        if isinstance(source, Tensor) and not source.last:
+            channels = _shape(node.args[0])[1]  # type: ignore[arg-type]
+            kept = channel_slice(self.call(node).arg(1, "index"), channels)
+            if kept is not None:
+                return self.channels(node, source, *kept)
         return self.refuse(node, "indexing or slicing a tensor (chunk or split along the channels is mapped)")
+
+    def narrow(self, node: fx.Node) -> Value:
+        """x.narrow(1, start, length): the channels [start, start + length)."""
+        call = self.call(node)
+        tensor = self.tensor_of(node, node.args[0] if node.args else None)
+        if tensor is None or tensor.last or dims(call.arg(1, "dim"), len(call.in_shape)) != [1]:
+            return self.refuse(node, "a narrow of other than the channels (dim 1) of a channels-first tensor")
+        channels = call.in_shape[1]
+        start = int(call.arg(2, "start")) % channels
+        return self.channels(node, tensor, start, start + int(call.arg(3, "length")))
+
+    def channels(self, node: fx.Node, tensor: Tensor, start: int, stop: int) -> Value:
+        """The channels [start, stop) of `tensor`: all of them is the tensor, else a split's part."""
+        channels = _shape(node.args[0])[1]  # type: ignore[arg-type]
+        if (start, stop) == (0, channels):
+            return tensor
+        try:
+            mapped = slice_split(start, stop, channels)
+        except Unmappable as err:
+            return self.refuse(node, str(err))
+        return self.emit(node, mapped, (tensor.layer,), stem="slice")
+
+    # ---- explicit padding: the reading layer's own ----
+
+    def is_pad(self, node: fx.Node, module: nn.Module | None) -> bool:
+        """F.pad, or a pad module not made opaque (under --opaque, one refused once is)."""
+        if module is None:
+            return node.op == "call_function" and node.target is F.pad
+        return type(module) in PAD_MODULES and str(node.target) not in (self.opaque or ())
+
+    def pad(self, node: fx.Node, module: nn.Module | None) -> Value:
+        """A pad: held until the layer that reads it, which takes it as its own padding."""
+        source = self.values[node.args[0]] if node.args and isinstance(node.args[0], fx.Node) else OTHER
+        call = self.call(node)
+        try:
+            pad = pad_of_call(call) if module is None else pad_of_module(module, call.in_shape)
+            if isinstance(source, Padded):
+                return Padded(node, module, source.tensor, add_pads(source.pad, pad))
+        except Unmappable as err:
+            return self.refuse(node, str(err), module)
+        tensor = self.tensor_of(node, node.args[0] if node.args else None)
+        if tensor is None or tensor.last:
+            return self.refuse(node, "a pad of other than a channels-first tensor", module)
+        return Padded(node, module, tensor, pad)
+
+    def padded(self, node: fx.Node) -> Padded | None:
+        """The pad a call reads as its first argument, if it reads one."""
+        first = node.args[0] if node.args else None
+        found = self.values.get(first) if isinstance(first, fx.Node) else None
+        return found if isinstance(found, Padded) else None
+
+    def unpad(self, node: fx.Node, padded: Padded, convert: Any, module: nn.Module | None = None) -> Value:
+        """The call reading a pad, as one layer with the pad added to its padding."""
+        if convert is None:
+            return self.refuse(padded.node, PAD_REASON, padded.module)
+        try:
+            mapped = convert(self.call(node))
+        except Unmappable as err:
+            return self.refuse(node, str(err), module)
+        try:
+            folded = fold_pad(mapped, padded.pad)
+        except Unmappable as err:
+            return self.refuse(padded.node, str(err), padded.module)
+        return self.emit(node, folded, (padded.tensor.layer,))
 
     def operands(self, node: fx.Node) -> list[Value | None]:
         return [self.values[a] if isinstance(a, fx.Node) else None for a in node.args[:2]]

@@ -486,6 +486,7 @@ MUL_TARGETS: frozenset[Any] = frozenset({operator.mul, operator.imul, torch.mul}
 CAT_TARGETS: frozenset[Any] = frozenset({torch.cat, torch.concat, torch.concatenate})
 MEAN_TARGETS: frozenset[Any] = frozenset({torch.mean})
 SPLIT_TARGETS: frozenset[Any] = frozenset({torch.chunk, torch.split})
+NARROW_TARGETS: frozenset[Any] = frozenset({torch.narrow})
 
 
 def dims(value: Any, rank: int) -> list[int]:
