@@ -309,6 +309,19 @@ CASES = {
             ("avg_pool2d", "avgpool", {"kernel_size": [3, 3], "stride": [1, 1], "padding": [[0, 2], [0, 2]]}),
         ],
     ),
+    "pad_of_nothing_is_no_layer": Case(
+        lambda: Lambda(
+            lambda m, x: torch.cat([x, F.pad(m.up(m.pool(x)), [0, x.size(3) - 2 * 2, 0, x.size(2) - 2 * 2])], 1),
+            pool=nn.MaxPool2d(2),
+            up=nn.ConvTranspose2d(2, 2, 2, stride=2, bias=False),
+        ),
+        (2, 4, 4),  # U-Net pads the upsampled map to its skip's size: here they agree
+        [
+            ("pool", "maxpool", {"kernel_size": [2, 2]}),
+            ("up", "conv_transpose", {"out_channels": 2, "kernel_size": [2, 2], "stride": [2, 2], "bias": False}),
+            ("cat", "concat", {}),
+        ],
+    ),
     "channel_slices": Case(
         lambda: Lambda(
             lambda m, x: torch.cat(

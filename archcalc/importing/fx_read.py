@@ -539,6 +539,8 @@ class _Reader:
         tensor = self.tensor_of(node, node.args[0] if node.args else None)
         if tensor is None or tensor.last:
             return self.refuse(node, "a pad of other than a channels-first tensor", module)
+        if not any(p for pair in pad.pairs for p in pair):  # U-Net's pad to the skip's size, where sizes agree
+            return tensor
         return Padded(node, module, tensor, pad)
 
     def padded(self, node: fx.Node) -> Padded | None:
