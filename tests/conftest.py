@@ -14,7 +14,7 @@ from tests.skip_notice import pytest_terminal_summary  # noqa: F401
 
 # the models the import tests read are torch modules: where torch is not installed the file (which
 # has no examples) is left out of --doctest-modules collection instead of failing it
-collect_ignore = [] if find_spec("torch") else ["import_models.py"]
+collect_ignore = [] if find_spec("torch") else ["import_models.py", "import_cases.py"]
 
 # CI runs every property test derandomized, so a build is red only for a change, never for the
 # luck of a draw; a developer's run stays random and keeps looking for new counterexamples.
