@@ -90,12 +90,16 @@ KWARGS: dict[str, dict[str, Any]] = {
 }
 INPUTS: dict[str, tuple[int, int, int]] = {"inception_v3": (3, 75, 75)}
 SEGMENTATION = ["fcn_resnet50", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
-# the first module each cannot map (torchvision 0.28.0), in execution order; its input and kwargs
-# (ViT at 32x32, 2x2 patches: the refusal is the same at any size; MaxViT's windows need 224)
+# what the refusal must name: the first thing each cannot map in execution order (torchvision
+# 0.28.0, read by torch.fx): ViT's patches to tokens (`x.reshape(n, hidden_dim, n_h * n_w)` in
+# VisionTransformer._process_input), Swin's Permute to channels-last after the stem conv
+# (`features.0.1`; no permute back follows), MaxViT's window partition (a view into windows in
+# `...window_attention.partition_op`). Each with its input and kwargs (ViT at 32x32, 2x2 patches:
+# the refusal is the same at any size; MaxViT's windows need 224).
 TRANSFORMERS: dict[str, tuple[str, tuple[int, int, int], dict[str, Any]]] = {
-    "vit_b_16": ("encoder.layers.encoder_layer_0.self_attention", (3, 32, 32), {"image_size": 32}),
-    "swin_t": ("features.1.0.attn", (3, 64, 64), {}),
-    "maxvit_t": ("blocks.0.layers.0.layers.window_attention", (3, 224, 224), {}),
+    "vit_b_16": ("reshape", (3, 32, 32), {"image_size": 32}),
+    "swin_t": ("features.0.1", (3, 64, 64), {}),
+    "maxvit_t": ("blocks.0.layers.0.layers.window_attention.partition_op", (3, 224, 224), {}),
 }
 
 
