@@ -7,7 +7,8 @@ original weights load.
 
 The default run imports a handful (one per family the importer maps differently, the models of
 tests/import_models.py, a refused transformer); the whole torchvision list runs under `slow`.
-Each model is built, measured and imported once per module (the caches below)."""
+Each model is built, measured and imported once (module-scoped fixtures, which pytest runs case
+by case), and freed before the next."""
 
 from __future__ import annotations
 
@@ -15,18 +16,22 @@ import runpy
 import sys
 import types
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+
+from archcalc import analyze, load_spec
+from archcalc.cli import main
+from tests.import_oracle import Counts, differences, measure, output_tensors, predict
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("fvcore")
 
-from archcalc import analyze, load_spec  # noqa: E402
-from archcalc.cli import main  # noqa: E402
-from tests.import_cases import SUPPORTED, UNSUPPORTED, Case  # noqa: E402
-from tests.import_oracle import Counts, differences, measure, output_tensors, predict  # noqa: E402
+from tests.import_cases import BUILT, SUPPORTED, UNSUPPORTED, Case  # noqa: E402  (its models import torch)
 
 
 def _params(cases: list[Case]) -> list[Any]:
@@ -46,25 +51,42 @@ def torchvision_importable() -> Iterator[None]:
         sys.modules.pop(name, None)
 
 
-class Imported:
-    """One case imported once: the exit code and output of `archcalc import`, and the spec file."""
+def cli(args: list[str]) -> tuple[int, str]:
+    """`archcalc ARGS` in this process: the exit code and what it wrote (stdout and stderr)."""
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result.exit_code, result.output
 
-    def __init__(self, case: Case, tmp: Path, runner: Any, opaque: bool = False) -> None:
-        self.spec_path = tmp / f"{case.id}{'-opaque' if opaque else ''}.yaml"
-        args = ["import", *case.cli_args(), "--input", case.input_text, "-o", str(self.spec_path)]
-        result = runner.invoke(main, [*args, *(["--opaque"] if opaque else [])], catch_exceptions=False)
-        self.exit_code: int = result.exit_code
-        self.output: str = result.output  # standard output and standard error, interleaved
-        self.command = "archcalc " + " ".join(args)
+
+@dataclass
+class Imported:
+    """One case, built, measured and imported once: the module, `archcalc import`'s exit code and
+    output, and the spec file it wrote."""
+
+    case: Case
+    module: Any = field(repr=False)  # a failing assert shows the record: not a whole model
+    spec_path: Path
+    command: str
+    exit_code: int
+    output: str = field(repr=False)
 
     def analysis(self) -> Any:
         assert self.exit_code == 0, f"{self.command} exited {self.exit_code}:\n{self.output}"
         return analyze(load_spec(str(self.spec_path)))
 
 
-@pytest.fixture(scope="module")
-def cache() -> dict[tuple[str, str], Any]:
-    return {}
+@contextmanager
+def importing(case: Case, work_dir: Path, opaque: bool = False, module: Any = None) -> Iterator[Imported]:
+    """Build the case's module (unless given), import it through the CLI, and free the module
+    afterwards (the tests are grouped by case, so one model is held at a time: the whole list has
+    4.5 G params)."""
+    module = BUILT[case.id] = module if module is not None else case.build().eval()
+    spec_path = work_dir / f"{case.id}{'-opaque' if opaque else ''}.yaml"
+    args = ["import", *case.cli_args(), "--input", case.input_text, "-o", str(spec_path), *(["--opaque"] * opaque)]
+    exit_code, output = cli(args)
+    try:
+        yield Imported(case, module, spec_path, "archcalc " + " ".join(args), exit_code, output)
+    finally:
+        BUILT.pop(case.id, None)
 
 
 @pytest.fixture(scope="module")
@@ -72,41 +94,33 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("import_zoo")
 
 
-def _once(cache: dict[tuple[str, str], Any], key: tuple[str, str], make: Any) -> Any:
-    if key not in cache:
-        cache[key] = make()
-    return cache[key]
+@pytest.fixture(scope="module", params=_params(SUPPORTED))
+def imported(request: pytest.FixtureRequest, work_dir: Path) -> Iterator[Imported]:
+    with importing(request.param, work_dir) as result:
+        yield result
 
 
-def _module(cache: dict[tuple[str, str], Any], case: Case) -> Any:
-    return _once(cache, ("module", case.id), lambda: case.build().eval())
+@pytest.fixture(scope="module", params=_params(UNSUPPORTED))
+def refused(request: pytest.FixtureRequest, work_dir: Path) -> Iterator[Imported]:
+    with importing(request.param, work_dir) as result:
+        yield result
 
 
-def _measured(cache: dict[tuple[str, str], Any], case: Case) -> Counts:
-    return _once(cache, ("measured", case.id), lambda: measure(_module(cache, case), case.input))
+@pytest.fixture(scope="module")
+def measured(imported: Imported) -> Counts:
+    return measure(imported.module, imported.case.input)
 
 
-def _imported(
-    cache: dict[tuple[str, str], Any], case: Case, work_dir: Path, runner: Any, opaque: bool = False
-) -> Imported:
-    return _once(cache, ("opaque" if opaque else "imported", case.id), lambda: Imported(case, work_dir, runner, opaque))
-
-
-@pytest.mark.parametrize("case", _params(SUPPORTED))
-def test_import_counts_equal_the_module(case, cache, work_dir, runner):
-    imported = _imported(cache, case, work_dir, runner)
-    ours, theirs = predict(imported.analysis()), _measured(cache, case)
-    diffs = differences(case.id, ours, theirs)
+def test_import_counts_equal_the_module(imported, measured):
+    diffs = differences(imported.case.id, predict(imported.analysis()), measured)
     assert not diffs, f"{imported.command}\n" + "\n".join(diffs)
 
 
-@pytest.mark.parametrize("case", _params(SUPPORTED))
-def test_verify_against_the_module_passes(case, cache, work_dir, runner):
-    imported = _imported(cache, case, work_dir, runner)
+def test_verify_against_the_module_passes(imported):
     imported.analysis()  # the import itself succeeded
-    args = ["verify", str(imported.spec_path), "--against", *case.cli_args(), "--batch", "1", "-q"]
-    result = runner.invoke(main, args, catch_exceptions=False)
-    assert result.exit_code == 0, f"archcalc {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+    args = ["verify", str(imported.spec_path), "--against", *imported.case.cli_args(), "--batch", "1", "-q"]
+    exit_code, output = cli(args)
+    assert exit_code == 0, f"archcalc {' '.join(args)} exited {exit_code}:\n{output}"
 
 
 def _paired_state(built: Any, original: Any) -> tuple[dict[str, str], list[str]]:
@@ -129,19 +143,17 @@ def _paired_state(built: Any, original: Any) -> tuple[dict[str, str], list[str]]
     return pairs, problems
 
 
-@pytest.mark.parametrize("case", _params(SUPPORTED))
-def test_export_builds_the_same_module(case, cache, work_dir, runner):
+def test_export_builds_the_same_module(imported, work_dir):
     """`export --to torch` of the imported spec: the same parameter count and state_dict shapes;
     the original weights load into it (by name where names line up, the rest in order) and it then
     gives the original's output."""
-    imported = _imported(cache, case, work_dir, runner)
     imported.analysis()
+    case, original = imported.case, imported.module
     source = work_dir / f"{case.id}_export.py"
     args = ["export", str(imported.spec_path), "--to", "torch", "-o", str(source)]
-    result = runner.invoke(main, args, catch_exceptions=False)
-    assert result.exit_code == 0, f"archcalc {' '.join(args)} exited {result.exit_code}:\n{result.output}"
+    exit_code, output = cli(args)
+    assert exit_code == 0, f"archcalc {' '.join(args)} exited {exit_code}:\n{output}"
     built = runpy.run_path(str(source))["model"].eval()
-    original = _module(cache, case)
 
     params = (sum(p.numel() for p in built.parameters()), sum(p.numel() for p in original.parameters()))
     assert params[0] == params[1], f"{case.id}: exported params {params[0]:,} vs the module's {params[1]:,}"
@@ -162,21 +174,19 @@ def test_export_builds_the_same_module(case, cache, work_dir, runner):
         )
 
 
-@pytest.mark.parametrize("case", _params(UNSUPPORTED))
-def test_unsupported_module_is_named(case, cache, work_dir, runner):
+def test_unsupported_module_is_named(refused):
     """A clean refusal (exit 2, `unsupported_op`) naming the first module it cannot map, no traceback."""
-    imported = _imported(cache, case, work_dir, runner)
-    assert imported.exit_code == 2, f"{imported.command} exited {imported.exit_code}:\n{imported.output}"
+    case = refused.case
+    assert refused.exit_code == 2, f"{refused.command} exited {refused.exit_code}:\n{refused.output}"
     for text in ("unsupported_op", case.unsupported):
-        assert text in imported.output, f"{case.id}: {text!r} not in the refusal:\n{imported.output}"
-    assert "Traceback" not in imported.output, imported.output
+        assert text in refused.output, f"{case.id}: {text!r} not in the refusal:\n{refused.output}"
+    assert "Traceback" not in refused.output, refused.output
 
 
-@pytest.mark.parametrize("case", _params(UNSUPPORTED))
-def test_opaque_keeps_the_params(case, cache, work_dir, runner):
+def test_opaque_keeps_the_params(refused, work_dir):
     """With --opaque the unsupported modules become opaque nodes: the params and buffers stay exact."""
-    analysis = _imported(cache, case, work_dir, runner, opaque=True).analysis()
-    module = _module(cache, case)
-    ours = (analysis.totals.params, analysis.totals.buffers + analysis.totals.counters)
-    theirs = (sum(p.numel() for p in module.parameters()), sum(b.numel() for b in module.buffers()))
-    assert ours == theirs, f"{case.id} --opaque: archcalc params, buffers {ours} vs the module's {theirs}"
+    with importing(refused.case, work_dir, opaque=True, module=refused.module) as opaque:
+        t, module = opaque.analysis().totals, opaque.module
+        ours = (t.params, t.buffers + t.counters)
+        theirs = (sum(p.numel() for p in module.parameters()), sum(b.numel() for b in module.buffers()))
+        assert ours == theirs, f"{refused.case.id} --opaque: archcalc params, buffers {ours} vs the module's {theirs}"
