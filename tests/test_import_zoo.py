@@ -13,8 +13,6 @@ by case), and freed before the next."""
 from __future__ import annotations
 
 import runpy
-import sys
-import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,19 +34,6 @@ from tests.import_cases import BUILT, SUPPORTED, UNSUPPORTED, Case  # noqa: E402
 
 def _params(cases: list[Case]) -> list[Any]:
     return [pytest.param(c, id=c.id, marks=[pytest.mark.slow] if c.slow else []) for c in cases]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def torchvision_importable() -> Iterator[None]:
-    """TODO(lead): replace with area against's fixture in tests/conftest.py once merged.
-    torchvision 0.28.0's compiled ops are built for CUDA and fail to register beside this machine's
-    CPU torch; its model definitions are pure Python, so an empty module stands in for them."""
-    name = "torchvision._meta_registrations"
-    had = name in sys.modules
-    sys.modules.setdefault(name, types.ModuleType(name))
-    yield
-    if not had and "torchvision" not in sys.modules:
-        sys.modules.pop(name, None)
 
 
 def cli(args: list[str]) -> tuple[int, str]:
@@ -95,13 +80,13 @@ def work_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module", params=_params(SUPPORTED))
-def imported(request: pytest.FixtureRequest, work_dir: Path) -> Iterator[Imported]:
+def imported(request: pytest.FixtureRequest, work_dir: Path, torchvision: Any) -> Iterator[Imported]:
     with importing(request.param, work_dir) as result:
         yield result
 
 
 @pytest.fixture(scope="module", params=_params(UNSUPPORTED))
-def refused(request: pytest.FixtureRequest, work_dir: Path) -> Iterator[Imported]:
+def refused(request: pytest.FixtureRequest, work_dir: Path, torchvision: Any) -> Iterator[Imported]:
     with importing(request.param, work_dir) as result:
         yield result
 
