@@ -230,9 +230,28 @@ class Branch(BaseModel):
     name: LayerName | None = Field(
         None, description="the branch's step in its row paths (default: b1, b2, ... by position in its level)"
     )
-    layers: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(level_graph_list)] = Field(
+    spliced: bool = Field(
+        False,
+        description="its layers sit in the parallel's level, with no step of their own (as a residual's body's do), "
+        "so rows keep a model's module paths (squeeze-and-excitation's `se.fc1`); not with `name`",
+    )
+    layers: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(graph_list)] = Field(
         default_factory=list, description="the branch's layers, in order (none: the identity)"
     )
+
+    @model_validator(mode="after")
+    def _own_level(self) -> Branch:
+        """A branch with a step of its own is a level: its names and `from:` are checked here; a
+        spliced one's by the level it sits in (`Parallel.spliced`), which knows their steps."""
+        if self.spliced and self.name is not None:
+            raise LayerError(
+                "bad_value",
+                f"a spliced branch has no step of its own, but it is named '{self.name}'",
+                hint="leave out `name` (its layers sit in the parallel's level) or `spliced` (a level named `name`)",
+            )
+        if not self.spliced:
+            level_graph_list(self.layers)
+        return self
 
 
 def _branch_from_list(value: Any) -> Any:
@@ -256,14 +275,19 @@ class Parallel(Layer):
 
     container = True
 
+    def spliced(self) -> tuple[tuple[tuple[str | int, ...], list[Any]], ...]:
+        return tuple((("branches", i, "layers"), b.layers) for i, b in enumerate(self.branches) if b.spliced)
+
     def generated(self, seen: Counter[str]) -> list[Claim]:
         """Each branch's step: its own `name`, else b1, b2, ... by its position, counted on from the
-        branches of the level's earlier parallels; then the merge row, named after the merge (concat,
-        add, mul; the level's second one of that name concat2, ...)."""
+        branches of the level's earlier parallels (a spliced branch has none, but counts); then the
+        merge row, named after the merge (concat, add, mul; the level's second one of that name concat2, ...)."""
         claims = []
         before = seen["#branch"]  # branches of the level's earlier parallels: positions go on from there
         seen["#branch"] += len(self.branches)
         for i, branch in enumerate(self.branches):
+            if branch.spliced:
+                continue
             if branch.name:
                 what = f"the parallel's branch {i + 1} (branches[{i}])"
                 claims.append(Claim(branch.name, what, at=("branches", i), written=True))
@@ -284,11 +308,15 @@ class Parallel(Layer):
         return 1 + sum(layer.rows() for branch in self.branches for layer in branch.layers)
 
     def lower(self, lowering: Any, inputs: tuple[int, ...], scope: Any) -> int:
-        """Every branch reads the parallel's input; a merge node of the `merge` kind reads them all."""
-        _, (*names, merge) = lowering.contents(self, scope)
+        """Every branch reads the parallel's input; a merge node of the `merge` kind reads them all.
+        A spliced branch's layers are named in the enclosing level, as a residual's body's are."""
+        trees, (*names, merge) = lowering.contents(self, scope)
+        steps, lists = iter(names), iter(trees)
         outs = tuple(
-            lowering.level(branch.layers, inputs[0], scope.child(name, ("branches", i)), ("layers",))
-            for i, (branch, name) in enumerate(zip(self.branches, names))
+            lowering.sequence(branch.layers, inputs[0], scope, ("branches", i, "layers"), names=next(lists))
+            if branch.spliced
+            else lowering.level(branch.layers, inputs[0], scope.child(next(steps), ("branches", i)), ("layers",))
+            for i, branch in enumerate(self.branches)
         )
         summary = f"{fmt_int(len(outs))} branches"
         return lowering.merge(
@@ -310,6 +338,11 @@ class Residual(Layer):
     shortcut: Annotated[list[LayerSpec], BeforeValidator(layer_list), AfterValidator(level_graph_list)] = Field(
         default_factory=list, description="the shortcut's layers (none: the identity; a 1x1 conv: a projection)"
     )
+    shortcut_name: LayerName | None = Field(
+        None,
+        description="the shortcut's step in its layers' row paths (default: shortcut, shortcut2, ... in its level); "
+        "a model's projection module, e.g. torchvision's `downsample`",
+    )
     # the names a residual generates beside its body's layers: the shortcut's step of the path
     # (an identity shortcut too: the built module holds it, empty) and the merge row
     SHORTCUT: ClassVar[str] = "shortcut"
@@ -320,11 +353,18 @@ class Residual(Layer):
         return ((("body",), self.body),)
 
     def generated(self, seen: Counter[str]) -> list[Claim]:
-        """Its shortcut's step and its merge row: `shortcut` and `add` for the level's first
-        residual, then shortcut2 and add2, ... (`numbered`)."""
-        shortcut, merge = numbered(seen, self.SHORTCUT), numbered(seen, self.MERGE)
+        """Its shortcut's step and its merge row: `shortcut` (or its `shortcut_name`) and `add`
+        for the level's first residual, then shortcut2 and add2, ... (`numbered`)."""
+        named = self.shortcut_name is not None
+        shortcut = self.shortcut_name or numbered(seen, self.SHORTCUT)
+        merge = numbered(seen, self.MERGE)
         return [
-            Claim(shortcut, f"the residual's shortcut ('{shortcut}': its projection layers' path)"),
+            Claim(
+                shortcut,
+                f"the residual's shortcut ('{shortcut}': its projection layers' path)",
+                at=("shortcut_name",) if named else None,
+                written=named,
+            ),
             Claim(merge, f"the residual's merge row ('{merge}': body + shortcut)"),
         ]
 

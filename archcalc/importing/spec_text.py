@@ -1,0 +1,85 @@
+"""A spec (plain data) written as YAML text: a header comment, then the spec, each leaf layer on one
+line in flow style (`- conv: {name: conv1, out_channels: 64, kernel_size: 7}`).
+
+Every string goes through the yaml library's emitter (quoted where YAML needs it; non-ASCII and
+control characters as escapes, which PyYAML would otherwise fold), and the header lines through
+`encode.term_text`, so no module name from the user's code can end a comment or open a key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from ..encode import term_text
+
+# the top-level keys in the order a person reads a spec
+_ORDER = ("name", "title", "family", "source", "notes", "input", "blocks", "layers", "outputs")
+
+
+class _Flow(dict[str, Any]):
+    """A mapping written on one line."""
+
+
+class _FlowList(list[Any]):
+    """A list written on one line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper with flow style for the marked values, and no aliases (`&id001`) for a value
+    that appears twice."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_Dumper.add_representer(_Flow, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v, flow_style=True))
+_Dumper.add_representer(_FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+
+
+def _is_leaf(layer: Any) -> bool:
+    """A layer with no layer lists inside: a kind name, or `{kind: {fields}}` of plain values."""
+    if isinstance(layer, str):
+        return True
+    if not isinstance(layer, dict) or len(layer) != 1:
+        return False
+    (body,) = layer.values()
+    return isinstance(body, dict) and not any(
+        isinstance(v, list) and any(isinstance(x, (dict, list)) for x in v) or isinstance(v, dict)
+        for v in body.values()
+    )
+
+
+def _styled(value: Any) -> Any:
+    """`value` with each leaf layer's fields, and each list of plain values, marked for flow style."""
+    if isinstance(value, list):
+        if all(not isinstance(v, (dict, list)) for v in value):
+            return _FlowList(value)
+        return [_styled(v) for v in value]
+    if isinstance(value, dict):
+        if _is_leaf(value) and len(value) == 1:
+            ((kind, body),) = value.items()
+            return {kind: _Flow({k: _styled(v) for k, v in body.items()})} if body else kind
+        return {k: _styled(v) for k, v in value.items()}
+    return value
+
+
+def spec_yaml(spec: dict[str, Any], header: list[str]) -> str:
+    """The spec as YAML text, after `header` as comment lines (each shown with its control
+    characters escaped: a newline in a model's name cannot start a line of YAML).
+
+    >>> print(spec_yaml({"name": "n", "input": [3, 8, 8], "layers": [{"conv": {"out_channels": 4}}, "relu"]}, ["a\\nb"]))
+    # a\\nb
+    name: n
+    input: [3, 8, 8]
+    layers:
+    - conv: {out_channels: 4}
+    - relu
+    <BLANKLINE>
+    """
+    ordered = {key: spec[key] for key in _ORDER if key in spec}
+    ordered.update({key: value for key, value in spec.items() if key not in ordered})
+    body = yaml.dump(_styled(ordered), Dumper=_Dumper, sort_keys=False, width=110, allow_unicode=False)
+    comments = "".join(f"# {term_text(line)}\n" for line in header)
+    return comments + body
