@@ -67,6 +67,17 @@ _EXPORTS: dict[str, str] = {
     "Repeat": "layers",
     "Residual": "layers",
     "Subsample": "layers",
+    # issue 16's kinds (kinds-a)
+    "Split": "layers",
+    "ChannelShuffle": "layers",
+    "Mean": "layers",
+    "Upsample": "layers",
+    "GroupNorm": "layers",
+    "LayerNorm": "layers",
+    "ChannelLinear": "layers",
+    "LayerScale": "layers",
+    "StochasticDepth": "layers",
+    "Opaque": "layers",
     "ReLU": "layers.by_kind",
     "ReLU6": "layers.by_kind",
     "GELU": "layers.by_kind",
@@ -150,6 +161,12 @@ __all__ = [
     "Subsample",
     "Tanh",
     "Totals",
+    # kinds-b's kinds
+    "ChannelLinear",
+    "LayerNorm",
+    "LayerScale",
+    "Opaque",
+    "StochasticDepth",
     "analyze",
     "bundled_names",
     "conv_arithmetic",
@@ -162,6 +179,12 @@ __all__ = [
     "receptive_fields",
     "solve_conv",
     "transposed_output",
+    # issue 16's kinds (kinds-a)
+    "ChannelShuffle",
+    "GroupNorm",
+    "Mean",
+    "Split",
+    "Upsample",
 ]
 assert set(__all__) == {*_EXPORTS, "list_specs"}
 
@@ -171,7 +194,7 @@ if TYPE_CHECKING:
     from .calculator import ConvResult, DimSolve, conv_arithmetic, conv_output, solve_conv, transposed_output
     from .errors import ExitCode, SpecError
     from .explanation import explain
-    from .layers import (
+    from .layers import (  # issue 16's kinds (kinds-a)
         KINDS,
         RBF,
         Activation,
@@ -180,22 +203,32 @@ if TYPE_CHECKING:
         BatchNorm,
         Block,
         Branch,
+        ChannelLinear,
+        ChannelShuffle,
         Conv,
         ConvTranspose,
         Counts,
         Dropout,
         Flatten,
         GlobalPool,
+        GroupNorm,
         Layer,
+        LayerNorm,
+        LayerScale,
         LeakyReLU,
         Linear,
         LocalResponseNorm,
         MaxPool,
+        Mean,
         Merge,
+        Opaque,
         Parallel,
         Repeat,
         Residual,
+        Split,
+        StochasticDepth,
         Subsample,
+        Upsample,
     )
     from .layers.by_kind import (
         GELU,

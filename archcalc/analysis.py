@@ -107,6 +107,12 @@ class Analysis:
         """The shapes of every output the network returns (the spec's `outputs:`, else the last layer's)."""
         return tuple(self.graph.shapes[t] for t in self.graph.outputs)
 
+    @property
+    def opaque_rows(self) -> tuple[Row, ...]:
+        """The rows of opaque modules (`archcalc import --opaque`): their MACs (and connections)
+        are unknown, so the totals of those columns count the other rows only."""
+        return tuple(row for row in self.rows if row.opaque)
+
     def memory(self, dtype: str = "fp32") -> Memory:
         """Memory of parameters, buffers and all units (activations) for one example."""
         size = dtype_bytes(dtype)

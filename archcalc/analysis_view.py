@@ -34,6 +34,44 @@ CONVENTION_LINES = (
 )
 
 
+# An opaque row's MACs and connections are unknown (layers/opaque.py): its cell says so, and a
+# sum over it is the other rows' sum plus something unknown.
+UNKNOWN = "?"
+OPAQUE_COLUMNS = frozenset({"connections", "macs"})
+MAX_LISTED = 5  # opaque layers named in the note; the rest counted
+
+
+def opaque_note(analysis: Analysis) -> str | None:
+    """The line every output adds for a spec holding opaque layers (None: it holds none).
+
+    >>> from archcalc import Spec, Opaque, analyze
+    >>> spec = Spec(name="n", input=(3, 8, 8), layers=[Opaque(params=10, out_shape=(4,), module="Attention")])
+    >>> opaque_note(analyze(spec))
+    'opaque: 1 layer whose MACs are unknown (opaque1: Attention); the MACs, FLOPs and connections totals count the other layers only'
+    """
+    rows = analysis.opaque_rows
+    if not rows:
+        return None
+    named = [f"{row.path}: {row.layer.module}" if row.layer.module else row.path for row in rows[:MAX_LISTED]]  # type: ignore[attr-defined]
+    more = f", and {len(rows) - MAX_LISTED:,} more" if len(rows) > MAX_LISTED else ""
+    return (
+        f"opaque: {len(rows):,} layer{'s' if len(rows) != 1 else ''} whose MACs are unknown ({', '.join(named)}{more});"
+        " the MACs, FLOPs and connections totals count the other layers only"
+    )
+
+
+def unknown_cell(text: str, opaque: bool, whole: bool) -> str:
+    """A cell of an unknown column: `?` for an opaque row itself (`whole`), `N + ?` for a sum
+    over rows that hold one; other cells as they are.
+
+    >>> unknown_cell("0", True, True), unknown_cell("1,024", True, False), unknown_cell("7", False, False)
+    ('?', '1,024 + ?', '7')
+    """
+    if not opaque:
+        return text
+    return UNKNOWN if whole else f"{text} + {UNKNOWN}"
+
+
 # The order in which a table's columns give way when it is wider than the screen (fit.py): the
 # first named goes first. `layer` and the ops column (shapes) or `params` (params) always stay.
 SHAPES_DROPS = ("hyper-parameters", "connections", "biases", "weights", "kind", "units", "output", "params")
@@ -77,9 +115,14 @@ def shapes_table(analysis: Analysis, counted: Counted, depth: int | None = None)
     table.add_column(
         "output (HxWxC)", footer=fmt_shapes(analysis.output_shapes), justify="right", drop=_drop(SHAPES_DROPS, "output")
     )
-    for name, values in columns:
+    # the columns an opaque row leaves unknown: connections and the ops (MACs) column
+    unknown = {k for k, (name, _) in enumerate(columns) if name == "connections" or name == convention.ops_label}
+    opaque = [row.opaque for row in rows]
+    any_opaque = any(opaque)
+    for k, (name, values) in enumerate(columns):
         total = sum(values) + (input_units if name == "units" else 0)
-        table.add_column(name, footer=fmt_count(total), justify="right", drop=_drop(SHAPES_DROPS, name))
+        footer = unknown_cell(fmt_count(total), any_opaque and k in unknown, False)
+        table.add_column(name, footer=footer, justify="right", drop=_drop(SHAPES_DROPS, name))
     blanks = [""] * (len(columns) - 1)
     table.add_row(
         "input",
@@ -105,11 +148,21 @@ def shapes_table(analysis: Analysis, counted: Counted, depth: int | None = None)
             held = {rows[i].output for i in line.rows} & returned
             if len(held) > 1:  # as the total line lists them, in `outputs:` order
                 shape = fmt_shapes(tuple(analysis.graph.shapes[t] for t in analysis.graph.outputs if t in held))
-            counts = [fmt_cell(sum(values[line.rows.start : line.rows.stop])) for _, values in columns]
+            held_opaque = any(opaque[line.rows.start : line.rows.stop])
+            counts = [
+                unknown_cell(
+                    fmt_cell(sum(values[line.rows.start : line.rows.stop])), held_opaque and k in unknown, False
+                )
+                for k, (_, values) in enumerate(columns)
+            ]
             table.add_row(line.label, "block", _layers(len(line.rows)), shape, *counts)
         else:
             i = line.rows[0]
-            table.add_row(line.label, last.kind, last.summary, shape, *(fmt_cell(values[i]) for _, values in columns))
+            cells = (
+                unknown_cell(fmt_cell(values[i]), opaque[i] and k in unknown, True)
+                for k, (_, values) in enumerate(columns)
+            )
+            table.add_row(line.label, last.kind, last.summary, shape, *cells)
     return table
 
 
@@ -170,12 +223,17 @@ def summary_lines(analysis: Analysis, memory: Memory, counted: Counted) -> list[
         )
         if convention.description:
             lines.append(f"  {convention.description}")
-    return lines + [
-        f"parameters: {fmt_int(t.params)} ({fmt_si(t.params)}; weights {fmt_int(t.weights)} + biases {fmt_int(t.biases)})",
-        f"MACs: {fmt_int(t.macs)} ({fmt_si(t.macs)} multiply-accumulates per example)"
-        f" = FLOPs (2 per MAC): {fmt_int(t.flops)} ({fmt_si(t.flops)})",
-        f"activations: {fmt_int(t.units)} units = {fmt_bytes(memory.activations)} per example at {memory.dtype}",
-    ]
+    note = opaque_note(analysis)
+    return (
+        lines
+        + [
+            f"parameters: {fmt_int(t.params)} ({fmt_si(t.params)}; weights {fmt_int(t.weights)} + biases {fmt_int(t.biases)})",
+            f"MACs: {fmt_int(t.macs)} ({fmt_si(t.macs)} multiply-accumulates per example)"
+            f" = FLOPs (2 per MAC): {fmt_int(t.flops)} ({fmt_si(t.flops)})",
+            f"activations: {fmt_int(t.units)} units = {fmt_bytes(memory.activations)} per example at {memory.dtype}",
+        ]
+        + ([note] if note else [])
+    )
 
 
 def params_table(analysis: Analysis, depth: int | None = None) -> TextTable:
@@ -258,6 +316,12 @@ def row_dict(row: Row, bytes_per_unit: int) -> dict[str, Any]:
         "flops": row.flops,
         "padded_connections": row.padded_connections,
         "activation_bytes": row.units * bytes_per_unit,
+        # an opaque row's unknowns are null, not 0, and the row says why (only such a row has the key)
+        **(
+            {"opaque": True, "connections": None, "macs": None, "flops": None, "padded_connections": None}
+            if row.opaque
+            else {}
+        ),
     }
 
 
@@ -297,8 +361,8 @@ def analysis_dict(analysis: Analysis, memory: Memory, counted: Counted) -> dict[
         entry["convention"] = {
             "units": under.units,
             "params": under.params,
-            "connections": under.connections,
-            "ops": under.ops,
+            "connections": None if row.opaque else under.connections,
+            "ops": None if row.opaque else under.ops,
         }
         layers.append(entry)
     return {
@@ -321,4 +385,15 @@ def analysis_dict(analysis: Analysis, memory: Memory, counted: Counted) -> dict[
         "layers": layers,
         "totals": analysis.totals.to_dict(),
         "memory": memory_dict(memory),
+        **({"opaque": opaque_dict(analysis)} if analysis.opaque_rows else {}),
+    }
+
+
+def opaque_dict(analysis: Analysis) -> dict[str, Any]:
+    """What the JSON says of a spec holding opaque layers: which, and that the totals of their
+    unknown columns (macs, flops, connections) count the other layers only."""
+    return {
+        "layers": [{"path": row.path, "module": row.layer.module} for row in analysis.opaque_rows],  # type: ignore[attr-defined]
+        "unknown": sorted(OPAQUE_COLUMNS | {"flops"}),
+        "note": opaque_note(analysis),
     }

@@ -77,8 +77,11 @@ class OpCost(BaseModel):
     per_input / per_output: per input / output element; per_op_input: per element the op reads
     after padding applied before it (SAME padding, LRN's channel padding); per_param: per
     parameter; per_vector: per vector the op reduces over (softmax over channels: one per
-    position). Layers with weights (affine batch norm) multiply the sum by `affine_factor`.
-    `ranks`: only inputs with these numbers of spatial dimensions are counted.
+    position). Layers with weights (affine batch norm) multiply the sum by `affine_factor`, then
+    add `affine_per_input` per input element (fvcore's group norm: 4 per element, 5 with affine).
+    `ranks`: only inputs with these numbers of spatial dimensions are counted. `replaces_macs`:
+    the tool charges this cost instead of the row's MACs and bias adds (a module it does not
+    know, such as the channels-last linear, whose product it never sees).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -89,7 +92,9 @@ class OpCost(BaseModel):
     per_param: Cost = 0
     per_vector: Annotated[int, Strict(), Field(ge=-MAX_COST, le=MAX_COST)] = 0  # thop's softmax: 3n - 1
     affine_factor: Cost = 1
+    affine_per_input: Cost = 0
     ranks: tuple[Annotated[int, Strict(), Field(ge=0, le=3)], ...] | None = None
+    replaces_macs: Annotated[bool, Strict()] = False
 
     @model_validator(mode="after")
     def _never_negative(self) -> OpCost:
@@ -116,7 +121,7 @@ class OpCost(BaseModel):
             + self.per_param * row.params
             + self.per_vector * (inputs // row.in_shape[0])
         )
-        return total * (self.affine_factor if row.weights else 1)
+        return total * self.affine_factor + self.affine_per_input * inputs if row.weights else total
 
 
 class Convention(BaseModel):
@@ -183,6 +188,9 @@ class Convention(BaseModel):
 
     def terms(self, row: Row) -> dict[str, int]:
         """The row's ops under this convention, by named term (zero terms left out)."""
+        cost = self.op_costs.get(row.op)
+        if cost is not None and cost.replaces_macs:
+            return {row.op: value} if (value := cost.cost(row)) else {}
         terms = {f"MACs x {self.ops_per_mac}" if self.ops_per_mac != 1 else "MACs": row.macs * self.ops_per_mac}
         if self.transposed_on_output and row.macs_on_output != row.macs:
             terms["transposed conv on output positions"] = (row.macs_on_output - row.macs) * self.ops_per_mac

@@ -170,6 +170,15 @@ class Node:
         return self.call.counts.unshared_bias
 
     @property
+    def stat_groups(self) -> int:
+        return self.call.counts.stat_groups
+
+    @property
+    def opaque(self) -> bool:
+        """An opaque module's row (`archcalc import --opaque`): its MACs are unknown, not 0."""
+        return self.call.counts.opaque
+
+    @property
     def params(self) -> int:
         """Trainable-kind parameters: weights + biases."""
         return self.call.counts.weights + self.call.counts.biases

@@ -129,6 +129,7 @@ def apply_step(field: Field, step: RFStep | None, input_sizes: tuple[int, ...]) 
                     start=_plain(axis.start - pad * j),  # type: ignore[operator]
                 )
             )
+    out = [axis for k, axis in enumerate(out) if k not in step.dropped]  # dimensions the layer removes
     if any(_huge(value) for axis in out for value in (axis.size, axis.jump, axis.start)):  # type: ignore[arg-type]
         return tuple(AxisField(size=n, jump=None, start=0, whole=True) for n in input_sizes)
     return tuple(out)

@@ -167,6 +167,16 @@ def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> li
             extra(path, "padded input", s.row.op_in_elements * batch * size)
         if rule.stats:
             extra(path, "stats", rule.stats * s.row.out_shape[0] * 4)
+        if rule.group_stats:
+            extra(path, "group stats", rule.group_stats * s.row.stat_groups * batch * 4)
+        if rule.position_stats:
+            extra(path, "position stats", rule.position_stats * prod(s.row.out_shape[1:]) * batch * 4)
+        if rule.input_copy_if_weight_grad and s.trains:
+            extra(path, "input copy", prod(s.row.in_shape) * batch * size)
+        if rule.example_values:
+            extra(path, "mask", rule.example_values * batch * size)
+        if rule.batch_values:
+            extra(path, "mask", rule.batch_values * size)
     return list(saved.values())
 
 

@@ -41,6 +41,19 @@ KINDS = """
 - linear: {out: 3}
 - log_softmax
 """
+# issue 16's kinds (kinds-a): a view (split) read by a conv that saves it, a copy, group statistics
+KINDS_16 = """
+- conv: {out: 8, kernel: 3, padding: 1}
+- groupnorm: {num_groups: 4}
+- parallel: {merge: concat, branches: [[split: {chunks: 2, index: 0}], [split: {chunks: 2, index: 1}, conv: {out: 4, kernel: 1}]]}
+- channel_shuffle: {groups: 2}
+- upsample: {mode: bilinear, scale_factor: 2}
+- conv: {out: 4, kernel: 1}
+- upsample: {size: [20, 20]}
+- groupnorm: {num_groups: 2, affine: false}
+- mean: {dims: [2, 3]}
+- linear: {out: 3}
+"""
 SPECS = {
     "lenet5": lambda: analyze(load_spec("lenet5")),
     "simple-cnn": lambda: analyze(load_spec("simple-cnn")),
@@ -48,6 +61,7 @@ SPECS = {
     "frozen-stem": lambda: analyse_text(FROZEN_STEM, "[3, 9, 9]"),
     "frozen-branch": lambda: analyse_text(FROZEN_BRANCH, "[3, 9, 9]"),
     "every-saving-kind": lambda: analyse_text(KINDS, "[3, 8, 8]"),
+    "issue16-kinds": lambda: analyse_text(KINDS_16, "[3, 8, 8]"),
     # the graph form: merges of tensors from different depths, three outputs the loss reads
     "fpn@64": lambda: analyze(load_spec(str(EXAMPLES / "fpn.yaml")).with_input((3, 64, 64))),
     "cross-stage@32": lambda: analyze(load_spec(str(EXAMPLES / "cross-stage.yaml")).with_input((3, 32, 32))),

@@ -359,6 +359,242 @@ CASES += [
 ]
 
 
+# issue 16's kinds (kinds-a): torch's own calls, written here as a user's model would
+class _Call(nn.Module):
+    """A functional call (x.chunk, torch.split, x.mean, the view-transpose-view shuffle) as a module."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def _shuffle(x, groups):
+    n, c, h, w = x.shape
+    return x.view(n, groups, c // groups, h, w).transpose(1, 2).contiguous().view(n, c, h, w)
+
+
+class _ShuffleUnit(nn.Module):
+    """ShuffleNetV2's stride-1 unit: half the channels pass, half go through 1x1 - depthwise 3x3 - 1x1."""
+
+    def __init__(self, c):
+        super().__init__()
+        half = c // 2
+        self.branch = nn.Sequential(
+            nn.Conv2d(half, half, 1),
+            nn.ReLU(),
+            nn.Conv2d(half, half, 3, padding=1, groups=half),
+            nn.Conv2d(half, half, 1),
+        )
+
+    def forward(self, x):
+        a, b = x.chunk(2, 1)
+        return _shuffle(torch.cat([a, self.branch(b)], 1), 2)
+
+
+CASES += [
+    (
+        "split-chunks",
+        "split",
+        "- split: {chunks: 4, index: 2}",
+        (5, 3, 3),
+        lambda: _Call(lambda x: x.chunk(4, 1)[2]),
+        None,
+    ),
+    (
+        "split-sections",
+        "split",
+        "- split: {sections: [2, 4], index: 1}",
+        (6, 3, 3),
+        lambda: _Call(lambda x: torch.split(x, [2, 4], 1)[1]),
+        None,
+    ),
+    (
+        "split-branch-alone",
+        "split",
+        "- parallel: {merge: concat, branches: [[split: {chunks: 2, index: 0}], [split: {chunks: 2, index: 1}]]}",
+        (6, 4, 4),
+        lambda: _Call(lambda x: torch.cat([x.chunk(2, 1)[0], x.chunk(2, 1)[1]], 1)),
+        None,
+    ),
+    (
+        "shufflenet-unit",
+        "channel_shuffle",
+        "- parallel: {merge: concat, branches: [[split: {chunks: 2, index: 0}], [split: {chunks: 2, index: 1},"
+        " conv: {out: 4, kernel: 1}, relu, conv: {out: 4, kernel: 3, padding: 1, groups: depthwise},"
+        " conv: {out: 4, kernel: 1}]]}\n- channel_shuffle: {groups: 2}",
+        (8, 6, 6),
+        lambda: _ShuffleUnit(8),
+        True,
+    ),
+    (
+        "channel-shuffle",
+        "channel_shuffle",
+        "- channel_shuffle: {groups: 3}",
+        (6, 4, 5),
+        lambda: nn.ChannelShuffle(3),
+        None,
+    ),
+    ("mean-hw", "mean", "- mean: {dims: [2, 3]}", (6, 5, 7), lambda: _Call(lambda x: x.mean([2, 3])), None),
+    (
+        "mean-last-keepdim",
+        "mean",
+        "- mean: {dims: [-1], keepdim: true}",
+        (6, 5, 7),
+        lambda: _Call(lambda x: x.mean([-1], keepdim=True)),
+        None,
+    ),
+    (
+        "mean-h-then-conv1d",
+        "mean",
+        "- mean: {dims: [2]}\n- conv: {out: 4, kernel: 3}",
+        (6, 5, 7),
+        lambda: nn.Sequential(_Call(lambda x: x.mean([2])), nn.Conv1d(6, 4, 3)),
+        True,
+    ),
+    (
+        "upsample-nearest",
+        "upsample",
+        "- upsample: {scale_factor: 2}",
+        (3, 4, 5),
+        lambda: nn.Upsample(scale_factor=2),
+        None,
+    ),
+    (
+        "upsample-nearest-odd",
+        "upsample",
+        "- upsample: {scale_factor: [1.5, 2.5]}",
+        (3, 5, 7),
+        lambda: nn.Upsample(scale_factor=(1.5, 2.5)),
+        None,
+    ),
+    ("upsample-nearest-1d", "upsample", "- upsample: {size: 9}", (3, 4), lambda: nn.Upsample(size=9), None),
+    (
+        "upsample-nearest-3d",
+        "upsample",
+        "- upsample: {scale_factor: 2}",
+        (2, 2, 3, 4),
+        lambda: nn.Upsample(scale_factor=2),
+        None,
+    ),
+    (
+        "upsample-bilinear",
+        "upsample",
+        "- upsample: {mode: bilinear, scale_factor: 2}",
+        (3, 4, 5),
+        lambda: nn.Upsample(scale_factor=2, mode="bilinear"),
+        None,
+    ),
+    (
+        "upsample-bilinear-size-aligned",
+        "upsample",
+        "- upsample: {mode: bilinear, size: [7, 9], align_corners: true}",
+        (3, 4, 5),
+        lambda: nn.Upsample(size=(7, 9), mode="bilinear", align_corners=True),
+        None,
+    ),
+    ("groupnorm", "groupnorm", "- groupnorm: {num_groups: 2}", (6, 5, 5), lambda: nn.GroupNorm(2, 6), None),
+    (
+        "groupnorm-noaffine-1d",
+        "groupnorm",
+        "- groupnorm: {num_groups: 3, affine: false}",
+        (6, 5),
+        lambda: nn.GroupNorm(3, 6, affine=False),
+        None,
+    ),
+]
+
+
+class _ChannelsLast(nn.Module):
+    """A torch module run on the channels of a channels-first tensor, as ConvNeXt runs its
+    LayerNorm and pointwise Linear: permute to channels-last, apply, permute back."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return self.module(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class _Scale(nn.Module):
+    """ConvNeXt's layer scale: a [C, 1, 1] parameter times the input."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.full((channels, 1, 1), 1e-6))
+
+    def forward(self, x):
+        return self.gamma * x
+
+
+# kinds-b: ConvNeXt's block kinds and the importer's opaque stand-in
+CASES += [
+    (
+        "layernorm",
+        "layernorm",
+        "- layernorm: {eps: 1.0e-6}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.LayerNorm(6, 1e-6)),
+        None,
+    ),
+    (
+        "layernorm-nobias",
+        "layernorm",
+        "- layernorm: {bias: false}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.LayerNorm(6, bias=False)),
+        None,
+    ),
+    (
+        "layernorm-noaffine",
+        "layernorm",
+        "- layernorm: {elementwise_affine: false}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.LayerNorm(6, elementwise_affine=False)),
+        None,
+    ),
+    ("layernorm-flat", "layernorm", "- layernorm", (10,), lambda: nn.LayerNorm(10), None),
+    (
+        "channel-linear",
+        "channel_linear",
+        "- channel_linear: {out: 4}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.Linear(6, 4)),
+        True,
+    ),
+    (
+        "channel-linear-nobias",
+        "channel_linear",
+        "- channel_linear: {out_features: 9, bias: false}",
+        (6, 5, 7),
+        lambda: _ChannelsLast(nn.Linear(6, 9, bias=False)),
+        True,
+    ),
+    ("layer-scale", "layer_scale", "- layer_scale", (6, 5, 7), lambda: _Scale(6), None),
+    ("stochastic-depth", "stochastic_depth", "- stochastic_depth: {p: 0.2}", (6, 5, 7), lambda: nn.Identity(), None),
+    (
+        "stochastic-depth-batch",
+        "stochastic_depth",
+        "- stochastic_depth: {p: 0.5, mode: batch}",
+        (6, 5, 7),
+        lambda: nn.Identity(),
+        None,
+    ),
+    # the module an opaque layer stands for: its parameters, buffers (counter included) and output
+    (
+        "opaque",
+        "opaque",
+        "- opaque: {params: 12, buffers: 13, out_shape: [6, 2, 2], module: BatchNormPool}",
+        (6, 5, 7),
+        lambda: nn.Sequential(nn.BatchNorm2d(6), nn.AdaptiveAvgPool2d(2)),
+        None,
+    ),
+]
+
+
 class _GraphMerge(nn.Module):
     """a = conv3x3(x); b = conv1x1(a) (mul: b = a's global average); merge(a, b)."""
 

@@ -41,10 +41,10 @@ def _kind(ops: tuple[Op, ...] | None) -> type[Layer]:
     """A kind defined here, as a contributor would, with the given `ops`."""
 
     class Shuffle(Layer):
-        kind: Literal["channel_shuffle"]
+        kind: Literal["pixel_shuffle"]
 
         def counts(self, shape: Shape) -> Counts:
-            return Counts(out_shape=shape, op="channel_shuffle")
+            return Counts(out_shape=shape, op="pixel_shuffle")
 
     if ops is not None:
         Shuffle.ops = ops
@@ -55,8 +55,8 @@ def _kind(ops: tuple[Op, ...] | None) -> type[Layer]:
     ("ops", "message"),
     [
         (None, "kind Shuffle lists no ops"),
-        ((Op("channel_shuffle"),), "op 'channel_shuffle' of kind Shuffle has no rule for what autograd saves"),
-        ((Op("channel_shuffle", Saves(), costs={"fvcor": {}}),), "costs for unknown tools ['fvcor']"),
+        ((Op("pixel_shuffle"),), "op 'pixel_shuffle' of kind Shuffle has no rule for what autograd saves"),
+        ((Op("pixel_shuffle", Saves(), costs={"fvcor": {}}),), "costs for unknown tools ['fvcor']"),
         ((Op("relu", Saves(input=True)),), "op 'relu' of kind Shuffle is declared twice"),
     ],
     ids=["no-ops", "no-saved-tensor-rule", "unknown-tool", "second-record-for-an-op"],
@@ -69,9 +69,9 @@ def test_a_kind_whose_op_lacks_a_rule_is_refused(ops, message):
 
 def test_a_kind_with_its_rules_registers():
     """The same kind, its op stated with a rule, registers beside the real ones."""
-    shuffle = Op("channel_shuffle", Saves(), alias="always")
+    shuffle = Op("pixel_shuffle", Saves(), alias="always")
     ops = register_ops((*LAYER_CLASSES, _kind((shuffle,))))
-    assert ops["channel_shuffle"] is shuffle and set(ops) == {*OPS, "channel_shuffle"}
+    assert ops["pixel_shuffle"] is shuffle and set(ops) == {*OPS, "pixel_shuffle"}
 
 
 def test_every_tool_with_op_costs_is_a_preset():

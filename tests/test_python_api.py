@@ -32,6 +32,15 @@ NEEDS: dict[str, dict] = {
     "add": {"from_": ["a", "b"]},
     "concat": {"from_": ["a", "b"]},
     "mul": {"from_": ["a", "b"]},
+    # issue 16's kinds (kinds-a)
+    "split": {"chunks": 2, "index": 0},
+    "channel_shuffle": {"groups": 2},
+    "mean": {"dims": [2, 3]},
+    "upsample": {"scale_factor": 2},
+    "groupnorm": {"num_groups": 2},
+    "channel_linear": {"out": 8},
+    "stochastic_depth": {"p": 0.1},
+    "opaque": {"params": 10, "out_shape": [4]},
 }
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..budget import Budget
-from ..errors import ExitCode
+from ..errors import ExitCode, SpecError
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -81,6 +81,25 @@ def evaluate(analysis: Analysis, budget: Budget, origin: str, default_dtype: str
             )
         )
     return results
+
+
+def opaque_refusal(analysis: Analysis, budgets: list[Budget]) -> SpecError | None:
+    """A MACs limit cannot be held against a design whose opaque layers' MACs are unknown: the
+    error (exit 2: it cannot be checked) naming them, or None when no MACs limit meets one."""
+    rows = analysis.opaque_rows
+    if not rows or all(b.max_macs is None for b in budgets):
+        return None
+    from ..analysis_view import MAX_LISTED
+
+    named = ", ".join(row.path for row in rows[:MAX_LISTED])
+    more = f" and {len(rows) - MAX_LISTED:,} more" if len(rows) > MAX_LISTED else ""
+    return SpecError(
+        "opaque_macs",
+        f"a MACs budget cannot be checked: {len(rows):,} opaque layer{'s' if len(rows) != 1 else ''} ({named}{more})"
+        f" {'has' if len(rows) == 1 else 'have'} unknown MACs",
+        hint="drop the MACs limit (--max-macs, budget: max_macs), or import the model without --opaque once"
+        " archcalc maps the module",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from ..analysis import analyze
 from ..budget import Budget
 from ..bundled import SPEC_SUFFIXES
 from ..check import formats
-from ..check.budgets import SpecCheck, evaluate, exit_code
+from ..check.budgets import SpecCheck, evaluate, exit_code, opaque_refusal
 from ..dtypes import DTYPE_BYTES
 from ..encode import json_text
 from ..errors import SpecError
@@ -115,6 +115,9 @@ def check_one(ref: str, cli_budget: Budget, input_shape: tuple[int, ...] | None,
         analysis = analyze(with_input(spec, input_shape))
     except SpecError as err:
         return SpecCheck(file=file, name=spec.name, error=err)
+    refused = opaque_refusal(analysis, [b for b in (spec.budget, cli_budget) if b is not None])
+    if refused is not None:
+        return SpecCheck(file=file, name=spec.name, error=refused.located(file, None))
     results = []
     if spec.budget is not None:
         results += evaluate(analysis, spec.budget, "spec", dtype)

@@ -2,7 +2,8 @@
 
 The layer kinds (`archcalc.layers`) and the `conv` calculator both call these, so a count has one
 definition: `conv` (convolution, transposed convolution), `pool` (window limits, adaptive
-windows), `dense` (linear, local response normalisation), `text` (each derivation written out
+windows), `dense` (linear, local response normalisation), `reshape` (channel split parts, resize
+sizes and bilinear taps), `text` (each derivation written out
 with its numbers). The window sizes themselves are `archcalc.arith`'s.
 """
 

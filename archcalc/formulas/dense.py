@@ -26,3 +26,14 @@ def lrn_connections(channels: int, size: int, positions: int) -> int:
     1433850
     """
     return arith.covered_pairs(channels, channels, size, 1, size // 2) * positions
+
+
+def pointwise_edges(in_channels: int, out_features: int, positions: int) -> int:
+    """A linear map over the channels at every position (ConvNeXt's pointwise nn.Linear on a
+    channels-last map): a 1x1 convolution's IN x OUT x positions weights taps, connections and
+    MACs (fvcore's linear_flop_jit: the input's elements times OUT; FlopCounterMode: twice that).
+
+    >>> pointwise_edges(96, 384, 56 * 56)   # ConvNeXt-T's first expansion at 56x56
+    115605504
+    """
+    return dense_edges(in_channels, out_features) * positions

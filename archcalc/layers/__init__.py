@@ -29,11 +29,25 @@ from .base import (
     own_kinds,
     resolve_window,
 )
+from .channelwise import ChannelLinear, LayerNorm, LayerScale
 from .classic import RBF, Subsample
 from .conv import Conv, ConvTranspose
-from .dense import ACTIVATION_KINDS, Activation, BatchNorm, Dropout, Flatten, LeakyReLU, Linear, LocalResponseNorm
+from .dense import (
+    ACTIVATION_KINDS,
+    Activation,
+    BatchNorm,
+    Dropout,
+    Flatten,
+    GroupNorm,
+    LeakyReLU,
+    Linear,
+    LocalResponseNorm,
+)
+from .opaque import Opaque
 from .ops import Op, Saves, register_ops
 from .pool import AdaptivePool, AvgPool, GlobalPool, MaxPool
+from .reshape import ChannelShuffle, Mean, Split, Upsample
+from .stochastic import StochasticDepth
 from .structure import Block, Branch, Merge, Parallel, Repeat, Residual
 
 LAYER_CLASSES: tuple[type[Layer], ...] = (
@@ -52,6 +66,18 @@ LAYER_CLASSES: tuple[type[Layer], ...] = (
     LocalResponseNorm,
     Subsample,
     RBF,
+    # issue 16's kinds (kinds-a): channel split and shuffle, spatial mean, resize, group norm
+    Split,
+    ChannelShuffle,
+    Mean,
+    Upsample,
+    GroupNorm,
+    # ConvNeXt's block and the importer's stand-in (kinds-b)
+    LayerNorm,
+    ChannelLinear,
+    LayerScale,
+    StochasticDepth,
+    Opaque,
     Block,
     Parallel,
     Residual,
@@ -86,6 +112,14 @@ KIND_ALIASES: dict[str, str] = {
     "batch_norm": "batchnorm",
     "swish": "silu",
     "local_response_norm": "lrn",
+    "group_norm": "groupnorm",
+    "gn": "groupnorm",
+    "interpolate": "upsample",
+    "chunk": "split",
+    "shuffle": "channel_shuffle",
+    "layer_norm": "layernorm",
+    "layernorm2d": "layernorm",
+    "drop_path": "stochastic_depth",
 }
 
 
@@ -194,30 +228,40 @@ __all__ = [
     "BatchNorm",
     "Block",
     "Branch",
+    "ChannelShuffle",
     "Conv",
     "ConvTranspose",
+    "ChannelLinear",
     "Counts",
     "Dropout",
     "TorchCall",
     "layer_names",
     "Flatten",
     "GlobalPool",
+    "GroupNorm",
     "Layer",
+    "LayerNorm",
+    "LayerScale",
     "LayerSpec",
     "LeakyReLU",
     "Linear",
     "LocalResponseNorm",
     "MaxPool",
+    "Mean",
     "Merge",
     "OPS",
     "Op",
+    "Opaque",
     "Parallel",
     "RBF",
     "Repeat",
     "Residual",
     "Saves",
+    "StochasticDepth",
     "Shape",
+    "Split",
     "Subsample",
+    "Upsample",
     "Window",
     "field_aliases",
     "normalize_layer",

@@ -52,7 +52,10 @@ class Counts:
     transposed convolution counted on output positions (None: equal to macs); op_in_elements:
     elements the op reads after padding it applies separately (SAME padding before a pool, LRN's
     channel padding; None: the input's elements); unshared_bias: the biases are a tensor of
-    their own (one per unit or per position) added after the op, not the op's per-map bias.
+    their own (one per unit or per position) added after the op, not the op's per-map bias;
+    stat_groups: the groups, per example, a normalisation computes statistics over (group norm:
+    num_groups), whose mean and inverse std autograd saves (`Saves.group_stats`);
+    opaque: a module archcalc cannot see into (layers/opaque.py): its MACs are unknown, not 0.
 
     Slotted but not `frozen`, like archcalc.graph.Call: one is made per layer of every analysis, and
     with both frozen (each field set through object.__setattr__) an analysis cost a quarter more
@@ -74,6 +77,8 @@ class Counts:
     macs_on_output: int | None = None
     op_in_elements: int | None = None
     unshared_bias: bool = False
+    stat_groups: int = 0
+    opaque: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +335,8 @@ class RFStep:
     dilated kernel). `whole`: every output sees the whole input (global pooling, flatten).
     `transposed`: a transposed conv, read as a stride-1 conv over the zero-stuffed input.
     Adaptive pooling's uneven windows take fractions (a stride of W/O) that bound every window;
-    `note` then says the field is a bound, and why.
+    `note` then says the field is a bound, and why. `dropped`: the spatial dimensions (0-based) the
+    layer removes (a mean without keepdim): their fields end there.
     """
 
     span: tuple[int | Fraction, ...] = ()
@@ -339,6 +345,7 @@ class RFStep:
     whole: bool = False
     transposed: bool = False
     note: str | None = None
+    dropped: tuple[int, ...] = ()
 
 
 # the graph form's error codes (check_references): the loader reports their message and hint as written

@@ -1,4 +1,4 @@
-"""Dense, shape and element-wise kinds: flatten, linear, activations, dropout, normalisation."""
+"""Dense, shape and element-wise kinds: flatten, linear, activations, dropout, normalisation (batch, LRN, group)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from ..errors import LayerError
 from ..fields import FLOAT32_TINY, Finite, Probability, Size, real_in
-from ..formulas import Derivation, macs_derivation, params_derivation
+from ..formulas import Derivation, macs_derivation, params_derivation, volume
 from ..formulas.dense import dense_edges, lrn_connections
 from .base import OUT_FEATURES, Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 from .ops import Op, Saves
@@ -185,6 +186,24 @@ class Dropout(Activation):
         return TorchCall("Dropout", {"p": self.p})
 
 
+def norm_counts(
+    shape: Shape, affine: bool, op: Op, buffers: int = 0, counters: int = 0, stat_groups: int = 0
+) -> Counts:
+    """A normalisation's counts: a new value per input element, and with `affine` a learnt scale
+    (gamma, a weight) and shift (beta, a bias) per channel; its buffers, counters, statistics groups."""
+    channels = shape[0] if affine else 0
+    return Counts(
+        out_shape=shape,
+        units=prod(shape),
+        weights=channels,
+        biases=channels,
+        buffers=buffers,
+        counters=counters,
+        op=op.name,
+        stat_groups=stat_groups,
+    )
+
+
 class BatchNorm(Layer):
     """Batch normalisation over channels: a learnt scale and shift per channel, running statistics kept.
 
@@ -210,14 +229,12 @@ class BatchNorm(Layer):
 
     def counts(self, shape: Shape) -> Counts:
         channels = shape[0]
-        return Counts(
-            out_shape=shape,
-            units=prod(shape),
-            weights=channels if self.affine else 0,
-            biases=channels if self.affine else 0,
+        return norm_counts(
+            shape,
+            self.affine,
+            BATCH_NORM,
             buffers=2 * channels if self.track_running_stats else 0,
             counters=1 if self.track_running_stats else 0,
-            op=BATCH_NORM.name,
         )
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
@@ -296,3 +313,82 @@ class LocalResponseNorm(Layer):
 
     def describe(self, shape: Shape) -> str:
         return f"size {self.size}, a={self.alpha:g} b={self.beta:g} k={self.k:g}"
+
+
+# native_group_norm saves its input and a mean and inverse std per example and group (fp32). fvcore
+# charges 4 per input element, 5 with affine; ptflops 1, 2 with affine (as batch norm); torchinfo
+# one per parameter; thop 0.1.1 has no rule for GroupNorm (measured: 0)
+GROUP_NORM = Op(
+    "group_norm",
+    Saves(input=True, group_stats=2),
+    costs={
+        "fvcore": {"per_input": 4, "affine_per_input": 1},
+        "ptflops": {"per_input": 1, "affine_factor": 2},
+        "torchinfo": {"per_param": 1},
+    },
+)
+
+
+class GroupNorm(Layer):
+    """Group normalisation: channels in groups, each normalised over its channels and positions.
+
+    gamma (weight) and beta (bias) per channel when affine; no running statistics: the mean and
+    variance are each example's own, at inference too.
+    """
+
+    kind: Literal["groupnorm"]
+    ops = (GROUP_NORM,)
+    num_groups: Size = Field(
+        validation_alias=AliasChoices("num_groups", "groups"),
+        description="the channels form this many groups, each normalised on its own (it divides the channels)",
+    )
+    eps: real_in(  # type: ignore[valid-type]
+        FLOAT32_TINY, why="torch divides by sqrt(variance + eps) in float32, where a smaller eps is 0"
+    ) = Field(1e-5, description="added to the variance before its square root")
+    affine: bool = Field(True, description="a learnt scale (gamma) and shift (beta) per channel")
+
+    def groups_of(self, shape: Shape) -> int:
+        """The channels per group, once the input's channels are known to divide into num_groups."""
+        channels = shape[0] if shape else 0
+        if not shape or channels % self.num_groups:
+            raise LayerError(
+                "bad_groups",
+                f"groupnorm needs channels divisible by num_groups, but C={channels} and num_groups={self.num_groups}",
+                field="num_groups",
+                hint="use a num_groups that divides the input's channels",
+            )
+        return channels // self.num_groups
+
+    def counts(self, shape: Shape) -> Counts:
+        self.groups_of(shape)
+        return norm_counts(shape, self.affine, GROUP_NORM, stat_groups=self.num_groups)
+
+    def describe(self, shape: Shape) -> str:
+        return f"{self.num_groups} groups" + ("" if self.affine else ", no affine")
+
+    def explain(self, shape: Shape) -> tuple[Derivation, ...]:
+        per = self.groups_of(shape)
+        c = shape[0]
+        lines = [
+            Derivation(
+                "output",
+                f"{c} channels in {self.num_groups} groups of {per}, each normalised over {per} x {prod(shape[1:]):,}"
+                f" values, output = input ({volume(shape)})",
+            )
+        ]
+        if self.affine:
+            lines.append(Derivation("parameters", f"{c} gamma + {c} beta = {2 * c:,} parameters", 2 * c))
+        return tuple(lines)
+
+    def rf_step(self, shape: Shape) -> RFStep | None:
+        """Position-wise, as batch norm: a value's field is its own position's. Its statistics span
+        the group's whole map (batch norm's span the batch in training), which receptive fields, as
+        conventionally computed, leave out."""
+        self.groups_of(shape)
+        return None
+
+    def torch_call(self, shape: Shape) -> TorchCall:
+        return TorchCall(
+            "GroupNorm",
+            {"num_groups": self.num_groups, "num_channels": shape[0], "eps": self.eps, "affine": self.affine},
+        )

@@ -32,9 +32,16 @@ class Saves:
     (max pooling's argmax); temporaries: intermediate tensors of the output's size at the dtype
     (dropout's scaled mask; LRN's intermediate quotient and power); padded_input: a tensor of the
     elements the op reads after its own padding (LRN's channel-padded squares);
-    stats: fp32 values per channel (batch norm's saved mean and inverse std); unless_global: the
+    stats: fp32 values per channel (batch norm's saved mean and inverse std); group_stats: fp32
+    values per example and statistics group (the row's `stat_groups`: group norm saves a mean and
+    an inverse std per example and group, 2); unless_global: the
     input is saved only when the pooling is not global (torch computes a global average as a
     mean, whose backward needs only the shape).
+    position_stats: fp32 values per position of each example (layer norm's mean and inverse std
+    over the channels); input_copy_if_weight_grad: a contiguous copy of the input, only when the
+    weight trains (a channels-last linear: matmul folds the permuted input into a matrix, a copy
+    once the batch is 2 or more); example_values / batch_values: values at the dtype per example
+    / per batch (stochastic depth's row / batch mask).
     Measured with torch.autograd.graph.saved_tensors_hooks (tests/test_bench.py checks it).
     """
 
@@ -46,7 +53,12 @@ class Saves:
     temporaries: int = 0
     padded_input: bool = False
     stats: int = 0
+    group_stats: int = 0
     unless_global: bool = False
+    position_stats: int = 0
+    input_copy_if_weight_grad: bool = False
+    example_values: int = 0
+    batch_values: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..analysis_view import CONVENTION_LINES
+from ..analysis_view import CONVENTION_LINES, opaque_note, unknown_cell
 from ..breakdown import QUANTITY_LABELS, Breakdown, Measured, share
 from ..numfmt import fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_shapes, fmt_si
 
@@ -59,6 +59,9 @@ def summary(report: Breakdown) -> Table:
     )
     if t.buffers or t.counters:
         rows += (("buffers (non-trainable)", f"{fmt_int(t.buffers)} + {fmt_int(t.counters)} int64 counters"),)
+    note = opaque_note(a)
+    if note:
+        rows += (("opaque layers (MACs unknown)", note.removeprefix("opaque: ")),)
     return Table(headers=("quantity", "value"), align="ll", rows=rows, compact=True)
 
 
@@ -121,10 +124,10 @@ def layers(report: Breakdown) -> Table:
                 fmt_cell(row.units),
                 fmt_cell(row.weights),
                 fmt_cell(row.biases),
-                fmt_cell(row.connections),
-                fmt_cell(row.macs),
+                unknown_cell(fmt_cell(row.connections), row.opaque, True),
+                unknown_cell(fmt_cell(row.macs), row.opaque, True),
                 _pct_cell(row.params, t.params),
-                _pct_cell(row.macs, t.macs),
+                unknown_cell(_pct_cell(row.macs, t.macs), row.opaque, True),
             )
         )
     footer = (
@@ -135,8 +138,8 @@ def layers(report: Breakdown) -> Table:
         fmt_int(t.units),
         fmt_int(t.weights),
         fmt_int(t.biases),
-        fmt_int(t.connections),
-        fmt_int(t.macs),
+        unknown_cell(fmt_int(t.connections), bool(a.opaque_rows), False),
+        unknown_cell(fmt_int(t.macs), bool(a.opaque_rows), False),
         "100%" if t.params else "",
         "100%" if t.macs else "",
     )

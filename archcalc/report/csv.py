@@ -1,4 +1,5 @@
-"""Breakdown -> CSV: the per-layer table with exact integers, one row per layer and a total row."""
+"""Breakdown -> CSV: the per-layer table with exact integers, one row per layer and a total row
+(an opaque row's unknown cells read `?`, and a total over one `N + ?`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import io
 
 from ..analysis import dtype_bytes
+from ..analysis_view import UNKNOWN, unknown_cell
 from ..breakdown import Breakdown, static_row
 from ..encode import csv_cell
 from ..numfmt import fmt_shape
@@ -28,6 +30,9 @@ COLUMNS = (
 )
 
 
+UNKNOWN_COLUMNS = ("connections", "macs", "flops")
+
+
 def _write(rows: list[list[object]]) -> str:
     """Every cell passes csv_cell: text that would be a formula is made inert, numbers stay numbers.
     Text cells are quoted (the csv module quotes only around its line terminator, so a CR in a name
@@ -43,9 +48,12 @@ def report(r: Breakdown, chart_file: str | None) -> str:
     size = dtype_bytes(r.memory.dtype)
     rows: list[list[object]] = [list(COLUMNS)]
     for row in r.analysis.rows:
-        counts = static_row(row, size)
+        counts: dict[str, object] = dict(static_row(row, size))
+        if row.opaque:  # unknown, not 0 (layers/opaque.py)
+            counts.update(dict.fromkeys(UNKNOWN_COLUMNS, UNKNOWN))
         rows.append([row.path, row.kind, row.summary, fmt_shape(row.out_shape), *(counts[c] for c in COLUMNS[4:])])
     t = r.analysis.totals
+    held = bool(r.analysis.opaque_rows)  # then a total of an unknown column is the others' sum + ?
     rows.append(
         [
             "total",
@@ -57,9 +65,9 @@ def report(r: Breakdown, chart_file: str | None) -> str:
             t.biases,
             t.params,
             t.buffers,
-            t.connections,
-            t.macs,
-            t.flops,
+            unknown_cell(str(t.connections), held, False) if held else t.connections,
+            unknown_cell(str(t.macs), held, False) if held else t.macs,
+            unknown_cell(str(t.flops), held, False) if held else t.flops,
             r.memory.activations,
         ]
     )

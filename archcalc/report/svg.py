@@ -9,6 +9,7 @@ and its conv layers (95% of the MACs) read side by side.
 
 from __future__ import annotations
 
+from ..analysis_view import UNKNOWN
 from ..breakdown import Breakdown, share
 from ..encode import html_text
 from ..numfmt import fmt_si
@@ -74,9 +75,10 @@ def chart(report: Breakdown) -> str:
         out.append(f'<text x="{_num(x)}" y="{bottom + 16}" text-anchor="middle" fill="#555">{tick}%</text>')
     for i, (row, p, m) in enumerate(data):
         y = TOP + ROW * i
+        macs = "MACs unknown (opaque)" if row.opaque else f"MACs {row.macs:,} ({m:.1f}%)"
         out.append(
             f"<g><title>{html_text(row.path)} ({html_text(row.kind)}): parameters {row.params:,} ({p:.1f}%), "
-            f"MACs {row.macs:,} ({m:.1f}%)</title>"
+            f"{macs}</title>"
         )
         out.append(
             f'<text x="{left - 8}" y="{_num(y + BAR + 4)}" text-anchor="end" fill="#222">'
@@ -91,7 +93,7 @@ def chart(report: Breakdown) -> str:
             )
             out.append(
                 f'<text x="{_num(left + width + 4)}" y="{by + BAR - 1}" font-size="10" fill="#444">'
-                f"{value:.1f}% ({fmt_si(count)})</text>"
+                f"{UNKNOWN if key == 'macs' and row.opaque else f'{value:.1f}% ({fmt_si(count)})'}</text>"
             )
         out.append("</g>")
     out.append(f'<line x1="{left}" y1="{TOP - 4}" x2="{left}" y2="{bottom}" stroke="#888"/>')

@@ -1,4 +1,5 @@
-"""The torch modules archcalc needs beyond torch.nn: a graph of steps (Graph) and its merges (Merge), and
+"""The torch modules archcalc needs beyond torch.nn: a graph of steps (Graph) and its merges (Merge),
+channel split, shuffle and mean (Split, ChannelShuffle, Mean), and
 the early networks' units: convolutions with a connection table, unshared biases, Euclidean RBF.
 
 Each is small and readable, because `archcalc export --to torch` copies their source into the
@@ -125,3 +126,122 @@ class RBF(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.linear.weight
         return (x * x).sum(1, keepdim=True) - 2 * self.linear(x) + (w * w).sum(1)
+
+
+class Split(nn.Module):
+    """One part of the input's channels: x.chunk(chunks, 1)[index], or torch.split(x, sections, 1)[index]
+    (a view of the input, as torch returns it)."""
+
+    def __init__(self, index, chunks=None, sections=None):
+        super().__init__()
+        self.index, self.chunks, self.sections = index, chunks, sections
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = x.chunk(self.chunks, 1) if self.sections is None else torch.split(x, list(self.sections), 1)
+        return parts[self.index]
+
+    def extra_repr(self) -> str:
+        how = f"chunks={self.chunks}" if self.sections is None else f"sections={list(self.sections)}"
+        return f"{how}, index={self.index}"
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle as view, transpose, view (torchvision's `channel_shuffle`):
+    nn.ChannelShuffle computes the same, but its aten::channel_shuffle has no ONNX export."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, *rest = x.shape
+        x = x.view(n, self.groups, c // self.groups, *rest).transpose(1, 2).contiguous()
+        return x.view(n, c, *rest)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+class Mean(nn.Module):
+    """x.mean(dims, keepdim): the mean over spatial dimensions, numbered as torch numbers them."""
+
+    def __init__(self, dims, keepdim=False):
+        super().__init__()
+        self.dims, self.keepdim = tuple(dims), keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(self.dims, keepdim=self.keepdim)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}, keepdim={self.keepdim}"
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channels of a channels-first tensor (torchvision's LayerNorm2d): channels
+    moved last, normalised, moved back. Its state_dict is nn.LayerNorm's (weight, bias)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.movedim(1, -1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
+
+
+class ChannelLinear(nn.Linear):
+    """nn.Linear over the channels of a channels-first tensor (ConvNeXt's pointwise layer between
+    permutes): weight [out, in] as Linear's, so state_dict keys and shapes match torchvision's."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learnt scale per channel, multiplied in: its state_dict key is `<path>.scale`, of shape
+    [C, 1, 1] for a map (torchvision's CNBlock holds it as `<block>.layer_scale` itself)."""
+
+    def __init__(self, shape, init=1e-6):
+        super().__init__()
+        self.scale = nn.Parameter(torch.full(tuple(shape), float(init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale
+
+
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth, without torchvision: in training, each example (mode row)
+    or the whole batch (mode batch) is zeroed with probability p and the rest scaled by 1 / (1 - p);
+    the input itself at inference."""
+
+    def __init__(self, p, mode="row"):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class Opaque(nn.Module):
+    """A stand-in for a module archcalc cannot see into: as many parameters (one flat tensor,
+    `<path>.params`) and buffers (`<path>.state`) as it has, returning zeros of its output shape. It computes
+    nothing of the original: it lets `verify` and `export` hold the counts, not the values."""
+
+    def __init__(self, params, buffers, out_shape):
+        super().__init__()
+        if params:
+            self.params = nn.Parameter(torch.zeros(params))
+        if buffers:
+            self.register_buffer("state", torch.zeros(buffers))
+        self.out_shape = tuple(out_shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.new_zeros((x.shape[0], *self.out_shape))
