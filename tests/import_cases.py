@@ -20,14 +20,15 @@ MODELS_FILE = Path(__file__).with_name("import_models.py")
 @dataclass(frozen=True, slots=True)
 class Case:
     """One model: `target` as `archcalc import` reads it, `kwargs` its --kwargs, `input` (C, H, W),
-    `slow` for the full list only, `unsupported` the module path `import` must name (else None)."""
+    `slow` for the full list only, `unsupported` what `import`'s refusal must name (else None):
+    the op, its module path, its source line."""
 
     id: str
     target: str
     input: tuple[int, int, int]
     kwargs: dict[str, Any] = field(default_factory=dict)
     slow: bool = True
-    unsupported: str | None = None
+    unsupported: tuple[str, ...] | None = None
 
     @property
     def input_text(self) -> str:
@@ -103,16 +104,19 @@ KWARGS: dict[str, dict[str, Any]] = {
 }
 INPUTS: dict[str, tuple[int, int, int]] = {"inception_v3": (3, 75, 75)}
 SEGMENTATION = ["fcn_resnet50", "deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
-# what the refusal must name: the first thing each cannot map in execution order (torchvision
-# 0.28.0, read by torch.fx): ViT's patches to tokens (`x.reshape(n, hidden_dim, n_h * n_w)` in
-# VisionTransformer._process_input), Swin's Permute to channels-last after the stem conv
-# (`features.0.1`; no permute back follows), MaxViT's window partition (a view into windows in
-# `...window_attention.partition_op`). Each with its input and kwargs (ViT at 32x32, 2x2 patches:
-# the refusal is the same at any size; MaxViT's windows need 224).
-TRANSFORMERS: dict[str, tuple[str, tuple[int, int, int], dict[str, Any]]] = {
-    "vit_b_16": ("reshape", (3, 32, 32), {"image_size": 32}),
-    "swin_t": ("features.0.1", (3, 64, 64), {}),
-    "maxvit_t": ("blocks.0.layers.0.layers.window_attention.partition_op", (3, 224, 224), {}),
+# what the refusal must name (torchvision 0.28.0, read by torch.fx): the first op it cannot map
+# in execution order, its module path and its source line. ViT: the class token's `expand` in the
+# model's own forward; Swin: the relative position bias of the first block's attention; MaxViT:
+# the reshape into windows. Each with its input and kwargs (ViT at 32x32, 2x2 patches: the
+# refusal is the same at any size; MaxViT's windows need 224).
+TRANSFORMERS: dict[str, tuple[tuple[str, ...], tuple[int, int, int], dict[str, Any]]] = {
+    "vit_b_16": (("Tensor.expand", "vision_transformer.py:295"), (3, 32, 32), {"image_size": 32}),
+    "swin_t": (("features.1.0.attn", "_get_relative_position_bias", "swin_transformer.py:287"), (3, 64, 64), {}),
+    "maxvit_t": (
+        ("blocks.0.layers.0.layers.window_attention.partition_op", "Tensor.reshape", "maxvit.py:246"),
+        (3, 224, 224),
+        {},
+    ),
 }
 
 

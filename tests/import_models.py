@@ -337,5 +337,6 @@ INPUTS: dict[str, tuple[int, int, int]] = {
     "SENet": (3, 32, 32),
     "AttentionNet": (3, 32, 32),
 }
-# the models `import` must refuse without --opaque, and the module path it must name
-UNSUPPORTED: dict[str, str] = {"AttentionNet": "attn"}
+# the models `import` must refuse without --opaque, and what the refusal must name: the module
+# path, the op, the file of its call
+UNSUPPORTED: dict[str, tuple[str, ...]] = {"AttentionNet": ("attn.mha", "MultiheadAttention", "import_models.py:")}

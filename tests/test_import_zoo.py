@@ -108,30 +108,47 @@ def test_verify_against_the_module_passes(imported):
     assert exit_code == 0, f"archcalc {' '.join(args)} exited {exit_code}:\n{output}"
 
 
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n for n in shape if n != 1)
+
+
 def _paired_state(built: Any, original: Any) -> tuple[dict[str, str], list[str]]:
-    """The export's state_dict keys paired with the module's: by name where names line up, the
-    rest in order; and the problems (a count or a shape that differs), each with both sides."""
+    """The export's state_dict keys paired with the module's, and the problems (a key left over,
+    a shape that differs), each with both sides. Paired by name where names line up: the same key,
+    else the same with `.` and `_` alike (the flat form writes `layer1.0.conv1` as `layer1_0_conv1`);
+    the rest in order with the first key left of the same shape up to 1s (ConvNeXt's gamma,
+    `[C]` on a channels-last tensor, is a layer_scale's `[C, 1, 1]`)."""
     ours = {k: tuple(v.shape) for k, v in built.state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in original.state_dict().items()}
-    problems = [f"{k}: export {ours[k]} vs module {theirs[k]}" for k in ours.keys() & theirs if ours[k] != theirs[k]]
-    only_ours, only_theirs = [k for k in ours if k not in theirs], [k for k in theirs if k not in ours]
-    if len(only_ours) != len(only_theirs):
+    alike = {k.replace(".", "_"): k for k in theirs}
+    pairs: dict[str, str] = {}
+    for k in ours:
+        match = k if k in theirs else alike.get(k.replace(".", "_"))
+        if match is not None and match not in pairs.values():
+            pairs[k] = match
+    left = [k for k in theirs if k not in pairs.values()]
+    for k in (k for k in ours if k not in pairs):
+        match = next((m for m in left if _squeezed(theirs[m]) == _squeezed(ours[k])), None)
+        if match is not None:
+            pairs[k] = match
+            left.remove(match)
+    problems = [
+        f"{a}: export {ours[a]} vs module {b} {theirs[b]}"
+        for a, b in pairs.items()
+        if _squeezed(ours[a]) != _squeezed(theirs[b])
+    ]
+    unpaired = [k for k in ours if k not in pairs]
+    if unpaired or left:
         problems.append(
-            f"{len(only_ours)} keys only in the export (first {only_ours[:5]}), "
-            f"{len(only_theirs)} only in the module (first {only_theirs[:5]})"
+            f"{len(unpaired)} keys only in the export {[(k, ours[k]) for k in unpaired[:8]]}; "
+            f"{len(left)} only in the module {[(k, theirs[k]) for k in left[:8]]}"
         )
-    pairs = {k: k for k in ours.keys() & theirs}
-    for a, b in zip(only_ours, only_theirs):
-        pairs[a] = b
-        if ours[a] != theirs[b]:
-            problems.append(f"unmatched names paired in order: export {a} {ours[a]} vs module {b} {theirs[b]}")
     return pairs, problems
 
 
 def test_export_builds_the_same_module(imported, work_dir):
     """`export --to torch` of the imported spec: the same parameter count and state_dict shapes;
-    the original weights load into it (by name where names line up, the rest in order) and it then
-    gives the original's output."""
+    the original weights load into it (`_paired_state`) and it then gives the original's output."""
     imported.analysis()
     case, original = imported.case, imported.module
     source = work_dir / f"{case.id}_export.py"
@@ -145,7 +162,8 @@ def test_export_builds_the_same_module(imported, work_dir):
     pairs, problems = _paired_state(built, original)
     assert not problems, f"{case.id}: state_dict of the export vs the module:\n" + "\n".join(problems[:20])
     weights = original.state_dict()
-    built.load_state_dict({ours: weights[theirs] for ours, theirs in pairs.items()}, strict=True)
+    own = built.state_dict()
+    built.load_state_dict({k: weights[m].reshape(own[k].shape) for k, m in pairs.items()}, strict=True)
     x = torch.randn(1, *case.input)
     with torch.no_grad():
         want, got = output_tensors(original(x)), output_tensors(built(x))
@@ -163,7 +181,7 @@ def test_unsupported_module_is_named(refused):
     """A clean refusal (exit 2, `unsupported_op`) naming the first module it cannot map, no traceback."""
     case = refused.case
     assert refused.exit_code == 2, f"{refused.command} exited {refused.exit_code}:\n{refused.output}"
-    for text in ("unsupported_op", case.unsupported):
+    for text in ("unsupported_op", *(case.unsupported or ())):
         assert text in refused.output, f"{case.id}: {text!r} not in the refusal:\n{refused.output}"
     assert "Traceback" not in refused.output, refused.output
 
