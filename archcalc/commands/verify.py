@@ -19,6 +19,7 @@ from ..bundled import bundled_names
 from ..errors import ExitCode
 from ..loader import load_spec
 from ..numfmt import fmt_int
+from .against import verify_against_command
 from .common import (
     BoundedInt,
     Output,
@@ -190,6 +191,15 @@ def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], fa
     "--reconcile", is_flag=True, help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only what failed, and the summary.")
+@click.option(
+    "--against",
+    "target",
+    metavar="TARGET",
+    help="Hold the SPEC against a model: pkg.module:callable or path/to/file.py:Name. Runs that code.",
+)
+@click.option(
+    "--kwargs", "kwargs_text", metavar="JSON", help="Keyword arguments for --against's callable (a JSON object)."
+)
 @json_option
 @width_option
 @handles_errors
@@ -202,6 +212,8 @@ def verify(
     batch: int,
     reconcile: bool,
     quiet: bool,
+    target: str | None,
+    kwargs_text: str | None,
     as_json: bool,
 ) -> None:
     """Build each spec in PyTorch and confirm shapes, params, buffers, MACs (fvcore) and FLOPs (torch).
@@ -209,6 +221,11 @@ def verify(
     A difference a counter's own convention explains is shown with both numbers (≈); any other
     difference (✗) makes the exit code 1. A summary line ends the run: specs, rows, ✓, ≈, ✗ and
     seconds; on a terminal a progress bar shows meanwhile.
+
+    With --against TARGET: build the one SPEC and run it and the target on the same input, then
+    compare layer by layer (output shapes, parameter shapes, params, buffers, fvcore's MACs); the
+    first divergence is printed with the spec's line, and any difference makes the exit code 1.
+    This imports and runs the target's Python code: use it on code you would run.
     """
     from ..verify import require
     from ..verify.verification import reconcile as run_reconcile
@@ -216,6 +233,13 @@ def verify(
 
     require("torch", "archcalc verify")
     require("fvcore", "archcalc verify")
+    if kwargs_text is not None and target is None:
+        raise click.UsageError("--kwargs goes with --against")
+    if target is not None:
+        if len(specs) != 1 or all_specs or reconcile:
+            raise click.UsageError("--against takes one SPEC (no --all, no --reconcile)")
+        verify_against_command(out, specs[0], target, kwargs_text, input_shape, batch, quiet, as_json)
+        return
     names = list(specs) + (bundled_names() if all_specs else [])
     if not names:
         raise click.UsageError("name at least one SPEC, or --all")

@@ -1,0 +1,217 @@
+"""`archcalc verify SPEC --against TARGET`: a spec and the nn.Module it describes (both here) agree,
+exit 0; each kind of divergence (a kernel size, a missing or an extra layer, an extra buffer, an
+output shape) is exit 1, its first message naming the layer, the spec's line and both values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from archcalc.cli import main
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("fvcore")
+
+TARGET = "tests.test_verify_against:SmallNet"
+
+SPEC = """\
+name: small
+input: [3, 16, 16]
+layers:
+  - conv: {name: conv1, out: 8, kernel: 3, padding: 1, bias: false}
+  - batchnorm: {name: bn1}
+  - relu: {name: relu}
+  - conv: {name: conv2, out: 8, kernel: 3, padding: 1}
+  - relu: {name: relu_1}
+  - maxpool: {name: pool, kernel: 2, stride: 2}
+  - flatten
+  - linear: {name: fc, out: 10}
+"""
+BN1_LINE, CONV2_LINE = 5, 7  # the lines of bn1 and conv2 in SPEC
+POOL_LINE = 9
+
+# the same network with the names archcalc gives unnamed layers: paired with SmallNet in order
+SPEC_UNNAMED = """\
+name: small_unnamed
+input: [3, 16, 16]
+layers:
+  - conv: {out: 8, kernel: 3, padding: 1, bias: false}
+  - batchnorm
+  - relu
+  - conv: {out: 8, kernel: 3, padding: 1}
+  - relu
+  - maxpool: {kernel: 2, stride: 2}
+  - flatten
+  - linear: {out: 10}
+"""
+
+
+class SmallNet(torch.nn.Module):
+    """SPEC in PyTorch; each argument makes one kind of divergence from it. One `relu` module is
+    called twice: the spec's `relu` and `relu_1` rows are its two calls."""
+
+    def __init__(
+        self,
+        kernel: int = 3,
+        conv2: bool = True,
+        conv3: bool = False,
+        buffer: bool = False,
+        pool: int = 2,
+        untraceable: bool = False,
+    ) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.relu = torch.nn.ReLU()
+        self.conv2 = torch.nn.Conv2d(8, 8, kernel, padding=kernel // 2) if conv2 else None
+        self.conv3 = torch.nn.Conv2d(8, 8, 1) if conv3 else None
+        if buffer:
+            self.bn1.register_buffer("scale", torch.ones(8))
+        self.pool = torch.nn.MaxPool2d(pool, stride=pool)
+        self.fc = torch.nn.Linear(8 * (16 // pool) ** 2, 10)
+        self.untraceable = untraceable  # a forward that refuses torch.jit tracing, which fvcore counts by
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        print("SmallNet.forward")  # user code that prints: never on verify's standard output
+        x = self.relu(self.bn1(self.conv1(x)))
+        for conv in (self.conv2, self.conv3):
+            x = x if conv is None else conv(x)
+        x = self.relu(x)
+        if self.untraceable and torch.jit.is_tracing():
+            raise RuntimeError("this forward cannot be traced")
+        return self.fc(torch.flatten(self.pool(x), 1))
+
+
+@pytest.fixture
+def spec_file(tmp_path: Path) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(SPEC)
+    return path
+
+
+def run(runner, spec: Path, kwargs: dict | None = None, *more: str):
+    args = ["verify", str(spec), "--against", TARGET, "--width", "1000", *more]
+    if kwargs is not None:
+        args += ["--kwargs", json.dumps(kwargs)]
+    return runner.invoke(main, args, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("text", [SPEC, SPEC_UNNAMED], ids=["by-name", "in-order"])
+def test_matching_module_agrees(runner, tmp_path: Path, text: str) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(text)
+    result = run(runner, spec, None, "--json")
+    assert result.exit_code == 0, result.output
+    assert "SmallNet.forward" in result.stderr, "the target's print goes to standard error"
+    data = json.loads(result.stdout)
+    paired = {p["row"]: p["module"] for p in data["pairs"]}
+    assert (paired["conv2"], data["ok"], data["divergences"]) == ("conv2", True, []), data
+    if text is SPEC:  # the module called twice: its second call is the row relu_1
+        assert [(p["module"], p["call"]) for p in data["pairs"] if p["row"].startswith("relu")] == [
+            ("relu", 0),
+            ("relu", 1),
+        ]
+    else:
+        assert (paired["batchnorm1"], paired["linear1"]) == ("bn1", "fc"), paired
+
+
+def test_text_output_agrees(runner, spec_file: Path) -> None:
+    result = run(runner, spec_file)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == f"small: agrees with {TARGET}", result.output
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "line", "words"),
+    [
+        (
+            {"kernel": 5},
+            CONV2_LINE,
+            "layer 'conv2' (conv) vs the target's 'conv2' (Conv2d): parameter shapes: "
+            "spec weight [8, 8, 3, 3], bias [8] vs target weight [8, 8, 5, 5], bias [8]",
+        ),
+        ({"conv2": False}, CONV2_LINE, "layer 'conv2' (conv) has no counterpart in the target"),
+        ({"conv3": True}, None, "the target's module 'conv3' (Conv2d) has no row in the spec"),
+        (
+            {"buffer": True},  # running mean and variance 8 each and the batch counter, then 8 more
+            BN1_LINE,
+            "layer 'bn1' (batchnorm) vs the target's 'bn1' (BatchNorm2d): buffer elements: spec 17 vs target 25",
+        ),
+        (
+            {"pool": 4},
+            POOL_LINE,
+            "layer 'pool' (maxpool) vs the target's 'pool' (MaxPool2d): output shape: spec [8, 8, 8] vs target [8, 4, 4]",
+        ),
+    ],
+    ids=["kernel-size", "missing-layer", "extra-layer", "extra-buffer", "output-shape"],
+)
+def test_divergence(runner, spec_file: Path, kwargs: dict, line: int | None, words: str) -> None:
+    result = run(runner, spec_file, kwargs)
+    assert result.exit_code == 1, result.output
+    first = result.stdout.splitlines()[0]
+    where = f"{spec_file}:{line}:5: " if line else ""  # column 5: the layer's kind key
+    assert first == f"first divergence: {where}{words}", result.output
+    data = json.loads(run(runner, spec_file, kwargs, "--json").stdout)
+    assert (data["ok"], data["divergences"][0]["message"].endswith(words)) == (False, True), data["divergences"][0]
+
+
+def test_fvcore_cannot_count_the_target(runner, spec_file: Path) -> None:
+    """MACs that cannot be counted are a failed check (exit 1), never a skipped one."""
+    result = run(runner, spec_file, {"untraceable": True})
+    first = result.stdout.splitlines()[0]
+    assert (result.exit_code, first.startswith("first divergence: the whole network: MACs (fvcore): spec ")) == (
+        1,
+        True,
+    ), result.output
+    assert "vs target fvcore failed: " in first, first
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--kwargs", "{}"], 2, "--kwargs goes with --against"),
+        (["--against", TARGET, "--all"], 2, "--against takes one SPEC"),
+        (["--against", TARGET, "--kwargs", "[1]"], 2, "error[bad_kwargs]"),
+        (["--against", "tests.test_verify_against:SmalNet"], 2, "did you mean SmallNet"),
+        (["--against", TARGET, "--input", "3x15x15"], 2, "error[target_raised]"),
+    ],
+    ids=["kwargs-alone", "all", "bad-kwargs", "misspelt", "target-cannot-run"],
+)
+def test_usage(runner, spec_file: Path, args: list[str], code: int, words: str) -> None:
+    result = runner.invoke(main, ["verify", str(spec_file), *args], catch_exceptions=False)
+    assert (result.exit_code, words in result.output) == (code, True), result.output
+
+
+def test_against_torchvision(runner, torchvision) -> None:
+    """The bundled resnet18 (its own row names: `conv2_x`, `pool1`) held to torchvision's, in process."""
+    args = ["verify", "resnet18", "--against", "torchvision.models:resnet18", "--input", "3x32x32", "--json"]
+    result = runner.invoke(main, args, catch_exceptions=False)
+    data = json.loads(result.output)
+    assert (result.exit_code, data["divergences"]) == (0, []), data["divergences"][:3]
+    published = 11_689_512  # torchvision's resnet18 meta num_params
+    assert data["totals"]["params"]["theirs"] == published, data["totals"]
+
+
+@pytest.mark.slow  # a fresh interpreter importing torch, torchvision and fvcore: 20 s and more on 2 cores
+def test_against_torchvision_in_a_subprocess(tmp_path: Path) -> None:
+    """The CLI in a subprocess imports torchvision through tests/torchvision_env's sitecustomize."""
+    import subprocess
+    import sys
+
+    from tests.torchvision_env import subprocess_env
+
+    args = ["verify", "resnet18", "--against", "torchvision.models:resnet18", "--input", "3x32x32", "-q"]
+    done = subprocess.run(
+        [sys.executable, "-c", "from archcalc.cli import run; run()", *args],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert (done.returncode, done.stdout.splitlines()[-1:]) == (
+        0,
+        ["resnet18: agrees with torchvision.models:resnet18"],
+    ), done.stdout + done.stderr
