@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "kinds": "kinds:kinds",
     "verify": "verify:verify",
     "export": "verify:export",
+    "import": "importing:import_",
     "check": "checks:check",
     "schema": "checks:schema",
     "report": "reports:report",

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .analysis import Analysis, Row
+from .analysis_view import unknown_cell
 from .breakdown import depth
 from .conventions import ARCHCALC, Convention
 from .counted import convention_totals, resolve_convention
@@ -51,6 +52,8 @@ class Column:
             "activation_bytes": a.memory(self.dtype).activations,
             "convention": self.convention.name,
             "convention_fallback": self.fallback,
+            # only a design holding opaque layers has the key: their MACs are unknown
+            **({"opaque_layers": [row.path for row in a.opaque_rows]} if a.opaque_rows else {}),
         }
 
 
@@ -67,17 +70,24 @@ def compare_rows(columns: list[Column]) -> list[tuple[str, list[str]]]:
     """Row label and one cell per design, in the order of seed 002's comparison table."""
     figs = [c.figures() for c in columns]
     dtype = columns[0].dtype if columns else "fp32"
+    # a design holding opaque layers: its connections and MACs are the other layers' sum + ?
+    held = [bool(c.analysis.opaque_rows) for c in columns]
     rows = [
         ("input (HxWxC)", [fmt_shape(tuple(f["input_shape"])) for f in figs]),
         ("output", [fmt_shapes(tuple(tuple(s) for s in f["output_shapes"])) for f in figs]),
         ("weight layers", [str(f["weight_layers"]) for f in figs]),
         ("units", [fmt_int(f["units"]) for f in figs]),
         ("parameters", [fmt_int(f["params"]) for f in figs]),
-        ("connections", [fmt_int(f["connections"]) for f in figs]),
-        ("MACs", [fmt_int(f["macs"]) for f in figs]),
+        ("connections", [unknown_cell(fmt_int(f["connections"]), h, False) for f, h in zip(figs, held)]),
+        ("MACs", [unknown_cell(fmt_int(f["macs"]), h, False) for f, h in zip(figs, held)]),
     ]
     if any(f["ops_label"] != "MACs" for f in figs):
-        rows.append(("ops (as the convention counts)", [f"{fmt_int(f['ops'])} {f['ops_label']}" for f in figs]))
+        rows.append(
+            (
+                "ops (as the convention counts)",
+                [f"{unknown_cell(fmt_int(f['ops']), h, False)} {f['ops_label']}" for f, h in zip(figs, held)],
+            )
+        )
     rows.append((f"activation memory ({dtype})", [fmt_bytes(f["activation_bytes"]) for f in figs]))
     if any(c.convention.name != "archcalc" for c in columns):
         rows.append(("convention", [f["convention"] for f in figs]))
@@ -92,6 +102,8 @@ def compare_dict(columns: list[Column]) -> dict[str, Any]:
 # diff
 
 DIFF_FIELDS = ("units", "params", "connections", "macs")
+# the counts an opaque row leaves unknown (layers/opaque.py)
+OPAQUE_FIELDS = ("connections", "macs")
 
 
 def _counts(row: Row | None) -> dict[str, int]:
@@ -112,6 +124,7 @@ class LayerDelta:
     b: dict[str, int]
     summary_a: str | None = None  # the hyper-parameters column (`5x5/2 p1`)
     summary_b: str | None = None
+    opaque: bool = False  # an opaque row on either side: its connections and MACs are unknown
 
     def delta(self, name: str) -> int:
         return self.b[name] - self.a[name]
@@ -156,6 +169,7 @@ def _entry(path: str, ra: Row | None, rb: Row | None) -> LayerDelta:
         b=_counts(rb),
         summary_a=ra.summary if ra else None,
         summary_b=rb.summary if rb else None,
+        opaque=any(r is not None and r.opaque for r in (ra, rb)),
     )
 
 
@@ -199,9 +213,11 @@ def diff_dict(d: Diff) -> dict[str, Any]:
                 "output_shape_b": list(e.shape_b) if e.shape_b else None,
                 "a": e.a,
                 "b": e.b,
-                "delta": {n: e.delta(n) for n in DIFF_FIELDS},
+                "delta": {n: None if e.opaque and n in OPAQUE_FIELDS else e.delta(n) for n in DIFF_FIELDS},
+                **({"opaque": True} if e.opaque else {}),
             }
             for e in d.layers
         ],
+        **({"opaque": True} if d.a.opaque_rows or d.b.opaque_rows else {}),
         "totals": {n: {"a": va, "b": vb, "delta": dv} for n, (va, vb, dv) in d.totals.items()},
     }

@@ -261,14 +261,16 @@ _PRESET_FIELDS: dict[str, dict[str, object]] = {
     ),
     "fvcore": dict(
         description="fvcore FlopCountAnalysis: one 'flop' per multiply-add, no bias; also counts batch norm"
-        " (eval: 1 per element, 2 with affine) and 2-D adaptive average pooling (1 per input element);"
-        " skips max/avg pooling, activations and adds",
+        " (eval: 1 per element, 2 with affine), 2-D adaptive average pooling (1 per input element), group norm"
+        " (4 per element, 5 with affine) and 2-D upsampling (1 per output nearest, 4 bilinear);"
+        " skips max/avg pooling, mean, activations and adds",
         ops_label="fvcore flops",
     ),
     "ptflops": dict(
         description="ptflops 0.7.5, pytorch backend, default config: MACs plus bias adds, batch norm, merge adds"
         " (torch.add) and products (torch.mul), pooling and some activations per element; ReLU, GELU and pooling modules count twice"
-        " (module hook + patched functional), LRN counts its internal mul/avg_pool/add",
+        " (module hook + patched functional), as does upsampling (2 per output; a fractional scale is estimated,"
+        " not reproduced), LRN counts its internal mul/avg_pool/add, group norm as batch norm",
         ops_label="ptflops MACs",
         bias_adds=True,
         elementwise_adds=True,
@@ -276,7 +278,7 @@ _PRESET_FIELDS: dict[str, dict[str, object]] = {
     "torchinfo": dict(
         description="torchinfo 1.8 total_mult_adds: every parameter of a leaf layer times its output positions"
         " (conv) or once (others): MACs plus bias adds, batch norm's 2 per channel, transposed conv on output;"
-        " an unshared bias (its own leaf module) once per parameter",
+        " an unshared bias (its own leaf module) once per parameter; group norm 1 per parameter",
         ops_label="torchinfo mult-adds",
         bias_adds=True,
         unshared_bias_per_param=True,
@@ -285,7 +287,8 @@ _PRESET_FIELDS: dict[str, dict[str, object]] = {
     "thop": dict(
         description="thop 0.1.1 profile: multiplies only (no bias), transposed conv on output positions, batch"
         " norm 2 per element (4 with affine), avg pool 1 per output, adaptive avg pool window + 1 per output,"
-        " softmax 3n - 1 per vector; ReLU, max pooling and adds count 0",
+        " softmax 3n - 1 per vector, upsampling 1 per output (11 bilinear); ReLU, max pooling, adds and group"
+        " norm count 0",
         ops_label="thop MACs",
         transposed_on_output=True,
     ),

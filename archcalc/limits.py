@@ -74,3 +74,10 @@ def shown(value: Any) -> str:
         return f"an integer of about {round(value.bit_length() * 0.30103):,} digits"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# The largest ONNX file `archcalc import` reads: protobuf's own limit on one message (2 GiB - 1
+# byte), so every single-file model fits, and a file past it is not one ONNX model but a device, a
+# stream or something else; it is never read past this (reading.read_bounded). Parsing holds about
+# twice the file in memory. Weights kept beside the model (external data) are never read at all.
+MAX_ONNX_BYTES = 2**31 - 1

@@ -10,7 +10,8 @@ figure, writes reports/performance.md, and exits 1 when a target is missed:
 - `archcalc shapes resnet152` under 0.25 s as a whole process: the best of the runs, timeit's
   estimator of a command's own cost (the median beside it shows what the host's noise adds);
 - the generated 10,000-layer net analysed (load + analyze) in under 1 s;
-- analysis time linear in the number of layers (log-log exponent at most 1.15).
+- analysis time linear in the number of layers (log-log exponent at most 1.15);
+- `archcalc import` of resnet152, torch already imported, under 2 s (benchmarks/importing.py).
 
 Times are wall clock (time.perf_counter) with CPU time (time.process_time, or the children's
 rusage for processes) beside them, so a loaded machine shows as wall >> CPU. Each figure is the
@@ -770,7 +771,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tool-runs", type=int, default=2, help="timed runs of each torch tool")
     parser.add_argument("--process-runs", type=int, default=15, help="timed runs of `archcalc shapes resnet152`")
     parser.add_argument("--specs", default=",".join([*SPECS, f"generated-{BIG}"]), help="comma-separated nets for (a)")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: tools, process, scaling, harness")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated sections to skip: tools, process, scaling, harness, import"
+    )
     parser.add_argument("--output", default=str(ROOT / "reports" / "performance.md"))
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -798,9 +801,20 @@ def main(argv: list[str] | None = None) -> int:
         log("(d) archcalc bench vs a hand-written loop")
         harness = bench_harness(log)
 
+    imported: dict[str, Any] = {}
+    if "import" not in skip:
+        from . import importing  # imports this module: loaded here, once it is whole
+
+        log("(e) archcalc import")
+        imported = importing.import_speed(args.runs, args.tool_runs, log)
+
     checks = targets(comparisons, process, scale, harness)
+    if imported:
+        checks.append(importing.target(imported))
     load_end = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     text = markdown(info, command, comparisons, process, scale, harness, checks, load_end, time.perf_counter() - start)
+    if imported:
+        text += "\n" + "\n".join(importing.markdown(imported))
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(text, encoding="utf-8")
     log(f"\nwrote {args.output}")

@@ -41,6 +41,23 @@ KINDS = """
 - linear: {out: 3}
 - log_softmax
 """
+# ConvNeXt's block kinds: layer norm's per-position statistics, the channels-last linear's input copy,
+# the layer scale's saved input, stochastic depth's per-example and per-batch masks
+CHANNELWISE = """
+- conv: {out: 6, kernel: 3, padding: 1}
+- layernorm
+- channel_linear: {out: 12}
+- gelu
+- channel_linear: {out: 6, bias: false}
+- layer_scale
+- stochastic_depth: {p: 0.2}
+- stochastic_depth: {p: 0.3, mode: batch}
+- stochastic_depth: {p: 0}
+- layernorm: {affine: false}
+- flatten
+- layernorm
+- linear: {out: 3}
+"""
 # issue 16's kinds (kinds-a): a view (split) read by a conv that saves it, a copy, group statistics
 KINDS_16 = """
 - conv: {out: 8, kernel: 3, padding: 1}
@@ -61,6 +78,7 @@ SPECS = {
     "frozen-stem": lambda: analyse_text(FROZEN_STEM, "[3, 9, 9]"),
     "frozen-branch": lambda: analyse_text(FROZEN_BRANCH, "[3, 9, 9]"),
     "every-saving-kind": lambda: analyse_text(KINDS, "[3, 8, 8]"),
+    "channelwise-kinds": lambda: analyse_text(CHANNELWISE, "[3, 5, 7]"),
     "issue16-kinds": lambda: analyse_text(KINDS_16, "[3, 8, 8]"),
     # the graph form: merges of tensors from different depths, three outputs the loss reads
     "fpn@64": lambda: analyze(load_spec(str(EXAMPLES / "fpn.yaml")).with_input((3, 64, 64))),

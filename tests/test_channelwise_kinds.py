@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -209,15 +207,6 @@ def test_export_onnx_runs(runner, tmp_path):
     onnx.checker.check_model(onnx.load(str(out)))
 
 
-@pytest.fixture(scope="module")
-def torchvision():
-    """torchvision 0.28.0 beside the CPU build of torch: its compiled ops are CUDA's and fail to
-    register, so its meta registrations are stubbed before the import (the models are pure Python)."""
-    pytest.importorskip("torch")
-    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
-    return pytest.importorskip("torchvision")
-
-
 def test_channel_layer_norm_is_torchvisions_layernorm2d(torchvision):
     import torch
     from torchvision.models.convnext import LayerNorm2d
@@ -306,3 +295,34 @@ def test_convnext_tiny_loads_runs_and_counts_as_torchvisions(torchvision):
 
     torch.manual_seed(0)
     _compare(torchvision.models.convnext_tiny(weights=None).eval(), load_spec(str(CONVNEXT_TINY)), 1e-4)
+
+
+def test_compare_marks_a_design_with_opaque_layers(runner, opaque_spec):
+    text = runner.invoke(main, ["compare", "lenet5", str(opaque_spec)], catch_exceptions=False).output
+    macs = next(line for line in text.splitlines() if "MACs" in line)
+    assert macs.rstrip(" │").endswith("+ ?") and "416,520 " in macs, macs
+    data = json.loads(runner.invoke(main, ["compare", "--json", "lenet5", str(opaque_spec)]).output)
+    assert [s.get("opaque_layers") for s in data["specs"]] == [None, ["opaque1"]]
+
+
+def test_diff_marks_opaque_layers(runner, opaque_spec, tmp_path):
+    other = tmp_path / "op2.yaml"
+    other.write_text(
+        opaque_spec.read_text().replace("conv: {out: 4", "conv: {out: 5").replace("params: 100", "params: 90")
+    )
+    text = runner.invoke(main, ["diff", str(opaque_spec), str(other)], catch_exceptions=False).output
+    row = next(line for line in text.splitlines() if "opaque1" in line)
+    assert row.rstrip(" │").endswith("?"), row
+    macs = next(line for line in text.splitlines() if line.startswith("macs:"))
+    assert macs.endswith("+ ? (opaque layers: unknown)"), macs
+    data = json.loads(runner.invoke(main, ["diff", "--json", str(opaque_spec), str(other)]).output)
+    entry = next(e for e in data["layers"] if e["path"] == "opaque1")
+    assert entry["opaque"] is True and entry["delta"]["macs"] is None and data["opaque"] is True
+
+
+@pytest.mark.parametrize("command", ["roofline", "memory"])
+def test_roofline_and_memory_note_opaque_layers(runner, opaque_spec, command):
+    text = runner.invoke(main, [command, str(opaque_spec)], catch_exceptions=False).output
+    assert "opaque: 1 layer whose MACs are unknown (opaque1: nn.Attention)" in text, text
+    data = json.loads(runner.invoke(main, [command, "--json", str(opaque_spec)], catch_exceptions=False).output)
+    assert data["opaque_layers"] == ["opaque1"]

@@ -28,7 +28,7 @@ SPEC_COMMANDS = {
     "roofline": [],
     "memory": [],
 }
-NO_SPEC = {"list", "kinds", "schema", "conv"}
+NO_SPEC = {"list", "kinds", "schema", "conv", "import"}  # import's TARGET is a model, not a spec
 
 
 def _answer(runner, words: list[str], shell: str = "bash") -> list[tuple[str, str]]:

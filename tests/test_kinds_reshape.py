@@ -329,3 +329,12 @@ def test_output_size_follows_torch_interpolate(size, scale):
         return  # torch refuses an empty output; archcalc too (test_each_bad_layer_gets_one_clear_error)
     got = interpolate(torch.zeros(1, 1, size), scale_factor=scale, mode="nearest").shape[-1]
     assert resized(size, scale) == got, (size, scale, got)
+
+
+@pytest.mark.parametrize("scale", ["0", "-2", ".nan", ".inf", "2.0e+12", "[2, 0]"], ids=str)
+def test_a_scale_outside_its_range_is_refused_at_the_door(scale):
+    """A scale is a finite number in (0, 2^40]: the output size floor(input x scale) stays a number."""
+    with pytest.raises(SpecError) as caught:
+        parse_spec(spec_text(f"- upsample: {{scale_factor: {scale}}}", "[1, 4, 4]"), "f.yaml")
+    assert caught.value.code == "bad_value" and caught.value.position.line == 4, str(caught.value)
+    assert "scale_factor" in str(caught.value), str(caught.value)

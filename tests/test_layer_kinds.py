@@ -509,22 +509,22 @@ CASES += [
 
 class _ChannelsLast(nn.Module):
     """A torch module run on the channels of a channels-first tensor, as ConvNeXt runs its
-    LayerNorm and pointwise Linear: permute to channels-last, apply, permute back."""
+    LayerNorm and pointwise Linear: channels moved last (ConvNeXt's permute), applied, moved back."""
 
     def __init__(self, module):
         super().__init__()
         self.module = module
 
     def forward(self, x):
-        return self.module(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.module(x.movedim(1, -1)).movedim(-1, 1)
 
 
 class _Scale(nn.Module):
     """ConvNeXt's layer scale: a [C, 1, 1] parameter times the input."""
 
-    def __init__(self, channels):
+    def __init__(self, channels, ones=(1, 1)):
         super().__init__()
-        self.gamma = nn.Parameter(torch.full((channels, 1, 1), 1e-6))
+        self.gamma = nn.Parameter(torch.full((channels, *ones), 1e-6))
 
     def forward(self, x):
         return self.gamma * x
@@ -557,6 +557,16 @@ CASES += [
         None,
     ),
     ("layernorm-flat", "layernorm", "- layernorm", (10,), lambda: nn.LayerNorm(10), None),
+    ("layernorm-1d", "layernorm", "- layernorm", (6, 9), lambda: _ChannelsLast(nn.LayerNorm(6)), None),
+    (
+        "channel-linear-1d",
+        "channel_linear",
+        "- channel_linear: {out: 3}",
+        (6, 9),
+        lambda: _ChannelsLast(nn.Linear(6, 3)),
+        True,
+    ),
+    ("layer-scale-flat", "layer_scale", "- layer_scale", (6,), lambda: _Scale(6, ()), None),
     (
         "channel-linear",
         "channel_linear",

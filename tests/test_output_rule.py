@@ -31,10 +31,11 @@ JSON_ARGS: dict[str, list[str]] = {
 }
 NO_JSON = {
     "export": "its output is PyTorch source or an ONNX file",
+    "import": "its output is a spec: YAML, which `archcalc shapes --json` reads",
     "report": "writes files; `--format json` is one of them",
     "schema": "its output is a JSON Schema: JSON already",
 }
-TORCH_COMMANDS = {"verify", "bench", "export"}
+TORCH_COMMANDS = {"verify", "bench", "export", "import"}
 
 # The commands that write files: their arguments (`{out}` a file, `{dir}` a folder) and the files written.
 WRITERS: dict[str, tuple[list[str], list[str]]] = {
@@ -43,6 +44,7 @@ WRITERS: dict[str, tuple[list[str], list[str]]] = {
     "check-json": (["check", "lenet5", "--json", "-o", "{out}"], ["out"]),
     "export-torch": (["export", "lenet5", "--to", "torch", "-o", "{out}"], ["out"]),
     "export-onnx": (["export", "lenet5", "--to", "onnx", "-o", "{out}"], ["out"]),
+    "import": (["import", "tests.import_models:SENet", "--input", "3x16x16", "-o", "{out}"], ["out"]),
     "report": (["report", "lenet5", "--format", "md", "-o", "{dir}"], ["lenet5.md", "lenet5.svg"]),
     "bench": ([*BENCH, "--json", "-o", "{out}"], ["out"]),
 }

@@ -445,6 +445,7 @@ WRITERS = [
     *sorted((ROOT / "archcalc" / "check").glob("*.py")),
     *sorted((ROOT / "archcalc" / "commands").glob("*.py")),
     ROOT / "archcalc" / "verify" / "build.py",
+    ROOT / "archcalc" / "importing" / "spec_text.py",
     ROOT / "archcalc" / "analysis_view.py",
     ROOT / "archcalc" / "table.py",
     ROOT / "archcalc" / "errors.py",

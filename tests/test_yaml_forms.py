@@ -177,11 +177,24 @@ EDGES = [
     ("dropout", "p", "0.999999", "1"),
     ("leaky_relu", "negative_slope", "-1.0e+300", ".nan"),
     ("leaky_relu", "negative_slope", "1.0e+300", ".inf"),
+    ("groupnorm", "eps", "1.2e-38", "1.1e-38"),  # issue 16's kinds
+    ("groupnorm", "eps", "1.2e-38", "0"),
+    # kinds-b
+    ("layernorm", "eps", "1.2e-38", "1.1e-38"),
+    ("layernorm", "eps", "1.2e-38", "0"),
+    ("layer_scale", "init", "-1.0e+300", ".nan"),
+    ("layer_scale", "init", "1.0e+300", ".inf"),
+    ("stochastic_depth", "p", "0", "-1.0e-9"),
+    ("stochastic_depth", "p", "1", "1.000001"),
 ]
 
 
+# the fields a kind needs beside the one under test
+NEEDS = {"groupnorm": "num_groups: 3, "}
+
+
 def _layer_spec(kind: str, field: str, value: str) -> str:
-    return f"name: t\ninput: [3, 8, 8]\nlayers:\n  - {kind}: {{{field}: {value}}}\n"
+    return f"name: t\ninput: [3, 8, 8]\nlayers:\n  - {kind}: {{{NEEDS.get(kind, '')}{field}: {value}}}\n"
 
 
 @pytest.mark.parametrize(("kind", "field", "inside", "outside"), EDGES, ids=[f"{k}.{f}-{o}" for k, f, _, o in EDGES])

@@ -171,3 +171,81 @@ def fpn() -> TracedModel:
     p3 = net.conv("fpn.layer.1", 8, 3, reads=m3)
     p4 = net.conv("fpn.layer.2", 8, 3, reads=l4)
     return net.model((p2, p3, p4))
+
+
+def bottleneck(net: Net, prefix: str, width: int, stride: int, project: bool) -> int:
+    """torchvision's Bottleneck: 1x1 w, 3x3 w (stride), 1x1 4w, + the input or its projection."""
+    x = net.last
+    net.conv(f"{prefix}.conv1", width, 1)
+    net.add(f"{prefix}.bn1", "batchnorm")
+    net.add(f"{prefix}.relu", "relu")
+    net.conv(f"{prefix}.conv2", width, 3, stride)
+    net.add(f"{prefix}.bn2", "batchnorm")
+    net.add(f"{prefix}.relu_1", "relu")
+    net.conv(f"{prefix}.conv3", 4 * width, 1)
+    body = net.add(f"{prefix}.bn3", "batchnorm")
+    short = x
+    if project:
+        net.conv(f"{prefix}.downsample.0", 4 * width, 1, stride, reads=x)
+        short = net.add(f"{prefix}.downsample.1", "batchnorm")
+    net.add(f"{prefix}.add", "add", [body, short])
+    return net.add(f"{prefix}.relu_2", "relu")
+
+
+def bottleneck_net(stages: tuple[int, ...] = (2, 3, 2)) -> TracedModel:
+    """Stages of bottlenecks, widths 4, 8, 16, ...: the first block of each projects."""
+    net = Net("bottleneck_net", (3, 32, 32))
+    stem(net)
+    for s, blocks in enumerate(stages):
+        for b in range(blocks):
+            bottleneck(net, f"layer{s + 1}.{b}", 4 * 2**s, 2 if s and not b else 1, b == 0)
+    net.add("avgpool", "global_avgpool")
+    return net.model()
+
+
+def unet(levels: int = 3) -> TracedModel:
+    """An encoder of `levels` stages and a decoder whose stages each concatenate the matching
+    encoder map (a skip across levels): a decoder stage reads two tensors from outside."""
+    net = Net("unet", (3, 32, 32))
+    skips = []
+    x = net.conv("inc.conv", 4, 3, reads=MODEL_INPUT)
+    for i in range(levels):
+        skips.append(x)
+        net.add(f"down{i + 1}.pool", "maxpool", kernel_size=[2, 2], stride=[2, 2])
+        x = net.conv(f"down{i + 1}.conv", 4 * 2 ** (i + 1), 3)
+    for i in reversed(range(levels)):
+        up = net.add(
+            f"up{levels - i}.up", "conv_transpose", x, out_channels=4 * 2**i, kernel_size=[2, 2], stride=[2, 2]
+        )
+        net.add(f"up{levels - i}.cat", "concat", [skips[i], up])
+        x = net.conv(f"up{levels - i}.conv", 4 * 2**i, 3)
+    net.add("outc", "conv", out_channels=2, kernel_size=[1, 1])
+    return net.model()
+
+
+def shuffle_units(units: int = 2) -> TracedModel:
+    """ShuffleNetV2's stride-1 units: x.chunk(2, 1); cat(x1, branch2(x2)); channel shuffle."""
+    net = Net("shuffle", (8, 8, 8))
+    net.add("stem", "relu", MODEL_INPUT)
+    for u in range(units):
+        x = net.last
+        x1 = net.add(f"stage.{u}.chunk", "split", x, chunks=2, index=0)
+        net.add(f"stage.{u}.chunk_1", "split", x, chunks=2, index=1)
+        net.conv(f"stage.{u}.branch2.0", 4, 1)
+        net.add(f"stage.{u}.branch2.1", "batchnorm")
+        b = net.add(f"stage.{u}.branch2.2", "relu")
+        net.add(f"stage.{u}.cat", "concat", [x1, b])
+        net.add(f"stage.{u}.shuffle", "channel_shuffle", groups=2)
+    return net.model()
+
+
+def hostile(steps: list[str]) -> TracedModel:
+    """A chain whose layers are named by `steps` (module path text from untrusted code), one
+    module holding two of them, and a residual add across them."""
+    net = Net("hostile\nname")
+    net.conv((steps[0], steps[1]), 4, 3, reads=MODEL_INPUT)
+    x = net.add((steps[0], steps[2]), "relu")
+    for k, step in enumerate(steps[3:]):
+        net.add((step, str(k)), "relu")
+    net.add((steps[0], "add"), "add", [x, net.last])
+    return net.model()

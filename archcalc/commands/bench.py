@@ -12,7 +12,8 @@ from typing import Any
 import click
 from rich.table import Table
 
-from ..analysis import analyze
+from ..analysis import Analysis, analyze
+from ..analysis_view import opaque_note
 from ..devices import DEVICES, device_peak
 from ..encode import json_text
 from ..limits import flag_int, shown
@@ -171,6 +172,7 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
                 "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s),
                 "bound_s": total,
                 "layers": [_bound_dict(b) for b in bounds],
+                **_opaque_key(analysis),
             }
         )
         return
@@ -184,6 +186,7 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
         if total
         else "no work"
     )
+    _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
 
 
 # The order in which memory's columns give way on a narrow screen (layer and the weight gradient stay).
@@ -237,6 +240,7 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
                     "training_total": mem.training_total,
                     "inference_peak_activations": mem.inference_peak,
                 },
+                **_opaque_key(analysis),
             }
         )
         return
@@ -269,6 +273,19 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
         + f"; training total {fmt_bytes(mem.training_total)}; inference peak of live activations "
         f"{fmt_bytes(mem.inference_peak)}"
     )
+    _opaque_line(out, analysis, "what they save for backward is unknown, counted as nothing")
+
+
+def _opaque_key(analysis: Analysis) -> dict[str, list[str]]:
+    """The JSON key a spec holding opaque layers gets (no key otherwise): their paths."""
+    return {"opaque_layers": [row.path for row in analysis.opaque_rows]} if analysis.opaque_rows else {}
+
+
+def _opaque_line(out: Output, analysis: Analysis, consequence: str) -> None:
+    """The opaque layers' note (analysis_view.opaque_note), with what they leave unknown here."""
+    note = opaque_note(analysis)
+    if note:
+        out.line(f"{note}; {consequence}")
 
 
 # Extra arguments are let through to be refused in the body, with the new form of the old

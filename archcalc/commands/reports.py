@@ -9,6 +9,7 @@ from rich.table import Table
 
 from .. import compare as comparing
 from ..analysis import Analysis, analyze
+from ..analysis_view import unknown_cell
 from ..breakdown import Breakdown, build_breakdown, measured_from_dict, spec_name_of
 from ..bundled import bundled_names
 from ..encode import term_text
@@ -219,6 +220,7 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
     if as_json:
         out.json(comparing.diff_dict(result))
         return
+    opaque = bool(first.opaque_rows or second.opaque_rows)  # then connections and MACs deltas hold a ?
     table = TextTable(title=f"{first.spec.name} → {second.spec.name}", show_footer=True)
     table.add_column("layer", footer="total", shorten=True)
     table.add_column("status", drop=DIFF_DROPS.index("status") + 1)
@@ -228,6 +230,8 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
         header = f"Δ {name}"
         drop = DIFF_DROPS.index(header) + 1 if header in DIFF_DROPS else None
         footer = comparing.signed(result.totals[name][2])
+        if opaque and name in comparing.OPAQUE_FIELDS:
+            footer = unknown_cell(footer or "0", True, False)
         table.add_column(header, footer=footer, justify="right", drop=drop, name=name)
     for entry in result.layers:
         if entry.status == "same" and not all_layers:
@@ -239,11 +243,17 @@ def diff(out: Output, a: str, b: str, input_shape: tuple[int, ...] | None, all_l
             entry.status,
             entry.what_changed(),
             shapes,
-            *(comparing.signed(entry.delta(n)) or "·" for n in comparing.DIFF_FIELDS),
+            *(
+                unknown_cell("", True, True)
+                if entry.opaque and n in comparing.OPAQUE_FIELDS
+                else comparing.signed(entry.delta(n)) or "·"
+                for n in comparing.DIFF_FIELDS
+            ),
             style=style,
         )
     out.table(table, choose=True)
     for name in comparing.DIFF_FIELDS:
         before, after, delta = result.totals[name]
         change = f" ({100 * delta / before:+.1f}%)" if before else ""
-        out.line(f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}")
+        unknown = " + ? (opaque layers: unknown)" if opaque and name in comparing.OPAQUE_FIELDS else ""
+        out.line(f"{name}: {fmt_int(before)} → {fmt_int(after)}: {comparing.signed(delta) or '0'}{change}{unknown}")

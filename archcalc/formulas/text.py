@@ -36,6 +36,16 @@ def volume(shape: tuple[int, ...]) -> str:
     return "x".join(str(s) for s in (*shape[1:], shape[0]))
 
 
+def spatial_size(shape: tuple[int, ...]) -> int | None:
+    """The size an "output" derivation states: the output's spatial size when every dimension
+    agrees (the value `shapes --explain` holds to the analysis), else None.
+
+    >>> spatial_size((6, 7)), spatial_size((6, 4, 4)), spatial_size((6, 4, 5)), spatial_size((6,))
+    (7, 4, None, None)
+    """
+    return shape[1] if len(shape) > 1 and len(set(shape[1:])) == 1 else None
+
+
 def _kernel_term(kernel: int, dilation: int) -> str:
     return str(kernel) if dilation == 1 else f"({dilation}*({kernel} - 1) + 1)"
 

@@ -21,17 +21,17 @@ _LAYER: TypeAdapter[Any] = TypeAdapter(LayerSpec)
 PER_DIMENSION = frozenset("kernel_size stride padding dilation output_padding output_size scale_factor size".split())
 
 
-def _uniform(value: Any) -> Any:
+def uniform(value: Any) -> Any:
     """A per-dimension value as one number when its values agree: [[1, 1], [1, 1]] -> 1."""
     if isinstance(value, (list, tuple)) and value:
-        parts = [_uniform(v) for v in value]
+        parts = [uniform(v) for v in value]
         return parts[0] if all(p == parts[0] and not isinstance(p, (list, tuple)) for p in parts) else parts
     return value
 
 
 def _dump(layer: Any) -> dict[str, Any]:
     """A layer's fields with per-dimension values compared as one number where they agree."""
-    return {k: _uniform(v) if k in PER_DIMENSION else v for k, v in layer.model_dump().items()}
+    return {k: uniform(v) if k in PER_DIMENSION else v for k, v in layer.model_dump().items()}
 
 
 @cache
@@ -42,10 +42,10 @@ def _short_fields(kind: str, frozen: str) -> str:
         full = _dump(_LAYER.validate_python({"kind": kind, **fields}))
     except ValidationError as err:
         first = err.errors()[0]
-        where = ".".join(str(step) for step in first["loc"][1:])
+        where = "".join(f"{step}: " for step in first["loc"][1:])
         raise SpecError(
             "unsupported_op",
-            f"a {kind} layer with fields {frozen[:200]} is no valid spec layer: {where}: {first['msg']}",
+            f"a {kind} layer with fields {frozen[:200]} is no valid spec layer: {where}{first['msg']}",
             hint="this is a bug in the model reader that produced it; please report it",
         ) from None
     short = dict(fields)
@@ -53,7 +53,7 @@ def _short_fields(kind: str, frozen: str) -> str:
         value = short.pop(name)
         if _same(kind, short, full):
             continue  # its default
-        one = _uniform(value) if name in PER_DIMENSION else value
+        one = uniform(value) if name in PER_DIMENSION else value
         if one != value:
             short[name] = one
             if _same(kind, short, full):

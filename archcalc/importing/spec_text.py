@@ -58,6 +58,8 @@ def _styled(value: Any) -> Any:
             return _FlowList(value)
         return [_styled(v) for v in value]
     if isinstance(value, dict):
+        if "use" in value and not any(isinstance(v, list) for v in value.values()):  # a use site: one line
+            return _Flow({k: _Flow(v) if isinstance(v, dict) else v for k, v in value.items()})
         if _is_leaf(value) and len(value) == 1:
             ((kind, body),) = value.items()
             return {kind: _Flow({k: _styled(v) for k, v in body.items()})} if body else kind
@@ -83,3 +85,23 @@ def spec_yaml(spec: dict[str, Any], header: list[str]) -> str:
     body = yaml.dump(_styled(ordered), Dumper=_Dumper, sort_keys=False, width=110, allow_unicode=False)
     comments = "".join(f"# {term_text(line)}\n" for line in header)
     return comments + body
+
+
+def import_header(
+    target: str, method: str, input_shape: tuple[int, ...], written: str, notes: tuple[str, ...] = ()
+) -> list[str]:
+    """The header of an imported spec: what was imported and how, how its names were made, and
+    when to import it again. Each line is still user text (`spec_yaml` escapes it).
+
+    >>> import_header("torchvision.models:resnet18", "torch.fx", (3, 224, 224), "written nested")[0]
+    'imported by `archcalc import torchvision.models:resnet18` (read with torch.fx, input 3x224x224; written nested)'
+    """
+    shape = "x".join(str(size) for size in input_shape)
+    return [
+        f"imported by `archcalc import {target}` (read with {method}, input {shape}; {written})",
+        "row paths are the model's module paths (named_modules, state_dict keys); a module that reads or",
+        "returns several tensors has its layers in the enclosing level, its path steps joined by _",
+        "re-run the import when the model's code changes (edits here are lost); check it in CI with",
+        f"`archcalc verify SPEC --against {target}`",
+        *notes,
+    ]

@@ -66,6 +66,12 @@ CHANNEL_LINEAR = Op(
 LAYER_SCALE = Op("layer_scale", Saves(input_if_weight_grad=True))
 
 
+def output_line(shape: Shape, text: str) -> Derivation:
+    """The output line of an explanation; a [C, L] output's value is its length L, as a 1-D
+    window's is (a longer shape's sizes are its text alone)."""
+    return Derivation("output", text, shape[1] if len(shape) == 2 else None)
+
+
 class LayerNorm(Layer):
     """Layer normalisation over the channels at each position (ConvNeXt's LayerNorm2d): 2C parameters.
 
@@ -111,12 +117,8 @@ class LayerNorm(Layer):
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
         c = shape[0]
-        lines = [
-            Derivation(
-                "output",
-                f"normalised over the {c} channels at each position, output = input = {volume(shape)}",
-            )
-        ]
+        over = f"the {c} features" if len(shape) == 1 else f"the {c} channels at each position"
+        lines = [output_line(shape, f"normalised over {over}, output = input = {volume(shape)}")]
         if self.elementwise_affine:
             biases = c if self.bias else 0
             text = (
@@ -129,8 +131,12 @@ class LayerNorm(Layer):
 
     def torch_call(self, shape: Shape) -> TorchCall:
         # a flat [C] is torch's own case (the last dimension); a map moves its channels last and back
-        kwargs = {"normalized_shape": shape[0], "eps": self.eps, "elementwise_affine": self.elementwise_affine}
-        kwargs["bias"] = self.bias
+        kwargs = {
+            "normalized_shape": shape[0],
+            "eps": self.eps,
+            "elementwise_affine": self.elementwise_affine,
+            "bias": self.bias,
+        }
         return TorchCall("LayerNorm" if len(shape) == 1 else "ChannelLayerNorm", kwargs)
 
 
@@ -172,7 +178,7 @@ class ChannelLinear(Layer):
         """Parameters C x OUT + OUT (a Linear's), MACs H x W x OUT outputs x C (a 1x1 convolution's)."""
         out = self.counts(shape).out_shape
         return (
-            Derivation("output", volume(out)),
+            output_line(out, volume(out)),
             params_derivation(self.out_features, (shape[0],), self.out_features if self.bias else 0),
             macs_derivation((*out[1:], out[0]), (shape[0],)),
         )
@@ -202,7 +208,7 @@ class LayerScale(Layer):
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
         c = shape[0]
         return (
-            Derivation("output", f"each channel times its scale, output = input = {volume(shape)}"),
+            output_line(shape, f"each channel times its scale, output = input = {volume(shape)}"),
             Derivation("parameters", f"{c} scales = {c:,} parameters", c),
         )
 

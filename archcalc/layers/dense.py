@@ -12,6 +12,7 @@ from ..errors import LayerError
 from ..fields import FLOAT32_TINY, Finite, Probability, Size, real_in
 from ..formulas import Derivation, macs_derivation, params_derivation, volume
 from ..formulas.dense import dense_edges, lrn_connections
+from ..formulas.text import spatial_size
 from .base import OUT_FEATURES, Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 from .ops import Op, Saves
 
@@ -374,6 +375,7 @@ class GroupNorm(Layer):
                 "output",
                 f"{c} channels in {self.num_groups} groups of {per}, each normalised over {per} x {prod(shape[1:]):,}"
                 f" values, output = input ({volume(shape)})",
+                spatial_size(shape),
             )
         ]
         if self.affine:

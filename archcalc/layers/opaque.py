@@ -14,6 +14,7 @@ from ..errors import LayerError
 from ..fields import Count, _check_size
 from ..formulas import Derivation, volume
 from .base import Counts, Layer, RFStep, Shape, TorchCall, check_shape
+from .channelwise import output_line
 from .ops import Op, Saves
 
 # What autograd saves inside the module is unknown: counted as nothing (the training memory's
@@ -76,9 +77,9 @@ class Opaque(Layer):
 
     def explain(self, shape: Shape) -> tuple[Derivation, ...]:
         return (
-            Derivation("output", f"as read from the module: {volume(self.out_shape)}"),
+            output_line(self.out_shape, f"as read from the module: {volume(self.out_shape)}"),
             Derivation("parameters", f"as read from the module: {self.params:,} parameters", self.params),
-            Derivation("MACs", "unknown: archcalc cannot see inside an opaque module"),
+            Derivation("MACs (unknown)", "archcalc cannot see inside an opaque module: its MACs are not counted"),
         )
 
     def rf_step(self, shape: Shape) -> RFStep | None:

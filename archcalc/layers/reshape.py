@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from math import prod
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BeforeValidator, Field, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..errors import LayerError
-from ..fields import MAX_SIZE, Count, Size, SizeTuple, real_in
+from ..fields import MAX_SIZE, Count, Size, SizeTuple
 from ..formulas import Derivation, volume
 from ..formulas.reshape import bilinear_edges, chunk_part, resized, source_ratio
+from ..formulas.text import spatial_size
 from .base import SPATIAL_NAMES, Counts, Layer, RFStep, Shape, TorchCall, _dims_text, _expand, _spatial
 from .ops import Op, Saves
 
@@ -113,7 +115,7 @@ class Split(Layer):
             text = f"chunks of ceil({channels}/{self.chunks}) = {size} channels, part {self.index}: {part} channels"
         else:
             text = f"sections {list(self.sections or ())} of {channels} channels, part {self.index}: {part} channels"
-        return (Derivation("output", text + f" -> {volume((part, *shape[1:]))} (a view)", part),)
+        return (Derivation("channels", text + f" -> {volume((part, *shape[1:]))} (a view)", part),)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         how: dict[str, Any] = {"chunks": self.chunks} if self.chunks is not None else {"sections": self.sections}
@@ -148,7 +150,7 @@ class ChannelShuffle(Layer):
         text = (
             f"{shape[0]} channels as {self.groups} groups of {shape[0] // self.groups}, interleaved -> {volume(shape)}"
         )
-        return (Derivation("output", text),)
+        return (Derivation("output", text, spatial_size(shape)),)
 
     def torch_call(self, shape: Shape) -> TorchCall:
         return TorchCall("ChannelShuffle", {"groups": self.groups})
@@ -215,7 +217,7 @@ class Mean(Layer):
         n = prod(shape[1 + k] for k in axes)
         out = self.counts(shape).out_shape
         text = f"mean over {' x '.join(names[k] for k in axes)} = {n:,} positions per value -> {volume(out)}"
-        return (Derivation("output", text, prod(out)),)
+        return (Derivation("output", text, spatial_size(out)),)
 
     def rf_step(self, shape: Shape) -> RFStep | None:
         """Every output sees the whole of each averaged dimension (a window as wide as it) and its
@@ -232,11 +234,37 @@ class Mean(Layer):
         return TorchCall("Mean", {"dims": self.dims, "keepdim": self.keepdim})
 
 
-def _one_or_list(value: Any) -> Any:
-    return value if isinstance(value, list | tuple) else (value,)
+def _scales(value: Any) -> tuple[float, ...] | None:
+    """One scale for every spatial dimension, or one per dimension: each a finite number in
+    (0, 2^40], so that floor(input x scale) is a size (checked against MAX_SIZE after)."""
+    if value is None:
+        return None
+    values = value if isinstance(value, list | tuple) else (value,)
+    if not 1 <= len(values) <= 3:
+        raise PydanticCustomError(
+            "bad_value", "takes 1 to 3 values (one per spatial dimension), got {n}", {"n": len(values)}
+        )
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not 0 < v <= MAX_SIZE:
+            raise PydanticCustomError(
+                "bad_value",
+                "must be finite numbers in (0, 2^40] (the output size is floor(input x scale)), got {got}",
+                {"got": repr(v)},
+            )
+    return tuple(float(v) for v in values)
 
 
-Scale = real_in(0, MAX_SIZE, exclusive=True, why="the output size is floor(input x scale)")
+SCALES_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SIZE},
+        {
+            "type": "array",
+            "items": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SIZE},
+            "minItems": 1,
+            "maxItems": 3,
+        },
+    ]
+}
 
 
 class Upsample(Layer):
@@ -247,9 +275,7 @@ class Upsample(Layer):
     mode: Literal["nearest", "bilinear"] = Field(
         "nearest", description="nearest: copy the nearest input; bilinear: interpolate the 4 nearest ([C, H, W] only)"
     )
-    scale_factor: (
-        Annotated[tuple[Scale, ...], BeforeValidator(_one_or_list), Field(min_length=1, max_length=3)] | None  # type: ignore[valid-type]
-    ) = Field(
+    scale_factor: Annotated[tuple[float, ...] | None, BeforeValidator(_scales), WithJsonSchema(SCALES_SCHEMA)] = Field(
         None,
         validation_alias=AliasChoices("scale_factor", "scale"),
         description="output = floor(input x scale) per spatial dimension: one value for all, or one per dimension",
@@ -304,7 +330,7 @@ class Upsample(Layer):
 
     def scales(self, dims: int) -> tuple[float, ...]:
         assert self.scale_factor is not None
-        return _expand(self.scale_factor, dims, "scale_factor")
+        return _expand(self.scale_factor, dims, "scale_factor")  # type: ignore[arg-type]
 
     def ratios(self, shape: Shape) -> tuple[Fraction, ...]:
         """Input positions per output position, per dimension, in torch's coordinate map."""
@@ -337,7 +363,8 @@ class Upsample(Layer):
         out = self.out_sizes(shape)
         names = SPATIAL_NAMES[len(out)]
         if self.size is not None:
-            return (Derivation("output", f"size {_dims_text(out)} as written -> {volume((shape[0], *out))}"),)
+            text = f"size {_dims_text(out)} as written -> {volume((shape[0], *out))}"
+            return (Derivation("output", text, spatial_size((shape[0], *out))),)
         scales = self.scales(len(out))
         return tuple(
             Derivation(f"output {name}", f"floor({n} x {s:g}) = {o}", o)

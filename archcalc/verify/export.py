@@ -8,7 +8,11 @@ from . import require
 
 def write_onnx(spec: Spec, path: str) -> None:
     """Trace the built module on one example and write it with torch.onnx.export; the batch axis
-    (dim 0 of the input and of every output) is dynamic, so the file runs at any batch size."""
+    (dim 0 of the input and of every output) is dynamic, so the file runs at any batch size.
+
+    The module is in eval mode, exported with TrainingMode.PRESERVE: the default (EVAL) folds each
+    BatchNorm into the conv before it, so the file would hold other layers, and other parameter
+    counts, than the spec (`archcalc import` of the file gives the spec's counts back)."""
     import contextlib
     import io
     import warnings
@@ -31,4 +35,5 @@ def write_onnx(spec: Spec, path: str) -> None:
             output_names=outputs,
             dynamic_axes={name: {0: "batch"} for name in ("input", *outputs)},
             dynamo=False,
+            training=torch.onnx.TrainingMode.PRESERVE,
         )

@@ -208,7 +208,7 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
             t.macs,
             fv.total() // batch,
             sum(PRESETS["fvcore"].ops(r) for r in analysis.rows),
-            "fvcore counts batch norm and 2-D adaptive average pooling",
+            "fvcore counts batch and group norm, 2-D adaptive average pooling and 2-D upsampling",
         ),
         "flops": compare(t.flops, flop_counter.get_total_flops() // batch),
     }
