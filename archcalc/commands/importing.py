@@ -49,7 +49,7 @@ def import_(
     (default 3x224x224).
     """
     from ..importing.shape_check import checked_analysis
-    from ..importing.spec_text import spec_yaml
+    from ..importing.spec_text import import_header, spec_yaml
     from ..importing.structure import readable_spec
 
     if output is not None:  # before the model is built, not after
@@ -67,11 +67,8 @@ def import_(
         from ..importing.fx_read import read_module
 
         model = read_module(loaded.module, shape, loaded.name, opaque=opaque)
-    read_at = "x".join(map(str, model.input_shape))
-    header = [f"imported by `archcalc import` from {target} ({model.method}, input {read_at})"]
-    header += list(model.notes)
     spec, written = readable_spec(model)
-    text = spec_yaml(spec, header)
+    text = spec_yaml(spec, import_header(target, model.method, model.input_shape, written, model.notes))
     analysis = checked_analysis(model, text)
     if output is not None:
         write_file(output, text)
