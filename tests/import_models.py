@@ -309,9 +309,24 @@ class SelfAttention2d(nn.Module):
 
 
 class AttentionNet(nn.Module):
-    """A conv stem, a self-attention block with a residual, a pooled head: archcalc maps no
-    attention, so `import` names `attn` (the block's module path) as unsupported; with
-    `--opaque` the block becomes one opaque node and the params stay exact."""
+    """A conv stem, then nn.MultiheadAttention over the positions: not a kind archcalc maps, so
+    `import` names `attn` (its module path) as unsupported; `--opaque` keeps its params."""
+
+    def __init__(self, dim: int = 32, num_heads: int = 4, num_classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, dim, 4, stride=4)
+        self.attn = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem(x).flatten(2).transpose(1, 2)
+        x, _ = self.attn(x, x, x, need_weights=False)
+        return self.head(x.mean(1))
+
+
+class AttentionBlockNet(nn.Module):
+    """AttentionNet's attention inside a block that takes and gives a map (tokens in between), with
+    a residual: `import` names `attn.mha` as unsupported; `--opaque` keeps the params exact."""
 
     def __init__(self, dim: int = 32, num_heads: int = 4, num_classes: int = 10) -> None:
         super().__init__()
@@ -336,7 +351,11 @@ INPUTS: dict[str, tuple[int, int, int]] = {
     "ConvNeXtLike": (3, 32, 32),
     "SENet": (3, 32, 32),
     "AttentionNet": (3, 32, 32),
+    "AttentionBlockNet": (3, 32, 32),
 }
 # the models `import` must refuse without --opaque, and what the refusal must name: the module
 # path, the op, the file of its call
-UNSUPPORTED: dict[str, tuple[str, ...]] = {"AttentionNet": ("attn.mha", "MultiheadAttention", "import_models.py:")}
+UNSUPPORTED: dict[str, tuple[str, ...]] = {
+    "AttentionNet": ("attn: MultiheadAttention", "import_models.py:"),
+    "AttentionBlockNet": ("attn.mha: MultiheadAttention", "import_models.py:"),
+}
