@@ -240,6 +240,15 @@ def _where(analysis: Analysis, row: Row) -> str:
 def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int = 2) -> AgainstResult:
     """Build the analysed spec, run it and `target` (an nn.Module) on one seeded input in eval
     mode, and compare them row by row (module docstring). Runs the target's code."""
+    from ..importing.target import model_too_deep
+
+    try:
+        return _verify_against(analysis, target, target_text, batch)
+    except RecursionError:  # torch's own walks of the module tree (.eval(), named_modules())
+        raise model_too_deep() from None
+
+
+def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: int) -> AgainstResult:
     import torch
 
     from .build import build_model
