@@ -138,3 +138,15 @@ def test_a_model_too_deep_to_write_nested_is_written_flat(runner, models):
     assert result.exit_code == 0, result.output
     assert "written flat (the nested form was refused: too_deep)" in result.stderr, result.stderr
     assert parse_spec(result.stdout).name == "nested"
+
+
+def test_a_target_returning_more_tensors_than_the_spec_differs(runner, models, tmp_path):
+    """Only the first returned tensor was compared: a spec of one output agreed with `return y, y`."""
+    pytest.importorskip("fvcore")
+    spec = tmp_path / "net.yaml"
+    spec.write_text(SPEC)
+    result = runner.invoke(main, ["verify", str(spec), "--against", f"{models}:ReturnsTwice"], catch_exceptions=False)
+    assert result.exit_code == ExitCode.FINDING, result.output
+    assert "output shape: spec [[4, 6, 6]] vs target [[4, 6, 6], [4, 6, 6]]" in result.stdout, result.stdout
+    agrees = runner.invoke(main, ["verify", str(spec), "--against", f"{models}:Net"], catch_exceptions=False)
+    assert agrees.exit_code == 0, agrees.output
