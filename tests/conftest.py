@@ -16,7 +16,7 @@ from tests.torchvision_env.sitecustomize import stub_meta_registrations
 
 # the models the import tests read are torch modules: where torch is not installed the file (which
 # has no examples) is left out of --doctest-modules collection instead of failing it
-collect_ignore = [] if find_spec("torch") else ["import_models.py"]
+collect_ignore = [] if find_spec("torch") else ["import_models.py", "import_cases.py"]
 
 # For the whole test process, not only the `torchvision` fixture's tests: ptflops imports
 # `torchvision.ops` whenever torchvision is installed (and it is, by the test extra), and that import

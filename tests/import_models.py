@@ -293,6 +293,21 @@ class SENet(nn.Module):
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
+class SelfAttention2d(nn.Module):
+    """nn.MultiheadAttention over the positions of a feature map (as in SAGAN or a non-local
+    block): the map to tokens, attention, tokens back to a map."""
+
+    def __init__(self, dim: int, num_heads: int) -> None:
+        super().__init__()
+        self.mha = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        n, c, h, w = x.shape
+        tokens = x.flatten(2).transpose(1, 2)
+        attended, _ = self.mha(tokens, tokens, tokens, need_weights=False)
+        return attended.transpose(1, 2).reshape(n, c, h, w)
+
+
 class AttentionNet(nn.Module):
     """A conv stem, then nn.MultiheadAttention over the positions: not a kind archcalc maps, so
     `import` names `attn` (its module path) as unsupported; `--opaque` keeps its params."""
@@ -309,6 +324,23 @@ class AttentionNet(nn.Module):
         return self.head(x.mean(1))
 
 
+class AttentionBlockNet(nn.Module):
+    """AttentionNet's attention inside a block that takes and gives a map (tokens in between), with
+    a residual: `import` names `attn.mha` as unsupported; `--opaque` keeps the params exact."""
+
+    def __init__(self, dim: int = 32, num_heads: int = 4, num_classes: int = 10) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, dim, 4, stride=4)
+        self.attn = SelfAttention2d(dim, num_heads)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem(x)
+        x = x + self.attn(x)
+        return self.head(torch.flatten(self.pool(x), 1))
+
+
 # class name -> a small input (C, H, W) with every check meaningful: U-Net halves four times (32
 # leaves a 2x2 bottom, so its pooling still pools), the FPN's extra level halves a sixth time.
 INPUTS: dict[str, tuple[int, int, int]] = {
@@ -319,6 +351,11 @@ INPUTS: dict[str, tuple[int, int, int]] = {
     "ConvNeXtLike": (3, 32, 32),
     "SENet": (3, 32, 32),
     "AttentionNet": (3, 32, 32),
+    "AttentionBlockNet": (3, 32, 32),
 }
-# the models `import` must refuse without --opaque, and the module path it must name
-UNSUPPORTED: dict[str, str] = {"AttentionNet": "attn"}
+# the models `import` must refuse without --opaque, and what the refusal must name: the module
+# path, the op, the file of its call
+UNSUPPORTED: dict[str, tuple[str, ...]] = {
+    "AttentionNet": ("attn: MultiheadAttention", "import_models.py:"),
+    "AttentionBlockNet": ("attn.mha: MultiheadAttention", "import_models.py:"),
+}
