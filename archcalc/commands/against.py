@@ -27,14 +27,14 @@ def verify_against_command(
     as_json: bool,
 ) -> None:
     """Load the spec, load the target (runs its code), compare, print; exit 1 when they differ."""
-    from ..importing.target import load_target, parse_kwargs
+    from ..importing.target import load_target, parse_kwargs, running_user_code
     from ..verify.against import verify_against
 
     analysis = analyze(with_input(load_spec(spec_ref), input_shape))
     kwargs = parse_kwargs(kwargs_text)
     # What the target's code prints (at import, in its constructor or forward) goes to standard
     # error: standard output carries only the command's own output (the JSON under --json).
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), running_user_code(target_text):
         target = load_target(target_text, kwargs)
         if target.module is None:
             raise SpecError(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
 
-from ..importing.target import load_target, parse_kwargs
+from ..importing.target import load_target, parse_kwargs, running_user_code
 from ..numfmt import fmt_int, fmt_si
 from ..verify import require
 from .common import Output, handles_errors, input_option
@@ -58,15 +60,18 @@ def import_(
     kwargs = parse_kwargs(kwargs_json)
     if not target.lower().endswith(".onnx"):  # a Python target needs torch: say so before its import does
         require("torch", "archcalc import")
-    loaded = load_target(target, kwargs)
-    if loaded.path is not None:  # an .onnx file: data, read without torch
-        from ..importing.onnx_read import read_onnx
+    # What the target's code prints (at import, in its constructor or forward) goes to standard
+    # error: standard output carries only the spec, which must stay valid YAML.
+    with contextlib.redirect_stdout(sys.stderr), running_user_code(target):
+        loaded = load_target(target, kwargs)
+        if loaded.path is not None:  # an .onnx file: data, read without torch
+            from ..importing.onnx_read import read_onnx
 
-        model = read_onnx(loaded.path, input_shape)
-    else:
-        from ..importing.fx_read import read_module
+            model = read_onnx(loaded.path, input_shape)
+        else:
+            from ..importing.fx_read import read_module
 
-        model = read_module(loaded.module, shape, loaded.name, opaque=opaque)
+            model = read_module(loaded.module, shape, loaded.name, opaque=opaque)
     spec, written = readable_spec(model)
     text = spec_yaml(spec, import_header(target, model.method, model.input_shape, written, model.notes))
     analysis = checked_analysis(model, text)

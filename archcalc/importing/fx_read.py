@@ -22,6 +22,7 @@ from .fx_pads import PAD_MODULES, Pad, add_pads, channel_slice, fold_pad, pad_of
 from .fx_trace import PATH, SOURCE, TensorMeta, propagate, trace
 from .recorded import METHOD as RECORDED
 from .recorded import RecordingFailed, record
+from .target import model_too_deep
 from .torch_kinds import (
     ADD_TARGETS,
     CAT_TARGETS,
@@ -701,7 +702,10 @@ def read_module(module: nn.Module, input_shape: tuple[int, ...], name: str, opaq
 
     Unsupported calls raise `unsupported_op` naming the first; with `opaque`, the innermost module
     holding each becomes one `opaque` layer (its parameters, buffers and output shape)."""
-    module.eval()
+    try:
+        module.eval()  # torch recurses through the module tree here first
+    except RecursionError:
+        raise model_too_deep() from None
     # Every op the read runs is small (meta shapes, index tensors of one activation): with the
     # machine's other work, torch's thread pool cost more than it gave (a permute of 300,000
     # indices: 13 ms on one thread, 25 ms on two, on a loaded two-core machine).
@@ -709,6 +713,8 @@ def read_module(module: nn.Module, input_shape: tuple[int, ...], name: str, opaq
     torch.set_num_threads(1)
     try:
         return _read_rounds(module, input_shape, name, opaque)
+    except RecursionError:
+        raise model_too_deep() from None
     finally:
         torch.set_num_threads(threads)
 

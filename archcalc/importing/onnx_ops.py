@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from math import ceil, isclose, prod
 from typing import Any
 
+from ..errors import SpecError
 from ..limits import shown
 from .onnx_graph import Converted, OnnxGraph, attributes
 
@@ -171,9 +172,33 @@ def _conv_fields(node: Any, graph: OnnxGraph) -> dict[str, Any]:
     stride, dilation, pads = _window(graph, node, attrs, sizes, kernel)
     fields: dict[str, Any] = {"out_channels": weight[0], "kernel_size": compact(kernel)}
     fields.update(_window_fields(stride, dilation, pads))
-    if attrs.get("group", 1) != 1:
-        fields["groups"] = attrs["group"]
+    group = _group(graph, node, attrs)
+    channels = graph.shape(node.input[0], node)[0]
+    if channels != weight[1] * group or weight[0] % group:  # torch: weight [out, in / groups, ...]
+        raise _group_misfit(graph, node, group, channels, weight)
+    if group != 1:
+        fields["groups"] = group
     return fields
+
+
+def _group(graph: OnnxGraph, node: Any, attrs: dict[str, Any]) -> int:
+    """A Conv's or ConvTranspose's `group`: a count of 1 or more (onnx's shape inference lets 0 and
+    negative counts through, which would reach the spec as a wrong out_channels or groups)."""
+    group = attrs.get("group", 1)
+    if not isinstance(group, int) or group < 1:
+        raise graph.error(node, "bad_onnx", f"its group is {group!r}; a group count is an integer of 1 or more")
+    return int(group)
+
+
+def _group_misfit(graph: OnnxGraph, node: Any, group: int, channels: int, weight: tuple[int, ...]) -> SpecError:
+    """A group count the channels do not split into (shape inference does not check it)."""
+    return graph.error(
+        node,
+        "bad_onnx",
+        f"its group {group} does not fit its {channels} input channels and weight dims {list(weight)}",
+        hint="a Conv's weight is [out, in / group, ...] and a ConvTranspose's [in, out / group, ...], "
+        "with in and out divisible by group",
+    )
 
 
 def _added_bias(graph: OnnxGraph, node: Any) -> tuple[bool | str, int] | None:
@@ -238,7 +263,10 @@ def _conv_transpose(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     stride, dilation, pads = _window(graph, node, attrs, sizes, kernel)
     if any(before != after for before, after in pads):
         raise _unsupported(graph, node, f"asymmetric pads {pads}: torch's transposed conv pads both sides alike")
-    group = attrs.get("group", 1)
+    group = _group(graph, node, attrs)
+    channels = graph.shape(x, node)[0]
+    if channels != weight[0] or channels % group:  # torch: weight [in, out / groups, ...]
+        raise _group_misfit(graph, node, group, channels, weight)
     fields: dict[str, Any] = {"out_channels": weight[1] * group, "kernel_size": compact(kernel)}
     fields.update(_window_fields(stride, dilation, pads))
     output_padding = attrs.get("output_padding") or ()

@@ -69,6 +69,20 @@ def _refuse_unused(model: TracedModel) -> None:
         )
 
 
+def _refuse_repeated_outputs(model: TracedModel, names: list[str]) -> None:
+    """A model that returns one value twice (`return y, y`): a spec's `outputs` names each layer once."""
+    seen: dict[int, int] = {}
+    for place, j in enumerate(model.outputs):
+        if j in seen:
+            what = "its input" if j == MODEL_INPUT else f"the {model.layers[j].kind} layer {names[j]!r}"
+            raise SpecError(
+                "unsupported_output",
+                f"the model returns {what} twice (outputs {seen[j]} and {place}); a spec names each output once",
+                hint="return each tensor once (the caller can repeat it)",
+            )
+        seen[j] = place
+
+
 def _reads_input_later(model: TracedModel) -> bool:
     return any(MODEL_INPUT in layer.inputs for layer in model.layers[1:]) or MODEL_INPUT in model.outputs
 
@@ -82,6 +96,7 @@ def spec_dict(model: TracedModel) -> dict[str, Any]:
     first_input = _reads_input_later(model)
     joined = ["_".join(layer.path) if layer.path else layer.kind for layer in model.layers]
     names = level_names(joined, (INPUT_NAME,) if first_input else ())
+    _refuse_repeated_outputs(model, names)
     layers: list[Any] = [{"identity": {"name": INPUT_NAME}}] if first_input else []
     for i, layer in enumerate(model.layers):
         refs = [INPUT_NAME if j == MODEL_INPUT else names[j] for j in layer.inputs]
@@ -115,10 +130,13 @@ def readable_spec(model: TracedModel) -> tuple[dict[str, Any], str]:
         except SpecError as err:
             why = why or f" (the nested form was refused: {err.code})"
             continue
+        except RecursionError:  # nested past what the YAML emitter recurses through: the loader's too_deep
+            why = why or " (the nested form was refused: too_deep)"
+            continue
         return spec, f"written {what}{why}"
-    raise SpecError(
-        "internal", "no form of the imported spec loads", hint="this is a bug in archcalc: please report it"
-    )
+    from .shape_check import ImportMismatch  # a bug, exit 4: shape_check imports this module
+
+    raise ImportMismatch(f"no form of the imported spec loads{why}")
 
 
 def nested_dict(model: TracedModel) -> dict[str, Any]:

@@ -13,6 +13,8 @@ import importlib.util
 import json
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -126,7 +128,7 @@ def _import_module(name: str) -> Any:
         return importlib.import_module(name)
     except ModuleNotFoundError as err:
         raise _not_found(err, name) from None
-    except (Exception, SystemExit) as err:
+    except (Exception, SystemExit, KeyboardInterrupt) as err:
         raise _raised(f"importing {shown(name)}", err) from None
     finally:
         added()
@@ -194,7 +196,7 @@ def _load_file(path_text: str) -> Any:
         loader_spec.loader.exec_module(module)
     except ModuleNotFoundError as err:
         raise _not_found(err, None).located(path_text, None) from None
-    except (Exception, SystemExit) as err:
+    except (Exception, SystemExit, KeyboardInterrupt) as err:
         raise _raised(f"running {path.name}", err).located(path_text, None) from None
     finally:
         remove()
@@ -236,7 +238,7 @@ def _instantiate(value: Any, text: str, kwargs: dict[str, Any]) -> Any:
         )
     try:
         result = value(**kwargs)
-    except (Exception, SystemExit) as err:
+    except (Exception, SystemExit, KeyboardInterrupt) as err:
         raise _raised(f"calling {shown(text)}", err) from None
     if not isinstance(result, torch.nn.Module):
         raise _fail(
@@ -245,6 +247,29 @@ def _instantiate(value: Any, text: str, kwargs: dict[str, Any]) -> Any:
             hint="name a class or a function that returns an nn.Module",
         )
     return result
+
+
+def model_too_deep() -> SpecError:
+    """A model whose module tree is deeper than Python's recursion limit lets torch (`.eval()`,
+    `named_modules()`) or archcalc walk it: one message, not an internal RecursionError."""
+    return _fail(
+        "model_too_deep",
+        f"the model's modules nest too deeply to read: walking them passed Python's recursion limit "
+        f"({sys.getrecursionlimit():,} calls)",
+        hint="flatten its nested containers (nn.Sequential inside nn.Sequential ...)",
+    )
+
+
+@contextmanager
+def running_user_code(text: str) -> Iterator[None]:
+    """Around everything that runs the target's code (its import, constructor, forward under a
+    trace, hook or counter): a `sys.exit()` or KeyboardInterrupt raised there is the target's
+    failure, one message and exit 2, not archcalc's own exit (a forward calling `sys.exit(0)` must
+    not end `verify --against` with success, nor `import` with no spec)."""
+    try:
+        yield
+    except (SystemExit, KeyboardInterrupt) as err:
+        raise _raised(f"running {shown(text)}", err) from None
 
 
 def load_target(text: str, kwargs: dict[str, Any] | None = None) -> Target:

@@ -157,6 +157,25 @@ def _out_shape(output: Any) -> tuple[int, ...] | None:
     return None
 
 
+def _output_shapes(output: Any) -> list[tuple[int, ...]]:
+    """The shape without the batch of every tensor a model returns (in a tuple, list or dict)."""
+    if hasattr(output, "shape"):
+        return [tuple(output.shape[1:])]
+    values = output.values() if isinstance(output, dict) else output if isinstance(output, (list, tuple)) else ()
+    return [shape for value in values for shape in _output_shapes(value)]
+
+
+def _outputs_compared(analysis: Analysis, output: Any) -> Cell:
+    """The network's output shape held to the target's; a spec and a target that return different
+    numbers of tensors (`outputs:` of two, a model returning one) compare as the lists of them, so
+    the extra ones are not left unchecked behind an agreeing first."""
+    ours = [list(shape) for shape in analysis.output_shapes]
+    theirs = [list(shape) for shape in _output_shapes(output)]
+    if len(ours) == 1 and len(theirs) <= 1:
+        return compare(analysis.output_shape, _out_shape(output))
+    return compare(ours, theirs)
+
+
 def _run(model: Any, x: Any) -> tuple[dict[str, list[tuple[int, ...] | None]], dict[str, int], Any]:
     """Run `model` on `x`: each module's output shape per call, the order of each module's first
     call (its forward's end), and the model's output."""
@@ -240,6 +259,15 @@ def _where(analysis: Analysis, row: Row) -> str:
 def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int = 2) -> AgainstResult:
     """Build the analysed spec, run it and `target` (an nn.Module) on one seeded input in eval
     mode, and compare them row by row (module docstring). Runs the target's code."""
+    from ..importing.target import model_too_deep
+
+    try:
+        return _verify_against(analysis, target, target_text, batch)
+    except RecursionError:  # torch's own walks of the module tree (.eval(), named_modules())
+        raise model_too_deep() from None
+
+
+def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: int) -> AgainstResult:
     import torch
 
     from .build import build_model
@@ -320,7 +348,7 @@ def verify_against(analysis: Analysis, target: Any, target_text: str, batch: int
         timeline.append(((float(their_order.get(name, len(their_order))), -1), extra))
 
     totals = {
-        "shape": compare(analysis.output_shape, _out_shape(their_output)),
+        "shape": _outputs_compared(analysis, their_output),
         "params": compare(analysis.totals.params, _numel(theirs.parameters())),
         "buffers": compare(analysis.totals.buffers + analysis.totals.counters, _numel(theirs.buffers())),
     }
