@@ -215,3 +215,128 @@ def test_against_torchvision_in_a_subprocess(tmp_path: Path) -> None:
         0,
         ["resnet18: agrees with torchvision.models:resnet18"],
     ), done.stdout + done.stderr
+
+
+SPEC_CHANNELS_LAST = """\
+name: channels_last
+input: [3, 6, 6]  # 8 channels on 6x6: [8, 6, 6] and [6, 6, 8] differ
+layers:
+  - block:
+      name: block
+      layers:
+        - conv: {name: conv, out: 8, kernel: 3, padding: 1}
+        - layernorm: {name: norm, eps: 1.0e-6}
+        - channel_linear: {name: pw1, out_features: 16}
+        - gelu: {name: act}
+        - channel_linear: {name: pw2, out_features: 8}
+        - layer_scale: {name: layer_scale}
+  - flatten
+  - linear: {name: fc, out: 10}
+"""
+
+
+class ChannelsLastBlock(torch.nn.Module):
+    """ConvNeXt's block: permute to channels-last, LayerNorm, Linear, GELU, Linear, a learned
+    per-channel scale (`gamma` [C] before the permute back, as the reference code; [C, 1, 1] after
+    it, as torchvision's), permute back."""
+
+    def __init__(self, scale_last: bool) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.norm = torch.nn.LayerNorm(8, eps=1e-6)
+        self.pw1 = torch.nn.Linear(8, 16)
+        self.act = torch.nn.GELU()
+        self.pw2 = torch.nn.Linear(16, 8)
+        self.scale_last = scale_last
+        self.gamma = torch.nn.Parameter(torch.ones(8) if scale_last else torch.ones(8, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pw2(self.act(self.pw1(self.norm(self.conv(x).permute(0, 2, 3, 1)))))
+        if self.scale_last:
+            return (self.gamma * x).permute(0, 3, 1, 2)
+        return self.gamma * x.permute(0, 3, 1, 2)
+
+
+class ChannelsLastNet(torch.nn.Module):
+    def __init__(self, scale_last: bool = True) -> None:
+        super().__init__()
+        self.block = ChannelsLastBlock(scale_last)
+        self.fc = torch.nn.Linear(8 * 6 * 6, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.block(x), 1))
+
+
+@pytest.mark.parametrize(
+    ("scale_last", "scale_layout"),
+    [(True, "channels-last"), (False, None)],
+    ids=["gamma-channels-last", "gamma-channels-first"],
+)
+def test_channels_last_rows_agree(runner, tmp_path: Path, scale_last: bool, scale_layout: str | None) -> None:
+    """The spec writes layernorm and channel_linear channels-first; the target runs them (and the
+    GELU between, and the reference code's gamma) on channels-last data: equal, said in --json."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC_CHANNELS_LAST)
+    args = ["verify", str(spec), "--against", "tests.test_verify_against:ChannelsLastNet", "--json"]
+    result = runner.invoke(main, [*args, "--kwargs", json.dumps({"scale_last": scale_last})], catch_exceptions=False)
+    data = json.loads(result.stdout)
+    assert (result.exit_code, data["divergences"]) == (0, []), data["divergences"]
+    layouts = {p["row"]: p["layout"] for p in data["pairs"]}
+    cl = "channels-last"
+    expected = {"block.conv": None, "block.norm": cl, "block.pw1": cl, "block.act": cl, "block.pw2": cl}
+    expected |= {"block.layer_scale": scale_layout, "flatten1": None, "fc": None}
+    assert layouts == expected, layouts
+
+
+SPEC_SPLICED = """\
+name: spliced
+input: [3, 8, 8]
+layers:
+  - conv: {name: lateral_0, out: 4, kernel: 1}
+  - conv: {name: lateral_1, out: 4, kernel: 1}
+"""
+
+
+class LateralNet(torch.nn.Module):
+    """A ModuleList the importer splices as `lateral_0`, `lateral_1` (a feature pyramid's laterals)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lateral = torch.nn.ModuleList([torch.nn.Conv2d(3, 4, 1), torch.nn.Conv2d(4, 4, 1)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv in self.lateral:
+            x = conv(x)
+        return x
+
+
+def test_spliced_names_pair_by_name(runner, tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC_SPLICED)
+    args = ["verify", str(spec), "--against", "tests.test_verify_against:LateralNet", "--json"]
+    result = runner.invoke(main, args, catch_exceptions=False)
+    data = json.loads(result.stdout)
+    assert (result.exit_code, data["divergences"]) == (0, []), data["divergences"]
+    paired = [(p["row"], p["module"], p["call"], p["matched_by"]) for p in data["pairs"]]
+    assert paired == [("lateral_0", "lateral.0", 0, "name"), ("lateral_1", "lateral.1", 0, "name")], paired
+
+
+@pytest.mark.parametrize(
+    ("row", "modules", "expected"),
+    [
+        ("lateral_3", ["lateral", "lateral.3"], ("lateral.3", 0)),
+        ("classifier_low_classifier", ["classifier", "classifier.low_classifier"], ("classifier.low_classifier", 0)),
+        ("lateral_3_1", ["lateral", "lateral.3"], ("lateral.3", 1)),
+        ("layer1.0.relu_2", ["layer1.0.relu"], ("layer1.0.relu", 2)),
+        ("a_b_c", ["a", "a.b_c", "a_b", "a_b.c"], None),
+        ("a_b_c", ["a_b_c", "a.b_c"], ("a_b_c", 0)),
+        ("a_b_c_1", ["a.b_c", "a_b.c"], None),
+    ],
+    ids=["module-list", "flat-name", "spliced-call", "call", "ambiguous", "exact-first", "ambiguous-call"],
+)
+def test_by_name(row: str, modules: list[str], expected: tuple[str, int] | None) -> None:
+    """`.` and `_` read alike before the call suffix; two modules reading alike pair by no name."""
+    from archcalc.verify.against import _by_name, _flat_names
+
+    named = dict.fromkeys(modules)
+    assert _by_name(row, named, _flat_names(named)) == expected

@@ -1,9 +1,12 @@
 """Hold a spec against a model someone wrote (`verify --against`): the spec built in torch and the
 target run on the same seeded input, then compared row by row with the target's modules.
 
-A row is paired with the target's module of the same path (a module called more than once: row
-`relu_1` is its second call); the rows left that hold tensors pair, in execution order, with the
-target's tensor-holding modules left. Each pair compares the output shape, each parameter's
+A row is paired with the target's module of the same path, `.` and `_` alike (the importer joins
+path steps with `_` where it splices a module: row `lateral_3` is module `lateral.3`); then a module
+called more than once: row `relu_1` is its second call. The rows left that hold tensors pair, in execution order, with the
+target's tensor-holding modules left. A row of a kind that works on channels-last data in the
+target (`layernorm`, `channel_linear` between permutes) matches an output with its channels moved
+last (`layout: channels-last`). Each pair compares the output shape, each parameter's
 shape, the parameter and buffer counts and fvcore's MACs (fvcore on both sides, same convention).
 Runs the target's code (SECURITY.md). torch and fvcore are imported inside functions.
 """
@@ -15,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..analysis import Analysis, Row
-from .verification import FAIL, Cell, compare
+from .verification import FAIL, OK, Cell, compare
 
 CHECKS = ("shape", "param_shapes", "params", "buffers", "macs")
 # what each check is called in messages
@@ -29,6 +32,10 @@ CHECK_NAMES = {
 }
 SEED = 0  # the one input both models see: torch.manual_seed(SEED), then randn
 _CALL = re.compile(r"^(.*)_([0-9]+)$")
+# kinds a spec writes channels-first that a target may run on channels-last data (between permutes)
+CHANNELS_LAST_KINDS = frozenset({"layernorm", "channel_linear"})
+CHANNELS_LAST = "channels-last"
+ParamShapes = tuple[tuple[str, tuple[int, ...]], ...]  # each parameter's last name and shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class Pair:
     matched_by: str  # "name", "order" or "" (unpaired)
     where: str  # the row's spec file:line:column, or ""
     cells: dict[str, Cell]
+    layout: str = ""  # "channels-last": the target's output is the row's with channels moved last
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +135,7 @@ class AgainstResult:
                     "call": p.call,
                     "matched_by": p.matched_by or None,
                     "where": p.where,
+                    "layout": p.layout or None,
                     **{k: asdict(c) for k, c in p.cells.items()},
                 }
                 for p in self.pairs
@@ -214,22 +223,100 @@ def _numel(tensors: Any) -> int:
     return sum(t.numel() for t in {id(t): t for t in tensors}.values())
 
 
-def _param_shapes(module: Any) -> tuple[tuple[str, tuple[int, ...]], ...]:
+def _param_shapes(module: Any, recurse: bool = True) -> ParamShapes:
     """Each parameter's last name and shape, in registration order: a row the builder makes of
     several modules (a SAME-padded conv is a pad and a conv) names `1.weight` what the target's
     plain Conv2d names `weight`."""
-    return tuple((name.rpartition(".")[2], tuple(p.shape)) for name, p in module.named_parameters())
+    return tuple((name.rpartition(".")[2], tuple(p.shape)) for name, p in module.named_parameters(recurse=recurse))
 
 
-def _by_name(path: str, modules: dict[str, Any]) -> tuple[str, int] | None:
-    """The target module a row path names and which call: `layer1.0.relu_2` is the third call of
-    `layer1.0.relu` where the target has no module of that exact name."""
-    if path in modules:
-        return path, 0
+def _unnamed(shapes: ParamShapes) -> ParamShapes:
+    """Parameter shapes without their names: a row paired in order pairs with a module whose
+    attribute names the spec cannot know (a block's own `gamma` for the spec's layer_scale `scale`)."""
+    return tuple(("", shape) for _, shape in shapes)
+
+
+def _broadcast_last(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A per-channel shape written channels-first (`[C, 1, 1]`) as the channels-last tensor it
+    broadcasts against reads it (`[C]`): channels moved last, leading ones dropped."""
+    moved = list(_channels_last(shape) or ())
+    while moved and moved[0] == 1:
+        moved.pop(0)
+    return tuple(moved)
+
+
+def _param_cell(ours: ParamShapes, theirs: ParamShapes, region: bool) -> tuple[Cell, str]:
+    """The parameter shapes check and the layout it held in: in a channels-last `region` a
+    per-channel `[C, 1, 1]` matches the target's `[C]` (ConvNeXt's reference `gamma`)."""
+    cell = compare(ours, theirs)
+    if cell.status != FAIL or not region:
+        return cell, ""
+    moved = tuple((name, shape if len(shape) < 3 else _broadcast_last(shape)) for name, shape in ours)
+    if moved == theirs:
+        return Cell(status=OK, ours=ours, theirs=theirs, note=CHANNELS_LAST), CHANNELS_LAST
+    return cell, ""
+
+
+def _own_macs(name: str, module: Any, macs: dict[str, int]) -> int:
+    """fvcore's MACs of a module's own operations: its count less its children's (a block that
+    holds a tensor itself, paired in order with the row of that tensor)."""
+    children = sum(macs.get(f"{name}.{child}" if name else child, 0) for child, _ in module.named_children())
+    return macs.get(name, 0) - children
+
+
+def _flat(path: str) -> str:
+    return path.replace(".", "_")
+
+
+def _flat_names(modules: dict[str, Any]) -> dict[str, str]:
+    """Each module path with `.` read as `_`, kept only where one module has it: two modules that
+    read alike pair with no row by this rule (an ambiguous pair is worse than an order pair)."""
+    seen: dict[str, list[str]] = {}
+    for name in modules:
+        seen.setdefault(_flat(name), []).append(name)
+    return {flat: names[0] for flat, names in seen.items() if len(names) == 1}
+
+
+def _module_named(path: str, modules: dict[str, Any], flat: dict[str, str]) -> str | None:
+    """The module of exactly this path, else the one module whose path reads as it with `.` as `_`."""
+    return path if path in modules else flat.get(_flat(path))
+
+
+def _by_name(path: str, modules: dict[str, Any], flat: dict[str, str]) -> tuple[str, int] | None:
+    """The target module a row path names and which call: the path itself (`.` and `_` alike:
+    `lateral_3` is `lateral.3`) before the call suffix: `layer1.0.relu_2` is the third call of
+    `layer1.0.relu` where the target has no module of that name."""
+    module = _module_named(path, modules, flat)
+    if module is not None:
+        return module, 0
     match = _CALL.match(path)
-    if match and match.group(1) in modules:
-        return match.group(1), int(match.group(2))
+    if match:
+        module = _module_named(match.group(1), modules, flat)
+        if module is not None:
+            return module, int(match.group(2))
     return None
+
+
+def _channels_last(shape: tuple[int, ...] | None) -> tuple[int, ...] | None:
+    return None if not shape else (*shape[1:], shape[0])
+
+
+def _may_be_channels_last(row: Row, previous: Row | None, layout: str) -> bool:
+    """Whether the target may hold this row's data channels-last: the row's kind works on
+    channels-last data, or it keeps the shape of the row before it, found channels-last (the GELU
+    and the layer scale after a ConvNeXt block's Linears)."""
+    return row.kind in CHANNELS_LAST_KINDS or (
+        layout == CHANNELS_LAST and previous is not None and previous.out_shape == row.out_shape
+    )
+
+
+def _shape_cell(row: Row, theirs: tuple[int, ...] | None, region: bool) -> tuple[Cell, str]:
+    """The output shape check and the layout it held in: the row's shape is written channels-first,
+    and matches the target's output with the channels last in a channels-last `region`."""
+    ours = row.out_shape
+    if region and ours != theirs and theirs is not None and _channels_last(ours) == theirs:
+        return Cell(status=OK, ours=ours, theirs=theirs, note=CHANNELS_LAST), CHANNELS_LAST
+    return compare(ours, theirs), ""
 
 
 def _inside(name: str, covered: set[str]) -> bool:
@@ -288,8 +375,9 @@ def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: in
     their_modules = dict(theirs.named_modules())
     # pair by name first
     named: dict[str, tuple[str, int]] = {}
+    flat = _flat_names(their_modules)
     for row in analysis.rows:
-        found = _by_name(row.path, their_modules)
+        found = _by_name(row.path, their_modules, flat)
         if found is not None and found[0]:
             named[row.path] = found
     covered = {module for module, _ in named.values()}
@@ -311,10 +399,13 @@ def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: in
     # (the target's call order, the row's index): the first divergence is the first in execution
     timeline: list[tuple[tuple[float, int], Divergence]] = []
     last = -1.0
+    layout = ""  # the layout the row before was found in
     for index, row in enumerate(analysis.rows):
+        previous = analysis.rows[index - 1] if index else None
         where = _where(analysis, row)
         found = named.get(row.path) or ordered.get(row.path)
         if found is None:
+            layout = ""
             pairs.append(Pair(row.path, row.kind, None, "", 0, "", where, {}))
             if _holds(row):  # a weight layer the target lacks
                 missing = Divergence(row.path, row.kind, "", "", "layer", None, None, where)
@@ -323,17 +414,40 @@ def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: in
         module_name, call = found
         module = their_modules[module_name]
         calls = their_shapes.get(module_name, [])
-        cells = {"shape": compare(row.out_shape, calls[call] if call < len(calls) else None)}
+        region = _may_be_channels_last(row, previous, layout)
+        shape_cell, layout = _shape_cell(row, calls[call] if call < len(calls) else None, region)
+        cells = {"shape": shape_cell}
         if call == 0:
+            # a name pair holds the module's whole subtree; an order pair its own tensors (its
+            # children holding tensors pair with rows of their own)
+            whole = row.path in named
             built = our_modules.get(row.path)
-            cells["param_shapes"] = compare(_param_shapes(built) if built is not None else (), _param_shapes(module))
-            cells["params"] = compare(row.params, _numel(module.parameters()))
-            cells["buffers"] = compare(row.buffers + row.counters, _numel(module.buffers()))
+            mine_shapes = _param_shapes(built) if built is not None else ()
+            their_param_shapes = _param_shapes(module, recurse=whole)
+            if not whole:
+                mine_shapes, their_param_shapes = _unnamed(mine_shapes), _unnamed(their_param_shapes)
+            cells["param_shapes"], param_layout = _param_cell(mine_shapes, their_param_shapes, region)
+            layout = layout or param_layout
+            cells["params"] = compare(row.params, _numel(module.parameters(recurse=whole)))
+            cells["buffers"] = compare(row.buffers + row.counters, _numel(module.buffers(recurse=whole)))
             if not fvcore_error:
-                mine = our_sum[module_name] if row.path in named else our_macs.get(row.path, 0) // batch
-                cells["macs"] = compare(mine, their_macs.get(module_name, 0) // batch)
+                if whole:
+                    mine, theirs_macs = our_sum[module_name], their_macs.get(module_name, 0)
+                else:
+                    mine, theirs_macs = our_macs.get(row.path, 0) // batch, _own_macs(module_name, module, their_macs)
+                cells["macs"] = compare(mine, theirs_macs // batch)
         pairs.append(
-            Pair(row.path, row.kind, module_name, type(module).__name__, call, _how(row.path, named), where, cells)
+            Pair(
+                row.path,
+                row.kind,
+                module_name,
+                type(module).__name__,
+                call,
+                _how(row.path, named),
+                where,
+                cells,
+                layout,
+            )
         )
         last = float(their_order.get(module_name, len(their_order)))
         for check in CHECKS:
