@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import importlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.import_oracle import weights_left_uninitialised
 
 MODELS_FILE = Path(__file__).with_name("import_models.py")
 
@@ -21,7 +24,9 @@ MODELS_FILE = Path(__file__).with_name("import_models.py")
 class Case:
     """One model: `target` as `archcalc import` reads it, `kwargs` its --kwargs, `input` (C, H, W),
     `slow` for the full list only, `unsupported` what `import`'s refusal must name (else None):
-    the op, its module path, its source line."""
+    the op, its module path, its source line; `runs` whether the checks that run the model and
+    the spec's export (`verify --against`, `export --to torch`) are made too (else the counts only,
+    and the model is built without initialising its weights)."""
 
     id: str
     target: str
@@ -29,6 +34,7 @@ class Case:
     kwargs: dict[str, Any] = field(default_factory=dict)
     slow: bool = True
     unsupported: tuple[str, ...] | None = None
+    runs: bool = True
 
     @property
     def input_text(self) -> str:
@@ -43,13 +49,17 @@ class Case:
         return [self.target, *(["--kwargs", json.dumps(self.kwargs)] if self.kwargs else [])]
 
     def build(self) -> Any:
-        """The module itself, as the target names it (the oracle's side)."""
+        """The module itself, as the target names it (the oracle's side); its weights left
+        uninitialised where only counts are checked (`weights_left_uninitialised`)."""
         where, name = self.target.rsplit(":", 1)
         if where.endswith(".py"):
             from tests import import_models
 
-            return getattr(import_models, name)(**self.kwargs)
-        return getattr(importlib.import_module(where), name)(**self.kwargs)
+            builder = getattr(import_models, name)
+        else:
+            builder = getattr(importlib.import_module(where), name)
+        with nullcontext() if self.runs else weights_left_uninitialised():
+            return builder(**self.kwargs)
 
 
 # case id -> the module the tests built for it (tests/test_import_zoo.py fills and empties it)
@@ -73,6 +83,29 @@ DEFAULT = {
     "convnext_tiny",
     "lraspp_mobilenet_v3_large",
     "vit_b_16",
+}
+
+# the slow list's one model per family (per torchvision module, or per block where one module
+# builds two: resnet.py's bottleneck, efficientnet.py's v2, regnet.py's x and y) that also runs
+# `verify --against` and `export --to torch`: those checks run the model and its export, take
+# most of a model's time, and test the mapping of a family's layers, which its other members
+# repeat at other widths and depths; every model keeps every count check (the slow list must fit
+# in about 7 minutes of `.ci/run` on 2 cores). The default handful runs them all.
+REPRESENTATIVE = {
+    "alexnet",
+    "vgg11_bn",
+    "resnext50_32x4d",
+    "densenet121",
+    "googlenet",
+    "inception_v3",
+    "mobilenet_v2",
+    "mnasnet0_5",
+    "efficientnet_b0",
+    "efficientnet_v2_s",
+    "regnet_x_400mf",
+    "regnet_y_400mf",
+    "fcn_resnet50",
+    "deeplabv3_mobilenet_v3_large",
 }
 
 CLASSIFICATION = [
@@ -133,6 +166,7 @@ def _cases() -> list[Case]:
             INPUTS.get(name, (3, 64, 64)),
             KWARGS.get(name, {}),
             slow=name not in DEFAULT,
+            runs=name in DEFAULT | REPRESENTATIVE,
         )
         for name in CLASSIFICATION
     ]
@@ -143,11 +177,20 @@ def _cases() -> list[Case]:
             (3, 64, 64),
             {"weights_backbone": None, "aux_loss": False},
             slow=name not in DEFAULT,
+            runs=name in DEFAULT | REPRESENTATIVE,
         )
         for name in SEGMENTATION
     ]
     cases += [
-        Case(name, f"torchvision.models:{name}", shape, kwargs, slow=name not in DEFAULT, unsupported=path)
+        Case(
+            name,
+            f"torchvision.models:{name}",
+            shape,
+            kwargs,
+            slow=name not in DEFAULT,
+            unsupported=path,
+            runs=name in DEFAULT,
+        )
         for name, (path, shape, kwargs) in TRANSFORMERS.items()
     ]
     cases += [

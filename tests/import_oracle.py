@@ -8,7 +8,8 @@ total is per example with no division."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -29,6 +30,34 @@ MEASURED_BY = {
     "torch_total": "FlopCounterMode",
     "out_shapes": "torch",
 }
+
+
+@contextmanager
+def weights_left_uninitialised() -> Iterator[None]:
+    """Models built inside are left with torch's uninitialised weights: every public
+    `torch.nn.init.*_` is a no-op here. Why: initialisation (random draws over every weight) is
+    most of the time a large model takes to build (regnet_y_128gf's 645 M parameters), and what the
+    oracle compares (counts and shapes) does not read a weight's value. Buffers keep their values
+    (a batch norm's running statistics are set by the module, not by `torch.nn.init`), the tensors
+    keep their shapes, so every count is exact. Not for a check that compares output values (the
+    export test loads the weights and runs both models): those models are built as usual.
+    `torch.nn.utils.skip_init` would do the same for one module, but a torchvision builder
+    initialises its layers itself after building them."""
+    from torch.nn import init
+
+    names = [name for name in dir(init) if name.endswith("_") and not name.startswith("_")]
+    saved = {name: getattr(init, name) for name in names}
+
+    def keep(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+        return tensor
+
+    try:
+        for name in names:
+            setattr(init, name, keep)
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(init, name, function)
 
 
 @dataclass(frozen=True, slots=True)
