@@ -8,6 +8,7 @@ distinct from every other name of its level.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from pydantic_core import PydanticCustomError
@@ -74,3 +75,14 @@ def level_names(steps: list[str], taken: Iterable[str] = ()) -> list[str]:
         kept.add(name)
         names.append(name)
     return names
+
+
+def spec_name(name: str) -> str:
+    """The model's name as the spec's `name:` (letters, digits, `_ . + -`, starting with a letter
+    or digit, at most 100 characters): the one rule for a target's, a file's and a traced model's name.
+
+    >>> spec_name("ResNet"), spec_name("my model!"), spec_name("__x"), spec_name("")
+    ('ResNet', 'my_model_', 'x', 'model')
+    """
+    text = re.sub(r"[^A-Za-z0-9_.+-]", "_", name).lstrip("_.+-")[:100]
+    return text or "model"

@@ -10,7 +10,6 @@ parts as `residual`/`parallel` and the rest in the graph form (`nesting`), runs 
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +18,7 @@ from ..loader import parse_spec
 from .blocks import shared_blocks
 from .hierarchy import MERGES, model_level
 from .leaf import leaf
-from .names import level_names
+from .names import level_names, spec_name
 from .nesting import LevelWriter
 from .repeats import repeats
 from .spec_text import spec_yaml
@@ -28,17 +27,6 @@ from .traced import MODEL_INPUT, TracedModel
 # an identity row put first where a later layer reads the model's input: `from:` reads only a
 # named layer of the list, and the list's input has no name
 INPUT_NAME = "input"
-
-
-def spec_name(name: str) -> str:
-    """The model's name as the spec's `name:` (letters, digits, `_ . + -`, starting with a letter
-    or digit, at most 100 characters).
-
-    >>> spec_name("ResNet"), spec_name("my model!"), spec_name("__x"), spec_name("")
-    ('ResNet', 'my_model_', 'x', 'model')
-    """
-    text = re.sub(r"[^A-Za-z0-9_.+-]", "_", name).lstrip("_.+-")[:100]
-    return text or "model"
 
 
 def one_input_merges(model: TracedModel) -> TracedModel:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from ..errors import SpecError, close_matches
 from ..limits import shown, too_long
+from .names import spec_name
 
 # The most characters of `--kwargs` JSON read: far past any constructor's keyword arguments.
 MAX_KWARGS_CHARS = 64 * 1024
@@ -83,16 +84,6 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
             hint="write a JSON object: '{\"num_classes\": 10}'",
         )
     return value
-
-
-def spec_name(text: str) -> str:
-    """A spec `name:` made from a target's name: characters a spec name refuses become `_`.
-
-    >>> spec_name("resnet50"), spec_name("my net (v2)"), spec_name(".hidden")
-    ('resnet50', 'my_net_v2', 'hidden')
-    """
-    name = re.sub(r"[^A-Za-z0-9_.+-]+", "_", text).strip("_.+-")[:100]
-    return name or "model"
 
 
 def split_target(text: str) -> tuple[TargetKind, str, str]:
