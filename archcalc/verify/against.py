@@ -368,7 +368,7 @@ def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: in
         their_shapes, their_order, their_output = _run(theirs, x)
     except Exception as err:
         raise _run_failed(err, target_text, analysis.input_shape) from None
-    our_macs, our_total, _ = _fvcore(ours, x)
+    our_macs, our_total, our_error = _fvcore(ours, x)
     their_macs, their_total, fvcore_error = _fvcore(theirs, x)
 
     our_modules = dict(ours.named_modules())
@@ -426,11 +426,12 @@ def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: in
             their_param_shapes = _param_shapes(module, recurse=whole)
             if not whole:
                 mine_shapes, their_param_shapes = _unnamed(mine_shapes), _unnamed(their_param_shapes)
-            cells["param_shapes"], param_layout = _param_cell(mine_shapes, their_param_shapes, region)
-            layout = layout or param_layout
+            if not row.opaque:  # an opaque stand-in holds one flat tensor and computes nothing: counts only
+                cells["param_shapes"], param_layout = _param_cell(mine_shapes, their_param_shapes, region)
+                layout = layout or param_layout
             cells["params"] = compare(row.params, _numel(module.parameters(recurse=whole)))
             cells["buffers"] = compare(row.buffers + row.counters, _numel(module.buffers(recurse=whole)))
-            if not fvcore_error:
+            if not (fvcore_error or our_error or row.opaque):
                 if whole:
                     mine, theirs_macs = our_sum[module_name], their_macs.get(module_name, 0)
                 else:
@@ -466,10 +467,13 @@ def _verify_against(analysis: Analysis, target: Any, target_text: str, batch: in
         "params": compare(analysis.totals.params, _numel(theirs.parameters())),
         "buffers": compare(analysis.totals.buffers + analysis.totals.counters, _numel(theirs.buffers())),
     }
-    # a target fvcore cannot count is a failed check, not a skipped one: the MACs are not known to agree
-    totals["macs"] = compare(
-        our_total // batch, f"fvcore failed: {fvcore_error}" if fvcore_error else their_total // batch
-    )
+    # a target (or a built spec) fvcore cannot count is a failed check, not a skipped one: the MACs are
+    # not known to agree; a spec with opaque layers has no MACs total to hold (unknown, not 0)
+    if not analysis.opaque_rows:
+        totals["macs"] = compare(
+            f"fvcore failed on the spec: {our_error}" if our_error else our_total // batch,
+            f"fvcore failed: {fvcore_error}" if fvcore_error else their_total // batch,
+        )
     for check, cell in totals.items():
         if cell.status == FAIL:
             timeline.append(((float("inf"), 0), Divergence("", "", "", "", check, cell.ours, cell.theirs, "")))
