@@ -110,6 +110,10 @@ def test_onnx_target_is_a_path(tmp_path: Path) -> None:
         ("{dir}/missing.onnx", {}, "target_file_missing", "missing.onnx"),
         ("{dir}/syntax.py:Net", {}, "target_raised", "SyntaxError"),
         ("{dir}/needs_dep.py:Net", {}, "target_import_failed", "no_such_dependency_xyz"),
+        ("{dir}/" + "x" * 300 + ".onnx", {}, "target_file_missing", "no such file"),  # once an OSError, exit 4
+        ("{dir}/" + "x" * 300 + ".py:Net", {}, "target_file_missing", "no such file"),
+        ("{dir}/folder.onnx", {}, "not_a_file", "not a regular file"),  # once 'no such file'
+        ("{dir}/folder.py:Net", {}, "not_a_file", "not a regular file"),
     ],
     ids=[
         "no-colon",
@@ -126,11 +130,17 @@ def test_onnx_target_is_a_path(tmp_path: Path) -> None:
         "onnx-missing",
         "syntax-error",
         "dependency-missing",
+        "onnx-name-too-long",
+        "file-name-too-long",
+        "onnx-directory",
+        "file-directory",
     ],
 )
 def test_bad_target(model_dir: Path, target: str, kwargs: dict, code: str, words: str) -> None:
     (model_dir / "syntax.py").write_text("def (:\n")
     (model_dir / "needs_dep.py").write_text("import no_such_dependency_xyz\n")
+    (model_dir / "folder.onnx").mkdir()
+    (model_dir / "folder.py").mkdir()
     with pytest.raises(SpecError) as caught:
         load_target(target.format(dir=model_dir), kwargs)
     error = caught.value

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 from ..errors import SpecError, close_matches
 from ..limits import shown, too_long
+from ..reading import regular_file
 from .names import spec_name
 
 # The most characters of `--kwargs` JSON read: far past any constructor's keyword arguments.
@@ -167,13 +169,21 @@ def _raised(what: str, err: BaseException) -> SpecError:
     )
 
 
+def _existing_file(path: Path, written: str, what: str) -> None:
+    """A file target that is there and is a regular file: a missing one is `target_file_missing`; a
+    directory, FIFO or device `not_a_file`, and a name the system refuses (too long) `unreadable`
+    (reading.regular_file), each one message, never an OSError."""
+    if not os.path.lexists(path):  # False for a name too long to exist, too
+        raise _fail("target_file_missing", "no such file", hint=f"give the path of {what}").located(written, None)
+    regular_file(path, what)
+
+
 def _load_file(path_text: str) -> Any:
     """Run the Python file at `path_text` as a module, its directory on sys.path during the load only
     (so `from blocks import Block` beside it works). The module and the sibling modules it brought in
     are taken out of sys.modules again: a later import of the same name finds nothing left over."""
     path = Path(path_text)
-    if not path.is_file():
-        raise _fail("target_file_missing", "no such file", hint="give the path of a .py file").located(path_text, None)
+    _existing_file(path, path_text, "a .py file")
     directory = str(path.resolve().parent)
     name = f"_archcalc_target_{abs(hash(str(path.resolve()))):x}"
     loader_spec = importlib.util.spec_from_file_location(name, path)
@@ -270,9 +280,7 @@ def load_target(text: str, kwargs: dict[str, Any] | None = None) -> Target:
     kwargs = kwargs or {}
     if kind == "onnx":
         path = Path(where)
-        if not path.is_file():
-            missing = _fail("target_file_missing", "no such file", hint="give the path of an .onnx file")
-            raise missing.located(where, None)
+        _existing_file(path, where, "an .onnx file")
         if kwargs:
             raise _fail("bad_kwargs", "--kwargs applies to a Python target, not an ONNX file")
         return Target(kind=kind, name=spec_name(path.stem), text=text, path=path)
