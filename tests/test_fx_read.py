@@ -244,7 +244,8 @@ CASES = {
         [
             ("chunk", "split", {"chunks": 3, "index": 2}),
             ("split", "split", {"sections": [1, 4], "index": 1}),
-            ("split_1", "split", {"sections": [2, 2, 1], "index": 2}),
+            # torch.split(x, 2)[2] is channels 4:5, written as that slice (never channels / 2 sections)
+            ("split_1", "split", {"sections": [4, 1], "index": 1}),
             ("cat", "concat", {}),
         ],
     ),

@@ -485,8 +485,14 @@ class _Reader:
         source = self.values[node.args[0]] if isinstance(node.args[0], fx.Node) else OTHER
         index = node.args[1]
         if isinstance(source, Parts) and isinstance(index, int):
-            fields = {**source.fields, "index": index % len(source.node.meta["tensor_meta"])}
-            return self.emit(source.node, Mapped("split", fields), (source.tensor.layer,), shaped=node)
+            part = index % len(source.node.meta["tensor_meta"])
+            fields = source.fields
+            if "split_size" in fields:  # torch.split(x, size): this part's channels, at most 3 sections
+                size, channels = fields["split_size"], fields["channels"]
+                mapped = slice_split(part * size, min((part + 1) * size, channels), channels)
+            else:
+                mapped = Mapped("split", {**fields, "index": part})
+            return self.emit(source.node, mapped, (source.tensor.layer,), shaped=node)
         if isinstance(source, OpaqueParts) and index == 0:
             return Tensor(source.layer)
         if isinstance(source, Other) and "tensor_meta" not in node.meta:
@@ -635,9 +641,11 @@ class _Reader:
             return self.refuse(node, f"a {name} along other than the channels (dim 1)")
         if name == "chunk":
             return Parts(node, tensor, {"chunks": int(size)})
-        channels = call.in_shape[1]
-        sections = [int(s) for s in size] if isinstance(size, (list, tuple)) else _sections(channels, int(size))
-        return Parts(node, tensor, {"sections": sections})
+        if isinstance(size, (list, tuple)):
+            return Parts(node, tensor, {"sections": [int(s) for s in size]})
+        # parts of `size` channels: each part read is written as its own slice (slice_split), never as
+        # a list of channels / size sections, whose length would be a number from the model
+        return Parts(node, tensor, {"split_size": int(size), "channels": call.in_shape[1]})
 
 
 def _module_named(layers: list[TracedLayer], scopes: list[str]) -> list[TracedLayer]:
@@ -654,11 +662,6 @@ def _module_named(layers: list[TracedLayer], scopes: list[str]) -> list[TracedLa
         if owner and under[owner] == 1 and owner not in used:
             named[i] = replace(layer, path=owner)
     return named
-
-
-def _sections(channels: int, size: int) -> list[int]:
-    """torch.split(x, size): parts of `size` channels, the last one what is left."""
-    return [size] * (channels // size) + ([channels % size] if channels % size else [])
 
 
 getitem_target: Any = __import__("operator").getitem
