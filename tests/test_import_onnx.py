@@ -523,6 +523,34 @@ HOSTILE = [
         "bad_onnx",
         "no earlier node writes",
     ),
+    (  # onnx's shape inference reads the attribute, the counts the weight: once an internal error, exit 4
+        "conv-kernel-shape-disagrees",
+        lambda t: _read(
+            t, [node("Conv", ["x", "w"], ["y"], kernel_shape=[5, 5])], (3, 8, 8), (weight("w", 4, 3, 3, 3),)
+        ),
+        "bad_onnx",
+        "kernel_shape [5, 5] disagrees",
+    ),
+    (
+        "resize-scales-the-channels",
+        lambda t: _read(t, [node("Resize", ["x", "", "s"], ["y"])], (3, 4, 4), (values("s", [1, 2, 2, 2]),)),
+        "unsupported_op",
+        "batch or channels",
+    ),
+    (
+        "resize-sizes-the-channels",
+        lambda t: _read(
+            t, [node("Resize", ["x", "", "", "s"], ["y"])], (3, 4, 4), (values("s", [1, 5, 8, 8], "int64"),)
+        ),
+        "unsupported_op",
+        "batch or channels",
+    ),
+    (
+        "resize-nan-scale",
+        lambda t: _read(t, [node("Resize", ["x", "", "s"], ["y"])], (3, 4, 4), (values("s", [1, 1, float("nan"), 2]),)),
+        "bad_onnx",
+        "finite number above 0",
+    ),
 ]
 
 

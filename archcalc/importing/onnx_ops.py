@@ -9,6 +9,7 @@ the op and node. Attribute defaults are ONNX's (operator docs, onnx/docs/Operato
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from math import ceil, isclose, prod
 from typing import Any
@@ -169,6 +170,12 @@ def _conv_fields(node: Any, graph: OnnxGraph) -> dict[str, Any]:
         )
     attrs = attributes(node)
     kernel = weight[2:]
+    if "kernel_shape" in attrs and tuple(attrs["kernel_shape"]) != tuple(kernel):  # shape inference reads the attribute
+        raise graph.error(
+            node,
+            "bad_onnx",
+            f"its kernel_shape {shown(list(attrs['kernel_shape']))} disagrees with its weight's {list(kernel)}",
+        )
     stride, dilation, pads = _window(graph, node, attrs, sizes, kernel)
     fields: dict[str, Any] = {"out_channels": weight[0], "kernel_size": compact(kernel)}
     fields.update(_window_fields(stride, dilation, pads))
@@ -613,12 +620,20 @@ def _resize(index: int, node: Any, graph: OnnxGraph) -> list[Converted]:
     fields: dict[str, Any] = {"mode": "nearest" if mode == "nearest" else "bilinear"}
     scales = graph.value(_optional(node, 1 if graph.opset < 11 else 2), node, "scales")
     if scales:
+        if any(not math.isfinite(s) or s <= 0 for s in scales):
+            raise graph.error(
+                node, "bad_onnx", f"Resize scales {shown(list(scales))}: each must be a finite number above 0"
+            )
+        if [f32(s) for s in scales[:2]] != [1.0, 1.0]:
+            raise _unsupported(graph, node, f"a Resize of the batch or channels (scales {shown(list(scales))})")
         spatial = [f32(s) for s in scales[2:]]
         fields["scale_factor"] = [int(s) if s.is_integer() else s for s in spatial]
     else:
         target = graph.value(_optional(node, 3), node, "sizes")
         if not target:
             raise graph.error(node, "bad_onnx", "Resize has neither scales nor sizes")
+        if len(target) < 2 or int(target[1]) != graph.shape(x, node)[0]:  # [batch, channels, *spatial]
+            raise _unsupported(graph, node, f"a Resize of the batch or channels (sizes {shown(list(target))})")
         fields["size"] = [int(s) for s in target[2:]]
     corners = attrs.get("coordinate_transformation_mode", "half_pixel") == "align_corners"
     fields["align_corners"] = corners if mode == "linear" else None
