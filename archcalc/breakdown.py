@@ -17,6 +17,7 @@ from .counted import Counted, count
 from .errors import SpecError
 
 SHARE_QUANTITIES = ("units", "params", "connections", "macs")
+UNKNOWN_IN_OPAQUE = ("connections", "macs")  # what an opaque layer's counts leave unknown
 QUANTITY_LABELS = {"units": "units", "params": "parameters", "connections": "connections", "macs": "MACs"}
 
 
@@ -37,6 +38,7 @@ class KindShare:
     kind: str
     layers: int
     totals: Totals
+    opaque: bool = False  # holds an opaque layer: its connections and MACs are unknown, not the sums shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +102,18 @@ def kind_shares(analysis: Analysis) -> tuple[KindShare, ...]:
     counts: dict[str, int] = {}
     for row in analysis.rows:
         counts[row.kind] = counts.get(row.kind, 0) + 1
-    shares = [KindShare(kind, counts[kind], totals) for kind, totals in analysis.by_kind().items()]
+    opaque = {row.kind for row in analysis.opaque_rows}
+    shares = [KindShare(kind, counts[kind], totals, kind in opaque) for kind, totals in analysis.by_kind().items()]
     return tuple(sorted(shares, key=lambda s: (-s.totals.params, -s.totals.macs, -s.totals.units, s.kind)))
 
 
 def leaders(analysis: Analysis, shares: tuple[KindShare, ...]) -> tuple[Leader, ...]:
-    """For units, parameters, connections and MACs: the kind with the largest part."""
+    """For units, parameters, connections and MACs: the kind with the largest part (none for
+    connections and MACs where an opaque layer's are unknown: the share of a partial sum would mislead)."""
     out = []
     for quantity in SHARE_QUANTITIES:
         total = getattr(analysis.totals, quantity)
-        if not total:
+        if not total or (analysis.opaque_rows and quantity in UNKNOWN_IN_OPAQUE):
             continue
         best = max(shares, key=lambda s: (getattr(s.totals, quantity), -shares.index(s)))
         out.append(Leader(quantity=quantity, kind=best.kind, value=getattr(best.totals, quantity), total=total))

@@ -143,6 +143,15 @@ def test_opaque_is_marked_in_every_report(runner, opaque_spec, tmp_path):
     header = rows["path"]
     assert rows["opaque1"][header.index("macs")] == "?", rows["opaque1"]
     assert rows["total"][header.index("macs")].endswith(" + ?"), rows["total"]
+    # the per-kind table, the summary and the leaders hold no opaque layer's MACs as 0 (they once did)
+    md = (out / "op.md").read_text()
+    kind_row = next(line for line in md.splitlines() if line.startswith("| opaque |"))
+    assert kind_row.count("?") >= 2, kind_row
+    assert not any(line.startswith("Most MACs") or line.startswith("Most connections") for line in md.splitlines())
+    macs_row = next(line for line in md.splitlines() if line.startswith("| MACs"))
+    assert "+ ?" in macs_row, macs_row
+    by_kind = {k["kind"]: k for k in json.loads((out / "op.json").read_text())["by_kind"]}
+    assert by_kind["opaque"]["macs"] is None and by_kind["opaque"]["connections"] is None, by_kind["opaque"]
 
 
 @pytest.mark.parametrize(

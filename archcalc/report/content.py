@@ -42,6 +42,7 @@ def input_text(report: Breakdown) -> str:
 
 def summary(report: Breakdown) -> Table:
     a, t, m = report.analysis, report.analysis.totals, report.memory
+    opaque = bool(a.opaque_rows)
     rows: tuple[tuple[str, str], ...] = (
         ("input", input_text(report)),
         ("output", fmt_shapes(a.output_shapes)),
@@ -50,10 +51,13 @@ def summary(report: Breakdown) -> Table:
             "parameters (weights + biases)",
             f"{fmt_int(t.params)} ({fmt_si(t.params)}) = {fmt_int(t.weights)} weights + {fmt_int(t.biases)} biases",
         ),
-        ("MACs (multiply-accumulates per example)", f"{fmt_int(t.macs)} ({fmt_si(t.macs)})"),
-        ("FLOPs (2 per MAC)", f"{fmt_int(t.flops)} ({fmt_si(t.flops)})"),
+        (
+            "MACs (multiply-accumulates per example)",
+            unknown_cell(f"{fmt_int(t.macs)} ({fmt_si(t.macs)})", opaque, False),
+        ),
+        ("FLOPs (2 per MAC)", unknown_cell(f"{fmt_int(t.flops)} ({fmt_si(t.flops)})", opaque, False)),
         ("units (activations per example)", fmt_int(t.units)),
-        ("connections", fmt_int(t.connections)),
+        ("connections", unknown_cell(fmt_int(t.connections), opaque, False)),
         (f"activation memory at {m.dtype}", f"{fmt_bytes(m.activations)} ({fmt_int(m.activations)} B)"),
         (f"parameter memory at {m.dtype}", f"{fmt_bytes(m.params)} ({fmt_int(m.params)} B)"),
     )
@@ -87,10 +91,10 @@ def by_kind(report: Breakdown) -> Table:
                 _pct_cell(s.units, t.units),
                 fmt_cell(s.params),
                 _pct_cell(s.params, t.params),
-                fmt_cell(s.connections),
-                _pct_cell(s.connections, t.connections),
-                fmt_cell(s.macs),
-                _pct_cell(s.macs, t.macs),
+                unknown_cell(fmt_cell(s.connections), k.opaque, False),
+                unknown_cell(_pct_cell(s.connections, t.connections), bool(report.analysis.opaque_rows), True),
+                unknown_cell(fmt_cell(s.macs), k.opaque, False),
+                unknown_cell(_pct_cell(s.macs, t.macs), bool(report.analysis.opaque_rows), True),
             )
         )
     return Table(

@@ -35,8 +35,9 @@ def document(r: Breakdown) -> dict[str, Any]:
             "layers": k.layers,
             "units": k.totals.units,
             "params": k.totals.params,
-            "connections": k.totals.connections,
-            "macs": k.totals.macs,
+            # unknown (null) for a kind holding an opaque layer, as the layer's own row says
+            "connections": None if k.opaque else k.totals.connections,
+            "macs": None if k.opaque else k.totals.macs,
         }
         for k in r.by_kind
     ]
