@@ -19,8 +19,8 @@ from ..encode import json_text
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
-from ..peaks import table_peaks
-from ..roofline import Bound, bound, ridge_point, roofline, traffic
+from ..peaks import FAMILY_NAMES, Peaks, macs_by_family, peaks_json, table_peaks
+from ..roofline import Bound, ridge_point, roofline
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from .common import (
@@ -301,6 +301,12 @@ def _opaque_line(out: Output, analysis: Analysis, consequence: str) -> None:
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the module first.")
 @click.option("--train", is_flag=True, help="Time a training step: forward, backward, an SGD (momentum) step.")
 @click.option("--per-layer", is_flag=True, help="Time each layer alone against its roofline bound (first batch size).")
+@click.option(
+    "--cudnn-benchmark",
+    is_flag=True,
+    help="Set torch.backends.cudnn.benchmark for the run (off by default, as in torch): cuDNN tries its "
+    "algorithms for each new shape and keeps the fastest.",
+)
 @click.option("--iters", default=20, show_default=True, type=BoundedInt(1, MAX_ITERS))
 @click.option("--warmup", default=5, show_default=True, type=BoundedInt(0, MAX_ITERS))
 @json_option
@@ -324,6 +330,7 @@ def bench(
     compile_: bool,
     train: bool,
     per_layer: bool,
+    cudnn_benchmark: bool,
     iters: int,
     warmup: int,
     as_json: bool,
@@ -331,7 +338,8 @@ def bench(
     input_shape,
 ) -> None:
     """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
-    (2 x the analyzer's MACs) against the device's peak, and peak memory."""
+    (2 x the analyzer's MACs) against the compute bound (each op family's FLOPs at the peak its math
+    meets on the device), and peak memory."""
     from ..throughput.run import BenchError
     from ..throughput.run import bench as run_bench
     from ..throughput.run import per_layer as run_per_layer
@@ -357,13 +365,23 @@ def bench(
         if bar is not None:
             bar.start()
         if per_layer:
-            used, peak, times = run_per_layer(
-                analysis, device, batches[0], dtype, channels_last, iters, warmup, progress
+            used, peaks, times = run_per_layer(
+                analysis, device, batches[0], dtype, channels_last, iters, warmup, progress, cudnn_benchmark
             )
-            result = _per_layer_report(out, analysis, used, peak, times, batches[0], dtype, show)
+            result = _per_layer_report(out, analysis, used, peaks, times, batches[0], dtype, show)
         else:
             measured = run_bench(
-                analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress
+                analysis,
+                device,
+                batches,
+                dtype,
+                channels_last,
+                compile_,
+                train,
+                iters,
+                warmup,
+                progress,
+                cudnn_benchmark,
             )
             result = measured.to_dict()
             if show:
@@ -379,54 +397,73 @@ def bench(
         out.json(result)
 
 
+def _tflops(flops_per_s: float) -> str:
+    """A peak in TFLOP/s: one decimal (a datasheet's 494.7), 3 significant figures below 1."""
+    tflops = flops_per_s / 1e12
+    return f"{tflops:,.1f}" if tflops >= 1 else f"{tflops:.3g}"
+
+
+def _family_lines(families: list[dict[str, Any]], used: set[str]) -> list[str]:
+    """One line per op family the spec uses: its math, its peak, and why that peak."""
+    return [
+        f"  {FAMILY_NAMES[f['family']]}: {f['math'].upper()} {_tflops(f['flops_per_s'])} TFLOP/s ({f['why']})"
+        for f in families
+        if f["family"] in used
+    ]
+
+
 def _bench_report(out: Output, r: dict[str, Any]) -> None:
     table = Table(
         title=f"{r['spec']} on {r['device_name']}, {r['dtype']}, {r['mode']}"
         + (", channels-last" if r["channels_last"] else "")
-        + (", compiled" if r["compile"] else ""),
+        + (", compiled" if r["compile"] else "")
+        + (", cuDNN benchmark" if r["cudnn_benchmark"] else ""),
         header_style="bold",
     )
     for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of peak", "peak memory"):
         table.add_column(name, justify="right")
     for b in r["batches"]:
-        share = f"{b['achieved_over_peak']:.1%}" if b["achieved_over_peak"] is not None else "n/a"
         table.add_row(
             str(b["batch"]),
             f"{b['median_ms']:.3f}",
             f"{b['p95_ms']:.3f}",
             f"{b['images_per_s']:,.1f}",
             f"{b['achieved_tflops']:.4f}",
-            share,
+            f"{b['achieved_over_peak']:.1%}",
             fmt_bytes(b["peak_memory_bytes"]),
         )
     out.rich_table(table)
     peak = r["peak"]
-    ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
-    out.line(f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). Memory: {r['memory_measure']}.")
+    used = {family for family, flops in r["batches"][0]["flops_by_family"].items() if flops}
+    out.line(f"FLOPs: {r['flops_convention']}. Peaks ({peak['source']}), per op family:")
+    for line in _family_lines(peak["families"], used):
+        out.line(line)
+    out.line(
+        "Of peak: the compute bound (each family's FLOPs at its own peak) / the measured median. "
+        f"Memory: {r['memory_measure']}."
+    )
 
 
-def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: int, dtype: str, show: bool) -> dict:
+def _per_layer_report(
+    out: Output, analysis: Analysis, device: str, peaks: Peaks, times, batch: int, dtype: str, show: bool
+) -> dict[str, Any]:
     measured = {t.path: t.summary.median_s for t in times}
-    if peak.flops_per_s is None:
-        raise click.UsageError(f"no peak figures for {peak.name} at {dtype}: cannot compute roofline bounds")
-    bounds = [
-        bound(traffic(row, dtype, batch), peak.flops_per_s, peak.bytes_per_s)
-        for row in analysis.rows
-        if row.path in measured
-    ]
+    timed = tuple(row for row in analysis.rows if row.path in measured)
+    bounds = roofline(timed, dtype, batch, peaks)
+    work = macs_by_family(timed)
     if show:
-        title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone"
+        title = f"{analysis.spec.name} on {peaks.name}, {dtype}, batch {batch}: each layer alone"
         out.table(_bounds_table(title, bounds, measured))
-        out.line(
-            f"peak {peak.flops_per_s / 1e12:.3f} TFLOP/s, {peak.bytes_per_s / 1e9:.1f} GB/s ({peak.source}); "
-            "efficiency = roofline bound / measured median"
-        )
+        out.line(f"peaks ({peaks.source}), {peaks.bytes_per_s / 1e9:,.1f} GB/s; each layer at its op family's peak:")
+        for line in _family_lines(peaks_json(peaks, work)["families"], {f for f, macs in work.items() if macs}):
+            out.line(line)
+        out.line("efficiency = roofline bound / measured median")
     return {
         "spec": analysis.spec.name,
         "device": device,
-        "device_name": peak.name,
+        "device_name": peaks.name,
         "dtype": dtype,
         "batch": batch,
-        "peak": {"flops_per_s": peak.flops_per_s, "bytes_per_s": peak.bytes_per_s, "source": peak.source},
+        "peak": peaks_json(peaks, work),
         "layers": [_bound_dict(b, measured[b.traffic.path]) for b in bounds],
     }
