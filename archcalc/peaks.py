@@ -47,6 +47,26 @@ TORCH_DEFAULTS = Fp32Math(
 )
 
 
+def assumed_fp32_math(tf32_convs: bool | None, tf32_matmuls: bool | None) -> Fp32Math:
+    """The TF32 settings a static roofline assumes: torch's defaults unless a flag says otherwise
+    (`--tf32-convs/--no-tf32-convs`, `--tf32-matmuls/--no-tf32-matmuls`; None: not given).
+
+    >>> m = assumed_fp32_math(None, True)
+    >>> (m.conv_tf32, m.conv_setting), (m.matmul_tf32, m.matmul_setting)
+    ((True, "torch.backends.cudnn.allow_tf32 = True, torch's default"), (True, '--tf32-matmuls'))
+    """
+    return Fp32Math(
+        conv_tf32=TORCH_DEFAULTS.conv_tf32 if tf32_convs is None else tf32_convs,
+        matmul_tf32=TORCH_DEFAULTS.matmul_tf32 if tf32_matmuls is None else tf32_matmuls,
+        conv_setting=TORCH_DEFAULTS.conv_setting
+        if tf32_convs is None
+        else ("--tf32-convs" if tf32_convs else "--no-tf32-convs"),
+        matmul_setting=TORCH_DEFAULTS.matmul_setting
+        if tf32_matmuls is None
+        else ("--tf32-matmuls" if tf32_matmuls else "--no-tf32-matmuls"),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class FamilyPeak:
     """The ceiling one op family meets: the arithmetic it runs, its FLOP/s, and why that one."""
@@ -82,7 +102,7 @@ def _fp32_family(row: DevicePeak, family: str, fp32_math: Fp32Math) -> FamilyPea
     """The peak an fp32 op family meets on a table device."""
     fp32 = row.tflops["fp32"] * 1e12
     if family == "other":
-        return FamilyPeak(family, "fp32", fp32, "not a convolution or matmul: fp32 on the CUDA cores")
+        return FamilyPeak(family, "fp32", fp32, "not a convolution or matmul: the fp32 peak, no tensor cores")
     allowed, setting = (
         (fp32_math.conv_tf32, fp32_math.conv_setting)
         if family == "conv"

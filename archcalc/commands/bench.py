@@ -19,7 +19,7 @@ from ..encode import json_text
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
-from ..peaks import FAMILY_NAMES, Peaks, macs_by_family, peaks_json, table_peaks
+from ..peaks import FAMILY_NAMES, Peaks, assumed_fp32_math, macs_by_family, peaks_json, table_peaks
 from ..roofline import Bound, ridge_point, roofline
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
@@ -140,26 +140,58 @@ def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
     return entry
 
 
+def _tf32_option(name: str, library: str, default: str) -> Any:
+    return click.option(
+        f"--tf32-{name}/--no-tf32-{name}",
+        default=None,
+        help=f"At fp32: whether {library} may run in TF32 (default: {default}, torch's default). "
+        "Refused at bf16 and fp16, where every op family runs at the dtype.",
+    )
+
+
 @click.command("roofline")
 @spec_argument
 @click.option("--device", "device_key", type=click.Choice(list(DEVICES)), default="h100", show_default=True)
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="bf16", show_default=True)
 @click.option("--batch", default=1, show_default=True, type=batch_type)
+@_tf32_option("convs", "convolutions (cuDNN)", "on")
+@_tf32_option("matmuls", "matmuls (cuBLAS)", "off")
 @input_option
 @json_option
 @table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer and bound stay)")
 @handles_errors
-def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, input_shape, as_json: bool) -> None:
-    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing)."""
+def roofline_(
+    out: Output,
+    spec: str,
+    device_key: str,
+    dtype: str,
+    batch: int,
+    tf32_convs: bool | None,
+    tf32_matmuls: bool | None,
+    input_shape,
+    as_json: bool,
+) -> None:
+    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing).
+    Each layer meets its op family's peak: at fp32 convolutions and matmuls in TF32 where allowed."""
+    given = [
+        f"--{'' if on else 'no-'}tf32-{name}"
+        for name, on in (("convs", tf32_convs), ("matmuls", tf32_matmuls))
+        if on is not None
+    ]
+    if dtype != "fp32" and given:
+        raise click.UsageError(
+            f"{given[0]} applies at fp32 only: at {dtype} every op family runs at {dtype} on the tensor cores"
+        )
     analysis = analyze(with_input(load_spec(spec), input_shape))
     peak = device_peak(device_key)
     try:
-        peaks = table_peaks(peak, dtype)
+        peaks = table_peaks(peak, dtype, assumed_fp32_math(tf32_convs, tf32_matmuls))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--dtype") from None
-    flops_s = peaks.flops_per_s("conv")  # TODO(peaks helper): per-family lines and JSON
     bounds = roofline(analysis.rows, dtype, batch, peaks)
     total = sum(b.bound_s for b in bounds)
+    work = macs_by_family(analysis.rows)
+    summary = peaks_json(peaks, work)
     if as_json:
         out.json(
             {
@@ -169,9 +201,15 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
                 "source": peak.source,
                 "dtype": dtype,
                 "batch": batch,
-                "peak_flops_per_s": flops_s,
+                # the single figures of earlier versions: the peak of the family with the most FLOPs
+                "peak_flops_per_s": summary["flops_per_s"],
+                "peak_flops_per_s_family": summary["flops_per_s_family"],
                 "bytes_per_s": peak.bytes_per_s,
-                "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s),
+                "ridge_flops_per_byte": ridge_point(summary["flops_per_s"], peak.bytes_per_s),
+                "peaks": [
+                    f | {"ridge_flops_per_byte": ridge_point(f["flops_per_s"], peak.bytes_per_s)}
+                    for f in summary["families"]
+                ],
                 "bound_s": total,
                 "layers": [_bound_dict(b) for b in bounds],
                 **_opaque_key(analysis),
@@ -180,11 +218,14 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
         return
     title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline"
     out.table(_bounds_table(title, bounds), choose=True)
+    out.line(f"peaks ({peak.source}), {peak.bytes_per_s / 1e9:,.0f} GB/s, per op family:")
+    for f in summary["families"]:
+        if f["family"] in _used(work):
+            out.line(f"{_family_line(f)}; ridge {ridge_point(f['flops_per_s'], peak.bytes_per_s):,.0f} FLOP/byte")
     memory_bound = sum(b.limit == "memory" for b in bounds)
     out.line(
-        f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
-        f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte; {memory_bound} of {len(bounds)} layers memory-bound; "
-        f"sum of bounds {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best)"
+        f"{memory_bound} of {len(bounds)} layers memory-bound; sum of bounds {timing(total * 1e3, 3)} ms "
+        f"({timing(batch / total, 0)} images/s at best)"
         if total
         else "no work"
     )
@@ -403,13 +444,14 @@ def _tflops(flops_per_s: float) -> str:
     return f"{tflops:,.1f}" if tflops >= 1 else f"{tflops:.3g}"
 
 
-def _family_lines(families: list[dict[str, Any]], used: set[str]) -> list[str]:
-    """One line per op family the spec uses: its math, its peak, and why that peak."""
-    return [
-        f"  {FAMILY_NAMES[f['family']]}: {f['math'].upper()} {_tflops(f['flops_per_s'])} TFLOP/s ({f['why']})"
-        for f in families
-        if f["family"] in used
-    ]
+def _family_line(f: dict[str, Any]) -> str:
+    """An op family's peak as a line: its math, its FLOP/s, and why that peak."""
+    return f"  {FAMILY_NAMES[f['family']]}: {f['math'].upper()} {_tflops(f['flops_per_s'])} TFLOP/s ({f['why']})"
+
+
+def _used(work_by_family: dict[str, int]) -> set[str]:
+    """The op families that do any work in the spec: the ones whose peak lines are printed."""
+    return {family for family, work in work_by_family.items() if work}
 
 
 def _bench_report(out: Output, r: dict[str, Any]) -> None:
@@ -434,10 +476,10 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
         )
     out.rich_table(table)
     peak = r["peak"]
-    used = {family for family, flops in r["batches"][0]["flops_by_family"].items() if flops}
     out.line(f"FLOPs: {r['flops_convention']}. Peaks ({peak['source']}), per op family:")
-    for line in _family_lines(peak["families"], used):
-        out.line(line)
+    for f in peak["families"]:
+        if f["family"] in _used(r["batches"][0]["flops_by_family"]):
+            out.line(_family_line(f))
     out.line(
         "Of peak: the compute bound (each family's FLOPs at its own peak) / the measured median. "
         f"Memory: {r['memory_measure']}."
@@ -455,8 +497,9 @@ def _per_layer_report(
         title = f"{analysis.spec.name} on {peaks.name}, {dtype}, batch {batch}: each layer alone"
         out.table(_bounds_table(title, bounds, measured))
         out.line(f"peaks ({peaks.source}), {peaks.bytes_per_s / 1e9:,.1f} GB/s; each layer at its op family's peak:")
-        for line in _family_lines(peaks_json(peaks, work)["families"], {f for f, macs in work.items() if macs}):
-            out.line(line)
+        for f in peaks_json(peaks, work)["families"]:
+            if f["family"] in _used(work):
+                out.line(_family_line(f))
         out.line("efficiency = roofline bound / measured median")
     return {
         "spec": analysis.spec.name,
