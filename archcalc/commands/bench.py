@@ -409,7 +409,7 @@ def bench(
             used, peaks, times = run_per_layer(
                 analysis, device, batches[0], dtype, channels_last, iters, warmup, progress, cudnn_benchmark
             )
-            result = _per_layer_report(out, analysis, used, peaks, times, batches[0], dtype, show)
+            result = _per_layer_report(out, analysis, used, peaks, times, batches[0], dtype, show, cudnn_benchmark)
         else:
             measured = run_bench(
                 analysis,
@@ -487,14 +487,23 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
 
 
 def _per_layer_report(
-    out: Output, analysis: Analysis, device: str, peaks: Peaks, times, batch: int, dtype: str, show: bool
+    out: Output,
+    analysis: Analysis,
+    device: str,
+    peaks: Peaks,
+    times,
+    batch: int,
+    dtype: str,
+    show: bool,
+    cudnn_benchmark: bool,
 ) -> dict[str, Any]:
     measured = {t.path: t.summary.median_s for t in times}
     timed = tuple(row for row in analysis.rows if row.path in measured)
     bounds = roofline(timed, dtype, batch, peaks)
     work = macs_by_family(timed)
     if show:
-        title = f"{analysis.spec.name} on {peaks.name}, {dtype}, batch {batch}: each layer alone"
+        setting = ", cuDNN benchmark" if cudnn_benchmark else ""
+        title = f"{analysis.spec.name} on {peaks.name}, {dtype}, batch {batch}{setting}: each layer alone"
         out.table(_bounds_table(title, bounds, measured))
         out.line(f"peaks ({peaks.source}), {peaks.bytes_per_s / 1e9:,.1f} GB/s; each layer at its op family's peak:")
         for f in peaks_json(peaks, work)["families"]:
@@ -507,6 +516,7 @@ def _per_layer_report(
         "device_name": peaks.name,
         "dtype": dtype,
         "batch": batch,
+        "cudnn_benchmark": cudnn_benchmark,
         "peak": peaks_json(peaks, work),
         "layers": [_bound_dict(b, measured[b.traffic.path]) for b in bounds],
     }
