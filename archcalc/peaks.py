@@ -3,8 +3,11 @@ rest), chosen by the dtype and by the settings that let fp32 run in TF32. Pure, 
 
 At fp32 torch hands convolutions to cuDNN and matmuls to cuBLAS, each with its own switch:
 convolutions run on TF32 tensor cores when `torch.backends.cudnn.allow_tf32` is True (torch's
-default), matmuls when `torch.backends.cuda.matmul.allow_tf32` is (off by default; also
-`torch.set_float32_matmul_precision("high")`). A bench of an fp32 convolution network held to the
+default; `torch.backends.cudnn.conv.fp32_precision = "tf32"` in torch 2.13's API), matmuls when
+`torch.backends.cuda.matmul.allow_tf32` is (off by default; also
+`torch.set_float32_matmul_precision("high")`, `torch.backends.cuda.matmul.fp32_precision`).
+`bench` reads them from its torch (archcalc/throughput/precision.py); `roofline` assumes torch's
+defaults unless its flags say otherwise (`assumed_fp32_math`). A bench of an fp32 convolution network held to the
 fp32 CUDA-core peak reads "73% of peak" while the kernels face TF32's ceiling, seven times higher.
 Everything else (pooling, normalisation, element-wise) runs on the CUDA cores: the fp32 peak.
 At bf16 and fp16 every family is held to the dtype's tensor-core peak (optimistic for the

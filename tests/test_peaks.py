@@ -514,3 +514,18 @@ def test_roofline_text_prints_each_family_used_and_why(runner):
 def test_roofline_refuses_tf32_flags_below_fp32(runner, flag):
     result = runner.invoke(main, ["roofline", "lenet5", "--dtype", "bf16", flag])
     assert result.exit_code == 2 and f"{flag} applies at fp32 only" in result.output, result.output
+
+
+def test_a_probe_that_fails_is_one_clear_error():
+    from archcalc.throughput.run import BenchError, device_peaks
+
+    def probe(torch, device, dtype, fp32_math, name):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 1.00 GiB\nstack details")
+
+    torch = fake_torch(legacy=LEGACY_DEFAULTS)
+    torch.cuda = SimpleNamespace(get_device_name=lambda device: "NVIDIA GeForce GTX 1650")
+    with pytest.raises(BenchError) as err:
+        device_peaks(torch, "cuda", "fp32", probe)
+    message = str(err.value)
+    assert "NVIDIA GeForce GTX 1650 has no row" in message and "Tried to allocate 1.00 GiB" in message, message
+    assert "stack details" not in message

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..peaks import FAMILIES, FamilyPeak, Fp32Math, Peaks
+from ..peaks import FamilyPeak, Fp32Math, Peaks
 from .precision import matmul_tf32_off
 from .timing import clock_for, measure, synchronize
 
@@ -51,6 +51,24 @@ def _tf32_capable(torch: Any, device: str, conv: bool) -> bool:
     return bool(torch.cuda.get_device_capability(device)[0] >= 8)
 
 
+def _conv_peak(torch: Any, device: str, dtype: str, seconds: float, sizes: ProbeSizes) -> tuple[float, str]:
+    """FLOP/s of a same-size 3x3 convolution (padding 1) under the current cuDNN setting, and what ran."""
+    batch, channels, size = sizes.conv_batch, sizes.conv_channels, sizes.conv_size
+    torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
+    x = torch.randn(batch, channels, size, size, device=device, dtype=torch_dtype)
+    w = torch.randn(channels, channels, 3, 3, device=device, dtype=torch_dtype)
+    flops = 2 * batch * channels * channels * 9 * size * size
+    took = best_seconds(lambda: torch.nn.functional.conv2d(x, w, padding=1), device, seconds)
+    return flops / took, f"3x3 convolution, {batch}x{channels}x{size}x{size}"
+
+
+def _copy_bytes_per_s(torch: Any, device: str, seconds: float, sizes: ProbeSizes) -> float:
+    """Bandwidth of a large device-to-device copy: its bytes read and written over its best time."""
+    src = torch.empty(sizes.copy_bytes // 4, device=device, dtype=torch.float32)
+    dst = torch.empty_like(src)
+    return 2 * src.numel() * 4 / best_seconds(lambda: dst.copy_(src), device, seconds)
+
+
 def probe_peaks(
     torch: Any,
     device: str,
@@ -61,60 +79,46 @@ def probe_peaks(
     sizes: ProbeSizes = ProbeSizes(),
 ) -> Peaks:
     """Each family's ceiling on `device` at `dtype`, measured (see the module docstring)."""
-    torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
     n = sizes.matmul
+    torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
     a = torch.randn(n, n, device=device, dtype=torch_dtype)
     b = torch.randn(n, n, device=device, dtype=torch_dtype)
     matmul_flops = 2 * n**3
-    matmul_s = best_seconds(lambda: torch.mm(a, b), device, seconds)
+    matmul = matmul_flops / best_seconds(lambda: torch.mm(a, b), device, seconds)
     fp32 = dtype == "fp32"
 
     def math(allowed: bool, conv: bool) -> str:
         return "tf32" if fp32 and allowed and _tf32_capable(torch, device, conv) else dtype
 
-    mm_note = f" ({fp32_math.matmul_setting})" if fp32 else ""
-    families = [
-        FamilyPeak(
-            "matmul",
-            math(fp32_math.matmul_tf32, conv=False),
-            matmul_flops / matmul_s,
-            f"measured: best {n}x{n} matmul at {dtype}{mm_note}",
-        )
-    ]
+    def setting(text: str) -> str:
+        return f" ({text})" if fp32 else ""
 
-    batch, channels, size = sizes.conv_batch, sizes.conv_channels, sizes.conv_size
-    x = torch.randn(batch, channels, size, size, device=device, dtype=torch_dtype)
-    w = torch.randn(channels, channels, 3, 3, device=device, dtype=torch_dtype)
-    conv_flops = 2 * batch * channels * channels * 9 * size * size  # same-size output, padding 1
-    conv_s = best_seconds(lambda: torch.nn.functional.conv2d(x, w, padding=1), device, seconds)
-    conv_note = f" ({fp32_math.conv_setting})" if fp32 else ""
-    families.append(
+    conv, conv_ran = _conv_peak(torch, device, dtype, seconds, sizes)
+    if fp32 and fp32_math.matmul_tf32:
+        with matmul_tf32_off(torch):
+            other = matmul_flops / best_seconds(lambda: torch.mm(a, b), device, seconds)
+        other_why = f"best {n}x{n} matmul with TF32 off"
+    else:  # the matmul just measured ran without TF32 (or at bf16/fp16): its figure stands for the rest
+        other, other_why = matmul, "fp32 matmul figure (TF32 off)" if fp32 else f"the {dtype} matmul figure"
+    families = (
         FamilyPeak(
             "conv",
             math(fp32_math.conv_tf32, conv=True),
-            conv_flops / conv_s,
-            f"measured: best 3x3 convolution, {batch}x{channels}x{size}x{size}, at {dtype}{conv_note}",
-        )
+            conv,
+            f"measured: best {conv_ran} at {dtype}{setting(fp32_math.conv_setting)}",
+        ),
+        FamilyPeak(
+            "matmul",
+            math(fp32_math.matmul_tf32, conv=False),
+            matmul,
+            f"measured: best {n}x{n} matmul at {dtype}{setting(fp32_math.matmul_setting)}",
+        ),
+        FamilyPeak("other", dtype, other, f"measured: {other_why}"),
     )
-
-    if fp32 and fp32_math.matmul_tf32:
-        with matmul_tf32_off(torch):
-            other_s = best_seconds(lambda: torch.mm(a, b), device, seconds)
-        families.append(
-            FamilyPeak("other", "fp32", matmul_flops / other_s, f"measured: best {n}x{n} matmul with TF32 off")
-        )
-    else:  # the matmul just measured ran without TF32 (or at bf16/fp16): its figure stands for the rest
-        why = "fp32 matmul figure (TF32 off)" if fp32 else f"the {dtype} matmul figure"
-        families.append(FamilyPeak("other", dtype, matmul_flops / matmul_s, f"measured: {why}"))
-
-    elements = sizes.copy_bytes // 4
-    src = torch.empty(elements, device=device, dtype=torch.float32)
-    dst = torch.empty_like(src)
-    copy_s = best_seconds(lambda: dst.copy_(src), device, seconds)
     return Peaks(
         name=name,
         source=f"measured on the device: best of each probe over about {seconds:g} s "
         f"({n}x{n} matmul, 3x3 convolution, {sizes.copy_bytes / 2**20:g} MiB copy)",
-        bytes_per_s=2 * elements * 4 / copy_s,  # read and write
-        families=tuple(sorted(families, key=lambda f: FAMILIES.index(f.family))),
+        bytes_per_s=_copy_bytes_per_s(torch, device, seconds, sizes),
+        families=families,
     )

@@ -1,7 +1,9 @@
 """Run a spec's torch module and measure it: latency per batch, throughput, memory, per-layer times.
 
 The same code serves CPU and CUDA: only the device string, the clock (timing.clock_for) and the
-memory probe differ. Inputs and targets are made on the device before the timed loop, and nothing
+memory probe differ. The ceilings a run is held to are per op family (archcalc/peaks.py): a GPU of
+the device table at the TF32 settings torch holds (precision.py), any other GPU measured on the
+device (probe.py), the CPU probed. Inputs and targets are made on the device before the timed loop, and nothing
 in the loop reads a value back to the host.
 """
 
@@ -81,7 +83,14 @@ def device_peaks(torch: Any, device: str, dtype: str, probe: Callable[..., Peaks
     fp32_math = fp32_math_of(torch)
     if row is not None and dtype in row.tflops:
         return table_peaks(row, dtype, fp32_math)
-    return probe(torch, device, dtype, fp32_math, name)
+    try:
+        return probe(torch, device, dtype, fp32_math, name)
+    except RuntimeError as err:  # torch's errors, out of memory among them: the probe needs about 3 GiB
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BenchError(
+            f"{name} has no row in archcalc/devices.py{'' if row is None else f' at {dtype}'}, and measuring "
+            f"its peaks on the device failed: {reason}"
+        ) from None
 
 
 def resident_peak_bytes() -> int:
