@@ -181,7 +181,13 @@ class _Fields:
 
 def step_macs(analysis: Analysis, train: bool) -> int | None:
     """MACs of one example's step, as bench counts them: forward, plus archcalc.training's backward
-    in train mode (None when an opaque layer leaves them unknown)."""
+    in train mode (None when an opaque layer leaves them unknown).
+
+    >>> from archcalc import analyze, load_spec
+    >>> lenet = analyze(load_spec("lenet5"))
+    >>> step_macs(lenet, False), step_macs(lenet, True)   # C1's input gradient is not computed
+    (416520, 1131960)
+    """
     if analysis.opaque_rows:
         return None
     return analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
