@@ -8,6 +8,7 @@ bad_measured message naming the JSON path, never a wrong figure in a report.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,6 +264,9 @@ def _per_layer(top: _Fields, analysis: Analysis) -> tuple[MeasuredRun, tuple[str
             # the roofline's FLOPs, as bench --per-layer writes them: 2 x MACs x batch
             static_flops=None if row is None or row.opaque else traffic(row, dtype, batch).flops,
         )
+        if not math.isfinite(layer.efficiency):  # each is finite, their ratio need not be (1e39 / 1e-300)
+            what = f"is {layer.measured_s:g}: bound_s / measured_s is past any float, not a figure to show"
+            raise refused(json_path(entry.where, "measured_s"), what, top.file)
         if row is None:
             unmatched.append(path)
         else:

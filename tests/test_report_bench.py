@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from archcalc import analyze, load_spec
-from archcalc.breakdown import measured_from_dict
+from archcalc import analyze, load_spec, parse_spec
+from archcalc.breakdown import build_breakdown, measured_from_dict
 from archcalc.cli import main
 from archcalc.errors import SpecError
 from archcalc.measured_run import step_macs
+from archcalc.report import formats
 from tests.test_untrusted_text import assert_html_writes_no_element, assert_markdown_writes_no_element, strict_json
 
 pytest.importorskip("torch")
@@ -181,6 +182,13 @@ def test_a_huge_number_is_refused_at_the_door(bench_json, tmp_path, value, fragm
     assert code == 2 and "error[bad_measured]" in output and fragment in output, output
 
 
+def test_a_layers_bound_over_its_time_past_any_float_is_refused(bench_json, tmp_path):
+    """Each number is within the door; their ratio (1e39 / 1e-300) is not a float: refused, not inf%."""
+    data = _set(_set(bench_json["per-layer"], ("layers", 0, "bound_s"), 1e39), ("layers", 0, "measured_s"), 1e-300)
+    code, output, _ = _report(tmp_path, data, "md")
+    assert code == 2 and "layers[0].measured_s: " in output and "past any float" in output, output
+
+
 def test_a_huge_batch_within_the_door_is_shown_against_its_flops(bench_json, tmp_path):
     data = _set(bench_json["inference"], ("batches", 0, "batch"), 10**30)
     code, output, out = _report(tmp_path, _set(data, ("batches", 0, "peak_memory_bytes"), 10**39), "json", "md")
@@ -213,3 +221,27 @@ def test_hostile_text_in_a_bench_json_stays_text(bench_json, tmp_path, run):
     document = strict_json((out / "lenet5.json").read_text())["measured"]
     assert document["run"]["device_name"] == HOSTILE and document["run"]["peak"]["source"] == HOSTILE
     assert document["unmatched_layers"] == ([HOSTILE] if run == "per-layer" else [])
+
+
+OPAQUE_LENET = """
+name: lenet5
+input: [1, 32, 32]
+layers:
+  - {kind: opaque, params: 10, out_shape: [6, 28, 28], module: Mystery}
+  - {kind: flatten}
+  - {kind: linear, out: 10}
+"""
+
+
+def test_an_opaque_layer_leaves_archcalcs_flops_unknown(bench_json, tmp_path):
+    """Its MACs are not counted, so no FLOPs check can be made: `unknown`, and no match claimed."""
+    analysis = analyze(parse_spec(OPAQUE_LENET, "opaque.yaml"))
+    run = measured_from_dict(bench_json["inference"], analysis, analysis.memory("fp32"), "t.json").run
+    assert run is not None and [(b.static_flops, b.flops_match) for b in run.batches] == [(None, None)] * 2
+    report = formats()["md"].report(
+        build_breakdown(
+            analysis, "fp32", measured_from_dict(bench_json["inference"], analysis, analysis.memory("fp32"), "t.json")
+        ),
+        None,
+    )
+    assert f"| {bench_json['inference']['batches'][0]['flops']:,} | unknown |  |" in report, report
