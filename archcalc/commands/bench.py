@@ -19,6 +19,7 @@ from ..encode import json_text
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
+from ..peaks import table_peaks
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
@@ -153,10 +154,11 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
     analysis = analyze(with_input(load_spec(spec), input_shape))
     peak = device_peak(device_key)
     try:
-        flops_s = peak.flops_per_s(dtype)
+        peaks = table_peaks(peak, dtype)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--dtype") from None
-    bounds = roofline(analysis.rows, dtype, batch, flops_s, peak.bytes_per_s)
+    flops_s = peaks.flops_per_s("conv")  # TODO(peaks helper): per-family lines and JSON
+    bounds = roofline(analysis.rows, dtype, batch, peaks)
     total = sum(b.bound_s for b in bounds)
     if as_json:
         out.json(
