@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import assume, given, settings
 
 from archcalc import analyze, load_spec, parse_spec
 from archcalc.breakdown import build_breakdown, measured_from_dict
@@ -18,7 +19,14 @@ from archcalc.cli import main
 from archcalc.errors import SpecError
 from archcalc.measured_run import step_macs
 from archcalc.report import formats
-from tests.test_untrusted_text import assert_html_writes_no_element, assert_markdown_writes_no_element, strict_json
+from tests.test_untrusted_text import (
+    EXAMPLES,
+    PROPERTY,
+    assert_html_writes_no_element,
+    assert_markdown_writes_no_element,
+    hostile,
+    strict_json,
+)
 
 pytest.importorskip("torch")
 
@@ -221,6 +229,26 @@ def test_hostile_text_in_a_bench_json_stays_text(bench_json, tmp_path, run):
     document = strict_json((out / "lenet5.json").read_text())["measured"]
     assert document["run"]["device_name"] == HOSTILE and document["run"]["peak"]["source"] == HOSTILE
     assert document["unmatched_layers"] == ([HOSTILE] if run == "per-layer" else [])
+
+
+@settings(PROPERTY, max_examples=EXAMPLES or 25)  # the hostile-text suite's settings, fewer by default
+@given(text=hostile)
+def test_any_text_in_a_bench_json_stays_text(bench_json, text):
+    """Generated hostile text (markup, line breaks, CI commands) in every string a run shows."""
+    assume(len(text) <= 1_000)
+    data = copy.deepcopy(bench_json["per-layer"])
+    data |= {"device_name": text, "device": text, "optimizer": text}
+    data["peak"]["source"] = text
+    data["layers"][0]["path"] = text + "\x01"  # never a lenet5 layer: listed as one not in the spec
+    report = build_breakdown(LENET, "fp32", measured_from_dict(data, LENET, LENET.memory("fp32"), text))
+    assert_markdown_writes_no_element(formats()["md"].report(report, "t.svg"), headings=6, images=1)
+    assert_html_writes_no_element(formats()["html"].report(report, None))
+    document = strict_json(formats()["json"].report(report, None))["measured"]
+    assert (document["source"], document["run"]["device_name"], document["run"]["settings"]["optimizer"]) == (
+        text,
+        text,
+        text,
+    )
 
 
 OPAQUE_LENET = """
