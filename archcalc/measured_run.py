@@ -14,6 +14,7 @@ from typing import Any
 
 from .analysis import Analysis
 from .dtypes import DTYPE_BYTES
+from .limits import shown
 from .measured import json_path, json_type, refused
 from .roofline import traffic
 from .training import backward_macs
@@ -134,7 +135,7 @@ class _Fields:
             what = f"is {len(value):,} characters long; bench writes a name or a sentence (at most {MAX_RUN_TEXT:,})"
             raise refused(json_path(self.where, key), what, self.file)
         if choices and value not in choices:
-            what = f"is {value!r}, but bench writes one of {', '.join(choices)}"
+            what = f"is {shown(value)}, but bench writes one of {', '.join(choices)}"
             raise refused(json_path(self.where, key), what, self.file)
         return value
 
@@ -150,7 +151,7 @@ class _Fields:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._bad(key, f"an integer of at least {least}")
         if value < least:
-            what = f"is {value}, but " + (
+            what = f"is {shown(value)}, but " + (
                 "a count is never negative" if least == 0 else f"bench writes at least {least}"
             )
             raise refused(json_path(self.where, key), what, self.file)
@@ -163,7 +164,9 @@ class _Fields:
             raise self._bad(key, want)
         if value < 0 or (positive and value == 0):
             least = "positive" if positive else "never negative"
-            raise refused(json_path(self.where, key), f"is {value}, but this measured figure is {least}", self.file)
+            raise refused(
+                json_path(self.where, key), f"is {shown(value)}, but this measured figure is {least}", self.file
+            )
         return float(value)
 
     def number_or_null(self, key: str, positive: bool = False) -> float | None:
@@ -292,7 +295,7 @@ def run_from_dict(data: dict[str, Any], analysis: Analysis, file: str) -> tuple[
     top = _Fields(data, "", file)
     spec = top.text("spec")
     if spec != analysis.spec.name:
-        what = f"is {spec!r}, but this report is of {analysis.spec.name!r}"
+        what = f"is {shown(spec)}, but this report is of {analysis.spec.name!r}"
         raise refused("spec", what, file, hint="report the spec that was benchmarked, or bench this one")
     if "batches" in data:
         return _run(top, analysis), ()
