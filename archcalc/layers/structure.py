@@ -40,9 +40,11 @@ from .ops import Op, Saves
 
 # the merge ops: add's and concat's backward needs no tensor; mul's needs every input (each
 # gradient is the other inputs' product); ptflops counts merge adds (elementwise_adds) and torch.mul
-ADD = Op("add", Saves())
-CONCAT = Op("concat", Saves())
-MUL = Op("mul", Saves(inputs=True), costs={"ptflops": {"per_output": 1}})  # squeeze-and-excitation's scaling
+ADD = Op("add", Saves(), fusion="pointwise")
+CONCAT = Op("concat", Saves(), fusion="concat")
+MUL = Op(
+    "mul", Saves(inputs=True), fusion="pointwise", costs={"ptflops": {"per_output": 1}}
+)  # squeeze-and-excitation's scaling
 
 if TYPE_CHECKING:
     LayerSpec = Layer
