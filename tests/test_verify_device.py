@@ -296,6 +296,7 @@ def test_cli_against_refuses_another_device_or_dtype(flags: list[str]) -> None:
     assert "--against runs the spec and the target on CPU at fp32" in result.output
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_a_real_gpu_counts_the_same() -> None:
     chosen = resolve_placement("cuda", "bf16")
