@@ -289,6 +289,19 @@ def test_cli_reconcile_says_its_tools_ran_on_cpu_at_fp32() -> None:
     }
 
 
+def test_cli_json_the_layer_cpu_cannot_run_is_the_error() -> None:
+    result = _run(["verify", "alexnet-2012", "--input", "3x67x67", "--dtype", "bf16", "--device", "cpu", "--json"])
+    assert result.exit_code == 2, result.output
+    error = json.loads(result.output)["error"]
+    assert (error["code"], error["layer"]) == ("unsupported_on_device", "norm1 (lrn)"), error
+    assert (
+        error["file"].endswith("alexnet-2012.yaml")
+        and error["line"]
+        and error["loc"]
+        and "BFloat16" in error["message"]
+    ), error
+
+
 @pytest.mark.parametrize("flags", [["--device", "cuda"], ["--dtype", "bf16"]], ids=["cuda", "bf16"])
 def test_cli_against_refuses_another_device_or_dtype(flags: list[str]) -> None:
     result = _run(["verify", "lenet5", "--against", "docs/examples/my_net_model.py:MyNet", *flags])

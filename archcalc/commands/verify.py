@@ -19,7 +19,7 @@ from ..bundled import bundled_names
 from ..errors import ExitCode
 from ..loader import load_spec
 from ..numfmt import fmt_int
-from ..throughput.run import TORCH_DTYPES
+from ..throughput.probe import TORCH_DTYPES
 from .against import verify_against_command
 from .common import (
     BoundedInt,

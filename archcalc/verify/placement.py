@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..throughput.run import TORCH_DTYPES, resolve_device
+from ..throughput.probe import TORCH_DTYPES
+from ..throughput.run import resolve_device
 from ..throughput.timing import synchronize
 
 CPU_NAME = "CPU"

@@ -180,6 +180,7 @@ def _cannot_run(analysis: Analysis, row: Row | None, placement: Placement, err: 
     return SpecError(
         "unsupported_on_device",
         f"torch cannot run it on {placement.device_name} at {placement.dtype}: {_first_line(err)}",
+        loc=row.loc if row is not None else (),
         layer=f"{row.path} ({row.kind})" if row is not None else analysis.spec.name,
         hint=hint,
         file=where,
