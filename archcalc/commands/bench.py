@@ -16,10 +16,11 @@ from ..analysis import Analysis, analyze
 from ..analysis_view import opaque_note
 from ..devices import DEVICES, device_peak
 from ..encode import json_text
+from ..fusion import KernelBound, bench_bounds, fused_roofline
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
-from ..peaks import table_peaks
+from ..peaks import Peaks, table_peaks, uniform_peaks
 from ..roofline import Bound, bound, ridge_point, roofline, traffic
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
@@ -92,17 +93,23 @@ BOUNDS_COLUMNS = (
 )
 MEASURED_COLUMNS = (("measured µs", "measured", "right"), ("efficiency", "efficiency", "right"))
 BOUNDS_DROPS = ("kind", "intensity", "compute", "memory", "bytes", "flops", "efficiency", "bound-by")
+# --fused: a kernel is named by its first row, with how many rows it holds (never left out)
+ROWS_COLUMN = ("rows", "rows", "right")
 
 
-def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | None = None) -> TextTable:
+def _bounds_table(
+    title: str, bounds: list[Bound], measured: dict[str, float] | None = None, rows: list[int] | None = None
+) -> TextTable:
     table = TextTable(title=title)
-    for header, name, justify in BOUNDS_COLUMNS + (MEASURED_COLUMNS if measured is not None else ()):
+    columns = BOUNDS_COLUMNS[:1] + ((ROWS_COLUMN,) if rows is not None else ()) + BOUNDS_COLUMNS[1:]
+    for header, name, justify in columns + (MEASURED_COLUMNS if measured is not None else ()):
         drop = BOUNDS_DROPS.index(name) + 1 if name in BOUNDS_DROPS else None
         table.add_column(header, justify=justify, name=name, drop=drop, shorten=name == "layer")  # type: ignore[arg-type]
-    for b in bounds:
+    for index, b in enumerate(bounds):
         t = b.traffic
         cells = [
             t.path,
+            *([fmt_int(rows[index])] if rows is not None else []),
             t.kind,
             fmt_int(t.flops),
             fmt_int(t.bytes),
@@ -145,12 +152,21 @@ def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
 @click.option("--device", "device_key", type=click.Choice(list(DEVICES)), default="h100", show_default=True)
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="bf16", show_default=True)
 @click.option("--batch", default=1, show_default=True, type=batch_type)
+@click.option(
+    "--fused",
+    is_flag=True,
+    help="Bound a fused inference run instead: batch norm folded into the convolution or linear before it, "
+    "element-wise ops in the kernel producing their input, concat and views free; one row per kernel.",
+)
 @input_option
 @json_option
-@table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer and bound stay)")
+@table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer, rows and bound stay)")
 @handles_errors
-def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, input_shape, as_json: bool) -> None:
-    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing)."""
+def roofline_(
+    out: Output, spec: str, device_key: str, dtype: str, batch: int, fused: bool, input_shape, as_json: bool
+) -> None:
+    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing);
+    with --fused, per kernel of a fused inference run."""
     analysis = analyze(with_input(load_spec(spec), input_shape))
     peak = device_peak(device_key)
     try:
@@ -160,35 +176,98 @@ def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, i
     flops_s = peaks.flops_per_s("conv")  # TODO(peaks helper): per-family lines and JSON
     bounds = roofline(analysis.rows, dtype, batch, peaks)
     total = sum(b.bound_s for b in bounds)
+    head = {
+        "spec": analysis.spec.name,
+        "device": peak.key,
+        "device_name": peak.name,
+        "source": peak.source,
+        "dtype": dtype,
+        "batch": batch,
+        "peak_flops_per_s": flops_s,
+        "bytes_per_s": peak.bytes_per_s,
+        "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s),
+    }
+    peak_text = (
+        f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
+        f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte"
+    )
+    if fused:
+        _fused_roofline(out, analysis, head, peak_text, fused_roofline(analysis, dtype, batch, peaks), total, as_json)
+        return
     if as_json:
-        out.json(
-            {
-                "spec": analysis.spec.name,
-                "device": peak.key,
-                "device_name": peak.name,
-                "source": peak.source,
-                "dtype": dtype,
-                "batch": batch,
-                "peak_flops_per_s": flops_s,
-                "bytes_per_s": peak.bytes_per_s,
-                "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s),
-                "bound_s": total,
-                "layers": [_bound_dict(b) for b in bounds],
-                **_opaque_key(analysis),
-            }
-        )
+        out.json({**head, "bound_s": total, "layers": [_bound_dict(b) for b in bounds], **_opaque_key(analysis)})
         return
     title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline"
     out.table(_bounds_table(title, bounds), choose=True)
     memory_bound = sum(b.limit == "memory" for b in bounds)
     out.line(
-        f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
-        f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte; {memory_bound} of {len(bounds)} layers memory-bound; "
+        f"{peak_text}; {memory_bound} of {len(bounds)} layers memory-bound; "
         f"sum of bounds {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best)"
         if total
         else "no work"
     )
     _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
+
+
+def _fused_roofline(
+    out: Output,
+    analysis: Analysis,
+    head: dict[str, Any],
+    peak_text: str,
+    kernels: list[KernelBound],
+    unfused_s: float,
+    as_json: bool,
+) -> None:
+    """`roofline --fused`: one row per kernel (archcalc/fusion.py), and the fused bound beside the
+    unfused sum of bounds."""
+    total = sum(k.bound.bound_s for k in kernels)
+    if as_json:
+        out.json(
+            {
+                **head,
+                "fused": True,
+                "bound_s": total,
+                "unfused_bound_s": unfused_s,
+                "kernels": [_kernel_dict(k) for k in kernels],
+                **_opaque_key(analysis),
+            }
+        )
+        return
+    batch = head["batch"]
+    title = f"{analysis.spec.name} on {head['device_name']}, {head['dtype']}, batch {batch}: fused roofline"
+    table = _bounds_table(title, [k.bound for k in kernels], rows=[len(k.kernel.paths) for k in kernels])
+    out.table(table, choose=True)
+    memory_bound = sum(k.bound.limit == "memory" for k in kernels)
+    folded = sum(len(k.kernel.folded) for k in kernels)
+    out.line(
+        f"{peak_text}; {memory_bound} of {len(kernels)} kernels memory-bound; "
+        f"fused bound {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best); "
+        f"unfused sum of bounds {timing(unfused_s * 1e3, 3)} ms ({timing(batch / unfused_s, 0)} images/s at best)"
+        if total
+        else "no work"
+    )
+    out.line(
+        f"{len(kernels)} kernels from {len(analysis.rows)} rows; {folded} batch norms folded into the layer before"
+        " them; rules: archcalc/fusion.py"
+    )
+    _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
+
+
+def _kernel_dict(k: KernelBound) -> dict[str, Any]:
+    kernel, b = k.kernel, k.bound
+    return {
+        "paths": list(kernel.paths),
+        "kinds": list(kernel.kinds),
+        "folded": list(kernel.folded),
+        "flops": kernel.flops,
+        "flops_by_family": dict(kernel.flops_by_family),
+        "bytes_read": kernel.bytes_read,
+        "bytes_written": kernel.bytes_written,
+        "compute_s": b.compute_s,
+        "memory_s": b.memory_s,
+        "bound_s": b.bound_s,
+        "bound_by": b.limit,
+    }
 
 
 # The order in which memory's columns give way on a narrow screen (layer and the weight gradient stay).
@@ -366,8 +445,10 @@ def bench(
                 analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress
             )
             result = measured.to_dict()
+            _add_bounds(result, analysis, _run_peaks(measured), [b.summary.median_s for b in measured.batches])
             if show:
                 _bench_report(out, result)
+                _bounds_lines(out, result)
     except BenchError as err:
         raise click.UsageError(str(err)) from None
     finally:
@@ -403,6 +484,65 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
     peak = r["peak"]
     ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
     out.line(f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). Memory: {r['memory_measure']}.")
+
+
+# A training step is forward, backward and an update: neither bound models it
+NO_TRAINING_BOUNDS = "the roofline and fused bounds model an inference run: not applicable to a training step"
+
+
+def _run_peaks(measured: Any) -> Peaks | None:
+    """The run's ceilings as per-family Peaks (None: no figures for the device and dtype)."""
+    from ..devices import match_device
+
+    peak = measured.peak
+    if peak.flops_per_s is None or peak.bytes_per_s is None:
+        return None
+    row = match_device(peak.name) if measured.device.startswith("cuda") else None
+    if row is not None:
+        return table_peaks(row, measured.dtype)
+    return uniform_peaks(peak.name, peak.source, peak.flops_per_s, peak.bytes_per_s, measured.dtype, peak.source)
+
+
+def _add_bounds(result: dict[str, Any], analysis: Analysis, peaks: Peaks | None, medians: list[float]) -> None:
+    """Each batch's measured median against both lower bounds of an inference run on the run's
+    peaks (archcalc/fusion.py bench_bounds): the roofline's sum of per-layer bounds and the fused
+    bound, each with its share of the median (bound / median: 1 is at the bound)."""
+    why = NO_TRAINING_BOUNDS if result["mode"] == "train" else None
+    if why is None and peaks is None:
+        why = f"no peak figures for {result['device_name']} at {result['dtype']}: no bounds"
+    if why is not None:
+        result["bounds_note"] = why
+    for entry, median in zip(result["batches"], medians):
+        if why is not None:
+            entry |= {key: None for key in BOUND_KEYS}
+            continue
+        assert peaks is not None
+        b = bench_bounds(analysis, result["dtype"], entry["batch"], peaks)
+        entry |= {
+            "roofline_bound_s": b.roofline_bound_s,
+            "fused_bound_s": b.fused_bound_s,
+            "roofline_bound_over_median": b.roofline_bound_s / median,
+            "fused_bound_over_median": b.fused_bound_s / median,
+        }
+
+
+BOUND_KEYS = ("roofline_bound_s", "fused_bound_s", "roofline_bound_over_median", "fused_bound_over_median")
+
+
+def _bounds_lines(out: Output, r: dict[str, Any]) -> None:
+    """A line per batch: the median as a multiple of each bound, and the share of it each bound is."""
+    if "bounds_note" in r:
+        out.line(f"Bounds: {r['bounds_note']}.")
+        return
+    for b in r["batches"]:
+        median_s = b["median_ms"] / 1e3
+        parts = [
+            f"{median_s / b[key]:.2f}x the {name} {timing(b[key] * 1e3, 3)} ms ({b[key] / median_s:.0%})"
+            if b[key]
+            else f"no {name} (no work)"
+            for key, name in (("roofline_bound_s", "roofline bound"), ("fused_bound_s", "fused bound"))
+        ]
+        out.line(f"batch {b['batch']}: median {b['median_ms']:.3f} ms = {parts[0]}, {parts[1]}")
 
 
 def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: int, dtype: str, show: bool) -> dict:
