@@ -307,3 +307,51 @@ def test_wide_concat_stays_linear():
     assert len(got) == n + 1
     assert got[-1].paths == ("r", "c") and got[-1].input_bytes == n * 4 * SIZE
     assert sum(k.bytes_written for k in got) == (n + 1) * 4 * SIZE
+
+
+def _result(mode: str) -> dict:
+    """bench's JSON as far as the bounds read it: two batches timed at 2 and 5 ms."""
+    batches = [{"batch": 1, "median_ms": 2.0}, {"batch": 4, "median_ms": 5.0}]
+    return {"mode": mode, "dtype": "bf16", "device_name": "NVIDIA H100 SXM", "batches": batches}
+
+
+def test_bench_holds_each_batch_against_both_bounds():
+    from archcalc.commands.bench import _add_bounds
+
+    analysis = analyze(load_spec("resnet18"))
+    peaks = table_peaks(device_peak("h100"), "bf16")
+    result = _result("inference")
+    _add_bounds(result, analysis, peaks, [2e-3, 5e-3])
+    assert "bounds_note" not in result
+    for entry, median in zip(result["batches"], (2e-3, 5e-3)):
+        want = bench_bounds(analysis, "bf16", entry["batch"], peaks)
+        assert (entry["roofline_bound_s"], entry["fused_bound_s"]) == (want.roofline_bound_s, want.fused_bound_s)
+        assert entry["roofline_bound_over_median"] == want.roofline_bound_s / median
+        assert entry["fused_bound_over_median"] == want.fused_bound_s / median
+
+
+@pytest.mark.parametrize(
+    ("mode", "peaks", "note"),
+    [("train", True, "not applicable to a training step"), ("inference", False, "no peak figures")],
+    ids=["training-step", "no-peaks"],
+)
+def test_bench_says_why_a_run_has_no_bounds(mode, peaks, note):
+    from archcalc.commands.bench import BOUND_KEYS, _add_bounds
+
+    result = _result(mode)
+    _add_bounds(
+        result, analyze(load_spec("lenet5")), table_peaks(device_peak("h100"), "bf16") if peaks else None, [1, 1]
+    )
+    assert note in result["bounds_note"]
+    assert all(entry[key] is None for entry in result["batches"] for key in BOUND_KEYS)
+
+
+def test_bench_cpu_prints_both_bounds(runner):
+    pytest.importorskip("torch")
+    args = ["bench", "lenet5", "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0", "--width", "80"]
+    result = runner.invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.output.split())
+    assert re.search(r"batch 1: median [\d.,]+ ms = [\d.,]+x the roofline bound .* [\d.,]+x the fused bound", line), (
+        line
+    )

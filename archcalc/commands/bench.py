@@ -537,7 +537,7 @@ def _bounds_lines(out: Output, r: dict[str, Any]) -> None:
     for b in r["batches"]:
         median_s = b["median_ms"] / 1e3
         parts = [
-            f"{median_s / b[key]:.2f}x the {name} {timing(b[key] * 1e3, 3)} ms ({b[key] / median_s:.0%})"
+            f"{median_s / b[key]:,.2f}x the {name} {timing(b[key] * 1e3, 3)} ms ({b[key] / median_s:.1%})"
             if b[key]
             else f"no {name} (no work)"
             for key, name in (("roofline_bound_s", "roofline bound"), ("fused_bound_s", "fused bound"))
