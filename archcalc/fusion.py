@@ -22,7 +22,10 @@ before it and runs element-wise ops inside the kernel that produced their input,
    A pointwise op whose last input has no kernel producing it (the network input, a concat's
    output) starts a kernel of its own; when every tensor that kernel writes is read by one later
    kernel only, it is that kernel's prologue (applied as the kernel loads its input: cuDNN's
-   runtime fusion, inductor's prologue fusion), and the two are one kernel.
+   runtime fusion, inductor's prologue fusion), and the two are one kernel. So is a pointwise op
+   whose last input is smaller than its output (a broadcast operand: the SE gate): in the gate's
+   kernel it would read the features and write them back; as the prologue of the projection that
+   reads its product it reads them once. Where no one kernel reads it, it joins the gate's kernel.
 5. concat: no work: its producers write into slices of its output (preallocated), which a reader
    reads whole.
 
@@ -175,6 +178,7 @@ def kernels(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> list[Ker
 
     groups = _Groups(len(nodes))
     folded: set[int] = set()
+    detached: dict[int, int] = {}  # a kernel started by a broadcast op -> the row writing its operand
     ready: dict[int, int] = {0: -1}  # a data tensor -> the row after which it is complete
     for i, node in enumerate(nodes):
         rule = fusion[i]
@@ -206,11 +210,17 @@ def kernels(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> list[Ker
         last = max(ins, key=lambda t: (ready[t], producer.get(t, -1) >= 0 and groups.of[producer[t]] >= 0))
         q = producer.get(last, -1)
         owner = groups.of[q] if q >= 0 else -1
+        if owner >= 0 and prod(shapes[last]) < prod(node.out_shape):
+            # a broadcast operand (the SE gate): first try it as the prologue of its reader
+            owner = groups.new(headless=True)
+            detached[owner] = q
         groups.join(i, owner if owner >= 0 else groups.new(headless=True))
 
     for k in range(len(groups.members)):
         if groups.headless[k]:
             into = _prologue_of(k, groups, nodes, readers, results)
+            if into is None and k in detached:  # back into the kernel producing its operand
+                into = groups.of[detached[k]]
             if into is not None:
                 groups.absorb(k, into)
     groups.settle()

@@ -111,6 +111,25 @@ CASES = {
             Expected(("fc2", "gate", "scale"), (), read=2 + 4 * 64, params=4 * 2 + 4, written=4 * 64),
         ],
     ),
+    # ... and the prologue of the projection that alone reads its product: the features are read once
+    "se-mul-prologue": (
+        "[4, 8, 8]",
+        """
+        - conv: {name: c, out: 4, kernel: 1, bias: false}
+        - relu: {name: r}
+        - global_avgpool: {name: gap}
+        - conv: {name: fc, out: 4, kernel: 1}
+        - sigmoid: {name: gate}
+        - mul: {name: scale, from: [r, gate]}
+        - conv: {name: project, out: 2, kernel: 1, bias: false}
+        """,
+        [
+            Expected(("c", "r"), (), read=4 * 64, params=4 * 4, written=4 * 64),
+            Expected(("gap",), (), read=4 * 64, params=0, written=4),
+            Expected(("fc", "gate"), (), read=4, params=4 * 4 + 4, written=4),
+            Expected(("scale", "project"), (), read=4 * 64 + 4, params=2 * 4, written=2 * 64),
+        ],
+    ),
     # the convolution's raw output is read by another kernel: no fold, the batch norm is
     # pointwise (its scale and shift read), and both the raw and the activated outputs are written
     "bn-output-read-twice": (
@@ -355,3 +374,31 @@ def test_bench_cpu_prints_both_bounds(runner):
     assert re.search(r"batch 1: median [\d.,]+ ms = [\d.,]+x the roofline bound .* [\d.,]+x the fused bound", line), (
         line
     )
+
+
+def test_opaque_layers_as_in_the_unfused_roofline(runner, tmp_path):
+    """An opaque module is a kernel whose compute is unknown (counted as none, said so); an
+    element-wise op after it joins it, as after any kernel."""
+    path = tmp_path / "opaque.yaml"
+    path.write_text(
+        "name: o\ninput: [4, 2, 2]\nlayers:\n"
+        "  - conv: {name: c, out: 4, kernel: 1, bias: false}\n"
+        "  - opaque: {name: attn, params: 10, out_shape: [4, 2, 2]}\n"
+        "  - relu: {name: r}\n"
+    )
+    data = json.loads(_roofline(str(path), "--fused", "--json", runner=runner))
+    assert [k["paths"] for k in data["kernels"]] == [["c"], ["attn", "r"]]
+    assert data["opaque_layers"] == ["attn"] and data["kernels"][1]["flops"] == 0
+    text = " ".join(_roofline(str(path), "--fused", runner=runner).split())
+    assert "their bounds count the data they move, not their compute" in text, text
+
+
+def test_huge_sizes_exact(runner, tmp_path):
+    """Sizes of 10^12 (tests/test_bounded_work.py's): exact integer bytes, at once."""
+    t = 10**12
+    path = tmp_path / "huge.yaml"
+    path.write_text(f"name: huge\ninput: [1, 1]\nlayers: [conv_transpose: {{out: 1, kernel: {t}}}, relu]\n")
+    data = json.loads(_roofline(str(path), "--fused", "--dtype", "fp32", "--json", runner=runner))
+    (kernel,) = data["kernels"]
+    assert kernel["bytes_read"] == 1 * 4 + (t + 1) * 4  # the one input element, weights and bias
+    assert kernel["bytes_written"] == t * 4
