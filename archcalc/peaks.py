@@ -3,8 +3,11 @@ rest), chosen by the dtype and by the settings that let fp32 run in TF32. Pure, 
 
 At fp32 torch hands convolutions to cuDNN and matmuls to cuBLAS, each with its own switch:
 convolutions run on TF32 tensor cores when `torch.backends.cudnn.allow_tf32` is True (torch's
-default), matmuls when `torch.backends.cuda.matmul.allow_tf32` is (off by default; also
-`torch.set_float32_matmul_precision("high")`). A bench of an fp32 convolution network held to the
+default; `torch.backends.cudnn.conv.fp32_precision = "tf32"` in torch 2.13's API), matmuls when
+`torch.backends.cuda.matmul.allow_tf32` is (off by default; also
+`torch.set_float32_matmul_precision("high")`, `torch.backends.cuda.matmul.fp32_precision`).
+`bench` reads them from its torch (archcalc/throughput/precision.py); `roofline` assumes torch's
+defaults unless its flags say otherwise (`assumed_fp32_math`). A bench of an fp32 convolution network held to the
 fp32 CUDA-core peak reads "73% of peak" while the kernels face TF32's ceiling, seven times higher.
 Everything else (pooling, normalisation, element-wise) runs on the CUDA cores: the fp32 peak.
 At bf16 and fp16 every family is held to the dtype's tensor-core peak (optimistic for the
@@ -13,12 +16,16 @@ non-matrix ops, which keeps the bound a lower bound; they are memory-bound in an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from .devices import DevicePeak
 from .layers import OPS
 from .layers.ops import Math
+
+if TYPE_CHECKING:
+    from .analysis import Row
 
 FAMILIES: tuple[Math, ...] = ("conv", "matmul", "other")
 FAMILY_NAMES: Mapping[str, str] = {"conv": "convolutions", "matmul": "matmuls", "other": "other ops"}
@@ -41,6 +48,26 @@ TORCH_DEFAULTS = Fp32Math(
     conv_setting="torch.backends.cudnn.allow_tf32 = True, torch's default",
     matmul_setting="torch.backends.cuda.matmul.allow_tf32 = False, torch's default",
 )
+
+
+def assumed_fp32_math(tf32_convs: bool | None, tf32_matmuls: bool | None) -> Fp32Math:
+    """The TF32 settings a static roofline assumes: torch's defaults unless a flag says otherwise
+    (`--tf32-convs/--no-tf32-convs`, `--tf32-matmuls/--no-tf32-matmuls`; None: not given).
+
+    >>> m = assumed_fp32_math(None, True)
+    >>> (m.conv_tf32, m.conv_setting), (m.matmul_tf32, m.matmul_setting)
+    ((True, "torch.backends.cudnn.allow_tf32 = True, torch's default"), (True, '--tf32-matmuls'))
+    """
+    return Fp32Math(
+        conv_tf32=TORCH_DEFAULTS.conv_tf32 if tf32_convs is None else tf32_convs,
+        matmul_tf32=TORCH_DEFAULTS.matmul_tf32 if tf32_matmuls is None else tf32_matmuls,
+        conv_setting=TORCH_DEFAULTS.conv_setting
+        if tf32_convs is None
+        else ("--tf32-convs" if tf32_convs else "--no-tf32-convs"),
+        matmul_setting=TORCH_DEFAULTS.matmul_setting
+        if tf32_matmuls is None
+        else ("--tf32-matmuls" if tf32_matmuls else "--no-tf32-matmuls"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,21 +105,21 @@ def _fp32_family(row: DevicePeak, family: str, fp32_math: Fp32Math) -> FamilyPea
     """The peak an fp32 op family meets on a table device."""
     fp32 = row.tflops["fp32"] * 1e12
     if family == "other":
-        return FamilyPeak(family, "fp32", fp32, "not a convolution or matmul: fp32 on the CUDA cores")
+        return FamilyPeak(family, "fp32", fp32, "not a convolution or matmul: the fp32 peak, no tensor cores")
     allowed, setting = (
         (fp32_math.conv_tf32, fp32_math.conv_setting)
         if family == "conv"
         else (fp32_math.matmul_tf32, fp32_math.matmul_setting)
     )
     if not allowed:
-        return FamilyPeak(family, "fp32", fp32, f"TF32 off ({setting})")
+        return FamilyPeak(family, "fp32", fp32, f"TF32 off: {setting}")
     if not row.has_tf32:
         return FamilyPeak(family, "fp32", fp32, f"TF32 allowed ({setting}), but the {row.name} has no TF32")
     if family == "conv" and not row.tf32_convs:
         return FamilyPeak(
             family, "fp32", fp32, f"TF32 allowed ({setting}), but torch runs convolutions on the {row.name} in fp32"
         )
-    return FamilyPeak(family, "tf32", row.tflops["tf32"] * 1e12, f"TF32 on ({setting})")
+    return FamilyPeak(family, "tf32", row.tflops["tf32"] * 1e12, f"TF32 on: {setting}")
 
 
 def table_peaks(row: DevicePeak, dtype: str, fp32_math: Fp32Math = TORCH_DEFAULTS) -> Peaks:
@@ -131,3 +158,43 @@ def compute_seconds(flops_by_family: Mapping[str, int], peaks: Peaks) -> float:
     2.0
     """
     return sum(flops / peaks.flops_per_s(family) for family, flops in flops_by_family.items() if flops)
+
+
+def macs_by_family(rows: Iterable[Row], extra: Mapping[str, int] | None = None) -> dict[str, int]:
+    """MACs per op family over `rows`: each row's forward MACs, plus `extra[path]` (a training
+    step's backward MACs of that row, which run the same kind of product on the same library).
+
+    >>> from archcalc import analyze, load_spec
+    >>> macs_by_family(analyze(load_spec("lenet5")).rows)
+    {'conv': 357600, 'matmul': 58920, 'other': 0}
+    """
+    extra = extra or {}
+    macs: dict[str, int] = dict.fromkeys(FAMILIES, 0)
+    for row in rows:
+        macs[family_of(row.op)] += row.macs + extra.get(row.path, 0)
+    return macs
+
+
+def main_family(work_by_family: Mapping[str, int]) -> str:
+    """The family with the most work (the first of FAMILIES on a tie, and for no work at all): the
+    one whose peak stands for the device where a single figure is asked for.
+
+    >>> main_family({"conv": 5, "matmul": 7, "other": 0}), main_family({})
+    ('matmul', 'conv')
+    """
+    return max(FAMILIES, key=lambda f: (work_by_family.get(f, 0), -FAMILIES.index(f)))
+
+
+def peaks_json(peaks: Peaks, work_by_family: Mapping[str, int]) -> dict[str, Any]:
+    """The JSON of a run's ceilings: every family's peak and why, and as `flops_per_s` the peak of
+    the family with the most work (`flops_per_s_family`), the single figure of earlier versions."""
+    main = main_family(work_by_family)
+    return {
+        "flops_per_s": peaks.flops_per_s(main),
+        "flops_per_s_family": main,
+        "bytes_per_s": peaks.bytes_per_s,
+        "source": peaks.source,
+        "families": [
+            {"family": f.family, "math": f.math, "flops_per_s": f.flops_per_s, "why": f.why} for f in peaks.families
+        ],
+    }

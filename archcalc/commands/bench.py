@@ -6,6 +6,7 @@ pure models in archcalc/roofline.py and archcalc/training.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ from ..fusion import KernelBound, bench_bounds, fused_roofline
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
-from ..peaks import Peaks, table_peaks, uniform_peaks
-from ..roofline import Bound, bound, ridge_point, roofline, traffic
+from ..peaks import FAMILY_NAMES, Peaks, assumed_fp32_math, macs_by_family, peaks_json, table_peaks
+from ..roofline import Bound, ridge_point, roofline
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from .common import (
@@ -147,11 +148,22 @@ def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
     return entry
 
 
+def _tf32_option(name: str, library: str, default: str) -> Any:
+    return click.option(
+        f"--tf32-{name}/--no-tf32-{name}",
+        default=None,
+        help=f"At fp32: whether {library} may run in TF32 (default: {default}, torch's default). "
+        "Refused at bf16 and fp16, where every op family runs at the dtype.",
+    )
+
+
 @click.command("roofline")
 @spec_argument
 @click.option("--device", "device_key", type=click.Choice(list(DEVICES)), default="h100", show_default=True)
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="bf16", show_default=True)
 @click.option("--batch", default=1, show_default=True, type=batch_type)
+@_tf32_option("convs", "convolutions (cuDNN)", "on")
+@_tf32_option("matmuls", "matmuls (cuBLAS)", "off")
 @click.option(
     "--fused",
     is_flag=True,
@@ -163,19 +175,39 @@ def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
 @table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer, rows and bound stay)")
 @handles_errors
 def roofline_(
-    out: Output, spec: str, device_key: str, dtype: str, batch: int, fused: bool, input_shape, as_json: bool
+    out: Output,
+    spec: str,
+    device_key: str,
+    dtype: str,
+    batch: int,
+    tf32_convs: bool | None,
+    tf32_matmuls: bool | None,
+    fused: bool,
+    input_shape,
+    as_json: bool,
 ) -> None:
-    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing);
-    with --fused, per kernel of a fused inference run."""
+    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing).
+    Each layer meets its op family's peak: at fp32 convolutions and matmuls in TF32 where allowed.
+    With --fused, per kernel of a fused inference run."""
+    given = [
+        f"--{'' if on else 'no-'}tf32-{name}"
+        for name, on in (("convs", tf32_convs), ("matmuls", tf32_matmuls))
+        if on is not None
+    ]
+    if dtype != "fp32" and given:
+        raise click.UsageError(
+            f"{given[0]} applies at fp32 only: at {dtype} every op family runs at {dtype} on the tensor cores"
+        )
     analysis = analyze(with_input(load_spec(spec), input_shape))
     peak = device_peak(device_key)
     try:
-        peaks = table_peaks(peak, dtype)
+        peaks = table_peaks(peak, dtype, assumed_fp32_math(tf32_convs, tf32_matmuls))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--dtype") from None
-    flops_s = peaks.flops_per_s("conv")  # TODO(peaks helper): per-family lines and JSON
     bounds = roofline(analysis.rows, dtype, batch, peaks)
     total = sum(b.bound_s for b in bounds)
+    work = macs_by_family(analysis.rows)
+    summary = peaks_json(peaks, work)
     head = {
         "spec": analysis.spec.name,
         "device": peak.key,
@@ -183,26 +215,35 @@ def roofline_(
         "source": peak.source,
         "dtype": dtype,
         "batch": batch,
-        "peak_flops_per_s": flops_s,
+        # the single figures of earlier versions: the peak of the family with the most FLOPs
+        "peak_flops_per_s": summary["flops_per_s"],
+        "peak_flops_per_s_family": summary["flops_per_s_family"],
         "bytes_per_s": peak.bytes_per_s,
-        "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s),
+        "ridge_flops_per_byte": ridge_point(summary["flops_per_s"], peak.bytes_per_s),
+        "peaks": [
+            f | {"ridge_flops_per_byte": ridge_point(f["flops_per_s"], peak.bytes_per_s)} for f in summary["families"]
+        ],
     }
-    peak_text = (
-        f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
-        f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte"
-    )
+
+    def peak_lines() -> None:
+        out.line(f"peaks ({peak.source}), {peak.bytes_per_s / 1e9:,.0f} GB/s, per op family:")
+        for f in summary["families"]:
+            if f["family"] in _used(work):
+                out.line(f"{_family_line(f)}; ridge {ridge_point(f['flops_per_s'], peak.bytes_per_s):,.0f} FLOP/byte")
+
     if fused:
-        _fused_roofline(out, analysis, head, peak_text, fused_roofline(analysis, dtype, batch, peaks), total, as_json)
+        _fused_roofline(out, analysis, head, peak_lines, fused_roofline(analysis, dtype, batch, peaks), total, as_json)
         return
     if as_json:
         out.json({**head, "bound_s": total, "layers": [_bound_dict(b) for b in bounds], **_opaque_key(analysis)})
         return
     title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline"
     out.table(_bounds_table(title, bounds), choose=True)
+    peak_lines()
     memory_bound = sum(b.limit == "memory" for b in bounds)
     out.line(
-        f"{peak_text}; {memory_bound} of {len(bounds)} layers memory-bound; "
-        f"sum of bounds {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best)"
+        f"{memory_bound} of {len(bounds)} layers memory-bound; sum of bounds {timing(total * 1e3, 3)} ms "
+        f"({timing(batch / total, 0)} images/s at best)"
         if total
         else "no work"
     )
@@ -213,7 +254,7 @@ def _fused_roofline(
     out: Output,
     analysis: Analysis,
     head: dict[str, Any],
-    peak_text: str,
+    peak_lines: Callable[[], None],
     kernels: list[KernelBound],
     unfused_s: float,
     as_json: bool,
@@ -237,10 +278,11 @@ def _fused_roofline(
     title = f"{analysis.spec.name} on {head['device_name']}, {head['dtype']}, batch {batch}: fused roofline"
     table = _bounds_table(title, [k.bound for k in kernels], rows=[len(k.kernel.paths) for k in kernels])
     out.table(table, choose=True)
+    peak_lines()
     memory_bound = sum(k.bound.limit == "memory" for k in kernels)
     folded = sum(len(k.kernel.folded) for k in kernels)
     out.line(
-        f"{peak_text}; {memory_bound} of {len(kernels)} kernels memory-bound; "
+        f"{memory_bound} of {len(kernels)} kernels memory-bound; "
         f"fused bound {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best); "
         f"unfused sum of bounds {timing(unfused_s * 1e3, 3)} ms ({timing(batch / unfused_s, 0)} images/s at best)"
         if total
@@ -380,6 +422,12 @@ def _opaque_line(out: Output, analysis: Analysis, consequence: str) -> None:
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the module first.")
 @click.option("--train", is_flag=True, help="Time a training step: forward, backward, an SGD (momentum) step.")
 @click.option("--per-layer", is_flag=True, help="Time each layer alone against its roofline bound (first batch size).")
+@click.option(
+    "--cudnn-benchmark",
+    is_flag=True,
+    help="Set torch.backends.cudnn.benchmark for the run (off by default, as in torch): cuDNN tries its "
+    "algorithms for each new shape and keeps the fastest.",
+)
 @click.option("--iters", default=20, show_default=True, type=BoundedInt(1, MAX_ITERS))
 @click.option("--warmup", default=5, show_default=True, type=BoundedInt(0, MAX_ITERS))
 @json_option
@@ -403,6 +451,7 @@ def bench(
     compile_: bool,
     train: bool,
     per_layer: bool,
+    cudnn_benchmark: bool,
     iters: int,
     warmup: int,
     as_json: bool,
@@ -410,7 +459,8 @@ def bench(
     input_shape,
 ) -> None:
     """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
-    (2 x the analyzer's MACs) against the device's peak, and peak memory."""
+    (2 x the analyzer's MACs) against the compute bound (each op family's FLOPs at the peak its math
+    meets on the device), and peak memory."""
     from ..throughput.run import BenchError
     from ..throughput.run import bench as run_bench
     from ..throughput.run import per_layer as run_per_layer
@@ -436,16 +486,26 @@ def bench(
         if bar is not None:
             bar.start()
         if per_layer:
-            used, peak, times = run_per_layer(
-                analysis, device, batches[0], dtype, channels_last, iters, warmup, progress
+            used, peaks, times = run_per_layer(
+                analysis, device, batches[0], dtype, channels_last, iters, warmup, progress, cudnn_benchmark
             )
-            result = _per_layer_report(out, analysis, used, peak, times, batches[0], dtype, show)
+            result = _per_layer_report(out, analysis, used, peaks, times, batches[0], dtype, show, cudnn_benchmark)
         else:
             measured = run_bench(
-                analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress
+                analysis,
+                device,
+                batches,
+                dtype,
+                channels_last,
+                compile_,
+                train,
+                iters,
+                warmup,
+                progress,
+                cudnn_benchmark,
             )
             result = measured.to_dict()
-            _add_bounds(result, analysis, _run_peaks(measured), [b.summary.median_s for b in measured.batches])
+            _add_bounds(result, analysis, measured.peaks, [b.summary.median_s for b in measured.batches])
             if show:
                 _bench_report(out, result)
                 _bounds_lines(out, result)
@@ -460,63 +520,70 @@ def bench(
         out.json(result)
 
 
+def _tflops(flops_per_s: float) -> str:
+    """A peak in TFLOP/s: one decimal (a datasheet's 494.7), 3 significant figures below 1."""
+    tflops = flops_per_s / 1e12
+    return f"{tflops:,.1f}" if tflops >= 1 else f"{tflops:.3g}"
+
+
+def _family_line(f: dict[str, Any]) -> str:
+    """An op family's peak as a line: its math, its FLOP/s, and why that peak."""
+    return f"  {FAMILY_NAMES[f['family']]}: {f['math'].upper()} {_tflops(f['flops_per_s'])} TFLOP/s ({f['why']})"
+
+
+def _used(work_by_family: dict[str, int]) -> set[str]:
+    """The op families that do any work in the spec: the ones whose peak lines are printed."""
+    return {family for family, work in work_by_family.items() if work}
+
+
 def _bench_report(out: Output, r: dict[str, Any]) -> None:
     table = Table(
         title=f"{r['spec']} on {r['device_name']}, {r['dtype']}, {r['mode']}"
         + (", channels-last" if r["channels_last"] else "")
-        + (", compiled" if r["compile"] else ""),
+        + (", compiled" if r["compile"] else "")
+        + (", cuDNN benchmark" if r["cudnn_benchmark"] else ""),
         header_style="bold",
     )
     for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of peak", "peak memory"):
         table.add_column(name, justify="right")
     for b in r["batches"]:
-        share = f"{b['achieved_over_peak']:.1%}" if b["achieved_over_peak"] is not None else "n/a"
         table.add_row(
             str(b["batch"]),
             f"{b['median_ms']:.3f}",
             f"{b['p95_ms']:.3f}",
             f"{b['images_per_s']:,.1f}",
             f"{b['achieved_tflops']:.4f}",
-            share,
+            f"{b['achieved_over_peak']:.1%}",
             fmt_bytes(b["peak_memory_bytes"]),
         )
     out.rich_table(table)
     peak = r["peak"]
-    ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
-    out.line(f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). Memory: {r['memory_measure']}.")
+    out.line(f"FLOPs: {r['flops_convention']}. Peaks ({peak['source']}), per op family:")
+    for f in peak["families"]:
+        if f["family"] in _used(r["batches"][0]["flops_by_family"]):
+            out.line(_family_line(f))
+    out.line(
+        "Of peak: the compute bound (each family's FLOPs at its own peak) / the measured median. "
+        f"Memory: {r['memory_measure']}."
+    )
 
 
 # A training step is forward, backward and an update: neither bound models it
 NO_TRAINING_BOUNDS = "the roofline and fused bounds model an inference run: not applicable to a training step"
+BOUND_KEYS = ("roofline_bound_s", "fused_bound_s", "roofline_bound_over_median", "fused_bound_over_median")
 
 
-def _run_peaks(measured: Any) -> Peaks | None:
-    """The run's ceilings as per-family Peaks (None: no figures for the device and dtype)."""
-    from ..devices import match_device
-
-    peak = measured.peak
-    if peak.flops_per_s is None or peak.bytes_per_s is None:
-        return None
-    row = match_device(peak.name) if measured.device.startswith("cuda") else None
-    if row is not None:
-        return table_peaks(row, measured.dtype)
-    return uniform_peaks(peak.name, peak.source, peak.flops_per_s, peak.bytes_per_s, measured.dtype, peak.source)
-
-
-def _add_bounds(result: dict[str, Any], analysis: Analysis, peaks: Peaks | None, medians: list[float]) -> None:
+def _add_bounds(result: dict[str, Any], analysis: Analysis, peaks: Peaks, medians: list[float]) -> None:
     """Each batch's measured median against both lower bounds of an inference run on the run's
     peaks (archcalc/fusion.py bench_bounds): the roofline's sum of per-layer bounds and the fused
-    bound, each with its share of the median (bound / median: 1 is at the bound)."""
-    why = NO_TRAINING_BOUNDS if result["mode"] == "train" else None
-    if why is None and peaks is None:
-        why = f"no peak figures for {result['device_name']} at {result['dtype']}: no bounds"
-    if why is not None:
-        result["bounds_note"] = why
-    for entry, median in zip(result["batches"], medians):
-        if why is not None:
+    bound, each with its share of the median (bound / median: 1 is at the bound). A training
+    step gets nulls and a `bounds_note` saying why."""
+    if result["mode"] == "train":
+        result["bounds_note"] = NO_TRAINING_BOUNDS
+        for entry in result["batches"]:
             entry |= {key: None for key in BOUND_KEYS}
-            continue
-        assert peaks is not None
+        return
+    for entry, median in zip(result["batches"], medians):
         b = bench_bounds(analysis, result["dtype"], entry["batch"], peaks)
         entry |= {
             "roofline_bound_s": b.roofline_bound_s,
@@ -524,9 +591,6 @@ def _add_bounds(result: dict[str, Any], analysis: Analysis, peaks: Peaks | None,
             "roofline_bound_over_median": b.roofline_bound_s / median,
             "fused_bound_over_median": b.fused_bound_s / median,
         }
-
-
-BOUND_KEYS = ("roofline_bound_s", "fused_bound_s", "roofline_bound_over_median", "fused_bound_over_median")
 
 
 def _bounds_lines(out: Output, r: dict[str, Any]) -> None:
@@ -545,28 +609,37 @@ def _bounds_lines(out: Output, r: dict[str, Any]) -> None:
         out.line(f"batch {b['batch']}: median {b['median_ms']:.3f} ms = {parts[0]}, {parts[1]}")
 
 
-def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: int, dtype: str, show: bool) -> dict:
+def _per_layer_report(
+    out: Output,
+    analysis: Analysis,
+    device: str,
+    peaks: Peaks,
+    times,
+    batch: int,
+    dtype: str,
+    show: bool,
+    cudnn_benchmark: bool,
+) -> dict[str, Any]:
     measured = {t.path: t.summary.median_s for t in times}
-    if peak.flops_per_s is None:
-        raise click.UsageError(f"no peak figures for {peak.name} at {dtype}: cannot compute roofline bounds")
-    bounds = [
-        bound(traffic(row, dtype, batch), peak.flops_per_s, peak.bytes_per_s)
-        for row in analysis.rows
-        if row.path in measured
-    ]
+    timed = tuple(row for row in analysis.rows if row.path in measured)
+    bounds = roofline(timed, dtype, batch, peaks)
+    work = macs_by_family(timed)
     if show:
-        title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone"
+        setting = ", cuDNN benchmark" if cudnn_benchmark else ""
+        title = f"{analysis.spec.name} on {peaks.name}, {dtype}, batch {batch}{setting}: each layer alone"
         out.table(_bounds_table(title, bounds, measured))
-        out.line(
-            f"peak {peak.flops_per_s / 1e12:.3f} TFLOP/s, {peak.bytes_per_s / 1e9:.1f} GB/s ({peak.source}); "
-            "efficiency = roofline bound / measured median"
-        )
+        out.line(f"peaks ({peaks.source}), {peaks.bytes_per_s / 1e9:,.1f} GB/s; each layer at its op family's peak:")
+        for f in peaks_json(peaks, work)["families"]:
+            if f["family"] in _used(work):
+                out.line(_family_line(f))
+        out.line("efficiency = roofline bound / measured median")
     return {
         "spec": analysis.spec.name,
         "device": device,
-        "device_name": peak.name,
+        "device_name": peaks.name,
         "dtype": dtype,
         "batch": batch,
-        "peak": {"flops_per_s": peak.flops_per_s, "bytes_per_s": peak.bytes_per_s, "source": peak.source},
+        "cudnn_benchmark": cudnn_benchmark,
+        "peak": peaks_json(peaks, work),
         "layers": [_bound_dict(b, measured[b.traffic.path]) for b in bounds],
     }
