@@ -16,16 +16,18 @@ before it and runs element-wise ops inside the kernel that produced their input,
    scale and shift rescale that layer's weights and bias, so it costs no FLOPs and no bytes (the
    folded bias, one value per channel, is not charged either). Otherwise it is pointwise.
 4. pointwise (activations, residual add, squeeze-and-excitation multiply, layer scale, a batch
-   norm not folded): runs in the kernel that produced the input that is ready last; the others (a
+   norm not folded; index remaps: channel shuffle, upsampling, which inductor fuses as element-wise
+   code): runs in the kernel that produced the input that is ready last; the others (a
    residual's shortcut, the tensor an SE gate scales) were written by earlier kernels and are read
    from memory. Its FLOPs stay, at its family's peak.
    A pointwise op whose last input has no kernel producing it (the network input, a concat's
    output) starts a kernel of its own; when every tensor that kernel writes is read by one later
    kernel only, it is that kernel's prologue (applied as the kernel loads its input: cuDNN's
    runtime fusion, inductor's prologue fusion), and the two are one kernel. So is a pointwise op
-   whose last input is smaller than its output (a broadcast operand: the SE gate): in the gate's
-   kernel it would read the features and write them back; as the prologue of the projection that
-   reads its product it reads them once. Where no one kernel reads it, it joins the gate's kernel.
+   whose last input is smaller than its output (a broadcast operand: the SE gate; an upsampling):
+   in the gate's kernel it would read the features and write them back; as the prologue of the
+   projection that reads its product it reads them once. Where no one kernel reads it, it joins
+   the kernel producing that input.
 5. concat: no work: its producers write into slices of its output (preallocated), which a reader
    reads whole.
 

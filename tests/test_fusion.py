@@ -185,6 +185,36 @@ CASES = {
             Expected(("bn", "r", "c"), (), read=6 * 64, params=2 * 6 + 2 * 6, written=2 * 64),
         ],
     ),
+    # upsampling is an index remap: with the add after it, the prologue of the convolution reading
+    # their sum (the upsampled tensor is never written; the pooled one and the lateral one are read)
+    "upsample-add-prologue": (
+        "[2, 4, 4]",
+        """
+        - conv: {name: a, out: 2, kernel: 1, bias: false}
+        - maxpool: {name: p, kernel: 2, stride: 2}
+        - upsample: {name: u, scale_factor: 2}
+        - add: {name: s, from: [a, u]}
+        - conv: {name: c, out: 2, kernel: 1, bias: false}
+        """,
+        [
+            Expected(("a",), (), read=2 * 16, params=2 * 2, written=2 * 16),
+            Expected(("p",), (), read=2 * 16, params=0, written=2 * 4),
+            Expected(("u", "s", "c"), (), read=2 * 4 + 2 * 16, params=2 * 2, written=2 * 16),
+        ],
+    ),
+    # a channel shuffle is written in shuffled order by the kernel producing its input
+    "channel-shuffle": (
+        "[4, 4, 4]",
+        """
+        - conv: {name: a, out: 4, kernel: 1, bias: false}
+        - channel_shuffle: {name: sh, groups: 2}
+        - conv: {name: b, out: 4, kernel: 1, bias: false}
+        """,
+        [
+            Expected(("a", "sh"), (), read=4 * 16, params=4 * 4, written=4 * 16),
+            Expected(("b",), (), read=4 * 16, params=4 * 4, written=4 * 16),
+        ],
+    ),
     # a view is free; a batch norm behind a flatten scales every feature apart: not folded
     "view-no-fold": (
         "[2, 4, 4]",
