@@ -29,6 +29,7 @@ from archcalc.throughput.precision import cudnn_benchmark_as, fp32_math_of, matm
 from archcalc.throughput.probe import ProbeSizes, best_seconds, probe_peaks
 from archcalc.training import backward_macs
 
+from .helpers import spec_text
 from .test_roofline import FakeCuda
 
 ON = Fp32Math(True, True, "conv setting", "matmul setting")
@@ -529,3 +530,25 @@ def test_a_probe_that_fails_is_one_clear_error():
     message = str(err.value)
     assert "NVIDIA GeForce GTX 1650 has no row" in message and "Tried to allocate 1.00 GiB" in message, message
     assert "stack details" not in message
+
+
+def test_roofline_single_figures_follow_the_family_with_most_flops(runner, tmp_path):
+    mlp = tmp_path / "mlp.yaml"
+    mlp.write_text(
+        spec_text("- conv: {out: 2, kernel: 1}\n- flatten\n- linear: {out: 512}\n- relu\n- linear: {out: 10}")
+    )
+    data = json.loads(
+        runner.invoke(main, ["roofline", str(mlp), "--dtype", "fp32", "--json"], catch_exceptions=False).output
+    )
+    matmul = next(p for p in data["peaks"] if p["family"] == "matmul")
+    assert data["peak_flops_per_s_family"] == "matmul" and data["peak_flops_per_s"] == matmul["flops_per_s"]
+    assert matmul["flops_per_s"] == _tflops("h100", "fp32") * 1e12  # fp32 matmuls: TF32 off by torch's default
+
+
+def test_matmul_tf32_off_on_a_legacy_torch():
+    torch = fake_torch(legacy={"cudnn": True, "matmul": True})
+    with matmul_tf32_off(torch):
+        inside = fp32_math_of(torch)
+    after = fp32_math_of(torch)
+    assert (inside.matmul_tf32, after.matmul_tf32) == (False, True)
+    assert after.matmul_setting == "torch.backends.cuda.matmul.allow_tf32 = True"

@@ -3,8 +3,8 @@
 The same code serves CPU and CUDA: only the device string, the clock (timing.clock_for) and the
 memory probe differ. The ceilings a run is held to are per op family (archcalc/peaks.py): a GPU of
 the device table at the TF32 settings torch holds (precision.py), any other GPU measured on the
-device (probe.py), the CPU probed. Inputs and targets are made on the device before the timed loop, and nothing
-in the loop reads a value back to the host.
+device (probe.py), the CPU probed. Inputs and targets are made on the device before the timed
+loop, and nothing in the loop reads a value back to the host.
 """
 
 from __future__ import annotations
