@@ -425,3 +425,18 @@ def test_huge_sizes_exact(runner, tmp_path):
     (kernel,) = data["kernels"]
     assert kernel["bytes_read"] == 1 * 4 + (t + 1) * 4  # the one input element, weights and bias
     assert kernel["bytes_written"] == t * 4
+
+
+@pytest.mark.slow
+def test_hundred_thousand_rows():
+    """A 100,000-row spec (test_huge_specs.py's size): 25,000 residual blocks, each one kernel
+    (the convolution, its folded batch norm, the add and the ReLU)."""
+    blocks = 25_000
+    layers = f"""
+    - repeat:
+        times: {blocks}
+        layers: [residual: {{body: [conv: {{out: 4, kernel: 1, bias: false}}, batchnorm]}}, relu]
+    """
+    got = kernels(analyse_text(layers, "[4, 4, 4]"), "fp32", 1)
+    assert len(got) == blocks and all(len(k.paths) == 4 and len(k.folded) == 1 for k in got)
+    assert sum(k.bytes_written for k in got) == blocks * 4 * 16 * SIZE
