@@ -52,7 +52,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
 
-from .analysis import Analysis, Row, dtype_bytes
+from .analysis import Analysis, dtype_bytes
 from .layers import OPS
 from .layers.ops import Fusion, op_rule
 from .peaks import Peaks, compute_seconds
@@ -149,147 +149,182 @@ class _Groups:
 
 def kernels(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> list[Kernel]:
     """The rows grouped into the kernels of a fused inference run (the module docstring's rules),
-    each with its FLOPs and compulsory bytes for `batch` examples at `dtype`. One pass over the
-    lowered graph per step: linear in the rows.
+    each with its FLOPs and compulsory bytes for `batch` examples at `dtype`. A few passes over the
+    lowered graph: linear in the rows.
 
     >>> from archcalc import analyze, load_spec
     >>> ks = kernels(analyze(load_spec("resnet50")), "bf16")
     >>> ks[0].paths, ks[0].folded   # the stem: conv, its batch norm folded, the ReLU in its epilogue
     (('conv1', 'bn1', 'relu1'), ('bn1',))
     """
-    graph = analysis.graph
-    nodes, shapes = graph.nodes, graph.shapes
-    fusion: list[Fusion | None] = [op_rule(OPS, n.op, f"{n.path}, {n.kind}").fusion for n in nodes]
+    flow = _Flow(analysis)
+    groups, folded = _group(flow)
+    needed = _needed(flow, groups)
+    size = dtype_bytes(dtype)
+    return [
+        _measure(flow, groups, k, members, folded, needed, size, batch)
+        for k, members in enumerate(groups.members)
+        if members
+    ]
 
-    # views: a view's tensor is its source's data; a reader of a part (a split) reads that part only
-    data: dict[int, int] = {}  # a view's tensor -> the tensor holding its data
-    part: dict[int, int] = {}  # a view's tensor -> the tensor a reader of it reads (itself for a part)
-    producer: dict[int, int] = {}  # a data tensor -> the row writing it
-    readers: dict[int, list[int]] = {}  # a data tensor -> the rows (not views) reading it
-    for i, node in enumerate(nodes):
-        if fusion[i] == "view":
-            src = node.inputs[0]
-            data[node.output] = data.get(src, src)
-            same = prod(shapes[node.output]) == prod(shapes[src])
-            part[node.output] = part.get(src, src) if same else node.output
-            continue
-        producer[node.output] = i
-        for t in node.inputs:
-            readers.setdefault(data.get(t, t), []).append(i)
-    results = {data.get(t, t) for t in graph.outputs}
 
+class _Flow:
+    """Who reads and writes what, views resolved: a view's tensor is its source's data (a reader
+    of a part, a split, reads that part only). Built once by `kernels`, read by its steps."""
+
+    __slots__ = ("nodes", "shapes", "fusion", "data", "part", "producer", "readers", "results")
+
+    def __init__(self, analysis: Analysis) -> None:
+        graph = analysis.graph
+        self.nodes, self.shapes = graph.nodes, graph.shapes
+        self.fusion: list[Fusion | None] = [op_rule(OPS, n.op, f"{n.path}, {n.kind}").fusion for n in self.nodes]
+        self.data: dict[int, int] = {}  # a view's tensor -> the tensor holding its data
+        self.part: dict[int, int] = {}  # a view's tensor -> the tensor its reader reads (itself for a part)
+        self.producer: dict[int, int] = {}  # a data tensor -> the row writing it
+        self.readers: dict[int, list[int]] = {}  # a data tensor -> the rows (not views) reading it
+        for i, node in enumerate(self.nodes):
+            if self.fusion[i] == "view":
+                src = node.inputs[0]
+                self.data[node.output] = self.data.get(src, src)
+                same = prod(self.shapes[node.output]) == prod(self.shapes[src])
+                self.part[node.output] = self.part.get(src, src) if same else node.output
+                continue
+            self.producer[node.output] = i
+            for t in node.inputs:
+                self.readers.setdefault(self.data.get(t, t), []).append(i)
+        self.results = {self.data.get(t, t) for t in graph.outputs}  # the network's outputs
+
+    def source(self, tensor: int) -> int:
+        """The tensor holding `tensor`'s data (itself unless it is a view)."""
+        return self.data.get(tensor, tensor)
+
+    def folds(self, i: int) -> bool:
+        """Whether row `i` (a batch norm) folds into the convolution or linear layer before it:
+        it reads that layer's output directly (not through a flatten: one scale per channel) and
+        nothing else needs that output."""
+        node = self.nodes[i]
+        source = self.source(node.inputs[0])
+        p = self.producer.get(source, -1)
+        return (
+            p >= 0
+            and self.fusion[p] == "kernel"
+            and OPS[self.nodes[p].op].math in FOLDS_INTO
+            and len(self.readers[source]) == 1
+            and source not in self.results
+            and self.shapes[node.inputs[0]] == self.shapes[source]
+        )
+
+
+def _group(flow: _Flow) -> tuple[_Groups, set[int]]:
+    """Each row's kernel (rules 2 to 5), and the rows folded away."""
+    nodes, shapes, producer = flow.nodes, flow.shapes, flow.producer
     groups = _Groups(len(nodes))
     folded: set[int] = set()
     detached: dict[int, int] = {}  # a kernel started by a broadcast op -> the row writing its operand
     ready: dict[int, int] = {0: -1}  # a data tensor -> the row after which it is complete
     for i, node in enumerate(nodes):
-        rule = fusion[i]
+        rule = flow.fusion[i]
         if rule == "view":
             continue
-        ins = [data.get(t, t) for t in node.inputs]
+        ins = [flow.source(t) for t in node.inputs]
         if rule == "concat":  # complete when its last part is written
             ready[node.output] = max(ready[t] for t in ins)
             continue
         ready[node.output] = i
         if rule == "kernel":
             groups.join(i, groups.new(headless=False))
-            continue
-        source = ins[0]
-        p = producer.get(source, -1)
-        if (
-            rule == "fold"
-            and p >= 0
-            and fusion[p] == "kernel"
-            and OPS[nodes[p].op].math in FOLDS_INTO
-            and len(readers[source]) == 1
-            and source not in results
-            and shapes[node.inputs[0]] == shapes[source]  # not through a flatten: one scale per channel
-        ):
+        elif rule == "fold" and flow.folds(i):
             folded.add(i)
-            groups.join(i, groups.of[p])
-            continue
-        # pointwise: into the kernel of the input ready last (an owned one first, on a tie)
-        last = max(ins, key=lambda t: (ready[t], producer.get(t, -1) >= 0 and groups.of[producer[t]] >= 0))
-        q = producer.get(last, -1)
-        owner = groups.of[q] if q >= 0 else -1
-        if owner >= 0 and prod(shapes[last]) < prod(node.out_shape):
-            # a broadcast operand (the SE gate): first try it as the prologue of its reader
-            owner = groups.new(headless=True)
-            detached[owner] = q
-        groups.join(i, owner if owner >= 0 else groups.new(headless=True))
-
+            groups.join(i, groups.of[producer[ins[0]]])
+        else:  # pointwise: into the kernel of the input ready last (an owned one first, on a tie)
+            last = max(ins, key=lambda t: (ready[t], producer.get(t, -1) >= 0 and groups.of[producer[t]] >= 0))
+            q = producer.get(last, -1)
+            owner = groups.of[q] if q >= 0 else -1
+            if owner >= 0 and prod(shapes[last]) < prod(node.out_shape):
+                # a broadcast operand (the SE gate): first try it as the prologue of its reader
+                owner = groups.new(headless=True)
+                detached[owner] = q
+            groups.join(i, owner if owner >= 0 else groups.new(headless=True))
     for k in range(len(groups.members)):
         if groups.headless[k]:
-            into = _prologue_of(k, groups, nodes, readers, results)
+            into = _prologue_of(k, groups, flow)
             if into is None and k in detached:  # back into the kernel producing its operand
                 into = groups.of[detached[k]]
             if into is not None:
                 groups.absorb(k, into)
     groups.settle()
+    return groups, folded
 
-    # the tensors written: read by a row of another kernel, by a needed concat, or a network output
-    needed = set(results)
-    for i in range(len(nodes) - 1, -1, -1):
-        node = nodes[i]
-        if fusion[i] == "view":
+
+def _needed(flow: _Flow, groups: _Groups) -> set[int]:
+    """The tensors written: read by a row of another kernel, by a needed concat (its parts), or
+    the network's outputs. Backwards, so a concat's readers are seen before it."""
+    needed = set(flow.results)
+    for i in range(len(flow.nodes) - 1, -1, -1):
+        node = flow.nodes[i]
+        if flow.fusion[i] == "view":
             continue
-        if fusion[i] == "concat":
+        if flow.fusion[i] == "concat":
             if node.output in needed:
-                needed.update(data.get(t, t) for t in node.inputs)
+                needed.update(flow.source(t) for t in node.inputs)
             continue
         for t in node.inputs:
-            d = data.get(t, t)
-            p = producer.get(d, -1)
+            d = flow.source(t)
+            p = flow.producer.get(d, -1)
             if p < 0 or groups.of[p] != groups.of[i]:
                 needed.add(d)
-
-    size = dtype_bytes(dtype)
-    result = []
-    for k, members in enumerate(groups.members):
-        if not members:
-            continue
-        reads: dict[int, int] = {}  # the tensor read -> its elements per example
-        weights = written = 0
-        flops: dict[str, int] = {}
-        for i in members:
-            node = nodes[i]
-            if i not in folded:
-                weights += node.params
-                family = OPS[node.op].math
-                flops[family] = flops.get(family, 0) + 2 * node.macs * batch
-            for t in node.inputs:
-                p = producer.get(data.get(t, t), -1)
-                if p < 0 or groups.of[p] != k:
-                    key = part.get(t, t)
-                    reads[key] = prod(shapes[key])
-            if node.output in needed:
-                written += prod(node.out_shape)
-        result.append(
-            Kernel(
-                paths=tuple(nodes[i].path for i in members),
-                kinds=tuple(dict.fromkeys(nodes[i].kind for i in members)),
-                folded=tuple(nodes[i].path for i in members if i in folded),
-                flops_by_family=flops,
-                input_bytes=sum(reads.values()) * size * batch,
-                weight_bytes=weights * size,
-                bytes_written=written * size * batch,
-            )
-        )
-    return result
+    return needed
 
 
-def _prologue_of(
-    k: int, groups: _Groups, nodes: tuple[Row, ...], readers: dict[int, list[int]], results: set[int]
-) -> int | None:
+def _measure(
+    flow: _Flow,
+    groups: _Groups,
+    k: int,
+    members: list[int],
+    folded: set[int],
+    needed: set[int],
+    size: int,
+    batch: int,
+) -> Kernel:
+    """Kernel `k`'s FLOPs by family and its compulsory bytes."""
+    nodes = flow.nodes
+    reads: dict[int, int] = {}  # the tensor read -> its elements per example
+    weights = written = 0
+    flops: dict[str, int] = {}
+    for i in members:
+        node = nodes[i]
+        if i not in folded:
+            weights += node.params
+            family = OPS[node.op].math
+            flops[family] = flops.get(family, 0) + 2 * node.macs * batch
+        for t in node.inputs:
+            p = flow.producer.get(flow.source(t), -1)
+            if p < 0 or groups.of[p] != k:
+                key = flow.part.get(t, t)
+                reads[key] = prod(flow.shapes[key])
+        if node.output in needed:
+            written += prod(node.out_shape)
+    return Kernel(
+        paths=tuple(nodes[i].path for i in members),
+        kinds=tuple(dict.fromkeys(nodes[i].kind for i in members)),
+        folded=tuple(nodes[i].path for i in members if i in folded),
+        flops_by_family=flops,
+        input_bytes=sum(reads.values()) * size * batch,
+        weight_bytes=weights * size,
+        bytes_written=written * size * batch,
+    )
+
+
+def _prologue_of(k: int, groups: _Groups, flow: _Flow) -> int | None:
     """The kernel a headless kernel `k` is the prologue of: the one kernel (started by a kernel op)
     reading everything `k` writes; None when another kernel, a concat or the network's outputs
     need one of its tensors, or nothing reads them."""
     into: int | None = None
     for i in groups.members[k]:
-        t = nodes[i].output
-        if t in results:
+        t = flow.nodes[i].output
+        if t in flow.results:
             return None
-        for r in readers.get(t, ()):
+        for r in flow.readers.get(t, ()):
             other = groups.of[r]
             if other == k:
                 continue
