@@ -6,6 +6,7 @@ pure models in archcalc/roofline.py and archcalc/training.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..analysis import Analysis, analyze
 from ..analysis_view import opaque_note
 from ..devices import DEVICES, device_peak
 from ..encode import json_text
+from ..fusion import KernelBound, bench_bounds, fused_roofline
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
@@ -92,17 +94,23 @@ BOUNDS_COLUMNS = (
 )
 MEASURED_COLUMNS = (("measured µs", "measured", "right"), ("efficiency", "efficiency", "right"))
 BOUNDS_DROPS = ("kind", "intensity", "compute", "memory", "bytes", "flops", "efficiency", "bound-by")
+# --fused: a kernel is named by its first row, with how many rows it holds (never left out)
+ROWS_COLUMN = ("rows", "rows", "right")
 
 
-def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | None = None) -> TextTable:
+def _bounds_table(
+    title: str, bounds: list[Bound], measured: dict[str, float] | None = None, rows: list[int] | None = None
+) -> TextTable:
     table = TextTable(title=title)
-    for header, name, justify in BOUNDS_COLUMNS + (MEASURED_COLUMNS if measured is not None else ()):
+    columns = BOUNDS_COLUMNS[:1] + ((ROWS_COLUMN,) if rows is not None else ()) + BOUNDS_COLUMNS[1:]
+    for header, name, justify in columns + (MEASURED_COLUMNS if measured is not None else ()):
         drop = BOUNDS_DROPS.index(name) + 1 if name in BOUNDS_DROPS else None
         table.add_column(header, justify=justify, name=name, drop=drop, shorten=name == "layer")  # type: ignore[arg-type]
-    for b in bounds:
+    for index, b in enumerate(bounds):
         t = b.traffic
         cells = [
             t.path,
+            *([fmt_int(rows[index])] if rows is not None else []),
             t.kind,
             fmt_int(t.flops),
             fmt_int(t.bytes),
@@ -156,9 +164,15 @@ def _tf32_option(name: str, library: str, default: str) -> Any:
 @click.option("--batch", default=1, show_default=True, type=batch_type)
 @_tf32_option("convs", "convolutions (cuDNN)", "on")
 @_tf32_option("matmuls", "matmuls (cuBLAS)", "off")
+@click.option(
+    "--fused",
+    is_flag=True,
+    help="Bound a fused inference run instead: batch norm folded into the convolution or linear before it, "
+    "element-wise ops in the kernel producing their input, concat and views free; one row per kernel.",
+)
 @input_option
 @json_option
-@table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer and bound stay)")
+@table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer, rows and bound stay)")
 @handles_errors
 def roofline_(
     out: Output,
@@ -168,11 +182,13 @@ def roofline_(
     batch: int,
     tf32_convs: bool | None,
     tf32_matmuls: bool | None,
+    fused: bool,
     input_shape,
     as_json: bool,
 ) -> None:
     """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing).
-    Each layer meets its op family's peak: at fp32 convolutions and matmuls in TF32 where allowed."""
+    Each layer meets its op family's peak: at fp32 convolutions and matmuls in TF32 where allowed.
+    With --fused, per kernel of a fused inference run."""
     given = [
         f"--{'' if on else 'no-'}tf32-{name}"
         for name, on in (("convs", tf32_convs), ("matmuls", tf32_matmuls))
@@ -192,36 +208,38 @@ def roofline_(
     total = sum(b.bound_s for b in bounds)
     work = macs_by_family(analysis.rows)
     summary = peaks_json(peaks, work)
+    head = {
+        "spec": analysis.spec.name,
+        "device": peak.key,
+        "device_name": peak.name,
+        "source": peak.source,
+        "dtype": dtype,
+        "batch": batch,
+        # the single figures of earlier versions: the peak of the family with the most FLOPs
+        "peak_flops_per_s": summary["flops_per_s"],
+        "peak_flops_per_s_family": summary["flops_per_s_family"],
+        "bytes_per_s": peak.bytes_per_s,
+        "ridge_flops_per_byte": ridge_point(summary["flops_per_s"], peak.bytes_per_s),
+        "peaks": [
+            f | {"ridge_flops_per_byte": ridge_point(f["flops_per_s"], peak.bytes_per_s)} for f in summary["families"]
+        ],
+    }
+
+    def peak_lines() -> None:
+        out.line(f"peaks ({peak.source}), {peak.bytes_per_s / 1e9:,.0f} GB/s, per op family:")
+        for f in summary["families"]:
+            if f["family"] in _used(work):
+                out.line(f"{_family_line(f)}; ridge {ridge_point(f['flops_per_s'], peak.bytes_per_s):,.0f} FLOP/byte")
+
+    if fused:
+        _fused_roofline(out, analysis, head, peak_lines, fused_roofline(analysis, dtype, batch, peaks), total, as_json)
+        return
     if as_json:
-        out.json(
-            {
-                "spec": analysis.spec.name,
-                "device": peak.key,
-                "device_name": peak.name,
-                "source": peak.source,
-                "dtype": dtype,
-                "batch": batch,
-                # the single figures of earlier versions: the peak of the family with the most FLOPs
-                "peak_flops_per_s": summary["flops_per_s"],
-                "peak_flops_per_s_family": summary["flops_per_s_family"],
-                "bytes_per_s": peak.bytes_per_s,
-                "ridge_flops_per_byte": ridge_point(summary["flops_per_s"], peak.bytes_per_s),
-                "peaks": [
-                    f | {"ridge_flops_per_byte": ridge_point(f["flops_per_s"], peak.bytes_per_s)}
-                    for f in summary["families"]
-                ],
-                "bound_s": total,
-                "layers": [_bound_dict(b) for b in bounds],
-                **_opaque_key(analysis),
-            }
-        )
+        out.json({**head, "bound_s": total, "layers": [_bound_dict(b) for b in bounds], **_opaque_key(analysis)})
         return
     title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline"
     out.table(_bounds_table(title, bounds), choose=True)
-    out.line(f"peaks ({peak.source}), {peak.bytes_per_s / 1e9:,.0f} GB/s, per op family:")
-    for f in summary["families"]:
-        if f["family"] in _used(work):
-            out.line(f"{_family_line(f)}; ridge {ridge_point(f['flops_per_s'], peak.bytes_per_s):,.0f} FLOP/byte")
+    peak_lines()
     memory_bound = sum(b.limit == "memory" for b in bounds)
     out.line(
         f"{memory_bound} of {len(bounds)} layers memory-bound; sum of bounds {timing(total * 1e3, 3)} ms "
@@ -230,6 +248,68 @@ def roofline_(
         else "no work"
     )
     _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
+
+
+def _fused_roofline(
+    out: Output,
+    analysis: Analysis,
+    head: dict[str, Any],
+    peak_lines: Callable[[], None],
+    kernels: list[KernelBound],
+    unfused_s: float,
+    as_json: bool,
+) -> None:
+    """`roofline --fused`: one row per kernel (archcalc/fusion.py), and the fused bound beside the
+    unfused sum of bounds."""
+    total = sum(k.bound.bound_s for k in kernels)
+    if as_json:
+        out.json(
+            {
+                **head,
+                "fused": True,
+                "bound_s": total,
+                "unfused_bound_s": unfused_s,
+                "kernels": [_kernel_dict(k) for k in kernels],
+                **_opaque_key(analysis),
+            }
+        )
+        return
+    batch = head["batch"]
+    title = f"{analysis.spec.name} on {head['device_name']}, {head['dtype']}, batch {batch}: fused roofline"
+    table = _bounds_table(title, [k.bound for k in kernels], rows=[len(k.kernel.paths) for k in kernels])
+    out.table(table, choose=True)
+    peak_lines()
+    memory_bound = sum(k.bound.limit == "memory" for k in kernels)
+    folded = sum(len(k.kernel.folded) for k in kernels)
+    out.line(
+        f"{memory_bound} of {len(kernels)} kernels memory-bound; "
+        f"fused bound {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best); "
+        f"unfused sum of bounds {timing(unfused_s * 1e3, 3)} ms ({timing(batch / unfused_s, 0)} images/s at best)"
+        if total
+        else "no work"
+    )
+    out.line(
+        f"{len(kernels)} kernels from {len(analysis.rows)} rows; {folded} batch norms folded into the layer before"
+        " them; rules: archcalc/fusion.py"
+    )
+    _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
+
+
+def _kernel_dict(k: KernelBound) -> dict[str, Any]:
+    kernel, b = k.kernel, k.bound
+    return {
+        "paths": list(kernel.paths),
+        "kinds": list(kernel.kinds),
+        "folded": list(kernel.folded),
+        "flops": kernel.flops,
+        "flops_by_family": dict(kernel.flops_by_family),
+        "bytes_read": kernel.bytes_read,
+        "bytes_written": kernel.bytes_written,
+        "compute_s": b.compute_s,
+        "memory_s": b.memory_s,
+        "bound_s": b.bound_s,
+        "bound_by": b.limit,
+    }
 
 
 # The order in which memory's columns give way on a narrow screen (layer and the weight gradient stay).
@@ -425,8 +505,10 @@ def bench(
                 cudnn_benchmark,
             )
             result = measured.to_dict()
+            _add_bounds(result, analysis, measured.peaks, [b.summary.median_s for b in measured.batches])
             if show:
                 _bench_report(out, result)
+                _bounds_lines(out, result)
     except BenchError as err:
         raise click.UsageError(str(err)) from None
     finally:
@@ -484,6 +566,47 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
         "Of peak: the compute bound (each family's FLOPs at its own peak) / the measured median. "
         f"Memory: {r['memory_measure']}."
     )
+
+
+# A training step is forward, backward and an update: neither bound models it
+NO_TRAINING_BOUNDS = "the roofline and fused bounds model an inference run: not applicable to a training step"
+BOUND_KEYS = ("roofline_bound_s", "fused_bound_s", "roofline_bound_over_median", "fused_bound_over_median")
+
+
+def _add_bounds(result: dict[str, Any], analysis: Analysis, peaks: Peaks, medians: list[float]) -> None:
+    """Each batch's measured median against both lower bounds of an inference run on the run's
+    peaks (archcalc/fusion.py bench_bounds): the roofline's sum of per-layer bounds and the fused
+    bound, each with its share of the median (bound / median: 1 is at the bound). A training
+    step gets nulls and a `bounds_note` saying why."""
+    if result["mode"] == "train":
+        result["bounds_note"] = NO_TRAINING_BOUNDS
+        for entry in result["batches"]:
+            entry |= {key: None for key in BOUND_KEYS}
+        return
+    for entry, median in zip(result["batches"], medians):
+        b = bench_bounds(analysis, result["dtype"], entry["batch"], peaks)
+        entry |= {
+            "roofline_bound_s": b.roofline_bound_s,
+            "fused_bound_s": b.fused_bound_s,
+            "roofline_bound_over_median": b.roofline_bound_s / median,
+            "fused_bound_over_median": b.fused_bound_s / median,
+        }
+
+
+def _bounds_lines(out: Output, r: dict[str, Any]) -> None:
+    """A line per batch: the median as a multiple of each bound, and the share of it each bound is."""
+    if "bounds_note" in r:
+        out.line(f"Bounds: {r['bounds_note']}.")
+        return
+    for b in r["batches"]:
+        median_s = b["median_ms"] / 1e3
+        parts = [
+            f"{median_s / b[key]:,.2f}x the {name} {timing(b[key] * 1e3, 3)} ms ({b[key] / median_s:.1%})"
+            if b[key]
+            else f"no {name} (no work)"
+            for key, name in (("roofline_bound_s", "roofline bound"), ("fused_bound_s", "fused bound"))
+        ]
+        out.line(f"batch {b['batch']}: median {b['median_ms']:.3f} ms = {parts[0]}, {parts[1]}")
 
 
 def _per_layer_report(
