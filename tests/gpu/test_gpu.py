@@ -64,6 +64,8 @@ def test_zoo_bench_is_held_to_the_peak_its_math_meets(spec: str, dtype: str):
             "fused bound ms": run["fused_bound_s"] * 1e3,
         },
     )
+    if S.dry:
+        return  # a CPU's peaks are a short probe's best, not a ceiling: the rules below are the GPU's
     # No run beats the compute bound of the peaks it is held to: if one did, a peak would be wrong
     # (fp32 convolutions held to the CUDA-core peak while cuDNN runs them in TF32 read 73% of a
     # peak they never faced).
@@ -125,6 +127,8 @@ def test_fused_bound_is_below_the_compiled_run():
             "unfused bound ms": run["roofline_bound_s"] * 1e3,
         },
     )
+    if S.dry:
+        return
     assert run["fused_bound_s"] <= median_s, f"fused bound {run['fused_bound_s']} s > compiled {median_s} s"
 
 
