@@ -27,14 +27,16 @@ def _sizes(batch: int, iters: int | None = None, warmup: int | None = None) -> l
     ]
 
 
-def test_verify_every_spec_on_the_device():
-    data = cli_json("verify", *(S.verify_specs or ("--all",)), "--device", S.device, *S.input)
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+def test_verify_every_spec_on_the_device(dtype: str):
+    data = cli_json("verify", *(S.verify_specs or ("--all",)), "--device", S.device, "--dtype", dtype, *S.input)
     for spec in data["specs"]:
         RECORD.add(
             "verify",
             {
                 "spec": spec["spec"],
-                "device": spec.get("device_name", spec.get("device", "")),
+                "device": spec["device_name"],
+                "dtype": spec["dtype"],
                 "mismatches": spec["failures"],
             },
         )
