@@ -22,20 +22,26 @@ before it and runs element-wise ops inside the kernel that produced their input,
    from memory. Its FLOPs stay, at its family's peak.
    A pointwise op whose last input has no kernel producing it (the network input, a concat's
    output) starts a kernel of its own; when every tensor that kernel writes is read by one later
-   kernel only, it is that kernel's prologue (applied as the kernel loads its input: cuDNN's
-   runtime fusion, inductor's prologue fusion), and the two are one kernel. So is a pointwise op
-   whose last input is smaller than its output (a broadcast operand: the SE gate; an upsampling):
-   in the gate's kernel it would read the features and write them back; as the prologue of the
-   projection that reads its product it reads them once. Where no one kernel reads it, it joins
-   the kernel producing that input.
+   kernel only (a kernel op's, or another such pointwise kernel's: two element-wise ops on one
+   tensor read it once), it is that kernel's prologue (applied as the kernel loads its input:
+   cuDNN's runtime fusion, inductor's prologue fusion), and the two are one kernel. So is a
+   pointwise op whose last input is smaller than its output (a broadcast operand: the SE gate; an
+   upsampling): in the gate's kernel it would read the features and write them back; as the
+   prologue of the projection that reads its product it reads them once. And so is one whose last
+   input is written anyway (another row reads it too, or it is a network output: a pre-activation
+   block's batch norm on the residual stream, DenseNet's transition): in the producer's epilogue
+   it would write a second tensor. Where no one kernel reads it, it joins the kernel producing
+   that input.
 5. concat: no work: its producers write into slices of its output (preallocated), which a reader
    reads whole.
 
 Bytes are compulsory traffic, as in the unfused roofline: a kernel reads once each tensor it takes
-from outside (one read however many of its rows take it) and its parameters (none for a folded
-batch norm), and writes each tensor it produces that a row outside it, a concat whose output is
-needed, or the network's outputs need. Each kernel's bound is max(its FLOPs at each family's peak,
-bytes / bandwidth); the fused bound is their sum, never more than the unfused one.
+from outside (one read however many of its rows take it; a split's part once, and not at all
+when the kernel reads the whole tensor too) and its parameters (none for a folded batch norm),
+and writes each tensor it produces that a row outside it, a concat whose output is needed, or
+the network's outputs need (only the parts they need when those are a split's parts). Each
+kernel's bound is max(its FLOPs at each family's peak, bytes / bandwidth); the fused bound is
+their sum, never more than the unfused one.
 
 Where unsure, less is charged, so a compiled run approaches the bound from above: the folded
 bias; padding done in the kernel (an unfused row reads its padded input); a prologue whether or
@@ -111,38 +117,56 @@ class KernelBound:
 
 class _Groups:
     """The kernels as they are formed: each row's kernel (-1 for a view or a concat), each kernel's
-    rows, and whether a kernel starts with a pointwise op (it may become a prologue). A builder
-    filled step by step by `kernels`."""
+    rows, whether a kernel starts with a pointwise op (it may become a prologue), and the kernel
+    each absorbed one became part of (a union-find forest: `find` resolves a chain of prologues in
+    near-constant time). A builder filled step by step by `kernels`."""
 
-    __slots__ = ("of", "members", "headless")
+    __slots__ = ("of", "members", "headless", "parent")
 
     def __init__(self, rows: int) -> None:
         self.of = [-1] * rows
         self.members: list[list[int]] = []
         self.headless: list[bool] = []
+        self.parent: list[int] = []
 
     def new(self, headless: bool) -> int:
         self.members.append([])
         self.headless.append(headless)
+        self.parent.append(len(self.parent))
         return len(self.members) - 1
 
     def join(self, row: int, kernel: int) -> None:
         self.of[row] = kernel
         self.members[kernel].append(row)
 
+    def find(self, kernel: int) -> int:
+        """The kernel `kernel` is now part of (itself unless absorbed), compressing the path."""
+        root = kernel
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[kernel] != root:
+            self.parent[kernel], kernel = root, self.parent[kernel]
+        return root
+
+    def kernel_of(self, row: int) -> int:
+        """Row `row`'s kernel as it stands (-1 for a view or a concat)."""
+        k = self.of[row]
+        return self.find(k) if k >= 0 else -1
+
     def absorb(self, kernel: int, into: int) -> None:
-        """`kernel` as the prologue of `into`: one kernel (`settle` puts its rows in order)."""
-        for row in self.members[kernel]:
-            self.of[row] = into
-        self.members[kernel] = []
+        """`kernel` as the prologue of `into`: one kernel (`settle` moves its rows, in order)."""
+        if kernel != into:
+            self.parent[kernel] = into
         self.headless[kernel] = False
 
     def settle(self) -> None:
-        """Each kernel's rows in execution order again, in one pass (a kernel may have absorbed
-        many prologues: sorting it at each would be quadratic)."""
+        """Each row in the kernel it ended in, each kernel's rows in execution order, in one pass
+        (moving rows at each prologue, or sorting, would be quadratic)."""
         for rows in self.members:
             rows.clear()
-        for row, kernel in enumerate(self.of):
+        for row in range(len(self.of)):
+            kernel = self.kernel_of(row)
+            self.of[row] = kernel
             if kernel >= 0:
                 self.members[kernel].append(row)
 
@@ -172,7 +196,7 @@ class _Flow:
     """Who reads and writes what, views resolved: a view's tensor is its source's data (a reader
     of a part, a split, reads that part only). Built once by `kernels`, read by its steps."""
 
-    __slots__ = ("nodes", "shapes", "fusion", "data", "part", "producer", "readers", "results")
+    __slots__ = ("nodes", "shapes", "fusion", "data", "part", "parts", "producer", "readers", "results", "wanted")
 
     def __init__(self, analysis: Analysis) -> None:
         graph = analysis.graph
@@ -180,6 +204,7 @@ class _Flow:
         self.fusion: list[Fusion | None] = [op_rule(OPS, n.op, f"{n.path}, {n.kind}").fusion for n in self.nodes]
         self.data: dict[int, int] = {}  # a view's tensor -> the tensor holding its data
         self.part: dict[int, int] = {}  # a view's tensor -> the tensor its reader reads (itself for a part)
+        self.parts: dict[int, list[int]] = {}  # a data tensor -> its parts (views smaller than it)
         self.producer: dict[int, int] = {}  # a data tensor -> the row writing it
         self.readers: dict[int, list[int]] = {}  # a data tensor -> the rows (not views) reading it
         for i, node in enumerate(self.nodes):
@@ -188,11 +213,18 @@ class _Flow:
                 self.data[node.output] = self.data.get(src, src)
                 same = prod(self.shapes[node.output]) == prod(self.shapes[src])
                 self.part[node.output] = self.part.get(src, src) if same else node.output
+                if not same:
+                    self.parts.setdefault(self.data[node.output], []).append(node.output)
                 continue
             self.producer[node.output] = i
             for t in node.inputs:
                 self.readers.setdefault(self.data.get(t, t), []).append(i)
-        self.results = {self.data.get(t, t) for t in graph.outputs}  # the network's outputs
+        self.results = {self.data.get(t, t) for t in graph.outputs}  # the tensors holding the network's outputs
+        self.wanted = {self.read(t) for t in graph.outputs}  # what is written of them: each whole, or a part
+
+    def read(self, tensor: int) -> int:
+        """The tensor a reader of `tensor` reads: its source, or the part of it a split takes."""
+        return self.part.get(tensor, tensor)
 
     def source(self, tensor: int) -> int:
         """The tensor holding `tensor`'s data (itself unless it is a view)."""
@@ -240,8 +272,11 @@ def _group(flow: _Flow) -> tuple[_Groups, set[int]]:
             last = max(ins, key=lambda t: (ready[t], producer.get(t, -1) >= 0 and groups.of[producer[t]] >= 0))
             q = producer.get(last, -1)
             owner = groups.of[q] if q >= 0 else -1
-            if owner >= 0 and prod(shapes[last]) < prod(node.out_shape):
-                # a broadcast operand (the SE gate): first try it as the prologue of its reader
+            if owner >= 0 and (
+                prod(shapes[last]) < prod(node.out_shape) or len(flow.readers[last]) > 1 or last in flow.results
+            ):
+                # a broadcast operand (the SE gate), or one written anyway (read by another row too,
+                # or a network output): first try it as the prologue of its reader
                 owner = groups.new(headless=True)
                 detached[owner] = q
             groups.join(i, owner if owner >= 0 else groups.new(headless=True))
@@ -249,7 +284,7 @@ def _group(flow: _Flow) -> tuple[_Groups, set[int]]:
         if groups.headless[k]:
             into = _prologue_of(k, groups, flow)
             if into is None and k in detached:  # back into the kernel producing its operand
-                into = groups.of[detached[k]]
+                into = groups.kernel_of(detached[k])
             if into is not None:
                 groups.absorb(k, into)
     groups.settle()
@@ -257,22 +292,22 @@ def _group(flow: _Flow) -> tuple[_Groups, set[int]]:
 
 
 def _needed(flow: _Flow, groups: _Groups) -> set[int]:
-    """The tensors written: read by a row of another kernel, by a needed concat (its parts), or
-    the network's outputs. Backwards, so a concat's readers are seen before it."""
-    needed = set(flow.results)
+    """The tensors written, each whole or the part read (a split's): read by a row of another
+    kernel, by a needed concat (its inputs), or the network's outputs. Backwards, so a concat's
+    readers are seen before it."""
+    needed = set(flow.wanted)
     for i in range(len(flow.nodes) - 1, -1, -1):
         node = flow.nodes[i]
         if flow.fusion[i] == "view":
             continue
         if flow.fusion[i] == "concat":
-            if node.output in needed:
-                needed.update(flow.source(t) for t in node.inputs)
+            if node.output in needed or any(p in needed for p in flow.parts.get(node.output, ())):
+                needed.update(flow.read(t) for t in node.inputs)
             continue
         for t in node.inputs:
-            d = flow.source(t)
-            p = flow.producer.get(d, -1)
+            p = flow.producer.get(flow.source(t), -1)
             if p < 0 or groups.of[p] != groups.of[i]:
-                needed.add(d)
+                needed.add(flow.read(t))
     return needed
 
 
@@ -287,8 +322,9 @@ def _measure(
     batch: int,
 ) -> Kernel:
     """Kernel `k`'s FLOPs by family and its compulsory bytes."""
-    nodes = flow.nodes
-    reads: dict[int, int] = {}  # the tensor read -> its elements per example
+    nodes, shapes = flow.nodes, flow.shapes
+    whole: set[int] = set()  # the tensors read whole from outside
+    parts: dict[int, int] = {}  # the parts read from outside -> the tensor holding them
     weights = written = 0
     flops: dict[str, int] = {}
     for i in members:
@@ -298,26 +334,35 @@ def _measure(
             family = OPS[node.op].math
             flops[family] = flops.get(family, 0) + 2 * node.macs * batch
         for t in node.inputs:
-            p = flow.producer.get(flow.source(t), -1)
+            source = flow.source(t)
+            p = flow.producer.get(source, -1)
             if p < 0 or groups.of[p] != k:
-                key = flow.part.get(t, t)
-                reads[key] = prod(flow.shapes[key])
+                key = flow.read(t)
+                if key == source:
+                    whole.add(key)
+                else:
+                    parts[key] = source
         if node.output in needed:
             written += prod(node.out_shape)
+        else:  # only the parts others read; never more than the whole (two splits may take one part)
+            part_sizes = (prod(shapes[p]) for p in flow.parts.get(node.output, ()) if p in needed)
+            written += min(sum(part_sizes), prod(node.out_shape))
+    # a part of a tensor also read whole is read with it: once
+    read = sum(prod(shapes[t]) for t in whole) + sum(prod(shapes[p]) for p, s in parts.items() if s not in whole)
     return Kernel(
         paths=tuple(nodes[i].path for i in members),
         kinds=tuple(dict.fromkeys(nodes[i].kind for i in members)),
         folded=tuple(nodes[i].path for i in members if i in folded),
         flops_by_family=flops,
-        input_bytes=sum(reads.values()) * size * batch,
+        input_bytes=read * size * batch,
         weight_bytes=weights * size,
         bytes_written=written * size * batch,
     )
 
 
 def _prologue_of(k: int, groups: _Groups, flow: _Flow) -> int | None:
-    """The kernel a headless kernel `k` is the prologue of: the one kernel (started by a kernel op)
-    reading everything `k` writes; None when another kernel, a concat or the network's outputs
+    """The kernel a headless kernel `k` is the prologue of: the one kernel (of any kind: a kernel
+    op's, or another pointwise kernel's) reading everything `k` writes; None when another kernel, a concat or the network's outputs
     need one of its tensors, or nothing reads them."""
     into: int | None = None
     for i in groups.members[k]:
@@ -325,10 +370,10 @@ def _prologue_of(k: int, groups: _Groups, flow: _Flow) -> int | None:
         if t in flow.results:
             return None
         for r in flow.readers.get(t, ()):
-            other = groups.of[r]
+            other = groups.kernel_of(r)
             if other == k:
                 continue
-            if other < 0 or groups.headless[other] or (into is not None and other != into):
+            if other < 0 or (into is not None and other != into):
                 return None
             into = other
     return into

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from archcalc import analyze, load_spec
+from archcalc import analyze, load_spec, parse_spec
 from archcalc.bundled import bundled_names
 from archcalc.cli import main
 from archcalc.devices import device_peak
@@ -19,7 +19,7 @@ from archcalc.fusion import bench_bounds, fused_roofline, kernels
 from archcalc.peaks import table_peaks
 from archcalc.roofline import roofline, traffic
 
-from .helpers import analyse_text
+from .helpers import analyse_text, spec_text
 
 SIZE, BATCH = 4, 2  # fp32, two examples: every expected byte count below is elements x SIZE (x BATCH)
 
@@ -131,7 +131,8 @@ CASES = {
         ],
     ),
     # the convolution's raw output is read by another kernel: no fold, the batch norm is
-    # pointwise (its scale and shift read), and both the raw and the activated outputs are written
+    # pointwise (its scale and shift read); the raw output is written anyway, so the batch norm and
+    # ReLU run as the prologue of that other kernel, which reads the raw output once for both
     "bn-output-read-twice": (
         "[4, 8, 8]",
         """
@@ -142,9 +143,100 @@ CASES = {
         - add: {name: s, from: [r, d]}
         """,
         [
-            Expected(("c", "bn", "r"), (), read=4 * 64, params=4 * 4 + 2 * 4, written=4 * 64 + 4 * 64),
-            Expected(("d", "s"), (), read=4 * 64 + 4 * 64, params=4 * 4, written=4 * 64),
+            Expected(("c",), (), read=4 * 64, params=4 * 4, written=4 * 64),
+            Expected(("bn", "r", "d", "s"), (), read=4 * 64, params=2 * 4 + 4 * 4, written=4 * 64),
         ],
+    ),
+    # pre-activation ResNet: the stem's output is the residual stream (the add reads it too), so
+    # the block's batch norm and ReLU are the first convolution's prologue, not a second tensor
+    # written by the stem
+    "preact-residual": (
+        "[8, 8, 8]",
+        """
+        - conv: {name: stem, out: 8, kernel: 3, padding: 1, bias: false}
+        - residual:
+            name: b
+            body: [batchnorm: {name: bn1}, relu: {name: r1}, conv: {name: c1, out: 8, kernel: 3, padding: 1, bias: false},
+                   batchnorm: {name: bn2}, relu: {name: r2}, conv: {name: c2, out: 8, kernel: 3, padding: 1, bias: false}]
+        """,
+        [
+            Expected(("stem",), (), read=8 * 64, params=8 * 8 * 9, written=8 * 64),
+            Expected(
+                ("b.bn1", "b.r1", "b.c1", "b.bn2", "b.r2"),
+                ("b.bn2",),
+                read=8 * 64,
+                params=2 * 8 + 8 * 8 * 9,
+                written=8 * 64,
+            ),
+            Expected(("b.c2", "b.add"), (), read=8 * 64 + 8 * 64, params=8 * 8 * 9, written=8 * 64),
+        ],
+    ),
+    # a network output read by an element-wise op: written once, the ReLU in the next kernel
+    "output-read-by-pointwise": (
+        "[4, 8, 8]",
+        """
+        - conv: {name: c, out: 4, kernel: 1, bias: false}
+        - relu: {name: r}
+        - conv: {name: d, out: 2, kernel: 1, bias: false}
+        """,
+        [
+            Expected(("c",), (), read=4 * 64, params=4 * 4, written=4 * 64),
+            Expected(("r", "d"), (), read=4 * 64, params=2 * 4, written=2 * 64),
+        ],
+        "[c, d]",
+    ),
+    # two element-wise ops on the network input and their sum: one kernel, the input read once
+    "pointwise-siblings": (
+        "[4, 8, 8]",
+        """
+        - parallel: {name: p, merge: add, branches: [[relu: {name: r}], [sigmoid: {name: s}]]}
+        """,
+        [Expected(("p.b1.r", "p.b2.s", "p.add"), (), read=4 * 64, params=0, written=4 * 64)],
+    ),
+    # ... and the prologue of the convolution reading their sum
+    "pointwise-siblings-prologue": (
+        "[4, 8, 8]",
+        """
+        - parallel: {name: p, merge: add, branches: [[relu: {name: r}], [sigmoid: {name: s}]]}
+        - conv: {name: c, out: 2, kernel: 1, bias: false}
+        """,
+        [Expected(("p.b1.r", "p.b2.s", "p.add", "c"), (), read=4 * 64, params=2 * 4, written=2 * 64)],
+    ),
+    # a kernel reading a tensor whole and a split's part of it reads the part with the whole
+    "split-part-and-whole": (
+        "[4, 8, 8]",
+        """
+        - conv: {name: c, out: 4, kernel: 1, bias: false}
+        - split: {name: s, chunks: 2, index: 0}
+        - conv: {name: d, out: 4, kernel: 1, bias: false}
+        - add: {name: o, from: [c, d]}
+        """,
+        [
+            Expected(("c",), (), read=4 * 64, params=4 * 4, written=4 * 64),
+            Expected(("d", "o"), (), read=4 * 64, params=4 * 2, written=4 * 64),
+        ],
+    ),
+    # only a split's part is read: only that part is written
+    "split-part-written": (
+        "[4, 8, 8]",
+        """
+        - conv: {name: c, out: 8, kernel: 1, bias: false}
+        - split: {name: s, chunks: 4, index: 0}
+        - maxpool: {name: m, kernel: 2}
+        """,
+        [
+            Expected(("c",), (), read=4 * 64, params=8 * 4, written=2 * 64),
+            Expected(("m",), (), read=2 * 64, params=0, written=2 * 16),
+        ],
+    ),
+    # ... and only a split's part is the network's output
+    "split-part-output": (
+        "[4, 8, 8]",
+        """
+        - conv: {name: c, out: 8, kernel: 1, bias: false}
+        - split: {name: s, chunks: 4, index: 1}
+        """,
+        [Expected(("c",), (), read=4 * 64, params=8 * 4, written=2 * 64)],
     ),
     # a pointwise op on the network input has no kernel to join: it is the prologue of its only reader
     "input-prologue": (
@@ -235,8 +327,9 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_kernels_by_hand(case):
-    shape, layers, expected = case
-    got = kernels(analyse_text(layers, shape), "fp32", BATCH)
+    shape, layers, expected, *outputs = case
+    text = spec_text(layers, shape) + "".join(f"outputs: {o}\n" for o in outputs)
+    got = kernels(analyze(parse_spec(text, "inline.yaml")), "fp32", BATCH)
     want = [(e.paths, e.folded, e.read * SIZE * BATCH, e.params * SIZE, e.written * SIZE * BATCH) for e in expected]
     have = [(k.paths, k.folded, k.input_bytes, k.weight_bytes, k.bytes_written) for k in got]
     assert have == want, f"\ngot  {have}\nwant {want}"
@@ -356,6 +449,26 @@ def test_wide_concat_stays_linear():
     assert len(got) == n + 1
     assert got[-1].paths == ("r", "c") and got[-1].input_bytes == n * 4 * SIZE
     assert sum(k.bytes_written for k in got) == (n + 1) * 4 * SIZE
+
+
+def test_chain_of_prologues_stays_linear():
+    """Hostile shape: 3,000 element-wise kernels, each the prologue of the next (a product with a
+    concat written after it), all one kernel in the end (moving each absorbed kernel's rows into
+    the next would be quadratic; union-find resolves the chain)."""
+    n = 3_000
+    blocks = "".join(
+        f"- conv: {{name: a{i}, out: 1, kernel: 1, bias: false, from: x}}\n"
+        f"- conv: {{name: b{i}, out: 1, kernel: 1, bias: false, from: x}}\n"
+        f"- concat: {{name: c{i}, from: [a{i}, b{i}]}}\n"
+        f"- mul: {{name: h{i}, from: [h{i - 1}, c{i}]}}\n"
+        for i in range(1, n + 1)
+    )
+    got = kernels(analyse_text("- identity: {name: x}\n- relu: {name: h0}\n" + blocks, "[2, 2, 2]"), "fp32", 1)
+    assert len(got) == 2 * n + 1
+    chain = got[-1]
+    assert chain.paths == tuple(f"h{i}" for i in range(n + 1))
+    # the input once (for h0) and each concat once; only the last product written
+    assert (chain.input_bytes, chain.bytes_written) == ((n + 1) * 8 * SIZE, 8 * SIZE)
 
 
 def _result(mode: str) -> dict:
