@@ -512,21 +512,70 @@ def test_bench_cpu_prints_both_bounds(runner):
     )
 
 
+OPAQUE_SPEC = (
+    "name: o\ninput: [4, 2, 2]\nlayers:\n"
+    "  - conv: {name: c, out: 4, kernel: 1, bias: false}\n"
+    "  - opaque: {name: attn, params: 10, out_shape: [4, 2, 2]}\n"
+    "  - relu: {name: r}\n"
+)
+
+
 def test_opaque_layers_as_in_the_unfused_roofline(runner, tmp_path):
     """An opaque module is a kernel whose compute is unknown (counted as none, said so); an
     element-wise op after it joins it, as after any kernel."""
     path = tmp_path / "opaque.yaml"
-    path.write_text(
-        "name: o\ninput: [4, 2, 2]\nlayers:\n"
-        "  - conv: {name: c, out: 4, kernel: 1, bias: false}\n"
-        "  - opaque: {name: attn, params: 10, out_shape: [4, 2, 2]}\n"
-        "  - relu: {name: r}\n"
-    )
+    path.write_text(OPAQUE_SPEC)
     data = json.loads(_roofline(str(path), "--fused", "--json", runner=runner))
     assert [k["paths"] for k in data["kernels"]] == [["c"], ["attn", "r"]]
     assert data["opaque_layers"] == ["attn"] and data["kernels"][1]["flops"] == 0
     text = " ".join(_roofline(str(path), "--fused", runner=runner).split())
     assert "their bounds count the data they move, not their compute" in text, text
+
+
+def test_bench_says_its_bounds_leave_out_opaque_compute(runner, tmp_path):
+    """bench holds the run against both bounds: with an opaque layer it says what they leave out,
+    as roofline does, and its JSON names the layer."""
+    pytest.importorskip("torch")
+    path = tmp_path / "opaque.yaml"
+    path.write_text(OPAQUE_SPEC)
+    args = ["bench", str(path), "--device", "cpu", "--batch", "1", "--iters", "1", "--warmup", "0"]
+    text = runner.invoke(main, [*args, "--width", "200"], catch_exceptions=False)
+    assert text.exit_code == 0, text.output
+    assert "attn); " in text.output and "their bounds count the data they move, not their compute" in text.output
+    data = runner.invoke(main, [*args, "--json"], catch_exceptions=False)
+    assert data.exit_code == 0, data.output
+    assert json.loads(data.output)["opaque_layers"] == ["attn"]
+
+
+SHARES = {"percent": (0.2, "20.0%"), "zero": (0.0, "0.0%"), "below-a-tenth": (1.11e-5, "0.00111%")}
+
+
+@pytest.mark.parametrize("case", SHARES.values(), ids=SHARES.keys())
+def test_share_prints_only_zero_as_zero(case):
+    from archcalc.commands.bench import _share
+
+    fraction, want = case
+    assert _share(fraction) == want, (fraction, _share(fraction), want)
+
+
+def test_tiny_model_prints_its_bounds(runner):
+    """lenet5 at batch 1 on an H100 is bound in tens of nanoseconds: the fused and unfused bounds
+    and every kernel's bound print their digits, not 0.000 ms and 0.00 µs."""
+    data = json.loads(_roofline("lenet5", "--fused", "--json", runner=runner))
+    text = _roofline("lenet5", "--fused", "--width", "200", runner=runner)
+    summary = " ".join(text.split())
+    shown = re.search(r"fused bound (\S+) ms .* unfused sum of bounds (\S+) ms", summary)
+    assert shown, summary
+    for printed, bound_s in zip(shown.groups(), (data["bound_s"], data["unfused_bound_s"])):
+        assert float(printed) == pytest.approx(bound_s * 1e3, rel=5e-3), (printed, bound_s)
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+    header = next(line for line in text.splitlines() if "bound µs" in line)
+    column = [cell.strip() for cell in header.split("┃")[1:-1]].index("bound µs")
+    printed_bounds = [row[column] for row in rows]
+    want = [k["bound_s"] * 1e6 for k in data["kernels"]]
+    # two decimals, or three significant figures below 0.01 (never a bare 0.00)
+    assert all(float(p) > 0 for p in printed_bounds), printed_bounds
+    assert [float(p) for p in printed_bounds] == pytest.approx(want, rel=5e-3, abs=5e-3), (printed_bounds, want)
 
 
 def test_huge_sizes_exact(runner, tmp_path):

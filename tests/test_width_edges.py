@@ -85,8 +85,21 @@ def test_summary_line_keeps_si_beside_the_exact_figure(tmp_path: Path) -> None:
         (19_859.4, 0, "19,859"),
         (5.5e-11, 0, "5.5e-11"),
         (0.0, 2, "0.00"),
+        (0.001, 3, "0.001"),
+        (4.71e-05, 3, "4.71e-05"),
+        (0.0031, 2, "0.0031"),
     ],
-    ids=["small", "last-fixed", "past-double-digits", "rate", "rate-below-one", "zero"],
+    ids=[
+        "small",
+        "last-fixed",
+        "past-double-digits",
+        "rate",
+        "rate-below-one",
+        "zero",
+        "at-the-last-decimal",
+        "below-the-last-decimal",
+        "below-two-decimals",
+    ],
 )
 def test_timing_text(value: float, decimals: int, text: str) -> None:
     assert timing(value, decimals) == text

@@ -63,16 +63,22 @@ FIXED_BELOW = 1e9
 
 def timing(value: float, decimals: int) -> str:
     """An estimated time (or rate) as text: fixed decimals with separators while every digit is
-    meaningful, 4 significant figures past FIXED_BELOW, and 3 for a rate below 1 (not a bare 0).
+    meaningful, 4 significant figures past FIXED_BELOW, and 3 for a value too small for the
+    decimals (a bound of 0.00004 ms is not 0.000 ms: only zero prints as zero).
 
-    >>> timing(1234.5678, 2), timing(1.8192771376664648e16, 2), timing(0.000123, 0)
-    ('1,234.57', '1.819e+16', '0.000123')
+    >>> timing(1234.5678, 2), timing(1.8192771376664648e16, 2), timing(0.000123, 0), timing(0.0000471, 3)
+    ('1,234.57', '1.819e+16', '0.000123', '4.71e-05')
     """
     if abs(value) >= FIXED_BELOW:
         return f"{value:.4g}"
-    if decimals == 0 and 0 < abs(value) < 1:
+    if 0 < abs(value) < 10**-decimals:
         return f"{value:.3g}"
     return f"{value:,.{decimals}f}"
+
+
+def _share(fraction: float) -> str:
+    """A fraction as a percentage, one decimal, or 3 significant figures where that would show 0.0%."""
+    return f"{fraction * 100:.3g}%" if 0 < fraction < 1e-3 else f"{fraction:.1%}"
 
 
 def _us(seconds: float) -> str:
@@ -509,6 +515,9 @@ def bench(
             if show:
                 _bench_report(out, result)
                 _bounds_lines(out, result)
+        result |= _opaque_key(analysis)
+        if show and "bounds_note" not in result:
+            _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
     except BenchError as err:
         raise click.UsageError(str(err)) from None
     finally:
@@ -601,7 +610,7 @@ def _bounds_lines(out: Output, r: dict[str, Any]) -> None:
     for b in r["batches"]:
         median_s = b["median_ms"] / 1e3
         parts = [
-            f"{median_s / b[key]:,.2f}x the {name} {timing(b[key] * 1e3, 3)} ms ({b[key] / median_s:.1%})"
+            f"{median_s / b[key]:,.2f}x the {name} {timing(b[key] * 1e3, 3)} ms ({_share(b[key] / median_s)})"
             if b[key]
             else f"no {name} (no work)"
             for key, name in (("roofline_bound_s", "roofline bound"), ("fused_bound_s", "fused bound"))
