@@ -547,7 +547,13 @@ def test_bench_says_its_bounds_leave_out_opaque_compute(runner, tmp_path):
     assert json.loads(data.output)["opaque_layers"] == ["attn"]
 
 
-SHARES = {"percent": (0.2, "20.0%"), "zero": (0.0, "0.0%"), "below-a-tenth": (1.11e-5, "0.00111%")}
+SHARES = {
+    "percent": (0.2, "20.0%"),
+    "zero": (0.0, "0.0%"),
+    "rounds-to-a-tenth": (0.000973, "0.1%"),
+    "just-below-a-twentieth": (0.000499, "0.0499%"),
+    "far-below": (1.11e-5, "0.00111%"),
+}
 
 
 @pytest.mark.parametrize("case", SHARES.values(), ids=SHARES.keys())

@@ -77,8 +77,13 @@ def timing(value: float, decimals: int) -> str:
 
 
 def _share(fraction: float) -> str:
-    """A fraction as a percentage, one decimal, or 3 significant figures where that would show 0.0%."""
-    return f"{fraction * 100:.3g}%" if 0 < fraction < 1e-3 else f"{fraction:.1%}"
+    """A fraction as a percentage, one decimal, or 3 significant figures where one decimal would
+    show a non-zero share as 0.0% (only those: a line as long as before wraps as before).
+
+    >>> _share(0.2), _share(0.000973), _share(1.11e-5), _share(0.0)
+    ('20.0%', '0.1%', '0.00111%', '0.0%')
+    """
+    return f"{fraction * 100:.3g}%" if fraction > 0 and round(fraction * 100, 1) == 0 else f"{fraction:.1%}"
 
 
 def _us(seconds: float) -> str:
