@@ -41,7 +41,8 @@ MEASURED = frozenset({"bench"})  # timed figures throughout: compared by shape
 _SECONDS = re.compile(r"^(summary: .*, )\d+(\.\d+)? s$")
 UPDATE_COMMAND = "python -m tests.readme_examples --update"
 
-_NUMBER = re.compile(r"\d[\d,.]*(?P<bytes> ?[KMGTPE]?i?B\b)?")  # with its byte unit: 282.0 MiB may next be 1.1 GiB
+# with its exponent (a tiny rate is 9.05e-06) and its byte unit: 282.0 MiB may next be 1.1 GiB
+_NUMBER = re.compile(r"\d[\d,.]*(?:e[+-]\d+)?(?P<bytes> ?[KMGTPE]?i?B\b)?")
 _RULE = re.compile(r"([─━═┄┅╌╍-])\1+")
 _SPACES = re.compile(r"\s+")
 

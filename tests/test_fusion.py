@@ -564,6 +564,41 @@ def test_share_prints_only_zero_as_zero(case):
     assert _share(fraction) == want, (fraction, _share(fraction), want)
 
 
+def test_bench_table_prints_a_tiny_rate_and_share(capsys):
+    """A tiny model on a big GPU reaches a sliver of the peak: the table says how much, not 0.0%."""
+    from archcalc.commands.bench import _bench_report
+    from archcalc.commands.common import Output
+
+    families = [{"family": "conv", "math": "bf16", "flops_per_s": 989.4e12, "why": "bf16 on the tensor cores"}]
+    batch = {
+        "batch": 1,
+        "median_ms": 0.05,
+        "p95_ms": 0.06,
+        "images_per_s": 20_000.0,
+        "achieved_tflops": 0.0000427,
+        "achieved_over_peak": 0.0000000431,
+        "peak_memory_bytes": 1 << 20,
+        "flops_by_family": {"conv": 2_135},
+    }
+    result = {
+        "spec": "lenet5",
+        "device_name": "NVIDIA H100 SXM",
+        "dtype": "bf16",
+        "mode": "inference",
+        "channels_last": False,
+        "compile": False,
+        "cudnn_benchmark": False,
+        "batches": [batch],
+        "peak": {"source": "datasheet", "families": families},
+        "flops_convention": "FLOPs = 2 x MACs",
+        "memory_measure": "torch.cuda.max_memory_allocated",
+    }
+    _bench_report(Output(width=200), result)
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("│"))
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[4:6] == ["4.27e-05", "4.31e-06%"], cells
+
+
 def test_tiny_model_prints_its_bounds(runner):
     """lenet5 at batch 1 on an H100 is bound in tens of nanoseconds: the fused and unfused bounds
     and every kernel's bound print their digits, not 0.000 ms and 0.00 µs."""

@@ -70,6 +70,7 @@ MATCH_CASES = [
     pytest.param(["│ 282.0 MiB │"], ["│ 1.1 GiB │"], True, True, id="measured-byte-units"),
     pytest.param(["│ 512 B │"], ["│ 12 KB │"], True, True, id="measured-byte-units-decimal"),
     pytest.param(["│ 282.0 MiB │"], ["│ 282.0 │"], True, False, id="measured-byte-unit-missing"),
+    pytest.param(["│ 0.0012 │ 1.9% │"], ["│ 9.05e-06 │ 0.00111% │"], True, True, id="measured-tiny-figures"),
     pytest.param(["│ 1 │ 1.017 ms │"], ["│ 1 │ 2.017 ms │"], False, False, id="unmeasured-number-differs"),
 ]
 

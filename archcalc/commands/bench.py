@@ -566,8 +566,8 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
             f"{b['median_ms']:.3f}",
             f"{b['p95_ms']:.3f}",
             f"{b['images_per_s']:,.1f}",
-            f"{b['achieved_tflops']:.4f}",
-            f"{b['achieved_over_peak']:.1%}",
+            timing(b["achieved_tflops"], 4),
+            _share(b["achieved_over_peak"]),
             fmt_bytes(b["peak_memory_bytes"]),
         )
     out.rich_table(table)
