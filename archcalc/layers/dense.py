@@ -19,7 +19,7 @@ from .ops import Op, Saves
 FLATTEN = Op("flatten", Saves(), alias="always")  # a view
 LINEAR = Op("linear", Saves(input_if_weight_grad=True))
 # the scaled mask for backward; the input itself in eval mode
-DROPOUT = Op("dropout", Saves(temporaries=1), alias="eval")
+DROPOUT = Op("dropout", Saves(mask=True), alias="eval")
 BATCH_NORM = Op(
     "batch_norm",
     Saves(input=True, stats=2),  # the mean and inverse std, fp32 per channel

@@ -41,7 +41,9 @@ class Saves:
     over the channels); input_copy_if_weight_grad: a contiguous copy of the input, only when the
     weight trains (a channels-last linear: matmul folds the permuted input into a matrix, a copy
     once the batch is 2 or more); example_values / batch_values: values at the dtype per example
-    / per batch (stochastic depth's row / batch mask).
+    / per batch (stochastic depth's row / batch mask); mask: a mask of the output's size (dropout:
+    the scaled bernoulli noise at the dtype on CPU, counted here; CUDA's native_dropout keeps one
+    byte per element, a rule of the training-step model, archcalc/training_step.py).
     Measured with torch.autograd.graph.saved_tensors_hooks (tests/test_bench.py checks it).
     """
 
@@ -59,6 +61,7 @@ class Saves:
     input_copy_if_weight_grad: bool = False
     example_values: int = 0
     batch_values: int = 0
+    mask: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +71,16 @@ class Op:
     saves: what autograd saves for its backward (None: not stated, refused by `register_ops`, so
     a new op never counts zero bytes by omission); alias: whether its output is its input (see
     `Alias`); costs: tool name (`TOOLS`) -> that tool's charge for the op, as the fields of
-    conventions.OpCost (a tool not named charges nothing for it).
+    conventions.OpCost (a tool not named charges nothing for it); grad_passes: its backward
+    hands its output's gradient (or views of it) to its inputs and allocates none (add, concat),
+    as a view's does (the training-step model, archcalc/training_step.py).
     """
 
     name: str
     saves: Saves | None = None
     alias: Alias = "never"
     costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
+    grad_passes: bool = False
 
     @property
     def moves_data(self) -> bool:

@@ -17,6 +17,8 @@ from typing import Any
 from ..analysis import Analysis
 from ..devices import match_device
 from ..training import backward_macs
+from ..training_step import training_step_memory
+from .optimizer import make_optimizer
 from .oracle import scalar_loss
 from .timing import Summary, clock_for, measure, summarize, synchronize
 
@@ -104,6 +106,7 @@ class BatchResult:
     summary: Summary
     flops: int  # per iteration: 2 x MACs (forward, or forward + backward with --train)
     peak_memory_bytes: int
+    predicted_peak_memory_bytes: int | None = None  # --train: the step model's (training_step.py)
 
     @property
     def images_per_s(self) -> float:
@@ -127,6 +130,7 @@ class BenchResult:
     compiled: bool
     memory_measure: str
     batches: tuple[BatchResult, ...] = ()
+    optimizer: str | None = None  # --train: the optimizer step's name (throughput/optimizer.py)
 
     def to_dict(self) -> dict[str, Any]:
         ceiling = self.peak.flops_per_s
@@ -142,6 +146,7 @@ class BenchResult:
             "flops_convention": "FLOPs = 2 x MACs (analyzer's MACs; training adds the "
             "backward MACs of archcalc.training)",
             "memory_measure": self.memory_measure,
+            **({"optimizer": self.optimizer} if self.optimizer else {}),
             "batches": [
                 {
                     "batch": b.batch,
@@ -153,6 +158,11 @@ class BenchResult:
                     "achieved_tflops": b.achieved_flops_per_s / 1e12,
                     "achieved_over_peak": b.achieved_flops_per_s / ceiling if ceiling else None,
                     "peak_memory_bytes": b.peak_memory_bytes,
+                    **(
+                        {"predicted_peak_memory_bytes": b.predicted_peak_memory_bytes}
+                        if b.predicted_peak_memory_bytes is not None
+                        else {}
+                    ),
                 }
                 for b in self.batches
             ],
@@ -178,8 +188,11 @@ def _example(torch: Any, analysis: Analysis, batch: int, device: str, dtype: str
     return x
 
 
-def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
-    """One iteration: inference under inference_mode, or forward, backward and an SGD step."""
+def step_fn(
+    torch: Any, model: Any, x: Any, train: bool, optimizer: str = "adam", foreach: bool | None = None
+) -> Callable[[], Any]:
+    """One iteration: inference under inference_mode, or a training step with the named optimizer
+    (throughput/optimizer.py)."""
     if not train:
 
         def infer() -> Any:
@@ -188,7 +201,12 @@ def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
 
         return infer
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9) if params else None
+    return training_step(model, x, make_optimizer(torch, params, optimizer, foreach))
+
+
+def training_step(model: Any, x: Any, optimizer: Any | None) -> Callable[[], None]:
+    """Forward, the loss, backward, the optimizer's step (none: no step), and the gradients set to
+    None, so each step starts without them."""
 
     def train_step() -> None:
         loss = scalar_loss(model(x))  # stays on the device: no .item() in the loop
@@ -196,7 +214,7 @@ def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
             loss.backward()
         if optimizer is not None:
             optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
 
     return train_step
 
@@ -212,6 +230,7 @@ def bench(
     iters: int = 20,
     warmup: int = 5,
     progress: Callable[[int], Callable[[], None]] | None = None,
+    optimizer: str = "adam",
 ) -> BenchResult:
     """Measure the spec at each batch size; `progress(total)` returns a per-iteration callback."""
     import torch
@@ -230,7 +249,7 @@ def bench(
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         times = measure(
-            step_fn(torch, model, x, train),
+            step_fn(torch, model, x, train, optimizer),
             clock_for(device),
             warmup,
             iters,
@@ -238,8 +257,17 @@ def bench(
             advance=advance,
         )
         memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
+        predicted = (
+            training_step_memory(analysis, dtype, batch, optimizer, device.split(":")[0]).peak if train else None
+        )
         measured.append(
-            BatchResult(batch=batch, summary=summarize(times), flops=2 * macs * batch, peak_memory_bytes=memory)
+            BatchResult(
+                batch=batch,
+                summary=summarize(times),
+                flops=2 * macs * batch,
+                peak_memory_bytes=memory,
+                predicted_peak_memory_bytes=predicted,
+            )
         )
     return BenchResult(
         spec=analysis.spec.name,
@@ -253,6 +281,7 @@ def bench(
         if cuda
         else "peak resident set size of the process (ru_maxrss: interpreter, torch and all batches so far)",
         batches=tuple(measured),
+        optimizer=optimizer if train else None,
     )
 
 

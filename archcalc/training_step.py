@@ -1,0 +1,318 @@
+"""The peak memory of one training step, simulated over its timeline, each live byte under a named term.
+
+What `torch.cuda.max_memory_allocated` reports over steady-state steps of bench's training step
+(archcalc/throughput/run.py training_step): the optimizer's state exists and each step starts
+with no gradients. The simulation walks the step once, in order (linear in the rows):
+
+- resident: parameters, buffers, optimizer state and the input batch, the whole step long;
+- forward: each row's output is allocated (a view or identity allocates nothing); a tensor some
+  op saves for backward stays (saved activations), any other is freed after its last reader;
+  an op's own saved extras (pool indices, batch-norm statistics, masks) are allocated with it;
+  a dropout mask is one byte per element on CUDA (native_dropout's bool mask), the dtype on CPU;
+- the loss (oracle.scalar_loss, per output): at bf16/fp16 a float copy of the output, then
+  square's output (freed by mean), a 4-byte scalar;
+- backward, rows in reverse: mean's backward expands the gradient to the output's size (fp32),
+  pow's backward three more (x.pow(1), 2 * that, the product), then the cast back to the dtype; each
+  row's backward allocates its inputs' gradients and its parameters' gradients (which live to
+  the optimizer step) while its output's gradient is live; then it frees its output's gradient
+  and the tensors only it still holds saved. add and concat hand their gradient (or slices of it)
+  to their inputs and allocate none. A tensor read by several rows accumulates its gradient: in
+  place when one of the two is held by nothing else, else into a new tensor (the engine's
+  InputBuffer);
+- optimizer step (foreach, as torch picks on CUDA): SGD with or without momentum updates in place
+  (torch/optim/sgd.py _multi_tensor_sgd: no temporaries, no weight decay); Adam allocates
+  exp_avg_sq's square root, one tensor per parameter (torch/optim/adam.py _multi_tensor_adam);
+  its `step` counters live on the CPU. Then the gradients are set to None.
+- allocator rounding: CUDA's caching allocator rounds every block up to a multiple of 512 bytes
+  (c10/cuda/CUDACachingAllocator.cpp round_size, kMinBlockSize), and max_memory_allocated counts
+  the rounded blocks; a row's parameters count as a weight and a bias tensor, its buffers as one.
+
+Left out: cuDNN and cuBLAS workspaces (chosen per device and algorithm: no rule to give), temporaries
+an op allocates inside itself, a cached block handed out whole when the rest would be under 1 MiB
+(it depends on what the cache holds), and the CUDA context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+
+from .analysis import COUNTER_BYTES, Analysis, dtype_bytes
+from .layers import OPS
+from .training import OPTIMIZER_STATES, dataflow, savers
+
+BLOCK = 512  # CUDA caching allocator: every block a multiple of 512 bytes (kMinBlockSize)
+FLOAT32 = 4
+
+TERMS = (
+    "params",
+    "buffers",
+    "optimizer_state",
+    "input_batch",
+    "saved_activations",
+    "dropout_masks",
+    "forward_activations",
+    "output_and_loss",
+    "activation_gradients",
+    "gradients",
+    "optimizer_temporaries",
+)
+
+
+def rounded(nbytes: int) -> int:
+    """The block the caching allocator gives for `nbytes` (none for an empty tensor).
+
+    >>> rounded(1), rounded(512), rounded(513), rounded(0)
+    (512, 512, 1024, 0)
+    """
+    return -(-nbytes // BLOCK) * BLOCK
+
+
+@dataclass(frozen=True, slots=True)
+class StepMemory:
+    """The peak of a training step: its bytes (rounding included), where in the step it falls,
+    and each named term at that moment (`allocator_rounding` among them)."""
+
+    peak: int
+    at: str
+    terms: dict[str, int]
+
+    @property
+    def unrounded(self) -> int:
+        """The peak without the allocator's rounding: what the tensors themselves hold."""
+        return self.peak - self.terms["allocator_rounding"]
+
+
+class _Timeline:
+    """Live bytes per term, raw and as rounded blocks; the peak and its terms when reached."""
+
+    def __init__(self) -> None:
+        self.terms = dict.fromkeys(TERMS, 0)
+        self.rounding = 0
+        self.tensors: dict[int, tuple[str, int]] = {}
+        self.peak = -1
+        self.at = ""
+        self.at_peak: dict[str, int] = {}
+
+    def alloc(self, term: str, nbytes: int) -> int:
+        handle = len(self.tensors) + 1 + max(self.tensors, default=0)
+        self.tensors[handle] = (term, nbytes)
+        self.terms[term] += nbytes
+        self.rounding += rounded(nbytes) - nbytes
+        return handle
+
+    def free(self, handle: int) -> None:
+        term, nbytes = self.tensors.pop(handle)
+        self.terms[term] -= nbytes
+        self.rounding -= rounded(nbytes) - nbytes
+
+    def mark(self, at: str) -> None:
+        total = sum(self.terms.values()) + self.rounding
+        if total > self.peak:
+            self.peak, self.at = total, at
+            self.at_peak = {**self.terms, "allocator_rounding": self.rounding}
+
+    def result(self) -> StepMemory:
+        return StepMemory(peak=self.peak, at=self.at, terms=self.at_peak)
+
+
+def _resident(tl: _Timeline, analysis: Analysis, size: int, optimizer: str) -> None:
+    """Parameters, buffers and optimizer state, a weight and a bias tensor per row (as rounded)."""
+    for row in analysis.rows:
+        for n in (row.weights, row.biases):
+            if n:
+                tl.alloc("params", n * size)
+                if row.trainable:
+                    for _ in range(OPTIMIZER_STATES[optimizer]):
+                        tl.alloc("optimizer_state", n * size)
+        if row.buffers:
+            tl.alloc("buffers", row.buffers * size)
+        for _ in range(row.counters):
+            tl.alloc("buffers", COUNTER_BYTES)
+
+
+def training_step_memory(
+    analysis: Analysis, dtype: str = "fp32", batch: int = 1, optimizer: str = "adam", device: str = "cuda"
+) -> StepMemory:
+    """The peak bytes of one steady-state training step and the named terms at it (module docstring:
+    the rules). `device` picks the one rule that differs: a dropout mask's bytes per element
+    (cuda: 1, cpu: the dtype's).
+
+    >>> from archcalc import analyze, load_spec
+    >>> m = training_step_memory(analyze(load_spec("lenet5")), batch=2, optimizer="sgd")
+    >>> m.at, m.peak == sum(m.terms.values())
+    ('backward of C1', True)
+    """
+    if optimizer not in OPTIMIZER_STATES:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATES)}")
+    size = dtype_bytes(dtype)
+    steps, shapes = dataflow(analysis)
+    tl = _Timeline()
+    _resident(tl, analysis, size, optimizer)
+
+    def nbytes(tid: int) -> int:
+        return prod(shapes[tid]) * size * batch
+
+    # what each step saves, and the earliest saver of each (its backward runs last and frees it)
+    saved_by: dict[int, list[tuple]] = {}
+    release: dict[tuple, int] = {}
+    tensor_saved: set[int] = set()
+    for i, t in savers(analysis, dtype, batch):
+        release[t.key] = min(release.get(t.key, i), i)
+        if t.key[0] == "tensor":
+            tensor_saved.add(t.key[1])
+        elif t.key not in {k for k, _ in saved_by.get(i, [])}:
+            mask = t.what == "mask" and OPS[steps[i].row.op].saves.mask  # type: ignore[union-attr]
+            if mask and device == "cuda":
+                saved_by.setdefault(i, []).append((t.key, ("dropout_masks", t.bytes // size)))
+            else:
+                saved_by.setdefault(i, []).append((t.key, ("dropout_masks" if mask else "saved_activations", t.bytes)))
+    outputs = [steps[tid - 1].output if tid else 0 for tid in analysis.graph.outputs]
+    last_read: dict[int, int] = {}
+    for i, s in enumerate(steps):
+        for tid in s.inputs:
+            last_read[tid] = i
+    for tid in outputs:
+        last_read[tid] = len(steps)
+    requires = {0: False}
+    handles: dict[tuple, int] = {}  # live tensors: ("tensor", id) or a step's extra -> handle
+
+    # forward
+    handles[("tensor", 0)] = tl.alloc("input_batch", nbytes(0))
+    due: dict[int, list[int]] = {}
+    for i, s in enumerate(steps):
+        requires[s.output] = s.output_grad
+        key = ("tensor", s.output)
+        if key not in handles:
+            saved = s.output in tensor_saved
+            handles[key] = tl.alloc("saved_activations" if saved else "forward_activations", nbytes(s.output))
+            if not saved:
+                due.setdefault(max(last_read.get(s.output, i), i), []).append(s.output)
+        for extra, (term, n) in saved_by.get(i, []):
+            handles[extra] = tl.alloc(term, n)
+        tl.mark(f"forward of {s.row.path}")
+        for tid in due.pop(i, []):
+            tl.free(handles.pop(("tensor", tid)))
+
+    # the loss, per output: at fp32 .float() is the output itself, saved by square
+    losses: list[tuple[int, int | None]] = []
+    for tid in outputs:
+        n = prod(shapes[tid]) * batch * FLOAT32
+        copy = tl.alloc("output_and_loss", n) if size != FLOAT32 else None
+        square = tl.alloc("output_and_loss", n)
+        tl.mark("loss")
+        tl.free(square)
+        losses.append((tid, copy))
+        if copy is not None and tid not in tensor_saved and ("tensor", tid) in handles:
+            tl.free(handles.pop(("tensor", tid)))  # the cast saved nothing of it
+    scalar = tl.alloc("output_and_loss", FLOAT32)
+
+    # backward of the loss: mean's expanded gradient, pow's 2 * x and product, the cast back
+    grads: dict[int, list[int]] = {}  # gradient buffer -> [handle, holders]
+    pending: dict[int, int] = {}  # tensor id -> its gradient buffer
+    shared: set[int] = set()  # buffers add or concat handed on
+    for tid, copy in reversed(losses):
+        n = prod(shapes[tid]) * batch * FLOAT32
+        # pow_backward is grad * (2 * x.pow(1)): its temporaries live to the end of the expression
+        mean_grad = tl.alloc("activation_gradients", n)
+        power = tl.alloc("activation_gradients", n)
+        twice = tl.alloc("activation_gradients", n)
+        product = tl.alloc("activation_gradients", n)
+        tl.mark("backward of the loss")
+        for h in (mean_grad, power, twice):
+            tl.free(h)
+        if copy is not None:
+            tl.free(copy)
+            cast = tl.alloc("activation_gradients", nbytes(tid))
+            tl.mark("backward of the loss")
+            tl.free(product)
+            product = cast
+        elif tid not in tensor_saved and ("tensor", tid) in handles:
+            tl.free(handles.pop(("tensor", tid)))
+        grads[product] = [product, 1]
+        _accumulate(tl, grads, pending, tid, product, nbytes(tid), shared)
+    tl.free(scalar)
+
+    # backward, rows in reverse
+    for i in range(len(steps) - 1, -1, -1):
+        s = steps[i]
+        if not s.output_grad:
+            continue
+        rule = OPS[s.row.op]
+        own = pending.pop(s.output, None) if s.output not in s.inputs else None
+        made: list[tuple[int, int]] = []
+        if own is not None:
+            for tid in dict.fromkeys(t for t in s.inputs if requires.get(t)):
+                if rule.grad_passes:
+                    grads[own][1] += 1
+                    shared.add(own)
+                    made.append((tid, own))
+                else:
+                    h = tl.alloc("activation_gradients", nbytes(tid))
+                    grads[h] = [h, 1]
+                    made.append((tid, h))
+            if s.trains:
+                for n in (s.row.weights, s.row.biases):
+                    if n:
+                        tl.alloc("gradients", n * size)
+            tl.mark(f"backward of {s.row.path}")
+            _drop(tl, grads, own)
+        for key in [k for k, step in release.items() if step == i]:
+            if key in handles and key != ("tensor", 0):  # the input batch stays
+                tl.free(handles.pop(key))
+        for tid, buffer in made:
+            _accumulate(tl, grads, pending, tid, buffer, nbytes(tid), shared, f"backward of {s.row.path}")
+    for buffer in list(pending.values()):
+        _drop(tl, grads, buffer)
+
+    # optimizer step
+    if optimizer == "adam":
+        temps = [
+            tl.alloc("optimizer_temporaries", n * size)
+            for r in analysis.rows
+            if r.trainable
+            for n in (r.weights, r.biases)
+            if n
+        ]
+        tl.mark("optimizer step")
+        for h in temps:
+            tl.free(h)
+    tl.mark("optimizer step")
+    return tl.result()
+
+
+def _drop(tl: _Timeline, grads: dict[int, list[int]], buffer: int) -> None:
+    """One holder of a gradient buffer lets go; the last frees it."""
+    grads[buffer][1] -= 1
+    if grads[buffer][1] == 0:
+        tl.free(grads.pop(buffer)[0])
+
+
+def _accumulate(
+    tl: _Timeline,
+    grads: dict[int, list[int]],
+    pending: dict[int, int],
+    tid: int,
+    buffer: int,
+    n: int,
+    shared: set[int],
+    at: str = "backward of the loss",
+) -> None:
+    """Hand a gradient buffer (its holder counted) to tensor `tid`: the first is kept; a second is
+    added in place into the first when that one was made for this tensor alone, else (a gradient
+    add or concat handed on, measured so even once its other reader is done) into a new tensor."""
+    old = pending.get(tid)
+    if old is None or old == buffer:
+        pending[tid] = buffer
+        if old == buffer:
+            _drop(tl, grads, buffer)
+        return
+    if grads[old][1] == 1 and old not in shared:
+        _drop(tl, grads, buffer)
+    else:
+        total = tl.alloc("activation_gradients", n)
+        grads[total] = [total, 1]
+        tl.mark(at)
+        _drop(tl, grads, old)
+        _drop(tl, grads, buffer)
+        pending[tid] = total
