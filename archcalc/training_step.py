@@ -18,7 +18,7 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   and the tensors only it still holds saved. add and concat hand their gradient (or slices of it)
   to their inputs and allocate none. A tensor read by several rows accumulates its gradient: in
   place when one of the two is held by nothing else, else into a new tensor (the engine's
-  InputBuffer);
+  InputBuffer; under a TorchDispatchMode, the probe's, autograd always sums into a new tensor);
 - optimizer step (foreach, as torch picks on CUDA): SGD with or without momentum updates in place
   (torch/optim/sgd.py _multi_tensor_sgd: no temporaries, no weight decay); Adam allocates
   exp_avg_sq's square root, one tensor per parameter (torch/optim/adam.py _multi_tensor_adam);
@@ -76,11 +76,7 @@ class StepMemory:
     peak: int
     at: str
     terms: dict[str, int]
-
-    @property
-    def unrounded(self) -> int:
-        """The peak without the allocator's rounding: what the tensors themselves hold."""
-        return self.peak - self.terms["allocator_rounding"]
+    unrounded: int  # the peak of the tensors' own bytes, no rounding (it may fall elsewhere)
 
 
 class _Timeline:
@@ -93,6 +89,7 @@ class _Timeline:
         self.peak = -1
         self.at = ""
         self.at_peak: dict[str, int] = {}
+        self.unrounded = 0
 
     def alloc(self, term: str, nbytes: int) -> int:
         handle = len(self.tensors) + 1 + max(self.tensors, default=0)
@@ -107,13 +104,15 @@ class _Timeline:
         self.rounding -= rounded(nbytes) - nbytes
 
     def mark(self, at: str) -> None:
-        total = sum(self.terms.values()) + self.rounding
+        raw = sum(self.terms.values())
+        self.unrounded = max(self.unrounded, raw)
+        total = raw + self.rounding
         if total > self.peak:
             self.peak, self.at = total, at
             self.at_peak = {**self.terms, "allocator_rounding": self.rounding}
 
     def result(self) -> StepMemory:
-        return StepMemory(peak=self.peak, at=self.at, terms=self.at_peak)
+        return StepMemory(peak=self.peak, at=self.at, terms=self.at_peak, unrounded=self.unrounded)
 
 
 def _resident(tl: _Timeline, analysis: Analysis, size: int, optimizer: str) -> None:
@@ -132,16 +131,23 @@ def _resident(tl: _Timeline, analysis: Analysis, size: int, optimizer: str) -> N
 
 
 def training_step_memory(
-    analysis: Analysis, dtype: str = "fp32", batch: int = 1, optimizer: str = "adam", device: str = "cuda"
+    analysis: Analysis,
+    dtype: str = "fp32",
+    batch: int = 1,
+    optimizer: str = "adam",
+    device: str = "cuda",
+    in_place_accumulation: bool = True,
 ) -> StepMemory:
     """The peak bytes of one steady-state training step and the named terms at it (module docstring:
     the rules). `device` picks the one rule that differs: a dropout mask's bytes per element
-    (cuda: 1, cpu: the dtype's).
+    (cuda: 1, cpu: the dtype's). `in_place_accumulation` False: a tensor's second gradient is always
+    summed into a new tensor, as autograd does while any TorchDispatchMode is active (the memory
+    probe's: measured with torch.profiler, tests/test_training_step.py).
 
     >>> from archcalc import analyze, load_spec
     >>> m = training_step_memory(analyze(load_spec("lenet5")), batch=2, optimizer="sgd")
     >>> m.at, m.peak == sum(m.terms.values())
-    ('backward of C1', True)
+    ('backward of tanh1', True)
     """
     if optimizer not in OPTIMIZER_STATES:
         raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZER_STATES)}")
@@ -210,7 +216,6 @@ def training_step_memory(
     # backward of the loss: mean's expanded gradient, pow's 2 * x and product, the cast back
     grads: dict[int, list[int]] = {}  # gradient buffer -> [handle, holders]
     pending: dict[int, int] = {}  # tensor id -> its gradient buffer
-    shared: set[int] = set()  # buffers add or concat handed on
     for tid, copy in reversed(losses):
         n = prod(shapes[tid]) * batch * FLOAT32
         # pow_backward is grad * (2 * x.pow(1)): its temporaries live to the end of the expression
@@ -230,7 +235,7 @@ def training_step_memory(
         elif tid not in tensor_saved and ("tensor", tid) in handles:
             tl.free(handles.pop(("tensor", tid)))
         grads[product] = [product, 1]
-        _accumulate(tl, grads, pending, tid, product, nbytes(tid), shared)
+        _accumulate(tl, grads, pending, tid, product, nbytes(tid), in_place_accumulation)
     tl.free(scalar)
 
     # backward, rows in reverse
@@ -245,7 +250,6 @@ def training_step_memory(
             for tid in dict.fromkeys(t for t in s.inputs if requires.get(t)):
                 if rule.grad_passes:
                     grads[own][1] += 1
-                    shared.add(own)
                     made.append((tid, own))
                 else:
                     h = tl.alloc("activation_gradients", nbytes(tid))
@@ -261,7 +265,9 @@ def training_step_memory(
             if key in handles and key != ("tensor", 0):  # the input batch stays
                 tl.free(handles.pop(key))
         for tid, buffer in made:
-            _accumulate(tl, grads, pending, tid, buffer, nbytes(tid), shared, f"backward of {s.row.path}")
+            _accumulate(
+                tl, grads, pending, tid, buffer, nbytes(tid), in_place_accumulation, f"backward of {s.row.path}"
+            )
     for buffer in list(pending.values()):
         _drop(tl, grads, buffer)
 
@@ -295,20 +301,23 @@ def _accumulate(
     tid: int,
     buffer: int,
     n: int,
-    shared: set[int],
+    in_place: bool,
     at: str = "backward of the loss",
 ) -> None:
     """Hand a gradient buffer (its holder counted) to tensor `tid`: the first is kept; a second is
-    added in place into the first when that one was made for this tensor alone, else (a gradient
-    add or concat handed on, measured so even once its other reader is done) into a new tensor."""
+    added in place into whichever of the two nothing else holds, else into a new tensor (autograd's
+    InputBuffer); with `in_place` False, always into a new tensor."""
     old = pending.get(tid)
     if old is None or old == buffer:
         pending[tid] = buffer
         if old == buffer:
             _drop(tl, grads, buffer)
         return
-    if grads[old][1] == 1 and old not in shared:
+    if in_place and grads[old][1] == 1:
         _drop(tl, grads, buffer)
+    elif in_place and grads[buffer][1] == 1:
+        _drop(tl, grads, old)
+        pending[tid] = buffer
     else:
         total = tl.alloc("activation_gradients", n)
         grads[total] = [total, 1]

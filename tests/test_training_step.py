@@ -24,7 +24,7 @@ from archcalc.throughput.memory_probe import step_peak  # noqa: E402
 from archcalc.throughput.optimizer import make_optimizer  # noqa: E402
 
 BATCH = 2
-TOLERANCE = 0.005  # measured: lenet5 and mobilenet-v1 agree to 8 bytes, resnet18 to 0.3%
+TOLERANCE = 0.001  # measured: within 8 bytes, but alexnet: LRN's backward temporaries, 0.07%
 
 
 def spec(name: str, input_shape: tuple[int, ...] | None = None) -> Callable[[], Analysis]:
@@ -44,14 +44,7 @@ FAST = [
     ("lenet5", "fp32", "none"),
     ("resnet18-64px", "fp32", "sgd-momentum"),
     ("resnet18-64px", "fp32", "adam"),
-    pytest.param(
-        "every-saving-kind",
-        "fp32",
-        "adam",
-        marks=pytest.mark.xfail(
-            strict=True, reason="open: 952 B (4%) short at adaptive_max_pool2d's backward in this tiny spec"
-        ),
-    ),
+    ("every-saving-kind", "fp32", "adam"),
     ("frozen-stem", "fp32", "sgd-momentum"),
     ("frozen-branch", "bf16", "adam"),
 ]
@@ -64,7 +57,7 @@ SLOW = [
 
 
 def check_against_probe(analysis: Analysis, dtype: str, optimizer: str) -> None:
-    model = training_step_memory(analysis, dtype, BATCH, optimizer, device="cpu")
+    model = training_step_memory(analysis, dtype, BATCH, optimizer, device="cpu", in_place_accumulation=False)
     measured = step_peak(analysis, BATCH, dtype, optimizer)
     assert abs(model.unrounded - measured.peak) <= TOLERANCE * measured.peak, (
         f"model {model.unrounded:,} B at {model.at} vs probe {measured.peak:,} B at {measured.at} "
@@ -84,6 +77,37 @@ def test_step_peak_matches_the_probe_on_bundled_specs(name: str, dtype: str, opt
 
 
 @pytest.mark.parametrize("name", ["lenet5", "resnet18-64px", "every-saving-kind"])
+def out_of_place_adds_in_backward(mode: object | None) -> int:
+    """How many `aten::add` (a new tensor, not add_) autograd runs in a backward where one tensor
+    is read twice, so its gradient accumulates, under `mode` (a TorchDispatchMode) or none."""
+    from torch.profiler import ProfilerActivity, profile
+
+    w = torch.randn(8, 8, requires_grad=True)
+    h = torch.randn(4, 8) @ w
+    loss = ((h.relu() @ w) + (h.sigmoid() @ w)).square().mean()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        if mode is None:
+            loss.backward()
+        else:
+            with mode:  # type: ignore[attr-defined]
+                loss.backward()
+    return sum(e.name == "aten::add" for e in prof.events())
+
+
+def test_autograd_accumulates_in_place_except_under_a_dispatch_mode() -> None:
+    """The rule the model keeps apart for the probe (in_place_accumulation=False): any
+    TorchDispatchMode, even one that only passes each op through, makes autograd sum a second
+    gradient into a new tensor where a plain run adds it in place."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class PassThrough(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            return func(*args, **(kwargs or {}))
+
+    plain, moded = out_of_place_adds_in_backward(None), out_of_place_adds_in_backward(PassThrough())
+    assert plain == 0 and moded > 0, (plain, moded)
+
+
 def test_terms_sum_to_the_peak_and_rounding_is_per_block(name: str) -> None:
     m = training_step_memory(SPECS[name](), "bf16", 3, "adam")
     assert m.peak == sum(m.terms.values()), (m.peak, m.terms)

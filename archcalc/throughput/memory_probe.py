@@ -9,6 +9,10 @@ optimizer's foreach ops) and the storages it returns; a storage is live until to
 hold: no rounding, no cache, no kernel workspace, which an op allocates inside itself unseen.
 Run on CPU by the tests: what a CUDA step allocates differently (a dropout mask of bytes, where
 CPU keeps a noise tensor at the dtype) is a rule of the step model (archcalc/training_step.py).
+The mode itself changes one thing it measures: under any TorchDispatchMode autograd sums a
+tensor's second gradient into a new tensor, where a plain run adds it in place (measured with
+torch.profiler in tests/test_training_step.py); the model is held to the probe with that rule
+(`in_place_accumulation=False`).
 """
 
 from __future__ import annotations
