@@ -24,7 +24,7 @@ from archcalc.throughput.memory_probe import step_peak  # noqa: E402
 from archcalc.throughput.optimizer import make_optimizer  # noqa: E402
 
 BATCH = 2
-TOLERANCE = 0.001  # measured: within 8 bytes, but alexnet: LRN's backward temporaries, 0.07%
+TOLERANCE = 0.001  # measured: within 8 bytes; alexnet 0.07% (LRN backward), efficientnet-b0 0.05%
 
 
 def spec(name: str, input_shape: tuple[int, ...] | None = None) -> Callable[[], Analysis]:
@@ -50,9 +50,10 @@ FAST = [
 ]
 SLOW = [
     (name, dtype, optimizer)
-    for name in ("resnet18", "mobilenet-v1", "alexnet", "densenet121")
+    for name in ("resnet18", "mobilenet-v1", "alexnet", "densenet121", "efficientnet-b0")
     for dtype in ("fp32", "bf16")
     for optimizer in ("sgd-momentum", "adam")
+    if (name, dtype) != ("alexnet", "bf16")  # its LRN runs avg_pool3d, which has no bf16 kernel on CPU
 ]
 
 
