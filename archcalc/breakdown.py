@@ -15,6 +15,8 @@ from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
 from .arith import ratio
 from .counted import Counted, count
 from .errors import SpecError
+from .measured import json_path, json_type, refused
+from .measured_run import MeasuredRun, is_bench, run_from_dict
 
 SHARE_QUANTITIES = ("units", "params", "connections", "macs")
 UNKNOWN_IN_OPAQUE = ("connections", "macs")  # what an opaque layer's counts leave unknown
@@ -70,13 +72,15 @@ class MeasuredFigure:
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    """Figures measured by a verifier or a benchmark: totals and per-layer, matched by layer path."""
+    """Figures measured by a verifier or a benchmark: totals and per-layer, matched by layer path;
+    or bench's own JSON, read as a run."""
 
     source: str
     tool: str
     totals: tuple[MeasuredFigure, ...]
     layers: tuple[tuple[str, tuple[MeasuredFigure, ...]], ...]
     unmatched_layers: tuple[str, ...] = ()
+    run: MeasuredRun | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,33 +192,13 @@ def static_row(row: Row, bytes_per_unit: int) -> dict[str, int]:
     }
 
 
-def json_path(base: str, key: str | int) -> str:
-    """A JSON path as a message shows it: `layers[0]`, `totals.params`, `layers["C 1"]` (keys cut short).
-
-    >>> json_path("layers", "C1"), json_path("totals", "params"), json_path("layers", 2)
-    ('layers["C1"]', 'totals.params', 'layers[2]')
-    """
-    if isinstance(key, int):
-        return f"{base}[{key}]"
-    if base != "layers" and key.isascii() and key.isidentifier():
-        return f"{base}.{key}" if base else key
-    quoted = json.dumps(key if len(key) <= 60 else key[:57] + "...", ensure_ascii=False)
-    return f"{base}[{quoted}]"
-
-
-def _refuse(where: str, what: str, file: str, hint: str | None = None) -> SpecError:
-    return SpecError("bad_measured", f"{where}: {what}", file=file, hint=hint)
-
-
 def _figures(values: Any, static: dict[str, int], where: str, file: str) -> tuple[MeasuredFigure, ...]:
     """The figures in one object: under a name archcalc computes (COUNT_NAMES), a non-negative integer
     (a float, even 2.0, is refused: counts are exact); under any other name, a finite non-negative
     number. A boolean under a count's name is refused; text, null, lists and objects are the tool's
     own data and ignored (so a verifier's JSON with nested records still reads)."""
     if not isinstance(values, dict):
-        raise _refuse(
-            where or "the top level", f"must be an object of names to numbers, got {_json_type(values)}", file
-        )
+        raise refused(where or "the top level", f"must be an object of names to numbers, got {json_type(values)}", file)
     out = []
     for key, value in values.items():
         if key in ("path", "name"):
@@ -222,32 +206,19 @@ def _figures(values: Any, static: dict[str, int], where: str, file: str) -> tupl
         at = json_path(where, key)
         if key in COUNT_NAMES:
             if isinstance(value, bool) or isinstance(value, float):
-                raise _refuse(
+                raise refused(
                     at,
-                    f"is {_json_type(value)} {json.dumps(value)}, but {key} is a count: a non-negative integer",
+                    f"is {json_type(value)} {json.dumps(value)}, but {key} is a count: a non-negative integer",
                     file,
                     hint=f'write the exact count, e.g. "{key}": 61706',
                 )
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             continue  # text, lists and nested data are the tool's business, not figures
         if isinstance(value, (int, float)) and value < 0:  # (finite and in range already: measured.py read it)
-            raise _refuse(at, f"is {value}, but a measured figure is never negative", file)
+            raise refused(at, f"is {value}, but a measured figure is never negative", file)
         if isinstance(value, (int, float)):
             out.append(MeasuredFigure(key, value, static.get(key)))
     return tuple(out)
-
-
-def _json_type(value: Any) -> str:
-    names = {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a decimal number",
-        str: "a string",
-        list: "a list",
-        dict: "an object",
-        type(None): "null",
-    }
-    return names.get(type(value), type(value).__name__)
 
 
 def spec_name_of(data: dict) -> str | None:
@@ -261,11 +232,15 @@ def spec_name_of(data: dict) -> str | None:
 def measured_from_dict(data: Any, analysis: Analysis, memory: Memory, file: str) -> Measured:
     """Read a measured-figures JSON (see README: reports) against an analysis.
 
-    `totals` (or the top level) holds numbers by name; `layers` is a list of {path, ...} or a
-    mapping path -> {...}. Names archcalc also computes (params, macs, units, ...) are compared.
+    bench's JSON (measured_run.is_bench) is read as a run. Any other: `totals` (or the top level)
+    holds numbers by name; `layers` is a list of {path, ...} or a mapping path -> {...}. Names
+    archcalc also computes (params, macs, units, ...) are compared.
     """
     if not isinstance(data, dict):
-        raise SpecError("bad_measured", f"a measured JSON is an object, got {_json_type(data)}", file=file)
+        raise SpecError("bad_measured", f"a measured JSON is an object, got {json_type(data)}", file=file)
+    if is_bench(data):
+        run, outside = run_from_dict(data, analysis, file)
+        return Measured(source=file, tool=run.command, totals=(), layers=(), unmatched_layers=outside, run=run)
     size = dtype_bytes(memory.dtype)
     totals = _figures(
         data.get("totals", data), static_totals(analysis, memory), "totals" if "totals" in data else "", file
@@ -276,23 +251,23 @@ def measured_from_dict(data: Any, analysis: Analysis, memory: Memory, file: str)
     elif isinstance(raw_layers, list):
         entries = [(json_path("layers", i), entry, None) for i, entry in enumerate(raw_layers)]
     else:
-        raise _refuse(
-            "layers", f"must be a list of {{path: ..., ...}} or an object by path, got {_json_type(raw_layers)}", file
+        raise refused(
+            "layers", f"must be a list of {{path: ..., ...}} or an object by path, got {json_type(raw_layers)}", file
         )
     rows = {row.path: row for row in analysis.rows}
     layers, unmatched = [], []
     for where, entry, key_path in entries:
         if not isinstance(entry, dict):
-            raise _refuse(where, f"must be an object of figures, got {_json_type(entry)}", file)
+            raise refused(where, f"must be an object of figures, got {json_type(entry)}", file)
         path = key_path if key_path is not None else entry.get("path", entry.get("name"))
         if not isinstance(path, str):
             field_name = "path" if "path" in entry else "name"
             what = (
                 "needs a `path` naming the layer (e.g. 'conv1')"
                 if field_name not in entry
-                else f"`{field_name}` must be a string naming the layer, got {_json_type(path)}"
+                else f"`{field_name}` must be a string naming the layer, got {json_type(path)}"
             )
-            raise _refuse(where, what, file)
+            raise refused(where, what, file)
         row = rows.get(path)
         figures = _figures(entry, static_row(row, size) if row else {}, where, file)
         if row is None:

@@ -3,7 +3,8 @@ every number finite and within range, every string text. What the figures mean i
 
 Python's json module reads `NaN` and `Infinity` (not JSON), `1e999` as infinity, and fails with
 ValueError past 4,300 digits: each is refused here with one message naming the file, so nothing
-past the door can print a non-standard number or crash on one.
+past the door can print a non-standard number or crash on one. Messages about a value name its
+JSON path (`json_path`).
 """
 
 from __future__ import annotations
@@ -111,3 +112,40 @@ def parse_measured(data: bytes, file: str) -> Any:
 def read_measured(path: Path) -> Any:
     """A measured-figures file, read with a size limit and parsed strictly."""
     return parse_measured(read_bounded(path, MAX_MEASURED_BYTES, "a measured-figures JSON file"), str(path))
+
+
+def json_path(base: str, key: str | int) -> str:
+    """A JSON path as a message shows it: `layers[0]`, `totals.params`, `layers["C 1"]` (keys cut short).
+
+    >>> json_path("layers", "C1"), json_path("totals", "params"), json_path("layers", 2)
+    ('layers["C1"]', 'totals.params', 'layers[2]')
+    """
+    if isinstance(key, int):
+        return f"{base}[{key}]"
+    if base != "layers" and key.isascii() and key.isidentifier():
+        return f"{base}.{key}" if base else key
+    quoted = json.dumps(key if len(key) <= 60 else key[:57] + "...", ensure_ascii=False)
+    return f"{base}[{quoted}]"
+
+
+def refused(where: str, what: str, file: str, hint: str | None = None) -> SpecError:
+    """The one error for a bad value in a measured file: `where` is its JSON path."""
+    return SpecError("bad_measured", f"{where}: {what}", file=file, hint=hint)
+
+
+def json_type(value: Any) -> str:
+    """What a JSON value is, in words, for a message.
+
+    >>> json_type(2.0), json_type(None)
+    ('a decimal number', 'null')
+    """
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a decimal number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }
+    return names.get(type(value), type(value).__name__)

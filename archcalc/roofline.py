@@ -4,7 +4,9 @@ and the time a device's ceilings allow. Pure arithmetic, no torch.
 A layer's time is bounded below by its compute (FLOPs / peak FLOP/s) and by its memory traffic
 (bytes / bandwidth); the roofline bound is the larger of the two (Williams, Waterman & Patterson,
 "Roofline", CACM 2009). Bytes moved are the compulsory traffic of one unfused kernel: it reads
-its input and its parameters once and writes its output once, at the dtype.
+its input and its parameters once and writes its output once, at the dtype. Each layer's compute
+meets its own op family's peak (archcalc/peaks.py: an fp32 convolution may run in TF32, its pooling
+not).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .analysis import Row, dtype_bytes
 from .arith import ratio
 from .layers import OPS
 from .layers.ops import op_rule
+from .peaks import Peaks
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,7 @@ def ridge_point(flops_per_s: float, bytes_per_s: float) -> float:
     return flops_per_s / bytes_per_s
 
 
-def roofline(rows: tuple[Row, ...], dtype: str, batch: int, flops_per_s: float, bytes_per_s: float) -> list[Bound]:
-    """Every layer's roofline bound on a device, for a batch at a dtype."""
-    return [bound(traffic(row, dtype, batch), flops_per_s, bytes_per_s) for row in rows]
+def roofline(rows: tuple[Row, ...], dtype: str, batch: int, peaks: Peaks) -> list[Bound]:
+    """Every layer's roofline bound on a device, for a batch at a dtype: its compute at the peak
+    of its op family (archcalc/peaks.py)."""
+    return [bound(traffic(row, dtype, batch), peaks.flops_per_s(OPS[row.op].math), peaks.bytes_per_s) for row in rows]

@@ -10,6 +10,7 @@ import pytest
 
 from archcalc import analyze, load_spec
 from archcalc.cli import main
+from archcalc.peaks import FAMILY_NAMES, family_of, macs_by_family
 from archcalc.training import backward_macs, saved_tensors
 
 from .helpers import analyse_text
@@ -126,6 +127,7 @@ def test_bench_cpu_json(tmp_path, runner):
             "3",
             "--warmup",
             "1",
+            "--cudnn-benchmark",
             "--json",
             "-o",
             str(out),
@@ -136,9 +138,22 @@ def test_bench_cpu_json(tmp_path, runner):
     data = json.loads(out.read_text())
     assert data["device"] == "cpu" and data["mode"] == "inference" and "2 x MACs" in data["flops_convention"]
     assert "resident" in data["memory_measure"] and data["peak"]["flops_per_s"] > 0
+    # asked for, reported, and set back after the run (torch's default: off)
+    assert data["cudnn_benchmark"] is True and torch.backends.cudnn.benchmark is False
+    peak = data["peak"]
+    families = {f["family"]: f for f in peak["families"]}
+    assert set(families) == {"conv", "matmul", "other"} and all(f["why"] for f in families.values())
+    # lenet5's FLOPs are mostly convolutions: the single figure is the conv family's peak
+    assert peak["flops_per_s_family"] == "conv" and peak["flops_per_s"] == families["conv"]["flops_per_s"]
+    forward = {"conv": 2 * (117_600 + 240_000), "matmul": 2 * (48_000 + 10_080 + 840), "other": 0}  # C1, C3; F5-output
     for b, size in zip(data["batches"], (1, 4)):
         assert b["batch"] == size and b["iters"] == 3 and 0 < b["median_ms"] <= b["p95_ms"]
         assert b["flops"] == 2 * 416_520 * size and b["images_per_s"] > 0 and b["peak_memory_bytes"] > 0
+        assert b["flops_by_family"] == {f: flops * size for f, flops in forward.items()}
+        bound = sum(flops / families[f]["flops_per_s"] for f, flops in b["flops_by_family"].items())
+        assert b["compute_bound_s"] == pytest.approx(bound)
+        # "of peak": the share of the compute ceiling reached, the compute bound over the median
+        assert b["achieved_over_peak"] == pytest.approx(b["compute_bound_s"] / (b["median_ms"] / 1e3))
 
 
 def test_bench_cpu_train_table(runner):
@@ -164,6 +179,12 @@ def test_bench_cpu_train_table(runner):
     )
     assert result.exit_code == 0, result.output
     assert "train" in result.output and "achieved TFLOP/s" in result.output
+    text = " ".join(result.output.split())
+    # one line per op family the spec uses, each with its math, its peak and why
+    used = {f for f, macs in macs_by_family(analyze(load_spec("simple-cnn")).rows).items() if macs}
+    printed = {f for f, name in FAMILY_NAMES.items() if f"{name}: BF16 " in text}
+    assert printed == used and "convolutions: BF16 " in text, text
+    assert "Of peak: the compute bound" in text
 
 
 def test_bench_trains_a_network_with_several_outputs(runner):
@@ -199,10 +220,15 @@ def test_bench_per_layer_json(tmp_path, runner):
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
-    layers = json.loads(out.read_text())["layers"]
+    data = json.loads(out.read_text())
+    layers = data["layers"]
     rows = analyze(load_spec("alexnet").with_input((3, 96, 96))).rows
     assert [entry["path"] for entry in layers] == [r.path for r in rows]
     assert all(e["measured_s"] > 0 and e["bound_by"] in ("compute", "memory", "none") for e in layers)
+    # each layer's compute at its own family's peak
+    peaks = {f["family"]: f["flops_per_s"] for f in data["peak"]["families"]}
+    for entry, row in zip(layers, rows):
+        assert entry["compute_s"] == pytest.approx(entry["flops"] / peaks[family_of(row.op)]), entry
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")

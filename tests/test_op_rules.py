@@ -56,10 +56,19 @@ def _kind(ops: tuple[Op, ...] | None) -> type[Layer]:
     [
         (None, "kind Shuffle lists no ops"),
         ((Op("pixel_shuffle"),), "op 'pixel_shuffle' of kind Shuffle has no rule for what autograd saves"),
-        ((Op("pixel_shuffle", Saves(), costs={"fvcor": {}}),), "costs for unknown tools ['fvcor']"),
-        ((Op("relu", Saves(input=True)),), "op 'relu' of kind Shuffle is declared twice"),
+        ((Op("pixel_shuffle", Saves()),), "op 'pixel_shuffle' of kind Shuffle has no rule for how it fuses"),
+        ((Op("pixel_shuffle", Saves(), alias="always", fusion="kernel"),), "is its input at inference"),
+        ((Op("pixel_shuffle", Saves(), fusion="kernel", costs={"fvcor": {}}),), "costs for unknown tools ['fvcor']"),
+        ((Op("relu", Saves(input=True), fusion="pointwise"),), "op 'relu' of kind Shuffle is declared twice"),
     ],
-    ids=["no-ops", "no-saved-tensor-rule", "unknown-tool", "second-record-for-an-op"],
+    ids=[
+        "no-ops",
+        "no-saved-tensor-rule",
+        "no-fusion-rule",
+        "view-fusing-as-a-kernel",
+        "unknown-tool",
+        "second-record-for-an-op",
+    ],
 )
 def test_a_kind_whose_op_lacks_a_rule_is_refused(ops, message):
     with pytest.raises(OpRuleError) as error:
@@ -69,7 +78,7 @@ def test_a_kind_whose_op_lacks_a_rule_is_refused(ops, message):
 
 def test_a_kind_with_its_rules_registers():
     """The same kind, its op stated with a rule, registers beside the real ones."""
-    shuffle = Op("pixel_shuffle", Saves(), alias="always")
+    shuffle = Op("pixel_shuffle", Saves(), alias="always", fusion="view")
     ops = register_ops((*LAYER_CLASSES, _kind((shuffle,))))
     assert ops["pixel_shuffle"] is shuffle and set(ops) == {*OPS, "pixel_shuffle"}
 

@@ -77,7 +77,6 @@ def test_step_peak_matches_the_probe_on_bundled_specs(name: str, dtype: str, opt
     check_against_probe(spec(name)(), dtype, optimizer)
 
 
-@pytest.mark.parametrize("name", ["lenet5", "resnet18-64px", "every-saving-kind"])
 def out_of_place_adds_in_backward(mode: object | None) -> int:
     """How many `aten::add` (a new tensor, not add_) autograd runs in a backward where one tensor
     is read twice, so its gradient accumulates, under `mode` (a TorchDispatchMode) or none."""
@@ -109,6 +108,7 @@ def test_autograd_accumulates_in_place_except_under_a_dispatch_mode() -> None:
     assert plain == 0 and moded > 0, (plain, moded)
 
 
+@pytest.mark.parametrize("name", ["lenet5", "resnet18-64px", "every-saving-kind"])
 def test_terms_sum_to_the_peak_and_rounding_is_per_block(name: str) -> None:
     m = training_step_memory(SPECS[name](), "bf16", 3, "adam")
     assert m.peak == sum(m.terms.values()), (m.peak, m.terms)

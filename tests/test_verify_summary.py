@@ -35,8 +35,8 @@ def one_failure(monkeypatch):
 
     real = verification.verify_analysis
 
-    def failing(analysis, batch=2):
-        result = real(analysis, batch)
+    def failing(analysis, batch=2, placement=verification.CPU_FP32):
+        result = real(analysis, batch, placement)
         if result.spec == "simple-cnn":
             result.layers[0].cells["params"] = verification.Cell(status="fail", ours=1, theirs=2)
         return result

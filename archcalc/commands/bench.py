@@ -6,6 +6,7 @@ pure models in archcalc/roofline.py and archcalc/training.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,12 @@ from ..analysis import Analysis, analyze
 from ..analysis_view import opaque_note
 from ..devices import DEVICES, device_peak
 from ..encode import json_text
+from ..fusion import KernelBound, bench_bounds, fused_roofline
 from ..limits import flag_int, shown
 from ..loader import load_spec
 from ..numfmt import fmt_bytes, fmt_int
-from ..roofline import Bound, bound, ridge_point, roofline, traffic
+from ..peaks import FAMILY_NAMES, Peaks, assumed_fp32_math, macs_by_family, peaks_json, table_peaks
+from ..roofline import Bound, ridge_point, roofline
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from ..training_step import training_step_memory
@@ -92,17 +95,23 @@ BOUNDS_COLUMNS = (
 )
 MEASURED_COLUMNS = (("measured µs", "measured", "right"), ("efficiency", "efficiency", "right"))
 BOUNDS_DROPS = ("kind", "intensity", "compute", "memory", "bytes", "flops", "efficiency", "bound-by")
+# --fused: a kernel is named by its first row, with how many rows it holds (never left out)
+ROWS_COLUMN = ("rows", "rows", "right")
 
 
-def _bounds_table(title: str, bounds: list[Bound], measured: dict[str, float] | None = None) -> TextTable:
+def _bounds_table(
+    title: str, bounds: list[Bound], measured: dict[str, float] | None = None, rows: list[int] | None = None
+) -> TextTable:
     table = TextTable(title=title)
-    for header, name, justify in BOUNDS_COLUMNS + (MEASURED_COLUMNS if measured is not None else ()):
+    columns = BOUNDS_COLUMNS[:1] + ((ROWS_COLUMN,) if rows is not None else ()) + BOUNDS_COLUMNS[1:]
+    for header, name, justify in columns + (MEASURED_COLUMNS if measured is not None else ()):
         drop = BOUNDS_DROPS.index(name) + 1 if name in BOUNDS_DROPS else None
         table.add_column(header, justify=justify, name=name, drop=drop, shorten=name == "layer")  # type: ignore[arg-type]
-    for b in bounds:
+    for index, b in enumerate(bounds):
         t = b.traffic
         cells = [
             t.path,
+            *([fmt_int(rows[index])] if rows is not None else []),
             t.kind,
             fmt_int(t.flops),
             fmt_int(t.bytes),
@@ -140,54 +149,168 @@ def _bound_dict(b: Bound, measured: float | None = None) -> dict[str, Any]:
     return entry
 
 
+def _tf32_option(name: str, library: str, default: str) -> Any:
+    return click.option(
+        f"--tf32-{name}/--no-tf32-{name}",
+        default=None,
+        help=f"At fp32: whether {library} may run in TF32 (default: {default}, torch's default). "
+        "Refused at bf16 and fp16, where every op family runs at the dtype.",
+    )
+
+
 @click.command("roofline")
 @spec_argument
 @click.option("--device", "device_key", type=click.Choice(list(DEVICES)), default="h100", show_default=True)
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="bf16", show_default=True)
 @click.option("--batch", default=1, show_default=True, type=batch_type)
+@_tf32_option("convs", "convolutions (cuDNN)", "on")
+@_tf32_option("matmuls", "matmuls (cuBLAS)", "off")
+@click.option(
+    "--fused",
+    is_flag=True,
+    help="Bound a fused inference run instead: batch norm folded into the convolution or linear before it, "
+    "element-wise ops in the kernel producing their input, concat and views free; one row per kernel.",
+)
 @input_option
 @json_option
-@table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer and bound stay)")
+@table_options(", ".join(BOUNDS_DROPS[:-2]) + ", bound-by (layer, rows and bound stay)")
 @handles_errors
-def roofline_(out: Output, spec: str, device_key: str, dtype: str, batch: int, input_shape, as_json: bool) -> None:
-    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing)."""
+def roofline_(
+    out: Output,
+    spec: str,
+    device_key: str,
+    dtype: str,
+    batch: int,
+    tf32_convs: bool | None,
+    tf32_matmuls: bool | None,
+    fused: bool,
+    input_shape,
+    as_json: bool,
+) -> None:
+    """Static roofline: per layer bytes moved, FLOP/byte and the bound on a device (runs nothing).
+    Each layer meets its op family's peak: at fp32 convolutions and matmuls in TF32 where allowed.
+    With --fused, per kernel of a fused inference run."""
+    given = [
+        f"--{'' if on else 'no-'}tf32-{name}"
+        for name, on in (("convs", tf32_convs), ("matmuls", tf32_matmuls))
+        if on is not None
+    ]
+    if dtype != "fp32" and given:
+        raise click.UsageError(
+            f"{given[0]} applies at fp32 only: at {dtype} every op family runs at {dtype} on the tensor cores"
+        )
     analysis = analyze(with_input(load_spec(spec), input_shape))
     peak = device_peak(device_key)
     try:
-        flops_s = peak.flops_per_s(dtype)
+        peaks = table_peaks(peak, dtype, assumed_fp32_math(tf32_convs, tf32_matmuls))
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--dtype") from None
-    bounds = roofline(analysis.rows, dtype, batch, flops_s, peak.bytes_per_s)
+    bounds = roofline(analysis.rows, dtype, batch, peaks)
     total = sum(b.bound_s for b in bounds)
+    work = macs_by_family(analysis.rows)
+    summary = peaks_json(peaks, work)
+    head = {
+        "spec": analysis.spec.name,
+        "device": peak.key,
+        "device_name": peak.name,
+        "source": peak.source,
+        "dtype": dtype,
+        "batch": batch,
+        # the single figures of earlier versions: the peak of the family with the most FLOPs
+        "peak_flops_per_s": summary["flops_per_s"],
+        "peak_flops_per_s_family": summary["flops_per_s_family"],
+        "bytes_per_s": peak.bytes_per_s,
+        "ridge_flops_per_byte": ridge_point(summary["flops_per_s"], peak.bytes_per_s),
+        "peaks": [
+            f | {"ridge_flops_per_byte": ridge_point(f["flops_per_s"], peak.bytes_per_s)} for f in summary["families"]
+        ],
+    }
+
+    def peak_lines() -> None:
+        out.line(f"peaks ({peak.source}), {peak.bytes_per_s / 1e9:,.0f} GB/s, per op family:")
+        for f in summary["families"]:
+            if f["family"] in _used(work):
+                out.line(f"{_family_line(f)}; ridge {ridge_point(f['flops_per_s'], peak.bytes_per_s):,.0f} FLOP/byte")
+
+    if fused:
+        _fused_roofline(out, analysis, head, peak_lines, fused_roofline(analysis, dtype, batch, peaks), total, as_json)
+        return
     if as_json:
-        out.json(
-            {
-                "spec": analysis.spec.name,
-                "device": peak.key,
-                "device_name": peak.name,
-                "source": peak.source,
-                "dtype": dtype,
-                "batch": batch,
-                "peak_flops_per_s": flops_s,
-                "bytes_per_s": peak.bytes_per_s,
-                "ridge_flops_per_byte": ridge_point(flops_s, peak.bytes_per_s),
-                "bound_s": total,
-                "layers": [_bound_dict(b) for b in bounds],
-                **_opaque_key(analysis),
-            }
-        )
+        out.json({**head, "bound_s": total, "layers": [_bound_dict(b) for b in bounds], **_opaque_key(analysis)})
         return
     title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: roofline"
     out.table(_bounds_table(title, bounds), choose=True)
+    peak_lines()
     memory_bound = sum(b.limit == "memory" for b in bounds)
     out.line(
-        f"peak {flops_s / 1e12:g} TFLOP/s, {peak.bytes_per_s / 1e9:g} GB/s ({peak.source}); ridge "
-        f"{ridge_point(flops_s, peak.bytes_per_s):.0f} FLOP/byte; {memory_bound} of {len(bounds)} layers memory-bound; "
-        f"sum of bounds {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best)"
+        f"{memory_bound} of {len(bounds)} layers memory-bound; sum of bounds {timing(total * 1e3, 3)} ms "
+        f"({timing(batch / total, 0)} images/s at best)"
         if total
         else "no work"
     )
     _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
+
+
+def _fused_roofline(
+    out: Output,
+    analysis: Analysis,
+    head: dict[str, Any],
+    peak_lines: Callable[[], None],
+    kernels: list[KernelBound],
+    unfused_s: float,
+    as_json: bool,
+) -> None:
+    """`roofline --fused`: one row per kernel (archcalc/fusion.py), and the fused bound beside the
+    unfused sum of bounds."""
+    total = sum(k.bound.bound_s for k in kernels)
+    if as_json:
+        out.json(
+            {
+                **head,
+                "fused": True,
+                "bound_s": total,
+                "unfused_bound_s": unfused_s,
+                "kernels": [_kernel_dict(k) for k in kernels],
+                **_opaque_key(analysis),
+            }
+        )
+        return
+    batch = head["batch"]
+    title = f"{analysis.spec.name} on {head['device_name']}, {head['dtype']}, batch {batch}: fused roofline"
+    table = _bounds_table(title, [k.bound for k in kernels], rows=[len(k.kernel.paths) for k in kernels])
+    out.table(table, choose=True)
+    peak_lines()
+    memory_bound = sum(k.bound.limit == "memory" for k in kernels)
+    folded = sum(len(k.kernel.folded) for k in kernels)
+    out.line(
+        f"{memory_bound} of {len(kernels)} kernels memory-bound; "
+        f"fused bound {timing(total * 1e3, 3)} ms ({timing(batch / total, 0)} images/s at best); "
+        f"unfused sum of bounds {timing(unfused_s * 1e3, 3)} ms ({timing(batch / unfused_s, 0)} images/s at best)"
+        if total
+        else "no work"
+    )
+    out.line(
+        f"{len(kernels)} kernels from {len(analysis.rows)} rows; {folded} batch norms folded into the layer before"
+        " them; rules: archcalc/fusion.py"
+    )
+    _opaque_line(out, analysis, "their bounds count the data they move, not their compute")
+
+
+def _kernel_dict(k: KernelBound) -> dict[str, Any]:
+    kernel, b = k.kernel, k.bound
+    return {
+        "paths": list(kernel.paths),
+        "kinds": list(kernel.kinds),
+        "folded": list(kernel.folded),
+        "flops": kernel.flops,
+        "flops_by_family": dict(kernel.flops_by_family),
+        "bytes_read": kernel.bytes_read,
+        "bytes_written": kernel.bytes_written,
+        "compute_s": b.compute_s,
+        "memory_s": b.memory_s,
+        "bound_s": b.bound_s,
+        "bound_by": b.limit,
+    }
 
 
 # One option for `memory` and `bench --train`, so both describe the same step (throughput/optimizer.py)
@@ -316,6 +439,12 @@ def _opaque_line(out: Output, analysis: Analysis, consequence: str) -> None:
 @click.option("--train", is_flag=True, help="Time a training step: forward, backward, an optimizer step.")
 @optimizer_option
 @click.option("--per-layer", is_flag=True, help="Time each layer alone against its roofline bound (first batch size).")
+@click.option(
+    "--cudnn-benchmark",
+    is_flag=True,
+    help="Set torch.backends.cudnn.benchmark for the run (off by default, as in torch): cuDNN tries its "
+    "algorithms for each new shape and keeps the fastest.",
+)
 @click.option("--iters", default=20, show_default=True, type=BoundedInt(1, MAX_ITERS))
 @click.option("--warmup", default=5, show_default=True, type=BoundedInt(0, MAX_ITERS))
 @json_option
@@ -340,6 +469,7 @@ def bench(
     train: bool,
     optimizer: str,
     per_layer: bool,
+    cudnn_benchmark: bool,
     iters: int,
     warmup: int,
     as_json: bool,
@@ -347,7 +477,8 @@ def bench(
     input_shape,
 ) -> None:
     """Measure the spec built in torch: median and p95 latency, images/s, achieved TFLOP/s
-    (2 x the analyzer's MACs) against the device's peak, and peak memory."""
+    (2 x the analyzer's MACs) against the compute bound (each op family's FLOPs at the peak its math
+    meets on the device), and peak memory."""
     from ..throughput.run import BenchError
     from ..throughput.run import bench as run_bench
     from ..throughput.run import per_layer as run_per_layer
@@ -373,17 +504,30 @@ def bench(
         if bar is not None:
             bar.start()
         if per_layer:
-            used, peak, times = run_per_layer(
-                analysis, device, batches[0], dtype, channels_last, iters, warmup, progress
+            used, peaks, times = run_per_layer(
+                analysis, device, batches[0], dtype, channels_last, iters, warmup, progress, cudnn_benchmark
             )
-            result = _per_layer_report(out, analysis, used, peak, times, batches[0], dtype, show)
+            result = _per_layer_report(out, analysis, used, peaks, times, batches[0], dtype, show, cudnn_benchmark)
         else:
             measured = run_bench(
-                analysis, device, batches, dtype, channels_last, compile_, train, iters, warmup, progress, optimizer
+                analysis,
+                device,
+                batches,
+                dtype,
+                channels_last,
+                compile_,
+                train,
+                iters,
+                warmup,
+                progress,
+                cudnn_benchmark,
+                optimizer,
             )
             result = measured.to_dict()
+            _add_bounds(result, analysis, measured.peaks, [b.summary.median_s for b in measured.batches])
             if show:
                 _bench_report(out, result)
+                _bounds_lines(out, result)
     except BenchError as err:
         raise click.UsageError(str(err)) from None
     finally:
@@ -395,30 +539,52 @@ def bench(
         out.json(result)
 
 
+def _tflops(flops_per_s: float) -> str:
+    """A peak in TFLOP/s: one decimal (a datasheet's 494.7), 3 significant figures below 1."""
+    tflops = flops_per_s / 1e12
+    return f"{tflops:,.1f}" if tflops >= 1 else f"{tflops:.3g}"
+
+
+def _family_line(f: dict[str, Any]) -> str:
+    """An op family's peak as a line: its math, its FLOP/s, and why that peak."""
+    return f"  {FAMILY_NAMES[f['family']]}: {f['math'].upper()} {_tflops(f['flops_per_s'])} TFLOP/s ({f['why']})"
+
+
+def _used(work_by_family: dict[str, int]) -> set[str]:
+    """The op families that do any work in the spec: the ones whose peak lines are printed."""
+    return {family for family, work in work_by_family.items() if work}
+
+
 def _bench_report(out: Output, r: dict[str, Any]) -> None:
     table = Table(
         title=f"{r['spec']} on {r['device_name']}, {r['dtype']}, {r['mode']}"
         + (", channels-last" if r["channels_last"] else "")
-        + (", compiled" if r["compile"] else ""),
+        + (", compiled" if r["compile"] else "")
+        + (", cuDNN benchmark" if r["cudnn_benchmark"] else ""),
         header_style="bold",
     )
     for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of peak", "peak memory"):
         table.add_column(name, justify="right")
     for b in r["batches"]:
-        share = f"{b['achieved_over_peak']:.1%}" if b["achieved_over_peak"] is not None else "n/a"
         table.add_row(
             str(b["batch"]),
             f"{b['median_ms']:.3f}",
             f"{b['p95_ms']:.3f}",
             f"{b['images_per_s']:,.1f}",
             f"{b['achieved_tflops']:.4f}",
-            share,
+            f"{b['achieved_over_peak']:.1%}",
             fmt_bytes(b["peak_memory_bytes"]),
         )
     out.rich_table(table)
     peak = r["peak"]
-    ceiling = f"{peak['flops_per_s'] / 1e12:.3f} TFLOP/s" if peak["flops_per_s"] else "unknown"
-    out.line(f"FLOPs: {r['flops_convention']}. Peak: {ceiling} ({peak['source']}). Memory: {r['memory_measure']}.")
+    out.line(f"FLOPs: {r['flops_convention']}. Peaks ({peak['source']}), per op family:")
+    for f in peak["families"]:
+        if f["family"] in _used(r["batches"][0]["flops_by_family"]):
+            out.line(_family_line(f))
+    out.line(
+        "Of peak: the compute bound (each family's FLOPs at its own peak) / the measured median. "
+        f"Memory: {r['memory_measure']}."
+    )
     predicted = [b for b in r["batches"] if "predicted_peak_memory_bytes" in b]
     if predicted:
         out.line(
@@ -428,28 +594,78 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
         )
 
 
-def _per_layer_report(out: Output, analysis, device: str, peak, times, batch: int, dtype: str, show: bool) -> dict:
+# A training step is forward, backward and an update: neither bound models it
+NO_TRAINING_BOUNDS = "the roofline and fused bounds model an inference run: not applicable to a training step"
+BOUND_KEYS = ("roofline_bound_s", "fused_bound_s", "roofline_bound_over_median", "fused_bound_over_median")
+
+
+def _add_bounds(result: dict[str, Any], analysis: Analysis, peaks: Peaks, medians: list[float]) -> None:
+    """Each batch's measured median against both lower bounds of an inference run on the run's
+    peaks (archcalc/fusion.py bench_bounds): the roofline's sum of per-layer bounds and the fused
+    bound, each with its share of the median (bound / median: 1 is at the bound). A training
+    step gets nulls and a `bounds_note` saying why."""
+    if result["mode"] == "train":
+        result["bounds_note"] = NO_TRAINING_BOUNDS
+        for entry in result["batches"]:
+            entry |= {key: None for key in BOUND_KEYS}
+        return
+    for entry, median in zip(result["batches"], medians):
+        b = bench_bounds(analysis, result["dtype"], entry["batch"], peaks)
+        entry |= {
+            "roofline_bound_s": b.roofline_bound_s,
+            "fused_bound_s": b.fused_bound_s,
+            "roofline_bound_over_median": b.roofline_bound_s / median,
+            "fused_bound_over_median": b.fused_bound_s / median,
+        }
+
+
+def _bounds_lines(out: Output, r: dict[str, Any]) -> None:
+    """A line per batch: the median as a multiple of each bound, and the share of it each bound is."""
+    if "bounds_note" in r:
+        out.line(f"Bounds: {r['bounds_note']}.")
+        return
+    for b in r["batches"]:
+        median_s = b["median_ms"] / 1e3
+        parts = [
+            f"{median_s / b[key]:,.2f}x the {name} {timing(b[key] * 1e3, 3)} ms ({b[key] / median_s:.1%})"
+            if b[key]
+            else f"no {name} (no work)"
+            for key, name in (("roofline_bound_s", "roofline bound"), ("fused_bound_s", "fused bound"))
+        ]
+        out.line(f"batch {b['batch']}: median {b['median_ms']:.3f} ms = {parts[0]}, {parts[1]}")
+
+
+def _per_layer_report(
+    out: Output,
+    analysis: Analysis,
+    device: str,
+    peaks: Peaks,
+    times,
+    batch: int,
+    dtype: str,
+    show: bool,
+    cudnn_benchmark: bool,
+) -> dict[str, Any]:
     measured = {t.path: t.summary.median_s for t in times}
-    if peak.flops_per_s is None:
-        raise click.UsageError(f"no peak figures for {peak.name} at {dtype}: cannot compute roofline bounds")
-    bounds = [
-        bound(traffic(row, dtype, batch), peak.flops_per_s, peak.bytes_per_s)
-        for row in analysis.rows
-        if row.path in measured
-    ]
+    timed = tuple(row for row in analysis.rows if row.path in measured)
+    bounds = roofline(timed, dtype, batch, peaks)
+    work = macs_by_family(timed)
     if show:
-        title = f"{analysis.spec.name} on {peak.name}, {dtype}, batch {batch}: each layer alone"
+        setting = ", cuDNN benchmark" if cudnn_benchmark else ""
+        title = f"{analysis.spec.name} on {peaks.name}, {dtype}, batch {batch}{setting}: each layer alone"
         out.table(_bounds_table(title, bounds, measured))
-        out.line(
-            f"peak {peak.flops_per_s / 1e12:.3f} TFLOP/s, {peak.bytes_per_s / 1e9:.1f} GB/s ({peak.source}); "
-            "efficiency = roofline bound / measured median"
-        )
+        out.line(f"peaks ({peaks.source}), {peaks.bytes_per_s / 1e9:,.1f} GB/s; each layer at its op family's peak:")
+        for f in peaks_json(peaks, work)["families"]:
+            if f["family"] in _used(work):
+                out.line(_family_line(f))
+        out.line("efficiency = roofline bound / measured median")
     return {
         "spec": analysis.spec.name,
         "device": device,
-        "device_name": peak.name,
+        "device_name": peaks.name,
         "dtype": dtype,
         "batch": batch,
-        "peak": {"flops_per_s": peak.flops_per_s, "bytes_per_s": peak.bytes_per_s, "source": peak.source},
+        "cudnn_benchmark": cudnn_benchmark,
+        "peak": peaks_json(peaks, work),
         "layers": [_bound_dict(b, measured[b.traffic.path]) for b in bounds],
     }

@@ -19,6 +19,7 @@ from ..bundled import bundled_names
 from ..errors import ExitCode
 from ..loader import load_spec
 from ..numfmt import fmt_int
+from ..throughput.probe import TORCH_DTYPES
 from .against import verify_against_command
 from .common import (
     BoundedInt,
@@ -74,7 +75,9 @@ def _cell_text(cell: Any) -> Text:
 
 def _verification_table(result: Any, only_failures: bool = False) -> Table:
     """The per-layer table; `only_failures`: just the rows with a ✗ (for --quiet)."""
-    table = Table(title=f"{result.spec}: archcalc vs torch (batch {result.batch}, CPU)", header_style="bold")
+    # a Text title: the GPU's name is the driver's text, not rich markup
+    title = Text(f"{result.spec}: archcalc vs torch (batch {result.batch}, {result.placement.describe()})")
+    table = Table(title=title, header_style="bold")
     for name in ("layer", "kind", "shape", "params", "buffers", "MACs vs fvcore", "FLOPs vs torch"):
         table.add_column(name)
     for layer in result.layers:
@@ -89,7 +92,7 @@ def _verification_table(result: Any, only_failures: bool = False) -> Table:
 
 
 def _reconcile_table(name: str, rows: list[dict]) -> Table:
-    table = Table(title=f"{name}: what each tool counts", header_style="bold")
+    table = Table(title=f"{name}: what each tool counts (batch 1, CPU, fp32)", header_style="bold")
     for column, justify in (
         ("tool", "left"),
         ("measured", "right"),
@@ -188,14 +191,32 @@ def _print_result(out: Output, name: str, result: Any, entry: dict[str, Any], fa
 @input_option
 @click.option("--batch", default=2, show_default=True, type=BoundedInt(1, 64), help="Batch size of the run.")
 @click.option(
-    "--reconcile", is_flag=True, help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals."
+    "--device",
+    type=click.Choice(["auto", "cuda", "cpu"]),
+    default="auto",
+    show_default=True,
+    help="Where the run happens; auto: the GPU when torch sees one. The counts do not depend on it.",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(list(TORCH_DTYPES)),
+    default="fp32",
+    show_default=True,
+    help="The module's and input's dtype. The counts do not depend on it; CPU lacks some fp16/bf16 kernels (LRN).",
+)
+@click.option(
+    "--reconcile",
+    is_flag=True,
+    help="Also run fvcore, torch, ptflops, torchinfo and thop and explain their totals (on CPU at fp32, "
+    "whatever --device and --dtype).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only what failed, and the summary.")
 @click.option(
     "--against",
     "target",
     metavar="TARGET",
-    help="Hold the SPEC against a model: pkg.module:callable or path/to/file.py:Name. Runs that code.",
+    help="Hold the SPEC against a model: pkg.module:callable or path/to/file.py:Name. Runs that code, "
+    "on CPU at fp32 (--device auto means cpu here).",
 )
 @click.option(
     "--kwargs", "kwargs_text", metavar="JSON", help="Keyword arguments for --against's callable (a JSON object)."
@@ -210,6 +231,8 @@ def verify(
     all_specs: bool,
     input_shape: tuple[int, ...] | None,
     batch: int,
+    device: str,
+    dtype: str,
     reconcile: bool,
     quiet: bool,
     target: str | None,
@@ -226,8 +249,14 @@ def verify(
     compare layer by layer (output shapes, parameter shapes, params, buffers, fvcore's MACs); the
     first divergence is printed with the spec's line, and any difference makes the exit code 1.
     This imports and runs the target's Python code: use it on code you would run.
+
+    --device and --dtype place the built module and its input (auto: CUDA when torch sees a GPU);
+    a layer torch has no kernel for there (LRN at fp16 or bf16 on CPU) is one error, exit code 2.
+    --reconcile's tools and --against run on CPU at fp32.
     """
+    from ..throughput.run import BenchError
     from ..verify import require
+    from ..verify.placement import resolve_placement
     from ..verify.verification import reconcile as run_reconcile
     from ..verify.verification import verify_analysis
 
@@ -238,11 +267,19 @@ def verify(
     if target is not None:
         if len(specs) != 1 or all_specs or reconcile:
             raise click.UsageError("--against takes one SPEC (no --all, no --reconcile)")
+        if device == "cuda" or dtype != "fp32":
+            raise click.UsageError(
+                "--against runs the spec and the target on CPU at fp32: leave out --device cuda and --dtype"
+            )
         verify_against_command(out, specs[0], target, kwargs_text, input_shape, batch, quiet, as_json)
         return
     names = list(specs) + (bundled_names() if all_specs else [])
     if not names:
         raise click.UsageError("name at least one SPEC, or --all")
+    try:
+        placement = resolve_placement(device, dtype)
+    except BenchError as err:
+        raise click.UsageError(str(err)) from None
     results: list[dict[str, Any]] = []
     verdicts: list[tuple[Any, int]] = []
     began = time.perf_counter()
@@ -253,7 +290,7 @@ def verify(
         advance = start(len(names)) if start is not None else None
         for index, name in enumerate(names):
             analysis = analyze(with_input(load_spec(name), input_shape))
-            result = verify_analysis(analysis, batch)
+            result = verify_analysis(analysis, batch, placement)
             entry = result.to_dict()
             if reconcile:
                 entry["reconcile"] = run_reconcile(analysis)

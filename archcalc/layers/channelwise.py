@@ -28,6 +28,7 @@ _LAYER_NORM_SAVES = Saves(input=True, position_stats=2)
 LAYER_NORM = Op(
     "layer_norm",
     _LAYER_NORM_SAVES,
+    fusion="kernel",  # statistics over the channels: a reduction
     costs={
         "fvcore": {"per_input": 4},
         "ptflops": {"per_input": 1, "ranks": (0,)},
@@ -38,6 +39,7 @@ LAYER_NORM = Op(
 LAYER_NORM_AFFINE = Op(
     "layer_norm_affine",
     _LAYER_NORM_SAVES,
+    fusion="kernel",
     costs={
         "fvcore": {"per_input": 5},
         "ptflops": {"per_input": 1, "ranks": (0,)},
@@ -54,6 +56,8 @@ LAYER_NORM_AFFINE = Op(
 CHANNEL_LINEAR = Op(
     "channel_linear",
     Saves(input_copy_if_weight_grad=True),
+    math="matmul",
+    fusion="kernel",
     costs={
         "ptflops": {"replaces_macs": True},
         "thop": {"replaces_macs": True},
@@ -63,7 +67,7 @@ CHANNEL_LINEAR = Op(
 # x * scale saves x for the scale's gradient (and the scale, a parameter, for x's); no tool charges
 # an element-wise multiply by a parameter (fvcore and FlopCounterMode skip aten::mul; torchinfo
 # reads only parameters named weight or bias; ptflops patches torch.mul, not the * operator)
-LAYER_SCALE = Op("layer_scale", Saves(input_if_weight_grad=True))
+LAYER_SCALE = Op("layer_scale", Saves(input_if_weight_grad=True), fusion="pointwise")
 
 
 def output_line(shape: Shape, text: str) -> Derivation:

@@ -16,13 +16,14 @@ from ..formulas.text import spatial_size
 from .base import OUT_FEATURES, Counts, Layer, RFStep, Shape, TorchCall, _flat, _spatial
 from .ops import Op, Saves
 
-FLATTEN = Op("flatten", Saves(), alias="always")  # a view
-LINEAR = Op("linear", Saves(input_if_weight_grad=True))
+FLATTEN = Op("flatten", Saves(), alias="always", fusion="view")  # a view
+LINEAR = Op("linear", Saves(input_if_weight_grad=True), math="matmul", fusion="kernel")
 # the scaled mask for backward; the input itself in eval mode
-DROPOUT = Op("dropout", Saves(mask=True), alias="eval")
+DROPOUT = Op("dropout", Saves(mask=True), alias="eval", fusion="view")
 BATCH_NORM = Op(
     "batch_norm",
     Saves(input=True, stats=2),  # the mean and inverse std, fp32 per channel
+    fusion="fold",
     costs={
         "fvcore": {"per_input": 1, "affine_factor": 2},
         "ptflops": {"per_input": 1, "affine_factor": 2},
@@ -33,7 +34,10 @@ BATCH_NORM = Op(
 # F.local_response_norm runs pad, avg_pool3d, mul, add, pow, div: they save the input, the
 # channel-padded squares and two output-sized intermediates; ptflops counts its mul, avg_pool, add
 LRN = Op(
-    "lrn", Saves(input=True, padded_input=True, temporaries=2), costs={"ptflops": {"per_input": 3, "per_op_input": 1}}
+    "lrn",
+    Saves(input=True, padded_input=True, temporaries=2),
+    fusion="kernel",
+    costs={"ptflops": {"per_input": 3, "per_op_input": 1}},
 )
 
 
@@ -112,22 +116,23 @@ ACTIVATION_KINDS = tuple(ACTIVATION_MODULES)
 # kind -> its op: an activation saves its output when its derivative is a function of the output
 # (relu, sigmoid, tanh, softmax), else its input; ptflops and thop charge some per element
 ACTIVATION_OPS: dict[str, Op] = {
-    "relu": Op("relu", Saves(output=True), costs={"ptflops": {"per_input": 2}}),
-    "relu6": Op("relu6", Saves(input=True), costs={"ptflops": {"per_input": 1}}),
-    "gelu": Op("gelu", Saves(input=True), costs={"ptflops": {"per_input": 2}}),
-    "silu": Op("silu", Saves(input=True), costs={"ptflops": {"per_input": 1}}),
-    "mish": Op("mish", Saves(input=True)),
-    "tanh": Op("tanh", Saves(output=True)),
-    "sigmoid": Op("sigmoid", Saves(output=True)),
-    "hardswish": Op("hardswish", Saves(input=True)),
-    "hardsigmoid": Op("hardsigmoid", Saves(input=True)),
+    "relu": Op("relu", Saves(output=True), fusion="pointwise", costs={"ptflops": {"per_input": 2}}),
+    "relu6": Op("relu6", Saves(input=True), fusion="pointwise", costs={"ptflops": {"per_input": 1}}),
+    "gelu": Op("gelu", Saves(input=True), fusion="pointwise", costs={"ptflops": {"per_input": 2}}),
+    "silu": Op("silu", Saves(input=True), fusion="pointwise", costs={"ptflops": {"per_input": 1}}),
+    "mish": Op("mish", Saves(input=True), fusion="pointwise"),
+    "tanh": Op("tanh", Saves(output=True), fusion="pointwise"),
+    "sigmoid": Op("sigmoid", Saves(output=True), fusion="pointwise"),
+    "hardswish": Op("hardswish", Saves(input=True), fusion="pointwise"),
+    "hardsigmoid": Op("hardsigmoid", Saves(input=True), fusion="pointwise"),
     "softmax": Op(
         "softmax",
         Saves(output=True),
+        fusion="kernel",  # a reduction over the vector
         costs={"ptflops": {"per_input": 1}, "thop": {"per_input": 3, "per_vector": -1}},
     ),
-    "log_softmax": Op("log_softmax", Saves(output=True)),
-    "identity": Op("identity", Saves(), alias="always"),  # the input itself
+    "log_softmax": Op("log_softmax", Saves(output=True), fusion="kernel"),
+    "identity": Op("identity", Saves(), alias="always", fusion="view"),  # the input itself
 }
 
 
@@ -162,7 +167,9 @@ class LeakyReLU(Activation):
     """ReLU with a slope for negative inputs."""
 
     kind: Literal["leaky_relu"]
-    ops = (Op("leaky_relu", Saves(input=True), costs={"ptflops": {"per_input": 1}}),)  # op named after the kind
+    ops = (
+        Op("leaky_relu", Saves(input=True), fusion="pointwise", costs={"ptflops": {"per_input": 1}}),
+    )  # op named after the kind
     # any finite slope: a product of finite numbers (a negative one flips the sign)
     negative_slope: Finite = Field(0.01, description="the output is negative_slope * x for x < 0")
 
@@ -322,6 +329,7 @@ class LocalResponseNorm(Layer):
 GROUP_NORM = Op(
     "group_norm",
     Saves(input=True, group_stats=2),
+    fusion="kernel",  # statistics over each group: a reduction
     costs={
         "fvcore": {"per_input": 4, "affine_per_input": 1},
         "ptflops": {"per_input": 1, "affine_factor": 2},

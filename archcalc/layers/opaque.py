@@ -20,7 +20,7 @@ from .ops import Op, Saves
 # What autograd saves inside the module is unknown: counted as nothing (the training memory's
 # saved activations are then a lower bound, as its MACs are). No tool's preset charges it: the
 # built stand-in computes nothing a counter sees.
-OPAQUE = Op("opaque", Saves())
+OPAQUE = Op("opaque", Saves(), fusion="kernel")
 
 # a class name as Python writes it: dotted identifiers, at most this long
 MAX_MODULE_NAME = 200

@@ -17,6 +17,19 @@ from typing import Any, Literal
 # input itself (identity); eval: the input itself at inference only (dropout in eval mode)
 Alias = Literal["never", "always", "eval"]
 
+# The arithmetic a kind's kernel runs, which picks the peak it meets (archcalc/peaks.py): a
+# convolution (cuDNN: fp32 follows torch.backends.cudnn.allow_tf32), a matrix multiply (cuBLAS: fp32
+# follows torch.backends.cuda.matmul.allow_tf32), or anything else (CUDA cores)
+Math = Literal["conv", "matmul", "other"]
+
+# How an op's kernel joins its neighbours in a fused inference run (archcalc/fusion.py):
+# kernel: a kernel of its own (a convolution, a pooling, a reduction); pointwise: element-wise, fused
+# into the kernel that produces its input (an activation, a residual add); fold: batch norm, folded
+# into the convolution or linear layer before it (its scale and shift rescale that layer's weights),
+# else pointwise; concat: its inputs are written into slices of its output by their producers;
+# view: no work at inference (a view, the input itself, dropout in eval mode)
+Fusion = Literal["kernel", "pointwise", "fold", "concat", "view"]
+
 # The tools whose counting conventions charge ops by name (archcalc/conventions.py's presets)
 TOOLS = ("fvcore", "ptflops", "torchinfo", "thop")
 
@@ -70,7 +83,8 @@ class Op:
 
     saves: what autograd saves for its backward (None: not stated, refused by `register_ops`, so
     a new op never counts zero bytes by omission); alias: whether its output is its input (see
-    `Alias`); costs: tool name (`TOOLS`) -> that tool's charge for the op, as the fields of
+    `Alias`); math: the arithmetic its kernel runs (`Math`); fusion: how it fuses at inference
+    (`Fusion`; None: not stated, refused by `register_ops`); costs: tool name (`TOOLS`) -> that tool's charge for the op, as the fields of
     conventions.OpCost (a tool not named charges nothing for it); grad_passes: its backward
     hands its output's gradient (or views of it) to its inputs and allocates none (add, concat),
     as a view's does (the training-step model, archcalc/training_step.py).
@@ -79,6 +93,8 @@ class Op:
     name: str
     saves: Saves | None = None
     alias: Alias = "never"
+    math: Math = "other"
+    fusion: Fusion | None = None
     costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
     grad_passes: bool = False
 
@@ -112,6 +128,16 @@ def register_ops(classes: Iterable[type]) -> dict[str, Op]:
                 raise OpRuleError(
                     f"op '{op.name}' of kind {cls.__name__} has no rule for what autograd saves for its backward:"
                     " give its Op a `saves=Saves(...)` (`Saves()` when it saves nothing)"
+                )
+            if op.fusion is None:
+                raise OpRuleError(
+                    f"op '{op.name}' of kind {cls.__name__} has no rule for how it fuses at inference:"
+                    " give its Op a `fusion=` (kernel, pointwise, fold, concat or view)"
+                )
+            if op.alias != "never" and op.fusion != "view":
+                raise OpRuleError(
+                    f"op '{op.name}' of kind {cls.__name__} is its input at inference (alias={op.alias!r}):"
+                    " its fusion is 'view'"
                 )
             unknown = set(op.costs) - set(TOOLS)
             if unknown:

@@ -36,18 +36,23 @@ from .ops import Op, Saves
 # max pooling saves its argmax (int64 indices) besides the input; a global average is a mean, whose
 # backward needs only the shape. ptflops counts a pool twice per element read (module hook and patched
 # functional); fvcore counts 2-D adaptive average pooling; thop an average per output (and its window)
-MAX_POOL = Op("max_pool", Saves(input=True, indices=True), costs={"ptflops": {"per_op_input": 2}})
-AVG_POOL = Op("avg_pool", Saves(input=True), costs={"ptflops": {"per_op_input": 2}, "thop": {"per_output": 1}})
+MAX_POOL = Op("max_pool", Saves(input=True, indices=True), fusion="kernel", costs={"ptflops": {"per_op_input": 2}})
+AVG_POOL = Op(
+    "avg_pool", Saves(input=True), fusion="kernel", costs={"ptflops": {"per_op_input": 2}, "thop": {"per_output": 1}}
+)
 ADAPTIVE_AVG_POOL = Op(
     "adaptive_avg_pool",
     Saves(input=True, unless_global=True),
+    fusion="kernel",
     costs={
         "fvcore": {"per_input": 1, "ranks": (2,)},
         "ptflops": {"per_op_input": 2},
         "thop": {"per_input": 1, "per_output": 1},
     },
 )
-ADAPTIVE_MAX_POOL = Op("adaptive_max_pool", Saves(input=True, indices=True), costs={"ptflops": {"per_op_input": 2}})
+ADAPTIVE_MAX_POOL = Op(
+    "adaptive_max_pool", Saves(input=True, indices=True), fusion="kernel", costs={"ptflops": {"per_op_input": 2}}
+)
 # adaptive and global pooling kind -> the op torch runs
 ADAPTIVE_OPS = {
     "adaptive_avgpool": ADAPTIVE_AVG_POOL,

@@ -20,23 +20,29 @@ from .ops import Op, Saves
 
 # a part of the input's channels is a view of it (torch.chunk and torch.split return views): it
 # moves no data and saves nothing; no tool charges for it
-SPLIT = Op("split", Saves(), alias="always")
-# a copy (view, transpose, contiguous): no tool charges for it, and its backward is the inverse shuffle
-CHANNEL_SHUFFLE = Op("channel_shuffle", Saves())
+SPLIT = Op("split", Saves(), alias="always", fusion="view")
+# a copy (view, transpose, contiguous): no tool charges for it, and its backward is the inverse shuffle.
+# Fused, it is an index remap (inductor fuses it like an element-wise op): its producer writes in
+# shuffled order, or its reader loads so
+CHANNEL_SHUFFLE = Op("channel_shuffle", Saves(), fusion="pointwise")
 # x.mean(dims): its backward needs only the shape; fvcore, ptflops, thop and torchinfo charge
 # nothing for aten::mean (measured: unlike 2-D adaptive average pooling, which fvcore counts)
-MEAN = Op("mean", Saves())
+MEAN = Op("mean", Saves(), fusion="kernel")
 # upsampling saves nothing (its backward needs only the sizes). fvcore charges 1 (nearest) or 4
 # (bilinear) per output element of its 2-D ops only; ptflops 2 per output element (the module's
-# hook and its patched F.interpolate); thop 1 (nearest) or 11 (bilinear) per output element
+# hook and its patched F.interpolate); thop 1 (nearest) or 11 (bilinear) per output element.
+# Fused, each output element is a function of a few input elements (inductor lowers both modes to
+# element-wise code with index arithmetic): it runs as the prologue of the kernel reading it
 UPSAMPLE_NEAREST = Op(
     "upsample_nearest",
     Saves(),
+    fusion="pointwise",
     costs={"fvcore": {"per_output": 1, "ranks": (2,)}, "ptflops": {"per_output": 2}, "thop": {"per_output": 1}},
 )
 UPSAMPLE_BILINEAR = Op(
     "upsample_bilinear",
     Saves(),
+    fusion="pointwise",
     costs={"fvcore": {"per_output": 4, "ranks": (2,)}, "ptflops": {"per_output": 2}, "thop": {"per_output": 11}},
 )
 UPSAMPLE_OPS = {"nearest": UPSAMPLE_NEAREST, "bilinear": UPSAMPLE_BILINEAR}

@@ -14,8 +14,8 @@ from .ops import Op, Saves
 # In training, x * mask (torchvision.ops.stochastic_depth): the mul saves the mask, the one operand
 # that needs no gradient's partner: a value per example (mode row) or one per batch (mode batch).
 # The input itself at inference; no tool charges anything (measured: all five give 0).
-STOCHASTIC_DEPTH_ROW = Op("stochastic_depth_row", Saves(example_values=1), alias="eval")
-STOCHASTIC_DEPTH_BATCH = Op("stochastic_depth_batch", Saves(batch_values=1), alias="eval")
+STOCHASTIC_DEPTH_ROW = Op("stochastic_depth_row", Saves(example_values=1), alias="eval", fusion="view")
+STOCHASTIC_DEPTH_BATCH = Op("stochastic_depth_batch", Saves(batch_values=1), alias="eval", fusion="view")
 # p = 0 returns its input in training too: the identity's rules
 IDENTITY = ACTIVATION_OPS["identity"]
 _MODE_OPS = {"row": STOCHASTIC_DEPTH_ROW, "batch": STOCHASTIC_DEPTH_BATCH}

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..analysis_view import CONVENTION_LINES, opaque_note, unknown_cell
 from ..breakdown import QUANTITY_LABELS, Breakdown, Measured, share
+from ..measured_run import MeasuredRun, RunBatch, RunLayer
 from ..numfmt import fmt_bytes, fmt_cell, fmt_int, fmt_shape, fmt_shapes, fmt_si
 
 
@@ -173,6 +174,10 @@ def _num(value: int | float | None) -> str:
     return fmt_int(value) if isinstance(value, int) else f"{value:,.6g}"
 
 
+def _match(matches: bool | None) -> str:
+    return "" if matches is None else ("yes" if matches else "NO")
+
+
 def measured_totals(measured: Measured) -> Table:
     rows = tuple(
         (
@@ -180,7 +185,7 @@ def measured_totals(measured: Measured) -> Table:
             _num(f.measured),
             _num(f.static),
             _num(f.delta),
-            "" if f.matches is None else ("yes" if f.matches else "NO"),
+            _match(f.matches),
         )
         for f in measured.totals
     )
@@ -200,7 +205,7 @@ def measured_layers(measured: Measured) -> Table:
                     _num(f.measured),
                     _num(f.static),
                     _num(f.delta),
-                    "" if f.matches is None else ("yes" if f.matches else "NO"),
+                    _match(f.matches),
                 )
             )
     return Table(
@@ -215,6 +220,96 @@ def measured_note(measured: Measured) -> str:
     if measured.unmatched_layers:
         text += " Layers not in this spec: " + ", ".join(measured.unmatched_layers) + "."
     return text
+
+
+def _setting(value: bool | str) -> str:
+    return ("on" if value else "off") if isinstance(value, bool) else value
+
+
+FLOPS_CHECK = {
+    "inference": "bench's FLOPs against archcalc's 2 x MACs x batch (forward)",
+    "train": "bench's FLOPs against archcalc's 2 x MACs x batch (forward + backward, archcalc.training)",
+}
+
+
+FLOPS_HEADERS = ("FLOPs (bench)", "FLOPs (archcalc)", "match")
+
+
+def _flops_cells(measured: RunBatch | RunLayer) -> tuple[str, str, str]:
+    """bench's FLOPs, archcalc's (unknown where an opaque layer's MACs are) and whether they match."""
+    static = "unknown" if measured.static_flops is None else fmt_int(measured.static_flops)
+    return fmt_int(measured.flops), static, _match(measured.flops_match)
+
+
+def measured_run(run: MeasuredRun) -> Table:
+    """What ran where: the device, the settings and the peak the run is held against."""
+    peak = run.peak
+    ceiling = f"{peak.flops_per_s / 1e12:,.3f} TFLOP/s" if peak.flops_per_s is not None else "unknown"
+    bandwidth = f"{peak.bytes_per_s / 1e9:,.1f} GB/s" if peak.bytes_per_s is not None else "unknown"
+    rows: tuple[tuple[str, str], ...] = (
+        ("device", f"{run.device_name} ({run.device})"),
+        ("dtype", run.dtype),
+        ("mode", run.mode if run.layer_batch is None else f"{run.mode}, each layer alone at batch {run.layer_batch}"),
+    )
+    if run.settings:
+        rows += (("settings", ", ".join(f"{key} {_setting(value)}" for key, value in run.settings)),)
+    rows += (("peak", f"{ceiling}, {bandwidth}"), ("peak source", peak.source))
+    if run.memory_measure is not None:
+        rows += (("peak memory is", run.memory_measure),)
+    rows += (("FLOPs check", FLOPS_CHECK[run.mode]),)
+    return Table(headers=("run", "value"), align="ll", rows=rows, compact=True)
+
+
+def measured_run_batches(run: MeasuredRun) -> Table:
+    """Per batch size: latency, throughput, achieved TFLOP/s and share of peak, memory, FLOPs check."""
+    rows = tuple(
+        (
+            fmt_int(b.batch),
+            fmt_int(b.iters),
+            f"{b.median_ms:,.3f}",
+            f"{b.p95_ms:,.3f}",
+            f"{b.images_per_s:,.1f}",
+            f"{b.achieved_tflops:.4g}",
+            "n/a" if b.achieved_over_peak is None else f"{b.achieved_over_peak:.1%}",
+            fmt_bytes(b.peak_memory_bytes),
+            *_flops_cells(b),
+        )
+        for b in run.batches
+    )
+    return Table(
+        headers=(
+            "batch",
+            "iters",
+            "median ms",
+            "p95 ms",
+            "images/s",
+            "achieved TFLOP/s",
+            "of peak",
+            "peak memory",
+            *FLOPS_HEADERS,
+        ),
+        align="rrrrrrrrrrl",
+        rows=rows,
+    )
+
+
+def measured_run_layers(run: MeasuredRun) -> Table:
+    """Per layer timed alone: measured median, roofline bound, bound / measured, FLOPs check."""
+    rows = tuple(
+        (
+            layer.path,
+            f"{layer.measured_s * 1e6:,.2f}",
+            f"{layer.bound_s * 1e6:,.2f}",
+            f"{layer.efficiency:.1%}",
+            *_flops_cells(layer),
+        )
+        for layer in run.layers
+    )
+    return Table(
+        headers=("layer", "measured µs", "roofline bound µs", "bound / measured", *FLOPS_HEADERS),
+        align="lrrrrrl",
+        rows=rows,
+    )
 
 
 def source_lines(report: Breakdown) -> list[tuple[str, str]]:

@@ -129,7 +129,15 @@ def report(r: Breakdown, chart_file: str | None) -> str:
         "</figure>",
     ]
     body += ["<h2>Layers</h2>", table(content.layers(r))]
-    if r.measured is not None:
+    if r.measured is not None and r.measured.run is not None:
+        run = r.measured.run
+        body += ["<h2>Measured run</h2>", f"<p>{html_text(content.measured_note(r.measured))}</p>"]
+        body += [table(content.measured_run(run))]
+        if run.batches:
+            body += ["<p></p>", table(content.measured_run_batches(run))]
+        if run.layers:
+            body += ["<p></p>", table(content.measured_run_layers(run))]
+    elif r.measured is not None:
         body += [
             "<h2>Measured</h2>",
             f"<p>{html_text(content.measured_note(r.measured))}</p>",

@@ -7,7 +7,51 @@ from typing import Any
 from ..analysis_view import analysis_dict
 from ..breakdown import Breakdown, Measured
 from ..encode import json_text
+from ..measured_run import MeasuredRun
 from . import Format
+
+
+def _run(run: MeasuredRun) -> dict[str, Any]:
+    """bench's run as read: each batch's (or layer's) FLOPs beside archcalc's, and whether they match."""
+    return {
+        "from": run.command,
+        "device": run.device,
+        "device_name": run.device_name,
+        "dtype": run.dtype,
+        "mode": run.mode,
+        "settings": dict(run.settings),
+        "peak": {"flops_per_s": run.peak.flops_per_s, "bytes_per_s": run.peak.bytes_per_s, "source": run.peak.source},
+        "memory_measure": run.memory_measure,
+        "batches": [
+            {
+                "batch": b.batch,
+                "iters": b.iters,
+                "median_ms": b.median_ms,
+                "p95_ms": b.p95_ms,
+                "images_per_s": b.images_per_s,
+                "achieved_tflops": b.achieved_tflops,
+                "achieved_over_peak": b.achieved_over_peak,
+                "peak_memory_bytes": b.peak_memory_bytes,
+                "flops": b.flops,
+                "static_flops": b.static_flops,
+                "flops_match": b.flops_match,
+            }
+            for b in run.batches
+        ],
+        "layer_batch": run.layer_batch,
+        "layers": [
+            {
+                "path": layer.path,
+                "measured_s": layer.measured_s,
+                "bound_s": layer.bound_s,
+                "efficiency": layer.efficiency,
+                "flops": layer.flops,
+                "static_flops": layer.static_flops,
+                "flops_match": layer.flops_match,
+            }
+            for layer in run.layers
+        ],
+    }
 
 
 def _measured(m: Measured) -> dict[str, Any]:
@@ -23,6 +67,7 @@ def _measured(m: Measured) -> dict[str, Any]:
         "totals": figures(m.totals),
         "layers": [{"path": path, "figures": figures(items)} for path, items in m.layers],
         "unmatched_layers": list(m.unmatched_layers),
+        "run": _run(m.run) if m.run is not None else None,
     }
 
 

@@ -32,7 +32,15 @@ def report(r: Breakdown, chart_file: str | None) -> str:
     if chart_file:
         out += [f"![{md_text(r.name)}: share of parameters and of MACs per layer]({md_url(chart_file)})", ""]
     out += ["## Layers", "", table(content.layers(r)), ""]
-    if r.measured is not None:
+    if r.measured is not None and r.measured.run is not None:
+        run = r.measured.run
+        out += ["## Measured run", "", md_text(content.measured_note(r.measured)), ""]
+        out += [table(content.measured_run(run)), ""]
+        if run.batches:
+            out += [table(content.measured_run_batches(run)), ""]
+        if run.layers:
+            out += [table(content.measured_run_layers(run)), ""]
+    elif r.measured is not None:
         out += [
             "## Measured",
             "",

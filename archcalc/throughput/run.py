@@ -1,8 +1,10 @@
 """Run a spec's torch module and measure it: latency per batch, throughput, memory, per-layer times.
 
 The same code serves CPU and CUDA: only the device string, the clock (timing.clock_for) and the
-memory probe differ. Inputs and targets are made on the device before the timed loop, and nothing
-in the loop reads a value back to the host.
+memory probe differ. The ceilings a run is held to are per op family (archcalc/peaks.py): a GPU of
+the device table at the TF32 settings torch holds (precision.py), any other GPU measured on the
+device (probe.py), the CPU probed. Inputs and targets are made on the device before the timed
+loop, and nothing in the loop reads a value back to the host.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..devices import match_device
+from ..peaks import Peaks, compute_seconds, macs_by_family, peaks_json, table_peaks, uniform_peaks
 from ..training import backward_macs
 from ..training_step import training_step_memory
 from .optimizer import make_optimizer
 from .oracle import scalar_loss
+from .precision import cudnn_benchmark_as, fp32_math_of
+from .probe import TORCH_DTYPES, probe_peaks
 from .timing import Summary, clock_for, measure, summarize, synchronize
-
-TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
 class BenchError(Exception):
@@ -42,20 +45,12 @@ def resolve_device(wanted: str, cuda_available: bool) -> str:
     return wanted
 
 
-@dataclass(frozen=True, slots=True)
-class Peak:
-    """The device's ceilings the run is held against, and where they come from."""
-
-    name: str
-    flops_per_s: float | None
-    bytes_per_s: float | None
-    source: str
-
-
-def cpu_probe(torch: Any, dtype: Any, seconds: float = 0.2, n: int = 512) -> Peak:
+def cpu_probe(torch: Any, dtype: str, seconds: float = 0.2, n: int = 512) -> Peaks:
     """The CPU's achievable FLOP/s (best n x n matmul) and bandwidth (best large tensor copy),
-    measured for about `seconds` each: the CPU has no datasheet row."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    measured for about `seconds` each: the CPU has no datasheet row, and its convolutions and
+    matmuls share the same cores, so one figure holds for every family."""
+    torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
+    a, b = torch.randn(n, n, dtype=torch_dtype), torch.randn(n, n, dtype=torch_dtype)
     best, end = float("inf"), time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0 = time.perf_counter()
@@ -68,28 +63,36 @@ def cpu_probe(torch: Any, dtype: Any, seconds: float = 0.2, n: int = 512) -> Pea
         t0 = time.perf_counter()
         dst.copy_(src)
         copy_best = min(copy_best, time.perf_counter() - t0)
-    return Peak(
+    source = f"measured: best {n}x{n} matmul and 32 MiB copy over {seconds:g} s each"
+    return uniform_peaks(
         name=f"CPU ({torch.get_num_threads()} threads)",
+        source=source,
         flops_per_s=2 * n**3 / best,
         bytes_per_s=2 * src.numel() * 4 / copy_best,
-        source=f"measured: best {n}x{n} matmul and 32 MiB copy over {seconds:g} s each",
+        math=dtype,
+        why=f"measured: best {n}x{n} matmul; the CPU's cores run every family",
     )
 
 
-def device_peak(torch: Any, device: str, dtype: str) -> Peak:
-    """The datasheet row of the GPU torch reports, or the CPU probe."""
-    if device.startswith("cuda"):
-        name = torch.cuda.get_device_name()
-        row = match_device(name)
-        if row is None or dtype not in row.tflops:
-            return Peak(
-                name=name,
-                flops_per_s=None,
-                bytes_per_s=None,
-                source="no datasheet row for this device and dtype in archcalc/devices.py",
-            )
-        return Peak(name=row.name, flops_per_s=row.flops_per_s(dtype), bytes_per_s=row.bytes_per_s, source=row.source)
-    return cpu_probe(torch, getattr(torch, TORCH_DTYPES[dtype]))
+def device_peaks(torch: Any, device: str, dtype: str, probe: Callable[..., Peaks] = probe_peaks) -> Peaks:
+    """Each op family's ceiling for this run: the datasheet row of the GPU torch reports, with
+    the TF32 settings torch holds now; a GPU (or dtype) the table lacks measured on the device;
+    the CPU probed."""
+    if not device.startswith("cuda"):
+        return cpu_probe(torch, dtype)
+    name = torch.cuda.get_device_name(device)
+    row = match_device(name)
+    fp32_math = fp32_math_of(torch)
+    if row is not None and dtype in row.tflops:
+        return table_peaks(row, dtype, fp32_math)
+    try:
+        return probe(torch, device, dtype, fp32_math, name)
+    except RuntimeError as err:  # torch's errors, out of memory among them: the probe needs about 3 GiB
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BenchError(
+            f"{name} has no row in archcalc/devices.py{'' if row is None else f' at {dtype}'}, and measuring "
+            f"its peaks on the device failed: {reason}"
+        ) from None
 
 
 def resident_peak_bytes() -> int:
@@ -106,7 +109,14 @@ class BatchResult:
     summary: Summary
     flops: int  # per iteration: 2 x MACs (forward, or forward + backward with --train)
     peak_memory_bytes: int
+    flops_by_family: dict[str, int]  # the same FLOPs split by op family (archcalc/peaks.py)
+    compute_bound_s: float  # each family's FLOPs at its own peak, summed
     predicted_peak_memory_bytes: int | None = None  # --train: the step model's (training_step.py)
+
+    @property
+    def of_compute_bound(self) -> float:
+        """The share of the compute ceiling the run reached: compute bound / measured median."""
+        return self.compute_bound_s / self.summary.median_s
 
     @property
     def images_per_s(self) -> float:
@@ -123,26 +133,28 @@ class BenchResult:
 
     spec: str
     device: str
-    peak: Peak
+    peaks: Peaks
     dtype: str
     train: bool
     channels_last: bool
     compiled: bool
     memory_measure: str
+    macs_by_family: dict[str, int]  # per example, the step timed (forward, + backward with --train)
+    cudnn_benchmark: bool = False
     batches: tuple[BatchResult, ...] = ()
     optimizer: str | None = None  # --train: the optimizer step's name (throughput/optimizer.py)
 
     def to_dict(self) -> dict[str, Any]:
-        ceiling = self.peak.flops_per_s
         return {
             "spec": self.spec,
             "device": self.device,
-            "device_name": self.peak.name,
-            "peak": {"flops_per_s": ceiling, "bytes_per_s": self.peak.bytes_per_s, "source": self.peak.source},
+            "device_name": self.peaks.name,
+            "peak": peaks_json(self.peaks, self.macs_by_family),
             "dtype": self.dtype,
             "mode": "train" if self.train else "inference",
             "channels_last": self.channels_last,
             "compile": self.compiled,
+            "cudnn_benchmark": self.cudnn_benchmark,
             "flops_convention": "FLOPs = 2 x MACs (analyzer's MACs; training adds the "
             "backward MACs of archcalc.training)",
             "memory_measure": self.memory_measure,
@@ -156,7 +168,9 @@ class BenchResult:
                     "images_per_s": b.images_per_s,
                     "flops": b.flops,
                     "achieved_tflops": b.achieved_flops_per_s / 1e12,
-                    "achieved_over_peak": b.achieved_flops_per_s / ceiling if ceiling else None,
+                    "achieved_over_peak": b.of_compute_bound,
+                    "compute_bound_s": b.compute_bound_s,
+                    "flops_by_family": b.flops_by_family,
                     "peak_memory_bytes": b.peak_memory_bytes,
                     **(
                         {"predicted_peak_memory_bytes": b.predicted_peak_memory_bytes}
@@ -167,6 +181,13 @@ class BenchResult:
                 for b in self.batches
             ],
         }
+
+
+def step_macs_by_family(analysis: Analysis, train: bool) -> dict[str, int]:
+    """MACs per example of the step timed, by op family: the forward, and with `train` each row's
+    backward MACs in its own family."""
+    backward = {b.path: b.total for b in backward_macs(analysis)} if train else None
+    return macs_by_family(analysis.rows, backward)
 
 
 def prepare(analysis: Analysis, device: str, dtype: str, channels_last: bool, train: bool):
@@ -230,49 +251,56 @@ def bench(
     iters: int = 20,
     warmup: int = 5,
     progress: Callable[[int], Callable[[], None]] | None = None,
+    cudnn_benchmark: bool = False,
     optimizer: str = "adam",
 ) -> BenchResult:
-    """Measure the spec at each batch size; `progress(total)` returns a per-iteration callback."""
+    """Measure the spec at each batch size; `progress(total)` returns a per-iteration callback.
+    `cudnn_benchmark` sets torch.backends.cudnn.benchmark for the run (torch's default: off)."""
     import torch
 
     device = resolve_device(device, torch.cuda.is_available())
-    model = prepare(analysis, device, dtype, channels_last, train)
-    if compile:
-        model = torch.compile(model)
-    macs = analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
-    cuda = device.startswith("cuda")
-    peak = device_peak(torch, device, dtype)  # probed before the batches run, as a CPU's ceilings are measured
-    measured: list[BatchResult] = []
-    advance = progress(len(batches) * iters) if progress else (lambda: None)
-    for batch in batches:
-        x = _example(torch, analysis, batch, device, dtype, channels_last)
-        if cuda:
-            torch.cuda.reset_peak_memory_stats()
-        times = measure(
-            step_fn(torch, model, x, train, optimizer),
-            clock_for(device),
-            warmup,
-            iters,
-            sync=lambda: synchronize(device),
-            advance=advance,
-        )
-        memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
-        predicted = (
-            training_step_memory(analysis, dtype, batch, optimizer, device.split(":")[0]).peak if train else None
-        )
-        measured.append(
-            BatchResult(
-                batch=batch,
-                summary=summarize(times),
-                flops=2 * macs * batch,
-                peak_memory_bytes=memory,
-                predicted_peak_memory_bytes=predicted,
+    with cudnn_benchmark_as(torch, cudnn_benchmark):
+        model = prepare(analysis, device, dtype, channels_last, train)
+        if compile:
+            model = torch.compile(model)
+        macs = analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
+        family_macs = step_macs_by_family(analysis, train)
+        cuda = device.startswith("cuda")
+        peaks = device_peaks(torch, device, dtype)  # probed before the batches run, as a CPU's ceilings are measured
+        measured: list[BatchResult] = []
+        advance = progress(len(batches) * iters) if progress else (lambda: None)
+        for batch in batches:
+            x = _example(torch, analysis, batch, device, dtype, channels_last)
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
+            times = measure(
+                step_fn(torch, model, x, train, optimizer),
+                clock_for(device),
+                warmup,
+                iters,
+                sync=lambda: synchronize(device),
+                advance=advance,
             )
-        )
+            memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
+            flops_by_family = {f: 2 * m * batch for f, m in family_macs.items()}
+            predicted = (
+                training_step_memory(analysis, dtype, batch, optimizer, device.split(":")[0]).peak if train else None
+            )
+            measured.append(
+                BatchResult(
+                    batch=batch,
+                    summary=summarize(times),
+                    flops=2 * macs * batch,
+                    peak_memory_bytes=memory,
+                    flops_by_family=flops_by_family,
+                    compute_bound_s=compute_seconds(flops_by_family, peaks),
+                    predicted_peak_memory_bytes=predicted,
+                )
+            )
     return BenchResult(
         spec=analysis.spec.name,
         device=device,
-        peak=peak,
+        peaks=peaks,
         dtype=dtype,
         train=train,
         channels_last=channels_last,
@@ -280,6 +308,8 @@ def bench(
         memory_measure="torch.cuda.max_memory_allocated (bytes held by tensors, this batch)"
         if cuda
         else "peak resident set size of the process (ru_maxrss: interpreter, torch and all batches so far)",
+        macs_by_family=family_macs,
+        cudnn_benchmark=cudnn_benchmark,
         batches=tuple(measured),
         optimizer=optimizer if train else None,
     )
@@ -300,12 +330,32 @@ def per_layer(
     iters: int = 10,
     warmup: int = 2,
     progress: Callable[[int], Callable[[], None]] | None = None,
-) -> tuple[str, Peak, list[LayerTime]]:
+    cudnn_benchmark: bool = False,
+) -> tuple[str, Peaks, list[LayerTime]]:
     """Time each row's module alone on the inputs it receives in a full forward pass (captured by
     forward pre-hooks on the device, so no copy enters the timed loop)."""
     import torch
 
     device = resolve_device(device, torch.cuda.is_available())
+    with cudnn_benchmark_as(torch, cudnn_benchmark):
+        return (
+            device,
+            device_peaks(torch, device, dtype),
+            _layer_times(torch, analysis, device, batch, dtype, channels_last, iters, warmup, progress),
+        )
+
+
+def _layer_times(
+    torch: Any,
+    analysis: Analysis,
+    device: str,
+    batch: int,
+    dtype: str,
+    channels_last: bool,
+    iters: int,
+    warmup: int,
+    progress: Callable[[int], Callable[[], None]] | None,
+) -> list[LayerTime]:
     model = prepare(analysis, device, dtype, channels_last, train=False)
     modules = dict(model.named_modules())
     inputs: dict[str, tuple] = {}
@@ -331,4 +381,4 @@ def per_layer(
 
         seconds = measure(call, clock_for(device), warmup, iters, sync=lambda: synchronize(device), advance=advance)
         times.append(LayerTime(row.path, summarize(seconds)))
-    return device, device_peak(torch, device, dtype), times
+    return times

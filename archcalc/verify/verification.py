@@ -2,6 +2,9 @@
 compare per layer output shapes, parameters and buffers (by tensor identity), MACs with fvcore
 and FLOPs with torch.utils.flop_counter. A difference a counter's named convention explains is
 reported with both numbers, not as a failure; any other difference is a failure.
+
+The run happens where a `Placement` says (placement.py: CPU or CUDA, fp32, bf16 or fp16); every
+count is of shapes and tensor sizes, so none depends on it (tests/test_verify_device.py).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from typing import Any
 
 from ..analysis import Analysis, Row
 from ..conventions import PRESETS, Convention
-from . import require
+from ..errors import SpecError
+from . import MissingExtra, require
+from .placement import CPU_FP32, Placement
 
 OK, CONVENTION, FAIL = "ok", "convention", "fail"
 COLUMNS = ("shape", "params", "buffers", "macs", "flops")
@@ -57,6 +62,7 @@ class Verification:
     totals: dict[str, Cell]
     skipped_ops: dict[str, int] = field(default_factory=dict)  # fvcore: ops it counted as 0
     error: str | None = None
+    placement: Placement = CPU_FP32
 
     @property
     def failures(self) -> int:
@@ -76,6 +82,9 @@ class Verification:
             "spec": self.spec,
             "input_shape": list(self.input_shape),
             "batch": self.batch,
+            "device": self.placement.device,
+            "device_name": self.placement.device_name,
+            "dtype": self.placement.dtype,
             "error": self.error,
             "ok": self.failures == 0,
             "failures": self.failures,
@@ -150,8 +159,38 @@ def module_mismatches(analysis: Analysis, model: Any) -> list[str]:
     return problems
 
 
-def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
-    """Build the analysed spec in torch and compare every row and the totals (CPU)."""
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0]}" if text else type(err).__name__
+
+
+def _cannot_run(analysis: Analysis, row: Row | None, placement: Placement, err: BaseException) -> SpecError:
+    """torch has no kernel for an op of `row` on the placement's device at its dtype: one error
+    naming the layer (with its spec line) and torch's own words, which name the op."""
+    where, position = None, None
+    source = analysis.spec._source
+    if source is not None and row is not None:
+        where, position = str(source.file), source.locate(row.loc)
+    if placement.dtype != "fp32":
+        hint = "--dtype fp32 runs every layer kind" + (
+            "; CUDA has half-precision kernels the CPU lacks (--device cuda)" if placement.device == "cpu" else ""
+        )
+    else:
+        hint = "--device cpu --dtype fp32 runs every layer kind"
+    return SpecError(
+        "unsupported_on_device",
+        f"torch cannot run it on {placement.device_name} at {placement.dtype}: {_first_line(err)}",
+        loc=row.loc if row is not None else (),
+        layer=f"{row.path} ({row.kind})" if row is not None else analysis.spec.name,
+        hint=hint,
+        file=where,
+        position=position,
+    )
+
+
+def verify_analysis(analysis: Analysis, batch: int = 2, placement: Placement = CPU_FP32) -> Verification:
+    """Build the analysed spec in torch, run it where `placement` says, and compare every row and
+    the totals. A layer torch cannot run there at that dtype raises SpecError naming it."""
     torch = require("torch", "archcalc verify")
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -159,24 +198,45 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
     from .counters import fvcore_analysis
 
     spec = analysis.spec.with_input(analysis.input_shape)
-    model = build_model(spec).eval()
+    model = placement.place(torch, build_model(spec).eval())
     modules = dict(model.named_modules())
     shapes: dict[str, tuple[int, ...]] = {}
+    running: list[str] = []  # rows whose forward began and has not ended: the last one is where a run fails
     rows_by_path = {row.path: row for row in analysis.rows}
+
+    def ended(path: str, output: Any) -> None:
+        shapes[path] = tuple(output.shape[1:])
+        running.pop()
+
     handles = [
-        modules[path].register_forward_hook(lambda m, i, o, path=path: shapes.__setitem__(path, tuple(o.shape[1:])))
+        hook
         for path in rows_by_path
         if path in modules
+        for hook in (
+            modules[path].register_forward_pre_hook(lambda m, i, path=path: running.append(path)),
+            modules[path].register_forward_hook(lambda m, i, o, path=path: ended(path, o)),
+        )
     ]
-    x = torch.randn(batch, *analysis.input_shape)
-    with FlopCounterMode(display=False) as flop_counter, torch.no_grad():
-        model(x)
-    for handle in handles:
-        handle.remove()
+    x = placement.example(torch, batch, analysis.input_shape)
+    try:
+        with FlopCounterMode(display=False) as flop_counter, torch.no_grad():
+            model(x)
+        placement.synchronize()
+    except NotImplementedError as err:  # no kernel for this op on this device at this dtype
+        raise _cannot_run(analysis, rows_by_path[running[-1]] if running else None, placement, err) from None
+    finally:
+        for handle in handles:
+            handle.remove()
     root = type(model).__name__
     torch_flops = {k: sum(v.values()) for k, v in flop_counter.get_flop_counts().items()}
-    fv = fvcore_analysis(model, x)
-    fv_by_module = fv.by_module()
+    try:
+        fv = fvcore_analysis(model, x)
+        fv_by_module, fv_total, fv_error = fv.by_module(), int(fv.total()), ""
+        skipped = dict(fv.unsupported_ops())
+    except MissingExtra:
+        raise
+    except Exception as err:  # fvcore failing (its trace, an op at this dtype) fails the MACs checks, never 0
+        fv_by_module, fv_total, fv_error, skipped = {}, 0, f"fvcore failed: {_first_line(err)}", {}
 
     layers = []
     for row in analysis.rows:
@@ -194,8 +254,11 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
             "buffers": compare(row.buffers + row.counters, _unique_numel(module.buffers())),
         }
         for column, (name, convention) in COUNTER_OF.items():
-            measured = fv_by_module.get(row.path, 0) if name == "fvcore" else torch_flops.get(f"{root}.{row.path}", 0)
             ours = row.macs * convention.ops_per_mac
+            if name == "fvcore" and fv_error:
+                cells[column] = Cell(status=FAIL, ours=ours, theirs=None, note=fv_error)
+                continue
+            measured = fv_by_module.get(row.path, 0) if name == "fvcore" else torch_flops.get(f"{root}.{row.path}", 0)
             cells[column] = compare(ours, measured // batch, convention.ops(row), _explain(convention, row))
         layers.append(LayerVerdict(row.path, row.kind, cells))
 
@@ -204,15 +267,16 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
         "params": compare(t.params, _unique_numel(model.parameters())),
         "trainable": compare(t.trainable_params, _unique_numel(p for p in model.parameters() if p.requires_grad)),
         "buffers": compare(t.buffers + t.counters, _unique_numel(model.buffers())),
-        "macs": compare(
+        "macs": Cell(status=FAIL, ours=t.macs, theirs=None, note=fv_error)
+        if fv_error
+        else compare(
             t.macs,
-            fv.total() // batch,
+            fv_total // batch,
             sum(PRESETS["fvcore"].ops(r) for r in analysis.rows),
             "fvcore counts batch and group norm, 2-D adaptive average pooling and 2-D upsampling",
         ),
         "flops": compare(t.flops, flop_counter.get_total_flops() // batch),
     }
-    skipped = {op: n for op, n in fv.unsupported_ops().items()}
     problems = module_mismatches(analysis, model)
     error = None
     if problems:
@@ -226,12 +290,14 @@ def verify_analysis(analysis: Analysis, batch: int = 2) -> Verification:
         totals=totals,
         skipped_ops=skipped,
         error=error,
+        placement=placement,
     )
 
 
 def reconcile(analysis: Analysis) -> list[dict[str, Any]]:
-    """Each tool's total on the built module (batch 1), archcalc's prediction under the tool's
-    preset, and the named terms that separate it from archcalc's MACs."""
+    """Each tool's total on the built module (batch 1, on CPU at fp32: the tools' own defaults,
+    whatever verify's placement), archcalc's prediction under the tool's preset, and the named
+    terms that separate it from archcalc's MACs."""
     from .build import build_model
     from .counters import COUNTERS
 
@@ -252,6 +318,8 @@ def reconcile(analysis: Analysis) -> list[dict[str, Any]]:
         out.append(
             {
                 "tool": name,
+                "device": "cpu",
+                "dtype": "fp32",
                 "label": convention.ops_label,
                 "measured": measured,
                 "predicted": predicted,
