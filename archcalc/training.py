@@ -120,12 +120,14 @@ OPTIMIZER_STATES = {"none": 0, "sgd": 0, "sgd-momentum": 1, "adam": 2}  # state 
 
 @dataclass(frozen=True, slots=True)
 class SavedTensor:
-    """One tensor autograd saves: which (a tensor id, or a row's own extra), its bytes per batch."""
+    """One tensor autograd saves: which (a tensor id, or a row's own extra), its bytes per batch;
+    `tensors`: how many tensors of equal size those bytes are (batch norm's mean and inverse std: 2)."""
 
     key: tuple[Any, ...]
     path: str
     what: str
     bytes: int
+    tensors: int = 1
 
 
 def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> list[SavedTensor]:
@@ -153,8 +155,8 @@ def savers(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> Iterator[
         def tensor(tid: int, what: str, path: str = path) -> SavedTensor:
             return SavedTensor(key=("tensor", tid), path=path, what=what, bytes=prod(shapes[tid]) * size * batch)
 
-        def extra(what: str, nbytes: int, path: str = path) -> SavedTensor:
-            return SavedTensor(key=(path, what), path=path, what=what, bytes=nbytes)
+        def extra(what: str, nbytes: int, tensors: int = 1, path: str = path) -> SavedTensor:
+            return SavedTensor(key=(path, what), path=path, what=what, bytes=nbytes, tensors=tensors)
 
         global_pool = all(n == 1 for n in s.row.out_shape[1:])
         if rule.input and not (rule.unless_global and global_pool):
@@ -169,17 +171,22 @@ def savers(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> Iterator[
         if rule.indices:
             yield i, extra("indices", out_elems * COUNTER_BYTES)
         if rule.temporaries:
-            yield i, extra("temporaries", rule.temporaries * out_elems * size)
+            yield i, extra("temporaries", rule.temporaries * out_elems * size, rule.temporaries)
         if rule.mask:
             yield i, extra("mask", out_elems * size)
         if rule.padded_input:
             yield i, extra("padded input", s.row.op_in_elements * batch * size)
         if rule.stats:
-            yield i, extra("stats", rule.stats * s.row.out_shape[0] * 4)
+            yield i, extra("stats", rule.stats * s.row.out_shape[0] * 4, rule.stats)
         if rule.group_stats:
-            yield i, extra("group stats", rule.group_stats * s.row.stat_groups * batch * 4)
+            yield i, extra("group stats", rule.group_stats * s.row.stat_groups * batch * 4, rule.group_stats)
         if rule.position_stats:
-            yield i, extra("position stats", rule.position_stats * prod(s.row.out_shape[1:]) * batch * 4)
+            yield (
+                i,
+                extra(
+                    "position stats", rule.position_stats * prod(s.row.out_shape[1:]) * batch * 4, rule.position_stats
+                ),
+            )
         if rule.input_copy_if_weight_grad and s.trains:
             yield i, extra("input copy", prod(s.row.in_shape) * batch * size)
         if rule.example_values:

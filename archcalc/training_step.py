@@ -10,7 +10,8 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   an op's own saved extras (pool indices, batch-norm statistics, masks) are allocated with it;
   a dropout mask is one byte per element on CUDA (native_dropout's bool mask), the dtype on CPU;
 - the loss (oracle.scalar_loss, per output): at bf16/fp16 a float copy of the output, then
-  square's output (freed by mean), a 4-byte scalar;
+  square's output (freed by mean), a 4-byte scalar the step holds to its end; backward() holds
+  its 4-byte seed (ones_like(loss)) through the backward pass;
 - backward, rows in reverse: mean's backward expands the gradient to the output's size (fp32),
   pow's backward three more (x.pow(1), 2 * that, the product), then the cast back to the dtype; each
   row's backward allocates its inputs' gradients and its parameters' gradients (which live to
@@ -25,7 +26,8 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   its `step` counters live on the CPU. Then the gradients are set to None.
 - allocator rounding: CUDA's caching allocator rounds every block up to a multiple of 512 bytes
   (c10/cuda/CUDACachingAllocator.cpp round_size, kMinBlockSize), and max_memory_allocated counts
-  the rounded blocks; a row's parameters count as a weight and a bias tensor, its buffers as one.
+  the rounded blocks; a row's parameters count as a weight and a bias tensor, its buffers as two
+  halves (batch norm's running mean and variance: the one kind that holds buffers).
 
 Left out: cuDNN and cuBLAS workspaces (chosen per device and algorithm: no rule to give), temporaries
 an op allocates inside itself, a cached block handed out whole when the rest would be under 1 MiB
@@ -85,23 +87,26 @@ class _Timeline:
     def __init__(self) -> None:
         self.terms = dict.fromkeys(TERMS, 0)
         self.rounding = 0
-        self.tensors: dict[int, tuple[str, int]] = {}
+        self.tensors: dict[int, tuple[str, int, int]] = {}  # handle -> (term, bytes, rounding)
+        self.count = 0
         self.peak = -1
         self.at = ""
         self.at_peak: dict[str, int] = {}
         self.unrounded = 0
 
-    def alloc(self, term: str, nbytes: int) -> int:
-        handle = len(self.tensors) + 1 + max(self.tensors, default=0)
-        self.tensors[handle] = (term, nbytes)
+    def alloc(self, term: str, nbytes: int, tensors: int = 1) -> int:
+        """`nbytes` under `term`, as `tensors` tensors of equal size (each a block); a handle."""
+        self.count += 1
+        waste = tensors * rounded(nbytes // tensors) - nbytes
+        self.tensors[self.count] = (term, nbytes, waste)
         self.terms[term] += nbytes
-        self.rounding += rounded(nbytes) - nbytes
-        return handle
+        self.rounding += waste
+        return self.count
 
     def free(self, handle: int) -> None:
-        term, nbytes = self.tensors.pop(handle)
+        term, nbytes, waste = self.tensors.pop(handle)
         self.terms[term] -= nbytes
-        self.rounding -= rounded(nbytes) - nbytes
+        self.rounding -= waste
 
     def mark(self, at: str) -> None:
         raw = sum(self.terms.values())
@@ -116,7 +121,8 @@ class _Timeline:
 
 
 def _resident(tl: _Timeline, analysis: Analysis, size: int, optimizer: str) -> None:
-    """Parameters, buffers and optimizer state, a weight and a bias tensor per row (as rounded)."""
+    """Parameters, buffers and optimizer state, as tensors for the rounding: a weight and a bias
+    per row, and its buffers in two halves."""
     for row in analysis.rows:
         for n in (row.weights, row.biases):
             if n:
@@ -124,8 +130,9 @@ def _resident(tl: _Timeline, analysis: Analysis, size: int, optimizer: str) -> N
                 if row.trainable:
                     for _ in range(OPTIMIZER_STATES[optimizer]):
                         tl.alloc("optimizer_state", n * size)
-        if row.buffers:
-            tl.alloc("buffers", row.buffers * size)
+        for n in (row.buffers // 2, row.buffers - row.buffers // 2):  # batch norm's running mean and variance
+            if n:
+                tl.alloc("buffers", n * size)
         for _ in range(row.counters):
             tl.alloc("buffers", COUNTER_BYTES)
 
@@ -160,19 +167,17 @@ def training_step_memory(
         return prod(shapes[tid]) * size * batch
 
     # what each step saves, and the earliest saver of each (its backward runs last and frees it)
-    saved_by: dict[int, list[tuple]] = {}
+    saved_by: dict[int, list[tuple[tuple, str, int, int]]] = {}  # step -> (key, term, bytes, tensors)
     release: dict[tuple, int] = {}
     tensor_saved: set[int] = set()
     for i, t in savers(analysis, dtype, batch):
         release[t.key] = min(release.get(t.key, i), i)
         if t.key[0] == "tensor":
             tensor_saved.add(t.key[1])
-        elif t.key not in {k for k, _ in saved_by.get(i, [])}:
+        elif t.key not in {k for k, *_ in saved_by.get(i, [])}:
             mask = t.what == "mask" and OPS[steps[i].row.op].saves.mask  # type: ignore[union-attr]
-            if mask and device == "cuda":
-                saved_by.setdefault(i, []).append((t.key, ("dropout_masks", t.bytes // size)))
-            else:
-                saved_by.setdefault(i, []).append((t.key, ("dropout_masks" if mask else "saved_activations", t.bytes)))
+            n = t.bytes // size if mask and device == "cuda" else t.bytes  # a bool mask on CUDA
+            saved_by.setdefault(i, []).append((t.key, "dropout_masks" if mask else "saved_activations", n, t.tensors))
     outputs = [steps[tid - 1].output if tid else 0 for tid in analysis.graph.outputs]
     last_read: dict[int, int] = {}
     for i, s in enumerate(steps):
@@ -194,8 +199,8 @@ def training_step_memory(
             handles[key] = tl.alloc("saved_activations" if saved else "forward_activations", nbytes(s.output))
             if not saved:
                 due.setdefault(max(last_read.get(s.output, i), i), []).append(s.output)
-        for extra, (term, n) in saved_by.get(i, []):
-            handles[extra] = tl.alloc(term, n)
+        for extra, term, n, tensors in saved_by.get(i, []):
+            handles[extra] = tl.alloc(term, n, tensors)
         tl.mark(f"forward of {s.row.path}")
         for tid in due.pop(i, []):
             tl.free(handles.pop(("tensor", tid)))
@@ -211,7 +216,8 @@ def training_step_memory(
         losses.append((tid, copy))
         if copy is not None and tid not in tensor_saved and ("tensor", tid) in handles:
             tl.free(handles.pop(("tensor", tid)))  # the cast saved nothing of it
-    scalar = tl.alloc("output_and_loss", FLOAT32)
+    tl.alloc("output_and_loss", FLOAT32)  # the loss: held by the step until it returns
+    seed = tl.alloc("activation_gradients", FLOAT32)  # backward()'s ones_like(loss), held through it
 
     # backward of the loss: mean's expanded gradient, pow's 2 * x and product, the cast back
     grads: dict[int, list[int]] = {}  # gradient buffer -> [handle, holders]
@@ -236,7 +242,6 @@ def training_step_memory(
             tl.free(handles.pop(("tensor", tid)))
         grads[product] = [product, 1]
         _accumulate(tl, grads, pending, tid, product, nbytes(tid), in_place_accumulation)
-    tl.free(scalar)
 
     # backward, rows in reverse
     for i in range(len(steps) - 1, -1, -1):
@@ -270,6 +275,7 @@ def training_step_memory(
             )
     for buffer in list(pending.values()):
         _drop(tl, grads, buffer)
+    tl.free(seed)
 
     # optimizer step
     if optimizer == "adam":

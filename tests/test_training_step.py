@@ -64,6 +64,10 @@ def check_against_probe(analysis: Analysis, dtype: str, optimizer: str) -> None:
         f"model {model.unrounded:,} B at {model.at} vs probe {measured.peak:,} B at {measured.at} "
         f"(ratio {model.unrounded / measured.peak:.4f})"
     )
+    # each storage rounded to the allocator's blocks: the model's per-tensor bookkeeping
+    assert abs(model.peak - measured.rounded_peak) <= TOLERANCE * measured.rounded_peak, (
+        f"model {model.peak:,} B vs probe {measured.rounded_peak:,} B, both rounded to {BLOCK}-byte blocks"
+    )
 
 
 @pytest.mark.parametrize(("name", "dtype", "optimizer"), FAST)

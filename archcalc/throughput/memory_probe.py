@@ -17,10 +17,12 @@ torch.profiler in tests/test_training_step.py); the model is held to the probe w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..analysis import Analysis
+from ..training_step import rounded
 from .optimizer import make_optimizer
 from .run import _example, prepare, training_step
 
@@ -28,11 +30,13 @@ from .run import _example, prepare, training_step
 @dataclass(frozen=True, slots=True)
 class StepPeak:
     """One measured step: bytes held before it starts (parameters, buffers, optimizer state, the
-    input batch), the peak of live bytes during it (those included), and the op that reached it."""
+    input batch), the peak of live bytes during it (those included), and the op that reached it;
+    `rounded_peak`: the peak with each storage rounded up as CUDA's allocator rounds a block."""
 
     resident: int
     peak: int
     at: str
+    rounded_peak: int
 
 
 def _storage_key(torch: Any, t: Any) -> tuple[int, int] | None:
@@ -53,6 +57,7 @@ def _live_mode(torch: Any, resident: list[Any]) -> Any:
             self.live: dict[int, tuple[Any, int]] = {}  # data pointer -> (weak ref, bytes)
             self.resident = {t.untyped_storage().data_ptr() for t in resident}
             self.total = self.peak = resident_bytes(torch, resident)
+            self.blocks = self.rounded_peak = resident_bytes(torch, resident, rounded)
             self.at = "start"
 
         def reap(self) -> None:
@@ -60,6 +65,7 @@ def _live_mode(torch: Any, resident: list[Any]) -> Any:
                 if ref.expired():
                     del self.live[ptr]
                     self.total -= nbytes
+                    self.blocks -= rounded(nbytes)
 
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             self.reap()  # what was freed before this op is free when its outputs are allocated
@@ -76,8 +82,11 @@ def _live_mode(torch: Any, resident: list[Any]) -> Any:
                     continue  # a view or an in-place result: no new storage
                 if known is not None:
                     self.total -= known[1]
+                    self.blocks -= rounded(known[1])
                 self.live[ptr] = (StorageWeakRef(storage), nbytes)
                 self.total += nbytes
+                self.blocks += rounded(nbytes)
+                self.rounded_peak = max(self.rounded_peak, self.blocks)
                 if self.total > self.peak:
                     self.peak, self.at = self.total, str(func)
             return out
@@ -85,13 +94,13 @@ def _live_mode(torch: Any, resident: list[Any]) -> Any:
     return LiveBytes()
 
 
-def resident_bytes(torch: Any, tensors: list[Any]) -> int:
-    """Bytes of the distinct storages under `tensors`."""
+def resident_bytes(torch: Any, tensors: list[Any], size: Callable[[int], int] = int) -> int:
+    """Bytes of the distinct storages under `tensors`, each as `size` counts it."""
     storages = {}
     for t in tensors:
         storage = t.untyped_storage()
         storages[storage.data_ptr()] = storage.nbytes()
-    return sum(storages.values())
+    return sum(map(size, storages.values()))
 
 
 def step_peak(
@@ -116,4 +125,6 @@ def step_peak(
     mode = _live_mode(torch, resident)
     with mode:
         step()
-    return StepPeak(resident=resident_bytes(torch, resident), peak=mode.peak, at=mode.at)
+    return StepPeak(
+        resident=resident_bytes(torch, resident), peak=mode.peak, at=mode.at, rounded_peak=mode.rounded_peak
+    )
