@@ -9,6 +9,7 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   op saves for backward stays (saved activations), any other is freed after its last reader;
   an op's own saved extras (pool indices, batch-norm statistics, masks) are allocated with it;
   a dropout mask is one byte per element on CUDA (native_dropout's bool mask), the dtype on CPU;
+  batch norm's mean and inverse std are fp32 on CUDA, at the dtype on CPU (measured by the probe);
 - the loss (oracle.scalar_loss, per output): at bf16/fp16 a float copy of the output, then
   square's output (freed by mean), a 4-byte scalar the step holds to its end; backward() holds
   its 4-byte seed (ones_like(loss)) through the backward pass;
@@ -147,7 +148,7 @@ def training_step_memory(
 ) -> StepMemory:
     """The peak bytes of one steady-state training step and the named terms at it (module docstring:
     the rules). `device` picks the one rule that differs: a dropout mask's bytes per element
-    (cuda: 1, cpu: the dtype's). `in_place_accumulation` False: a tensor's second gradient is always
+    (cuda: 1, cpu: the dtype's) and a batch norm's saved statistics (cuda: fp32, cpu: the dtype). `in_place_accumulation` False: a tensor's second gradient is always
     summed into a new tensor, as autograd does while any TorchDispatchMode is active (the memory
     probe's: measured with torch.profiler, tests/test_training_step.py).
 
@@ -177,6 +178,8 @@ def training_step_memory(
         elif t.key not in {k for k, *_ in saved_by.get(i, [])}:
             mask = t.what == "mask" and OPS[steps[i].row.op].saves.mask  # type: ignore[union-attr]
             n = t.bytes // size if mask and device == "cuda" else t.bytes  # a bool mask on CUDA
+            if t.what == "stats" and device == "cpu":
+                n = t.bytes // FLOAT32 * size  # CPU's batch norm keeps its statistics at the dtype
             saved_by.setdefault(i, []).append((t.key, "dropout_masks" if mask else "saved_activations", n, t.tensors))
     outputs = [steps[tid - 1].output if tid else 0 for tid in analysis.graph.outputs]
     last_read: dict[int, int] = {}

@@ -409,7 +409,7 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
         f"{fmt_bytes(mem.inference_peak)}"
     )
     out.line(
-        f"training step peak (CUDA, foreach {optimizer}): {fmt_bytes(step_mem.peak)} at {step_mem.at}: "
+        f"training step peak on CUDA, {optimizer}: {fmt_bytes(step_mem.peak)} at {step_mem.at}: "
         + "; ".join(f"{k.replace('_', ' ')} {fmt_bytes(v)}" for k, v in step_mem.terms.items() if v)
     )
     _opaque_line(out, analysis, "what they save for backward is unknown, counted as nothing")
