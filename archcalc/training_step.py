@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from math import prod
 
 from .analysis import COUNTER_BYTES, Analysis, dtype_bytes
-from .layers import OPS
-from .training import OPTIMIZER_STATES, dataflow, savers
+from .layers import OPS, Shape
+from .training import OPTIMIZER_STATES, Step, dataflow, savers
 
 BLOCK = 512  # CUDA caching allocator: every block a multiple of 512 bytes (kMinBlockSize)
 FLOAT32 = 4
@@ -169,10 +169,10 @@ def training_step_memory(
 
     # what each step saves, and the earliest saver of each (its backward runs last and frees it)
     saved_by: dict[int, list[tuple[tuple, str, int, int]]] = {}  # step -> (key, term, bytes, tensors)
-    release: dict[tuple, int] = {}
+    earliest: dict[tuple, int] = {}
     tensor_saved: set[int] = set()
     for i, t in savers(analysis, dtype, batch):
-        release[t.key] = min(release.get(t.key, i), i)
+        earliest[t.key] = min(earliest.get(t.key, i), i)
         if t.key[0] == "tensor":
             tensor_saved.add(t.key[1])
         elif t.key not in {k for k, *_ in saved_by.get(i, [])}:
@@ -181,21 +181,23 @@ def training_step_memory(
             if t.what == "stats" and device == "cpu":
                 n = t.bytes // FLOAT32 * size  # CPU's batch norm keeps its statistics at the dtype
             saved_by.setdefault(i, []).append((t.key, "dropout_masks" if mask else "saved_activations", n, t.tensors))
+    release: dict[int, list[tuple]] = {}  # step -> the saved tensors its backward frees
+    for key, i in earliest.items():
+        release.setdefault(i, []).append(key)
     outputs = [steps[tid - 1].output if tid else 0 for tid in analysis.graph.outputs]
+    backward = any(s.output_grad for s in steps)  # else the loss needs no gradient: bench skips backward()
     last_read: dict[int, int] = {}
     for i, s in enumerate(steps):
         for tid in s.inputs:
             last_read[tid] = i
     for tid in outputs:
         last_read[tid] = len(steps)
-    requires = {0: False}
     handles: dict[tuple, int] = {}  # live tensors: ("tensor", id) or a step's extra -> handle
 
     # forward
     handles[("tensor", 0)] = tl.alloc("input_batch", nbytes(0))
     due: dict[int, list[int]] = {}
     for i, s in enumerate(steps):
-        requires[s.output] = s.output_grad
         key = ("tensor", s.output)
         if key not in handles:
             saved = s.output in tensor_saved
@@ -217,11 +219,49 @@ def training_step_memory(
         tl.mark("loss")
         tl.free(square)
         losses.append((tid, copy))
-        if copy is not None and tid not in tensor_saved and ("tensor", tid) in handles:
-            tl.free(handles.pop(("tensor", tid)))  # the cast saved nothing of it
+        if copy is not None and not backward:
+            tl.free(copy)
+        if (copy is not None or not backward) and tid not in tensor_saved and tid and ("tensor", tid) in handles:
+            tl.free(handles.pop(("tensor", tid)))  # nothing saved it: the cast's backward needs no tensor
     tl.alloc("output_and_loss", FLOAT32)  # the loss: held by the step until it returns
-    seed = tl.alloc("activation_gradients", FLOAT32)  # backward()'s ones_like(loss), held through it
+    if backward:
+        _backward(tl, steps, shapes, size, batch, losses, tensor_saved, handles, release, in_place_accumulation)
 
+    # optimizer step
+    if optimizer == "adam":
+        temps = [
+            tl.alloc("optimizer_temporaries", n * size)
+            for r in analysis.rows
+            if r.trainable
+            for n in (r.weights, r.biases)
+            if n
+        ]
+        tl.mark("optimizer step")
+        for h in temps:
+            tl.free(h)
+    tl.mark("optimizer step")
+    return tl.result()
+
+
+def _backward(
+    tl: _Timeline,
+    steps: list[Step],
+    shapes: dict[int, Shape],
+    size: int,
+    batch: int,
+    losses: list[tuple[int, int | None]],
+    tensor_saved: set[int],
+    handles: dict[tuple, int],
+    release: dict[int, list[tuple]],
+    in_place_accumulation: bool,
+) -> None:
+    """The backward pass on the timeline: the loss's, then each row's in reverse (module docstring)."""
+
+    def nbytes(tid: int) -> int:
+        return prod(shapes[tid]) * size * batch
+
+    requires = {0: False} | {s.output: s.output_grad for s in steps}
+    seed = tl.alloc("activation_gradients", FLOAT32)  # backward()'s ones_like(loss), held through it
     # backward of the loss: mean's expanded gradient, pow's 2 * x and product, the cast back
     grads: dict[int, list[int]] = {}  # gradient buffer -> [handle, holders]
     pending: dict[int, int] = {}  # tensor id -> its gradient buffer
@@ -241,7 +281,7 @@ def training_step_memory(
             tl.mark("backward of the loss")
             tl.free(product)
             product = cast
-        elif tid not in tensor_saved and ("tensor", tid) in handles:
+        elif tid not in tensor_saved and tid and ("tensor", tid) in handles:
             tl.free(handles.pop(("tensor", tid)))
         grads[product] = [product, 1]
         _accumulate(tl, grads, pending, tid, product, nbytes(tid), in_place_accumulation)
@@ -269,7 +309,7 @@ def training_step_memory(
                         tl.alloc("gradients", n * size)
             tl.mark(f"backward of {s.row.path}")
             _drop(tl, grads, own)
-        for key in [k for k, step in release.items() if step == i]:
+        for key in release.get(i, []):
             if key in handles and key != ("tensor", 0):  # the input batch stays
                 tl.free(handles.pop(key))
         for tid, buffer in made:
@@ -279,21 +319,6 @@ def training_step_memory(
     for buffer in list(pending.values()):
         _drop(tl, grads, buffer)
     tl.free(seed)
-
-    # optimizer step
-    if optimizer == "adam":
-        temps = [
-            tl.alloc("optimizer_temporaries", n * size)
-            for r in analysis.rows
-            if r.trainable
-            for n in (r.weights, r.biases)
-            if n
-        ]
-        tl.mark("optimizer step")
-        for h in temps:
-            tl.free(h)
-    tl.mark("optimizer step")
-    return tl.result()
 
 
 def _drop(tl: _Timeline, grads: dict[int, list[int]], buffer: int) -> None:

@@ -39,6 +39,11 @@ SPECS: dict[str, Callable[[], Analysis]] = {
     "every-saving-kind": lambda: analyse_text(KINDS, "[3, 8, 8]"),
     "frozen-stem": lambda: analyse_text(FROZEN_STEM, "[3, 9, 9]"),
     "frozen-branch": lambda: analyse_text(FROZEN_BRANCH, "[3, 9, 9]"),
+    # nothing trains: the loss needs no gradient, and bench's step runs no backward
+    "all-frozen": lambda: analyse_text(
+        "- block: {name: f, trainable: false, layers: [conv: {out: 4, kernel: 3}, relu, flatten, linear: {out: 3}]}",
+        "[3, 9, 9]",
+    ),
 }
 FAST = [
     ("lenet5", "fp32", "sgd-momentum"),
@@ -49,6 +54,7 @@ FAST = [
     ("every-saving-kind", "fp32", "adam"),
     ("frozen-stem", "fp32", "sgd-momentum"),
     ("frozen-branch", "bf16", "adam"),
+    ("all-frozen", "bf16", "sgd-momentum"),
 ]
 SLOW = [
     (name, dtype, optimizer)
