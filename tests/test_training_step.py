@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from archcalc import analyze, load_spec
+from archcalc import analyze, list_specs, load_spec
 from archcalc.analysis import Analysis
 from archcalc.cli import main
 from archcalc.training import OPTIMIZER_STATES, training_memory
@@ -125,6 +125,14 @@ def test_terms_sum_to_the_peak_and_rounding_is_per_block(name: str) -> None:
     m = training_step_memory(SPECS[name](), "bf16", 3, "adam")
     assert m.peak == sum(m.terms.values()), (m.peak, m.terms)
     assert 0 <= m.terms["allocator_rounding"] and m.peak % BLOCK == 0, m.terms
+
+
+@pytest.mark.parametrize("name", [s.name for s in list_specs()])
+def test_every_bundled_spec_has_a_step_peak_of_named_terms(name: str) -> None:
+    analysis = analyze(load_spec(name))
+    for dtype, optimizer in (("fp32", "none"), ("bf16", "adam")):
+        m = training_step_memory(analysis, dtype, 3, optimizer)
+        assert m.peak == sum(m.terms.values()) and min(m.terms.values()) >= 0 and m.unrounded <= m.peak, (name, m)
 
 
 @pytest.mark.parametrize(("nbytes", "expected"), [(0, 0), (1, 512), (512, 512), (513, 1024), (4097, 4608)])
