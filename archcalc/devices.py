@@ -22,6 +22,9 @@ class DevicePeak:
     tflops: dict[str, float]
     bandwidth_gbs: float
     source: str = ""
+    # words in a torch device name that make it another card despite the key's words (the H100 NVL,
+    # an RTX 4090 Laptop GPU): such a name gets no row, and bench measures its peaks
+    not_when: tuple[str, ...] = ()
     # whether torch can run fp32 convolutions in TF32 here: cuDNN can; MIOpen (ROCm) ignores the
     # setting in torch 2.13 (pytorch/pytorch#190711 wires it up)
     tf32_convs: bool = True
@@ -51,6 +54,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 67.0, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4},
         bandwidth_gbs=3350.0,
         source="NVIDIA H100 datasheet, SXM5",
+        not_when=("NVL",),
     ),
     # same datasheet, PCIe card: FP32 51 TF, TF32 378 TF dense, BF16/FP16 756 TF dense, HBM2e 2.0 TB/s
     "h100-pcie": DevicePeak(
@@ -67,6 +71,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 67.0, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4},
         bandwidth_gbs=4800.0,
         source="NVIDIA H200 datasheet, SXM",
+        not_when=("NVL",),
     ),
     # NVIDIA A100 datasheet (SXM 80GB): FP32 19.5 TF, TF32 156 TF dense (312 with sparsity),
     # BF16/FP16 312 TF dense, HBM2e 2,039 GB/s
@@ -129,8 +134,9 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 82.6, "tf32": 82.6, "bf16": 165.2, "fp16": 165.2},
         bandwidth_gbs=1008.0,
         source="NVIDIA Ada Lovelace architecture whitepaper, RTX 4090",
+        not_when=("LAPTOP", "D"),
     ),
-    # AMD Instinct MI300X datasheet: FP32 matrix 163.4 TF (vector 81.7), TF32 653.7 TF dense,
+    # AMD Instinct MI300X datasheet: FP32 matrix and vector 163.4 TF, TF32 653.7 TF dense,
     # BF16/FP16 1,307.4 TF dense (2,614.9 with sparsity), HBM3 5.3 TB/s. torch (ROCm) names it
     # `AMD Instinct MI300X`
     "mi300x": DevicePeak(
@@ -148,6 +154,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 15.7, "fp16": 125.0},
         bandwidth_gbs=900.0,
         source="NVIDIA V100 datasheet, SXM2",
+        not_when=("PCIE",),
     ),
     # NVIDIA T4 datasheet: FP32 8.1 TF, FP16 tensor 65 TF, GDDR6 320 GB/s; no bf16, no TF32
     "t4": DevicePeak(
@@ -177,13 +184,14 @@ def match_device(torch_name: str) -> DevicePeak | None:
     ('a100-40gb', 'a100-pcie')
     >>> match_device("NVIDIA GeForce RTX 4090").key, match_device("AMD Instinct MI300X").key
     ('rtx-4090', 'mi300x')
-    >>> match_device("NVIDIA GeForce GTX 1080") is None
-    True
+    >>> [match_device(n) for n in ("NVIDIA GeForce GTX 1080", "NVIDIA H100 NVL", "NVIDIA GeForce RTX 4090 Laptop GPU")]
+    [None, None, None]
     """
     words = torch_name.upper().replace("-", " ").split()
     # the most specific key first: h100-pcie before h100; a100-40gb before a100-pcie (the 40GB PCIe card)
     for key in sorted(DEVICES, key=lambda k: (-k.count("-"), -len(k), list(DEVICES).index(k))):
         parts = key.upper().split("-")
-        if parts[0] in words and all(p in words for p in parts[1:]):
-            return DEVICES[key]
+        row = DEVICES[key]
+        if all(p in words for p in parts) and not any(w in words for w in row.not_when):
+            return row
     return None

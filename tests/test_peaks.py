@@ -451,7 +451,7 @@ def test_probe_times_with_the_cuda_clock():
 
 
 def test_device_peaks_reads_the_table_or_probes():
-    from archcalc.throughput.run import device_peaks
+    from archcalc.throughput.run import BenchError, device_peaks
 
     probed: list[tuple[str, str, str]] = []
 
@@ -468,8 +468,9 @@ def test_device_peaks_reads_the_table_or_probes():
     assert table.name == "NVIDIA H100 SXM" and table.of("matmul").math == "tf32" and not probed
     assert "torch.backends.cuda.matmul.allow_tf32 = True" in table.of("matmul").why
     device_peaks(torch_on("NVIDIA GeForce GTX 1080 Ti"), "cuda", "fp32", probe)
-    device_peaks(torch_on("NVIDIA V100-SXM2-16GB"), "cuda:1", "bf16", probe)  # the row lacks bf16
-    assert probed == [("cuda", "fp32", "NVIDIA GeForce GTX 1080 Ti"), ("cuda:1", "bf16", "NVIDIA V100-SXM2-16GB")]
+    with pytest.raises(BenchError, match="NVIDIA V100 SXM2 has no bf16 peak.*torch would emulate it"):
+        device_peaks(torch_on("NVIDIA V100-SXM2-16GB"), "cuda:1", "bf16", probe)  # no bf16 hardware
+    assert probed == [("cuda", "fp32", "NVIDIA GeForce GTX 1080 Ti")]
 
 
 # ---- roofline's flags -------------------------------------------------------------------------------

@@ -43,11 +43,13 @@ def best_seconds(step: Callable[[], Any], device: str, seconds: float, cuda: Any
 
 def _tf32_capable(torch: Any, device: str, conv: bool) -> bool:
     """Whether the device has TF32 at all (NVIDIA from Ampere, compute capability 8); ROCm runs
-    fp32 matmuls in TF32 where allowed (MI300), its convolutions never (MIOpen, devices.py)."""
+    fp32 matmuls in TF32 where allowed on CDNA3 and later (gfx94x, gfx95x: MI300, MI350; an MI200
+    has none), its convolutions never (MIOpen, devices.py)."""
     if not device.startswith("cuda"):
         return False
     if getattr(torch.version, "hip", None):
-        return not conv
+        arch = str(getattr(torch.cuda.get_device_properties(device), "gcnArchName", ""))
+        return not conv and arch.startswith(("gfx94", "gfx95"))
     return bool(torch.cuda.get_device_capability(device)[0] >= 8)
 
 

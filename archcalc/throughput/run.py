@@ -76,22 +76,25 @@ def cpu_probe(torch: Any, dtype: str, seconds: float = 0.2, n: int = 512) -> Pea
 
 def device_peaks(torch: Any, device: str, dtype: str, probe: Callable[..., Peaks] = probe_peaks) -> Peaks:
     """Each op family's ceiling for this run: the datasheet row of the GPU torch reports, with
-    the TF32 settings torch holds now; a GPU (or dtype) the table lacks measured on the device;
-    the CPU probed."""
+    the TF32 settings torch holds now; a GPU the table lacks measured on the device; the CPU
+    probed. A dtype a table GPU has no hardware for (bf16 on a V100) is refused: a probe would
+    time its emulation and call that the peak."""
     if not device.startswith("cuda"):
         return cpu_probe(torch, dtype)
     name = torch.cuda.get_device_name(device)
     row = match_device(name)
     fp32_math = fp32_math_of(torch)
-    if row is not None and dtype in row.tflops:
-        return table_peaks(row, dtype, fp32_math)
+    if row is not None:
+        try:
+            return table_peaks(row, dtype, fp32_math)
+        except ValueError as err:
+            raise BenchError(f"{err} (its hardware has none: torch would emulate it)") from None
     try:
         return probe(torch, device, dtype, fp32_math, name)
     except RuntimeError as err:  # torch's errors, out of memory among them: the probe needs about 3 GiB
         reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise BenchError(
-            f"{name} has no row in archcalc/devices.py{'' if row is None else f' at {dtype}'}, and measuring "
-            f"its peaks on the device failed: {reason}"
+            f"{name} has no row in archcalc/devices.py, and measuring its peaks on the device failed: {reason}"
         ) from None
 
 
