@@ -18,7 +18,8 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   row's backward allocates its inputs' gradients and its parameters' gradients (which live to
   the optimizer step) while its output's gradient is live; then it frees its output's gradient
   and the tensors only it still holds saved. add and concat hand their gradient (or slices of it)
-  to their inputs and allocate none. A tensor read by several rows accumulates its gradient: in
+  to their inputs and allocate none; mul makes a broadcast input's gradient at the output's size
+  before summing it down. A tensor read by several rows accumulates its gradient: in
   place when one of the two is held by nothing else, else into a new tensor (the engine's
   InputBuffer; under a TorchDispatchMode, the probe's, autograd always sums into a new tensor);
 - optimizer step (foreach, as torch picks on CUDA): SGD with or without momentum updates in place
@@ -295,19 +296,24 @@ def _backward(
         own = pending.pop(s.output, None) if s.output not in s.inputs else None
         made: list[tuple[int, int]] = []
         if own is not None:
+            summed: list[int] = []  # a broadcast input's gradient at the output's size, before the sum
             for tid in dict.fromkeys(t for t in s.inputs if requires.get(t)):
                 if rule.grad_passes:
                     grads[own][1] += 1
                     made.append((tid, own))
-                else:
-                    h = tl.alloc("activation_gradients", nbytes(tid))
-                    grads[h] = [h, 1]
-                    made.append((tid, h))
+                    continue
+                if rule.grad_sums_broadcast and nbytes(tid) < nbytes(s.output):
+                    summed.append(tl.alloc("activation_gradients", nbytes(s.output)))
+                h = tl.alloc("activation_gradients", nbytes(tid))
+                grads[h] = [h, 1]
+                made.append((tid, h))
             if s.trains:
                 for n in (s.row.weights, s.row.biases):
                     if n:
                         tl.alloc("gradients", n * size)
             tl.mark(f"backward of {s.row.path}")
+            for h in summed:
+                tl.free(h)
             _drop(tl, grads, own)
         for key in release.get(i, []):
             if key in handles and key != ("tensor", 0):  # the input batch stays

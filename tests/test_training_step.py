@@ -24,8 +24,7 @@ from archcalc.throughput.memory_probe import step_peak  # noqa: E402
 from archcalc.throughput.optimizer import make_optimizer  # noqa: E402
 
 BATCH = 2
-# measured: most specs to the byte; alexnet 0.07% under (LRN's backward temporaries; 0.10% with plain
-# SGD), efficientnet-b0 0.05% over at bf16
+# measured: to the byte but alexnet, 0.07% under (LRN's backward temporaries; 0.10% with plain SGD)
 TOLERANCE = 0.001
 
 

@@ -87,7 +87,9 @@ class Op:
     (`Fusion`; None: not stated, refused by `register_ops`); costs: tool name (`TOOLS`) -> that tool's charge for the op, as the fields of
     conventions.OpCost (a tool not named charges nothing for it); grad_passes: its backward
     hands its output's gradient (or views of it) to its inputs and allocates none (add, concat),
-    as a view's does (the training-step model, archcalc/training_step.py).
+    as a view's does (the training-step model, archcalc/training_step.py); grad_sums_broadcast:
+    its backward makes a broadcast input's gradient at the output's size, then sums it down (mul:
+    squeeze-and-excitation's gate), a temporary the training-step model counts.
     """
 
     name: str
@@ -97,6 +99,7 @@ class Op:
     fusion: Fusion | None = None
     costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
     grad_passes: bool = False
+    grad_sums_broadcast: bool = False
 
     @property
     def moves_data(self) -> bool:

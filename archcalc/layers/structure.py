@@ -43,7 +43,7 @@ from .ops import Op, Saves
 ADD = Op("add", Saves(), fusion="pointwise", grad_passes=True)  # AddBackward returns its gradient to both inputs
 CONCAT = Op("concat", Saves(), fusion="concat", grad_passes=True)  # CatBackward returns slices (views) of it
 MUL = Op(
-    "mul", Saves(inputs=True), fusion="pointwise", costs={"ptflops": {"per_output": 1}}
+    "mul", Saves(inputs=True), fusion="pointwise", costs={"ptflops": {"per_output": 1}}, grad_sums_broadcast=True
 )  # squeeze-and-excitation's scaling
 
 if TYPE_CHECKING:
