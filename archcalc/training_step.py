@@ -19,7 +19,7 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   the optimizer step) while its output's gradient is live; then it frees its output's gradient
   and the tensors only it still holds saved. add and concat hand their gradient (or slices of it)
   to their inputs and allocate none; mul makes a broadcast input's gradient at the output's size
-  before summing it down. A tensor read by several rows accumulates its gradient: in
+  before summing it down; an op torch runs as several (LRN) holds its `backward_temporaries`. A tensor read by several rows accumulates its gradient: in
   place when one of the two is held by nothing else, else into a new tensor (the engine's
   InputBuffer; under a TorchDispatchMode, the probe's, autograd always sums into a new tensor);
 - optimizer step (foreach, as torch picks on CUDA): SGD with or without momentum updates in place
@@ -32,7 +32,7 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   halves (batch norm's running mean and variance: the one kind that holds buffers).
 
 Left out: cuDNN and cuBLAS workspaces (chosen per device and algorithm: no rule to give), temporaries
-an op allocates inside itself, a cached block handed out whole when the rest would be under 1 MiB
+a kernel allocates inside itself, a cached block handed out whole when the rest would be under 1 MiB
 (it depends on what the cache holds), and the CUDA context.
 """
 
@@ -296,7 +296,8 @@ def _backward(
         own = pending.pop(s.output, None) if s.output not in s.inputs else None
         made: list[tuple[int, int]] = []
         if own is not None:
-            summed: list[int] = []  # a broadcast input's gradient at the output's size, before the sum
+            # a broadcast input's gradient at the output's size before the sum; a composite's temporaries
+            summed = [tl.alloc("activation_gradients", nbytes(s.output)) for _ in range(rule.backward_temporaries)]
             for tid in dict.fromkeys(t for t in s.inputs if requires.get(t)):
                 if rule.grad_passes:
                     grads[own][1] += 1

@@ -89,7 +89,9 @@ class Op:
     hands its output's gradient (or views of it) to its inputs and allocates none (add, concat),
     as a view's does (the training-step model, archcalc/training_step.py); grad_sums_broadcast:
     its backward makes a broadcast input's gradient at the output's size, then sums it down (mul:
-    squeeze-and-excitation's gate), a temporary the training-step model counts.
+    squeeze-and-excitation's gate), a temporary the training-step model counts;
+    backward_temporaries: output-sized tensors at the dtype its backward holds at once beside its
+    inputs' gradients (an op torch runs as several: LRN, measured by the memory probe).
     """
 
     name: str
@@ -100,6 +102,7 @@ class Op:
     costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
     grad_passes: bool = False
     grad_sums_broadcast: bool = False
+    backward_temporaries: int = 0
 
     @property
     def moves_data(self) -> bool:
