@@ -19,16 +19,17 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   the optimizer step) while its output's gradient is live; then it frees its output's gradient
   and the tensors only it still holds saved. add and concat hand their gradient (or slices of it)
   to their inputs and allocate none; mul makes a broadcast input's gradient at the output's size
-  before summing it down; an op torch runs as several (LRN) holds its `backward_temporaries`. A tensor read by several rows accumulates its gradient: in
-  place when one of the two is held by nothing else, else into a new tensor (the engine's
-  InputBuffer; under a TorchDispatchMode, the probe's, autograd always sums into a new tensor);
+  before summing it down; an op torch runs as several (LRN) holds its `backward_temporaries`.
+  A tensor read by several rows accumulates its gradient: in place when one of the two is held
+  by nothing else, else into a new tensor (the engine's InputBuffer; under a TorchDispatchMode,
+  the probe's, autograd always sums into a new tensor);
 - optimizer step (foreach, as torch picks on CUDA): SGD with or without momentum updates in place
   (torch/optim/sgd.py _multi_tensor_sgd: no temporaries, no weight decay); Adam allocates
   exp_avg_sq's square root, one tensor per parameter (torch/optim/adam.py _multi_tensor_adam);
   its `step` counters live on the CPU. Then the gradients are set to None.
 - allocator rounding: CUDA's caching allocator rounds every block up to a multiple of 512 bytes
-  (c10/cuda/CUDACachingAllocator.cpp round_size, kMinBlockSize), and max_memory_allocated counts
-  the rounded blocks; a row's parameters count as a weight and a bias tensor, its buffers as two
+  (c10/cuda/CUDACachingAllocator.cpp round_size, kMinBlockSize: its source is not in the wheel,
+  the rule is stated from it), and max_memory_allocated counts the rounded blocks; a row's parameters count as a weight and a bias tensor, its buffers as two
   halves (batch norm's running mean and variance: the one kind that holds buffers).
 
 Left out: cuDNN and cuBLAS workspaces (chosen per device and algorithm: no rule to give), temporaries
