@@ -9,6 +9,7 @@ reads and writes, and whether it requires a gradient. From that:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import prod
 from typing import Any
@@ -119,65 +120,79 @@ OPTIMIZER_STATES = {"none": 0, "sgd": 0, "sgd-momentum": 1, "adam": 2}  # state 
 
 @dataclass(frozen=True, slots=True)
 class SavedTensor:
-    """One tensor autograd saves: which (a tensor id, or a row's own extra), its bytes per batch."""
+    """One tensor autograd saves: which (a tensor id, or a row's own extra), its bytes per batch;
+    `tensors`: how many tensors of equal size those bytes are (batch norm's mean and inverse std: 2)."""
 
     key: tuple[Any, ...]
     path: str
     what: str
     bytes: int
+    tensors: int = 1
 
 
 def saved_tensors(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> list[SavedTensor]:
     """What autograd saves for backward in a training step, each tensor once (a ReLU's saved
     output is the next conv's saved input: one tensor)."""
+    saved: dict[tuple[Any, ...], SavedTensor] = {}
+    for _, tensor in savers(analysis, dtype, batch):
+        saved.setdefault(tensor.key, tensor)
+    return list(saved.values())
+
+
+def savers(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> Iterator[tuple[int, SavedTensor]]:
+    """Each (step index, tensor it saves) in execution order, by the ops' `Saves` rules: a tensor
+    saved by several steps comes once per saver (the training-step model frees it after its
+    earliest saver's backward, the last to run)."""
     size = dtype_bytes(dtype)
     steps, shapes = dataflow(analysis)
-    saved: dict[tuple[Any, ...], SavedTensor] = {}
-
-    def tensor(tid: int, path: str, what: str) -> None:
-        saved.setdefault(
-            ("tensor", tid),
-            SavedTensor(key=("tensor", tid), path=path, what=what, bytes=prod(shapes[tid]) * size * batch),
-        )
-
-    def extra(path: str, what: str, nbytes: int) -> None:
-        saved[(path, what)] = SavedTensor(key=(path, what), path=path, what=what, bytes=nbytes)
-
-    for s in steps:
+    for i, s in enumerate(steps):
         if not s.output_grad:
             continue
         rule = op_rule(OPS, s.row.op, f"{s.row.path}, {s.row.kind}").saves
         assert rule is not None  # register_ops refuses an op without one
         path, out_elems = s.row.path, prod(s.row.out_shape) * batch
+
+        def tensor(tid: int, what: str, path: str = path) -> SavedTensor:
+            return SavedTensor(key=("tensor", tid), path=path, what=what, bytes=prod(shapes[tid]) * size * batch)
+
+        def extra(what: str, nbytes: int, tensors: int = 1, path: str = path) -> SavedTensor:
+            return SavedTensor(key=(path, what), path=path, what=what, bytes=nbytes, tensors=tensors)
+
         global_pool = all(n == 1 for n in s.row.out_shape[1:])
         if rule.input and not (rule.unless_global and global_pool):
-            tensor(s.inputs[0], path, "input")
+            yield i, tensor(s.inputs[0], "input")
         if rule.input_if_weight_grad and s.trains:
-            tensor(s.inputs[0], path, "input")
+            yield i, tensor(s.inputs[0], "input")
         if rule.inputs:
             for tid in s.inputs:
-                tensor(tid, path, "input")
+                yield i, tensor(tid, "input")
         if rule.output:
-            tensor(s.output, path, "output")
+            yield i, tensor(s.output, "output")
         if rule.indices:
-            extra(path, "indices", out_elems * COUNTER_BYTES)
+            yield i, extra("indices", out_elems * COUNTER_BYTES)
         if rule.temporaries:
-            extra(path, "temporaries", rule.temporaries * out_elems * size)
+            yield i, extra("temporaries", rule.temporaries * out_elems * size, rule.temporaries)
+        if rule.mask:
+            yield i, extra("mask", out_elems * size)
         if rule.padded_input:
-            extra(path, "padded input", s.row.op_in_elements * batch * size)
+            yield i, extra("padded input", s.row.op_in_elements * batch * size)
         if rule.stats:
-            extra(path, "stats", rule.stats * s.row.out_shape[0] * 4)
+            yield i, extra("stats", rule.stats * s.row.out_shape[0] * 4, rule.stats)
         if rule.group_stats:
-            extra(path, "group stats", rule.group_stats * s.row.stat_groups * batch * 4)
+            yield i, extra("group stats", rule.group_stats * s.row.stat_groups * batch * 4, rule.group_stats)
         if rule.position_stats:
-            extra(path, "position stats", rule.position_stats * prod(s.row.out_shape[1:]) * batch * 4)
+            yield (
+                i,
+                extra(
+                    "position stats", rule.position_stats * prod(s.row.out_shape[1:]) * batch * 4, rule.position_stats
+                ),
+            )
         if rule.input_copy_if_weight_grad and s.trains:
-            extra(path, "input copy", prod(s.row.in_shape) * batch * size)
+            yield i, extra("input copy", prod(s.row.in_shape) * batch * size)
         if rule.example_values:
-            extra(path, "mask", rule.example_values * batch * size)
+            yield i, extra("mask", rule.example_values * batch * size)
         if rule.batch_values:
-            extra(path, "mask", rule.batch_values * size)
-    return list(saved.values())
+            yield i, extra("mask", rule.batch_values * size)
 
 
 def inference_peak(analysis: Analysis, dtype: str = "fp32", batch: int = 1) -> int:

@@ -25,6 +25,7 @@ from ..peaks import FAMILY_NAMES, Peaks, assumed_fp32_math, macs_by_family, peak
 from ..roofline import Bound, ridge_point, roofline
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
+from ..training_step import training_step_memory
 from .common import (
     MAX_BATCH,
     BoundedInt,
@@ -323,6 +324,15 @@ def _kernel_dict(k: KernelBound) -> dict[str, Any]:
     }
 
 
+# One option for `memory` and `bench --train`, so both describe the same step (throughput/optimizer.py)
+optimizer_option = click.option(
+    "--optimizer",
+    type=click.Choice(list(OPTIMIZER_STATES)),
+    default="adam",
+    show_default=True,
+    help="The training step's optimizer: none, sgd (momentum 0), sgd-momentum (0.9), adam (torch's defaults).",
+)
+
 # The order in which memory's columns give way on a narrow screen (layer and the weight gradient stay).
 MEMORY_DROPS = ("forward", "input-grad")
 
@@ -331,7 +341,7 @@ MEMORY_DROPS = ("forward", "input-grad")
 @spec_argument
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="fp32", show_default=True)
 @click.option("--batch", default=1, show_default=True, type=batch_type)
-@click.option("--optimizer", type=click.Choice(list(OPTIMIZER_STATES)), default="adam", show_default=True)
+@optimizer_option
 @input_option
 @json_option
 @table_options(", ".join(MEMORY_DROPS) + " (layer and weight-grad stay)")
@@ -342,6 +352,7 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
     analysis = analyze(with_input(load_spec(spec), input_shape))
     grads = backward_macs(analysis)
     mem = training_memory(analysis, dtype, batch, optimizer)
+    step_mem = training_step_memory(analysis, dtype, batch, optimizer)
     forward = analysis.totals.macs
     backward = {"input_grad": sum(g.input_grad for g in grads), "weight_grad": sum(g.weight_grad for g in grads)}
     parts = {
@@ -373,6 +384,7 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
                     **parts,
                     "training_total": mem.training_total,
                     "inference_peak_activations": mem.inference_peak,
+                    "training_step": {"peak": step_mem.peak, "at": step_mem.at, "terms": step_mem.terms},
                 },
                 **_opaque_key(analysis),
             }
@@ -407,6 +419,10 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
         + f"; training total {fmt_bytes(mem.training_total)}; inference peak of live activations "
         f"{fmt_bytes(mem.inference_peak)}"
     )
+    out.line(
+        f"training step peak on CUDA, {optimizer}: {fmt_bytes(step_mem.peak)} at {step_mem.at}: "
+        + "; ".join(f"{k.replace('_', ' ')} {fmt_bytes(v)}" for k, v in step_mem.terms.items() if v)
+    )
     _opaque_line(out, analysis, "what they save for backward is unknown, counted as nothing")
 
 
@@ -431,7 +447,8 @@ def _opaque_line(out: Output, analysis: Analysis, consequence: str) -> None:
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="fp32", show_default=True)
 @click.option("--channels-last", is_flag=True, help="Run 2-D inputs and weights in channels-last memory format.")
 @click.option("--compile", "compile_", is_flag=True, help="torch.compile the module first.")
-@click.option("--train", is_flag=True, help="Time a training step: forward, backward, an SGD (momentum) step.")
+@click.option("--train", is_flag=True, help="Time a training step: forward, backward, an optimizer step.")
+@optimizer_option
 @click.option("--per-layer", is_flag=True, help="Time each layer alone against its roofline bound (first batch size).")
 @click.option(
     "--cudnn-benchmark",
@@ -461,6 +478,7 @@ def bench(
     channels_last: bool,
     compile_: bool,
     train: bool,
+    optimizer: str,
     per_layer: bool,
     cudnn_benchmark: bool,
     iters: int,
@@ -514,6 +532,7 @@ def bench(
                 warmup,
                 progress,
                 cudnn_benchmark,
+                optimizer,
             )
             result = measured.to_dict()
             _add_bounds(result, analysis, measured.peaks, [b.summary.median_s for b in measured.batches])
@@ -580,6 +599,13 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
         "Of peak: the compute bound (each family's FLOPs at its own peak) / the measured median. "
         f"Memory: {r['memory_measure']}."
     )
+    predicted = [b for b in r["batches"] if "predicted_peak_memory_bytes" in b]
+    if predicted:
+        out.line(
+            f"Training step with {r['optimizer']}: the step model's peak (memory_bytes.training_step of `memory`) "
+            + ", ".join(f"batch {b['batch']} {fmt_bytes(b['predicted_peak_memory_bytes'])}" for b in predicted)
+            + " (comparable with peak memory on CUDA only: on CPU that is the process's RSS)"
+        )
 
 
 # A training step is forward, backward and an update: neither bound models it

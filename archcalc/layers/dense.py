@@ -19,7 +19,7 @@ from .ops import Op, Saves
 FLATTEN = Op("flatten", Saves(), alias="always", fusion="view")  # a view
 LINEAR = Op("linear", Saves(input_if_weight_grad=True), math="matmul", fusion="kernel")
 # the scaled mask for backward; the input itself in eval mode
-DROPOUT = Op("dropout", Saves(temporaries=1), alias="eval", fusion="view")
+DROPOUT = Op("dropout", Saves(mask=True), alias="eval", fusion="view")
 BATCH_NORM = Op(
     "batch_norm",
     Saves(input=True, stats=2),  # the mean and inverse std, fp32 per channel
@@ -32,11 +32,13 @@ BATCH_NORM = Op(
     },
 )
 # F.local_response_norm runs pad, avg_pool3d, mul, add, pow, div: they save the input, the
-# channel-padded squares and two output-sized intermediates; ptflops counts its mul, avg_pool, add
+# channel-padded squares and two output-sized intermediates; ptflops counts its mul, avg_pool, add;
+# its backward (div's, then pow's, ...) holds three output-sized tensors beside the input's gradient
 LRN = Op(
     "lrn",
     Saves(input=True, padded_input=True, temporaries=2),
     fusion="kernel",
+    backward_temporaries=3,
     costs={"ptflops": {"per_input": 3, "per_op_input": 1}},
 )
 

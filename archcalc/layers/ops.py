@@ -54,7 +54,9 @@ class Saves:
     over the channels); input_copy_if_weight_grad: a contiguous copy of the input, only when the
     weight trains (a channels-last linear: matmul folds the permuted input into a matrix, a copy
     once the batch is 2 or more); example_values / batch_values: values at the dtype per example
-    / per batch (stochastic depth's row / batch mask).
+    / per batch (stochastic depth's row / batch mask); mask: a mask of the output's size (dropout:
+    the scaled bernoulli noise at the dtype on CPU, counted here; CUDA's native_dropout keeps one
+    byte per element, a rule of the training-step model, archcalc/training_step.py).
     Measured with torch.autograd.graph.saved_tensors_hooks (tests/test_bench.py checks it).
     """
 
@@ -72,6 +74,7 @@ class Saves:
     input_copy_if_weight_grad: bool = False
     example_values: int = 0
     batch_values: int = 0
+    mask: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,13 @@ class Op:
     a new op never counts zero bytes by omission); alias: whether its output is its input (see
     `Alias`); math: the arithmetic its kernel runs (`Math`); fusion: how it fuses at inference
     (`Fusion`; None: not stated, refused by `register_ops`); costs: tool name (`TOOLS`) -> that tool's charge for the op, as the fields of
-    conventions.OpCost (a tool not named charges nothing for it).
+    conventions.OpCost (a tool not named charges nothing for it); grad_passes: its backward
+    hands its output's gradient (or views of it) to its inputs and allocates none (add, concat),
+    as a view's does (the training-step model, archcalc/training_step.py); grad_sums_broadcast:
+    its backward makes a broadcast input's gradient at the output's size, then sums it down (mul:
+    squeeze-and-excitation's gate), a temporary the training-step model counts;
+    backward_temporaries: output-sized tensors at the dtype its backward holds at once beside its
+    inputs' gradients (an op torch runs as several: LRN, measured by the memory probe).
     """
 
     name: str
@@ -91,6 +100,9 @@ class Op:
     math: Math = "other"
     fusion: Fusion | None = None
     costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
+    grad_passes: bool = False
+    grad_sums_broadcast: bool = False
+    backward_temporaries: int = 0
 
     @property
     def moves_data(self) -> bool:

@@ -40,10 +40,10 @@ from .ops import Op, Saves
 
 # the merge ops: add's and concat's backward needs no tensor; mul's needs every input (each
 # gradient is the other inputs' product); ptflops counts merge adds (elementwise_adds) and torch.mul
-ADD = Op("add", Saves(), fusion="pointwise")
-CONCAT = Op("concat", Saves(), fusion="concat")
+ADD = Op("add", Saves(), fusion="pointwise", grad_passes=True)  # AddBackward returns its gradient to both inputs
+CONCAT = Op("concat", Saves(), fusion="concat", grad_passes=True)  # CatBackward returns slices (views) of it
 MUL = Op(
-    "mul", Saves(inputs=True), fusion="pointwise", costs={"ptflops": {"per_output": 1}}
+    "mul", Saves(inputs=True), fusion="pointwise", costs={"ptflops": {"per_output": 1}}, grad_sums_broadcast=True
 )  # squeeze-and-excitation's scaling
 
 if TYPE_CHECKING:

@@ -20,6 +20,8 @@ from ..analysis import Analysis
 from ..devices import match_device
 from ..peaks import Peaks, compute_seconds, macs_by_family, peaks_json, table_peaks, uniform_peaks
 from ..training import backward_macs
+from ..training_step import training_step_memory
+from .optimizer import make_optimizer
 from .oracle import scalar_loss
 from .precision import cudnn_benchmark_as, fp32_math_of
 from .probe import TORCH_DTYPES, probe_peaks
@@ -112,6 +114,7 @@ class BatchResult:
     peak_memory_bytes: int
     flops_by_family: dict[str, int]  # the same FLOPs split by op family (archcalc/peaks.py)
     compute_bound_s: float  # each family's FLOPs at its own peak, summed
+    predicted_peak_memory_bytes: int | None = None  # --train: the step model's (training_step.py)
 
     @property
     def of_compute_bound(self) -> float:
@@ -142,6 +145,7 @@ class BenchResult:
     macs_by_family: dict[str, int]  # per example, the step timed (forward, + backward with --train)
     cudnn_benchmark: bool = False
     batches: tuple[BatchResult, ...] = ()
+    optimizer: str | None = None  # --train: the optimizer step's name (throughput/optimizer.py)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,6 +161,7 @@ class BenchResult:
             "flops_convention": "FLOPs = 2 x MACs (analyzer's MACs; training adds the "
             "backward MACs of archcalc.training)",
             "memory_measure": self.memory_measure,
+            **({"optimizer": self.optimizer} if self.optimizer else {}),
             "batches": [
                 {
                     "batch": b.batch,
@@ -170,6 +175,11 @@ class BenchResult:
                     "compute_bound_s": b.compute_bound_s,
                     "flops_by_family": b.flops_by_family,
                     "peak_memory_bytes": b.peak_memory_bytes,
+                    **(
+                        {"predicted_peak_memory_bytes": b.predicted_peak_memory_bytes}
+                        if b.predicted_peak_memory_bytes is not None
+                        else {}
+                    ),
                 }
                 for b in self.batches
             ],
@@ -202,8 +212,11 @@ def _example(torch: Any, analysis: Analysis, batch: int, device: str, dtype: str
     return x
 
 
-def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
-    """One iteration: inference under inference_mode, or forward, backward and an SGD step."""
+def step_fn(
+    torch: Any, model: Any, x: Any, train: bool, optimizer: str = "adam", foreach: bool | None = None
+) -> Callable[[], Any]:
+    """One iteration: inference under inference_mode, or a training step with the named optimizer
+    (throughput/optimizer.py)."""
     if not train:
 
         def infer() -> Any:
@@ -212,7 +225,12 @@ def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
 
         return infer
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9) if params else None
+    return training_step(model, x, make_optimizer(torch, params, optimizer, foreach))
+
+
+def training_step(model: Any, x: Any, optimizer: Any | None) -> Callable[[], None]:
+    """Forward, the loss, backward, the optimizer's step (none: no step), and the gradients set to
+    None, so each step starts without them."""
 
     def train_step() -> None:
         loss = scalar_loss(model(x))  # stays on the device: no .item() in the loop
@@ -220,7 +238,7 @@ def step_fn(torch: Any, model: Any, x: Any, train: bool) -> Callable[[], Any]:
             loss.backward()
         if optimizer is not None:
             optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
 
     return train_step
 
@@ -237,6 +255,7 @@ def bench(
     warmup: int = 5,
     progress: Callable[[int], Callable[[], None]] | None = None,
     cudnn_benchmark: bool = False,
+    optimizer: str = "adam",
 ) -> BenchResult:
     """Measure the spec at each batch size; `progress(total)` returns a per-iteration callback.
     `cudnn_benchmark` sets torch.backends.cudnn.benchmark for the run (torch's default: off)."""
@@ -258,7 +277,7 @@ def bench(
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
             times = measure(
-                step_fn(torch, model, x, train),
+                step_fn(torch, model, x, train, optimizer),
                 clock_for(device),
                 warmup,
                 iters,
@@ -267,6 +286,9 @@ def bench(
             )
             memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
             flops_by_family = {f: 2 * m * batch for f, m in family_macs.items()}
+            predicted = (
+                training_step_memory(analysis, dtype, batch, optimizer, device.split(":")[0]).peak if train else None
+            )
             measured.append(
                 BatchResult(
                     batch=batch,
@@ -275,6 +297,7 @@ def bench(
                     peak_memory_bytes=memory,
                     flops_by_family=flops_by_family,
                     compute_bound_s=compute_seconds(flops_by_family, peaks),
+                    predicted_peak_memory_bytes=predicted,
                 )
             )
     return BenchResult(
@@ -291,6 +314,7 @@ def bench(
         macs_by_family=family_macs,
         cudnn_benchmark=cudnn_benchmark,
         batches=tuple(measured),
+        optimizer=optimizer if train else None,
     )
 
 
