@@ -28,6 +28,10 @@ class DevicePeak:
     # whether torch can run fp32 convolutions in TF32 here: cuDNN can; MIOpen (ROCm) ignores the
     # setting in torch 2.13 (pytorch/pytorch#190711 wires it up)
     tf32_convs: bool = True
+    # what torch's cuBLAS workspace size depends on (archcalc/workspaces.py): the compute capability's
+    # major on NVIDIA, the gfx architecture on AMD
+    compute_major: int | None = None
+    rocm_arch: str | None = None
 
     @property
     def has_tf32(self) -> bool:
@@ -55,6 +59,7 @@ DEVICES: dict[str, DevicePeak] = {
         bandwidth_gbs=3350.0,
         source="NVIDIA H100 datasheet, SXM5",
         not_when=("NVL",),
+        compute_major=9,
     ),
     # same datasheet, PCIe card: FP32 51 TF, TF32 378 TF dense, BF16/FP16 756 TF dense, HBM2e 2.0 TB/s
     "h100-pcie": DevicePeak(
@@ -63,6 +68,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 51.0, "tf32": 378.0, "bf16": 756.0, "fp16": 756.0},
         bandwidth_gbs=2000.0,
         source="NVIDIA H100 datasheet, PCIe",
+        compute_major=9,
     ),
     # NVIDIA H200 datasheet (SXM): the H100's compute, HBM3e 4.8 TB/s
     "h200": DevicePeak(
@@ -72,6 +78,7 @@ DEVICES: dict[str, DevicePeak] = {
         bandwidth_gbs=4800.0,
         source="NVIDIA H200 datasheet, SXM",
         not_when=("NVL",),
+        compute_major=9,
     ),
     # NVIDIA A100 datasheet (SXM 80GB): FP32 19.5 TF, TF32 156 TF dense (312 with sparsity),
     # BF16/FP16 312 TF dense, HBM2e 2,039 GB/s
@@ -81,6 +88,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 19.5, "tf32": 156.0, "bf16": 312.0, "fp16": 312.0},
         bandwidth_gbs=2039.0,
         source="NVIDIA A100 datasheet, SXM 80GB",
+        compute_major=8,
     ),
     # same datasheet, 40GB (SXM and PCIe): the same compute, HBM2 1,555 GB/s
     "a100-40gb": DevicePeak(
@@ -89,6 +97,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 19.5, "tf32": 156.0, "bf16": 312.0, "fp16": 312.0},
         bandwidth_gbs=1555.0,
         source="NVIDIA A100 datasheet, 40GB",
+        compute_major=8,
     ),
     # same datasheet, PCIe 80GB: the same compute, HBM2e 1,935 GB/s
     "a100-pcie": DevicePeak(
@@ -97,6 +106,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 19.5, "tf32": 156.0, "bf16": 312.0, "fp16": 312.0},
         bandwidth_gbs=1935.0,
         source="NVIDIA A100 datasheet, PCIe 80GB",
+        compute_major=8,
     ),
     # NVIDIA L40S datasheet: FP32 91.6 TF, TF32 183 TF dense (366 with sparsity), BF16/FP16
     # 362.05 TF dense (733 with sparsity), GDDR6 864 GB/s
@@ -106,6 +116,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 91.6, "tf32": 183.0, "bf16": 362.05, "fp16": 362.05},
         bandwidth_gbs=864.0,
         source="NVIDIA L40S datasheet",
+        compute_major=8,
     ),
     # NVIDIA L4 datasheet: FP32 30.3 TF, TF32 60 TF dense (120 sparse), BF16/FP16 121 TF dense
     # (242 sparse), GDDR6 300 GB/s
@@ -115,6 +126,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 30.3, "tf32": 60.0, "bf16": 121.0, "fp16": 121.0},
         bandwidth_gbs=300.0,
         source="NVIDIA L4 datasheet",
+        compute_major=8,
     ),
     # NVIDIA A10 datasheet: FP32 31.2 TF, TF32 62.5 TF dense (125 sparse), BF16/FP16 125 TF dense,
     # GDDR6 600 GB/s
@@ -124,6 +136,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 31.2, "tf32": 62.5, "bf16": 125.0, "fp16": 125.0},
         bandwidth_gbs=600.0,
         source="NVIDIA A10 datasheet",
+        compute_major=8,
     ),
     # NVIDIA Ada Lovelace architecture whitepaper, GeForce RTX 4090: FP32 82.6 TF, TF32 82.6 TF
     # dense, FP16/BF16 with FP32 accumulate 165.2 TF dense (330.3 with FP16 accumulate, which torch
@@ -135,6 +148,7 @@ DEVICES: dict[str, DevicePeak] = {
         bandwidth_gbs=1008.0,
         source="NVIDIA Ada Lovelace architecture whitepaper, RTX 4090",
         not_when=("LAPTOP", "D"),
+        compute_major=8,
     ),
     # AMD Instinct MI300X datasheet: FP32 matrix and vector 163.4 TF, TF32 653.7 TF dense,
     # BF16/FP16 1,307.4 TF dense (2,614.9 with sparsity), HBM3 5.3 TB/s. torch (ROCm) names it
@@ -146,6 +160,7 @@ DEVICES: dict[str, DevicePeak] = {
         bandwidth_gbs=5300.0,
         source="AMD Instinct MI300X datasheet",
         tf32_convs=False,
+        rocm_arch="gfx942",
     ),
     # NVIDIA V100 datasheet (SXM2): FP32 15.7 TF, FP16 tensor 125 TF, HBM2 900 GB/s; no bf16, no TF32
     "v100": DevicePeak(
@@ -155,6 +170,7 @@ DEVICES: dict[str, DevicePeak] = {
         bandwidth_gbs=900.0,
         source="NVIDIA V100 datasheet, SXM2",
         not_when=("PCIE",),
+        compute_major=7,
     ),
     # NVIDIA T4 datasheet: FP32 8.1 TF, FP16 tensor 65 TF, GDDR6 320 GB/s; no bf16, no TF32
     "t4": DevicePeak(
@@ -163,6 +179,7 @@ DEVICES: dict[str, DevicePeak] = {
         tflops={"fp32": 8.1, "fp16": 65.0},
         bandwidth_gbs=320.0,
         source="NVIDIA T4 datasheet",
+        compute_major=7,
     ),
 }
 

@@ -32,7 +32,10 @@ with no gradients. The simulation walks the step once, in order (linear in the r
   the rule is stated from it), and max_memory_allocated counts the rounded blocks; a row's parameters count as a weight and a bias tensor, its buffers as two
   halves (batch norm's running mean and variance: the one kind that holds buffers).
 
-Left out: cuDNN and cuBLAS workspaces (chosen per device and algorithm: no rule to give), temporaries
+- cuBLAS workspaces: one per handle, the whole step long (archcalc/workspaces.py: torch's size rule
+  per device, two handles when matrix multiplies run forward and backward).
+
+Left out: cuDNN's workspaces (chosen per algorithm and shape at run time: no rule to give), temporaries
 a kernel allocates inside itself, a cached block handed out whole when the rest would be under 1 MiB
 (it depends on what the cache holds), and the CUDA context.
 """
@@ -45,6 +48,7 @@ from math import prod
 from .analysis import COUNTER_BYTES, Analysis, dtype_bytes
 from .layers import OPS, Shape
 from .training import OPTIMIZER_STATES, Step, dataflow, savers
+from .workspaces import training_handles
 
 BLOCK = 512  # CUDA caching allocator: every block a multiple of 512 bytes (kMinBlockSize)
 FLOAT32 = 4
@@ -61,6 +65,7 @@ TERMS = (
     "activation_gradients",
     "gradients",
     "optimizer_temporaries",
+    "cublas_workspaces",
 )
 
 
@@ -147,10 +152,13 @@ def training_step_memory(
     optimizer: str = "adam",
     device: str = "cuda",
     in_place_accumulation: bool = True,
+    cublas_workspace: int = 0,
 ) -> StepMemory:
     """The peak bytes of one steady-state training step and the named terms at it (module docstring:
     the rules). `device` picks the one rule that differs: a dropout mask's bytes per element
-    (cuda: 1, cpu: the dtype's) and a batch norm's saved statistics (cuda: fp32, cpu: the dtype). `in_place_accumulation` False: a tensor's second gradient is always
+    (cuda: 1, cpu: the dtype's) and a batch norm's saved statistics (cuda: fp32, cpu: the dtype).
+    `cublas_workspace`: bytes of one cuBLAS handle's workspace on the device (archcalc/workspaces.py;
+    0 on a CPU). `in_place_accumulation` False: a tensor's second gradient is always
     summed into a new tensor, as autograd does while any TorchDispatchMode is active (the memory
     probe's: measured with torch.profiler, tests/test_training_step.py).
 
@@ -165,6 +173,8 @@ def training_step_memory(
     steps, shapes = dataflow(analysis)
     tl = _Timeline()
     _resident(tl, analysis, size, optimizer)
+    for _ in range(training_handles(analysis) if cublas_workspace else 0):  # at most 2
+        tl.alloc("cublas_workspaces", cublas_workspace)
 
     def nbytes(tid: int) -> int:
         return prod(shapes[tid]) * size * batch

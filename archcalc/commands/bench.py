@@ -26,6 +26,7 @@ from ..roofline import Bound, ridge_point, roofline
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from ..training_step import training_step_memory
+from ..workspaces import workspace_bytes
 from .common import (
     MAX_BATCH,
     BoundedInt,
@@ -342,17 +343,31 @@ MEMORY_DROPS = ("forward", "input-grad")
 @click.option("--dtype", type=click.Choice(BENCH_DTYPES), default="fp32", show_default=True)
 @click.option("--batch", default=1, show_default=True, type=batch_type)
 @optimizer_option
+@click.option(
+    "--device",
+    "device_key",
+    type=click.Choice(list(DEVICES)),
+    default="h100",
+    show_default=True,
+    help="The GPU of the training step's peak: its cuBLAS workspace size (torch's default for it).",
+)
 @input_option
 @json_option
 @table_options(", ".join(MEMORY_DROPS) + " (layer and weight-grad stay)")
 @handles_errors
-def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input_shape, as_json: bool) -> None:
+def memory(
+    out: Output, spec: str, dtype: str, batch: int, optimizer: str, device_key: str, input_shape, as_json: bool
+) -> None:
     """Training cost and memory, computed: backward MACs per layer, parameters, gradients, optimizer
-    state, activations saved for backward, and the inference peak of live activations."""
+    state, activations saved for backward, the inference peak of live activations, and the peak of
+    one training step on a GPU with each term named."""
     analysis = analyze(with_input(load_spec(spec), input_shape))
     grads = backward_macs(analysis)
     mem = training_memory(analysis, dtype, batch, optimizer)
-    step_mem = training_step_memory(analysis, dtype, batch, optimizer)
+    gpu = device_peak(device_key)
+    step_mem = training_step_memory(
+        analysis, dtype, batch, optimizer, cublas_workspace=workspace_bytes(gpu.compute_major, gpu.rocm_arch)
+    )
     forward = analysis.totals.macs
     backward = {"input_grad": sum(g.input_grad for g in grads), "weight_grad": sum(g.weight_grad for g in grads)}
     parts = {
@@ -384,7 +399,12 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
                     **parts,
                     "training_total": mem.training_total,
                     "inference_peak_activations": mem.inference_peak,
-                    "training_step": {"peak": step_mem.peak, "at": step_mem.at, "terms": step_mem.terms},
+                    "training_step": {
+                        "device": gpu.key,
+                        "peak": step_mem.peak,
+                        "at": step_mem.at,
+                        "terms": step_mem.terms,
+                    },
                 },
                 **_opaque_key(analysis),
             }
@@ -420,7 +440,7 @@ def memory(out: Output, spec: str, dtype: str, batch: int, optimizer: str, input
         f"{fmt_bytes(mem.inference_peak)}"
     )
     out.line(
-        f"training step peak on CUDA, {optimizer}: {fmt_bytes(step_mem.peak)} at {step_mem.at}: "
+        f"training step peak on the {gpu.name}, {optimizer}: {fmt_bytes(step_mem.peak)} at {step_mem.at}: "
         + "; ".join(f"{k.replace('_', ' ')} {fmt_bytes(v)}" for k, v in step_mem.terms.items() if v)
     )
     _opaque_line(out, analysis, "what they save for backward is unknown, counted as nothing")

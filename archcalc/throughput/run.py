@@ -9,6 +9,7 @@ loop, and nothing in the loop reads a value back to the host.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -21,6 +22,7 @@ from ..devices import match_device
 from ..peaks import Peaks, compute_seconds, macs_by_family, peaks_json, table_peaks, uniform_peaks
 from ..training import backward_macs
 from ..training_step import training_step_memory
+from ..workspaces import workspace_bytes
 from .optimizer import make_optimizer
 from .oracle import scalar_loss
 from .precision import cudnn_benchmark_as, fp32_math_of
@@ -96,6 +98,17 @@ def device_peaks(torch: Any, device: str, dtype: str, probe: Callable[..., Peaks
         raise BenchError(
             f"{name} has no row in archcalc/devices.py, and measuring its peaks on the device failed: {reason}"
         ) from None
+
+
+def cublas_workspace_of(torch: Any, device: str) -> int:
+    """One cuBLAS handle's workspace on the GPU at hand, by torch's rule (archcalc/workspaces.py),
+    with the environment variable torch reads."""
+    if getattr(torch.version, "hip", None):
+        arch = str(getattr(torch.cuda.get_device_properties(device), "gcnArchName", ""))
+        config = os.environ.get("CUBLAS_WORKSPACE_CONFIG") or os.environ.get("ROCBLAS_WORKSPACE_CONFIG")
+        return workspace_bytes(None, arch, config)
+    major = torch.cuda.get_device_capability(device)[0]
+    return workspace_bytes(major, None, os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
 
 
 def resident_peak_bytes() -> int:
@@ -270,6 +283,7 @@ def bench(
         family_macs = step_macs_by_family(analysis, train)
         cuda = device.startswith("cuda")
         peaks = device_peaks(torch, device, dtype)  # probed before the batches run, as a CPU's ceilings are measured
+        workspace = cublas_workspace_of(torch, device) if cuda else 0
         measured: list[BatchResult] = []
         advance = progress(len(batches) * iters) if progress else (lambda: None)
         for batch in batches:
@@ -287,7 +301,11 @@ def bench(
             memory = torch.cuda.max_memory_allocated() if cuda else resident_peak_bytes()
             flops_by_family = {f: 2 * m * batch for f, m in family_macs.items()}
             predicted = (
-                training_step_memory(analysis, dtype, batch, optimizer, device.split(":")[0]).peak if train else None
+                training_step_memory(
+                    analysis, dtype, batch, optimizer, device.split(":")[0], cublas_workspace=workspace
+                ).peak
+                if train
+                else None
             )
             measured.append(
                 BatchResult(

@@ -5,7 +5,11 @@ write reports/gpu.md, with `python -m tests.gpu`."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+from archcalc.devices import match_device
 
 from .suite import MEMORY_TOLERANCE, RECORD, cli_json, settings
 
@@ -83,9 +87,6 @@ def test_zoo_bench_is_held_to_the_peak_its_math_meets(spec: str, dtype: str):
 def test_training_step_memory_model_meets_max_memory_allocated(spec: str, optimizer: str):
     if optimizer == "adam" and spec not in ("resnet50", S.memory_specs[0]):
         pytest.skip("adam is checked on resnet50 (and the dry run's first spec): the table's runs are SGD")
-    batch = str(S.train_batch)
-    model = cli_json("memory", spec, "--dtype", "bf16", "--batch", batch, "--optimizer", optimizer, *S.input)
-    predicted = model["memory_bytes"]["training_step"]["peak"]
     run = cli_json(
         "bench",
         spec,
@@ -98,6 +99,26 @@ def test_training_step_memory_model_meets_max_memory_allocated(spec: str, optimi
         *_sizes(S.train_batch, iters=3, warmup=2),
     )
     measured = run["batches"][0]["peak_memory_bytes"]
+    predicted = run["batches"][0]["predicted_peak_memory_bytes"]  # the step model, for the GPU at hand
+    # where the peak falls and its terms, from `memory` on the table's row for this GPU (if it has one)
+    row = match_device(run["device_name"]) if not S.dry else None
+    model = (
+        cli_json(
+            "memory",
+            spec,
+            "--dtype",
+            "bf16",
+            "--batch",
+            str(S.train_batch),
+            "--optimizer",
+            optimizer,
+            "--device",
+            row.key,
+            *S.input,
+        )["memory_bytes"]["training_step"]
+        if row
+        else {}
+    )
     RECORD.add(
         "memory",
         {
@@ -107,9 +128,12 @@ def test_training_step_memory_model_meets_max_memory_allocated(spec: str, optimi
             "measured": measured,
             "predicted": predicted,
             "predicted / measured": predicted / measured,
-            "peak at": model["memory_bytes"]["training_step"].get("at", ""),
+            "peak at": model.get("at", ""),
+            "cuBLAS workspaces": model.get("terms", {}).get("cublas_workspaces", ""),
         },
     )
+    if row and not os.environ.get("CUBLAS_WORKSPACE_CONFIG"):  # memory assumes torch's default size
+        assert model["peak"] == predicted, f"memory --device {row.key}: {model['peak']:,} vs bench's {predicted:,}"
     if S.dry:
         return  # on CPU the measure is the process's resident set, not the tensors'
     assert abs(predicted / measured - 1) <= MEMORY_TOLERANCE, f"predicted {predicted:,} B vs measured {measured:,} B"
