@@ -12,12 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from . import training
 from .analysis import Analysis
 from .dtypes import DTYPE_BYTES
 from .limits import shown
 from .measured import json_path, json_type, refused
 from .roofline import traffic
-from .training import backward_macs
 
 # What marks bench's JSON: no other measured file archcalc reads carries both at its top level.
 BENCH_MARKS = ("device_name", "peak")
@@ -184,17 +184,9 @@ class _Fields:
 
 
 def step_macs(analysis: Analysis, train: bool) -> int | None:
-    """MACs of one example's step, as bench counts them: forward, plus archcalc.training's backward
-    in train mode (None when an opaque layer leaves them unknown).
-
-    >>> from archcalc import analyze, load_spec
-    >>> lenet = analyze(load_spec("lenet5"))
-    >>> step_macs(lenet, False), step_macs(lenet, True)   # C1's input gradient is not computed
-    (416520, 1131960)
-    """
-    if analysis.opaque_rows:
-        return None
-    return analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
+    """MACs of one example's step, as bench counts them (training.step_macs), or None when an
+    opaque layer leaves them unknown."""
+    return None if analysis.opaque_rows else training.step_macs(analysis, train)
 
 
 def _peak(top: _Fields) -> RunPeak:

@@ -111,6 +111,18 @@ def backward_macs(analysis: Analysis) -> list[BackwardMacs]:
     ]
 
 
+def step_macs(analysis: Analysis, train: bool) -> int:
+    """MACs of one example's step as bench times it: the forward, and with `train` the backward
+    (backward_macs). An opaque layer counts 0 here: callers that must say "unknown" check first.
+
+    >>> from archcalc import analyze, load_spec
+    >>> lenet = analyze(load_spec("lenet5"))
+    >>> step_macs(lenet, False), step_macs(lenet, True)   # C1's input gradient is not computed
+    (416520, 1131960)
+    """
+    return analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
+
+
 # ---------------------------------------------------------------------------------------------
 # memory
 

@@ -20,7 +20,7 @@ from typing import Any
 from ..analysis import Analysis
 from ..devices import match_device
 from ..peaks import Peaks, compute_seconds, macs_by_family, peaks_json, table_peaks, uniform_peaks
-from ..training import backward_macs
+from ..training import backward_macs, step_macs
 from ..training_step import training_step_memory
 from ..workspaces import workspace_bytes
 from .optimizer import make_optimizer
@@ -279,7 +279,7 @@ def bench(
         model = prepare(analysis, device, dtype, channels_last, train)
         if compile:
             model = torch.compile(model)
-        macs = analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
+        macs = step_macs(analysis, train)
         family_macs = step_macs_by_family(analysis, train)
         cuda = device.startswith("cuda")
         peaks = device_peaks(torch, device, dtype)  # probed before the batches run, as a CPU's ceilings are measured
