@@ -55,6 +55,15 @@ def close_matches(word: str, choices: Iterable[str], n: int = 1, cutoff: float =
     return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
 
 
+def out_of_memory(err: BaseException) -> bool:
+    """Python's MemoryError, or torch's allocator refusing: torch.OutOfMemoryError on a GPU, a
+    RuntimeError that says so on the CPU (told by its words: this module never imports torch)."""
+    text = str(err).lower()
+    return isinstance(err, MemoryError) or (
+        isinstance(err, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
+    )
+
+
 def format_loc(loc: Loc) -> str:
     """`("layers", 3, "stride")` -> `layers[3].stride`."""
     out = ""

@@ -4,7 +4,7 @@ the built module runs.
 The CUDA path runs on CPU through a stand-in for torch.cuda (available, named, logging its
 synchronisations) whose tensors land on the CPU: `resolve_placement` takes the cuda module as an
 argument, so `verify_analysis` goes through the same placement, naming and synchronisation as on a
-GPU. A real GPU, where there is one, runs the last test. Specs run at `tests/test_verify.py`'s
+GPU. A real GPU runs the same comparison in tests/gpu/test_verify_gpu.py. Specs run at `tests/test_verify.py`'s
 small inputs, on one torch thread (tiny tensors), at batch 1.
 """
 
@@ -26,7 +26,7 @@ pytest.importorskip("fvcore")
 from archcalc.throughput.run import BenchError  # noqa: E402
 from archcalc.verify import counters, placement  # noqa: E402
 from archcalc.verify.build import build_model  # noqa: E402
-from archcalc.verify.placement import CPU_FP32, Placement, resolve_placement  # noqa: E402
+from archcalc.verify.placement import Placement, resolve_placement  # noqa: E402
 from archcalc.verify.verification import Verification, verify_analysis  # noqa: E402
 
 # _one_thread: test_verify's autouse fixture (torch on one thread for tiny tensors), in force here too
@@ -202,27 +202,94 @@ def test_every_kind_counts_the_same_at_half_precision_on_cpu(yaml: str, shape: t
 # ---- what cannot run is said once ---------------------------------------------------------------
 
 
-def test_a_missing_kernel_names_the_layer_and_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def _c3_raises(monkeypatch: pytest.MonkeyPatch, err: BaseException) -> None:
+    """lenet5's C3 raises `err` when it runs, as a kernel torch lacks (or cuDNN refuses) would."""
     from archcalc.verify import build
 
     real = build.build_model
 
-    def missing_kernel(*args: Any) -> Any:
-        raise NotImplementedError("\"conv_kernel\" not implemented for 'Half'\nmore detail")
+    def failing(*args: Any) -> Any:
+        raise err
 
     def built(spec: Any) -> Any:
         model = real(spec)
-        model.C3.forward = missing_kernel
+        model.C3.forward = failing
         return model
 
     monkeypatch.setattr(build, "build_model", built)
+
+
+# torch's words when a device has no kernel for an op at a dtype: CPU's NotImplementedError, and
+# cuDNN's and CUDA's RuntimeErrors (some of which surface only at the synchronisation after the run)
+MISSING_KERNELS = [
+    pytest.param(
+        NotImplementedError("\"conv_kernel\" not implemented for 'Half'\nmore detail"),
+        '"conv_kernel" not implemented',
+        id="not-implemented",
+    ),
+    pytest.param(
+        RuntimeError("cuDNN error: CUDNN_STATUS_NOT_SUPPORTED. This error may appear if you passed in\nmore detail"),
+        "RuntimeError: cuDNN error: CUDNN_STATUS_NOT_SUPPORTED",
+        id="cudnn-not-supported",
+    ),
+    pytest.param(
+        RuntimeError("GET was unable to find an engine to execute this computation\nmore detail"),
+        "unable to find an engine",
+        id="cudnn-no-engine",
+    ),
+    pytest.param(
+        RuntimeError("CUDA error: no kernel image is available for execution on the device\nmore detail"),
+        "no kernel image",
+        id="cuda-no-kernel-image",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raised", "said"), MISSING_KERNELS)
+def test_a_missing_kernel_names_the_layer_and_its_line(
+    monkeypatch: pytest.MonkeyPatch, raised: BaseException, said: str
+) -> None:
+    _c3_raises(monkeypatch, raised)
     with pytest.raises(SpecError) as caught:
         verify_analysis(analyze(load_spec("lenet5")), 1, Placement(dtype="fp16"))
     err = caught.value
     assert (err.code, err.layer) == ("unsupported_on_device", "C3 (conv)"), err
     assert err.file and err.file.endswith("lenet5.yaml") and err.position is not None, err
-    assert "conv_kernel" in err.message and "more detail" not in err.message, err.message
+    assert said in err.message and "more detail" not in err.message, err.message
     assert "at fp16" in err.message and "--dtype fp32" in (err.hint or ""), err
+
+
+OUT_OF_MEMORY = [
+    pytest.param(lambda: torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), id="cuda"),
+    pytest.param(lambda: RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate"), id="cpu"),
+]
+
+
+@pytest.mark.parametrize("make", OUT_OF_MEMORY)
+def test_out_of_memory_is_not_a_missing_kernel(monkeypatch: pytest.MonkeyPatch, make: Any) -> None:
+    """torch's out-of-memory errors are RuntimeErrors, but a full device is not a missing kernel: they go
+    on as raised, to the command's "too large to run" message."""
+    raised = make()
+    _c3_raises(monkeypatch, raised)
+    with pytest.raises(RuntimeError) as caught:
+        verify_analysis(analyze(load_spec("lenet5")), 1, Placement(dtype="fp16"))
+    assert caught.value is raised, caught.value
+
+
+def test_cli_out_of_memory_is_too_large_to_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    _c3_raises(monkeypatch, torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"))
+    result = _run(["verify", "lenet5", "--batch", "1", "--json"])
+    assert result.exit_code == 2, result.output
+    assert json.loads(result.output)["error"]["code"] == "too_large_to_run", result.output
+
+
+def test_cli_a_cudnn_refusal_is_one_error_naming_the_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    _c3_raises(monkeypatch, RuntimeError("cuDNN error: CUDNN_STATUS_NOT_SUPPORTED. This error may appear"))
+    result = _run(["verify", "lenet5", "--device", "cpu", "--dtype", "fp16", "--batch", "1"])
+    assert result.exit_code == 2, result.output
+    first, *rest = result.output.strip().splitlines()
+    assert "error[unsupported_on_device]: C3 (conv)" in first and "CUDNN_STATUS_NOT_SUPPORTED" in first, result.output
+    assert "internal error" not in result.output and len(rest) == 1, result.output
 
 
 def test_fvcore_failing_fails_the_macs_checks_not_zero(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -302,17 +369,42 @@ def test_cli_json_the_layer_cpu_cannot_run_is_the_error() -> None:
     ), error
 
 
+# alexnet-2012's LRN has no bf16 kernel on CPU; lenet5 runs there
+SEVERAL = ["verify", "alexnet-2012", "lenet5", "--dtype", "bf16", "--device", "cpu", "--batch", "1"]
+
+
+def test_cli_several_specs_go_on_past_one_that_cannot_run() -> None:
+    result = _run([*SEVERAL, "--width", "200"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    errors = [i for i, line in enumerate(lines) if "error[unsupported_on_device]: norm1 (lrn)" in line]
+    assert len(errors) == 1 and lines[errors[0] + 1].strip().startswith("hint:"), result.output
+    assert "alexnet-2012: not verified" in result.output, result.output
+    assert "lenet5: verified" in result.output and "internal error" not in result.output, result.output
+    assert lines[-1].startswith("summary: 2 spec(s)") and "✗ 1" in lines[-1], lines[-1]
+
+
+def test_cli_json_several_specs_record_the_one_that_cannot_run() -> None:
+    result = _run([*SEVERAL, "--json"])
+    assert result.exit_code == 2, result.output
+    data = json.loads(result.output)
+    alexnet, lenet5 = data["specs"]
+    assert {k: alexnet[k] for k in ("spec", "ok", "failures")} == {"spec": "alexnet-2012", "ok": False, "failures": 1}
+    error = alexnet["error"]
+    assert (error["code"], error["layer"]) == ("unsupported_on_device", "norm1 (lrn)"), error
+    assert error["file"].endswith("alexnet-2012.yaml") and error["line"] and error["hint"], error
+    assert (lenet5["spec"], lenet5["failures"]) == ("lenet5", 0), lenet5
+    assert data["ok"] is False and (data["summary"]["specs"], data["summary"]["fail"]) == (2, 1), data["summary"]
+
+
+def test_cli_several_specs_that_all_run_exit_clean() -> None:
+    result = _run(["verify", "lenet5", "lenet5", "--dtype", "bf16", "--device", "cpu", "--batch", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ok"] is True
+
+
 @pytest.mark.parametrize("flags", [["--device", "cuda"], ["--dtype", "bf16"]], ids=["cuda", "bf16"])
 def test_cli_against_refuses_another_device_or_dtype(flags: list[str]) -> None:
     result = _run(["verify", "lenet5", "--against", "docs/examples/my_net_model.py:MyNet", *flags])
     assert result.exit_code == 2, result.output
     assert "--against runs the spec and the target on CPU at fp32" in result.output
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
-def test_a_real_gpu_counts_the_same() -> None:
-    chosen = resolve_placement("cuda", "bf16")
-    assert chosen.tensors_on == "cuda" and chosen != CPU_FP32
-    for name in FAST_SPECS:
-        assert_same_counts(verify_analysis(analyze(small(name)), 1, chosen), name)

@@ -14,7 +14,7 @@ import click
 from .. import fit
 from ..dtypes import DTYPE_BYTES
 from ..encode import json_text, term_text
-from ..errors import ExitCode, SpecError
+from ..errors import ExitCode, SpecError, out_of_memory
 from ..fields import MAX_SIZE
 from ..fit import narrowed, wrap_line
 from ..limits import flag_int, shown
@@ -196,14 +196,6 @@ class Output:
         click.secho(message, fg="red" if color is not False else None, err=True, color=color)
 
 
-def _out_of_memory(err: Exception) -> bool:
-    """Python's MemoryError, or torch's allocator refusing (a RuntimeError that says so)."""
-    text = str(err).lower()
-    return isinstance(err, MemoryError) or (
-        isinstance(err, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
-    )
-
-
 def errors_as_json(kwargs: dict[str, Any]) -> bool:
     """An error is JSON where standard output carries the JSON: under --json, unless -o sends it to a file."""
     return bool(kwargs.get("as_json")) and not kwargs.get("output")
@@ -230,7 +222,7 @@ def handles_errors(command: Callable[..., None]) -> Callable[..., None]:
         except BrokenPipeError:  # the reader of standard output went away: not an error (pipes.py)
             sys.exit(closed_pipe())
         except Exception as err:
-            if _out_of_memory(err):  # a real run (verify, bench) of a design too large for this machine
+            if out_of_memory(err):  # a real run (verify, bench) of a design too large for this machine
                 reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
                 too_large = SpecError(
                     "too_large_to_run",

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from ..analysis import analyze
 from ..bundled import bundled_names
-from ..errors import ExitCode
+from ..errors import ExitCode, SpecError
 from ..loader import load_spec
 from ..numfmt import fmt_int
 from ..throughput.probe import TORCH_DTYPES
@@ -126,10 +126,10 @@ class _Tally:
     @classmethod
     def of(cls, verdicts: list[tuple[Any, int]]) -> _Tally:
         """From each spec's verification and its failures (reconcile's included)."""
-        marks = [result.marks() for result, _ in verdicts]
+        marks = [result.marks() for result, _ in verdicts if result is not None]
         return cls(
             specs=len(verdicts),
-            rows=sum(len(result.layers) for result, _ in verdicts),
+            rows=sum(len(result.layers) for result, _ in verdicts if result is not None),
             ok=sum(m["ok"] for m in marks),
             convention=sum(m["convention"] for m in marks),
             fail=sum(failures for _, failures in verdicts),
@@ -281,7 +281,8 @@ def verify(
     except BenchError as err:
         raise click.UsageError(str(err)) from None
     results: list[dict[str, Any]] = []
-    verdicts: list[tuple[Any, int]] = []
+    verdicts: list[tuple[Any, int]] = []  # each spec's verification (None: it could not run) and failures
+    could_not_run = 0
     began = time.perf_counter()
     bar, start = progress_bar(out, not as_json, f"verifying {names[0]}")
     try:
@@ -290,15 +291,29 @@ def verify(
         advance = start(len(names)) if start is not None else None
         for index, name in enumerate(names):
             analysis = analyze(with_input(load_spec(name), input_shape))
-            result = verify_analysis(analysis, batch, placement)
-            entry = result.to_dict()
-            if reconcile:
-                entry["reconcile"] = run_reconcile(analysis)
-            failures = result.failures + sum(not r["ok"] for r in entry.get("reconcile", ()))
-            verdicts.append((result, failures))
-            results.append(entry)
-            if not as_json:
-                _print_result(out, name, result, entry, failures, quiet)
+            try:
+                result = verify_analysis(analysis, batch, placement)
+            except SpecError as err:
+                # one spec torch cannot run there: of several, recorded and the run goes on; alone, the error
+                if len(names) == 1 or err.code != "unsupported_on_device":
+                    raise
+                could_not_run += 1
+                verdicts.append((None, 1))
+                results.append({"spec": name, "ok": False, "failures": 1, "error": err.to_dict()})
+                if not as_json:
+                    out.error(str(err))
+                    out.line(
+                        f"{name}: not verified: torch cannot run {err.layer} on {placement.device_name} at {placement.dtype}"
+                    )
+            else:
+                entry = result.to_dict()
+                if reconcile:
+                    entry["reconcile"] = run_reconcile(analysis)
+                failures = result.failures + sum(not r["ok"] for r in entry.get("reconcile", ()))
+                verdicts.append((result, failures))
+                results.append(entry)
+                if not as_json:
+                    _print_result(out, name, result, entry, failures, quiet)
             if advance is not None:
                 advance(f"verifying {names[index + 1]}" if index + 1 < len(names) else "verified")
     finally:
@@ -313,6 +328,8 @@ def verify(
             out.out.print(summary, soft_wrap=True)
         else:  # wrapped at spaces as every line under a table
             out.line(summary.plain)
+    if could_not_run:  # as a single spec torch cannot run there exits
+        sys.exit(ExitCode.BAD_SPEC)
     if tally.fail:
         sys.exit(ExitCode.FINDING)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..analysis import Analysis, Row
 from ..conventions import PRESETS, Convention
-from ..errors import SpecError
+from ..errors import SpecError, out_of_memory
 from . import MissingExtra, require
 from .placement import CPU_FP32, Placement
 
@@ -222,7 +222,12 @@ def verify_analysis(analysis: Analysis, batch: int = 2, placement: Placement = C
         with FlopCounterMode(display=False) as flop_counter, torch.no_grad():
             model(x)
         placement.synchronize()
-    except NotImplementedError as err:  # no kernel for this op on this device at this dtype
+    except (NotImplementedError, RuntimeError) as err:
+        # no kernel for an op on this device at this dtype: CPU's NotImplementedError, cuDNN's and CUDA's
+        # RuntimeErrors (no engine, no kernel image; some only at the synchronisation). A full device is
+        # not that: it goes on to the command's out-of-memory message.
+        if out_of_memory(err):
+            raise
         raise _cannot_run(analysis, rows_by_path[running[-1]] if running else None, placement, err) from None
     finally:
         for handle in handles:
