@@ -222,18 +222,22 @@ def training_step_memory(
         for tid in due.pop(i, []):
             tl.free(handles.pop(("tensor", tid)))
 
-    # the loss, per output: at fp32 .float() is the output itself, saved by square
+    # the loss, per output: at fp32 .float() is the output itself, saved by square. An output that
+    # needs no gradient (frozen, or a view of the input) gets no backward: its copy goes after mean
+    needs_grad = {0: False} | {s.output: s.output_grad for s in steps}
     losses: list[tuple[int, int | None]] = []
     for tid in outputs:
+        needs = backward and needs_grad[tid]
         n = prod(shapes[tid]) * batch * FLOAT32
         copy = tl.alloc("output_and_loss", n) if size != FLOAT32 else None
         square = tl.alloc("output_and_loss", n)
         tl.mark("loss")
         tl.free(square)
-        losses.append((tid, copy))
-        if copy is not None and not backward:
+        if needs:
+            losses.append((tid, copy))
+        if copy is not None and not needs:
             tl.free(copy)
-        if (copy is not None or not backward) and tid not in tensor_saved and tid and ("tensor", tid) in handles:
+        if (copy is not None or not needs) and tid not in tensor_saved and tid and ("tensor", tid) in handles:
             tl.free(handles.pop(("tensor", tid)))  # nothing saved it: the cast's backward needs no tensor
     tl.alloc("output_and_loss", FLOAT32)  # the loss: held by the step until it returns
     if backward:

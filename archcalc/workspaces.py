@@ -13,7 +13,9 @@ Pure, no torch: the static `memory` command reads the device table's compute cap
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 
 from .analysis import Analysis
 from .layers import OPS
@@ -28,6 +30,23 @@ ROCM_LARGE_ARCHS = ("gfx94", "gfx95")
 ROCM_LARGE, ROCM_DEFAULT = 128 * 1024 * KIB, 32 * 1024 * KIB
 # a pair as torch's regex reads it; sizes past 12 digits are no workspace anyone sets
 _PAIR = re.compile(r":([0-9]{1,12}):([0-9]{1,12})")
+
+
+# the environment variables torch reads for the size, in its order (ROCm reads the two after the first)
+CONFIG_VARIABLES = ("CUBLAS_WORKSPACE_CONFIG",)
+ROCM_CONFIG_VARIABLES = ("CUBLAS_WORKSPACE_CONFIG", "HIPBLAS_WORKSPACE_CONFIG", "ROCBLAS_WORKSPACE_CONFIG")
+
+
+def env_config(rocm: bool, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The workspace configuration torch would read in this environment: the first variable set.
+
+    >>> env_config(True, {"ROCBLAS_WORKSPACE_CONFIG": ":1024:2"}), env_config(False, {"ROCBLAS_WORKSPACE_CONFIG": ":1:1"})
+    (':1024:2', None)
+    """
+    for name in ROCM_CONFIG_VARIABLES if rocm else CONFIG_VARIABLES:
+        if environ.get(name):
+            return environ[name]
+    return None
 
 
 def configured_bytes(config: str | None) -> int | None:

@@ -11,6 +11,7 @@ import pytest
 from archcalc import analyze, list_specs, load_spec
 from archcalc.analysis import Analysis
 from archcalc.cli import main
+from archcalc.loader import parse_spec
 from archcalc.training import OPTIMIZER_STATES, training_memory
 from archcalc.training_step import BLOCK, rounded, training_step_memory
 
@@ -43,6 +44,22 @@ SPECS: dict[str, Callable[[], Analysis]] = {
         "- block: {name: f, trainable: false, layers: [conv: {out: 4, kernel: 3}, relu, flatten, linear: {out: 3}]}",
         "[3, 9, 9]",
     ),
+    # an output that needs no gradient (frozen, or a view of the input) gets no loss backward
+    "frozen-output": lambda: analyze(
+        parse_spec(
+            "name: fo\ninput: [3, 8, 8]\nlayers:\n- conv: {name: a, out: 4, kernel: 1, trainable: false}\n"
+            "- conv: {name: b, out: 2, kernel: 1}\noutputs: [a, b]\n"
+        )
+    ),
+    "input-view-output": lambda: analyze(
+        parse_spec(
+            "name: io\ninput: [3, 8, 8]\nlayers:\n- flatten: {name: f}\n- linear: {name: l, out: 3}\noutputs: [f, l]\n"
+        )
+    ),
+    # dropout with p = 0 is its input, in training too: no mask, no tensor
+    "dropout-p0": lambda: analyse_text(
+        "- conv: {out: 4, kernel: 1}\n- dropout: {p: 0}\n- conv: {out: 2, kernel: 1}", "[3, 8, 8]"
+    ),
 }
 FAST = [
     ("lenet5", "fp32", "sgd-momentum"),
@@ -54,6 +71,11 @@ FAST = [
     ("frozen-stem", "fp32", "sgd-momentum"),
     ("frozen-branch", "bf16", "adam"),
     ("all-frozen", "bf16", "sgd-momentum"),
+    ("frozen-output", "fp32", "sgd-momentum"),
+    ("frozen-output", "bf16", "adam"),
+    ("input-view-output", "fp32", "adam"),
+    ("input-view-output", "bf16", "sgd-momentum"),
+    ("dropout-p0", "bf16", "sgd-momentum"),
 ]
 SLOW = [
     (name, dtype, optimizer)

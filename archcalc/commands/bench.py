@@ -26,7 +26,7 @@ from ..roofline import Bound, ridge_point, roofline
 from ..table import TextTable
 from ..training import OPTIMIZER_STATES, backward_macs, training_memory
 from ..training_step import training_step_memory
-from ..workspaces import workspace_bytes
+from ..workspaces import env_config, workspace_bytes
 from .common import (
     MAX_BATCH,
     BoundedInt,
@@ -366,7 +366,11 @@ def memory(
     mem = training_memory(analysis, dtype, batch, optimizer)
     gpu = device_peak(device_key)
     step_mem = training_step_memory(
-        analysis, dtype, batch, optimizer, cublas_workspace=workspace_bytes(gpu.compute_major, gpu.rocm_arch)
+        analysis,
+        dtype,
+        batch,
+        optimizer,
+        cublas_workspace=workspace_bytes(gpu.compute_major, gpu.rocm_arch, env_config(rocm=gpu.rocm_arch is not None)),
     )
     forward = analysis.totals.macs
     backward = {"input_grad": sum(g.input_grad for g in grads), "weight_grad": sum(g.weight_grad for g in grads)}

@@ -186,8 +186,12 @@ class Dropout(Activation):
     """Dropout: identity at inference, no units or connections of its own."""
 
     kind: Literal["dropout"]
-    ops = (DROPOUT,)
+    ops = (DROPOUT, ACTIVATION_OPS["identity"])
     p: Probability = Field(0.5, description="the probability of zeroing an element in training")
+
+    def counts(self, shape: Shape) -> Counts:
+        # p = 0: torch returns the input itself, in training too (no mask, no new tensor)
+        return Counts(out_shape=shape, op="identity" if self.p == 0 else "dropout")
 
     def describe(self, shape: Shape) -> str:
         return f"p={self.p:g}"

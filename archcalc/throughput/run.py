@@ -9,7 +9,6 @@ loop, and nothing in the loop reads a value back to the host.
 
 from __future__ import annotations
 
-import os
 import resource
 import sys
 import time
@@ -22,7 +21,7 @@ from ..devices import match_device
 from ..peaks import Peaks, compute_seconds, macs_by_family, peaks_json, table_peaks, uniform_peaks
 from ..training import backward_macs, step_macs
 from ..training_step import training_step_memory
-from ..workspaces import workspace_bytes
+from ..workspaces import env_config, workspace_bytes
 from .optimizer import make_optimizer
 from .oracle import scalar_loss
 from .precision import cudnn_benchmark_as, fp32_math_of
@@ -105,10 +104,8 @@ def cublas_workspace_of(torch: Any, device: str) -> int:
     with the environment variable torch reads."""
     if getattr(torch.version, "hip", None):
         arch = str(getattr(torch.cuda.get_device_properties(device), "gcnArchName", ""))
-        config = os.environ.get("CUBLAS_WORKSPACE_CONFIG") or os.environ.get("ROCBLAS_WORKSPACE_CONFIG")
-        return workspace_bytes(None, arch, config)
-    major = torch.cuda.get_device_capability(device)[0]
-    return workspace_bytes(major, None, os.environ.get("CUBLAS_WORKSPACE_CONFIG"))
+        return workspace_bytes(None, arch, env_config(rocm=True))
+    return workspace_bytes(torch.cuda.get_device_capability(device)[0], None, env_config(rocm=False))
 
 
 def resident_peak_bytes() -> int:
@@ -304,7 +301,7 @@ def bench(
                 training_step_memory(
                     analysis, dtype, batch, optimizer, device.split(":")[0], cublas_workspace=workspace
                 ).peak
-                if train
+                if train and not compile  # the model is eager's step: a compiled one saves and fuses otherwise
                 else None
             )
             measured.append(
