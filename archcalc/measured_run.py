@@ -277,6 +277,29 @@ def _share(entry: _Fields, flops: int, seconds: float, bound: float | None, peak
     return None
 
 
+def _compute_bound(entry: _Fields, flops: int, peak: RunPeak) -> float | None:
+    """`compute_bound_s` (None in a file from before it), held where the file has what it is made
+    of: `flops_by_family` (every family known, summing to `flops`) each at its family's peak."""
+    if "compute_bound_s" not in entry.data:
+        return None
+    if "flops_by_family" not in entry.data or not peak.families:
+        return entry.number("compute_bound_s")
+    where = json_path(entry.where, "flops_by_family")
+    split = _Fields(entry.data["flops_by_family"], where, entry.file)
+    peaks = {f.family: f.flops_per_s for f in peak.families}
+    bound = 0.0
+    for family in split.data:
+        work = split.count(family)
+        if work and family not in peaks:
+            what = f"names {shown(family)}, which has no peak in peak.families"
+            raise refused(json_path(where, family), what, entry.file)
+        bound += work / peaks[family] if work else 0.0
+    if sum(split.data.values()) != flops:
+        what = f"sums to {sum(split.data.values()):,}, but flops is {flops:,}: bench splits the same FLOPs"
+        raise refused(where, what, entry.file)
+    return _held(entry, "compute_bound_s", bound, "flops_by_family each at its family's peak")
+
+
 def _batch(entry: _Fields, macs: int | None, peak: RunPeak) -> RunBatch:
     batch = entry.count("batch", least=1)
     median, p95 = entry.number("median_ms", True), entry.number("p95_ms", True)
@@ -285,7 +308,7 @@ def _batch(entry: _Fields, macs: int | None, peak: RunPeak) -> RunBatch:
         raise refused(json_path(entry.where, "p95_ms"), what, entry.file)
     flops = entry.count("flops")
     seconds = median / 1e3
-    bound = entry.number("compute_bound_s") if "compute_bound_s" in entry.data else None
+    bound = _compute_bound(entry, flops, peak)
     # bench's definitions (throughput/run.py BatchResult), worked out again from the base values
     images_per_s = _held(entry, "images_per_s", batch / seconds, "batch / (median_ms / 1e3)", positive=True)
     tflops = _held(entry, "achieved_tflops", flops / seconds / 1e12, "flops / (median_ms / 1e3) / 1e12")
