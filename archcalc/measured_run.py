@@ -17,6 +17,7 @@ from .analysis import Analysis
 from .dtypes import DTYPE_BYTES
 from .limits import shown
 from .measured import json_path, json_type, refused
+from .peaks import FAMILIES
 from .roofline import traffic
 
 # What marks bench's JSON: no other measured file archcalc reads carries both at its top level.
@@ -24,6 +25,11 @@ BENCH_MARKS = ("device_name", "peak")
 MODES = ("inference", "train")
 # A name or a sentence (a device, a peak's source): longer text is not something bench wrote.
 MAX_RUN_TEXT = 1_000
+# How far a figure bench worked out may sit from the one worked out here again: bench divides by
+# the median in seconds and writes it in milliseconds, so the two differ by float rounding alone.
+RELATIVE_TOLERANCE = 1e-9
+# What each op family's peak may run in (archcalc/peaks.py FamilyPeak.math).
+PEAK_MATHS = ("fp32", "tf32", "bf16", "fp16")
 # Settings a run may record, each shown when present: (key, type). The first two bench always writes.
 SETTINGS: tuple[tuple[str, type], ...] = (
     ("channels_last", bool),
@@ -44,12 +50,24 @@ def is_bench(data: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class RunFamilyPeak:
+    """One op family's ceiling as bench wrote it: the math it runs, its FLOP/s, and why that one."""
+
+    family: str
+    math: str
+    flops_per_s: float
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunPeak:
-    """The ceiling bench held the run against (None: bench had no figure for the device)."""
+    """The ceilings bench held the run against (None: bench had no figure for the device);
+    `families` is empty for files written before bench chose a peak per op family."""
 
     flops_per_s: float | None
     bytes_per_s: float | None
     source: str
+    families: tuple[RunFamilyPeak, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +80,11 @@ class RunBatch:
     p95_ms: float
     images_per_s: float
     achieved_tflops: float
-    achieved_over_peak: float | None
+    achieved_over_peak: float | None  # the compute bound / the median (bench's "of compute bound")
     peak_memory_bytes: int
     flops: int
     static_flops: int | None
+    compute_bound_s: float | None = None  # None: a file from before bench wrote it
 
     @property
     def flops_match(self) -> bool | None:
@@ -189,12 +208,36 @@ def step_macs(analysis: Analysis, train: bool) -> int | None:
     return None if analysis.opaque_rows else training.step_macs(analysis, train)
 
 
+def _family(entry: _Fields) -> RunFamilyPeak:
+    return RunFamilyPeak(
+        family=entry.text("family", FAMILIES),
+        math=entry.text("math", PEAK_MATHS),
+        flops_per_s=entry.number("flops_per_s", positive=True),
+        why=entry.text("why"),
+    )
+
+
+def _families(peak: _Fields) -> tuple[RunFamilyPeak, ...]:
+    """Each op family's peak (`peak.families`), each family once; none in a file from before them."""
+    if "families" not in peak.data:
+        return ()
+    out: list[RunFamilyPeak] = []
+    for where, raw in peak.items("families"):
+        family = _family(_Fields(raw, where, peak.file))
+        if any(f.family == family.family for f in out):
+            what = f"names {family.family!r} again: bench writes each op family's peak once"
+            raise refused(json_path(where, "family"), what, peak.file)
+        out.append(family)
+    return tuple(out)
+
+
 def _peak(top: _Fields) -> RunPeak:
     peak = _Fields(top._get("peak"), json_path(top.where, "peak"), top.file)
     return RunPeak(
         flops_per_s=peak.number_or_null("flops_per_s", positive=True),
         bytes_per_s=peak.number_or_null("bytes_per_s", positive=True),
         source=peak.text("source"),
+        families=_families(peak),
     )
 
 
@@ -207,29 +250,88 @@ def _settings(top: _Fields, required: tuple[str, ...]) -> tuple[tuple[str, bool 
     return tuple(out)
 
 
-def _batch(entry: _Fields, macs: int | None) -> RunBatch:
+def _held(entry: _Fields, key: str, worked_out: float, how: str, positive: bool = False) -> float:
+    """A figure bench worked out from the base values, held to the same figure worked out here:
+    the file's value within RELATIVE_TOLERANCE of it, or one bad_measured naming both."""
+    where, written = json_path(entry.where, key), entry.number(key, positive)
+    if not math.isfinite(worked_out):
+        raise refused(where, f"is {how}, past any float: not a figure to show", entry.file)
+    if abs(written - worked_out) > RELATIVE_TOLERANCE * abs(worked_out):
+        what = f"is {written!r}, but {how} is {worked_out!r}: bench writes the figure its base values give"
+        raise refused(where, what, entry.file)
+    return worked_out
+
+
+def _share(entry: _Fields, flops: int, seconds: float, bound: float | None, peak: RunPeak) -> float | None:
+    """`achieved_over_peak` as bench works it out: the compute bound over the median, or in a file
+    from before compute_bound_s the achieved FLOP/s over its one peak; null where neither is known."""
+    key = "achieved_over_peak"
+    if bound is not None:
+        return _held(entry, key, bound / seconds, "compute_bound_s / (median_ms / 1e3)")
+    if peak.flops_per_s is not None:
+        return _held(entry, key, flops / seconds / peak.flops_per_s, "flops / (median_ms / 1e3) / peak.flops_per_s")
+    written = entry.number_or_null(key)
+    if written is not None:
+        what = f"is {written!r}, but there is neither compute_bound_s nor peak.flops_per_s: bench writes null"
+        raise refused(json_path(entry.where, key), what, entry.file)
+    return None
+
+
+def _compute_bound(entry: _Fields, flops: int, peak: RunPeak) -> float | None:
+    """`compute_bound_s` (None in a file from before it), held where the file has what it is made
+    of: `flops_by_family` (every family known, summing to `flops`) each at its family's peak."""
+    if "compute_bound_s" not in entry.data:
+        return None
+    if "flops_by_family" not in entry.data or not peak.families:
+        return entry.number("compute_bound_s")
+    where = json_path(entry.where, "flops_by_family")
+    split = _Fields(entry.data["flops_by_family"], where, entry.file)
+    peaks = {f.family: f.flops_per_s for f in peak.families}
+    bound = 0.0
+    for family in split.data:
+        work = split.count(family)
+        if work and family not in peaks:
+            what = f"names {shown(family)}, which has no peak in peak.families"
+            raise refused(json_path(where, family), what, entry.file)
+        bound += work / peaks[family] if work else 0.0
+    if sum(split.data.values()) != flops:
+        what = f"sums to {sum(split.data.values()):,}, but flops is {flops:,}: bench splits the same FLOPs"
+        raise refused(where, what, entry.file)
+    return _held(entry, "compute_bound_s", bound, "flops_by_family each at its family's peak")
+
+
+def _batch(entry: _Fields, macs: int | None, peak: RunPeak) -> RunBatch:
     batch = entry.count("batch", least=1)
     median, p95 = entry.number("median_ms", True), entry.number("p95_ms", True)
     if p95 < median:
         what = f"is {p95:g}, under the median {median:g}: a 95th percentile is at least the median"
         raise refused(json_path(entry.where, "p95_ms"), what, entry.file)
+    flops = entry.count("flops")
+    seconds = median / 1e3
+    bound = _compute_bound(entry, flops, peak)
+    # bench's definitions (throughput/run.py BatchResult), worked out again from the base values
+    images_per_s = _held(entry, "images_per_s", batch / seconds, "batch / (median_ms / 1e3)", positive=True)
+    tflops = _held(entry, "achieved_tflops", flops / seconds / 1e12, "flops / (median_ms / 1e3) / 1e12")
+    share = _share(entry, flops, seconds, bound, peak)
     return RunBatch(
         batch=batch,
         iters=entry.count("iters", least=1),
         median_ms=median,
         p95_ms=p95,
-        images_per_s=entry.number("images_per_s", True),
-        achieved_tflops=entry.number("achieved_tflops"),
-        achieved_over_peak=entry.number_or_null("achieved_over_peak"),
+        images_per_s=images_per_s,
+        achieved_tflops=tflops,
+        achieved_over_peak=share,
         peak_memory_bytes=entry.count("peak_memory_bytes"),
-        flops=entry.count("flops"),
+        flops=flops,
         static_flops=None if macs is None else 2 * macs * batch,  # bench's convention: 2 FLOPs per MAC
+        compute_bound_s=bound,
     )
 
 
 def _run(top: _Fields, analysis: Analysis) -> MeasuredRun:
     mode = top.text("mode", MODES)
     macs = step_macs(analysis, mode == "train")
+    peak = _peak(top)
     return MeasuredRun(
         command="bench --json",
         device=top.text("device"),
@@ -237,9 +339,9 @@ def _run(top: _Fields, analysis: Analysis) -> MeasuredRun:
         dtype=top.text("dtype", tuple(DTYPE_BYTES)),
         mode=mode,
         settings=_settings(top, REQUIRED_SETTINGS),
-        peak=_peak(top),
+        peak=peak,
         memory_measure=top.text("memory_measure"),
-        batches=tuple(_batch(_Fields(entry, where, top.file), macs) for where, entry in top.items("batches")),
+        batches=tuple(_batch(_Fields(entry, where, top.file), macs, peak) for where, entry in top.items("batches")),
     )
 
 

@@ -152,7 +152,7 @@ def test_bench_cpu_json(tmp_path, runner):
         assert b["flops_by_family"] == {f: flops * size for f, flops in forward.items()}
         bound = sum(flops / families[f]["flops_per_s"] for f, flops in b["flops_by_family"].items())
         assert b["compute_bound_s"] == pytest.approx(bound)
-        # "of peak": the share of the compute ceiling reached, the compute bound over the median
+        # "of compute bound": the share of the compute ceiling reached, the compute bound over the median
         assert b["achieved_over_peak"] == pytest.approx(b["compute_bound_s"] / (b["median_ms"] / 1e3))
 
 
@@ -184,7 +184,7 @@ def test_bench_cpu_train_table(runner):
     used = {f for f, macs in macs_by_family(analyze(load_spec("simple-cnn")).rows).items() if macs}
     printed = {f for f, name in FAMILY_NAMES.items() if f"{name}: BF16 " in text}
     assert printed == used and "convolutions: BF16 " in text, text
-    assert "Of peak: the compute bound" in text
+    assert "Of compute bound: the compute bound" in text
 
 
 def test_bench_trains_a_network_with_several_outputs(runner):

@@ -18,6 +18,7 @@ from archcalc.breakdown import build_breakdown, measured_from_dict
 from archcalc.cli import main
 from archcalc.errors import SpecError
 from archcalc.measured_run import step_macs
+from archcalc.peaks import FAMILY_NAMES
 from archcalc.report import formats
 from tests.test_untrusted_text import (
     EXAMPLES,
@@ -71,8 +72,16 @@ def test_bench_json_is_a_measured_run_in_every_format(bench_json, tmp_path, run)
     written = data.get("batches") or data["layers"]
     assert [e["flops"] for e in entries] == [e["flops"] for e in written]
     assert all(e["flops_match"] is True for e in entries), entries  # bench and archcalc count alike
+    assert document["peak"]["families"] == data["peak"]["families"]
+    for shown_entry, entry in zip(document["batches"], data.get("batches", ()), strict=True):
+        for key in ("images_per_s", "achieved_tflops", "achieved_over_peak"):
+            assert shown_entry[key] == pytest.approx(entry[key], rel=1e-9), (key, shown_entry[key], entry[key])
     markdown = (out / "lenet5.md").read_text()
     assert "## Measured run" in markdown and "## Measured\n" not in markdown
+    for f in data["peak"]["families"]:  # one row per op family: its math, TFLOP/s and why
+        row = f"| peak, {FAMILY_NAMES[f['family']]} | {f['math'].upper()} {f['flops_per_s'] / 1e12:,.3f} TFLOP/s ("
+        assert row in markdown.replace("\\", ""), (row, markdown)
+    assert ("| of compute bound |" in markdown) == bool(document["batches"]) and "of peak" not in markdown
     assert f"| {data['device_name']} (cpu) |" in markdown.replace("\\", ""), markdown
     html = (out / "lenet5.html").read_text()
     assert "<h2>Measured run</h2>" in html and html.count("<td>yes</td>") == len(entries)
@@ -104,6 +113,8 @@ def test_train_flops_are_forward_plus_backward(bench_json):
 def test_a_flops_mismatch_is_shown_with_both_numbers(bench_json, tmp_path):
     data = copy.deepcopy(bench_json["inference"])
     data["batches"][1]["flops"] += 2
+    data["batches"][1]["achieved_tflops"] = _worked_out(data["batches"][1], "achieved_tflops")  # bench's, of them
+    del data["batches"][1]["flops_by_family"]  # as in a file from before bench split its FLOPs by family
     code, output, out = _report(tmp_path, data, "md")
     assert code == 0, output
     written, static = data["batches"][1]["flops"], 2 * LENET.totals.macs * 2
@@ -114,7 +125,8 @@ def test_unknown_keys_are_ignored_and_known_settings_shown(bench_json, tmp_path)
     """bench's JSON grows: keys archcalc does not use pass; the settings it knows are shown when present."""
     data = copy.deepcopy(bench_json["inference"])
     data |= {"cudnn_benchmark": True, "optimizer": "sgd", "fused_bound_s": 1.5, "new": {"x": [None, "y"]}}
-    data["peak"]["families"] = {"conv": {"flops_per_s": 1e12, "source": "tf32"}}
+    data["peak"]["measured_by"] = {"conv": {"flops_per_s": 1e12, "source": "tf32"}}
+    data["peak"]["families"][0]["note"] = "not used"
     data["batches"][0]["predicted_memory_bytes"] = "not used"
     code, output, out = _report(tmp_path, data, "md", "json")
     assert code == 0, output
@@ -148,7 +160,26 @@ BAD = [
     ("rate-negative", "inference", ("batches", 0, "images_per_s"), -1.0, "batches[0].images_per_s", "positive"),
     ("memory-negative", "inference", ("batches", 0, "peak_memory_bytes"), -1, "peak_memory_bytes", "never negative"),
     ("p95-under-median", "inference", ("batches", 0, "p95_ms"), 1e-9, "batches[0].p95_ms", "at least the median"),
-    ("share-text", "inference", ("batches", 0, "achieved_over_peak"), "1%", "achieved_over_peak", "a number or null"),
+    ("share-text", "inference", ("batches", 0, "achieved_over_peak"), "1%", "achieved_over_peak", "must be a number"),
+    ("bound-text", "inference", ("batches", 0, "compute_bound_s"), "1", "batches[0].compute_bound_s", "a number"),
+    ("split-float", "inference", ("batches", 0, "flops_by_family", "conv"), 1.0, "flops_by_family.conv", "integer"),
+    ("split-sum", "train", ("batches", 1, "flops_by_family", "conv"), 2, "batches[1].flops_by_family", "but flops is"),
+    (
+        "split-no-peak",
+        "inference",
+        ("batches", 0, "flops_by_family", "attention"),
+        2,
+        "flops_by_family.attention",
+        "has no peak",
+    ),
+    ("split-list", "inference", ("batches", 0, "flops_by_family"), [], "flops_by_family", "must be an object"),
+    ("families-object", "inference", ("peak", "families"), {}, "peak.families", "must be a list"),
+    ("families-empty", "inference", ("peak", "families"), [], "peak.families", "is empty"),
+    ("family-other", "inference", ("peak", "families", 0, "family"), "attention", "families[0].family", "one of conv"),
+    ("family-math-other", "inference", ("peak", "families", 1, "math"), "fp8", "families[1].math", "one of fp32, tf32"),
+    ("family-peak-zero", "inference", ("peak", "families", 0, "flops_per_s"), 0, "families[0].flops_per_s", "positive"),
+    ("family-why-null", "train", ("peak", "families", 2, "why"), None, "families[2].why", "a string"),
+    ("family-no-why", "per-layer", ("peak", "families", 0, "why"), DROP, "families[0].why", "is missing"),
     ("peak-list", "inference", ("peak",), [], "peak", "must be an object"),
     ("peak-zero", "inference", ("peak", "flops_per_s"), 0, "peak.flops_per_s", "positive"),
     ("source-null", "inference", ("peak", "source"), None, "peak.source", "a string"),
@@ -197,8 +228,96 @@ def test_a_layers_bound_over_its_time_past_any_float_is_refused(bench_json, tmp_
     assert code == 2 and "layers[0].measured_s: " in output and "past any float" in output, output
 
 
+def _worked_out(entry: dict[str, Any], key: str, peak: float | None = None) -> float:
+    """A figure as bench works it out from the entry's base values (throughput/run.py BatchResult)."""
+    seconds = entry["median_ms"] / 1e3
+    return {
+        "images_per_s": lambda: entry["batch"] / seconds,
+        "achieved_tflops": lambda: entry["flops"] / seconds / 1e12,
+        "achieved_over_peak": lambda: (
+            entry["compute_bound_s"] / seconds if peak is None else entry["flops"] / seconds / peak
+        ),
+    }[key]()
+
+
+# (id, key tampered, factor): each figure bench works out, off by more than float rounding
+TAMPERED = [
+    ("rate", "images_per_s", 100.0),
+    ("rate-just-off", "images_per_s", 1 + 1e-8),
+    ("tflops", "achieved_tflops", 0.5),
+    ("share", "achieved_over_peak", 2.0),
+    ("share-just-under", "achieved_over_peak", 1 - 1e-8),
+]
+
+
+@pytest.mark.parametrize("run", ["inference", "train"])
+@pytest.mark.parametrize(("key", "factor"), [row[1:] for row in TAMPERED], ids=[row[0] for row in TAMPERED])
+def test_a_figure_not_what_its_base_values_give_is_refused(bench_json, tmp_path, run, key, factor):
+    written = bench_json[run]["batches"][1][key] * factor
+    code, output, out = _report(tmp_path, _set(bench_json[run], ("batches", 1, key), written), "md")
+    worked_out = _worked_out(bench_json[run]["batches"][1], key)
+    assert code == 2 and "error[bad_measured]" in output and f"batches[1].{key}: is {written!r}, but " in output
+    assert repr(worked_out) in output and output.count("error[") == 1 and not out.exists(), output
+
+
+def test_a_changed_base_value_is_refused_through_the_figures_it_gives(bench_json, tmp_path):
+    """A median changed alone no longer gives the written figures; a compute bound no longer its
+    FLOPs by family at their peaks."""
+    slower = _set(_set(bench_json["inference"], ("batches", 0, "median_ms"), 1e3), ("batches", 0, "p95_ms"), 2e3)
+    code, output, _ = _report(tmp_path, slower, "md")
+    assert code == 2 and "batches[0].images_per_s: is " in output and "batch / (median_ms / 1e3) is 1.0" in output
+    bound = bench_json["inference"]["batches"][0]["compute_bound_s"] * 3
+    code, output, _ = _report(tmp_path, _set(bench_json["inference"], ("batches", 0, "compute_bound_s"), bound), "md")
+    assert code == 2 and f"batches[0].compute_bound_s: is {bound!r}, but flops_by_family each at its" in output, output
+
+
+def _older(data: dict[str, Any]) -> dict[str, Any]:
+    """The file as bench wrote it before its per-family peaks: no peak.families, no compute_bound_s,
+    and the share as achieved FLOP/s over the one peak."""
+    out = copy.deepcopy(data)
+    del out["peak"]["families"]
+    for entry in out["batches"]:
+        del entry["compute_bound_s"]
+        entry["achieved_over_peak"] = _worked_out(entry, "achieved_over_peak", out["peak"]["flops_per_s"])
+    return out
+
+
+def test_an_older_file_without_families_or_compute_bound_is_read(bench_json, tmp_path):
+    data = _older(bench_json["inference"])
+    code, output, out = _report(tmp_path, data, "md", "json")
+    assert code == 0, output
+    run = strict_json((out / "lenet5.json").read_text())["measured"]["run"]
+    assert run["peak"]["families"] == [] and [b["compute_bound_s"] for b in run["batches"]] == [None, None]
+    shares = [b["achieved_over_peak"] for b in run["batches"]]
+    assert shares == pytest.approx([b["achieved_over_peak"] for b in data["batches"]], rel=1e-9), shares
+    assert "| peak, " not in (out / "lenet5.md").read_text()
+    share = data["batches"][0]["achieved_over_peak"] * 1.5
+    wrong = _set(data, ("batches", 0, "achieved_over_peak"), share)
+    code, output, _ = _report(tmp_path, wrong, "md")
+    assert code == 2 and "batches[0].achieved_over_peak: " in output and "peak.flops_per_s is " in output, output
+
+
+def test_without_any_peak_the_share_is_null(bench_json, tmp_path):
+    """An older file from a device bench had no peak for: the share is unknown, and only null is right."""
+    data = _set(_older(bench_json["inference"]), ("peak", "flops_per_s"), None)
+    code, output, _ = _report(tmp_path, data, "md")
+    assert code == 2 and "there is neither compute_bound_s nor peak.flops_per_s: bench writes null" in output
+    for entry in data["batches"]:
+        entry["achieved_over_peak"] = None
+    code, output, out = _report(tmp_path, data, "md")
+    assert code == 0 and "| n/a |" in (out / "lenet5.md").read_text(), output
+
+
+def test_a_family_named_twice_is_refused(bench_json, tmp_path):
+    data = copy.deepcopy(bench_json["inference"])
+    data["peak"]["families"][1]["family"] = data["peak"]["families"][0]["family"]
+    code, output, _ = _report(tmp_path, data, "md")
+    assert code == 2 and "peak.families[1].family: names 'conv' again" in output, output
+
+
 def test_a_huge_batch_within_the_door_is_shown_against_its_flops(bench_json, tmp_path):
     data = _set(bench_json["inference"], ("batches", 0, "batch"), 10**30)
+    data["batches"][0]["images_per_s"] = _worked_out(data["batches"][0], "images_per_s")
     code, output, out = _report(tmp_path, _set(data, ("batches", 0, "peak_memory_bytes"), 10**39), "json", "md")
     assert code == 0, output
     first = strict_json((out / "lenet5.json").read_text())["measured"]["run"]["batches"][0]
@@ -219,7 +338,7 @@ HOSTILE = "<script>alert(1)</script> | *x* [l](javascript:1) ![i](x.png) `c` \n#
 def test_hostile_text_in_a_bench_json_stays_text(bench_json, tmp_path, run):
     data = copy.deepcopy(bench_json[run])
     data |= {"device_name": HOSTILE, "device": HOSTILE, "optimizer": HOSTILE}
-    data["peak"]["source"] = HOSTILE
+    data["peak"]["source"] = data["peak"]["families"][0]["why"] = HOSTILE
     if run == "per-layer":
         data["layers"][0]["path"] = HOSTILE  # a layer not in the spec: listed as such
     code, output, out = _report(tmp_path, data)
@@ -228,6 +347,7 @@ def test_hostile_text_in_a_bench_json_stays_text(bench_json, tmp_path, run):
     assert_html_writes_no_element((out / "lenet5.html").read_text())
     document = strict_json((out / "lenet5.json").read_text())["measured"]
     assert document["run"]["device_name"] == HOSTILE and document["run"]["peak"]["source"] == HOSTILE
+    assert document["run"]["peak"]["families"][0]["why"] == HOSTILE
     assert document["unmatched_layers"] == ([HOSTILE] if run == "per-layer" else [])
 
 
@@ -238,7 +358,7 @@ def test_any_text_in_a_bench_json_stays_text(bench_json, text):
     assume(len(text) <= 1_000)
     data = copy.deepcopy(bench_json["per-layer"])
     data |= {"device_name": text, "device": text, "optimizer": text}
-    data["peak"]["source"] = text
+    data["peak"]["source"] = data["peak"]["families"][0]["why"] = text
     data["layers"][0]["path"] = text + "\x01"  # never a lenet5 layer: listed as one not in the spec
     report = build_breakdown(LENET, "fp32", measured_from_dict(data, LENET, LENET.memory("fp32"), text))
     assert_markdown_writes_no_element(formats()["md"].report(report, "t.svg"), headings=6, images=1)

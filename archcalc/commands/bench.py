@@ -601,7 +601,7 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
         + (", cuDNN benchmark" if r["cudnn_benchmark"] else ""),
         header_style="bold",
     )
-    for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of peak", "peak memory"):
+    for name in ("batch", "median ms", "p95 ms", "images/s", "achieved TFLOP/s", "of compute bound", "peak memory"):
         table.add_column(name, justify="right")
     for b in r["batches"]:
         table.add_row(
@@ -620,7 +620,7 @@ def _bench_report(out: Output, r: dict[str, Any]) -> None:
         if f["family"] in _used(r["batches"][0]["flops_by_family"]):
             out.line(_family_line(f))
     out.line(
-        "Of peak: the compute bound (each family's FLOPs at its own peak) / the measured median. "
+        "Of compute bound: the compute bound (each family's FLOPs at its own peak) / the measured median. "
         f"Memory: {r['memory_measure']}."
     )
     predicted = [b for b in r["batches"] if "predicted_peak_memory_bytes" in b]

@@ -20,7 +20,15 @@ def _run(run: MeasuredRun) -> dict[str, Any]:
         "dtype": run.dtype,
         "mode": run.mode,
         "settings": dict(run.settings),
-        "peak": {"flops_per_s": run.peak.flops_per_s, "bytes_per_s": run.peak.bytes_per_s, "source": run.peak.source},
+        "peak": {
+            "flops_per_s": run.peak.flops_per_s,
+            "bytes_per_s": run.peak.bytes_per_s,
+            "source": run.peak.source,
+            "families": [
+                {"family": f.family, "math": f.math, "flops_per_s": f.flops_per_s, "why": f.why}
+                for f in run.peak.families
+            ],
+        },
         "memory_measure": run.memory_measure,
         "batches": [
             {
@@ -31,6 +39,7 @@ def _run(run: MeasuredRun) -> dict[str, Any]:
                 "images_per_s": b.images_per_s,
                 "achieved_tflops": b.achieved_tflops,
                 "achieved_over_peak": b.achieved_over_peak,
+                "compute_bound_s": b.compute_bound_s,
                 "peak_memory_bytes": b.peak_memory_bytes,
                 "flops": b.flops,
                 "static_flops": b.static_flops,
