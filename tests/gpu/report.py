@@ -18,7 +18,7 @@ the device, the torch version and every figure.
 """
 
 SECTIONS = {
-    "verify": "`archcalc verify --all --device cuda` at fp32 and bf16: every bundled spec built and counted on the device",
+    "verify": "`archcalc verify --all --device cuda` (fp32; the zoo at bf16): every spec built and counted on the device",
     "bench": "The zoo at batch {batch}, channels-last: achieved against the peak each op family meets, and both roofline bounds",
     "memory": "Training step (bf16, channels-last): the memory model against `torch.cuda.max_memory_allocated`",
     "compiled": "`torch.compile`: the fused roofline bound against the compiled run",
