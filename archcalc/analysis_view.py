@@ -11,6 +11,7 @@ from .arith import ratio
 from .conventions import ARCHCALC
 from .counted import Counted
 from .layers import Shape
+from .layers.opaque import UNKNOWN_COUNTS
 from .numfmt import fmt_bytes, fmt_cell, fmt_count, fmt_int, fmt_shape, fmt_shapes, fmt_si
 from .table import TextTable, column_name
 from .tree_view import tree_lines
@@ -37,7 +38,7 @@ CONVENTION_LINES = (
 # An opaque row's MACs and connections are unknown (layers/opaque.py): its cell says so, and a
 # sum over it is the other rows' sum plus something unknown.
 UNKNOWN = "?"
-OPAQUE_COLUMNS = frozenset({"connections", "macs"})
+OPAQUE_COLUMNS = UNKNOWN_COUNTS
 MAX_LISTED = 5  # opaque layers named in the note; the rest counted
 
 

@@ -15,11 +15,11 @@ from .analysis import Analysis, Memory, Row, Totals, dtype_bytes
 from .arith import ratio
 from .counted import Counted, count
 from .errors import SpecError
+from .layers.opaque import UNKNOWN_COUNTS
 from .measured import json_path, json_type, refused
 from .measured_run import MeasuredRun, is_bench, run_from_dict
 
 SHARE_QUANTITIES = ("units", "params", "connections", "macs")
-UNKNOWN_IN_OPAQUE = ("connections", "macs")  # what an opaque layer's counts leave unknown
 QUANTITY_LABELS = {"units": "units", "params": "parameters", "connections": "connections", "macs": "MACs"}
 
 
@@ -117,7 +117,7 @@ def leaders(analysis: Analysis, shares: tuple[KindShare, ...]) -> tuple[Leader, 
     out = []
     for quantity in SHARE_QUANTITIES:
         total = getattr(analysis.totals, quantity)
-        if not total or (analysis.opaque_rows and quantity in UNKNOWN_IN_OPAQUE):
+        if not total or (analysis.opaque_rows and quantity in UNKNOWN_COUNTS):
             continue
         best = max(shares, key=lambda s: (getattr(s.totals, quantity), -shares.index(s)))
         out.append(Leader(quantity=quantity, kind=best.kind, value=getattr(best.totals, quantity), total=total))

@@ -17,6 +17,7 @@ from .breakdown import depth
 from .conventions import ARCHCALC, Convention
 from .counted import convention_totals, resolve_convention
 from .layers import Shape
+from .layers.opaque import UNKNOWN_COUNTS
 from .numfmt import fmt_bytes, fmt_int, fmt_shape, fmt_shapes
 
 
@@ -102,8 +103,8 @@ def compare_dict(columns: list[Column]) -> dict[str, Any]:
 # diff
 
 DIFF_FIELDS = ("units", "params", "connections", "macs")
-# the counts an opaque row leaves unknown (layers/opaque.py)
-OPAQUE_FIELDS = ("connections", "macs")
+# the counts an opaque row leaves unknown
+OPAQUE_FIELDS = UNKNOWN_COUNTS
 
 
 def _counts(row: Row | None) -> dict[str, int]:

@@ -17,7 +17,7 @@ from .analysis import Analysis
 from .dtypes import DTYPE_BYTES
 from .limits import shown
 from .measured import json_path, json_type, refused
-from .peaks import FAMILIES
+from .peaks import FAMILIES, FamilyPeak, Peaks, compute_seconds
 from .roofline import traffic
 
 # What marks bench's JSON: no other measured file archcalc reads carries both at its top level.
@@ -50,16 +50,6 @@ def is_bench(data: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class RunFamilyPeak:
-    """One op family's ceiling as bench wrote it: the math it runs, its FLOP/s, and why that one."""
-
-    family: str
-    math: str
-    flops_per_s: float
-    why: str
-
-
-@dataclass(frozen=True, slots=True)
 class RunPeak:
     """The ceilings bench held the run against (None: bench had no figure for the device);
     `families` is empty for files written before bench chose a peak per op family."""
@@ -67,7 +57,7 @@ class RunPeak:
     flops_per_s: float | None
     bytes_per_s: float | None
     source: str
-    families: tuple[RunFamilyPeak, ...] = ()
+    families: tuple[FamilyPeak, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +198,8 @@ def step_macs(analysis: Analysis, train: bool) -> int | None:
     return None if analysis.opaque_rows else training.step_macs(analysis, train)
 
 
-def _family(entry: _Fields) -> RunFamilyPeak:
-    return RunFamilyPeak(
+def _family(entry: _Fields) -> FamilyPeak:
+    return FamilyPeak(
         family=entry.text("family", FAMILIES),
         math=entry.text("math", PEAK_MATHS),
         flops_per_s=entry.number("flops_per_s", positive=True),
@@ -217,11 +207,11 @@ def _family(entry: _Fields) -> RunFamilyPeak:
     )
 
 
-def _families(peak: _Fields) -> tuple[RunFamilyPeak, ...]:
+def _families(peak: _Fields) -> tuple[FamilyPeak, ...]:
     """Each op family's peak (`peak.families`), each family once; none in a file from before them."""
     if "families" not in peak.data:
         return ()
-    out: list[RunFamilyPeak] = []
+    out: list[FamilyPeak] = []
     for where, raw in peak.items("families"):
         family = _family(_Fields(raw, where, peak.file))
         if any(f.family == family.family for f in out):
@@ -277,30 +267,46 @@ def _share(entry: _Fields, flops: int, seconds: float, bound: float | None, peak
     return None
 
 
-def _compute_bound(entry: _Fields, flops: int, peak: RunPeak) -> float | None:
-    """`compute_bound_s` (None in a file from before it), held where the file has what it is made
-    of: `flops_by_family` (every family known, summing to `flops`) each at its family's peak."""
+def _each_with_a_peak(split: dict[str, int], peak: RunPeak, where: str, file: str) -> None:
+    """Every family with FLOPs has a peak in `peak.families` (a file without them: nothing to hold)."""
+    peaks = {f.family for f in peak.families}
+    for family, work in split.items():
+        if work and peaks and family not in peaks:
+            raise refused(json_path(where, family), f"names {shown(family)}, which has no peak in peak.families", file)
+
+
+def _compute_bound(entry: _Fields, flops: int, peak: RunPeak, static: dict[str, int] | None) -> float | None:
+    """`compute_bound_s` (None in a file from before it), held to bench's formula
+    (peaks.compute_seconds: each op family's FLOPs at its own peak). The split by family is the
+    file's `flops_by_family` (each family with a peak, summing to `flops`; where `flops` is the
+    spec's, the spec's own split exactly) or, where the file has none, the spec's (`static`: None
+    when an opaque layer leaves it unknown) if `flops` is the spec's. A file without per-family
+    peaks (older than them), or whose FLOPs are not the spec's (shown as a mismatch), has its
+    figure range-checked only."""
     if "compute_bound_s" not in entry.data:
         return None
-    if "flops_by_family" not in entry.data or not peak.families:
-        return entry.number("compute_bound_s")
     where = json_path(entry.where, "flops_by_family")
-    split = _Fields(entry.data["flops_by_family"], where, entry.file)
-    peaks = {f.family: f.flops_per_s for f in peak.families}
-    bound = 0.0
-    for family in split.data:
-        work = split.count(family)
-        if work and family not in peaks:
-            what = f"names {shown(family)}, which has no peak in peak.families"
-            raise refused(json_path(where, family), what, entry.file)
-        bound += work / peaks[family] if work else 0.0
-    if sum(split.data.values()) != flops:
-        what = f"sums to {sum(split.data.values()):,}, but flops is {flops:,}: bench splits the same FLOPs"
-        raise refused(where, what, entry.file)
-    return _held(entry, "compute_bound_s", bound, "flops_by_family each at its family's peak")
+    split: dict[str, int] | None = None
+    if "flops_by_family" in entry.data:
+        fields = _Fields(entry.data["flops_by_family"], where, entry.file)
+        split = {family: fields.count(family) for family in fields.data}
+        _each_with_a_peak(split, peak, where, entry.file)
+        if sum(split.values()) != flops:
+            what = f"sums to {sum(split.values()):,}, but flops is {flops:,}: bench splits the same FLOPs"
+            raise refused(where, what, entry.file)
+        known = {f: n for f, n in (static or {}).items() if n}
+        if static is not None and sum(known.values()) == flops and {f: n for f, n in split.items() if n} != known:
+            raise refused(where, f"is {split}, but the spec's step splits its FLOPs {known}", entry.file)
+    elif static is not None and sum(static.values()) == flops:
+        split = static
+    if split is None or not peak.families:
+        return entry.number("compute_bound_s")
+    _each_with_a_peak(split, peak, where, entry.file)
+    bound = compute_seconds(split, Peaks(name="", source=peak.source, bytes_per_s=0.0, families=peak.families))
+    return _held(entry, "compute_bound_s", bound, "the FLOPs by op family, each at its family's peak")
 
 
-def _batch(entry: _Fields, macs: int | None, peak: RunPeak) -> RunBatch:
+def _batch(entry: _Fields, macs: int | None, family_macs: dict[str, int] | None, peak: RunPeak) -> RunBatch:
     batch = entry.count("batch", least=1)
     median, p95 = entry.number("median_ms", True), entry.number("p95_ms", True)
     if p95 < median:
@@ -308,7 +314,8 @@ def _batch(entry: _Fields, macs: int | None, peak: RunPeak) -> RunBatch:
         raise refused(json_path(entry.where, "p95_ms"), what, entry.file)
     flops = entry.count("flops")
     seconds = median / 1e3
-    bound = _compute_bound(entry, flops, peak)
+    static = None if family_macs is None else {f: 2 * m * batch for f, m in family_macs.items()}
+    bound = _compute_bound(entry, flops, peak, static)
     # bench's definitions (throughput/run.py BatchResult), worked out again from the base values
     images_per_s = _held(entry, "images_per_s", batch / seconds, "batch / (median_ms / 1e3)", positive=True)
     tflops = _held(entry, "achieved_tflops", flops / seconds / 1e12, "flops / (median_ms / 1e3) / 1e12")
@@ -331,6 +338,7 @@ def _batch(entry: _Fields, macs: int | None, peak: RunPeak) -> RunBatch:
 def _run(top: _Fields, analysis: Analysis) -> MeasuredRun:
     mode = top.text("mode", MODES)
     macs = step_macs(analysis, mode == "train")
+    family_macs = None if macs is None else training.step_macs_by_family(analysis, mode == "train")
     peak = _peak(top)
     return MeasuredRun(
         command="bench --json",
@@ -341,17 +349,24 @@ def _run(top: _Fields, analysis: Analysis) -> MeasuredRun:
         settings=_settings(top, REQUIRED_SETTINGS),
         peak=peak,
         memory_measure=top.text("memory_measure"),
-        batches=tuple(_batch(_Fields(entry, where, top.file), macs, peak) for where, entry in top.items("batches")),
+        batches=tuple(
+            _batch(_Fields(entry, where, top.file), macs, family_macs, peak) for where, entry in top.items("batches")
+        ),
     )
 
 
 def _per_layer(top: _Fields, analysis: Analysis) -> tuple[MeasuredRun, tuple[str, ...]]:
     dtype, batch = top.text("dtype", tuple(DTYPE_BYTES)), top.count("batch", least=1)
     rows = {row.path: row for row in analysis.rows}
+    seen: set[str] = set()
     layers, unmatched = [], []
     for where, raw in top.items("layers"):
         entry = _Fields(raw, where, top.file)
         path = entry.text("path")
+        if path in seen:
+            what = f"names {shown(path)} again: bench times each layer once"
+            raise refused(json_path(entry.where, "path"), what, top.file)
+        seen.add(path)
         row = rows.get(path)
         layer = RunLayer(
             path=path,

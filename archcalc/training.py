@@ -17,6 +17,7 @@ from typing import Any
 from .analysis import COUNTER_BYTES, Analysis, Row, dtype_bytes
 from .layers import OPS, Shape
 from .layers.ops import op_rule
+from .peaks import macs_by_family
 
 # ops whose output is their input (a view, or the input itself): no new tensor at inference; each
 # op's rules are declared with the kind that produces it (archcalc/layers/ops.py)
@@ -121,6 +122,13 @@ def step_macs(analysis: Analysis, train: bool) -> int:
     (416520, 1131960)
     """
     return analysis.totals.macs + (sum(b.total for b in backward_macs(analysis)) if train else 0)
+
+
+def step_macs_by_family(analysis: Analysis, train: bool) -> dict[str, int]:
+    """step_macs by op family (archcalc/peaks.py): each row's forward MACs, and with `train` its
+    backward MACs, in its own family (the same kind of product on the same library)."""
+    backward = {b.path: b.total for b in backward_macs(analysis)} if train else None
+    return macs_by_family(analysis.rows, backward)
 
 
 # ---------------------------------------------------------------------------------------------

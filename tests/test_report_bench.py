@@ -268,7 +268,9 @@ def test_a_changed_base_value_is_refused_through_the_figures_it_gives(bench_json
     assert code == 2 and "batches[0].images_per_s: is " in output and "batch / (median_ms / 1e3) is 1.0" in output
     bound = bench_json["inference"]["batches"][0]["compute_bound_s"] * 3
     code, output, _ = _report(tmp_path, _set(bench_json["inference"], ("batches", 0, "compute_bound_s"), bound), "md")
-    assert code == 2 and f"batches[0].compute_bound_s: is {bound!r}, but flops_by_family each at its" in output, output
+    assert (
+        code == 2 and f"batches[0].compute_bound_s: is {bound!r}, but the FLOPs by op family, each at its" in output
+    ), output
 
 
 def _older(data: dict[str, Any]) -> dict[str, Any]:
@@ -393,3 +395,23 @@ def test_an_opaque_layer_leaves_archcalcs_flops_unknown(bench_json, tmp_path):
         None,
     )
     assert f"| {bench_json['inference']['batches'][0]['flops']:,} | unknown |  |" in report, report
+
+
+def test_a_compute_bound_without_its_split_is_held_to_the_specs(bench_json, tmp_path):
+    """A file without flops_by_family: the compute bound is the spec's own FLOPs by family at the
+    file's peaks, so a changed bound (and the share made from it) is refused, not shown."""
+    data = copy.deepcopy(bench_json["inference"])
+    entry = data["batches"][0]
+    del entry["flops_by_family"]
+    assert _report(tmp_path, data, "md")[0] == 0
+    entry["compute_bound_s"] *= 1000
+    entry["achieved_over_peak"] = entry["compute_bound_s"] / (entry["median_ms"] / 1e3)
+    code, output, _ = _report(tmp_path, data, "md")
+    assert code == 2 and "batches[0].compute_bound_s: is " in output, output
+
+
+def test_a_layer_timed_twice_is_refused(bench_json, tmp_path):
+    data = copy.deepcopy(bench_json["per-layer"])
+    data["layers"].append(copy.deepcopy(data["layers"][0]))
+    code, output, _ = _report(tmp_path, data, "md")
+    assert code == 2 and f"layers[{len(data['layers']) - 1}].path: names" in output and "again" in output, output

@@ -21,6 +21,9 @@ from .ops import Op, Saves
 # saved activations are then a lower bound, as its MACs are). No tool's preset charges it: the
 # built stand-in computes nothing a counter sees.
 OPAQUE = Op("opaque", Saves(), fusion="kernel")
+# The counts an opaque row leaves unknown (its FLOPs with its MACs): every table, report, diff and
+# JSON that marks them reads this one set
+UNKNOWN_COUNTS = frozenset({"connections", "macs"})
 
 # a class name as Python writes it: dotted identifiers, at most this long
 MAX_MODULE_NAME = 200

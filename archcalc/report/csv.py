@@ -10,6 +10,7 @@ from ..analysis import dtype_bytes
 from ..analysis_view import UNKNOWN, unknown_cell
 from ..breakdown import Breakdown, static_row
 from ..encode import csv_cell
+from ..layers.opaque import UNKNOWN_COUNTS
 from ..numfmt import fmt_shape
 from . import Format
 
@@ -30,7 +31,7 @@ COLUMNS = (
 )
 
 
-UNKNOWN_COLUMNS = ("connections", "macs", "flops")
+UNKNOWN_COLUMNS = (*sorted(UNKNOWN_COUNTS), "flops")  # an opaque row's (layers/opaque.py), FLOPs with its MACs
 
 
 def _write(rows: list[list[object]]) -> str:

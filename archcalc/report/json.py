@@ -8,6 +8,7 @@ from ..analysis_view import analysis_dict
 from ..breakdown import Breakdown, Measured
 from ..encode import json_text
 from ..measured_run import MeasuredRun
+from ..peaks import families_json
 from . import Format
 
 
@@ -24,10 +25,7 @@ def _run(run: MeasuredRun) -> dict[str, Any]:
             "flops_per_s": run.peak.flops_per_s,
             "bytes_per_s": run.peak.bytes_per_s,
             "source": run.peak.source,
-            "families": [
-                {"family": f.family, "math": f.math, "flops_per_s": f.flops_per_s, "why": f.why}
-                for f in run.peak.families
-            ],
+            "families": families_json(run.peak.families),
         },
         "memory_measure": run.memory_measure,
         "batches": [

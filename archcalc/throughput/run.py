@@ -18,8 +18,8 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..devices import match_device
-from ..peaks import Peaks, compute_seconds, macs_by_family, peaks_json, table_peaks, uniform_peaks
-from ..training import backward_macs, step_macs
+from ..peaks import Peaks, compute_seconds, peaks_json, table_peaks, uniform_peaks
+from ..training import step_macs, step_macs_by_family
 from ..training_step import training_step_memory
 from ..workspaces import env_config, workspace_bytes
 from .optimizer import make_optimizer
@@ -194,13 +194,6 @@ class BenchResult:
                 for b in self.batches
             ],
         }
-
-
-def step_macs_by_family(analysis: Analysis, train: bool) -> dict[str, int]:
-    """MACs per example of the step timed, by op family: the forward, and with `train` each row's
-    backward MACs in its own family."""
-    backward = {b.path: b.total for b in backward_macs(analysis)} if train else None
-    return macs_by_family(analysis.rows, backward)
 
 
 def prepare(analysis: Analysis, device: str, dtype: str, channels_last: bool, train: bool):
