@@ -128,3 +128,70 @@ def test_an_input_the_model_refuses_is_one_message(runner, shape, says):
     result = _import(runner, "tests.import_models:UNet", "--input", shape)
     assert result.exit_code == ExitCode.BAD_SPEC, result.output
     assert "error[model_failed]" in result.stderr and says in result.stderr, result.stderr
+
+
+SETTINGS_NO_SPEC_HOLDS = """
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class TanhGelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.act = nn.Conv2d(3, 4, 3), nn.GELU(approximate="tanh")
+
+    def forward(self, x):
+        return self.act(self.conv(x))
+
+
+class FunctionalTanhGelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return F.gelu(self.conv(x), approximate="tanh")
+
+
+class CumulativeBatchNorm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4, momentum=None)
+
+    def forward(self, x):
+        return self.bn(self.conv(x))
+
+
+class ExactGelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return F.gelu(self.conv(x), approximate="none")
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("TanhGelu", "approximate='tanh'"),
+        ("FunctionalTanhGelu", "approximate='tanh'"),
+        ("CumulativeBatchNorm", "momentum=None"),
+    ],
+)
+def test_a_setting_no_spec_field_holds_is_refused_not_dropped(runner, tmp_path, name, says):
+    """Written as the plain kind, each would be another model: the exact GELU, a momentum of 0.1."""
+    path = tmp_path / "settings.py"
+    path.write_text(SETTINGS_NO_SPEC_HOLDS)
+    result = _import(runner, f"{path}:{name}", "--input", "3x8x8")
+    assert result.exit_code == ExitCode.BAD_SPEC, result.output
+    assert "error[unsupported_op]" in result.stderr and says in result.stderr, result.stderr
+
+
+def test_the_exact_gelu_imports(runner, tmp_path):
+    path = tmp_path / "settings.py"
+    path.write_text(SETTINGS_NO_SPEC_HOLDS)
+    result = _import(runner, f"{path}:ExactGelu", "--input", "3x8x8")
+    assert result.exit_code == 0 and "gelu" in result.stdout, result.output

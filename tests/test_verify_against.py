@@ -356,3 +356,20 @@ def test_an_opaque_import_agrees_with_its_model(runner, tmp_path: Path) -> None:
     opaque = [p for p in data["pairs"] if p["kind"] == "opaque"]
     assert opaque and all("macs" not in p and p["params"]["status"] == "ok" for p in opaque), opaque
     assert "macs" not in data["totals"] and data["totals"]["params"]["status"] == "ok", data["totals"]
+
+
+def test_fvcore_cannot_count_the_spec(runner, spec_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fvcore failing on the built spec's side: its total is the failure's text, printed as text
+    in the summary (it once reached a thousands-separator format and ended as an internal error)."""
+    import archcalc.verify.against as against
+
+    real, calls = against._fvcore, []
+
+    def spec_side_fails(model, x):
+        calls.append(1)
+        return ({}, 0, "RuntimeError: tracing failed") if len(calls) == 1 else real(model, x)
+
+    monkeypatch.setattr(against, "_fvcore", spec_side_fails)
+    result = run(runner, spec_file, {})
+    assert result.exit_code == 1, result.output
+    assert "MACs (fvcore) fvcore failed on the spec: RuntimeError: tracing failed" in " ".join(result.output.split())

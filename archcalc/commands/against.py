@@ -68,7 +68,7 @@ def _print(out: Output, result: Any, quiet: bool) -> None:
             shown = 0 if quiet else SHOWN_AFTER_FIRST
             out.line(f"  and {fmt_int(len(rest) - shown)} more (--json lists every one)", style="dim")
     totals = ", ".join(
-        f"{CHECK_NAMES[name]} {fmt_int(cell.ours)}" + ("" if cell.status == "ok" else f" vs {_figure(cell.theirs)} ✗")
+        f"{CHECK_NAMES[name]} {_figure(cell.ours)}" + ("" if cell.status == "ok" else f" vs {_figure(cell.theirs)} ✗")
         for name, cell in result.totals.items()
         if name != "shape"
     )

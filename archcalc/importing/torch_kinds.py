@@ -111,8 +111,11 @@ def _batchnorm(m: nn.Module, call: Call) -> Mapped:
     assert isinstance(m, nn.modules.batchnorm._BatchNorm)
     fields: dict[str, Any] = {}
     _put(fields, "eps", m.eps, 1e-5)
-    if m.momentum is not None:
-        _put(fields, "momentum", m.momentum, 0.1)
+    if m.momentum is None:  # not dropped: the spec would read as the default 0.1, another model
+        raise Unmappable(
+            "a BatchNorm with momentum=None (a cumulative average; a spec's batchnorm takes a momentum in [0, 1])"
+        )
+    _put(fields, "momentum", m.momentum, 0.1)
     _put(fields, "affine", m.affine, True)
     _put(fields, "track_running_stats", m.track_running_stats, True)
     return Mapped("batchnorm", fields)
@@ -308,7 +311,7 @@ MODULES: dict[type[nn.Module], Callable[[nn.Module, Call], Mapped]] = {
     nn.ReLU: _same("relu"),
     nn.ReLU6: _same("relu6"),
     nn.Hardtanh: _hardtanh,
-    nn.GELU: _same("gelu"),
+    nn.GELU: lambda m, call: gelu(_attr(m, "approximate")),
     nn.SiLU: _same("silu"),
     nn.Mish: _same("mish"),
     nn.Tanh: _same("tanh"),
@@ -392,6 +395,15 @@ def _plain(kind: str) -> Callable[[Call], Mapped]:
     return lambda call: Mapped(kind, {})
 
 
+def gelu(approximate: Any) -> Mapped:
+    """GELU, the exact one: the tanh approximation is another function, which no spec kind is."""
+    if approximate != "none":
+        raise Unmappable(
+            f"GELU with approximate={approximate!r} (archcalc's gelu is the exact one, approximate='none')"
+        )
+    return Mapped("gelu", {})
+
+
 def _f_softmax(kind: str) -> Callable[[Call], Mapped]:
     return lambda call: softmax(kind, call.arg(1, "dim"), call)
 
@@ -418,7 +430,6 @@ ELEMENTWISE = {
     "relu": "relu",
     "relu_": "relu",
     "relu6": "relu6",
-    "gelu": "gelu",
     "silu": "silu",
     "mish": "mish",
     "tanh": "tanh",
@@ -451,7 +462,7 @@ FUNCTIONS: dict[Any, Callable[[Call], Mapped]] = {
     torch.relu_: _plain("relu"),
     F.relu6: _plain("relu6"),
     F.hardtanh: lambda call: hardtanh(call.arg(1, "min_val", -1.0), call.arg(2, "max_val", 1.0)),
-    F.gelu: _plain("gelu"),
+    F.gelu: lambda call: gelu(call.arg(1, "approximate", "none")),
     F.silu: _plain("silu"),
     F.mish: _plain("mish"),
     F.hardswish: _plain("hardswish"),
@@ -476,6 +487,7 @@ FUNCTIONS: dict[Any, Callable[[Call], Mapped]] = {
 
 METHODS: dict[str, Callable[[Call], Mapped]] = {
     **{name: _plain(kind) for name, kind in ELEMENTWISE.items()},
+    "gelu": lambda call: gelu(call.arg(1, "approximate", "none")),
     "softmax": _f_softmax("softmax"),
     "log_softmax": _f_softmax("log_softmax"),
 }
