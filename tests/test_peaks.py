@@ -553,3 +553,24 @@ def test_matmul_tf32_off_on_a_legacy_torch():
     after = fp32_math_of(torch)
     assert (inside.matmul_tf32, after.matmul_tf32) == (False, True)
     assert after.matmul_setting == "torch.backends.cuda.matmul.allow_tf32 = True"
+
+
+def test_cpu_half_precision_peak_is_the_faster_of_its_matmul_and_fp32s(monkeypatch):
+    """A CPU that emulates fp16 matmuls slowly runs its fp16 convolutions faster than that: the
+    ceiling is the faster path, or the layers would beat their "peak"."""
+    import torch
+
+    from archcalc.throughput import run
+
+    seconds = {torch.float16: 1.0, torch.float32: 0.01}  # fp16's matmul 100x slower than fp32's
+    monkeypatch.setattr(run, "copy_bytes_per_s", lambda *args: 1e9)
+
+    def timed(step, device, budget):
+        captured = step.__closure__  # the matmul's operands: their dtype says which probe runs
+        a = next(c.cell_contents for c in captured if isinstance(c.cell_contents, torch.Tensor))
+        return seconds[a.dtype]
+
+    monkeypatch.setattr(run, "best_seconds", timed)
+    fp16, fp32 = run.cpu_probe(torch, "fp16", n=8), run.cpu_probe(torch, "fp32", n=8)
+    assert fp16.flops_per_s("conv") == fp32.flops_per_s("conv") == 2 * 8**3 / 0.01
+    assert "the faster of fp16 and fp32" in fp16.of("conv").why and "faster" not in fp32.of("conv").why

@@ -64,7 +64,7 @@ def _conv_peak(torch: Any, device: str, dtype: str, seconds: float, sizes: Probe
     return flops / took, f"3x3 convolution, {batch}x{channels}x{size}x{size}"
 
 
-def _copy_bytes_per_s(torch: Any, device: str, seconds: float, sizes: ProbeSizes) -> float:
+def copy_bytes_per_s(torch: Any, device: str, seconds: float, sizes: ProbeSizes) -> float:
     """Bandwidth of a large device-to-device copy: its bytes read and written over its best time."""
     src = torch.empty(sizes.copy_bytes // 4, device=device, dtype=torch.float32)
     dst = torch.empty_like(src)
@@ -121,6 +121,6 @@ def probe_peaks(
         name=name,
         source=f"measured on the device: best of each probe over about {seconds:g} s "
         f"({n}x{n} matmul, 3x3 convolution, {sizes.copy_bytes / 2**20:g} MiB copy)",
-        bytes_per_s=_copy_bytes_per_s(torch, device, seconds, sizes),
+        bytes_per_s=copy_bytes_per_s(torch, device, seconds, sizes),
         families=families,
     )
