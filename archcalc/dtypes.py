@@ -4,6 +4,9 @@ check a dtype without importing the analyzer (which imports the spec)."""
 from __future__ import annotations
 
 DTYPE_BYTES: dict[str, int] = {"fp64": 8, "fp32": 4, "fp16": 2, "bf16": 2, "int8": 1}
+# the dtypes archcalc runs a module at (bench, verify), by torch's names: a torch-free leaf, so the
+# static commands' flags take the same list
+TORCH_DTYPES: dict[str, str] = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 COUNTER_BYTES = 8  # num_batches_tracked and friends are int64 whatever the model's dtype
 
 

@@ -61,11 +61,8 @@ from math import prod
 from .analysis import Analysis, dtype_bytes
 from .layers import OPS
 from .layers.ops import Fusion, op_rule
-from .peaks import Peaks, compute_seconds
+from .peaks import Peaks, compute_seconds, family_of
 from .roofline import Bound, Traffic, roofline
-
-# the arithmetic of a layer a batch norm folds into: its weights scale per output channel
-FOLDS_INTO = frozenset({"conv", "matmul"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +237,7 @@ class _Flow:
         return (
             p >= 0
             and self.fusion[p] == "kernel"
-            and OPS[self.nodes[p].op].math in FOLDS_INTO
+            and OPS[self.nodes[p].op].folds_norm
             and len(self.readers[source]) == 1
             and source not in self.results
             and self.shapes[node.inputs[0]] == self.shapes[source]
@@ -331,7 +328,7 @@ def _measure(
         node = nodes[i]
         if i not in folded:
             weights += node.params
-            family = OPS[node.op].math
+            family = family_of(node.op)
             flops[family] = flops.get(family, 0) + 2 * node.macs * batch
         for t in node.inputs:
             source = flow.source(t)

@@ -18,7 +18,7 @@ from .analysis import Row, dtype_bytes
 from .arith import ratio
 from .layers import OPS
 from .layers.ops import op_rule
-from .peaks import Peaks
+from .peaks import Peaks, family_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,4 +103,4 @@ def ridge_point(flops_per_s: float, bytes_per_s: float) -> float:
 def roofline(rows: tuple[Row, ...], dtype: str, batch: int, peaks: Peaks) -> list[Bound]:
     """Every layer's roofline bound on a device, for a batch at a dtype: its compute at the peak
     of its op family (archcalc/peaks.py)."""
-    return [bound(traffic(row, dtype, batch), peaks.flops_per_s(OPS[row.op].math), peaks.bytes_per_s) for row in rows]
+    return [bound(traffic(row, dtype, batch), peaks.flops_per_s(family_of(row.op)), peaks.bytes_per_s) for row in rows]

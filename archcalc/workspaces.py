@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 
 from .analysis import Analysis
-from .layers import OPS
+from .peaks import family_of
 from .training import dataflow
 
 KIB = 1024
@@ -86,5 +86,5 @@ def training_handles(analysis: Analysis) -> int:
     2
     """
     steps, _ = dataflow(analysis)
-    matmuls = [s for s in steps if OPS[s.row.op].math == "matmul" and s.row.macs]
+    matmuls = [s for s in steps if family_of(s.row.op) == "matmul" and s.row.macs]
     return (1 if matmuls else 0) + (1 if any(s.input_grad or s.trains for s in matmuls) else 0)

@@ -16,6 +16,7 @@ from rich.table import Table
 from ..analysis import Analysis, analyze
 from ..analysis_view import opaque_note
 from ..devices import DEVICES, device_peak
+from ..dtypes import TORCH_DTYPES
 from ..encode import json_text
 from ..fusion import KernelBound, bench_bounds, fused_roofline
 from ..limits import flag_int, shown
@@ -44,7 +45,7 @@ from .files import check_output, is_stdout, write_file
 from .progress import progress_bar
 from .verify import needs_extra
 
-BENCH_DTYPES = ["fp32", "bf16", "fp16"]
+BENCH_DTYPES = list(TORCH_DTYPES)  # the dtypes a module runs at (dtypes.py)
 MAX_ITERS = 1_000_000  # timed (or warm-up) runs of one configuration: far past any useful median
 
 

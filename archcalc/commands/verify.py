@@ -16,10 +16,10 @@ from rich.text import Text
 
 from ..analysis import analyze
 from ..bundled import bundled_names
+from ..dtypes import TORCH_DTYPES
 from ..errors import ExitCode, SpecError
 from ..loader import load_spec
 from ..numfmt import fmt_int
-from ..throughput.probe import TORCH_DTYPES
 from .against import verify_against_command
 from .common import (
     BoundedInt,

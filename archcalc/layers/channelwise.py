@@ -58,6 +58,7 @@ CHANNEL_LINEAR = Op(
     Saves(input_copy_if_weight_grad=True),
     math="matmul",
     fusion="kernel",
+    folds_norm=True,
     costs={
         "ptflops": {"replaces_macs": True},
         "thop": {"replaces_macs": True},

@@ -67,8 +67,8 @@ def _kernel_layer_counts(
     )
 
 
-CONV = Op("conv", Saves(input=True), math="conv", fusion="kernel")
-CONV_TRANSPOSE = Op("conv_transpose", Saves(input=True), math="conv", fusion="kernel")
+CONV = Op("conv", Saves(input=True), math="conv", fusion="kernel", folds_norm=True)
+CONV_TRANSPOSE = Op("conv_transpose", Saves(input=True), math="conv", fusion="kernel", folds_norm=True)
 
 
 def out_maps(out_channels: int | None, groups: int | str, in_channels: int) -> int:

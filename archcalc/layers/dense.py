@@ -17,7 +17,7 @@ from .base import OUT_FEATURES, Counts, Layer, RFStep, Shape, TorchCall, _flat, 
 from .ops import Op, Saves
 
 FLATTEN = Op("flatten", Saves(), alias="always", fusion="view")  # a view
-LINEAR = Op("linear", Saves(input_if_weight_grad=True), math="matmul", fusion="kernel")
+LINEAR = Op("linear", Saves(input_if_weight_grad=True), math="matmul", fusion="kernel", folds_norm=True)
 # the scaled mask for backward; the input itself in eval mode
 DROPOUT = Op("dropout", Saves(mask=True), alias="eval", fusion="view")
 BATCH_NORM = Op(

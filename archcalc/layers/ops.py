@@ -99,6 +99,9 @@ class Op:
     alias: Alias = "never"
     math: Math = "other"
     fusion: Fusion | None = None
+    # a batch norm right after it folds into it at inference: its weights scale per output
+    # channel (a convolution, a linear layer); archcalc/fusion.py reads it
+    folds_norm: bool = False
     costs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, hash=False)  # a dict: kept out of the hash
     grad_passes: bool = False
     grad_sums_broadcast: bool = False

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..dtypes import TORCH_DTYPES
 from ..peaks import FamilyPeak, Fp32Math, Peaks
 from .precision import matmul_tf32_off
 from .timing import clock_for, measure, synchronize
 
-TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 MAX_PROBE_ITERS = 1000
 
 

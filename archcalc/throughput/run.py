@@ -17,6 +17,7 @@ from typing import Any
 
 from ..analysis import Analysis
 from ..devices import match_device
+from ..dtypes import TORCH_DTYPES
 from ..peaks import Peaks, compute_seconds, peaks_json, table_peaks, uniform_peaks
 from ..training import step_macs, step_macs_by_family
 from ..training_step import training_step_memory
@@ -24,7 +25,7 @@ from ..workspaces import env_config, workspace_bytes
 from .optimizer import make_optimizer
 from .oracle import scalar_loss
 from .precision import cudnn_benchmark_as, fp32_math_of
-from .probe import TORCH_DTYPES, ProbeSizes, best_seconds, copy_bytes_per_s, probe_peaks
+from .probe import ProbeSizes, best_seconds, copy_bytes_per_s, probe_peaks
 from .timing import Summary, clock_for, measure, summarize, synchronize
 
 

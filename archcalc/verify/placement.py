@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..throughput.probe import TORCH_DTYPES
+from ..dtypes import TORCH_DTYPES
 from ..throughput.run import resolve_device
 from ..throughput.timing import synchronize
 
