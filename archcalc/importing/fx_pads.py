@@ -14,10 +14,9 @@ from typing import Any
 
 from torch import nn
 
+from ..layers import KIND_TO_CLASS
 from .torch_kinds import Call, Mapped, Unmappable
 
-# the padding value each kind takes as its own: a max never picks -inf, an average counts the zeros
-PAD_VALUES = {"conv": 0.0, "avgpool": 0.0, "maxpool": float("-inf")}
 PAD_MODULES: tuple[type[nn.Module], ...] = (
     nn.ZeroPad1d,
     nn.ZeroPad2d,
@@ -79,7 +78,9 @@ def add_pads(first: Pad, second: Pad) -> Pad:
 
 def fold_pad(mapped: Mapped, pad: Pad) -> Mapped:
     """`mapped` (the layer reading the padded tensor) with the pad added to its own padding."""
-    wanted = PAD_VALUES.get(mapped.kind)
+    # the value the kind's own padding holds (its class says: a max pads with -inf, which it never
+    # picks; a convolution and an average with zeros); a kind without padding takes no pad
+    wanted = getattr(KIND_TO_CLASS.get(mapped.kind), "pad_value", None)
     if wanted is None:
         raise Unmappable(f"a pad read by {mapped.kind} (a spec pads inside a convolution or pooling layer only)")
     if pad.value != wanted:

@@ -16,6 +16,9 @@ from typing import Any
 import torch
 from torch import fx
 
+from ..arith import window_output_size
+from ..errors import LayerError
+
 PATH = "archcalc_path"  # node.meta key: the module path (dotted) of the forward that created the node
 SOURCE = "archcalc_source"  # node.meta key: `file.py:123` of the user's call
 ARGS = "archcalc_args"  # node.meta key: the node's arguments as run, each tensor as its TensorArg
@@ -131,23 +134,29 @@ def _channels_fit(module: torch.nn.Module, x: torch.Tensor) -> bool:
 def _convolves(conv: Any, x: torch.Tensor) -> bool:
     """An input torch convolves as the formula says: the rank, channels and padding it takes, and
     an output at least 1 wide."""
-    return (
+    if not (
         conv.padding_mode == "zeros"
         and isinstance(conv.padding, tuple)
         and x.dim() == len(conv.kernel_size) + 2
         and x.shape[1] == conv.in_channels
-        and all(n >= 1 for n in conv_shape(x.shape, conv)[2:])
-    )
+    ):
+        return False
+    try:
+        conv_shape(x.shape, conv)
+    except LayerError:  # an output under 1 wide
+        return False
+    return True
 
 
 def conv_shape(shape: torch.Size, conv: Any) -> tuple[int, ...]:
-    """[N, C_out, L_out...], L_out = floor((L + 2 padding - dilation (kernel - 1) - 1) / stride) + 1 (torch's Conv2d docs).
+    """[N, C_out, L_out...], each L_out by the analyzer's formula (arith.window_output_size, torch's);
+    a LayerError where the window does not fit.
 
     >>> conv_shape(torch.Size((1, 3, 224, 224)), torch.nn.Conv2d(3, 64, 7, stride=2, padding=3))
     (1, 64, 112, 112)
     """
     sizes = zip(shape[2:], conv.kernel_size, conv.stride, conv.padding, conv.dilation)
-    return (shape[0], conv.out_channels, *((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in sizes))
+    return (shape[0], conv.out_channels, *(window_output_size(n, k, s, p, p, d) for n, k, s, p, d in sizes))
 
 
 @dataclass(frozen=True, slots=True)

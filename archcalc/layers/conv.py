@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
@@ -95,6 +95,7 @@ class Conv(Layer):
 
     kind: Literal["conv"]
     ops = (CONV,)
+    pad_value: ClassVar[float] = 0.0  # what its padding holds (a zero pad folds into it: importing/fx_pads.py)
     # required, except by a depthwise conv: its output maps default to its input maps (None here,
     # `out_maps` resolves it), as a spec never repeats what can be computed
     out_channels: Annotated[Size | None, WithJsonSchema(SIZE_SCHEMA)] = Field(
